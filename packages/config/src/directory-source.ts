@@ -1,0 +1,65 @@
+import { access, readFile } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { VideoLlavaError } from '@video-llava/core';
+import type { ModelSource, ReadOptions } from './source.js';
+
+/** A checkpoint in a local folder. */
+export class DirectorySource implements ModelSource {
+  readonly root: string;
+  readonly description: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = this.root;
+  }
+
+  private resolvePath(path: string): string {
+    const full = resolve(this.root, path);
+    if (full !== this.root && !full.startsWith(this.root + sep)) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `Path ${JSON.stringify(path)} leaves the model folder ${this.root}.`, {
+        field: 'path',
+        expected: 'a path inside the model folder',
+        actual: path,
+      });
+    }
+    return full;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await access(this.resolvePath(path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async readBytes(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    const full = this.resolvePath(path);
+    try {
+      const bytes = await readFile(full, options.signal ? { signal: options.signal } : {});
+      options.onProgress?.({ stage: 'read', file: path, done: bytes.length, total: bytes.length, unit: 'bytes' });
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new VideoLlavaError('FILE_NOT_FOUND', `${full}: no such file (the model folder ${this.root} has no ${path}).`, {
+          file: full,
+          expected: 'an existing file',
+          actual: 'missing',
+          cause: error,
+        });
+      }
+      throw new VideoLlavaError('INVALID_FILE', `${full}: cannot be read (${(error as Error).message}).`, { file: full, cause: error });
+    }
+  }
+
+  async readText(path: string, options: ReadOptions = {}): Promise<string> {
+    return new TextDecoder().decode(await this.readBytes(path, options));
+  }
+
+  async localPath(path: string): Promise<string | undefined> {
+    const full = this.resolvePath(path);
+    return (await this.exists(path)) ? full : undefined;
+  }
+}

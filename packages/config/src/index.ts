@@ -1,0 +1,10 @@
+export type * from './types.js';
+export { parseModelConfig } from './model-config.js';
+export { parseGenerationConfig } from './generation-config.js';
+export { parseProcessorConfig } from './processor-config.js';
+export type { ProcessorConfigFiles } from './processor-config.js';
+export { deriveValues } from './derived.js';
+export { FieldReader, parseJsonText } from './field-reader.js';
+export { loadPretrainedConfig, readJsonFile } from './load.js';
+export type { PretrainedConfig } from './load.js';
+export type { ModelSource, ReadOptions } from './source.js';

@@ -1,0 +1,162 @@
+import { VideoLlavaError } from '@video-llava/core';
+import { FieldReader, asJsonObject } from './field-reader.js';
+import type { RopeParameters, TextConfig, VideoLlavaConfig, VisionConfig } from './types.js';
+
+const SUPPORTED_ROPE_TYPES = ['default', 'linear'] as const;
+const SUPPORTED_TEXT_MODEL_TYPES = ['llama'] as const;
+const SUPPORTED_VISION_MODEL_TYPES = ['clip_vision_model'] as const;
+const STORED_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+
+function parseRope(text: FieldReader): RopeParameters {
+  // v5: rope_parameters { rope_type, rope_theta, factor? }. v4: rope_theta at the top, rope_scaling { type | rope_type, factor } or null.
+  const v5 = text.object('rope_parameters');
+  const scaling = text.object('rope_scaling');
+  let ropeType = 'default';
+  let ropeTheta = text.number('rope_theta', 10000, { above: 0 });
+  let factor = 1;
+  let source: FieldReader | null = null;
+  if (v5) {
+    ropeTheta = v5.number('rope_theta', ropeTheta, { above: 0 });
+    source = v5;
+  }
+  if (scaling) source = scaling;
+  if (source) {
+    const typeField = source.has('rope_type') ? 'rope_type' : 'type';
+    ropeType = source.string(typeField, 'default');
+    if (!(SUPPORTED_ROPE_TYPES as readonly string[]).includes(ropeType)) {
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `${text.file}: field "${source.path(typeField)}" is ${JSON.stringify(ropeType)}; only ${SUPPORTED_ROPE_TYPES.map((type) => JSON.stringify(type)).join(' and ')} rotary embeddings are supported.`,
+        { file: text.file, field: source.path(typeField), expected: SUPPORTED_ROPE_TYPES, actual: ropeType },
+      );
+    }
+    factor = ropeType === 'linear' ? source.number('factor', 1, { above: 0 }) : 1;
+  }
+  return { ropeType, ropeTheta, factor };
+}
+
+function parseTextConfig(text: FieldReader, root: FieldReader): TextConfig {
+  const modelType = text.string('model_type', 'llama');
+  if (!(SUPPORTED_TEXT_MODEL_TYPES as readonly string[]).includes(modelType)) {
+    text.fail('model_type', `one of ${SUPPORTED_TEXT_MODEL_TYPES.join(', ')} (the language models Video-LLaVA uses)`, modelType);
+  }
+  const hiddenSize = text.positiveInteger('hidden_size', 4096);
+  const numAttentionHeads = text.positiveInteger('num_attention_heads', 32);
+  const numKeyValueHeads = text.positiveInteger('num_key_value_heads', numAttentionHeads);
+  if (numAttentionHeads % numKeyValueHeads !== 0) {
+    text.fail('num_key_value_heads', `a divisor of num_attention_heads (${numAttentionHeads})`, numKeyValueHeads);
+  }
+  const headDimDefault = Math.floor(hiddenSize / numAttentionHeads);
+  if (!text.has('head_dim') && hiddenSize % numAttentionHeads !== 0) {
+    text.fail('hidden_size', `a multiple of num_attention_heads (${numAttentionHeads}) when head_dim is not given`, hiddenSize);
+  }
+  const headDim = text.positiveInteger('head_dim', headDimDefault);
+  if (headDim % 2 !== 0) text.fail('head_dim', 'an even number (rotary embeddings rotate pairs)', headDim);
+  const hiddenAct = text.string('hidden_act', 'silu');
+  return {
+    modelType,
+    vocabSize: text.positiveInteger('vocab_size', 32000),
+    hiddenSize,
+    intermediateSize: text.positiveInteger('intermediate_size', 11008),
+    numHiddenLayers: text.positiveInteger('num_hidden_layers', 32),
+    numAttentionHeads,
+    numKeyValueHeads,
+    headDim,
+    hiddenAct,
+    maxPositionEmbeddings: text.positiveInteger('max_position_embeddings', 2048),
+    rmsNormEps: text.number('rms_norm_eps', 1e-6, { above: 0 }),
+    rope: parseRope(text),
+    attentionBias: text.boolean('attention_bias', false),
+    mlpBias: text.boolean('mlp_bias', false),
+    tieWordEmbeddings: text.boolean('tie_word_embeddings', root.boolean('tie_word_embeddings', false)),
+    bosTokenId: text.optionalInteger('bos_token_id', { min: 0 }) ?? 1,
+    eosTokenId: text.integerList('eos_token_id', [2]),
+    padTokenId: text.optionalInteger('pad_token_id'),
+  };
+}
+
+function parseVisionConfig(vision: FieldReader): VisionConfig {
+  const modelType = vision.string('model_type', 'clip_vision_model');
+  if (!(SUPPORTED_VISION_MODEL_TYPES as readonly string[]).includes(modelType)) {
+    vision.fail('model_type', `one of ${SUPPORTED_VISION_MODEL_TYPES.join(', ')} (the vision tower Video-LLaVA uses)`, modelType);
+  }
+  // VideoLlavaConfig's own vision default is CLIP ViT-L/14 at 224 px (not CLIPVisionConfig's ViT-B/32).
+  const hiddenSize = vision.positiveInteger('hidden_size', 1024);
+  const numAttentionHeads = vision.positiveInteger('num_attention_heads', 16);
+  if (hiddenSize % numAttentionHeads !== 0) vision.fail('hidden_size', `a multiple of num_attention_heads (${numAttentionHeads})`, hiddenSize);
+  const imageSize = vision.positiveInteger('image_size', 224);
+  const patchSize = vision.positiveInteger('patch_size', 14);
+  if (patchSize > imageSize) vision.fail('patch_size', `at most image_size (${imageSize})`, patchSize);
+  return {
+    modelType,
+    hiddenSize,
+    intermediateSize: vision.positiveInteger('intermediate_size', 4096),
+    numHiddenLayers: vision.positiveInteger('num_hidden_layers', 24),
+    numAttentionHeads,
+    headDim: hiddenSize / numAttentionHeads,
+    numChannels: vision.positiveInteger('num_channels', 3),
+    imageSize,
+    patchSize,
+    hiddenAct: vision.string('hidden_act', 'quick_gelu'),
+    layerNormEps: vision.number('layer_norm_eps', 1e-5, { above: 0 }),
+    projectionDim: vision.positiveInteger('projection_dim', 768),
+  };
+}
+
+function parseFeatureLayer(root: FieldReader, numLayers: number): number | number[] {
+  const value = root.json['vision_feature_layer'];
+  const range = `an integer from ${-(numLayers + 1)} to ${numLayers} (the vision tower has ${numLayers} layers, so ${numLayers + 1} hidden states)`;
+  const check = (layer: unknown): number => {
+    if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < -(numLayers + 1) || layer > numLayers) {
+      root.fail('vision_feature_layer', `${range}, or a list of them`, value);
+    }
+    return layer;
+  };
+  if (value === undefined || value === null) return check(-2);
+  if (Array.isArray(value)) {
+    if (value.length === 0) root.fail('vision_feature_layer', 'a non-empty list', value);
+    return value.map(check);
+  }
+  return check(value);
+}
+
+/**
+ * Validates a parsed `config.json` of a Video-LLaVA checkpoint and fills transformers' defaults.
+ * Accepts both the transformers v4 spellings (`rope_theta`, `rope_scaling`, `torch_dtype`) and the v5 ones
+ * (`rope_parameters`, `dtype`).
+ *
+ * @param json the parsed JSON
+ * @param file where it came from, for error messages
+ * @throws VideoLlavaError `INVALID_CONFIG` naming the file and field; `UNSUPPORTED` for rope types other than default/linear
+ */
+export function parseModelConfig(json: unknown, file = 'config.json'): VideoLlavaConfig {
+  const root = new FieldReader(asJsonObject(json, file), file);
+  const modelType = root.string('model_type', '');
+  if (modelType !== 'video_llava') root.fail('model_type', '"video_llava"', root.json['model_type']);
+  const text = root.object('text_config') ?? new FieldReader({}, file, 'text_config');
+  const vision = root.object('vision_config') ?? new FieldReader({}, file, 'vision_config');
+  const textConfig = parseTextConfig(text, root);
+  const visionConfig = parseVisionConfig(vision);
+  const dtypeField = root.has('dtype') ? 'dtype' : 'torch_dtype';
+  const storedDtype = root.oneOf(dtypeField, STORED_DTYPES, 'float32');
+  const imageTokenIndex = root.integer('image_token_index', 32000, { min: 0 });
+  const videoTokenIndex = root.integer('video_token_index', 32001, { min: 0 });
+  if (imageTokenIndex === videoTokenIndex) root.fail('video_token_index', `an id different from image_token_index (${imageTokenIndex})`, videoTokenIndex);
+  return {
+    modelType: 'video_llava',
+    textConfig,
+    visionConfig,
+    imageTokenIndex,
+    videoTokenIndex,
+    projectorHiddenAct: root.string('projector_hidden_act', 'gelu'),
+    multimodalProjectorBias: root.boolean('multimodal_projector_bias', true),
+    visionFeatureLayer: parseFeatureLayer(root, visionConfig.numHiddenLayers),
+    visionFeatureSelectStrategy: root.oneOf('vision_feature_select_strategy', ['default', 'full'] as const, 'default'),
+    imageSeqLength: root.positiveInteger('image_seq_length', 256),
+    videoSeqLength: root.positiveInteger('video_seq_length', 2056),
+    ignoreIndex: root.integer('ignore_index', -100),
+    tieWordEmbeddings: textConfig.tieWordEmbeddings,
+    storedDtype,
+    raw: root.json,
+  };
+}

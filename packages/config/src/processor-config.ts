@@ -1,0 +1,150 @@
+import { VideoLlavaError } from '@video-llava/core';
+import { FieldReader, asJsonObject } from './field-reader.js';
+import type { ImageProcessorConfig, ProcessorConfig, SizeSpec, VideoLlavaConfig, VideoProcessorConfig, VisionProcessorConfig } from './types.js';
+
+const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+function parseSize(reader: FieldReader, name: string, fallback: SizeSpec): SizeSpec {
+  const value = reader.json[name];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 1) reader.fail(name, 'a positive integer or {"shortest_edge"} or {"height","width"}', value);
+    return { shortestEdge: value };
+  }
+  const size = reader.object(name)!;
+  if (size.has('shortest_edge')) return { shortestEdge: size.positiveInteger('shortest_edge', 224) };
+  if (size.has('height') && size.has('width')) return { height: size.positiveInteger('height', 224), width: size.positiveInteger('width', 224) };
+  reader.fail(name, '{"shortest_edge": N} or {"height": H, "width": W}', value);
+}
+
+function parseCropSize(reader: FieldReader, fallback: { height: number; width: number }): { height: number; width: number } {
+  const value = reader.json['crop_size'];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 1) reader.fail('crop_size', 'a positive integer or {"height","width"}', value);
+    return { height: value, width: value };
+  }
+  const crop = reader.object('crop_size')!;
+  if (!crop.has('height') || !crop.has('width')) reader.fail('crop_size', '{"height": H, "width": W}', value);
+  return { height: crop.positiveInteger('height', 224), width: crop.positiveInteger('width', 224) };
+}
+
+function parseVisionProcessor(reader: FieldReader, fallback: VisionProcessorConfig | null): VisionProcessorConfig {
+  const base: VisionProcessorConfig = fallback ?? {
+    doResize: true,
+    size: { shortestEdge: 224 },
+    resample: 3,
+    doCenterCrop: true,
+    cropSize: { height: 224, width: 224 },
+    doRescale: true,
+    rescaleFactor: 1 / 255,
+    doNormalize: true,
+    imageMean: OPENAI_CLIP_MEAN,
+    imageStd: OPENAI_CLIP_STD,
+    doConvertRgb: true,
+  };
+  const imageStd = reader.numberTriple('image_std', base.imageStd);
+  imageStd.forEach((value) => {
+    if (value === 0) reader.fail('image_std', 'non-zero standard deviations', imageStd);
+  });
+  return {
+    doResize: reader.boolean('do_resize', base.doResize),
+    size: parseSize(reader, 'size', base.size),
+    resample: reader.integer('resample', base.resample, { min: 0, max: 5 }),
+    doCenterCrop: reader.boolean('do_center_crop', base.doCenterCrop),
+    cropSize: parseCropSize(reader, base.cropSize),
+    doRescale: reader.boolean('do_rescale', base.doRescale),
+    rescaleFactor: reader.number('rescale_factor', base.rescaleFactor, { above: 0 }),
+    doNormalize: reader.boolean('do_normalize', base.doNormalize),
+    imageMean: reader.numberTriple('image_mean', base.imageMean),
+    imageStd,
+    doConvertRgb: reader.boolean('do_convert_rgb', base.doConvertRgb),
+  };
+}
+
+function parseVideoProcessor(reader: FieldReader, image: ImageProcessorConfig): VideoProcessorConfig {
+  return {
+    ...parseVisionProcessor(reader, image),
+    doSampleFrames: reader.boolean('do_sample_frames', false),
+    numFrames: reader.positiveInteger('num_frames', 8),
+    fps: reader.optionalNumber('fps', { above: 0 }),
+  };
+}
+
+/** The files a processor config may come from. Each is the parsed JSON, or undefined when the file is absent. */
+export interface ProcessorConfigFiles {
+  /** v5 `processor_config.json` (nested `image_processor`, `video_processor`), or v4's processor-only kwargs. */
+  processorConfig?: unknown;
+  /** v4 `preprocessor_config.json` (the image processor at the top level). */
+  preprocessorConfig?: unknown;
+  /** v4 `video_preprocessor_config.json` (the video processor at the top level). */
+  videoPreprocessorConfig?: unknown;
+}
+
+/**
+ * Validates the processor settings of a checkpoint from whichever layout it has:
+ * - v5: `processor_config.json` with nested `image_processor` and `video_processor`;
+ * - v4: `preprocessor_config.json` (image) plus an optional `video_preprocessor_config.json`; without it the
+ *   video settings are the image settings.
+ * `patch_size`, `vision_feature_select_strategy` and `num_additional_image_tokens` come from the processor config
+ * when present, else from the model config, else the reference's defaults (14, `default`, 1).
+ *
+ * @throws VideoLlavaError `FILE_NOT_FOUND` when neither layout is present; `INVALID_CONFIG` naming file and field
+ */
+export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: VideoLlavaConfig): ProcessorConfig {
+  const processor = files.processorConfig === undefined ? null : new FieldReader(asJsonObject(files.processorConfig, 'processor_config.json'), 'processor_config.json');
+  const nestedImage = processor?.object('image_processor') ?? null;
+  let layout: 'v5' | 'v4';
+  let imageProcessor: ImageProcessorConfig;
+  let videoProcessor: VideoProcessorConfig;
+  if (nestedImage) {
+    layout = 'v5';
+    imageProcessor = parseVisionProcessor(nestedImage, null);
+    const nestedVideo = processor!.object('video_processor');
+    videoProcessor = parseVideoProcessor(nestedVideo ?? new FieldReader({}, 'processor_config.json', 'video_processor'), imageProcessor);
+  } else if (files.preprocessorConfig !== undefined) {
+    layout = 'v4';
+    const image = new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json');
+    imageProcessor = parseVisionProcessor(image, null);
+    const video =
+      files.videoPreprocessorConfig === undefined
+        ? new FieldReader({}, 'preprocessor_config.json')
+        : new FieldReader(asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'), 'video_preprocessor_config.json');
+    videoProcessor = parseVideoProcessor(video, imageProcessor);
+  } else {
+    throw new VideoLlavaError(
+      'FILE_NOT_FOUND',
+      'No processor settings: expected processor_config.json with an "image_processor" object (transformers v5) or preprocessor_config.json (transformers v4).',
+      { file: 'processor_config.json', field: 'image_processor', expected: 'processor_config.json or preprocessor_config.json', actual: processor ? 'processor_config.json without image_processor' : 'neither file' },
+    );
+  }
+  // Processor kwargs: v5 keeps them in processor_config.json; v4 checkpoints may keep them in preprocessor_config.json.
+  const kwargsSources = [processor, files.preprocessorConfig === undefined ? null : new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json')].filter(
+    (reader): reader is FieldReader => reader !== null,
+  );
+  const pick = <T>(read: (reader: FieldReader) => T | null, fallback: T): T => {
+    for (const reader of kwargsSources) {
+      const value = read(reader);
+      if (value !== null) return value;
+    }
+    return fallback;
+  };
+  const patchSize = pick((reader) => reader.optionalInteger('patch_size', { min: 1 }), modelConfig?.visionConfig.patchSize ?? 14);
+  const visionFeatureSelectStrategy = pick(
+    (reader) => (reader.has('vision_feature_select_strategy') ? reader.oneOf('vision_feature_select_strategy', ['default', 'full'] as const, 'default') : null),
+    modelConfig?.visionFeatureSelectStrategy ?? 'default',
+  );
+  const numAdditionalImageTokens = pick((reader) => reader.optionalInteger('num_additional_image_tokens', { min: 0 }), 1);
+  return {
+    imageProcessor,
+    videoProcessor,
+    patchSize,
+    visionFeatureSelectStrategy,
+    numAdditionalImageTokens,
+    imageToken: pick((reader) => reader.optionalString('image_token'), '<image>'),
+    videoToken: pick((reader) => reader.optionalString('video_token'), '<video>'),
+    chatTemplate: processor?.optionalString('chat_template') ?? null,
+    layout,
+  };
+}

@@ -1,0 +1,5 @@
+export { parseNpy, readNpy, serializeNpy, writeNpy } from './npy.js';
+export { fixtureCases, repositoryRoot, tinyFixture } from './fixtures.js';
+export type { FixtureCase } from './fixtures.js';
+export { assertClose, measureDifference } from './close.js';
+export type { Difference } from './close.js';
