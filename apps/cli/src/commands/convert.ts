@@ -1,0 +1,12 @@
+import type { CliCommand } from '../command.js';
+
+// Placeholder until its issue lands: the command exists in the help so the bin's shape is stable.
+export const command: CliCommand = {
+  name: 'convert',
+  summary: 'not available yet',
+  usage: 'video-llava convert',
+  async run(_argv, io) {
+    io.stderr.write('video-llava convert: not available in this build yet\n');
+    return 1;
+  },
+};
