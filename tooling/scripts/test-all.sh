@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's test command: set up on a fresh machine and run every test of every package.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export TURBO_TELEMETRY_DISABLED=1
+bash tooling/scripts/ensure-browser.sh
+bash tooling/scripts/install.sh
+# Two cores: build and test two packages at a time.
+pnpm exec turbo run build --concurrency=2 --output-logs=errors-only
+pnpm exec turbo run typecheck --concurrency=2 --output-logs=errors-only
+pnpm exec turbo run test --concurrency=2 --output-logs=full
