@@ -76,7 +76,8 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): Tensor {
   const byteLength = count * itemSize;
   if (bytes.length - dataStart < byteLength) fail(source, 'data', `${byteLength} bytes`, `${bytes.length - dataStart} bytes`);
   // copy into an aligned buffer
-  const copy = bytes.slice(dataStart, dataStart + byteLength).buffer;
+  // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view of the whole file
+  const copy = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLength).buffer;
   switch (dtype) {
     case 'float32':
       return new Tensor(dtype, new Float32Array(copy), dims);
