@@ -1,1 +1,16 @@
-export {};
+export { RawImage, CHANNELS_OF_MODE, PALETTE_SIZE } from './raw-image.js';
+export type { ImageMode, RawImageOptions } from './raw-image.js';
+export { convertToRgb } from './convert-to-rgb.js';
+export { getResizeSize } from './resize-size.js';
+export type { ImageSize, ResizeSizeOptions } from './resize-size.js';
+export { PIL_RESAMPLE_CODES, RESAMPLE_KERNELS, resampleFilterFromPilCode } from './resample-filter.js';
+export type { ResampleFilter, ResampleKernel } from './resample-filter.js';
+export { resizeBicubicPil, resizePil } from './resize-pil.js';
+export { centerCrop } from './center-crop.js';
+export { rescale } from './rescale.js';
+export { normalize } from './normalize.js';
+export type { ChannelLayout } from './normalize.js';
+export { rescaleAndNormalize } from './rescale-and-normalize.js';
+export type { RescaleNormalizeOptions } from './rescale-and-normalize.js';
+export { VideoLlavaImageProcessor } from './video-llava-image-processor.js';
+export type { ImageProcessorOutput } from './video-llava-image-processor.js';
