@@ -1,32 +1,55 @@
 import { VideoLlavaError } from '@video-llava/core';
-import type { DerivedValues, ProcessorConfig, VideoLlavaConfig } from './types.js';
+import type { DerivedValues, ProcessorConfig, VideoLlavaConfig, VisionProcessorConfig } from './types.js';
 
 /**
- * The counts the reference derives from the configs (transformers' `VideoLlavaProcessor`):
- * `tokensPerFrame = (cropHeight / patch) * (cropWidth / patch) + numAdditionalImageTokens`,
- * `tokensPerImage = tokensPerFrame - 1` under strategy `default` (the CLS is dropped), and
- * `tokensPerVideo = framesPerVideo * tokensPerFrame` (frames keep the CLS).
+ * The height and width a processor hands to the vision tower: the crop when it crops, else an exact resize
+ * target, else (a shortest-edge resize without a crop, whose output depends on the input) the tower's
+ * `image_size`.
+ *
+ * @param settings the image or video processor settings
+ * @param towerImageSize the vision tower's `image_size`
  */
-export function deriveValues(model: VideoLlavaConfig, processor: ProcessorConfig): DerivedValues {
-  const { height, width } = processor.imageProcessor.doCenterCrop ? processor.imageProcessor.cropSize : sizeWithoutCrop(model);
+export function processedImageSize(settings: VisionProcessorConfig, towerImageSize: number): { height: number; width: number } {
+  if (settings.doCenterCrop) return settings.cropSize;
+  if (settings.doResize && 'height' in settings.size) return { height: settings.size.height, width: settings.size.width };
+  return { height: towerImageSize, width: towerImageSize };
+}
+
+function patchGrid(settings: VisionProcessorConfig, model: VideoLlavaConfig, processor: ProcessorConfig, file: string): { high: number; wide: number } {
+  const { height, width } = processedImageSize(settings, model.visionConfig.imageSize);
   const patch = processor.patchSize;
-  const patchesHigh = Math.floor(height / patch);
-  const patchesWide = Math.floor(width / patch);
-  if (patchesHigh < 1 || patchesWide < 1) {
-    throw new VideoLlavaError('INVALID_CONFIG', `processor_config.json: patch_size ${patch} is larger than the ${height}x${width} input.`, {
-      file: 'processor_config.json',
+  const high = Math.floor(height / patch);
+  const wide = Math.floor(width / patch);
+  if (high < 1 || wide < 1) {
+    throw new VideoLlavaError('INVALID_CONFIG', `${file}: patch_size ${patch} is larger than the ${height}x${width} input the processor produces.`, {
+      file,
       field: 'patch_size',
       expected: `at most ${Math.min(height, width)}`,
       actual: patch,
     });
   }
-  const numPatches = patchesHigh * patchesWide;
-  const tokensPerFrame = numPatches + processor.numAdditionalImageTokens;
-  const tokensPerImage = processor.visionFeatureSelectStrategy === 'default' ? tokensPerFrame - 1 : tokensPerFrame;
+  return { high, wide };
+}
+
+/**
+ * The counts the reference derives from the configs (transformers' `VideoLlavaProcessor`), with `H x W` the
+ * processor's output size:
+ * `tokensPerFrame = (H // patch) * (W // patch) + numAdditionalImageTokens`,
+ * `tokensPerImage = tokensPerFrame - 1` under strategy `default` (the CLS is dropped for images only), and
+ * `tokensPerVideo = framesPerVideo * tokensPerFrame` (frames keep the CLS).
+ */
+export function deriveValues(model: VideoLlavaConfig, processor: ProcessorConfig): DerivedValues {
+  const file = processor.layout === 'v5' ? 'processor_config.json' : 'preprocessor_config.json';
+  const image = patchGrid(processor.imageProcessor, model, processor, file);
+  const frame = patchGrid(processor.videoProcessor, model, processor, file);
+  const numPatches = image.high * image.wide;
+  const imageTokensWithCls = numPatches + processor.numAdditionalImageTokens;
+  const tokensPerImage = processor.visionFeatureSelectStrategy === 'default' ? imageTokensWithCls - 1 : imageTokensWithCls;
+  const tokensPerFrame = frame.high * frame.wide + processor.numAdditionalImageTokens;
   const framesPerVideo = processor.videoProcessor.numFrames;
   return {
     headDim: model.textConfig.headDim,
-    patchesPerSide: patchesHigh,
+    patchesPerSide: image.high,
     numPatches,
     tokensPerImage,
     tokensPerFrame,
@@ -34,8 +57,4 @@ export function deriveValues(model: VideoLlavaConfig, processor: ProcessorConfig
     tokensPerVideo: framesPerVideo * tokensPerFrame,
     storedDtype: model.storedDtype,
   };
-}
-
-function sizeWithoutCrop(model: VideoLlavaConfig): { height: number; width: number } {
-  return { height: model.visionConfig.imageSize, width: model.visionConfig.imageSize };
 }

@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
+import { splitRelativePath } from './relative-path.js';
 import type { ModelSource, ReadOptions } from './source.js';
 
 /** A checkpoint in a local folder. */
@@ -8,12 +9,14 @@ export class DirectorySource implements ModelSource {
   readonly root: string;
   readonly description: string;
 
+  /** @param root the checkpoint folder (relative paths resolve against the working directory) */
   constructor(root: string) {
     this.root = resolve(root);
     this.description = this.root;
   }
 
   private resolvePath(path: string): string {
+    splitRelativePath(path);
     const full = resolve(this.root, path);
     if (full !== this.root && !full.startsWith(this.root + sep)) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `Path ${JSON.stringify(path)} leaves the model folder ${this.root}.`, {
@@ -45,6 +48,7 @@ export class DirectorySource implements ModelSource {
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         throw new VideoLlavaError('FILE_NOT_FOUND', `${full}: no such file (the model folder ${this.root} has no ${path}).`, {
           file: full,
+          field: path,
           expected: 'an existing file',
           actual: 'missing',
           cause: error,

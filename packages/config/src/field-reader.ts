@@ -38,6 +38,19 @@ export class FieldReader {
     });
   }
 
+  /**
+   * Throws `UNSUPPORTED`: the value is one transformers accepts, but this library does not implement it
+   * (another model type, a rope scaling it lacks).
+   */
+  unsupported(name: string, expected: string, actual: unknown): never {
+    throw new VideoLlavaError('UNSUPPORTED', `${this.file}: field "${this.path(name)}" is ${describeValue(actual)}, which video-llava.js does not support; expected ${expected}.`, {
+      file: this.file,
+      field: this.path(name),
+      expected,
+      actual,
+    });
+  }
+
   private checkRange(name: string, value: number, range: RangeOptions, kind: string): number {
     const parts: string[] = [];
     if (range.min !== undefined) parts.push(`>= ${range.min}`);

@@ -17,16 +17,19 @@ export function parseGenerationConfig(json: unknown, file = 'generation_config.j
   let earlyStopping: boolean | 'never' = false;
   if (earlyStoppingValue === 'never') earlyStopping = 'never';
   else if (earlyStoppingValue !== undefined && earlyStoppingValue !== null) earlyStopping = reader.boolean('early_stopping', false);
+  const doSample = reader.boolean('do_sample', false);
+  // transformers only needs a positive temperature when it samples (greedy configs sometimes carry 0).
+  const temperature = reader.number('temperature', 1, doSample ? { above: 0 } : { min: 0 });
   return {
     maxLength: reader.integer('max_length', 20, { min: 1 }),
-    maxNewTokens: reader.optionalInteger('max_new_tokens', { min: 0 }),
+    maxNewTokens: reader.optionalInteger('max_new_tokens', { min: 1 }),
     minLength: reader.integer('min_length', 0, { min: 0 }),
     minNewTokens: reader.optionalInteger('min_new_tokens', { min: 0 }),
-    doSample: reader.boolean('do_sample', false),
+    doSample,
     numBeams: reader.integer('num_beams', 1, { min: 1 }),
-    temperature: reader.number('temperature', 1, { above: 0 }),
+    temperature,
     topK: reader.integer('top_k', 50, { min: 0 }),
-    topP: reader.number('top_p', 1, { above: 0, max: 1 }),
+    topP: reader.number('top_p', 1, { min: 0, max: 1 }),
     minP: reader.optionalNumber('min_p', { min: 0, max: 1 }),
     repetitionPenalty: reader.number('repetition_penalty', 1, { above: 0 }),
     noRepeatNgramSize: reader.integer('no_repeat_ngram_size', 0, { min: 0 }),

@@ -21,10 +21,21 @@ export interface PretrainedConfig {
   source: string;
 }
 
-/** Reads and parses a JSON file from a source; `undefined` when it is absent and `optional` is set. */
+/**
+ * Reads and parses a JSON file from a source. With `optional`, a file the source does not have is `undefined`
+ * (one request, no separate existence check); any other failure still throws.
+ *
+ * @throws VideoLlavaError `FILE_NOT_FOUND` (unless optional), `INVALID_JSON` naming the file, `DOWNLOAD_FAILED`
+ */
 export async function readJsonFile(source: ModelSource, path: string, options: ReadOptions & { optional?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
-  if (options.optional && !(await source.exists(path, options))) return undefined;
-  const text = await source.readText(path, options);
+  const { optional, ...readOptions } = options;
+  let text: string;
+  try {
+    text = await source.readText(path, readOptions);
+  } catch (error) {
+    if (optional && VideoLlavaError.isInstance(error) && error.code === 'FILE_NOT_FOUND') return undefined;
+    throw error;
+  }
   return parseJsonText(text, joinDescription(source, path));
 }
 
@@ -53,8 +64,11 @@ function relabel<T>(file: string, run: () => T): T {
 /**
  * Loads and validates `config.json`, `generation_config.json` and the processor configs of a checkpoint.
  *
- * @param source where the checkpoint is (see `DirectorySource` in `@video-llava/config/node`, {@link HttpSource}, `HubSource`)
- * @throws VideoLlavaError naming the file and field of anything missing or malformed
+ * @param source where the checkpoint is: {@link HttpSource}, {@link HubSource}, or from `@video-llava/config/node`
+ *   `DirectorySource`, `CachedHubSource` and `resolveSource`
+ * @param options progress callback (download bytes) and abort signal
+ * @throws VideoLlavaError naming the file and field of anything missing or malformed: `FILE_NOT_FOUND`,
+ *   `INVALID_JSON`, `INVALID_CONFIG`, `UNSUPPORTED`, `DOWNLOAD_FAILED`, `ABORTED`
  */
 export async function loadPretrainedConfig(source: ModelSource, options: ReadOptions = {}): Promise<PretrainedConfig> {
   const modelJson = await readJsonFile(source, 'config.json', options);
@@ -69,5 +83,6 @@ export async function loadPretrainedConfig(source: ModelSource, options: ReadOpt
   const processor = relabel(joinDescription(source, 'processor_config.json'), () =>
     parseProcessorConfig({ processorConfig, preprocessorConfig, videoPreprocessorConfig }, model),
   );
-  return { model, generation, processor, derived: deriveValues(model, processor), source: source.description };
+  const derived = relabel(joinDescription(source, processor.layout === 'v5' ? 'processor_config.json' : 'preprocessor_config.json'), () => deriveValues(model, processor));
+  return { model, generation, processor, derived, source: source.description };
 }

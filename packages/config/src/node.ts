@@ -1,17 +1,20 @@
 import { loadPretrainedConfig, type PretrainedConfig } from './load.js';
-import { DirectorySource } from './directory-source.js';
+import { type ResolveSourceOptions, resolveSource } from './resolve-source.js';
 import type { ModelSource, ReadOptions } from './source.js';
 
+export * from './index.js';
 export { DirectorySource } from './directory-source.js';
+export { CachedHubSource } from './cached-hub-source.js';
+export type { CachedHubSourceOptions } from './cached-hub-source.js';
+export { defaultHubCacheDirectory } from './hub-cache-directory.js';
+export { resolveSource } from './resolve-source.js';
+export type { ResolveSourceOptions } from './resolve-source.js';
 
 /**
- * A {@link ModelSource} for a string: a local folder path (Node). Sources pass through unchanged.
+ * {@link loadPretrainedConfig} from a folder path, an http(s) URL, a hub id (`org/name[@revision]`) or any
+ * source (see {@link resolveSource}).
  */
-export function resolveSource(source: string | ModelSource): ModelSource {
-  return typeof source === 'string' ? new DirectorySource(source) : source;
-}
-
-/** {@link loadPretrainedConfig} from a folder path or any source. */
-export async function loadPretrainedConfigFrom(source: string | ModelSource, options: ReadOptions = {}): Promise<PretrainedConfig> {
-  return loadPretrainedConfig(resolveSource(source), options);
+export async function loadPretrainedConfigFrom(source: string | ModelSource, options: ReadOptions & ResolveSourceOptions = {}): Promise<PretrainedConfig> {
+  const { onProgress, signal, ...resolveOptions } = options;
+  return loadPretrainedConfig(resolveSource(source, resolveOptions), { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
 }

@@ -1,4 +1,5 @@
 import { VideoLlavaError } from '@video-llava/core';
+import { processedImageSize } from './derived.js';
 import { FieldReader, asJsonObject } from './field-reader.js';
 import type { ImageProcessorConfig, ProcessorConfig, SizeSpec, VideoLlavaConfig, VideoProcessorConfig, VisionProcessorConfig } from './types.js';
 
@@ -63,13 +64,28 @@ function parseVisionProcessor(reader: FieldReader, fallback: VisionProcessorConf
   };
 }
 
-function parseVideoProcessor(reader: FieldReader, image: ImageProcessorConfig): VideoProcessorConfig {
+/** Video settings before the frame count is settled (it may depend on the patch size and the model config). */
+type PartialVideoProcessor = Omit<VideoProcessorConfig, 'numFrames'> & { numFrames: number | null };
+
+function parseVideoProcessor(reader: FieldReader, fallback: VisionProcessorConfig | null): PartialVideoProcessor {
   return {
-    ...parseVisionProcessor(reader, image),
+    ...parseVisionProcessor(reader, fallback),
     doSampleFrames: reader.boolean('do_sample_frames', false),
-    numFrames: reader.positiveInteger('num_frames', 8),
+    numFrames: reader.optionalInteger('num_frames', { min: 1 }),
     fps: reader.optionalNumber('fps', { above: 0 }),
   };
+}
+
+/**
+ * Frames per video when the video processor does not say: the model config's `video_seq_length` divided by the
+ * tokens one frame contributes, when that divides evenly (2056 / 257 = 8 for Video-LLaVA), else 8.
+ */
+function defaultFrameCount(video: VisionProcessorConfig, patchSize: number, numAdditionalImageTokens: number, modelConfig: VideoLlavaConfig | undefined): number {
+  const fallback = 8;
+  if (!modelConfig) return fallback;
+  const { height, width } = processedImageSize(video, modelConfig.visionConfig.imageSize);
+  const tokensPerFrame = Math.floor(height / patchSize) * Math.floor(width / patchSize) + numAdditionalImageTokens;
+  return tokensPerFrame > 0 && modelConfig.videoSeqLength % tokensPerFrame === 0 ? modelConfig.videoSeqLength / tokensPerFrame : fallback;
 }
 
 /** The files a processor config may come from. Each is the parsed JSON, or undefined when the file is absent. */
@@ -97,21 +113,24 @@ export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: 
   const nestedImage = processor?.object('image_processor') ?? null;
   let layout: 'v5' | 'v4';
   let imageProcessor: ImageProcessorConfig;
-  let videoProcessor: VideoProcessorConfig;
+  let video: PartialVideoProcessor;
   if (nestedImage) {
     layout = 'v5';
     imageProcessor = parseVisionProcessor(nestedImage, null);
+    // A nested video_processor is a VideoLlavaVideoProcessor of its own: its missing fields take the class
+    // defaults. Without one, the video settings are the image settings.
     const nestedVideo = processor!.object('video_processor');
-    videoProcessor = parseVideoProcessor(nestedVideo ?? new FieldReader({}, 'processor_config.json', 'video_processor'), imageProcessor);
+    video = nestedVideo ? parseVideoProcessor(nestedVideo, null) : parseVideoProcessor(new FieldReader({}, 'processor_config.json', 'video_processor'), imageProcessor);
   } else if (files.preprocessorConfig !== undefined) {
     layout = 'v4';
     const image = new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json');
     imageProcessor = parseVisionProcessor(image, null);
-    const video =
+    // transformers v4's VideoLlavaImageProcessor handled videos with its own settings, and v5 loads a video
+    // processor from preprocessor_config.json when video_preprocessor_config.json is absent.
+    video =
       files.videoPreprocessorConfig === undefined
-        ? new FieldReader({}, 'preprocessor_config.json')
-        : new FieldReader(asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'), 'video_preprocessor_config.json');
-    videoProcessor = parseVideoProcessor(video, imageProcessor);
+        ? parseVideoProcessor(new FieldReader({}, 'preprocessor_config.json'), imageProcessor)
+        : parseVideoProcessor(new FieldReader(asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'), 'video_preprocessor_config.json'), null);
   } else {
     throw new VideoLlavaError(
       'FILE_NOT_FOUND',
@@ -136,6 +155,7 @@ export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: 
     modelConfig?.visionFeatureSelectStrategy ?? 'default',
   );
   const numAdditionalImageTokens = pick((reader) => reader.optionalInteger('num_additional_image_tokens', { min: 0 }), 1);
+  const videoProcessor: VideoProcessorConfig = { ...video, numFrames: video.numFrames ?? defaultFrameCount(video, patchSize, numAdditionalImageTokens, modelConfig) };
   return {
     imageProcessor,
     videoProcessor,

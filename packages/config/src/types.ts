@@ -1,6 +1,6 @@
 import type { DataType } from '@video-llava/core';
 
-/** Rotary position embedding settings (only `default` rope is implemented; others are refused at load). */
+/** Rotary position embedding settings (`default` and `linear` are implemented; other types are refused at load). */
 export interface RopeParameters {
   /** `default`, `linear`, `dynamic`, `llama3`, ... Only `default` and `linear` are supported. */
   ropeType: string;
@@ -124,7 +124,10 @@ export type ImageProcessorConfig = VisionProcessorConfig;
 export interface VideoProcessorConfig extends VisionProcessorConfig {
   /** Whether the processor samples frames itself (`do_sample_frames`). */
   doSampleFrames: boolean;
-  /** Frames to sample when the caller does not say (`num_frames`), default 8. */
+  /**
+   * Frames per video (`num_frames`). When the config does not say: the model config's
+   * `video_seq_length / tokensPerFrame` when that divides evenly, else 8 (Video-LLaVA's sampling).
+   */
   numFrames: number;
   /** Frames per second to sample at, when set (`fps`). */
   fps: number | null;
@@ -151,15 +154,15 @@ export interface ProcessorConfig {
 export interface DerivedValues {
   /** Text head width. */
   headDim: number;
-  /** Patches along one side of the (cropped) input. */
+  /** Patches along one side (the height) of the image processor's output. */
   patchesPerSide: number;
-  /** Patches per image in all. */
+  /** Patches per image in all (`(height / patch) * (width / patch)`). */
   numPatches: number;
   /** Embedding rows one image contributes: patches + additional tokens, minus the CLS under `default`. */
   tokensPerImage: number;
   /** Embedding rows one video frame contributes: patches + additional tokens (the CLS is kept). */
   tokensPerFrame: number;
-  /** Frames per video (`numFrames` of the video processor). */
+  /** Frames per video (the video processor's `numFrames`). */
   framesPerVideo: number;
   /** Embedding rows one video contributes: frames x tokens per frame. */
   tokensPerVideo: number;
