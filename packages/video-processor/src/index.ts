@@ -1,1 +1,10 @@
-export {};
+export { VideoLlavaVideoProcessor, resizeOutputSize } from './video-processor.js';
+export type { VideoPreprocessOptions, VideoProcessorOutput } from './video-processor.js';
+export { resizeBicubicTorchvision, resizeBicubicTorchvisionFloat } from './resize-bicubic-torchvision.js';
+export type { FloatFrameImage, ResizeBicubicTorchvisionOptions, ResizeWindow } from './resize-bicubic-torchvision.js';
+export { computeAxisIntegerTaps, computeAxisTaps, computeAxisTapsFloat32 } from './resize-weights.js';
+export type { AxisIntegerTaps, AxisTaps } from './resize-weights.js';
+export { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indices.js';
+export { normalizeVideos } from './video-input.js';
+export type { NormalizedVideo, VideoFrames, VideoWithFrames } from './video-input.js';
+export type { FrameImage } from './frame-image.js';
