@@ -154,14 +154,27 @@ export function asJsonObject(value: unknown, file: string): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-/** Parses JSON text, naming the file and the position on failure. */
+/** `line L, column C` of a character offset. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  return `line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * Parses JSON text, naming the file and the line and column on failure (`field` holds the position, since
+ * malformed JSON has no field names to point at).
+ */
 export function parseJsonText(text: string, file: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new VideoLlavaError('INVALID_JSON', `${file}: invalid JSON (${(error as Error).message}).`, {
+    const reason = (error as Error).message;
+    const offset = /position (\d+)/.exec(reason)?.[1];
+    const where = offset === undefined ? (text.trim() === '' ? 'the file is empty' : 'end of file') : lineAndColumn(text, Number(offset));
+    throw new VideoLlavaError('INVALID_JSON', `${file}: invalid JSON at ${where} (${reason}).`, {
       file,
+      field: where,
       expected: 'valid JSON',
       actual: text.length > 60 ? `${text.slice(0, 57)}...` : text,
       cause: error,
