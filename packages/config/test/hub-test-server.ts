@@ -10,6 +10,8 @@ export interface RecordedRequest {
   /** Header values (lower-case names). */
   range: string | undefined;
   authorization: string | undefined;
+  /** Body bytes the server wrote in its answer. */
+  sent: number;
 }
 
 /** How the local server behaves; tests may change these fields between requests. */
@@ -30,6 +32,8 @@ export interface HubTestServerOptions {
   requiredToken?: string;
   /** Status to answer every GET with (a server error). */
   failWithStatus?: number;
+  /** Path -> the X-Linked-Size an LFS file claims (a hub that disagrees with its CDN). */
+  linkedSizeOverride?: Record<string, number>;
 }
 
 /** A local HTTP server speaking the parts of the Hugging Face hub protocol the sources use, plus `/static/` plain files. */
@@ -49,7 +53,7 @@ function sha(algorithm: 'sha1' | 'sha256', body: Buffer): string {
   return createHash(algorithm).update(body).digest('hex');
 }
 
-function sendBody(request: IncomingMessage, response: ServerResponse, body: Buffer, headers: Record<string, string>, options: HubTestServerOptions, path: string): void {
+function sendBody(request: IncomingMessage, response: ServerResponse, body: Buffer, headers: Record<string, string>, options: HubTestServerOptions, path: string, record: RecordedRequest): void {
   const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
   let status = 200;
   let slice = body;
@@ -72,11 +76,13 @@ function sendBody(request: IncomingMessage, response: ServerResponse, body: Buff
   const cut = options.truncateOnce?.[path];
   if (cut !== undefined) {
     delete options.truncateOnce![path];
+    record.sent = cut;
     response.write(slice.subarray(0, cut), () => {
       setTimeout(() => response.socket?.destroy(), 20);
     });
     return;
   }
+  record.sent = slice.length;
   response.end(slice);
 }
 
@@ -86,7 +92,8 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = decodeURIComponent(url.pathname);
-    requests.push({ method: request.method ?? 'GET', path, range: request.headers.range, authorization: request.headers.authorization });
+    const record: RecordedRequest = { method: request.method ?? 'GET', path, range: request.headers.range, authorization: request.headers.authorization, sent: 0 };
+    requests.push(record);
     const base = `http://${request.headers.host}`;
     if (options.requiredToken !== undefined && request.headers.authorization !== `Bearer ${options.requiredToken}` && !path.startsWith('/cdn/')) {
       response.writeHead(401, { 'X-Error-Code': 'GatedRepo', 'X-Error-Message': 'Access to this repository is restricted.' });
@@ -105,7 +112,7 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
         response.end('not found');
         return;
       }
-      sendBody(request, response, toBytes(file), {}, options, path.slice('/static/'.length));
+      sendBody(request, response, toBytes(file), {}, options, path.slice('/static/'.length), record);
       return;
     }
     if (path.startsWith('/cdn/')) {
@@ -116,7 +123,7 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
         response.end();
         return;
       }
-      sendBody(request, response, toBytes(entry[1]), {}, options, entry[0]);
+      sendBody(request, response, toBytes(entry[1]), {}, options, entry[0], record);
       return;
     }
     const prefix = `/${options.repo}/resolve/`;
@@ -147,13 +154,13 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
         Location: `${base}/cdn/${hash}`,
         'X-Repo-Commit': options.commit,
         'X-Linked-Etag': `"${hash}"`,
-        'X-Linked-Size': String(body.length),
+        'X-Linked-Size': String(options.linkedSizeOverride?.[filePath] ?? body.length),
         ETag: `"${sha('sha1', Buffer.from(hash))}"`,
       });
       response.end();
       return;
     }
-    sendBody(request, response, body, { 'X-Repo-Commit': options.commit, ETag: `"${sha('sha1', body)}"` }, options, filePath);
+    sendBody(request, response, body, { 'X-Repo-Commit': options.commit, ETag: `"${sha('sha1', body)}"` }, options, filePath, record);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
