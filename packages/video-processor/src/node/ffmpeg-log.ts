@@ -1,0 +1,72 @@
+/** What FFmpeg's log says about the first video stream of its input. */
+export interface FfmpegStreamInfo {
+  /** Codec name, e.g. `h264`, `mpeg4`. */
+  codec: string;
+  /** Coded width and height (before any rotation). */
+  width: number;
+  height: number;
+  /** Frame rate (`fps`, else `tbr`), when printed. */
+  fps: number | undefined;
+  /** Rotation in degrees from the stream's display matrix or `rotate` tag, 0 when none. */
+  rotation: number;
+}
+
+function parseRate(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^([\d.]+)(k?)$/.exec(text);
+  if (!match) return undefined;
+  const value = Number(match[1]) * (match[2] === 'k' ? 1000 : 1);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** The part of the log that describes the input (before FFmpeg describes its output). */
+function inputSection(log: string): string {
+  const output = log.indexOf('\nOutput #0');
+  return output === -1 ? log : log.slice(0, output);
+}
+
+/** Parses the first `Stream #0:N...: Video: ...` line of the input section, or undefined when there is none. */
+export function parseVideoStream(log: string): FfmpegStreamInfo | undefined {
+  const section = inputSection(log);
+  const lines = section.split('\n');
+  const index = lines.findIndex((line) => /^\s*Stream #0:\d+.*?: Video: /.test(line));
+  if (index === -1) return undefined;
+  const line = lines[index]!;
+  const codec = /: Video: ([^\s,]+)/.exec(line)?.[1] ?? 'unknown';
+  const size = /, (\d{1,6})x(\d{1,6})[\s,]/.exec(line);
+  const fps = parseRate(/, ([\d.]+k?) fps/.exec(line)?.[1]) ?? parseRate(/, ([\d.]+k?) tbr/.exec(line)?.[1]);
+  // rotation: look at this stream's metadata and side data, up to the next stream
+  let rotation = 0;
+  for (let next = index + 1; next < lines.length && !/^\s*Stream #/.test(lines[next]!); next++) {
+    const rotate = /^\s*rotate\s*:\s*(-?\d+)/.exec(lines[next]!);
+    if (rotate) rotation = Number(rotate[1]);
+    const matrix = /displaymatrix: rotation of (-?[\d.]+) degrees/.exec(lines[next]!);
+    if (matrix) rotation = -Number(matrix[1]);
+  }
+  return { codec, width: Number(size?.[1] ?? 0), height: Number(size?.[2] ?? 0), fps, rotation: ((Math.round(rotation) % 360) + 360) % 360 };
+}
+
+/** Width and height of the output stream (`Output #0 ... Video: rawvideo ..., rgb24, WxH`), after rotation. */
+export function parseOutputSize(log: string): { width: number; height: number } | undefined {
+  const output = log.indexOf('\nOutput #0');
+  if (output === -1) return undefined;
+  const match = /Stream #0:\d+.*?: Video: .*?, (\d{1,6})x(\d{1,6})[\s,]/.exec(log.slice(output));
+  if (!match) return undefined;
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
+/** The last `frame=  N` progress count in the log. */
+export function parseFrameCount(log: string): number | undefined {
+  let last: number | undefined;
+  for (const match of log.matchAll(/frame=\s*(\d+)/g)) last = Number(match[1]);
+  return last;
+}
+
+/** The most telling error line of a failed run (FFmpeg prints the cause last). */
+export function lastErrorLine(log: string): string {
+  const lines = log
+    .split(/\r?\n|\r/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith('frame=') && !/^(video|audio):\d/.test(line));
+  return lines.at(-1) ?? '(FFmpeg printed nothing)';
+}

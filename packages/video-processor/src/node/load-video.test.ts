@@ -1,0 +1,156 @@
+import { join } from 'node:path';
+import { VideoLlavaError } from '@video-llava/core';
+import { measureDifference, tinyFixture } from '@video-llava/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
+import { loadVideo, probeVideo } from '../node.js';
+
+async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (VideoLlavaError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a VideoLlavaError');
+}
+
+let videos: TestVideos;
+beforeAll(async () => {
+  videos = await makeTestVideos();
+});
+afterAll(() => videos?.remove());
+
+describe('loadVideo (FFmpeg)', () => {
+  it('decodes the fixture video like the reference: 48 frames, indices 0,6,...,42, same pixels (mean abs difference <= 1 level)', async () => {
+    const reference = tinyFixture.json<{ total_frames: number; indices: number[]; fps: number; size: [number, number] }>('video.json');
+    const expectedFrames = tinyFixture.npy('video_sampled_frames.npy');
+    const video = await loadVideo(join(tinyFixture.video, 'sample_48f_320x240.mp4'));
+    expect(video.totalFrames).toBe(reference.total_frames);
+    expect(video.totalFrames).toBe(48);
+    expect(video.indices).toEqual(reference.indices);
+    expect(video.indices).toEqual([0, 6, 12, 18, 24, 30, 36, 42]);
+    expect(video.fps).toBe(reference.fps);
+    expect([video.width, video.height]).toEqual(reference.size);
+    expect(video.frames.dims).toEqual(expectedFrames.dims);
+    // The reference decoded with OpenCV's FFmpeg backend; a different YUV->RGB conversion may differ by a level.
+    const difference = measureDifference(video.frames, expectedFrames);
+    expect(difference.meanAbsDifference).toBeLessThanOrEqual(1.0);
+  });
+
+  it('decodes an H.264 video made here, frame-exact by decoded index', async () => {
+    const video = await loadVideo(videos.h264);
+    expect(video.totalFrames).toBe(30);
+    expect(video.fps).toBe(10);
+    expect(video.indices).toEqual([0, 3, 7, 11, 15, 18, 22, 26]);
+    const frameBytes = 320 * 240 * 3;
+    video.indices.forEach((index, position) => {
+      const expected = videos.h264AllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+      const actual = (video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+      expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
+    });
+  });
+
+  it('returns explicit indices in the order asked, repeats included, and samples by fps', async () => {
+    const frameBytes = 320 * 240 * 3;
+    const video = await loadVideo(videos.h264, { indices: [29, 0, 29] });
+    expect(video.frames.dims).toEqual([3, 240, 320, 3]);
+    [29, 0, 29].forEach((index, position) => {
+      const expected = videos.h264AllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+      expect(Buffer.compare(Buffer.from((video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes)), Buffer.from(expected))).toBe(0);
+    });
+    const byFps = await loadVideo(videos.h264, { fps: 2 });
+    // int(30 / 10 * 2) = 6 frames: floor(i * 30 / 6)
+    expect(byFps.indices).toEqual([0, 5, 10, 15, 20, 25]);
+    const counted = await loadVideo(videos.h264, { numFrames: 4, frameCount: 'decode' });
+    expect(counted.totalFrames).toBe(30);
+    expect(counted.indices).toEqual([0, 7, 15, 22]);
+  });
+
+  it('checks the stream frame count against what decodes, and samples from the decodable frames', async () => {
+    // 30 packets but 24 decodable frames (edit list)
+    expect((await probeVideo(videos.editList)).totalFrames).toBe(30);
+    const frameBytes = 320 * 240 * 3;
+    expect(videos.editListAllFrames.length / frameBytes).toBe(24);
+    for (const frameCount of ['stream', 'decode'] as const) {
+      const video = await loadVideo(videos.editList, { frameCount });
+      expect(video.totalFrames).toBe(24);
+      expect(video.indices).toEqual([0, 3, 6, 9, 12, 15, 18, 21]);
+      video.indices.forEach((index, position) => {
+        const expected = videos.editListAllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+        const actual = (video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+        expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
+      });
+    }
+    // an explicit index past the decodable frames is refused with the real count
+    const error = await rejection(loadVideo(videos.editList, { indices: [27] }));
+    expect(error.field).toBe('indices[0]');
+    expect(error.message).toContain('24-frame');
+  });
+
+  it('reads other codecs and containers (VP9 in WebM) and applies the rotation tag', async () => {
+    const vp9 = await loadVideo(videos.vp9, { numFrames: 3 });
+    expect(vp9.totalFrames).toBe(12);
+    expect(vp9.frames.dims).toEqual([3, 48, 64, 3]);
+    const rotated = await probeVideo(videos.rotated);
+    // FFmpeg 4.1 writes the tag as a display matrix that reads back as 270; either way the frames turn a quarter
+    expect([90, 270]).toContain(rotated.rotation);
+    expect([rotated.width, rotated.height]).toEqual([240, 320]);
+    const frames = await loadVideo(videos.rotated, { numFrames: 2 });
+    expect(frames.frames.dims).toEqual([2, 320, 240, 3]);
+  });
+
+  it('refuses a missing file, naming it', async () => {
+    const missing = join(videos.directory, 'missing.mp4');
+    const error = await rejection(loadVideo(missing));
+    expect(error.code).toBe('FILE_NOT_FOUND');
+    expect(error.file).toBe(missing);
+    expect(error.message).toContain(missing);
+  });
+
+  it('refuses an empty file, naming it', async () => {
+    const error = await rejection(loadVideo(videos.empty));
+    expect(error.code).toBe('INVALID_FILE');
+    expect(error.file).toBe(videos.empty);
+    expect(error.message).toContain(videos.empty);
+    expect(error.message).toContain('0 bytes');
+  });
+
+  it('refuses a text file named .mp4, naming it', async () => {
+    const error = await rejection(loadVideo(videos.text));
+    expect(error.code).toBe('INVALID_FILE');
+    expect(error.file).toBe(videos.text);
+    expect(error.message).toContain(videos.text);
+    expect(error.message).toContain('not a video');
+  });
+
+  it('refuses a file with no video stream (audio only), naming it', async () => {
+    const error = await rejection(loadVideo(videos.audioOnly));
+    expect(error.code).toBe('INVALID_FILE');
+    expect(error.file).toBe(videos.audioOnly);
+    expect(error.field).toBe('video stream');
+    expect(error.message).toContain('no video stream');
+    expect(error.actual).toBe('only audio streams');
+  });
+
+  it('refuses a video with fewer frames than asked, like the reference sampler', async () => {
+    const error = await rejection(loadVideo(videos.short, { numFrames: 8 }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.file).toBe(videos.short);
+    expect(error.field).toBe('numFrames');
+    expect(error.message).toContain(videos.short);
+    expect(error.message).toContain('5 frames');
+    // asking for the frames explicitly (repeating some) is the way to use such a video
+    const repeated = await loadVideo(videos.short, { indices: [0, 0, 1, 1, 2, 3, 3, 4] });
+    expect(repeated.frames.dims[0]).toBe(8);
+    const outOfRange = await rejection(loadVideo(videos.short, { indices: [5] }));
+    expect(outOfRange.field).toBe('indices[0]');
+  });
+
+  it('refuses conflicting options and stops on abort', async () => {
+    expect((await rejection(loadVideo(videos.h264, { numFrames: 2, fps: 1 }))).field).toBe('fps');
+    const controller = new AbortController();
+    controller.abort();
+    expect((await rejection(loadVideo(videos.h264, { signal: controller.signal }))).code).toBe('ABORTED');
+  });
+});

@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveFfmpegPath } from '../src/node.js';
+
+/** A temporary folder with videos made by the bundled FFmpeg for the tests. */
+export interface TestVideos {
+  directory: string;
+  /** H.264 (libx264) in MP4, lavfi testsrc, 320x240, 10 fps, 30 frames. */
+  h264: string;
+  /** The same 30 frames, every one decoded, as RGB (the ground truth for frame exactness). */
+  h264AllFrames: Uint8Array;
+  /**
+   * H.264 cut at 0.55 s without re-encoding: its edit list makes the decoder drop the 6 frames before the cut,
+   * so it has 30 packets but 24 decodable frames.
+   */
+  editList: string;
+  /** Every decodable frame of {@link editList}, as RGB. */
+  editListAllFrames: Uint8Array;
+  /** VP9 in WebM, 64x48, 12 frames. */
+  vp9: string;
+  /** H.264 with a 90 degree rotation tag, 320x240 coded. */
+  rotated: string;
+  /** 5 frames only. */
+  short: string;
+  /** AAC audio only, in .mp4. */
+  audioOnly: string;
+  /** A text file named .mp4. */
+  text: string;
+  /** 0 bytes. */
+  empty: string;
+  remove(): void;
+}
+
+export async function makeTestVideos(): Promise<TestVideos> {
+  const ffmpeg = await resolveFfmpegPath();
+  const directory = mkdtempSync(join(tmpdir(), 'video-processor-test-'));
+  const run = (...args: string[]): Buffer => execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  const h264 = join(directory, 'testsrc_h264.mp4');
+  run('-f', 'lavfi', '-i', 'testsrc=duration=3:size=320x240:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-bf', '2', h264);
+  const h264AllFrames = new Uint8Array(run('-i', h264, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  const gop10 = join(directory, 'testsrc_gop10.mp4');
+  run('-f', 'lavfi', '-i', 'testsrc=duration=3:size=320x240:rate=10', '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p', gop10);
+  const editList = join(directory, 'edit_list.mp4');
+  run('-ss', '0.55', '-i', gop10, '-c', 'copy', editList);
+  const editListAllFrames = new Uint8Array(run('-i', editList, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  const vp9 = join(directory, 'testsrc_vp9.webm');
+  run('-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x48:rate=12', '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', vp9);
+  const rotated = join(directory, 'rotated.mp4');
+  run('-i', h264, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated);
+  const short = join(directory, 'five_frames.mp4');
+  run('-f', 'lavfi', '-i', 'testsrc=duration=0.5:size=64x48:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', short);
+  const audioOnly = join(directory, 'audio_only.mp4');
+  run('-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', audioOnly);
+  const text = join(directory, 'notes.mp4');
+  writeFileSync(text, 'These are notes, not a video.\n');
+  const empty = join(directory, 'empty.mp4');
+  writeFileSync(empty, new Uint8Array(0));
+  return { directory, h264, h264AllFrames, editList, editListAllFrames, vp9, rotated, short, audioOnly, text, empty, remove: () => rmSync(directory, { recursive: true, force: true }) };
+}
