@@ -1,1 +1,3 @@
-export {};
+export { createNodeBackend } from './node-backend.js';
+export type { NodeBackendOptions } from './node-backend.js';
+export { cudaProviderLibrary, isCudaProviderInstalled } from './cuda-libraries.js';

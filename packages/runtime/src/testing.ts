@@ -1,1 +1,6 @@
-export {};
+export { describeBackendConformance } from './testing/conformance-suite.js';
+export type { ConformanceTarget, FileLocator } from './testing/conformance-suite.js';
+export { buildConformanceModels } from './testing/conformance-models.js';
+export type { ConformanceModels, MatMulWeights } from './testing/conformance-models.js';
+export { createMockBackend } from './testing/mock-backend.js';
+export type { MockBackend, MockBackendOptions, MockModel, MockRunContext, MockRunRecord } from './testing/mock-backend.js';

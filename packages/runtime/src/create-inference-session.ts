@@ -1,0 +1,172 @@
+import { VideoLlavaError, describeValue } from '@video-llava/core';
+import { DeviceTensor } from './device-tensor.js';
+import type { InferenceSession, OutputLocation, RunOptions, SessionFeeds, SessionOutputs } from './inference-session.js';
+import type { RuntimeTensor } from './runtime-tensor.js';
+import type { SessionAdapter } from './session-adapter.js';
+import { type FeedContext, validateFeeds } from './validate-feeds.js';
+import { formatSignature, type ValueMetadata } from './value-metadata.js';
+
+/** What {@link createInferenceSession} needs besides the adapter. */
+export type SessionContext = FeedContext;
+
+const ignore = (): void => undefined;
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function abortedError(signal: AbortSignal, what: string): VideoLlavaError {
+  return new VideoLlavaError('ABORTED', `The ${what} was aborted.`, { cause: signal.reason });
+}
+
+/** Frees the device outputs of a run whose result nobody will read. */
+function disposeOutputs(outputs: Record<string, RuntimeTensor>): void {
+  for (const value of Object.values(outputs)) if (DeviceTensor.isInstance(value)) value.dispose();
+}
+
+class ValidatingInferenceSession implements InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueMetadata[];
+  readonly outputMetadata: readonly ValueMetadata[];
+  readonly executionProvider: string;
+  readonly outputLocations: Readonly<Record<string, OutputLocation>>;
+  readonly #adapter: SessionAdapter;
+  readonly #context: SessionContext;
+  readonly #outputSet: ReadonlySet<string>;
+  /** Settles when the last queued run has finished (never rejects). */
+  #tail: Promise<void> = Promise.resolve();
+  #released = false;
+  #releasing: Promise<void> | undefined;
+
+  constructor(adapter: SessionAdapter, context: SessionContext) {
+    this.#adapter = adapter;
+    this.#context = context;
+    this.inputMetadata = Object.freeze([...adapter.inputMetadata]);
+    this.outputMetadata = Object.freeze([...adapter.outputMetadata]);
+    this.inputNames = Object.freeze(this.inputMetadata.map((value) => value.name));
+    this.outputNames = Object.freeze(this.outputMetadata.map((value) => value.name));
+    this.executionProvider = adapter.executionProvider;
+    this.outputLocations = Object.freeze({ ...adapter.outputLocations });
+    this.#outputSet = new Set(this.outputNames);
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  run(feeds: SessionFeeds, options: RunOptions = {}): Promise<SessionOutputs> {
+    try {
+      this.#assertUsable();
+      const { signal } = options;
+      if (signal?.aborted) throw abortedError(signal, `run of ${this.#context.model}`);
+      validateFeeds(feeds, this.inputMetadata, this.#context);
+      const outputNames = this.#resolveOutputs(options.outputs);
+      const result = this.#tail.then(() => this.#execute(feeds, outputNames, signal));
+      this.#tail = result.then(ignore, ignore);
+      return signal === undefined ? result : this.#raceAbort(result, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  release(): Promise<void> {
+    if (this.#releasing === undefined) {
+      this.#released = true;
+      this.#releasing = this.#tail.then(async () => {
+        try {
+          await this.#adapter.release();
+        } catch (error) {
+          throw new VideoLlavaError('RUNTIME_ERROR', `Releasing the session of ${this.#context.model} failed: ${errorMessage(error)}`, { cause: error, ...this.#file() });
+        }
+      });
+    }
+    return this.#releasing;
+  }
+
+  #file(): { file?: string } {
+    return this.#context.file === undefined ? {} : { file: this.#context.file };
+  }
+
+  #assertUsable(): void {
+    if (this.#released) {
+      throw new VideoLlavaError('SESSION_RELEASED', `The session of ${this.#context.model} was released; create a new one to run it again.`, {
+        ...this.#file(),
+        field: 'session',
+        expected: 'a session that has not been released',
+        actual: 'released',
+      });
+    }
+  }
+
+  #resolveOutputs(requested: readonly string[] | undefined): readonly string[] {
+    if (requested === undefined) return this.outputNames;
+    if (!Array.isArray(requested) || requested.length === 0) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `options.outputs of a run of ${this.#context.model} must name at least one output, found ${describeValue(requested)}. Its outputs: ${formatSignature(this.outputMetadata)}.`, {
+        ...this.#file(),
+        field: 'options.outputs',
+        expected: this.outputNames,
+        actual: requested,
+      });
+    }
+    for (const name of requested) {
+      if (!this.#outputSet.has(name)) {
+        throw new VideoLlavaError('INVALID_ARGUMENT', `Unknown output ${JSON.stringify(name)} requested from ${this.#context.model}. Its outputs: ${formatSignature(this.outputMetadata)}.`, {
+          ...this.#file(),
+          field: 'options.outputs',
+          expected: this.outputNames,
+          actual: name,
+        });
+      }
+    }
+    return requested;
+  }
+
+  // A run accepted before release() still runs: release() waits for every accepted run.
+  async #execute(feeds: SessionFeeds, outputNames: readonly string[], signal: AbortSignal | undefined): Promise<SessionOutputs> {
+    if (signal?.aborted) throw abortedError(signal, `run of ${this.#context.model}`);
+    try {
+      return await this.#adapter.run(feeds, outputNames);
+    } catch (error) {
+      if (VideoLlavaError.isInstance(error)) throw error;
+      const message = errorMessage(error);
+      const code = /out of memory|failed to allocate|bad_alloc|allocation failed/i.test(message) ? 'OUT_OF_MEMORY' : 'RUNTIME_ERROR';
+      throw new VideoLlavaError(code, `Running ${this.#context.model} failed: ${message} ${this.#context.model} expects ${formatSignature(this.inputMetadata)}.`, {
+        ...this.#file(),
+        cause: error,
+      });
+    }
+  }
+
+  #raceAbort(result: Promise<SessionOutputs>, signal: AbortSignal): Promise<SessionOutputs> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(abortedError(signal, `run of ${this.#context.model}`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      result.then(
+        (outputs) => {
+          signal.removeEventListener('abort', onAbort);
+          if (signal.aborted) {
+            disposeOutputs(outputs);
+            reject(abortedError(signal, `run of ${this.#context.model}`));
+          } else {
+            resolve(outputs);
+          }
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+/**
+ * Wraps a backend's {@link SessionAdapter} into an {@link InferenceSession} with the behaviour every backend
+ * shares: feeds checked against the model's signature, requested outputs checked, runs queued one at a time,
+ * abort, release (idempotent, after the run in progress), and ONNX Runtime failures turned into
+ * `RUNTIME_ERROR`s that show the signature.
+ */
+export function createInferenceSession(adapter: SessionAdapter, context: SessionContext): InferenceSession {
+  return new ValidatingInferenceSession(adapter, context);
+}

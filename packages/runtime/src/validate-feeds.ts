@@ -1,0 +1,84 @@
+import { VideoLlavaError, describeValue, elementCount } from '@video-llava/core';
+import { DeviceTensor } from './device-tensor.js';
+import { isCpuTensor } from './runtime-tensor.js';
+import { formatSignature, formatType, type ValueMetadata } from './value-metadata.js';
+
+/** What {@link validateFeeds} needs to know about the session. */
+export interface FeedContext {
+  /** The model, as messages name it (a file name, a URL, `"model bytes"`). */
+  model: string;
+  /** The model's path or URL for the error's `file`, when it has one. */
+  file?: string;
+  /** The backend running the session: device tensors of other backends are refused. */
+  backend: string;
+}
+
+function fail(code: string, message: string, context: FeedContext, inputs: readonly ValueMetadata[], field: string, expected: unknown, actual: unknown): never {
+  throw new VideoLlavaError(code, `${message} ${context.model} expects ${formatSignature(inputs)}.`, {
+    ...(context.file === undefined ? {} : { file: context.file }),
+    field,
+    expected,
+    actual,
+  });
+}
+
+/**
+ * Checks a run's feeds against the model's inputs before ONNX Runtime sees them: every name known, none missing,
+ * each a tensor of the declared dtype, with the declared rank and every fixed dimension's size. Every message
+ * shows the model's whole input signature (`a: float32[batch, 3], ...`).
+ *
+ * @throws VideoLlavaError `INVALID_ARGUMENT`, `DTYPE_MISMATCH` or `SHAPE_MISMATCH`, with `field` = `feeds.<name>`
+ */
+export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], context: FeedContext): void {
+  if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
+    fail('INVALID_ARGUMENT', `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describeValue(feeds)}.`, context, inputs, 'feeds', 'an object of tensors by input name', feeds);
+  }
+  const record = feeds as Record<string, unknown>;
+  const byName = new Map(inputs.map((input) => [input.name, input]));
+  for (const name of Object.keys(record)) {
+    if (!byName.has(name)) {
+      fail('INVALID_ARGUMENT', `Unknown input ${JSON.stringify(name)} fed to ${context.model}.`, context, inputs, `feeds.${name}`, inputs.map((input) => input.name), name);
+    }
+  }
+  for (const input of inputs) {
+    const field = `feeds.${input.name}`;
+    const expectedType = formatType(input.dtype, input.shape);
+    const value = record[input.name];
+    if (value === undefined) {
+      fail('INVALID_ARGUMENT', `Missing input ${JSON.stringify(input.name)} (${expectedType}) of ${context.model}.`, context, inputs, field, expectedType, undefined);
+    }
+    let dtype: string;
+    let dims: readonly number[];
+    if (DeviceTensor.isInstance(value)) {
+      if (value.disposed) {
+        fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a disposed device tensor (${value.toString()}).`, context, inputs, field, 'a live tensor', 'disposed');
+      }
+      if (value.backend !== context.backend) {
+        fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor of backend ${value.backend}; this session runs on ${context.backend}. Download it first (toCpuTensor).`, context, inputs, field, context.backend, value.backend);
+      }
+      dtype = value.dtype;
+      dims = value.dims;
+    } else if (isCpuTensor(value)) {
+      dtype = value.dtype;
+      dims = value.dims;
+      if (value.data.length !== elementCount(dims)) {
+        fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`, context, inputs, field, elementCount(dims), value.data.length);
+      }
+    } else {
+      fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describeValue(value)}.`, context, inputs, field, expectedType, describeValue(value));
+    }
+    const actualType = `${dtype}[${dims.join(', ')}]`;
+    if (dtype !== input.dtype) {
+      fail('DTYPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType}; its dtype must be ${input.dtype}.`, context, inputs, field, expectedType, actualType);
+    }
+    if (input.shape.length === 0) continue;
+    if (dims.length !== input.shape.length) {
+      fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType}, rank ${dims.length}; expected rank ${input.shape.length} (${expectedType}).`, context, inputs, field, expectedType, actualType);
+    }
+    for (const [axis, expected] of input.shape.entries()) {
+      if (typeof expected === 'number' && dims[axis] !== expected) {
+        fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType}; dimension ${axis} must be ${expected} (${expectedType}).`, context, inputs, field, expectedType, actualType);
+      }
+    }
+  }
+}
