@@ -22,11 +22,11 @@ export interface LoadImageOptions {
   name?: string;
 }
 
-type SharpModule = typeof import('sharp');
-let sharpModule: Promise<SharpModule> | undefined;
+type SharpFunction = typeof import('sharp').default;
+let sharpModule: Promise<SharpFunction> | undefined;
 
-async function loadSharp(file: string): Promise<SharpModule> {
-  sharpModule ??= import('sharp').then((module) => ((module as { default?: SharpModule }).default ?? module) as SharpModule);
+async function loadSharp(file: string): Promise<SharpFunction> {
+  sharpModule ??= import('sharp').then((module) => module.default);
   try {
     return await sharpModule;
   } catch (error) {
@@ -71,14 +71,16 @@ async function readBytes(source: string | URL | Uint8Array, options: LoadImageOp
   }
 }
 
-async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: number): Promise<RawImage> {
+async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: number, grey: boolean): Promise<RawImage> {
   const sharp = await loadSharp(file);
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    // No ICC transform, no EXIF rotation, first frame only: PIL does none of these either.
-    result = await sharp(bytes, { ignoreIcc: true, autoOrient: false, pages: 1, page: 0, limitInputPixels: maxPixels, failOn: 'error' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    // No ICC transform, no EXIF rotation, first frame only: PIL does none of these either. A truncated file is an
+    // error (failOn 'warning'), as in PIL, rather than an image padded with grey.
+    const pipeline = sharp(bytes, { ignoreIcc: true, autoOrient: false, pages: 1, page: 0, limitInputPixels: maxPixels, failOn: 'warning' });
+    // A grey JPEG stays one channel (PIL's mode L) instead of being widened to sRGB.
+    if (grey) pipeline.toColourspace('b-w');
+    result = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
     const reason = error instanceof Error ? error.message.trim() : String(error);
     throw new VideoLlavaError('DECODE_FAILED', `${file}: the image could not be decoded; it may be truncated or corrupt (${reason}).`, { file, cause: error });
@@ -96,7 +98,8 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: numbe
  * - PNG: decoded here (no native code), keeping PIL's mode: `L` (grey), `LA`, `RGB`, `RGBA`, or `P` with its
  *   palette, so that `convertToRgb` gives what `convert("RGB")` gives;
  * - JPEG, WebP, GIF (first frame): decoded with `sharp` (an optional dependency, loaded on first use), without
- *   ICC colour transforms or EXIF rotation, as PIL. JPEG decodes through libjpeg-turbo as in PIL. A GIF comes out
+ *   ICC colour transforms or EXIF rotation, as PIL. JPEG decodes through libjpeg-turbo as in PIL (a grey JPEG
+ *   gives `L`; a CMYK JPEG is converted to RGB by libvips, which PIL does differently). A GIF comes out
  *   `RGB`/`RGBA` rather than `P`.
  * The header is read first: empty files, files that are no image (a text file named `.png`) and images larger
  * than `maxPixels` are refused before any pixel memory is allocated.
@@ -112,5 +115,5 @@ export async function loadImage(pathOrBytes: string | URL | Uint8Array, options:
   const header = readImageHeader(bytes, file);
   checkPixelLimit(header.width, header.height, header.channels, maxPixels, file);
   if (header.format === 'png') return decodePng(bytes, { inflate, file, maxPixels });
-  return decodeWithSharp(bytes, file, maxPixels);
+  return decodeWithSharp(bytes, file, maxPixels, header.format === 'jpeg' && header.channels === 1);
 }
