@@ -118,7 +118,7 @@ export async function streamBody(response: Response, target: TransferTarget, sin
   let received = 0;
   report(0);
   if (response.body === null) {
-    if (expected !== undefined && expected > 0) throw truncatedError(target, expected, 0);
+    if (expected !== undefined && expected > 0) throw truncatedError(target, response, expected, 0);
     return 0;
   }
   const reader = response.body.getReader();
@@ -128,7 +128,7 @@ export async function streamBody(response: Response, target: TransferTarget, sin
       if (done) break;
       received += value.byteLength;
       if (expected !== undefined && received > expected) {
-        throw new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: the server sent more than the ${expected} bytes its Content-Length announced.`, {
+        throw new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: the server sent more than the ${expected} bytes its Content-Length announced (${describeStatus(response)}).`, {
           file: target.url,
           field: 'content-length',
           expected,
@@ -148,12 +148,12 @@ export async function streamBody(response: Response, target: TransferTarget, sin
       { file: target.url, field: 'body', expected: expected ?? 'a complete body', actual: received, cause: error },
     );
   }
-  if (expected !== undefined && received !== expected) throw truncatedError(target, expected, received);
+  if (expected !== undefined && received !== expected) throw truncatedError(target, response, expected, received);
   return received;
 }
 
-function truncatedError(target: TransferTarget, expected: number, received: number): VideoLlavaError {
-  return new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: truncated download, received ${received} of the ${expected} bytes announced by Content-Length.`, {
+function truncatedError(target: TransferTarget, response: Response, expected: number, received: number): VideoLlavaError {
+  return new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: truncated download (${describeStatus(response)}), received ${received} of the ${expected} bytes announced by Content-Length.`, {
     file: target.url,
     field: 'content-length',
     expected,

@@ -74,6 +74,15 @@ describe('HttpSource', () => {
     expect(error.file).toBe(`${server.url}/static/onnx/weights.bin`);
     expect(error.message).toContain(`${server.url}/static/onnx/weights.bin`);
     expect(error.message).toContain(String(binary.length));
+    expect(error.message).toContain('HTTP 200');
+  });
+
+  it('a body that ends cleanly but short of its Content-Length is DOWNLOAD_FAILED (injected fetch)', async () => {
+    const fetch = async () => new Response('{"a"', { status: 200, headers: { 'content-length': '10' } });
+    const error = await catchError(() => new HttpSource('https://models.example/tiny', { fetch }).readText('config.json'));
+    expect([error.code, error.file, error.field, error.expected, error.actual]).toEqual(['DOWNLOAD_FAILED', 'https://models.example/tiny/config.json', 'content-length', 10, 4]);
+    expect(error.message).toContain('https://models.example/tiny/config.json');
+    expect(error.message).toContain('HTTP 200');
   });
 
   it('a network failure is DOWNLOAD_FAILED naming the URL', async () => {
