@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RawImage } from './raw-image.js';
 import { RESAMPLE_KERNELS, resampleFilterFromPilCode } from './resample-filter.js';
-import { resizeBicubicPil, resizePil } from './resize-pil.js';
+import { centerCrop } from './center-crop.js';
+import { resizeBicubicPil, resizePil, resizePilWindow } from './resize-pil.js';
 
 function noiseImage(width: number, height: number, channels: 1 | 2 | 3 | 4, seed = 1): RawImage {
   const data = new Uint8Array(width * height * channels);
@@ -177,6 +178,38 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
     // Downscaling by 2 stretches the triangle to support 2: taps at distances 0.5 and 1.5, weights 3/4 and 1/4.
     const out = resizePil(image, 3, 1, 'bilinear');
     expect(out.data.every((value) => value >= 75 && value <= 125)).toBe(true);
+  });
+
+  it('resizePilWindow computes exactly the same pixels as resizing and then cropping', () => {
+    for (const [channels, mode] of [
+      [3, 'RGB'],
+      [1, 'L'],
+      [4, 'RGBA'],
+    ] as const) {
+      const image = noiseImage(47, 39, channels, 11);
+      for (const [width, height, window] of [
+        [30, 25, { left: 3, top: 2, width: 24, height: 21 }],
+        [47, 60, { left: 0, top: 5, width: 47, height: 50 }],
+        [80, 39, { left: 9, top: 0, width: 70, height: 39 }],
+        [47, 39, { left: 1, top: 1, width: 45, height: 37 }],
+        [20, 90, { left: 0, top: 0, width: 20, height: 90 }],
+      ] as const) {
+        const whole = resizeBicubicPil(image, width, height);
+        const cut = centerCrop(whole, window.height, window.width);
+        const manual = new Uint8Array(window.width * window.height * channels);
+        for (let y = 0; y < window.height; y++) {
+          const from = ((window.top + y) * width + window.left) * channels;
+          manual.set(whole.data.subarray(from, from + window.width * channels), y * window.width * channels);
+        }
+        const windowed = resizePilWindow(image, width, height, window);
+        expect(windowed.mode).toBe(mode);
+        expect(Buffer.from(windowed.data).equals(Buffer.from(manual)), `${mode} ${width}x${height} ${JSON.stringify(window)}`).toBe(true);
+        if (window.left === Math.floor((width - window.width) / 2) && window.top === Math.floor((height - window.height) / 2)) {
+          expect(Buffer.from(windowed.data).equals(Buffer.from(cut.data))).toBe(true);
+        }
+      }
+    }
+    expect(() => resizePilWindow(noiseImage(4, 4, 1), 8, 8, { left: 5, top: 0, width: 4, height: 4 })).toThrowError(expect.objectContaining({ field: 'window' }));
   });
 
   it('refuses sizes that are not positive integers, naming the argument', () => {

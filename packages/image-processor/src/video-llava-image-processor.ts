@@ -6,7 +6,7 @@ import { RawImage } from './raw-image.js';
 import { rescaleAndNormalize } from './rescale-and-normalize.js';
 import { resampleFilterFromPilCode, type ResampleFilter } from './resample-filter.js';
 import { getResizeSize } from './resize-size.js';
-import { resizePil } from './resize-pil.js';
+import { resizePil, resizePilWindow } from './resize-pil.js';
 
 /** What {@link VideoLlavaImageProcessor.preprocess} returns. */
 export interface ImageProcessorOutput {
@@ -114,6 +114,12 @@ export class VideoLlavaImageProcessor {
     }
     if (config.doResize) {
       const { width, height } = getResizeSize(current, config.size);
+      const crop = config.cropSize;
+      if (config.doCenterCrop && crop.width <= width && crop.height <= height) {
+        // Resize and crop in one go: only the kept window is computed, bit-identical to resizing then cropping.
+        const window = { left: Math.floor((width - crop.width) / 2), top: Math.floor((height - crop.height) / 2), width: crop.width, height: crop.height };
+        return resizePilWindow(current, width, height, window, this.resampleFilter);
+      }
       current = resizePil(current, width, height, this.resampleFilter);
     }
     if (config.doCenterCrop) current = centerCrop(current, config.cropSize.height, config.cropSize.width);
