@@ -1,6 +1,8 @@
 import { loadPretrainedConfigFrom } from '@video-llava/config/node';
 import { Tensor } from '@video-llava/core';
-import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { join } from 'node:path';
+import { loadImage } from '@video-llava/image-processor/node';
+import { assertClose, fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadVideoLlavaProcessor } from './node.js';
 import { VideoLlavaProcessor } from './video-llava-processor.js';
@@ -155,14 +157,31 @@ describe('VideoLlavaProcessor errors the reference gets wrong (refs/errors.json)
     );
   });
 
-  it('videos without a video processor, and images given twice, are INVALID_ARGUMENT', () => {
+  it('media given twice is INVALID_ARGUMENT; an empty list counts as none', () => {
     expect(() => processor({ text: 'USER: <video>\nA ASSISTANT:', videos: [] })).toThrowError(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }));
-    expect(() => processor({ text: 'USER: <video>\nA ASSISTANT:', videos: [{ frames: [] }] })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'videos' }));
+    expect(() => processor({ text: 'USER: <image>\nA ASSISTANT:', images: [], pixelValuesImages: image() })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'pixelValuesImages' }),
+    );
   });
 
   it('unequal prompts without padding, or longer than maxLength, are INVALID_ARGUMENT', () => {
     expect(() => processor({ text: ['USER: Hi ASSISTANT:', 'USER: Hello there ASSISTANT:'], padding: false })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'padding' }));
     expect(() => processor({ text: 'USER: Hello there ASSISTANT:', padding: 'max_length', maxLength: 3 })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'text[0]' }));
+  });
+});
+
+describe('VideoLlavaProcessor with raw images and video frames (through the image and video processors)', () => {
+  it('the image_and_video case from the PNG and the sampled frames: ids exact, pixels within 1e-5', async () => {
+    const fixtureCase = fixtureCases().find((entry) => entry.name === 'image_and_video')!;
+    const images = await Promise.all(fixtureCase.images.map((name) => loadImage(join(tinyFixture.images, name))));
+    const frames = tinyFixture.npy('video_sampled_frames.npy') as Tensor<'uint8'>;
+    const output = processor({ text: fixtureCase.text, images, videos: frames });
+    expect(output.inputIds.data).toEqual(tinyFixture.npy('case_image_and_video', 'input_ids.npy').data);
+    expect(output.attentionMask.data).toEqual(tinyFixture.npy('case_image_and_video', 'attention_mask.npy').data);
+    expect(output.pixelValuesImages!.dims).toEqual([1, ...referenceImages(fixtureCase.images)!.dims.slice(1)]);
+    assertClose(output.pixelValuesImages!.data, referenceImages(fixtureCase.images)!.data, 1e-5, 'pixelValuesImages');
+    expect(output.pixelValuesVideos!.dims).toEqual(referenceVideo.dims);
+    assertClose(output.pixelValuesVideos!.data, referenceVideo.data, 1e-5, 'pixelValuesVideos');
   });
 });
 

@@ -1,6 +1,7 @@
 import { loadPretrainedConfig, readJsonFile, type ModelSource, type PretrainedConfig, type ReadOptions } from '@video-llava/config';
 import { Tensor, VideoLlavaError, describeValue } from '@video-llava/core';
 import { type RawImage, VideoLlavaImageProcessor } from '@video-llava/image-processor';
+import { type VideoFrames, VideoLlavaVideoProcessor } from '@video-llava/video-processor';
 import type { ChatMessage } from './chat-message.js';
 import { expandMediaTokens } from './expand-media-tokens.js';
 import { padSequences, type PaddingStrategy } from './pad-sequences.js';
@@ -13,22 +14,22 @@ export interface ImagePreprocessor {
   preprocess(images: RawImage | readonly RawImage[]): { pixelValues: Tensor<'float32'> };
 }
 
-/**
- * Turns videos into `pixel_values_videos` (what `VideoLlavaVideoProcessor` of `@video-llava/video-processor` does).
- * `videos` is whatever that processor accepts (decoded frames, a `loadVideo` result, or a list of them).
- */
+/** Turns videos into `pixel_values_videos` (what `VideoLlavaVideoProcessor` of `@video-llava/video-processor` does). */
 export interface VideoPreprocessor {
-  preprocess(videos: never): { pixelValuesVideos: Tensor<'float32'> };
+  preprocess(videos: VideoFrames | readonly VideoFrames[]): { pixelValuesVideos: Tensor<'float32'> };
 }
 
 /** The input of {@link VideoLlavaProcessor.process} (transformers' `processor(text=..., images=..., videos=...)`). */
-export interface VideoLlavaProcessorInput<Videos = unknown> {
+export interface VideoLlavaProcessorInput {
   /** One prompt or a batch; each `<image>` / `<video>` marks where the next image / video goes. */
   text: string | readonly string[];
   /** Images (`RawImage`s), one per `<image>` over the whole batch, in order. */
   images?: RawImage | readonly RawImage[];
-  /** Videos, one per `<video>` over the whole batch, in order (as the video processor accepts them). */
-  videos?: Videos;
+  /**
+   * Videos, one per `<video>` over the whole batch, in order: decoded frames (`loadVideo` of
+   * `@video-llava/video-processor/node`, a uint8 `[frames, height, width, 3]` tensor, `RawImage`s) or a list of them.
+   */
+  videos?: VideoFrames | readonly VideoFrames[];
   /** Already processed images, float32 `[images, 3, H, W]` (instead of `images`). */
   pixelValuesImages?: Tensor<'float32'>;
   /** Already processed videos, float32 `[videos, frames, 3, H, W]` (instead of `videos`). */
@@ -84,16 +85,27 @@ export interface VideoLlavaProcessorParts {
   chatTemplateFile?: string;
   /**
    * Processes `images`.
-   * @default a `VideoLlavaImageProcessor` built from `config.processor.imageProcessor`
+   * @default a `VideoLlavaImageProcessor` built from `config.processor.imageProcessor` (on first use)
    */
   imageProcessor?: ImagePreprocessor;
-  /** Processes `videos`; without one, videos must come as `pixelValuesVideos`. */
+  /**
+   * Processes `videos`.
+   * @default a `VideoLlavaVideoProcessor` built from `config.processor.videoProcessor` (on first use)
+   */
   videoProcessor?: VideoPreprocessor;
 }
 
 /** Options of {@link VideoLlavaProcessor.fromPretrained}. */
 export interface VideoLlavaProcessorOptions extends TokenizerOptions, ReadOptions {
-  /** Processes `videos` (e.g. `new VideoLlavaVideoProcessor(config.processor.videoProcessor)`). */
+  /**
+   * Processes `images`.
+   * @default a `VideoLlavaImageProcessor` of the checkpoint's settings
+   */
+  imageProcessor?: ImagePreprocessor;
+  /**
+   * Processes `videos`.
+   * @default a `VideoLlavaVideoProcessor` of the checkpoint's settings
+   */
   videoProcessor?: VideoPreprocessor;
 }
 
@@ -141,10 +153,8 @@ export class VideoLlavaProcessor {
   declare readonly config: PretrainedConfig;
   /** The Jinja chat template, or null when the checkpoint has none (then {@link formatVideoLlavaPrompt} is used). */
   declare readonly chatTemplate: string | null;
-  /** The image processor. */
-  declare readonly imageProcessor: ImagePreprocessor;
-  /** The video processor, when there is one. */
-  declare readonly videoProcessor: VideoPreprocessor | undefined;
+  private declare imageProcessorInstance: ImagePreprocessor | undefined;
+  private declare videoProcessorInstance: VideoPreprocessor | undefined;
   /** The id of `<image>` (`image_token_index`). */
   declare readonly imageTokenId: number;
   /** The id of `<video>` (`video_token_index`). */
@@ -166,8 +176,8 @@ export class VideoLlavaProcessor {
     self.config = config;
     self.chatTemplate = parts.chatTemplate ?? null;
     self.chatTemplateFile = parts.chatTemplateFile ?? 'chat template';
-    self.imageProcessor = parts.imageProcessor ?? new VideoLlavaImageProcessor(config.processor.imageProcessor);
-    self.videoProcessor = parts.videoProcessor;
+    self.imageProcessorInstance = parts.imageProcessor;
+    self.videoProcessorInstance = parts.videoProcessor;
     self.imageTokenId = VideoLlavaProcessor.placeholderId(tokenizer, config.processor.imageToken, config.model.imageTokenIndex, 'image_token_index', config.source);
     self.videoTokenId = VideoLlavaProcessor.placeholderId(tokenizer, config.processor.videoToken, config.model.videoTokenIndex, 'video_token_index', config.source);
     (callable as unknown as Record<symbol, unknown>)[INSTANCE] = true;
@@ -195,6 +205,7 @@ export class VideoLlavaProcessor {
       config,
       chatTemplate: chatTemplate?.text ?? null,
       chatTemplateFile: chatTemplate ? `${base}/${chatTemplate.file}` : 'chat template',
+      ...(options.imageProcessor ? { imageProcessor: options.imageProcessor } : {}),
       ...(options.videoProcessor ? { videoProcessor: options.videoProcessor } : {}),
     });
   }
@@ -314,6 +325,18 @@ export class VideoLlavaProcessor {
     return this.tokenizer.batchDecode(sequences, options);
   }
 
+  /** The image processor (built from the config on first use unless one was given). */
+  get imageProcessor(): ImagePreprocessor {
+    this.imageProcessorInstance ??= new VideoLlavaImageProcessor(this.config.processor.imageProcessor);
+    return this.imageProcessorInstance;
+  }
+
+  /** The video processor (built from the config on first use unless one was given). */
+  get videoProcessor(): VideoPreprocessor {
+    this.videoProcessorInstance ??= new VideoLlavaVideoProcessor(this.config.processor.videoProcessor);
+    return this.videoProcessorInstance;
+  }
+
   /** Whether `value` is a processor made by any copy of this package. */
   static isInstance(value: unknown): value is VideoLlavaProcessor {
     return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[INSTANCE] === true;
@@ -341,14 +364,7 @@ export class VideoLlavaProcessor {
     if (input.pixelValuesVideos !== undefined) {
       tensor = mediaTensor(input.pixelValuesVideos, 'pixelValuesVideos', 5, '[videos, frames, 3, height, width]');
     } else if (input.videos !== undefined && !(Array.isArray(input.videos) && input.videos.length === 0)) {
-      if (!this.videoProcessor) {
-        throw new VideoLlavaError(
-          'INVALID_ARGUMENT',
-          'videos were given but this processor has no video processor: pass videoProcessor (VideoLlavaVideoProcessor of @video-llava/video-processor) when creating it, or give pixelValuesVideos.',
-          { field: 'videos', expected: 'a processor created with a videoProcessor, or pixelValuesVideos', actual: 'no video processor' },
-        );
-      }
-      tensor = mediaTensor(this.videoProcessor.preprocess(input.videos as never).pixelValuesVideos, 'pixelValuesVideos', 5, '[videos, frames, 3, height, width]');
+      tensor = mediaTensor(this.videoProcessor.preprocess(input.videos).pixelValuesVideos, 'pixelValuesVideos', 5, '[videos, frames, 3, height, width]');
     }
     if (tensor) this.checkTokensOfSize(tensor.dims[3]!, tensor.dims[4]!, this.config.derived.tokensPerFrame, 'pixelValuesVideos', false);
     return tensor;
