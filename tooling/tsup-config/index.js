@@ -14,6 +14,9 @@ export function defineLibraryConfig(entry, overrides = {}) {
     target: 'es2022',
     platform: 'neutral',
     dts: true,
+    // Keep `node:` specifiers as written (tsup strips them by default); they stay external to the bundle.
+    removeNodeProtocol: false,
+    external: [/^node:/],
     sourcemap: true,
     clean: true,
     splitting: true,
