@@ -1,1 +1,3 @@
-export {};
+export { loadVideo } from './browser/load-video.js';
+export type { BrowserLoadVideoOptions, BrowserVideoSource } from './browser/load-video.js';
+export type { FrameSelection, LoadedVideo } from './loaded-video.js';

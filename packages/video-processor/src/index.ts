@@ -8,3 +8,5 @@ export { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indi
 export { normalizeVideos } from './video-input.js';
 export type { NormalizedVideo, VideoFrames, VideoWithFrames } from './video-input.js';
 export type { FrameImage } from './frame-image.js';
+export { arrangeFrames, pickFrameIndices } from './pick-frame-indices.js';
+export type { FrameSelection, LoadedVideo } from './loaded-video.js';

@@ -1,22 +1,13 @@
-import { Tensor, VideoLlavaError, describeValue } from '@video-llava/core';
-import { sampleFrameIndices, sampleFrameIndicesAtFps } from '../sample-frame-indices.js';
+import { Tensor, VideoLlavaError } from '@video-llava/core';
+import type { FrameSelection, LoadedVideo } from '../loaded-video.js';
+import { arrangeFrames, pickFrameIndices } from '../pick-frame-indices.js';
 import { lastErrorLine, parseOutputSize } from './ffmpeg-log.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
 import { type FfmpegOptions, type VideoProbe, countDecodedFrames, probeVideo } from './probe-video.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 
-/** Options of {@link loadVideo}. Give at most one of `numFrames`, `indices` and `fps`. */
-export interface LoadVideoOptions extends FfmpegOptions {
-  /**
-   * Frames to pick with the uniform rule `floor(i * total / numFrames)` (see `sampleFrameIndices`). Pass the
-   * processor config's `numFrames` for checkpoints that use another count.
-   * @default 8 (Video-LLaVA's `num_frames`)
-   */
-  numFrames?: number;
-  /** Exact frame indices (decoded order, from 0) to return, in this order; repeats are allowed. */
-  indices?: readonly number[];
-  /** Frames per second of video to pick (transformers' `fps` sampling), instead of a fixed count. */
-  fps?: number;
+/** Options of {@link loadVideo}: which frames, how to count them, and the FFmpeg to use. */
+export interface LoadVideoOptions extends FfmpegOptions, FrameSelection {
   /**
    * How to count the frames: `'stream'` counts the stream's packets (demuxing only, milliseconds), and if the
    * decoder then yields fewer frames than that, the real count is taken by decoding and the sampling is redone;
@@ -26,74 +17,8 @@ export interface LoadVideoOptions extends FfmpegOptions {
   frameCount?: 'stream' | 'decode';
 }
 
-/** A decoded, sampled video. Give it to `VideoLlavaVideoProcessor.preprocess` as it is. */
-export interface LoadedVideo {
-  /** The file it came from. */
-  file: string;
-  /** uint8 RGB frames `[frames, height, width, 3]`, in the order of {@link indices}. */
-  frames: Tensor<'uint8'>;
-  /** The decoded-order index of each returned frame. */
-  indices: number[];
-  /** Frames in the video (checked against what the decoder produced). */
-  totalFrames: number;
-  /** Frame rate of the video, when the container gives one. */
-  fps: number | undefined;
-  /** Frame width (after the stream's rotation). */
-  width: number;
-  /** Frame height (after the stream's rotation). */
-  height: number;
-}
-
 /** Largest frame buffer we allocate: beyond it, ask for fewer frames. */
 const MAX_BUFFER_BYTES = 2 ** 32 - 1;
-
-function pickIndices(file: string, total: number, probe: VideoProbe, options: LoadVideoOptions): number[] {
-  const given = (['numFrames', 'indices', 'fps'] as const).filter((name) => options[name] !== undefined);
-  if (given.length > 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `loadVideo(${file}): ${given.join(' and ')} are mutually exclusive; give one.`, {
-      file,
-      field: given[1],
-      expected: 'one of numFrames, indices, fps',
-      actual: given,
-    });
-  }
-  try {
-    if (options.indices !== undefined) {
-      if (options.indices.length === 0) throw new VideoLlavaError('INVALID_ARGUMENT', 'indices is empty.', { field: 'indices', expected: 'at least one index', actual: [] });
-      options.indices.forEach((index, position) => {
-        if (!Number.isSafeInteger(index) || index < 0 || index >= total) {
-          throw new VideoLlavaError('INVALID_ARGUMENT', `indices[${position}] = ${describeValue(index)} is not a frame of a ${total}-frame video.`, {
-            field: `indices[${position}]`,
-            expected: `an integer in [0, ${total - 1}]`,
-            actual: index,
-          });
-        }
-      });
-      return [...options.indices];
-    }
-    if (options.fps !== undefined) {
-      if (probe.fps === undefined) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', 'the container gives no frame rate, which fps sampling needs; use numFrames.', {
-          field: 'fps',
-          expected: 'a video with a frame rate',
-          actual: undefined,
-        });
-      }
-      return sampleFrameIndicesAtFps(total, probe.fps, options.fps);
-    }
-    return sampleFrameIndices(total, options.numFrames ?? 8);
-  } catch (error) {
-    if (!VideoLlavaError.isInstance(error)) throw error;
-    // name the file: "video.mp4: Cannot sample 8 frames from a video of 5 frames ..."
-    throw new VideoLlavaError(error.code, `${file}: ${error.message}`, {
-      file,
-      field: error.field,
-      expected: error.expected,
-      actual: error.actual,
-      cause: error,
-    });
-  }
-}
 
 /** A select filter expression that passes exactly the frames with these decoded indices. */
 function selectExpression(indices: readonly number[]): string {
@@ -198,7 +123,7 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
   let total = options.frameCount === 'decode' ? await countDecodedFrames(file, options) : probe.totalFrames;
 
   for (let attempt = 0; ; attempt++) {
-    const indices = pickIndices(file, total, probe, options);
+    const indices = pickFrameIndices(file, total, probe.fps, options);
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     const decoded = await decodeSelectedFrames(binary, file, sorted, probe.width, probe.height, options.signal);
     if (decoded.count < sorted.length) {
@@ -214,16 +139,7 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
       total = decodedTotal;
       continue;
     }
-    const frameBytes = probe.width * probe.height * 3;
-    let frames = decoded.data;
-    if (sorted.length !== indices.length || sorted.some((index, position) => index !== indices[position])) {
-      // the caller's order, with repeats
-      frames = new Uint8Array(frameBytes * indices.length);
-      indices.forEach((index, position) => {
-        const from = sorted.indexOf(index) * frameBytes;
-        frames.set(decoded.data.subarray(from, from + frameBytes), position * frameBytes);
-      });
-    }
+    const frames = arrangeFrames(decoded.data, sorted, indices, probe.width * probe.height * 3);
     return {
       file,
       frames: new Tensor('uint8', frames, [indices.length, probe.height, probe.width, 3]),

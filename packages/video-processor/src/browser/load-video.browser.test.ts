@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureDifference } from '@video-llava/test-utils';
+import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
+import { loadVideo as loadVideoWithFfmpeg } from '../node.js';
+
+// The browser entry runs in Debian's chromium (headless, driven by playwright-core): WebCodecs + mediabunny, and
+// the <video> fallback. CI needs `apt-get install -y chromium` (or CHROMIUM_PATH pointing at a Chromium).
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface PageResult {
+  ok: boolean;
+  code?: string;
+  message?: string;
+  field?: string;
+  file?: string;
+  actual?: unknown;
+  totalFrames?: number;
+  indices?: number[];
+  fps?: number;
+  width?: number;
+  height?: number;
+  dims?: number[];
+  frames?: string;
+}
+
+let videos: TestVideos;
+let server: Server;
+let browser: Browser;
+let page: Page;
+let origin: string;
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+  videos = await makeTestVideos();
+  const bundle = await build({
+    entryPoints: [join(here, '../../test/browser-page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@video-llava/source'],
+    write: false,
+    logLevel: 'silent',
+  });
+  const script = bundle.outputFiles[0]!.text;
+  server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    if (path === '/') {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
+    } else if (path === '/page.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+    } else if (path.startsWith('/videos/') && existsSync(join(videos.directory, basename(path)))) {
+      const bytes = readFileSync(join(videos.directory, basename(path)));
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'accept-ranges': 'none' }).end(bytes);
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
+  page = await browser.newPage();
+  // http://127.0.0.1 is a secure context, where WebCodecs exists
+  await page.goto(origin);
+  await page.waitForFunction(() => 'runLoadVideo' in globalThis);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  videos?.remove();
+});
+
+function run(file: string, options: Record<string, unknown> = {}, as: 'blob' | 'bytes' | 'url' = 'blob'): Promise<PageResult> {
+  return page.evaluate(
+    ([url, options, as]) => (globalThis as unknown as { runLoadVideo: (url: string, options: unknown, as: string) => Promise<PageResult> }).runLoadVideo(url, options, as),
+    [`${origin}/videos/${basename(file)}`, options, as] as const,
+  );
+}
+
+function framesOf(result: PageResult): Uint8Array {
+  return new Uint8Array(Buffer.from(result.frames!, 'base64'));
+}
+
+describe('browser loadVideo (chromium)', () => {
+  it('runs where WebCodecs exists', async () => {
+    expect(await page.evaluate(() => (globalThis as unknown as { hasWebCodecs: boolean }).hasWebCodecs)).toBe(true);
+  });
+
+  for (const decoder of ['webcodecs', 'video-element'] as const) {
+    it(`decodes H.264 in MP4 with ${decoder}: the same frames as FFmpeg by index (mean abs difference <= 1 level)`, async () => {
+      const reference = await loadVideoWithFfmpeg(videos.h264);
+      const result = await run(videos.h264, { decoder });
+      expect(result.ok, result.message).toBe(true);
+      expect(result.totalFrames).toBe(30);
+      expect(result.fps).toBeCloseTo(10, 6);
+      expect(result.indices).toEqual(reference.indices);
+      expect(result.dims).toEqual(reference.frames.dims);
+      // Chromium converts YUV to RGB itself (Skia) where FFmpeg uses swscale, both BT.601 here: levels differ by
+      // about half a level on average (measured 0.50), the frames themselves not at all
+      const difference = measureDifference(framesOf(result), reference.frames.data as Uint8Array);
+      expect(difference.meanAbsDifference).toBeLessThanOrEqual(1);
+      // a neighbouring frame is much further away: the frames are the right ones
+      const neighbour = await loadVideoWithFfmpeg(videos.h264, { indices: reference.indices.map((index) => index + 1) });
+      expect(measureDifference(framesOf(result), neighbour.frames.data as Uint8Array).meanAbsDifference).toBeGreaterThan(difference.meanAbsDifference * 2);
+    });
+  }
+
+  it('decodes VP9 in WebM, from bytes and from a URL, and sees the edit list like FFmpeg', async () => {
+    const vp9 = await run(videos.vp9, { numFrames: 3 }, 'bytes');
+    expect(vp9.ok, vp9.message).toBe(true);
+    expect(vp9.totalFrames).toBe(12);
+    expect(vp9.dims).toEqual([3, 48, 64, 3]);
+    const reference = await loadVideoWithFfmpeg(videos.vp9, { numFrames: 3 });
+    expect(measureDifference(framesOf(vp9), reference.frames.data as Uint8Array).meanAbsDifference).toBeLessThanOrEqual(1);
+    const fromUrl = await run(videos.h264, { indices: [29, 0] }, 'url');
+    expect(fromUrl.ok, fromUrl.message).toBe(true);
+    expect(fromUrl.dims).toEqual([2, 240, 320, 3]);
+    const editList = await run(videos.editList, { numFrames: 8 });
+    expect(editList.ok, editList.message).toBe(true);
+    const editListReference = await loadVideoWithFfmpeg(videos.editList);
+    expect(editList.totalFrames).toBe(editListReference.totalFrames);
+    expect(editList.indices).toEqual(editListReference.indices);
+    expect(measureDifference(framesOf(editList), editListReference.frames.data as Uint8Array).meanAbsDifference).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses bad input with errors naming the file', async () => {
+    const text = await run(videos.text);
+    expect(text).toMatchObject({ ok: false, code: 'INVALID_FILE', file: basename(videos.text) });
+    expect(text.message).toContain(basename(videos.text));
+    const empty = await run(videos.empty);
+    expect(empty).toMatchObject({ ok: false, code: 'INVALID_FILE', file: basename(videos.empty) });
+    const audio = await run(videos.audioOnly);
+    expect(audio).toMatchObject({ ok: false, code: 'INVALID_FILE', field: 'video stream', file: basename(videos.audioOnly) });
+    expect(audio.message).toContain('no video stream');
+    const short = await run(videos.short, { numFrames: 8 });
+    expect(short).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', field: 'numFrames', file: basename(videos.short) });
+    expect(short.message).toContain('5 frames');
+  });
+});
