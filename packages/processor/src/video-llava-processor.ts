@@ -139,9 +139,8 @@ const INSTANCE = Symbol('VideoLlavaProcessor');
  *
  * @example
  * ```ts
- * import { loadVideoLlavaProcessor } from '@video-llava/processor/node';
- *
- * const processor = await loadVideoLlavaProcessor('path/to/checkpoint');
+ * // any source of @video-llava/config; for a folder path, loadVideoLlavaProcessor of the ./node entry
+ * const processor = await VideoLlavaProcessor.fromPretrained(source);
  * const prompt = await processor.applyChatTemplate([{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }]);
  * const inputs = processor({ text: prompt, pixelValuesVideos }); // inputIds, attentionMask, pixelValuesVideos
  * ```

@@ -8,6 +8,9 @@ const packages = listWorkspacePackages();
 const byName = new Map(packages.map((item) => [item.name, item]));
 const table = readDependencyTable();
 const tooling = new Set(packages.filter((item) => item.folder.startsWith('tooling/')).map((item) => item.name));
+// Packages that exist to run in Node (ARCHITECTURE.md: "Node-only code sits behind a ./node entry or in
+// runtime-node"). Their main entry may use Node; nobody's isomorphic main entry may import them.
+const NODE_ONLY_PACKAGES = new Set(['@video-llava/runtime-node']);
 const NODE_ONLY = [/^node:/, /^(fs|path|os|child_process|worker_threads|http|https|net|stream|url|crypto|zlib)(\/|$)/, /^sharp$/, /^onnxruntime-node$/, /^@ffmpeg-installer\//, /^node-av/];
 
 function workspaceName(specifier: string): string | undefined {
@@ -55,6 +58,14 @@ describe.each(packages.filter((item) => item.folder.startsWith('packages/')))('$
     expect(offending).toEqual([]);
   });
 
+  if (NODE_ONLY_PACKAGES.has(item.name)) {
+    it('is Node-only by design: declares a Node engine and offers no browser condition', () => {
+      expect(item.json.engines?.node, `${item.folder}/package.json engines.node`).toBeTypeOf('string');
+      expect(JSON.stringify(item.json.exports ?? {})).not.toMatch(/"browser"/);
+    });
+    return;
+  }
+
   it('keeps Node-only modules out of the main entry (it must bundle for browsers)', () => {
     const entry = item.json.exports?.['.']?.['@video-llava/source'];
     expect(entry, `${item.folder}/package.json exports["."] needs a "@video-llava/source" condition`).toBeTypeOf('string');
@@ -71,6 +82,8 @@ describe.each(packages.filter((item) => item.folder.startsWith('packages/')))('$
           if (found) visit(found);
         } else if (NODE_ONLY.some((pattern) => pattern.test(specifier))) {
           offending.push(`${show(file)} imports ${specifier}`);
+        } else if (NODE_ONLY_PACKAGES.has(workspaceName(specifier) ?? '')) {
+          offending.push(`${show(file)} imports the Node-only package ${specifier}`);
         } else if (workspaceName(specifier) && /\/node$/.test(specifier)) {
           offending.push(`${show(file)} imports the Node entry ${specifier}`);
         }

@@ -31,10 +31,12 @@ describe('.npy', () => {
 
   it('refuses Fortran order and unknown dtypes, naming the field', () => {
     const good = serializeNpy(new Tensor('float32', new Float32Array(4), [2, 2]));
-    const text = new TextDecoder('latin1').decode(good);
-    const fortran = new TextEncoder().encode(text.replace("'fortran_order': False", "'fortran_order': True "));
+    // Edit the header byte for byte: a TextEncoder round trip would re-encode the \x93 magic byte as UTF-8.
+    const text = Array.from(good, (byte) => String.fromCharCode(byte)).join('');
+    const bytesOf = (edited: string) => Uint8Array.from(edited, (character) => character.charCodeAt(0));
+    const fortran = bytesOf(text.replace("'fortran_order': False", "'fortran_order': True "));
     expect(() => parseNpy(fortran, 'x.npy')).toThrowError(/x\.npy: \.npy fortran_order should be False/);
-    const complex = new TextEncoder().encode(text.replace("'<f4'", "'<c8'"));
+    const complex = bytesOf(text.replace("'<f4'", "'<c8'"));
     expect(() => parseNpy(complex, 'y.npy')).toThrowError(/y\.npy: \.npy descr should be .* found <c8/);
     expect(() => parseNpy(new Uint8Array([1, 2, 3]), 'z.npy')).toThrowError(/magic/);
   });
