@@ -1,0 +1,141 @@
+import type { VideoLlavaConfig } from '@video-llava/config';
+import type { WeightPlanner } from '../weight-plan.js';
+import { activation, castTo, rmsNorm, scalar, softmax } from './layers.js';
+
+/** Options of {@link buildDecoder}. */
+export interface DecoderGraphOptions {
+  /**
+   * Also output `hidden_states.{i}` for i = 1..L (the output of layer i-1; the last one after the final norm),
+   * like transformers' `output_hidden_states`. For debugging and parity tests.
+   * @default false
+   */
+  hiddenStateOutputs?: boolean;
+}
+
+/**
+ * The rotary inverse frequencies the way transformers computes them in float32:
+ * `1 / (theta ** (arange(0, dim, 2) / dim))`, divided by `factor` for `linear` scaling.
+ */
+export function rotaryInverseFrequencies(headDim: number, theta: number, factor: number): Float32Array {
+  const out = new Float32Array(headDim / 2);
+  for (let index = 0; index < out.length; index++) {
+    const exponent = Math.fround(Math.fround(2 * index) / headDim);
+    let inverse = Math.fround(1 / Math.fround(theta ** exponent));
+    if (factor !== 1) inverse = Math.fround(inverse / factor);
+    out[index] = inverse;
+  }
+  return out;
+}
+
+/**
+ * Builds `decoder_model_merged`: the LLaMA decoder with a KV cache, one graph for the first step (empty past,
+ * `past_sequence_length` 0) and the following ones.
+ *
+ * Inputs: `inputs_embeds [B,S,D]` f32, `attention_mask [B,P+S]` i64 (1 = attend; left padding allowed),
+ * `position_ids [B,S]` i64, `past_key_values.{i}.key|value [B,kvH,P,hd]` f32.
+ * Outputs: `logits [B,S,V]` f32, `present.{i}.key|value [B,kvH,P+S,hd]` f32.
+ *
+ * Attention allows key j for query i (at absolute position P+i) when `j <= P+i` and `attention_mask[b,j]` is 1.
+ */
+export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, options: DecoderGraphOptions = {}): void {
+  const graph = planner.graph;
+  const type = planner.floatType;
+  const text = config.textConfig;
+  const { hiddenSize: width, numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim, numHiddenLayers: layers } = text;
+  const groups = heads / kvHeads;
+
+  const embeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', width]);
+  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const past: Array<[string, string]> = [];
+  for (let layer = 0; layer < layers; layer++) {
+    past.push([
+      graph.input(`past_key_values.${layer}.key`, 'float32', ['batch_size', kvHeads, 'past_sequence_length', headDim]),
+      graph.input(`past_key_values.${layer}.value`, 'float32', ['batch_size', kvHeads, 'past_sequence_length', headDim]),
+    ]);
+  }
+
+  // Mask [B,1,S,T]: causal (key position <= query position) and not padding.
+  const toScalar = (value: string) => graph.op('Squeeze', [value, graph.constant('int64', [0])]);
+  const total = toScalar(graph.op('Shape', [attentionMask], { start: 1, end: 2 }));
+  const current = toScalar(graph.op('Shape', [embeds], { start: 1, end: 2 }));
+  const pastLength = graph.op('Sub', [total, current]);
+  const one = graph.constant('int64', 1);
+  const keyPositions = graph.op('Range', [graph.constant('int64', 0), total, one]);
+  const queryPositions = graph.op('Range', [pastLength, total, one]);
+  const causal = graph.op('LessOrEqual', [
+    graph.op('Unsqueeze', [keyPositions, graph.constant('int64', [0])]),
+    graph.op('Unsqueeze', [queryPositions, graph.constant('int64', [1])]),
+  ]);
+  const padding = graph.op('Unsqueeze', [castTo(graph, attentionMask, 'int64', 'bool'), graph.constant('int64', [1, 2])]);
+  const allowed = graph.op('And', [graph.op('Unsqueeze', [causal, graph.constant('int64', [0, 1])]), padding]);
+  const masked = graph.constant('float32', -3.4028234663852886e38);
+
+  // Rotary tables [B,1,S,hd], computed in float32 like transformers, then cast to the activation type.
+  const inverse = graph.constantTensor({ dataType: 'float32', dims: [headDim / 2], data: rotaryInverseFrequencies(headDim, text.rope.ropeTheta, text.rope.factor) }, 'rotary_inverse_frequencies');
+  const positions = graph.op('Unsqueeze', [castTo(graph, positionIds, 'int64', 'float32'), graph.constant('int64', [2])]);
+  const frequencies = graph.op('Mul', [positions, inverse]);
+  const angles = graph.op('Unsqueeze', [graph.op('Concat', [frequencies, frequencies], { axis: -1 }), graph.constant('int64', [1])]);
+  const cos = castTo(graph, graph.op('Cos', [angles]), 'float32', type);
+  const sin = castTo(graph, graph.op('Sin', [angles]), 'float32', type);
+  const half = headDim / 2;
+  const firstHalf = [graph.constant('int64', [0]), graph.constant('int64', [half]), graph.constant('int64', [-1])];
+  const secondHalf = [graph.constant('int64', [half]), graph.constant('int64', [headDim]), graph.constant('int64', [-1])];
+  const rotate = (x: string): string => {
+    const x1 = graph.op('Slice', [x, ...firstHalf]);
+    const x2 = graph.op('Slice', [x, ...secondHalf]);
+    const rotated = graph.op('Concat', [graph.op('Neg', [x2]), x1], { axis: -1 });
+    return graph.op('Add', [graph.op('Mul', [x, cos]), graph.op('Mul', [rotated, sin])]);
+  };
+
+  const queryShape = graph.constant('int64', [0, 0, heads, headDim]);
+  const kvShape = graph.constant('int64', [0, 0, kvHeads, headDim]);
+  const grouped = groups === 1 ? undefined : {
+    query: graph.constant('int64', [0, kvHeads, -1, headDim]),
+    scoresByHead: graph.constant('int64', [0, heads, -1, 0]),
+    scoresByGroup: graph.constant('int64', [0, kvHeads, -1, 0]),
+    contextByHead: graph.constant('int64', [0, heads, -1, headDim]),
+  };
+  const mergeShape = graph.constant('int64', [0, 0, heads * headDim]);
+  const scale = scalar(graph, type, headDim ** -0.5);
+  const bias = (name: string, enabled: boolean) => (enabled ? `${name}.bias` : undefined);
+
+  let hidden = castTo(graph, embeds, 'float32', type);
+  for (let layer = 0; layer < layers; layer++) {
+    const prefix = `model.language_model.layers.${layer}.`;
+    const normed = rmsNorm(graph, hidden, planner.tensor(`${prefix}input_layernorm.weight`), text.rmsNormEps, type);
+    const project = (name: string) => planner.linear(normed, `${prefix}self_attn.${name}.weight`, bias(`${prefix}self_attn.${name}`, text.attentionBias));
+    const query = rotate(graph.op('Transpose', [graph.op('Reshape', [project('q_proj'), queryShape])], { perm: [0, 2, 1, 3] }));
+    const key = rotate(graph.op('Transpose', [graph.op('Reshape', [project('k_proj'), kvShape])], { perm: [0, 2, 1, 3] }));
+    const value = graph.op('Transpose', [graph.op('Reshape', [project('v_proj'), kvShape])], { perm: [0, 2, 1, 3] });
+    const [pastKey, pastValue] = past[layer]!;
+    const presentKey = graph.op('Concat', [castTo(graph, pastKey, 'float32', type), key], { axis: 2 });
+    const presentValue = graph.op('Concat', [castTo(graph, pastValue, 'float32', type), value], { axis: 2 });
+    graph.output(castTo(graph, presentKey, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.key`);
+    graph.output(castTo(graph, presentValue, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
+    // Grouped-query attention without copying the cache: fold each group's query heads into the sequence axis.
+    const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
+    let scores = graph.op('MatMul', [groupedQuery, graph.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] })]);
+    if (grouped) scores = graph.op('Reshape', [scores, grouped.scoresByHead]);
+    scores = castTo(graph, graph.op('Mul', [scores, scale]), type, 'float32');
+    let probabilities = softmax(graph, graph.op('Where', [allowed, scores, masked]), 'float32');
+    probabilities = castTo(graph, probabilities, 'float32', type);
+    if (grouped) probabilities = graph.op('Reshape', [probabilities, grouped.scoresByGroup]);
+    let context = graph.op('MatMul', [probabilities, presentValue]);
+    if (grouped) context = graph.op('Reshape', [context, grouped.contextByHead]);
+    const merged = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
+    hidden = graph.op('Add', [hidden, planner.linear(merged, `${prefix}self_attn.o_proj.weight`, bias(`${prefix}self_attn.o_proj`, text.attentionBias))]);
+    const normed2 = rmsNorm(graph, hidden, planner.tensor(`${prefix}post_attention_layernorm.weight`), text.rmsNormEps, type);
+    const gate = activation(graph, planner.linear(normed2, `${prefix}mlp.gate_proj.weight`, bias(`${prefix}mlp.gate_proj`, text.mlpBias)), text.hiddenAct, type, 'text_config.hidden_act');
+    const up = planner.linear(normed2, `${prefix}mlp.up_proj.weight`, bias(`${prefix}mlp.up_proj`, text.mlpBias));
+    hidden = graph.op('Add', [hidden, planner.linear(graph.op('Mul', [gate, up]), `${prefix}mlp.down_proj.weight`, bias(`${prefix}mlp.down_proj`, text.mlpBias))]);
+    if (options.hiddenStateOutputs && layer < layers - 1) {
+      graph.output(castTo(graph, hidden, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layer + 1}`);
+    }
+  }
+  const final = rmsNorm(graph, hidden, planner.tensor('model.language_model.norm.weight'), text.rmsNormEps, type);
+  if (options.hiddenStateOutputs) graph.output(castTo(graph, final, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
+  const head = text.tieWordEmbeddings ? 'model.language_model.embed_tokens.weight' : 'lm_head.weight';
+  const logits = castTo(graph, planner.linear(final, head), type, 'float32');
+  graph.output(logits, 'float32', ['batch_size', 'sequence_length', text.vocabSize], 'logits');
+}

@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type ProgressCallback, VideoLlavaError } from '@video-llava/core';
+import { type DeferredBytes, createModel, encodeModelStream } from '@video-llava/onnx';
+import { type BuiltPart, buildModelPart } from '../build-part.js';
+import type { ConversionReport, ConvertedFile } from '../conversion-report.js';
+import { checkBlockSize } from '../quantize.js';
+import { MODEL_PARTS, type ModelPart, type WeightFormat, onnxFileName, parseWeightFormat } from '../weight-format.js';
+import { type OpenedCheckpoint, openCheckpoint } from './checkpoint-directory.js';
+import { MODEL_FOLDER_FILES } from './model-folder-files.js';
+import { type CheckpointSourceOptions, resolveCheckpointDirectory } from './resolve-checkpoint.js';
+import { safetensorsSliceReader, writeWeights } from './weight-writer.js';
+
+/** Options of {@link convertCheckpoint}. */
+export interface ConvertOptions extends CheckpointSourceOptions {
+  /**
+   * Weight formats to write; each adds its own files (`decoder_model_merged_q4.onnx`, ...).
+   * @default ["fp32"]
+   */
+  dtypes?: readonly WeightFormat[];
+  /**
+   * Block size of the 4-bit and 8-bit `MatMulNBits` weights (a power of two, at least 16).
+   * @default 32
+   */
+  blockSize?: number;
+  /**
+   * Which parts to write.
+   * @default all four: embed_tokens, image_encoder, video_encoder, decoder_model_merged
+   */
+  parts?: readonly ModelPart[];
+  /**
+   * A part whose weights take more bytes than this keeps them in an external data file
+   * (`<file>.onnx_data`) beside it; smaller parts are one self-contained `.onnx`. Protobuf caps a file at 2 GiB.
+   * @default 2 GiB - 64 MiB
+   */
+  externalDataThreshold?: number;
+  /**
+   * Replace an existing non-empty output folder (only once the new one is complete).
+   * @default false
+   */
+  overwrite?: boolean;
+  /** Progress in source bytes converted (`stage: "convert"`, `file`: the ONNX file being written). */
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+  /**
+   * Add `hidden_states.{i}` outputs to the decoder (debugging and parity tests).
+   * @default false
+   */
+  hiddenStateOutputs?: boolean;
+  /**
+   * Source bytes converted per step; bounds memory.
+   * @default 16 MiB
+   */
+  chunkBytes?: number;
+  /**
+   * Copy config, generation, processor and tokenizer files so the output is a complete model folder.
+   * @default true
+   */
+  copyFiles?: boolean;
+}
+
+const DEFAULT_THRESHOLD = 2 ** 31 - 2 ** 26;
+
+async function isNonEmptyDirectory(path: string): Promise<boolean> {
+  try {
+    return (await readdir(path)).length > 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `${path} exists and is not a folder.`, { file: path, field: 'outputDirectory', expected: 'a folder path', actual: 'a file' });
+    }
+    throw error;
+  }
+}
+
+async function fileBytes(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+/**
+ * Converts a Hugging Face Video-LLaVA checkpoint (a folder, or a hub id when `@video-llava/config` can fetch
+ * it) into the ONNX model folder of the contract: `onnx/embed_tokens.onnx`, `onnx/image_encoder.onnx`,
+ * `onnx/video_encoder.onnx`, `onnx/decoder_model_merged.onnx` (plus `_fp16`, `_q8`, `_q4` variants), with
+ * the config, generation, processor and tokenizer files.
+ *
+ * Names, shapes and dtypes are validated against `config.json` before anything is written. Weights are
+ * converted tensor by tensor in chunks (memory stays near `chunkBytes` plus the largest tensor's per-row
+ * scales). Everything is written to `<out>.partial-*` and renamed to `<out>` at the end, so a failed
+ * conversion never leaves a complete-looking folder.
+ *
+ * @throws VideoLlavaError for a bad checkpoint (`INVALID_CHECKPOINT`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`,
+ * `INVALID_FILE`, `INVALID_CONFIG`), bad options (`INVALID_ARGUMENT`), or `ABORTED`
+ */
+export async function convertCheckpoint(source: string, outputDirectory: string, options: ConvertOptions = {}): Promise<ConversionReport> {
+  const started = performance.now();
+  const dtypes = [...new Set((options.dtypes ?? ['fp32']).map((dtype) => parseWeightFormat(dtype, 'dtypes')))];
+  const blockSize = options.blockSize ?? 32;
+  checkBlockSize(blockSize);
+  const parts = options.parts ?? MODEL_PARTS;
+  for (const part of parts) {
+    if (!MODEL_PARTS.includes(part)) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `parts: unknown part ${JSON.stringify(part)}; expected ${MODEL_PARTS.join(', ')}.`, { field: 'parts', expected: MODEL_PARTS, actual: part });
+    }
+  }
+  const threshold = options.externalDataThreshold ?? DEFAULT_THRESHOLD;
+  const output = resolve(options.cwd ?? process.cwd(), outputDirectory);
+  if (!options.overwrite && (await isNonEmptyDirectory(output))) {
+    throw new VideoLlavaError('INVALID_ARGUMENT', `${output} already exists and is not empty; choose a new folder or pass overwrite (--overwrite).`, {
+      file: output,
+      field: 'outputDirectory',
+      expected: 'a new or empty folder',
+      actual: 'a non-empty folder',
+    });
+  }
+
+  const checkpointDirectory = await resolveCheckpointDirectory(source, options);
+  const checkpoint = await openCheckpoint(checkpointDirectory);
+  const staging = join(dirname(output), `${basename(output)}.partial-${randomBytes(4).toString('hex')}`);
+  try {
+    const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
+    for (const dtype of dtypes) {
+      for (const part of parts) {
+        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, { blockSize, hiddenStateOutputs: options.hiddenStateOutputs ?? false }) });
+      }
+    }
+    const total = built.reduce((sum, { part }) => sum + part.planner.jobs.reduce((bytes, job) => bytes + (job.source.end - job.source.start), 0), 0);
+    await mkdir(join(staging, 'onnx'), { recursive: true });
+    const files: ConvertedFile[] = [];
+    let done = 0;
+    for (const { dtype, part } of built) {
+      const fileName = onnxFileName(part.part, dtype);
+      options.onProgress?.({ stage: 'convert', file: `onnx/${fileName}`, done, total, unit: 'bytes' });
+      const written = await writePart(checkpoint, part, dtype, join(staging, 'onnx'), fileName, threshold, {
+        chunkBytes: options.chunkBytes,
+        signal: options.signal,
+        onBytes: (bytes) => {
+          done += bytes;
+          options.onProgress?.({ stage: 'convert', file: `onnx/${fileName}`, done, total, unit: 'bytes' });
+        },
+      });
+      files.push(...written);
+    }
+    if (options.copyFiles ?? true) {
+      for (const name of MODEL_FOLDER_FILES) {
+        const from = join(checkpointDirectory, name);
+        try {
+          await copyFile(from, join(staging, name));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw error;
+        }
+        files.push({ path: name, bytes: await fileBytes(join(staging, name)) });
+      }
+    }
+    await checkpoint.close();
+    await publish(staging, output);
+    const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+    return { source, checkpointDirectory, outputDirectory: output, dtypes, files, totalBytes, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    await checkpoint.close().catch(() => undefined);
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function publish(staging: string, output: string): Promise<void> {
+  let previous: string | undefined;
+  try {
+    await stat(output);
+    previous = `${output}.replaced-${randomBytes(4).toString('hex')}`;
+    await rename(output, previous);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await rename(staging, output);
+  if (previous) await rm(previous, { recursive: true, force: true });
+}
+
+interface PartWriteOptions {
+  chunkBytes: number | undefined;
+  signal: AbortSignal | undefined;
+  onBytes: (bytes: number) => void;
+}
+
+async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: WeightFormat, directory: string, fileName: string, threshold: number, options: PartWriteOptions): Promise<ConvertedFile[]> {
+  const dataName = `${fileName}_data`;
+  const dataPath = join(directory, dataName);
+  const modelPath = join(directory, fileName);
+  const data = await open(dataPath, 'w+');
+  let external: boolean;
+  try {
+    const written = await writeWeights(built.planner.jobs, safetensorsSliceReader(checkpoint.files), data, dataName, {
+      ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onBytes: options.onBytes,
+    });
+    const totalWeightBytes = [...written.references.values()].reduce((sum, reference) => sum + reference.length, 0);
+    external = totalWeightBytes > threshold;
+    for (const job of built.planner.jobs) {
+      for (const output of job.outputs) {
+        const reference = written.references.get(output.name)!;
+        if (external) {
+          built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, externalData: reference });
+        } else {
+          built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.offset, reference.length) });
+        }
+      }
+    }
+    const model = createModel(built.graph.build(), {
+      opsetImports: built.opsetImports,
+      metadata: {
+        'video_llava.part': built.part,
+        'video_llava.dtype': dtype,
+        'video_llava.converter': '@video-llava/converter',
+      },
+    });
+    const out = await open(modelPath, 'w');
+    try {
+      let position = 0;
+      for await (const chunk of encodeModelStream(model)) {
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          const { bytesWritten } = await out.write(chunk, offset, chunk.byteLength - offset, position);
+          offset += bytesWritten;
+          position += bytesWritten;
+        }
+      }
+    } finally {
+      await out.close();
+    }
+    const files: ConvertedFile[] = [
+      {
+        path: `onnx/${fileName}`,
+        bytes: await fileBytes(modelPath),
+        part: built.part,
+        dtype,
+        weightError: { maxAbsError: written.error.maxAbsError, relativeRmsError: written.error.relativeRmsError },
+      },
+    ];
+    if (external) files.push({ path: `onnx/${dataName}`, bytes: await fileBytes(dataPath), part: built.part, dtype });
+    return files;
+  } finally {
+    await data.close();
+    if (!external!) await rm(dataPath, { force: true });
+  }
+}
+
+function fileSlice(handle: Awaited<ReturnType<typeof open>>, offset: number, length: number): DeferredBytes {
+  return {
+    byteLength: length,
+    async *chunks() {
+      const step = 16 * 1024 * 1024;
+      for (let done = 0; done < length; done += step) {
+        const size = Math.min(step, length - done);
+        const buffer = new Uint8Array(size);
+        let read = 0;
+        while (read < size) {
+          const { bytesRead } = await handle.read(buffer, read, size - read, offset + done + read);
+          if (bytesRead === 0) throw new VideoLlavaError('INVALID_FILE', 'Internal error: the weight data file ended early.', { expected: length, actual: done + read });
+          read += bytesRead;
+        }
+        yield buffer;
+      }
+    },
+  };
+}

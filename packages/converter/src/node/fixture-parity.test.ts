@@ -1,0 +1,44 @@
+import { assertClose, fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ModelSessions, greedyGenerate, loadSessions, runCase } from '../../test/model-runner.js';
+
+// fp32 conversion of fixtures/video-llava-tiny/model (made once in test/global-setup.ts), run with
+// onnxruntime-node, against what transformers computed. Tolerance: 1e-4 (float32 ONNX Runtime vs PyTorch).
+const TOLERANCE = 1e-4;
+const cases = fixtureCases();
+
+describe('fp32 conversion of the fixture matches transformers', () => {
+  let sessions: ModelSessions;
+  beforeAll(async () => {
+    sessions = await loadSessions(inject('fixtureFp32'));
+  });
+  afterAll(async () => {
+    await sessions.release();
+  });
+
+  it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s: projector outputs, logits_last and 24 greedy tokens with the KV cache', async (name, fixtureCase) => {
+    const run = await runCase(sessions, fixtureCase, name === 'video');
+    // One projector call per tower call: all images together, then all videos.
+    const towerCalls = Number(fixtureCase.images.length > 0) + Number(fixtureCase.videos > 0);
+    expect(run.projectorOutputs.length).toBe(towerCalls);
+    for (let index = 0; index < towerCalls; index++) {
+      assertClose(run.projectorOutputs[index]!, tinyFixture.npy(`case_${name}`, `projector_out_${index}.npy`).data as Float32Array, TOLERANCE, `${name} projector_out_${index}`);
+    }
+    const logitsLast = tinyFixture.npy(`case_${name}`, 'logits_last.npy');
+    expect(logitsLast.dims).toEqual([run.batch, run.vocab]);
+    assertClose(run.logitsLast, logitsLast.data as Float32Array, TOLERANCE, `${name} logits_last`);
+    if (name === 'video') {
+      assertClose(run.embeds, tinyFixture.npy('case_video', 'text_hidden_state_0.npy').data as Float32Array, TOLERANCE, 'video text_hidden_state_0 (embeddings)');
+      for (const layer of [1, 2]) {
+        assertClose(run.prefill[`hidden_states.${layer}`]!.data as Float32Array, tinyFixture.npy('case_video', `text_hidden_state_${layer}.npy`).data as Float32Array, TOLERANCE, `video text_hidden_state_${layer}`);
+      }
+    }
+    if (name === 'text_only') {
+      assertClose(run.prefill.logits!.data as Float32Array, tinyFixture.npy('case_text_only', 'logits_all.npy').data as Float32Array, TOLERANCE, 'text_only logits_all');
+    }
+    const expected = tinyFixture.npy(`case_${name}`, 'generated_ids.npy');
+    const steps = expected.dims[1]!;
+    const generated = await greedyGenerate(sessions, run, steps);
+    expect(generated.flat()).toEqual(Array.from(expected.data as BigInt64Array, Number));
+  });
+});

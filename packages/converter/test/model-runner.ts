@@ -1,0 +1,178 @@
+import { join } from 'node:path';
+import type { Tensor as CoreTensor } from '@video-llava/core';
+import { type FixtureCase, tinyFixture } from '@video-llava/test-utils';
+import * as ort from 'onnxruntime-node';
+
+/** The four sessions of a converted model folder, for one weight-format suffix. */
+export interface ModelSessions {
+  embed: ort.InferenceSession;
+  image: ort.InferenceSession;
+  video: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+  config: { imageTokenIndex: number; videoTokenIndex: number; layers: number; kvHeads: number; headDim: number; hidden: number };
+  release(): Promise<void>;
+}
+
+export async function loadSessions(directory: string, suffix = '', config = { imageTokenIndex: 32000, videoTokenIndex: 32001, layers: 2, kvHeads: 4, headDim: 16, hidden: 64 }): Promise<ModelSessions> {
+  const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 2 };
+  const open = (name: string) => ort.InferenceSession.create(join(directory, 'onnx', `${name}${suffix}.onnx`), options);
+  const [embed, image, video, decoder] = await Promise.all([open('embed_tokens'), open('image_encoder'), open('video_encoder'), open('decoder_model_merged')]);
+  return {
+    embed,
+    image,
+    video,
+    decoder,
+    config,
+    async release() {
+      await Promise.all([embed.release(), image.release(), video.release(), decoder.release()]);
+    },
+  };
+}
+
+export function toOrt(tensor: CoreTensor): ort.Tensor {
+  return new ort.Tensor(tensor.dtype as 'float32', tensor.data as Float32Array, [...tensor.dims]);
+}
+
+function stack(tensors: CoreTensor[]): ort.Tensor {
+  const size = tensors.reduce((sum, tensor) => sum + tensor.size, 0);
+  const data = new Float32Array(size);
+  let offset = 0;
+  for (const tensor of tensors) {
+    data.set(tensor.data as Float32Array, offset);
+    offset += tensor.size;
+  }
+  return new ort.Tensor('float32', data, [tensors.reduce((sum, tensor) => sum + tensor.dims[0]!, 0), ...tensors[0]!.dims.slice(1)]);
+}
+
+/** What running one fixture case through the ONNX files gives. */
+export interface CaseRun {
+  /** Projector outputs, one per tower call: images first, then videos. */
+  projectorOutputs: Float32Array[];
+  /** `inputs_embeds` after the image/video features are scattered in (text_hidden_state_0). */
+  embeds: Float32Array;
+  /** Decoder outputs of the prefill. */
+  prefill: ort.InferenceSession.ReturnType;
+  /** `[B, V]` logits of the last position. */
+  logitsLast: Float32Array;
+  batch: number;
+  sequence: number;
+  vocab: number;
+}
+
+export function argmaxRows(logits: Float32Array, rows: number, vocab: number): number[] {
+  return Array.from({ length: rows }, (_, row) => {
+    let best = 0;
+    for (let index = 1; index < vocab; index++) if (logits[row * vocab + index]! > logits[row * vocab + best]!) best = index;
+    return best;
+  });
+}
+
+/** Runs the encoders, scatters features into the token embeddings, and runs the decoder's first step. */
+export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase, fetchHiddenStates = false): Promise<CaseRun & { state: GenerationState }> {
+  const name = `case_${fixtureCase.name}`;
+  const inputIds = tinyFixture.npy(name, 'input_ids.npy');
+  const mask = tinyFixture.npy(name, 'attention_mask.npy');
+  const [batch, sequence] = inputIds.dims as [number, number];
+  const projectorOutputs: Float32Array[] = [];
+  let imageFeatures: Float32Array | undefined;
+  let videoFeatures: Float32Array | undefined;
+  if (fixtureCase.images.length > 0) {
+    const pixels = stack(fixtureCase.images.map((image) => tinyFixture.npy('pixel_values', `${image}.npy`)));
+    const { image_features } = await sessions.image.run({ pixel_values: pixels });
+    imageFeatures = image_features!.data as Float32Array;
+    projectorOutputs.push(imageFeatures);
+  }
+  if (fixtureCase.videos > 0) {
+    const sample = tinyFixture.npy('pixel_values_videos_sample.npy');
+    const pixels = stack(Array.from({ length: fixtureCase.videos }, () => sample));
+    const { video_features } = await sessions.video.run({ pixel_values_videos: pixels });
+    videoFeatures = video_features!.data as Float32Array;
+    projectorOutputs.push(videoFeatures);
+  }
+  const { inputs_embeds } = await sessions.embed.run({ input_ids: toOrt(inputIds) });
+  const embeds = new Float32Array(inputs_embeds!.data as Float32Array);
+  const hidden = sessions.config.hidden;
+  const ids = inputIds.data as BigInt64Array;
+  let imageRow = 0;
+  let videoRow = 0;
+  for (let position = 0; position < ids.length; position++) {
+    const id = Number(ids[position]);
+    if (id === sessions.config.imageTokenIndex) embeds.set(imageFeatures!.subarray(imageRow * hidden, ++imageRow * hidden), position * hidden);
+    else if (id === sessions.config.videoTokenIndex) embeds.set(videoFeatures!.subarray(videoRow * hidden, ++videoRow * hidden), position * hidden);
+  }
+  if (imageFeatures && imageRow * hidden !== imageFeatures.length) throw new Error(`${name}: ${imageRow} <image> tokens for ${imageFeatures.length / hidden} feature rows`);
+  if (videoFeatures && videoRow * hidden !== videoFeatures.length) throw new Error(`${name}: ${videoRow} <video> tokens for ${videoFeatures.length / hidden} feature rows`);
+  const maskData = mask.data as BigInt64Array;
+  // transformers' generate(): position_ids = cumsum(attention_mask) - 1, 1 where masked.
+  const positions = new BigInt64Array(batch * sequence);
+  for (let row = 0; row < batch; row++) {
+    let count = 0n;
+    for (let column = 0; column < sequence; column++) {
+      const index = row * sequence + column;
+      count += maskData[index]!;
+      positions[index] = maskData[index] === 0n ? 1n : count - 1n;
+    }
+  }
+  const state: GenerationState = { mask: maskData, positions: Array.from({ length: batch }, (_, row) => positions[row * sequence + sequence - 1]!), past: {}, batch, length: sequence };
+  const feeds: Record<string, ort.Tensor> = {
+    inputs_embeds: new ort.Tensor('float32', embeds, [batch, sequence, hidden]),
+    attention_mask: toOrt(mask),
+    position_ids: new ort.Tensor('int64', positions, [batch, sequence]),
+  };
+  for (let layer = 0; layer < sessions.config.layers; layer++) {
+    for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, sessions.config.kvHeads, 0, sessions.config.headDim]);
+  }
+  const outputNames = sessions.decoder.outputNames.filter((output) => fetchHiddenStates || !output.startsWith('hidden_states.'));
+  const prefill = await sessions.decoder.run(feeds, outputNames);
+  const logits = prefill.logits!;
+  const vocab = logits.dims[2]!;
+  const all = logits.data as Float32Array;
+  const logitsLast = new Float32Array(batch * vocab);
+  for (let row = 0; row < batch; row++) logitsLast.set(all.subarray((row * sequence + sequence - 1) * vocab, (row * sequence + sequence) * vocab), row * vocab);
+  for (let layer = 0; layer < sessions.config.layers; layer++) {
+    for (const kind of ['key', 'value']) state.past[`past_key_values.${layer}.${kind}`] = prefill[`present.${layer}.${kind}`]!;
+  }
+  return { projectorOutputs, embeds, prefill, logitsLast, batch, sequence, vocab, state };
+}
+
+/** The KV-cache state of a batch between decoding steps. */
+export interface GenerationState {
+  mask: BigInt64Array;
+  positions: bigint[];
+  past: Record<string, ort.Tensor>;
+  batch: number;
+  length: number;
+}
+
+/** Greedy decoding of `steps` tokens with the KV cache, after {@link runCase}'s prefill. */
+export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { state: GenerationState }, steps: number): Promise<number[][]> {
+  const { state, vocab } = run;
+  const batch = state.batch;
+  let next = argmaxRows(run.logitsLast, batch, vocab);
+  const generated: number[][] = Array.from({ length: batch }, () => []);
+  let mask = state.mask;
+  for (let step = 0; step < steps; step++) {
+    next.forEach((token, row) => generated[row]!.push(token));
+    if (step === steps - 1) break;
+    const { inputs_embeds } = await sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(next, BigInt), [batch, 1]) });
+    const length = state.length + step + 1;
+    const grown = new BigInt64Array(batch * length);
+    for (let row = 0; row < batch; row++) {
+      grown.set(mask.subarray(row * (length - 1), (row + 1) * (length - 1)), row * length);
+      grown[row * length + length - 1] = 1n;
+    }
+    mask = grown;
+    state.positions = state.positions.map((position) => position + 1n);
+    const feeds: Record<string, ort.Tensor> = {
+      inputs_embeds: inputs_embeds!,
+      attention_mask: new ort.Tensor('int64', mask, [batch, length]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from(state.positions), [batch, 1]),
+      ...state.past,
+    };
+    const outputNames = sessions.decoder.outputNames.filter((output) => !output.startsWith('hidden_states.'));
+    const outputs = await sessions.decoder.run(feeds, outputNames);
+    for (const key of Object.keys(state.past)) state.past[key] = outputs[key.replace('past_key_values', 'present')]!;
+    next = argmaxRows(outputs.logits!.data as Float32Array, batch, vocab);
+  }
+  return generated;
+}
