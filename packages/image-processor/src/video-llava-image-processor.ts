@@ -31,10 +31,8 @@ function invalidConfig(field: string, expected: string, actual: unknown): never 
  *
  * @example
  * ```ts
- * import { loadPretrainedConfigFrom } from '@video-llava/config/node';
- * import { VideoLlavaImageProcessor } from '@video-llava/image-processor';
- * import { loadImage } from '@video-llava/image-processor/node';
- *
+ * // In Node: loadPretrainedConfigFrom comes from @video-llava/config/node, loadImage from this package's ./node entry
+ * // (./browser in browsers).
  * const config = await loadPretrainedConfigFrom('path/to/checkpoint');
  * const processor = new VideoLlavaImageProcessor(config.processor.imageProcessor);
  * const { pixelValues } = processor.preprocess(await loadImage('cat.png')); // float32[1,3,224,224]
