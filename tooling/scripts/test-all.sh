@@ -7,5 +7,10 @@ bash tooling/scripts/ensure-browser.sh
 bash tooling/scripts/install.sh
 # Two cores: build and test two packages at a time.
 pnpm exec turbo run build --concurrency=2 --output-logs=errors-only
-pnpm exec turbo run typecheck --concurrency=2 --output-logs=errors-only
-pnpm exec turbo run test --concurrency=2 --output-logs=full
+pnpm exec turbo run typecheck lint --concurrency=2 --output-logs=errors-only
+log=$(mktemp)
+status=0
+pnpm exec turbo run test --concurrency=2 --continue --output-logs=full 2>&1 | tee "$log" || status=$?
+node tooling/scripts/summarize-tests.mjs "$log"
+rm -f "$log"
+exit "$status"
