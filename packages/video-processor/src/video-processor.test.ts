@@ -96,6 +96,18 @@ describe('VideoLlavaVideoProcessor', () => {
     assertClose(processor.preprocess(clear).pixelValuesVideos, processor.preprocess(white).pixelValuesVideos, 1e-6, 'transparent');
   });
 
+  it('takes a 1x1 frame: upscaled to a constant frame, the same values as a 224x224 frame of that colour', () => {
+    const pixel = new Tensor('uint8', new Uint8Array([10, 200, 77]), [1, 1, 1, 3]);
+    const out = processor.preprocess(pixel).pixelValuesVideos;
+    expect(out.dims).toEqual([1, 1, 3, 224, 224]);
+    const constant = new Tensor('uint8', new Uint8Array(224 * 224 * 3).map((_, index) => [10, 200, 77][index % 3]!), [1, 224, 224, 3]);
+    assertClose(out, processor.preprocess(constant).pixelValuesVideos, 0, '1x1 frame');
+    for (let channel = 0; channel < 3; channel++) {
+      const plane = out.data.subarray(channel * 224 * 224, (channel + 1) * 224 * 224);
+      expect(new Set(plane).size, `channel ${channel} is constant`).toBe(1);
+    }
+  });
+
   it('pads frames smaller than the crop with zeros, centered like transformers', () => {
     const config = { ...fixtureVideoProcessorConfig(), doResize: false };
     const small = new Tensor('uint8', new Uint8Array(101 * 50 * 3).fill(128), [1, 50, 101, 3]);
