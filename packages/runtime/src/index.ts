@@ -23,6 +23,7 @@ export type { SessionAdapter } from './session-adapter.js';
 export { checkSessionOptions, executionProviderName, resolveOutputLocations } from './check-session-options.js';
 export { describeModelFile } from './describe-model-file.js';
 export type { ModelDescription } from './describe-model-file.js';
-export { findExternalDataFiles } from './find-external-data-files.js';
+export { inspectOnnxModel } from './inspect-onnx-model.js';
+export type { OnnxModelSummary } from './inspect-onnx-model.js';
 export { Tensor } from '@video-llava/core';
 export { probeModelBytes } from './probe-model.js';

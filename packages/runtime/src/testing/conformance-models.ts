@@ -21,11 +21,13 @@ export interface ConformanceModels {
   /** The values of `w` and `bias`. */
   weights: MatMulWeights;
   /**
-   * One input of each dtype, each returned as an output: `f16 -> f16_out` (Identity) and `f16_as_f32` (Cast),
-   * `i64 -> i64_out` (i64 + i64), `i32 -> i32_out` (i32 + i32), `i8 -> i8_out`, `u8 -> u8_out` (Identity),
-   * `flag -> flag_out` (Not). Shapes are fixed: f16 [2, 2], i64 [3], i32 [2], i8 [2], u8 [4], flag [3].
+   * One input of each integer and bool dtype, each returned as an output: `i64 -> i64_out` (i64 + i64),
+   * `i32 -> i32_out` (i32 + i32), `i8 -> i8_out`, `u8 -> u8_out` (Identity), `flag -> flag_out` (Not).
+   * Shapes are fixed: i64 [3], i32 [2], i8 [2], u8 [4], flag [3].
    */
   dtypes: Uint8Array;
+  /** `f16 -> f16_out` (Identity) and `f16_as_f32` (Cast to float32), `f16`: float16[2, 2]. */
+  float16: Uint8Array;
   /** `y = x * x` with `x`, `y`: float32[batch, sequence, 2]. */
   symbolic: Uint8Array;
   /**
@@ -81,15 +83,17 @@ export function buildConformanceModels(): ConformanceModels {
   const dataChunks: Uint8Array[] = [];
   const external = matmulGraph(weights, new ExternalDataLayout(externalDataFileName), dataChunks);
 
+  const float16 = new GraphBuilder('float16');
+  float16.input('f16', 'float16', [2, 2]);
+  float16.output(float16.op('Identity', ['f16']), 'float16', [2, 2], 'f16_out');
+  float16.output(float16.op('Cast', ['f16'], { to: 1 }), 'float32', [2, 2], 'f16_as_f32');
+
   const dtypes = new GraphBuilder('dtypes');
-  dtypes.input('f16', 'float16', [2, 2]);
   dtypes.input('i64', 'int64', [3]);
   dtypes.input('i32', 'int32', [2]);
   dtypes.input('i8', 'int8', [2]);
   dtypes.input('u8', 'uint8', [4]);
   dtypes.input('flag', 'bool', [3]);
-  dtypes.output(dtypes.op('Identity', ['f16']), 'float16', [2, 2], 'f16_out');
-  dtypes.output(dtypes.op('Cast', ['f16'], { to: 1 }), 'float32', [2, 2], 'f16_as_f32');
   dtypes.output(dtypes.op('Add', ['i64', 'i64']), 'int64', [3], 'i64_out');
   dtypes.output(dtypes.op('Add', ['i32', 'i32']), 'int32', [2], 'i32_out');
   dtypes.output(dtypes.op('Identity', ['i8']), 'int8', [2], 'i8_out');
@@ -115,6 +119,7 @@ export function buildConformanceModels(): ConformanceModels {
     externalDataFileName,
     weights,
     dtypes: encode(dtypes),
+    float16: encode(float16),
     symbolic: encode(symbolic),
     kvCache: encode(kvCache),
   };

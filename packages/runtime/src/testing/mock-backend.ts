@@ -45,9 +45,11 @@ export interface MockRunRecord {
 export interface MockBackendOptions {
   /**
    * The models, by the path or URL given to `createSession` (its `toString()`), or a function that picks one
-   * for any {@link ModelFile} (bytes included). An unknown model fails with `FILE_NOT_FOUND`, as a missing file does.
+   * for any {@link ModelFile} (bytes included) and the session's options. An unknown model fails with
+   * `FILE_NOT_FOUND`, as a missing file does; the function may also throw a `VideoLlavaError` to script a failed
+   * load (`INVALID_FILE` for corrupt bytes, `FILE_NOT_FOUND` for a missing external data file).
    */
-  models: Readonly<Record<string, MockModel>> | ((model: ModelFile) => MockModel | undefined);
+  models: Readonly<Record<string, MockModel>> | ((model: ModelFile, options: SessionOptions) => MockModel | undefined);
   /**
    * The backend's name (device tensors are tied to it).
    * @default 'mock'
@@ -73,7 +75,7 @@ export interface MockBackend extends Backend {
 /**
  * A backend for the tests of the packages above the runtime (model, generation): no ONNX Runtime, sessions whose
  * outputs a test scripts from their feeds, and the same checks, queue, abort and errors as the real backends
- *.
+ * (it passes the conformance suite with the conformance models scripted).
  *
  * @example
  * const backend = createMockBackend({ models: { 'decoder.onnx': {
@@ -98,8 +100,8 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
   const sessions: { model: string; options: SessionOptions; session: InferenceSession }[] = [];
   let liveDeviceTensors = 0;
 
-  const findModel = (model: ModelFile): { key: string; script: MockModel | undefined } => {
-    if (typeof options.models === 'function') return { key: describeModelFile(model).file ?? describeModelFile(model).model, script: options.models(model) };
+  const findModel = (model: ModelFile, sessionOptions: SessionOptions): { key: string; script: MockModel | undefined } => {
+    if (typeof options.models === 'function') return { key: describeModelFile(model).file ?? describeModelFile(model).model, script: options.models(model, sessionOptions) };
     const key = typeof model === 'string' || model instanceof URL ? model.toString() : '';
     return { key, script: Object.hasOwn(options.models, key) ? options.models[key] : undefined };
   };
@@ -125,7 +127,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
       const providerList = checkSessionOptions(sessionOptions, capabilities);
       const description = describeModelFile(model);
       if (sessionOptions.signal?.aborted) throw new VideoLlavaError('ABORTED', `Loading ${description.model} was aborted.`, { cause: sessionOptions.signal.reason });
-      const { key, script } = findModel(model);
+      const { key, script } = findModel(model, sessionOptions);
       if (script === undefined) {
         throw new VideoLlavaError('FILE_NOT_FOUND', `The mock backend has no model ${describeValue(description.file ?? description.model)}.`, {
           ...(description.file === undefined ? {} : { file: description.file }),
