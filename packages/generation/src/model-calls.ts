@@ -74,7 +74,13 @@ export async function prefillExpanded<TCache>(
     }),
   );
   if (output === ABORTED) return ABORTED;
-  const logits = checkLogits(output.logits, ids.length, vocabSize, 'prefill');
+  let logits: Float32Array;
+  try {
+    logits = checkLogits(output.logits, ids.length, vocabSize, 'prefill');
+  } catch (error) {
+    await model.releaseCache?.(output.cache);
+    throw error;
+  }
   if (expand === 1 || expandFirst) return { logits, cache: output.cache };
   const indices = expansionIndices(batchSize, expand);
   const cache = await callModel('selectCacheRows', signal, () => model.selectCacheRows!(output.cache, indices, signal));

@@ -103,6 +103,15 @@ export function preparePromptBatch(
   } else {
     const infer = padTokenId !== null && !eosTokenIds.includes(padTokenId) && rows.some((row) => row.includes(padTokenId));
     maskRows = rows.map((row) => row.map((id) => (infer && id === padTokenId ? 0 : 1)));
+    const empty = maskRows.findIndex((row) => row.every((value) => value === 0));
+    if (empty >= 0) {
+      // transformers would run such a row with nothing to attend to; a clear error is more useful.
+      throw new VideoLlavaError('INVALID_ARGUMENT', `inputIds[${empty}] holds only the pad id ${padTokenId}, so the inferred attention mask has no real token. Pass attentionMask explicitly, or a different padTokenId.`, {
+        field: 'attentionMask',
+        expected: 'at least one token that is not the pad id per row, or an explicit attentionMask',
+        actual: `inputIds[${empty}] is all pad ids (${padTokenId})`,
+      });
+    }
   }
   return {
     ids: rows.map((row) => Int32Array.from(row)),
