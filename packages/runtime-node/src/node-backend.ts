@@ -17,7 +17,7 @@ import {
   createInferenceSession,
   describeModelFile,
   executionProviderName,
-  findExternalDataFiles,
+  inspectOnnxModel,
   probeModelBytes,
   resolveOutputLocations,
 } from '@video-llava/runtime';
@@ -64,7 +64,7 @@ function providerUnavailableReason(ort: OnnxruntimeNode, provider: ExecutionProv
   const key = JSON.stringify(provider);
   let pending = availability.get(key);
   if (pending === undefined) {
-    pending = ort.InferenceSession.create(probeModelBytes(), { executionProviders: [provider as never] }).then(
+    pending = ort.InferenceSession.create(probeModelBytes(), { executionProviders: [provider as never], logSeverityLevel: 3 }).then(
       async (session) => {
         await session.release();
         return undefined;
@@ -128,7 +128,7 @@ async function prepareExternalData(model: ResolvedModel, entries: readonly Exter
     return inMemory;
   }
   const given = new Map(entries.map((entry) => [entry.path, entry]));
-  const names = [...new Set([...(findExternalDataFiles(model.bytes) ?? []), ...given.keys()])];
+  const names = [...new Set([...(inspectOnnxModel(model.bytes)?.externalDataFiles ?? []), ...given.keys()])];
   for (const name of names) {
     const entry = given.get(name);
     if (entry?.data !== undefined) {
@@ -152,7 +152,7 @@ async function loadFailure(error: unknown, model: ResolvedModel, description: { 
     const size = (await stat(model.path)).size;
     if (size <= LARGEST_MODEL_TO_SCAN) {
       const bytes = await readWholeFile(model.path, 'model file');
-      for (const name of findExternalDataFiles(bytes) ?? []) {
+      for (const name of inspectOnnxModel(bytes)?.externalDataFiles ?? []) {
         const dataPath = resolve(modelFolder(model.path), name);
         const missing = await assertFile(dataPath, 'external data file').then(
           () => false,
@@ -228,6 +228,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
       const location = sessionOptions.outputLocation;
       const ortOptions: OrtSessionOptions = {
         executionProviders: [candidate as never],
+        logSeverityLevel: 3,
         graphOptimizationLevel: sessionOptions.graphOptimizationLevel ?? 'all',
         ...(sessionOptions.threads === undefined ? {} : { intraOpNumThreads: sessionOptions.threads }),
         ...(sessionOptions.freeDimensionOverrides === undefined ? {} : { freeDimensionOverrides: sessionOptions.freeDimensionOverrides }),
