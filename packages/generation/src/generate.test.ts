@@ -137,6 +137,15 @@ describe('generate: greedy search', () => {
     expect(long.generatedIds[0]).toHaveLength(20);
   });
 
+  it('stops every row at maxLength, a total length (prompt included)', async () => {
+    const logits = hashedLogits(VOCAB);
+    const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
+    const result = await generate({ model, inputIds: [[1, 17, 33]], maxLength: 5, eosTokenId: null });
+    expect(result.generatedIds).toEqual([referenceGreedy(logits, [1, 17, 33], 2)]);
+    expect(result.finishReasons).toEqual(['length']);
+    expect(model.calls.forward).toBe(1);
+  });
+
   it('masks EOS until minNewTokens new tokens', async () => {
     // EOS is always the best token; the rest comes from the hash.
     const hashed = hashedLogits(VOCAB);
