@@ -1,0 +1,79 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSessions, runCase } from '../../test/model-runner.js';
+import { readRawSafetensors } from '../../test/safetensors-edit.js';
+import { canonicalName } from '../checkpoint-layout.js';
+import { convertCheckpoint } from './convert-checkpoint.js';
+import { videoLlava7bDimensions, writeSyntheticCheckpoint } from './synthetic-checkpoint.js';
+
+// The generator draws values exactly representable in float16 and bfloat16, so the same seed is the same model
+// whatever the storage dtype, naming layout or sharding: their conversions must compute identical outputs.
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'converter-synthetic-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('writeSyntheticCheckpoint', () => {
+  it('writes the hub layout, a sharded index, and the requested dtype', async () => {
+    const result = await writeSyntheticCheckpoint(join(root, 'layout'), { dtype: 'bfloat16', shards: 3 });
+    expect(result.weightFiles).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
+    const index = JSON.parse(readFileSync(join(root, 'layout', 'model.safetensors.index.json'), 'utf8'));
+    expect(Object.keys(index.weight_map)).toHaveLength(result.tensorCount);
+    expect(index.metadata.total_size).toBe(result.weightBytes);
+    const first = readRawSafetensors(join(root, 'layout', result.weightFiles[0]!));
+    expect(first.header['image_tower.vision_model.embeddings.class_embedding']).toMatchObject({ dtype: 'BF16', shape: [32] });
+    // Every tensor of the reference model (name and shape, from transformers), under the hub's names.
+    const shapes: Record<string, number[]> = {};
+    for (const file of result.weightFiles) {
+      for (const [name, entry] of Object.entries(readRawSafetensors(join(root, 'layout', file)).header)) {
+        if (name !== '__metadata__') shapes[canonicalName(name)!] = (entry as { shape: number[] }).shape;
+      }
+    }
+    expect(shapes).toEqual(tinyFixture.json<Record<string, number[]>>('param_names.json'));
+  });
+
+  it('7B dimensions: the config of LanguageBind/Video-LLaVA-7B-hf with fewer layers', () => {
+    const dimensions = videoLlava7bDimensions({ text: 2, vision: 3 }) as { text_config: Record<string, number>; vision_config: Record<string, number> };
+    expect(dimensions.text_config).toMatchObject({ hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_hidden_layers: 2, vocab_size: 32064 });
+    expect(dimensions.vision_config).toMatchObject({ hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: 3 });
+  });
+});
+
+describe('bfloat16 and sharded checkpoints convert and run', () => {
+  const imageAndVideo = fixtureCases().find((fixtureCase) => fixtureCase.name === 'image_and_video')!;
+
+  async function convertAndRun(name: string, options: Parameters<typeof writeSyntheticCheckpoint>[1]) {
+    const checkpoint = join(root, name);
+    await writeSyntheticCheckpoint(checkpoint, { ...options, copyFilesFrom: tinyFixture.model });
+    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`));
+    const sessions = await loadSessions(report.outputDirectory);
+    try {
+      const run = await runCase(sessions, imageAndVideo);
+      return { report, run };
+    } finally {
+      await sessions.release();
+    }
+  }
+
+  it('float16 in one file, bfloat16 in 3 shards and float32 in 2 shards (three naming layouts) give identical outputs', async () => {
+    const reference = await convertAndRun('f16-single', { dtype: 'float16', layout: 'hub' });
+    const bf16 = await convertAndRun('bf16-sharded', { dtype: 'bfloat16', shards: 3, layout: 'transformers-v5-saved' });
+    const f32 = await convertAndRun('f32-sharded', { dtype: 'float32', shards: 2, layout: 'transformers-v5' });
+    // A complete model folder of the contract.
+    expect(readdirSync(bf16.report.outputDirectory).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(join(bf16.report.outputDirectory, 'onnx')).sort()).toEqual(['decoder_model_merged.onnx', 'embed_tokens.onnx', 'image_encoder.onnx', 'video_encoder.onnx']);
+    const logits = reference.run.logitsLast;
+    expect(logits.every(Number.isFinite)).toBe(true);
+    // Not a degenerate model: the logits spread.
+    expect(Math.max(...logits) - Math.min(...logits)).toBeGreaterThan(0.01);
+    for (const other of [bf16, f32]) {
+      expect(other.run.projectorOutputs).toEqual(reference.run.projectorOutputs);
+      expect(other.run.logitsLast).toEqual(logits);
+    }
+  }, 60_000);
+});
