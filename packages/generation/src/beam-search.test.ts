@@ -216,11 +216,25 @@ describe('beam search: early stopping', () => {
   });
 
   it("'never' with a negative length penalty bounds with the current length, like false", async () => {
-    // With lengthPenalty -1 longer is worse, so the bound uses the current length: -1.62 * 2 = -3.24 after step 2,
-    // below the worst hypothesis ((-0.799 - 0.598) * 2 = -2.79): it stops after two steps.
-    const result = await run(second, 'never', { lengthPenalty: -1 });
-    expect(realTokens(result)).toEqual([[EOS], [A, EOS]]);
-    expect(result.sequenceScores![1]).toBeCloseTo((Math.log(0.45) + Math.log(0.55)) * 2, 5);
+    // lengthPenalty -0.5: a score is multiplied by sqrt(length). After step 2: "!" = -0.693, "A!" = (ln 0.45 +
+    // ln 0.39) * sqrt(2) = -2.462; running "AA" = ln 0.45 + ln 0.6 = -1.310. The current-length bound
+    // -1.310 * sqrt(2) = -1.853 beats -2.462, so the search goes on (the max-length bound, -1.310 * sqrt(6) = -3.21,
+    // would stop it), and finds "AA!" = (-1.310 + ln 0.98) * sqrt(3) = -2.304.
+    const third = scripted({ '': [0.45, 0.05, 0.5], A: [0.6, 0.01, 0.39], AA: [0.01, 0.01, 0.98] }, [0.02, 0.02, 0.96]);
+    for (const earlyStopping of ['never', false] as const) {
+      const result = await run(third, earlyStopping, { lengthPenalty: -0.5 });
+      expect(realTokens(result)).toEqual([[EOS], [A, A, EOS]]);
+      expect(result.sequenceScores![1]).toBeCloseTo((Math.log(0.45) + Math.log(0.6) + Math.log(0.98)) * Math.sqrt(3), 5);
+    }
+  });
+
+  it('keeps a batch row that is done closed while another row goes on', async () => {
+    // Row 0 (prompt [B]) follows `second`: done after two steps, although "AAAAAA" would score better later. Row 1
+    // (prompt [A]) never favours EOS, so the batch runs to the end; row 0 must not take "AAAAAA" on the way.
+    const logits = (context: readonly number[]) => (context[0] === A ? Float32Array.from([0.9, 0.05, 0.05, 0], (probability, token) => (token === PAD ? -Infinity : Math.log(probability))) : second(context));
+    const result = await generate({ model: new MockLanguageModel({ vocabSize: 4, logits }), inputIds: [[B], [A]], numBeams: 2, numReturnSequences: 2, maxNewTokens: 6, eosTokenId: EOS, padTokenId: PAD, earlyStopping: false });
+    expect(realTokens(result).slice(0, 2)).toEqual([[EOS], [A, EOS]]);
+    expect(result.generatedIds[2]).toEqual([A, A, A, A, A, A]);
   });
 
   it('returns the best numReturnSequences, padded with the pad id to the longest', async () => {
