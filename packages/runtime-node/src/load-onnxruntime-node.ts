@@ -10,13 +10,13 @@ let loading: Promise<OnnxruntimeNode> | undefined;
  * @throws VideoLlavaError `UNSUPPORTED` when it cannot be loaded (not installed, or no build for this platform)
  */
 export function loadOnnxruntimeNode(): Promise<OnnxruntimeNode> {
-  loading ??= import('onnxruntime-node').then(
-    (module) => {
+  loading ??= import('onnxruntime-node')
+    .then((module) => {
       const candidate = (module as { default?: OnnxruntimeNode }).default ?? module;
       if (typeof candidate.InferenceSession?.create !== 'function') throw new Error('the module has no InferenceSession.create');
       return candidate;
-    },
-    (error: unknown) => {
+    })
+    .catch((error: unknown) => {
       loading = undefined;
       throw new VideoLlavaError('UNSUPPORTED', `onnxruntime-node could not be loaded on ${process.platform}/${process.arch}: ${error instanceof Error ? error.message : String(error)}. Install it (npm install onnxruntime-node@1.30.0).`, {
         field: 'onnxruntime-node',
@@ -24,7 +24,6 @@ export function loadOnnxruntimeNode(): Promise<OnnxruntimeNode> {
         actual: `${process.platform}/${process.arch}`,
         cause: error,
       });
-    },
-  );
+    });
   return loading;
 }
