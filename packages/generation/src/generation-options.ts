@@ -82,7 +82,8 @@ export interface GenerationOptions {
   lengthPenalty?: number | undefined;
   /**
    * Beam search stopping: `true` stops once `numBeams` hypotheses are finished; `false` stops when the best running
-   * beam, at its current length, cannot beat the worst finished one; `'never'` uses the best possible length.
+   * beam, scored at its current length, cannot beat the worst finished one; `'never'` scores it at the maximum
+   * length instead when `lengthPenalty > 0` (at the current length otherwise), as transformers does.
    * @default false
    */
   earlyStopping?: boolean | 'never' | undefined;
@@ -97,7 +98,7 @@ export interface GenerationOptions {
    */
   eosTokenId?: number | readonly number[] | null | undefined;
   /**
-   * Padding id written after a row has finished.
+   * Padding id written after a row has finished (beam search: see `GenerationResult.generatedIds` for a pad id of 0).
    * @default from generation_config.json, else the first EOS id
    */
   padTokenId?: number | null | undefined;

@@ -14,8 +14,9 @@ export type FinishReason = 'eos' | 'stop-string' | 'stop-criterion' | 'length' |
 export interface GenerationResult<TCache = unknown> {
   /**
    * The new token ids of each returned sequence, all padded to one length exactly like transformers'
-   * `generate(...)[:, promptLength:]`: rows that finished early continue with the pad id (beam search: with the pad
-   * id, else the first EOS id, else -1).
+   * `generate(...)[:, promptLength:]`: rows that finished early continue with the pad id. Beam search fills with
+   * transformers' `pad_token_id or eos_token_id[0]` (a pad id of 0 counts as unset, so the first EOS id fills), or -1
+   * without EOS ids.
    */
   generatedIds: number[][];
   /** How many of `generatedIds[i]` are real tokens (up to and including the EOS that ended it); the rest is padding. */

@@ -142,6 +142,44 @@ describe('TopPLogitsWarper', () => {
     expect(Array.from(values, (value) => value === NEG)).toEqual([false, false, true, false]);
   });
 
+  it('removes exactly what the plain rule removes on wide rows with ties, -0 and -Infinity', () => {
+    // The plain rule, written out: a stable ascending sort, float64 cumulative sums of float64 softmax, remove while
+    // the sum stays <= 1 - topP, never the last minTokensToKeep. Scores are multiples of 1/4 so that ties abound.
+    let state = 12345;
+    const next = () => ((state = Math.imul(state ^ (state << 13), 1) ^ (state >>> 17)), (state = (state ^ (state << 5)) >>> 0), state / 4294967296);
+    for (const [topP, minTokensToKeep] of [
+      [0.9, 1],
+      [0.5, 1],
+      [0.3, 3],
+      [0.99, 1],
+    ] as const) {
+      const values = Float32Array.from({ length: 3000 }, () => {
+        const draw = next();
+        return draw < 0.3 ? -Infinity : draw < 0.32 ? -0 : Math.round(next() * 40) / 4 - 5;
+      });
+      const order = Array.from(values.keys()).sort((left, right) => values[left]! - values[right]! || left - right);
+      const finite = order.filter((index) => values[index] !== -Infinity);
+      const maximum = Math.max(...finite.map((index) => values[index]!));
+      const total = finite.reduce((sum, index) => sum + Math.exp(values[index]! - maximum), 0);
+      const removed = new Set(order.filter((index) => values[index] === -Infinity));
+      let cumulative = 0;
+      for (const [rank, index] of order.entries()) {
+        if (rank >= order.length - minTokensToKeep) break;
+        if (values[index] === -Infinity) continue;
+        cumulative += Math.exp(values[index]! - maximum) / total;
+        if (cumulative > 1 - topP) break;
+        removed.add(index);
+      }
+      const processed = values.slice();
+      new TopPLogitsWarper(topP, minTokensToKeep).process(ids([0]), processed);
+      const actual = new Set(Array.from(processed.keys()).filter((index) => processed[index] === -Infinity));
+      expect(actual.size).toBe(removed.size);
+      expect([...actual].every((index) => removed.has(index))).toBe(true);
+      expect(actual.size).toBeGreaterThan(900);
+      expect(actual.size).toBeLessThan(3000 - minTokensToKeep + 1);
+    }
+  });
+
   it('keeps everything at topP 1', () => {
     const values = logsOf(0.1, 0.2, 0.3, 0.4);
     new TopPLogitsWarper(1).process(ids([0]), values);
