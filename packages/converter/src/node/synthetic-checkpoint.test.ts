@@ -47,10 +47,10 @@ describe('writeSyntheticCheckpoint', () => {
 describe('bfloat16 and sharded checkpoints convert and run', () => {
   const imageAndVideo = fixtureCases().find((fixtureCase) => fixtureCase.name === 'image_and_video')!;
 
-  async function convertAndRun(name: string, options: Parameters<typeof writeSyntheticCheckpoint>[1]) {
+  async function convertAndRun(name: string, options: Parameters<typeof writeSyntheticCheckpoint>[1], convertOptions: Parameters<typeof convertCheckpoint>[2] = {}) {
     const checkpoint = join(root, name);
     await writeSyntheticCheckpoint(checkpoint, { ...options, copyFilesFrom: tinyFixture.model });
-    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`));
+    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`), convertOptions);
     const sessions = await loadSessions(report.outputDirectory);
     try {
       const run = await runCase(sessions, imageAndVideo);
@@ -60,10 +60,18 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     }
   }
 
-  it('float16 in one file, bfloat16 in 3 shards and float32 in 2 shards (three naming layouts) give identical outputs', async () => {
+  it('float16 in one file, bfloat16 in 3 shards, float32 in 2 shards (three naming layouts) and external data give identical outputs', async () => {
     const reference = await convertAndRun('f16-single', { dtype: 'float16', layout: 'hub' });
     const bf16 = await convertAndRun('bf16-sharded', { dtype: 'bfloat16', shards: 3, layout: 'transformers-v5-saved' });
     const f32 = await convertAndRun('f32-sharded', { dtype: 'float32', shards: 2, layout: 'transformers-v5' });
+    // Weights in external data files (as parts past 2 GB are) load and compute the same.
+    const external = await convertAndRun('f16-external', { dtype: 'float16' }, { externalDataThreshold: 0 });
+    expect(readdirSync(join(external.report.outputDirectory, 'onnx')).filter((name) => name.endsWith('.onnx_data')).sort()).toEqual([
+      'decoder_model_merged.onnx_data',
+      'embed_tokens.onnx_data',
+      'image_encoder.onnx_data',
+      'video_encoder.onnx_data',
+    ]);
     // A complete model folder of the contract.
     expect(readdirSync(bf16.report.outputDirectory).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json']);
     expect(readdirSync(join(bf16.report.outputDirectory, 'onnx')).sort()).toEqual(['decoder_model_merged.onnx', 'embed_tokens.onnx', 'image_encoder.onnx', 'video_encoder.onnx']);
@@ -71,9 +79,12 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     expect(logits.every(Number.isFinite)).toBe(true);
     // Not a degenerate model: the logits spread.
     expect(Math.max(...logits) - Math.min(...logits)).toBeGreaterThan(0.01);
-    for (const other of [bf16, f32]) {
-      expect(other.run.projectorOutputs).toEqual(reference.run.projectorOutputs);
-      expect(other.run.logitsLast).toEqual(logits);
+    // Bit-identical (compared as bytes: a deep equality over 10^5 floats is slow).
+    const bytes = (values: Float32Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    for (const other of [bf16, f32, external]) {
+      expect(other.run.projectorOutputs).toHaveLength(2);
+      other.run.projectorOutputs.forEach((output, index) => expect(bytes(output).equals(bytes(reference.run.projectorOutputs[index]!))).toBe(true));
+      expect(bytes(other.run.logitsLast).equals(bytes(logits))).toBe(true);
     }
   }, 60_000);
 });
