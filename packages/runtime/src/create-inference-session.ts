@@ -34,8 +34,10 @@ class ValidatingInferenceSession implements InferenceSession {
   readonly #adapter: SessionAdapter;
   readonly #context: SessionContext;
   readonly #outputSet: ReadonlySet<string>;
-  /** Settles when the last queued run has finished (never rejects). */
-  #tail: Promise<void> = Promise.resolve();
+  /** The last run accepted (it may reject: the queue and release() wait for it to settle either way). */
+  #last: Promise<unknown> = Promise.resolve();
+  /** Runs accepted and not yet settled: with none, a run starts at once instead of waiting a turn of the queue. */
+  #inFlight = 0;
   #released = false;
   #releasing: Promise<void> | undefined;
 
@@ -62,8 +64,22 @@ class ValidatingInferenceSession implements InferenceSession {
       if (signal?.aborted) throw abortedError(signal, `run of ${this.#context.model}`);
       validateFeeds(feeds, this.inputMetadata, this.#context);
       const outputNames = this.#resolveOutputs(options.outputs);
-      const result = this.#tail.then(() => this.#execute(feeds, outputNames, signal));
-      this.#tail = result.then(ignore, ignore);
+      const start = (): Promise<SessionOutputs> => this.#execute(feeds, outputNames, signal);
+      const queued = this.#inFlight === 0 ? start() : this.#last.then(start, start);
+      this.#inFlight++;
+      // One handler both counts the run out and turns a failure into a VideoLlavaError: a tiny model runs in
+      // microseconds, so each extra promise hop shows.
+      const result = queued.then(
+        (outputs) => {
+          this.#inFlight--;
+          return outputs;
+        },
+        (error: unknown) => {
+          this.#inFlight--;
+          throw this.#runFailure(error);
+        },
+      );
+      this.#last = result;
       return signal === undefined ? result : this.#raceAbort(result, signal);
     } catch (error) {
       return Promise.reject(error);
@@ -73,7 +89,7 @@ class ValidatingInferenceSession implements InferenceSession {
   release(): Promise<void> {
     if (this.#releasing === undefined) {
       this.#released = true;
-      this.#releasing = this.#tail.then(async () => {
+      this.#releasing = this.#last.then(ignore, ignore).then(async () => {
         try {
           await this.#adapter.release();
         } catch (error) {
@@ -123,19 +139,24 @@ class ValidatingInferenceSession implements InferenceSession {
   }
 
   // A run accepted before release() still runs: release() waits for every accepted run.
-  async #execute(feeds: SessionFeeds, outputNames: readonly string[], signal: AbortSignal | undefined): Promise<SessionOutputs> {
-    if (signal?.aborted) throw abortedError(signal, `run of ${this.#context.model}`);
+  #execute(feeds: SessionFeeds, outputNames: readonly string[], signal: AbortSignal | undefined): Promise<SessionOutputs> {
+    if (signal?.aborted) return Promise.reject(abortedError(signal, `run of ${this.#context.model}`));
     try {
-      return await this.#adapter.run(feeds, outputNames);
+      return this.#adapter.run(feeds, outputNames);
     } catch (error) {
-      if (VideoLlavaError.isInstance(error)) throw error;
-      const message = errorMessage(error);
-      const code = /out of memory|failed to allocate|bad_alloc|allocation failed/i.test(message) ? 'OUT_OF_MEMORY' : 'RUNTIME_ERROR';
-      throw new VideoLlavaError(code, `Running ${this.#context.model} failed: ${message} ${this.#context.model} expects ${formatSignature(this.inputMetadata)}.`, {
-        ...this.#file(),
-        cause: error,
-      });
+      return Promise.reject(error);
     }
+  }
+
+  /** A failed run as a VideoLlavaError: those of the adapter as they are, ONNX Runtime's with the signature. */
+  #runFailure(error: unknown): VideoLlavaError {
+    if (VideoLlavaError.isInstance(error)) return error;
+    const message = errorMessage(error);
+    const code = /out of memory|failed to allocate|bad_alloc|allocation failed/i.test(message) ? 'OUT_OF_MEMORY' : 'RUNTIME_ERROR';
+    return new VideoLlavaError(code, `Running ${this.#context.model} failed: ${message} ${this.#context.model} expects ${formatSignature(this.inputMetadata)}.`, {
+      ...this.#file(),
+      cause: error,
+    });
   }
 
   #raceAbort(result: Promise<SessionOutputs>, signal: AbortSignal): Promise<SessionOutputs> {

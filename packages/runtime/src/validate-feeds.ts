@@ -22,6 +22,18 @@ function describe(value: unknown): string {
   }
 }
 
+const namesOf = new WeakMap<readonly ValueMetadata[], ReadonlySet<string>>();
+
+/** The input names as a set, made once per frozen signature (as sessions keep theirs). */
+function inputNames(inputs: readonly ValueMetadata[]): ReadonlySet<string> {
+  let names = namesOf.get(inputs);
+  if (names === undefined) {
+    names = new Set(inputs.map((input) => input.name));
+    if (Object.isFrozen(inputs)) namesOf.set(inputs, names);
+  }
+  return names;
+}
+
 function fail(code: string, message: string, context: FeedContext, inputs: readonly ValueMetadata[], field: string, expected: unknown, actual: unknown): never {
   throw new VideoLlavaError(code, `${message} ${context.model} expects ${formatSignature(inputs)}.`, {
     ...(context.file === undefined ? {} : { file: context.file }),
@@ -43,18 +55,19 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
     fail('INVALID_ARGUMENT', `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describe(feeds)}.`, context, inputs, 'feeds', 'an object of tensors by input name', feeds);
   }
   const record = feeds as Record<string, unknown>;
-  const byName = new Map(inputs.map((input) => [input.name, input]));
-  for (const name of Object.keys(record)) {
-    if (!byName.has(name)) {
+  const names = inputNames(inputs);
+  for (const name in record) {
+    if (!names.has(name) && Object.hasOwn(record, name)) {
       fail('INVALID_ARGUMENT', `Unknown input ${JSON.stringify(name)} fed to ${context.model}.`, context, inputs, `feeds.${name}`, inputs.map((input) => input.name), name);
     }
   }
+  // Runs of a small model take microseconds: the messages are only formatted when something is wrong.
   for (const input of inputs) {
     const field = `feeds.${input.name}`;
-    const expectedType = formatType(input.dtype, input.shape);
+    const expectedType = (): string => formatType(input.dtype, input.shape);
     const value = record[input.name];
     if (value === undefined) {
-      fail('INVALID_ARGUMENT', `Missing input ${JSON.stringify(input.name)} (${expectedType}) of ${context.model}.`, context, inputs, field, expectedType, undefined);
+      fail('INVALID_ARGUMENT', `Missing input ${JSON.stringify(input.name)} (${expectedType()}) of ${context.model}.`, context, inputs, field, expectedType(), undefined);
     }
     let dtype: string;
     let dims: readonly number[];
@@ -74,19 +87,21 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
         fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`, context, inputs, field, elementCount(dims), value.data.length);
       }
     } else {
-      fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describe(value)}.`, context, inputs, field, expectedType, describe(value));
+      fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describe(value)}.`, context, inputs, field, expectedType(), describe(value));
     }
-    const actualType = `${dtype}[${dims.join(', ')}]`;
+    const actualType = (): string => `${dtype}[${dims.join(', ')}]`;
     if (dtype !== input.dtype) {
-      fail('DTYPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType}; its dtype must be ${input.dtype}.`, context, inputs, field, expectedType, actualType);
+      fail('DTYPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; its dtype must be ${input.dtype}.`, context, inputs, field, expectedType(), actualType());
     }
-    if (input.shape.length === 0) continue;
-    if (dims.length !== input.shape.length) {
-      fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType}, rank ${dims.length}; expected rank ${input.shape.length} (${expectedType}).`, context, inputs, field, expectedType, actualType);
+    const shape = input.shape;
+    if (shape.length === 0) continue;
+    if (dims.length !== shape.length) {
+      fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}, rank ${dims.length}; expected rank ${shape.length} (${expectedType()}).`, context, inputs, field, expectedType(), actualType());
     }
-    for (const [axis, expected] of input.shape.entries()) {
+    for (let axis = 0; axis < shape.length; axis++) {
+      const expected = shape[axis];
       if (typeof expected === 'number' && dims[axis] !== expected) {
-        fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType}; dimension ${axis} must be ${expected} (${expectedType}).`, context, inputs, field, expectedType, actualType);
+        fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; dimension ${axis} must be ${expected} (${expectedType()}).`, context, inputs, field, expectedType(), actualType());
       }
     }
   }
