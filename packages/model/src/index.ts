@@ -1,1 +1,15 @@
-export {};
+export { VideoLlavaForConditionalGeneration } from './video-llava-for-conditional-generation.js';
+export type { DecoderOutput, PixelInputs, VideoLlavaGenerateOptions, VideoLlavaModelOptions } from './video-llava-for-conditional-generation.js';
+export { VideoLlavaLanguageModel } from './video-llava-language-model.js';
+export type { MediaInputs } from './video-llava-language-model.js';
+export type { ModelStatistics } from './model-statistics.js';
+export type { VideoLlavaCache } from './kv-cache.js';
+export { emptyCache, gatherCache, releaseCacheTensors } from './kv-cache.js';
+export { positionIdsFromAttentionMask } from './position-ids.js';
+export { countPlaceholders, scatterMediaFeatures } from './scatter-media-features.js';
+export type { PlaceholderIds } from './scatter-media-features.js';
+export { matchPrefix } from './prefix-cache.js';
+export type { MediaTokenCounts, PrefixCacheEntry, PrefixMatch } from './prefix-cache.js';
+export { MODEL_DTYPES, MODEL_PARTS, modelFilePath, resolveModelDtypes } from './model-dtype.js';
+export type { ModelDtype, ModelDtypeChoice, ModelPart } from './model-dtype.js';
+export { locateModelFile } from './locate-model-file.js';

@@ -1,0 +1,106 @@
+import type { ModelSource } from '@video-llava/config';
+import { type ProgressCallback, VideoLlavaError } from '@video-llava/core';
+import type { Backend, InferenceSession, SessionOptions } from '@video-llava/runtime';
+import { locateModelFile } from './locate-model-file.js';
+import { type ModelDtype, type ModelPart, modelFilePath } from './model-dtype.js';
+
+/** What {@link ModelSessions} needs to open the parts. */
+export interface ModelSessionsInit {
+  source: ModelSource;
+  backend: Backend;
+  dtypes: Readonly<Record<ModelPart, ModelDtype>>;
+  sessionOptions: SessionOptions | ((part: ModelPart) => SessionOptions);
+  onProgress?: ProgressCallback | undefined;
+}
+
+/**
+ * The ONNX sessions of one converted model, each opened on first use (a text-only or video-only conversation never
+ * loads the image encoder) and shared by every later call. Concurrent first uses share one load; a failed load is
+ * forgotten so that the next use tries again.
+ */
+export class ModelSessions {
+  readonly #init: ModelSessionsInit;
+  readonly #pending = new Map<ModelPart, Promise<InferenceSession>>();
+  readonly #loaded = new Map<ModelPart, InferenceSession>();
+  #released = false;
+
+  constructor(init: ModelSessionsInit) {
+    this.#init = init;
+  }
+
+  /** The parts whose sessions are open, in the order they were opened. */
+  get loadedParts(): ModelPart[] {
+    return [...this.#loaded.keys()];
+  }
+
+  /** The path of a part's file inside the model folder (`onnx/decoder_model_merged_q4.onnx`). */
+  filePath(part: ModelPart): string {
+    return modelFilePath(part, this.#init.dtypes[part]);
+  }
+
+  /** The part's file as messages name it (the source's location joined with {@link filePath}). */
+  fileDescription(part: ModelPart): string {
+    return `${this.#init.source.description.replace(/\/$/, '')}/${this.filePath(part)}`;
+  }
+
+  /**
+   * The part's session, opened now if it is not yet.
+   * @throws VideoLlavaError `SESSION_RELEASED` after {@link release}; whatever the backend throws (`FILE_NOT_FOUND`, ...)
+   */
+  get(part: ModelPart, signal?: AbortSignal): Promise<InferenceSession> {
+    if (this.#released) return Promise.reject(this.#releasedError(part));
+    const loaded = this.#loaded.get(part);
+    if (loaded) return Promise.resolve(loaded);
+    let pending = this.#pending.get(part);
+    if (pending === undefined) {
+      pending = this.#open(part, signal);
+      this.#pending.set(part, pending);
+      pending.then(
+        (session) => {
+          this.#pending.delete(part);
+          if (this.#released) void session.release();
+          else this.#loaded.set(part, session);
+        },
+        () => this.#pending.delete(part),
+      );
+    }
+    return pending;
+  }
+
+  async #open(part: ModelPart, signal: AbortSignal | undefined): Promise<InferenceSession> {
+    const { source, backend, sessionOptions, onProgress } = this.#init;
+    const path = this.filePath(part);
+    const base = typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions;
+    const file = await locateModelFile(source, path, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress: (event) => onProgress({ ...event, file: event.file ?? path }) } : {}) });
+    onProgress?.({ stage: 'load', file: path, done: 0, total: 1, unit: 'items' });
+    const session = await backend.createSession(file, {
+      ...base,
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress: (event) => onProgress({ ...event, file: event.file ?? path }) } : {}),
+    });
+    onProgress?.({ stage: 'load', file: path, done: 1, total: 1, unit: 'items' });
+    return session;
+  }
+
+  #releasedError(part: ModelPart): VideoLlavaError {
+    return new VideoLlavaError('SESSION_RELEASED', `The model was released; ${this.filePath(part)} cannot be run any more. Load the model again.`, {
+      file: this.fileDescription(part),
+      expected: 'a model that has not been released',
+      actual: 'released',
+    });
+  }
+
+  /** Whether {@link release} was called. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Releases every open session (those still loading are released when they arrive). Calling it again does nothing. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    const sessions = [...this.#loaded.values()];
+    this.#loaded.clear();
+    await Promise.all(sessions.map((session) => session.release()));
+  }
+}

@@ -1,0 +1,215 @@
+import { Tensor, VideoLlavaError } from '@video-llava/core';
+import { type MockBackend, createMockBackend } from '@video-llava/runtime/testing';
+import { describe, expect, it } from 'vitest';
+import { FRAMES, IMAGE_ID, MemorySource, PARTS, TOKENS_PER_IMAGE, TOKENS_PER_VIDEO, VIDEO_ID, miniModels } from '../test/mock-video-llava.js';
+import { naiveGreedy } from '../test/naive-greedy.js';
+import { VideoLlavaForConditionalGeneration } from './video-llava-for-conditional-generation.js';
+
+function backend(): MockBackend {
+  return createMockBackend({ models: miniModels() });
+}
+
+async function load(mock = backend(), options: { prefixCache?: boolean; device?: boolean } = {}): Promise<VideoLlavaForConditionalGeneration> {
+  return VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), {
+    backend: mock,
+    prefixCache: options.prefixCache ?? true,
+    ...(options.device ? { sessionOptions: (part) => (part === 'decoder_model_merged' ? { outputLocation: { 'present.0.key': 'device', 'present.0.value': 'device' } } : {}) } : {}),
+  });
+}
+
+/** Pixels whose mean differs per item (the mock's features follow the mean). */
+function pixels(dims: number[], seed: number): Tensor<'float32'> {
+  const size = dims.reduce((product, dim) => product * dim, 1);
+  const data = new Float32Array(size);
+  for (let index = 0; index < size; index++) data[index] = Math.fround(Math.sin(index * 0.013 + seed) * 0.5 + seed * 0.1);
+  return new Tensor('float32', data, dims);
+}
+
+const imagePrompt = [1, 5, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 6, 7];
+const videoPrompt = [1, 5, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 8, 9, 10];
+const tensor2d = (rows: number[][]) => new Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
+const noEos = { eosTokenId: [] as number[], doSample: false };
+
+describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
+  it('loads the embeddings and the decoder, and each encoder only when its media first come', async () => {
+    const mock = backend();
+    const model = await load(mock);
+    expect(model.loadedParts.sort()).toEqual(['decoder_model_merged', 'embed_tokens']);
+    await model.generate({ inputIds: [[1, 5, 6]], maxNewTokens: 2, ...noEos });
+    expect(model.loadedParts).not.toContain('image_encoder');
+    expect(model.loadedParts).not.toContain('video_encoder');
+    await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1), maxNewTokens: 2, ...noEos });
+    expect(model.loadedParts).toContain('video_encoder');
+    expect(model.loadedParts).not.toContain('image_encoder');
+    await model.generate({ inputIds: [imagePrompt], pixelValuesImages: pixels([1, 3, 28, 28], 2), maxNewTokens: 2, ...noEos });
+    expect(model.loadedParts).toContain('image_encoder');
+    expect(mock.sessions.map((session) => session.model).sort()).toEqual([...PARTS].sort());
+    await model.release();
+    expect(mock.sessions.every((session) => session.session.released)).toBe(true);
+  });
+
+  it('matches greedy decoding without a cache on a left-padded batch with images and a video', async () => {
+    const images = pixels([2, 3, 28, 28], 3);
+    const videos = pixels([1, FRAMES, 3, 28, 28], 4);
+    const long = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 11, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 12];
+    const short = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 13];
+    const padding = long.length - short.length;
+    const rows = [long, [...Array(padding).fill(39), ...short]];
+    const mask = [long.map(() => 1), [...Array(padding).fill(0), ...short.map(() => 1)]];
+    const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
+    const model = await load();
+    const result = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: images, pixelValuesVideos: videos, maxNewTokens: 6, ...noEos });
+    expect(result.generatedIds).toEqual(expected);
+    await model.release();
+  });
+
+  it('writes the features into the placeholder positions and derives position ids from the attention mask', async () => {
+    const mock = backend();
+    const model = await load(mock);
+    const rows = [[39, 39, ...imagePrompt.slice(0, -2)], imagePrompt];
+    const mask = [[0, 0, ...imagePrompt.slice(0, -2).map(() => 1)], imagePrompt.map(() => 1)];
+    const withTwoImages = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: pixels([2, 3, 28, 28], 5), maxNewTokens: 3, ...noEos });
+    expect(withTwoImages.generatedIds).toHaveLength(2);
+    const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
+    const prefill = decoderRuns[0]!;
+    expect(Array.from(prefill.feeds.position_ids!.data as BigInt64Array, Number)).toEqual([1, 1, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6, 7]);
+    const encoder = mock.runs.find((run) => run.model === 'onnx/image_encoder.onnx')!;
+    expect(encoder.feeds.pixel_values!.dims).toEqual([2, 3, 28, 28]);
+    const features = (await miniModels()['onnx/image_encoder.onnx']!.run(encoder.feeds, { outputs: [], runIndex: 0, model: '' })).image_features!.data as Float32Array;
+    const embeds = prefill.feeds.inputs_embeds!.data as Float32Array;
+    // Row 0's placeholders (positions 4..7) take image 0's rows, row 1's (positions 2..5, flat 10..13) image 1's.
+    expect(Array.from(embeds.subarray(4 * 8, 8 * 8))).toEqual(Array.from(features.subarray(0, 4 * 8)));
+    expect(Array.from(embeds.subarray(10 * 8, 14 * 8))).toEqual(Array.from(features.subarray(4 * 8, 8 * 8)));
+    // Steps feed the cache back: one new position, the mask and the past growing by one each time.
+    const steps = decoderRuns.slice(1);
+    expect(steps.map((run) => run.feeds.inputs_embeds!.dims[1])).toEqual([1, 1]);
+    expect(steps.map((run) => run.feeds['past_key_values.0.key']!.dims[2])).toEqual([8, 9]);
+    expect(steps.map((run) => Array.from(run.feeds.position_ids!.data as BigInt64Array, Number))).toEqual([
+      [6, 8],
+      [7, 9],
+    ]);
+    await model.release();
+  });
+
+  it('reuses the cached prefix for a follow-up about the same video: no encoder run, only the new tokens prefilled, same tokens', async () => {
+    const video = pixels([1, FRAMES, 3, 28, 28], 6);
+    const model = await load();
+    const first = await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: video, maxNewTokens: 4, ...noEos });
+    expect(model.statistics.videoEncoderRuns).toBe(1);
+    expect(model.statistics.prefillTokens).toBe(videoPrompt.length);
+    expect(model.prefixCacheLength).toBe(videoPrompt.length + 3);
+    const followUp = [...videoPrompt, ...first.generatedIds[0]!, 2, 14, 15, 16];
+    model.resetStatistics();
+    const second = await model.generate({ inputIds: [followUp], pixelValuesVideos: video, maxNewTokens: 4, ...noEos });
+    expect(model.statistics.videoEncoderRuns).toBe(0);
+    expect(model.statistics.reusedPrefixTokens).toBe(videoPrompt.length + 3);
+    expect(model.statistics.prefillTokens).toBe(followUp.length - (videoPrompt.length + 3));
+    const fresh = await load(backend(), { prefixCache: false });
+    const expected = await fresh.generate({ inputIds: [followUp], pixelValuesVideos: video, maxNewTokens: 4, ...noEos });
+    expect(fresh.statistics.videoEncoderRuns).toBe(1);
+    expect(fresh.statistics.prefillTokens).toBe(followUp.length);
+    expect(second.generatedIds).toEqual(expected.generatedIds);
+    await Promise.all([model.release(), fresh.release()]);
+  });
+
+  it('encodes again when the follow-up brings a different video behind the same placeholders', async () => {
+    const model = await load();
+    await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 7), maxNewTokens: 2, ...noEos });
+    model.resetStatistics();
+    const other = pixels([1, FRAMES, 3, 28, 28], 8);
+    const result = await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: other, maxNewTokens: 2, ...noEos });
+    expect(model.statistics.videoEncoderRuns).toBe(1);
+    // Only the two ids before the video are reused.
+    expect(model.statistics.reusedPrefixTokens).toBe(2);
+    expect(result.generatedIds).toEqual(await naiveGreedy([videoPrompt], [videoPrompt.map(() => 1)], { videos: other }, 2));
+    await model.release();
+  });
+
+  it('refuses prompts whose placeholders and media disagree, before running anything', async () => {
+    const mock = backend();
+    const model = await load(mock);
+    const cases: [string, Parameters<VideoLlavaForConditionalGeneration['generate']>[0], unknown][] = [
+      ['<image> tokens without an image', { inputIds: [imagePrompt] }, '0 <image> tokens'],
+      ['an image without tokens', { inputIds: [[1, 5, 6]], pixelValuesImages: pixels([1, 3, 28, 28], 1) }, `${TOKENS_PER_IMAGE} <image> tokens`],
+      ['two images for one placeholder', { inputIds: [imagePrompt], pixelValuesImages: pixels([2, 3, 28, 28], 1) }, `${2 * TOKENS_PER_IMAGE} <image> tokens`],
+      ['a video cut short', { inputIds: [videoPrompt.slice(0, -10)], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1) }, `${TOKENS_PER_VIDEO} <video> tokens`],
+    ];
+    for (const [name, options, expected] of cases) {
+      const error = await model.generate({ ...options, maxNewTokens: 2 }).catch((caught: unknown) => caught);
+      expect(VideoLlavaError.isInstance(error), name).toBe(true);
+      expect((error as VideoLlavaError).code, name).toBe('TOKEN_COUNT_MISMATCH');
+      expect((error as VideoLlavaError).field, name).toBe('inputIds');
+      expect((error as VideoLlavaError).expected, name).toBe(expected);
+    }
+    expect(mock.runs).toHaveLength(0);
+    await model.release();
+  });
+
+  it('an aborted generation returns the tokens so far and frees its device cache; release frees the kept prefix', async () => {
+    const mock = backend();
+    const model = await load(mock, { device: true, prefixCache: false });
+    const controller = new AbortController();
+    const result = await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9),
+      maxNewTokens: 10,
+      ...noEos,
+      signal: controller.signal,
+      onStep: (step) => {
+        if (step.step === 2) controller.abort();
+      },
+    });
+    expect(result.finishReasons).toEqual(['abort']);
+    expect(result.lengths).toEqual([3]);
+    expect(mock.liveDeviceTensors).toBe(0);
+    const kept = await load(mock, { device: true });
+    await kept.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9), maxNewTokens: 3, ...noEos });
+    expect(mock.liveDeviceTensors).toBe(2);
+    await kept.release();
+    expect(mock.liveDeviceTensors).toBe(0);
+    await model.release();
+  });
+
+  it('an abort during the prefill returns no tokens and leaves nothing behind', async () => {
+    const mock = backend();
+    const model = await load(mock, { device: true });
+    const controller = new AbortController();
+    controller.abort();
+    const result = await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9), maxNewTokens: 4, ...noEos, signal: controller.signal });
+    expect(result.finishReasons).toEqual(['abort']);
+    expect(result.generatedIds).toEqual([[]]);
+    expect(mock.liveDeviceTensors).toBe(0);
+    expect(model.prefixCacheLength).toBe(0);
+    await model.release();
+  });
+
+  it('beam search reorders the device cache and frees every copy', async () => {
+    const mock = backend();
+    const model = await load(mock, { device: true });
+    const result = await model.generate({ inputIds: [imagePrompt], pixelValuesImages: pixels([1, 3, 28, 28], 10), numBeams: 3, maxNewTokens: 5, ...noEos });
+    expect(result.generatedIds[0]).toHaveLength(5);
+    expect(model.prefixCacheLength).toBe(0);
+    expect(mock.liveDeviceTensors).toBe(0);
+    await model.release();
+  });
+
+  it('names the missing file of an unconverted folder and refuses a decoder that breaks the contract', async () => {
+    const missing = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS.filter((part) => !part.includes('decoder'))), { backend: backend() }).catch((error: unknown) => error);
+    expect((missing as VideoLlavaError).code).toBe('FILE_NOT_FOUND');
+    expect((missing as VideoLlavaError).file).toBe('memory://mini-video-llava/onnx/decoder_model_merged.onnx');
+    expect((missing as Error).message).toMatch(/video-llava convert/);
+    const models = miniModels();
+    const decoder = models['onnx/decoder_model_merged.onnx']!;
+    models['onnx/decoder_model_merged.onnx'] = { ...decoder, outputs: decoder.outputs.filter((output) => output.name !== 'present.0.value') };
+    const broken = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), { backend: createMockBackend({ models }) }).catch((error: unknown) => error);
+    expect((broken as VideoLlavaError).code).toBe('INVALID_FILE');
+    expect((broken as Error).message).toMatch(/missing output present\.0\.value/);
+  });
+
+  it('refuses to run once released', async () => {
+    const model = await load();
+    await model.release();
+    const error = await model.generate({ inputIds: [[1, 5]], maxNewTokens: 1 }).catch((caught: unknown) => caught);
+    expect((error as VideoLlavaError).code).toBe('SESSION_RELEASED');
+  });
+});

@@ -1,0 +1,491 @@
+import { type ModelSource, type PretrainedConfig, loadPretrainedConfig } from '@video-llava/config';
+import { type DataType, type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
+import { type GenerateOptions, type GenerationResult, type GenerationStream, generate, streamGeneration } from '@video-llava/generation';
+import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
+import { toFloat32, toSessionFloat } from './float-tensors.js';
+import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
+import { type ModelDtype, type ModelDtypeChoice, type ModelPart, resolveModelDtypes } from './model-dtype.js';
+import { ModelSessions } from './model-sessions.js';
+import { type ModelStatistics, emptyStatistics } from './model-statistics.js';
+import { PrefixCacheStore } from './prefix-cache.js';
+import { countPlaceholders, scatterMediaFeatures } from './scatter-media-features.js';
+import { type MediaInputs, VideoLlavaLanguageModel } from './video-llava-language-model.js';
+
+/** Options of {@link VideoLlavaForConditionalGeneration.fromPretrained}. */
+export interface VideoLlavaModelOptions {
+  /** The runtime that runs the ONNX files (`createNodeBackend()` of `@video-llava/runtime-node`, `createWebBackend()` of `@video-llava/runtime-web`). */
+  backend: Backend;
+  /**
+   * Which file variant of each part to load (`decoder_model_merged_q4.onnx` for `q4`).
+   * @default 'fp32'
+   */
+  dtype?: ModelDtypeChoice;
+  /**
+   * Session options for every part, or a function giving each part its own (execution providers, threads, where
+   * outputs stay). `signal` and `onProgress` are set by the model.
+   * @default {}
+   */
+  sessionOptions?: SessionOptions | ((part: ModelPart) => SessionOptions);
+  /** The checkpoint's configs when already loaded (`loadPretrainedConfig`); read from `source` otherwise. */
+  config?: PretrainedConfig;
+  /**
+   * Parts opened by `fromPretrained`; the others open when first needed (the encoders when images or videos come).
+   * @default ['embed_tokens', 'decoder_model_merged']
+   */
+  preload?: readonly ModelPart[];
+  /**
+   * Keep the key/value cache of the last single-sequence generation so that a follow-up whose prompt starts the
+   * same way (the same video, the conversation so far) skips encoding and prefilling that part.
+   * @default true
+   */
+  prefixCache?: boolean;
+  /** Progress: `load` (one item per ONNX file opened) and the backend's `download` bytes. */
+  onProgress?: ProgressCallback;
+  /** Cancels loading (`ABORTED`). */
+  signal?: AbortSignal;
+}
+
+/** Images and videos of one request, as pixel tensors. */
+export interface PixelInputs {
+  /** float32 `[images, 3, H, W]`, one per `<image>` of the prompt (the processor expands each to its tokens). */
+  pixelValuesImages?: Tensor<'float32'> | undefined;
+  /** float32 `[videos, frames, 3, H, W]`, one per `<video>`. */
+  pixelValuesVideos?: Tensor<'float32'> | undefined;
+}
+
+/** Options of {@link VideoLlavaForConditionalGeneration.generate}: `@video-llava/generation`'s, plus pixels. */
+export interface VideoLlavaGenerateOptions extends Omit<GenerateOptions<VideoLlavaCache>, 'model' | 'keepCache' | 'inputIds'>, PixelInputs {
+  /** The prompt ids, `[batch, length]`, left padded (the processor's `inputIds`). */
+  inputIds: Tensor<'int64'> | readonly (readonly number[])[];
+  /**
+   * Reuse the cached prefix of the previous generation and keep this one's for the next (single sequences only).
+   * @default the model's `prefixCache` option
+   */
+  prefixCache?: boolean;
+  /** Progress: `encode` (images and videos through the encoders), then the loop's `prefill` and `decode` tokens. */
+  onProgress?: ProgressCallback;
+}
+
+/** What the decoder gives back for one run. */
+export interface DecoderOutput {
+  /** float32 `[rows, newPositions, vocab]` (only the last position with `lastPositionOnly`: `[rows, vocab]`). */
+  logits: Float32Array;
+  /** The cache after the run (the caller owns it). */
+  cache: VideoLlavaCache;
+}
+
+interface DecoderLayout {
+  /** `past_key_values.{i}.key|value` inputs, in the model's order. */
+  pastNames: string[];
+  /** The `present.*` output of each past input. */
+  presentOf: Record<string, string>;
+  dtypes: Record<string, DataType>;
+  hasPositionIds: boolean;
+}
+
+function int64Tensor(value: Tensor<'int64'> | readonly (readonly number[])[], field: string): Tensor<'int64'> {
+  if (value instanceof Tensor || (typeof value === 'object' && value !== null && 'dims' in value)) {
+    const tensor = value as Tensor;
+    if (tensor.dtype !== 'int64' || tensor.dims.length !== 2) {
+      throw new VideoLlavaError('SHAPE_MISMATCH', `${field} must be an int64 [batch, length] tensor, found ${tensor.dtype}[${tensor.dims.join(', ')}].`, { field, expected: 'int64 [batch, length]', actual: `${tensor.dtype}[${tensor.dims.join(', ')}]` });
+    }
+    return tensor as Tensor<'int64'>;
+  }
+  if (!Array.isArray(value) || value.length === 0 || !value.every((row) => Array.isArray(row) && row.length === (value[0] as readonly number[]).length)) {
+    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be an int64 tensor or equal-length rows of ids, found ${describeValue(value)}.`, { field, expected: '[batch, length] ids', actual: describeValue(value) });
+  }
+  const rows = value as readonly (readonly number[])[];
+  const width = rows[0]!.length;
+  const data = new BigInt64Array(rows.length * width);
+  rows.forEach((row, index) => row.forEach((id, column) => (data[index * width + column] = BigInt(id))));
+  return new Tensor('int64', data, [rows.length, width]);
+}
+
+/**
+ * Hugging Face's `VideoLlavaForConditionalGeneration` on the runtime interface: the CLIP towers with their projector
+ * (`image_encoder.onnx`, `video_encoder.onnx`), the token embeddings and the LLaMA decoder with its key/value cache
+ * (`embed_tokens.onnx`, `decoder_model_merged.onnx`), laid out as ARCHITECTURE.md's ONNX contract says. It takes a
+ * backend and never imports one.
+ *
+ * It runs the encoders only for requests that bring images or videos, writes their features into the `<image>` /
+ * `<video>` positions of the embeddings as the reference's `masked_scatter` does, and exposes the language model to
+ * `@video-llava/generation` ({@link languageModel}). {@link generate} keeps the cache of a single-sequence answer so
+ * that a follow-up question about the same video reuses it.
+ *
+ * @example
+ * ```ts
+ * const model = await VideoLlavaForConditionalGeneration.fromPretrained(source, { backend: createNodeBackend() });
+ * const inputs = processor({ text: 'USER: <video>\nWhy is this funny? ASSISTANT:', videos: [video] });
+ * const { generatedIds } = await model.generate({ ...inputs, maxNewTokens: 64 });
+ * await model.release();
+ * ```
+ */
+export class VideoLlavaForConditionalGeneration {
+  /** The checkpoint's configs. */
+  readonly config: PretrainedConfig;
+  /** Counters of the work done (encoder runs, prefill tokens, ...). */
+  readonly statistics: ModelStatistics = emptyStatistics();
+  readonly #sessions: ModelSessions;
+  readonly #prefix = new PrefixCacheStore();
+  readonly #prefixCacheDefault: boolean;
+  #decoderLayout: DecoderLayout | undefined;
+
+  /**
+   * Prefer {@link fromPretrained}. Opens nothing: every part loads on first use.
+   */
+  constructor(init: { config: PretrainedConfig; source: ModelSource; backend: Backend; dtypes?: Readonly<Record<ModelPart, ModelDtype>>; sessionOptions?: VideoLlavaModelOptions['sessionOptions']; prefixCache?: boolean; onProgress?: ProgressCallback | undefined }) {
+    this.config = init.config;
+    this.#prefixCacheDefault = init.prefixCache ?? true;
+    this.#sessions = new ModelSessions({
+      source: init.source,
+      backend: init.backend,
+      dtypes: init.dtypes ?? resolveModelDtypes(undefined),
+      sessionOptions: init.sessionOptions ?? {},
+      onProgress: init.onProgress,
+    });
+  }
+
+  /**
+   * Reads the configs and opens the token embeddings and the decoder (see `preload`); the encoders open when first
+   * needed.
+   *
+   * @param source a converted model folder: a `DirectorySource`, `HttpSource`, `HubSource`, ... of `@video-llava/config`
+   * @throws VideoLlavaError from the configs (`INVALID_CONFIG`, ...), `FILE_NOT_FOUND` for a missing ONNX file (a
+   *   checkpoint that was not converted), the backend's errors, `INVALID_FILE` for a decoder that breaks the contract
+   */
+  static async fromPretrained(source: ModelSource, options: VideoLlavaModelOptions): Promise<VideoLlavaForConditionalGeneration> {
+    if (typeof options?.backend?.createSession !== 'function') {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `options.backend must be a Backend (createNodeBackend() of @video-llava/runtime-node or createWebBackend() of @video-llava/runtime-web), found ${describeValue(options?.backend)}.`, {
+        field: 'backend',
+        expected: 'a Backend',
+        actual: describeValue(options?.backend),
+      });
+    }
+    const readOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const config = options.config ?? (await loadPretrainedConfig(source, readOptions));
+    const model = new VideoLlavaForConditionalGeneration({
+      config,
+      source,
+      backend: options.backend,
+      dtypes: resolveModelDtypes(options.dtype),
+      ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
+      prefixCache: options.prefixCache ?? true,
+      onProgress: options.onProgress,
+    });
+    try {
+      const preload = options.preload ?? ['embed_tokens', 'decoder_model_merged'];
+      for (const part of preload) {
+        if (part === 'decoder_model_merged') await model.#decoder(options.signal);
+        else await model.#sessions.get(part, options.signal);
+      }
+    } catch (error) {
+      await model.release();
+      throw error;
+    }
+    return model;
+  }
+
+  /** The parts whose ONNX sessions are open. */
+  get loadedParts(): ModelPart[] {
+    return this.#sessions.loadedParts;
+  }
+
+  /** Width of the logits (`text_config.vocab_size`). */
+  get vocabSize(): number {
+    return this.config.model.textConfig.vocabSize;
+  }
+
+  /** Zeroes {@link statistics}. */
+  resetStatistics(): void {
+    Object.assign(this.statistics, emptyStatistics());
+  }
+
+  /**
+   * Image features: the CLIP tower, the layer pick and the projector, in one run for all images.
+   *
+   * @param pixelValuesImages float32 `[images, 3, H, W]`
+   * @returns float32 `[images, tokensPerImage, hidden]`
+   */
+  async encodeImages(pixelValuesImages: Tensor<'float32'>, options: { signal?: AbortSignal | undefined } = {}): Promise<Tensor<'float32'>> {
+    const session = await this.#sessions.get('image_encoder', options.signal);
+    const file = this.#sessions.fileDescription('image_encoder');
+    const outputs = await session.run({ pixel_values: toSessionFloat(session, 'pixel_values', pixelValuesImages, file) }, { outputs: ['image_features'], ...(options.signal ? { signal: options.signal } : {}) });
+    this.statistics.imageEncoderRuns++;
+    this.statistics.imagesEncoded += pixelValuesImages.dims[0]!;
+    return toFloat32(await toCpuTensor(outputs.image_features!), file, 'image_features');
+  }
+
+  /**
+   * Video features: every frame through the tower and the projector, frames in order.
+   *
+   * @param pixelValuesVideos float32 `[videos, frames, 3, H, W]`
+   * @returns float32 `[videos, frames * tokensPerFrame, hidden]`
+   */
+  async encodeVideos(pixelValuesVideos: Tensor<'float32'>, options: { signal?: AbortSignal | undefined } = {}): Promise<Tensor<'float32'>> {
+    const session = await this.#sessions.get('video_encoder', options.signal);
+    const file = this.#sessions.fileDescription('video_encoder');
+    const outputs = await session.run({ pixel_values_videos: toSessionFloat(session, 'pixel_values_videos', pixelValuesVideos, file) }, { outputs: ['video_features'], ...(options.signal ? { signal: options.signal } : {}) });
+    this.statistics.videoEncoderRuns++;
+    this.statistics.videosEncoded += pixelValuesVideos.dims[0]!;
+    return toFloat32(await toCpuTensor(outputs.video_features!), file, 'video_features');
+  }
+
+  /** Token embeddings, float32 `[batch, length, hidden]`, of int64 `[batch, length]` ids. */
+  async embedTokens(inputIds: Tensor<'int64'>, options: { signal?: AbortSignal | undefined } = {}): Promise<Tensor<'float32'>> {
+    const session = await this.#sessions.get('embed_tokens', options.signal);
+    const file = this.#sessions.fileDescription('embed_tokens');
+    const outputs = await session.run({ input_ids: inputIds }, { outputs: ['inputs_embeds'], ...(options.signal ? { signal: options.signal } : {}) });
+    return toFloat32(await toCpuTensor(outputs.inputs_embeds!), file, 'inputs_embeds');
+  }
+
+  /**
+   * Checks that the prompt's `<image>` and `<video>` ids and the media agree in number before anything runs.
+   * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH` naming both counts
+   */
+  checkMediaTokens(inputIds: Tensor<'int64'>, media: PixelInputs): void {
+    const counts = countPlaceholders(inputIds.data, { imageTokenId: this.config.model.imageTokenIndex, videoTokenId: this.config.model.videoTokenIndex });
+    const derived = this.config.derived;
+    const images = media.pixelValuesImages?.dims[0] ?? 0;
+    const expectedImageTokens = images * derived.tokensPerImage;
+    if (counts.image !== expectedImageTokens) {
+      throw new VideoLlavaError(
+        'TOKEN_COUNT_MISMATCH',
+        `The prompt has ${counts.image} <image> tokens but ${images} image${images === 1 ? '' : 's'} came with it, which fill ${expectedImageTokens} (${derived.tokensPerImage} per image). Put one <image> in the text per image and let the processor expand it.`,
+        { field: 'inputIds', expected: `${expectedImageTokens} <image> tokens`, actual: counts.image },
+      );
+    }
+    const videos = media.pixelValuesVideos?.dims[0] ?? 0;
+    const frames = media.pixelValuesVideos?.dims[1] ?? 0;
+    const expectedVideoTokens = videos * frames * derived.tokensPerFrame;
+    if (counts.video !== expectedVideoTokens) {
+      throw new VideoLlavaError(
+        'TOKEN_COUNT_MISMATCH',
+        `The prompt has ${counts.video} <video> tokens but ${videos} video${videos === 1 ? '' : 's'} came with it, which fill ${expectedVideoTokens} (${frames} frames x ${derived.tokensPerFrame} per frame). Put one <video> in the text per video and let the processor expand it.`,
+        { field: 'inputIds', expected: `${expectedVideoTokens} <video> tokens`, actual: counts.video },
+      );
+    }
+  }
+
+  /**
+   * What the reference's forward computes before the decoder: the token embeddings with the image and video
+   * features written into the placeholder positions.
+   *
+   * @returns float32 `[batch, length, hidden]`
+   * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH` when placeholders and media disagree
+   */
+  async inputEmbeddings(input: { inputIds: Tensor<'int64'>; signal?: AbortSignal | undefined; onProgress?: ProgressCallback | undefined } & PixelInputs): Promise<Tensor<'float32'>> {
+    this.checkMediaTokens(input.inputIds, input);
+    const items = (input.pixelValuesImages?.dims[0] ?? 0) + (input.pixelValuesVideos?.dims[0] ?? 0);
+    let done = 0;
+    if (items > 0) input.onProgress?.({ stage: 'encode', done, total: items, unit: 'items' });
+    let imageFeatures: Tensor<'float32'> | undefined;
+    let videoFeatures: Tensor<'float32'> | undefined;
+    if (input.pixelValuesImages && input.pixelValuesImages.dims[0]! > 0) {
+      imageFeatures = await this.encodeImages(input.pixelValuesImages, input);
+      done += input.pixelValuesImages.dims[0]!;
+      input.onProgress?.({ stage: 'encode', done, total: items, unit: 'items' });
+    }
+    throwIfAborted(input.signal, 'generation');
+    if (input.pixelValuesVideos && input.pixelValuesVideos.dims[0]! > 0) {
+      videoFeatures = await this.encodeVideos(input.pixelValuesVideos, input);
+      done += input.pixelValuesVideos.dims[0]!;
+      input.onProgress?.({ stage: 'encode', done, total: items, unit: 'items' });
+    }
+    throwIfAborted(input.signal, 'generation');
+    const embeds = await this.embedTokens(input.inputIds, input);
+    return scatterMediaFeatures(embeds, input.inputIds, { imageTokenId: this.config.model.imageTokenIndex, videoTokenId: this.config.model.videoTokenIndex }, { imageFeatures, videoFeatures });
+  }
+
+  /** A cache of no positions for `rows` sequences, shaped as the decoder's `past_key_values.*` inputs want. */
+  async emptyCache(rows: number): Promise<VideoLlavaCache> {
+    const layout = this.#layout(await this.#decoder());
+    const text = this.config.model.textConfig;
+    return emptyCache(layout.pastNames, layout.dtypes, rows, text.numKeyValueHeads, text.headDim);
+  }
+
+  /**
+   * One decoder run: the embeddings of the new positions on top of `cache`. Ownership of `cache` moves into the
+   * call (it is released once the run is done, or if it fails).
+   *
+   * @param input.inputsEmbeds float32 `[rows, new, hidden]`
+   * @param input.attentionMask int64 `[rows, past + new]`
+   * @param input.positionIds int64 `[rows, new]`
+   * @param input.lastPositionOnly return only the last position's logits, `[rows, vocab]`
+   */
+  async runDecoder(input: { inputsEmbeds: Tensor<'float32'>; attentionMask: Tensor<'int64'>; positionIds: Tensor<'int64'>; cache: VideoLlavaCache; lastPositionOnly?: boolean; signal?: AbortSignal | undefined }): Promise<DecoderOutput> {
+    const { cache } = input;
+    let released = false;
+    try {
+      const session = await this.#decoder(input.signal);
+      const layout = this.#layout(session);
+      const file = this.#sessions.fileDescription('decoder_model_merged');
+      const [rows, length] = input.inputsEmbeds.dims as [number, number];
+      if (input.attentionMask.dims[1] !== cache.length + length || cache.rows !== rows) {
+        throw new VideoLlavaError('SHAPE_MISMATCH', `The attention mask is [${input.attentionMask.dims.join(', ')}] but the cache holds ${cache.rows} rows of ${cache.length} positions and ${length} new positions come: it must be [${rows}, ${cache.length + length}].`, {
+          field: 'attentionMask',
+          expected: [rows, cache.length + length],
+          actual: [...input.attentionMask.dims],
+        });
+      }
+      const feeds: Record<string, RuntimeTensor> = { inputs_embeds: toSessionFloat(session, 'inputs_embeds', input.inputsEmbeds, file), attention_mask: input.attentionMask };
+      if (layout.hasPositionIds) feeds.position_ids = input.positionIds;
+      for (const name of layout.pastNames) feeds[name] = cache.tensors[name]!;
+      const outputNames = ['logits', ...layout.pastNames.map((name) => layout.presentOf[name]!)];
+      const outputs = await session.run(feeds, { outputs: outputNames, ...(input.signal ? { signal: input.signal } : {}) });
+      released = true;
+      releaseCacheTensors(cache);
+      this.statistics.decoderRuns++;
+      const tensors: Record<string, RuntimeTensor> = {};
+      for (const name of layout.pastNames) tensors[name] = outputs[layout.presentOf[name]!]!;
+      const next: VideoLlavaCache = { tensors, rows, length: cache.length + length };
+      let logitsTensor: Tensor<'float32'>;
+      try {
+        logitsTensor = toFloat32(await toCpuTensor(outputs.logits!), file, 'logits');
+      } catch (error) {
+        releaseCacheTensors(next);
+        throw error;
+      }
+      const vocab = logitsTensor.dims[2]!;
+      let logits = logitsTensor.data;
+      if (input.lastPositionOnly && length > 1) {
+        logits = new Float32Array(rows * vocab);
+        for (let row = 0; row < rows; row++) logits.set(logitsTensor.data.subarray((row * length + length - 1) * vocab, (row * length + length) * vocab), row * vocab);
+      }
+      return { logits, cache: next };
+    } finally {
+      if (!released) releaseCacheTensors(cache);
+    }
+  }
+
+  /**
+   * The language model for one request, as `@video-llava/generation` wants it: its prefill encodes the request's
+   * images and videos and writes them into the prompt (reusing the cached prefix when `prefixCache` allows), its
+   * steps feed the cache back.
+   */
+  languageModel(media: MediaInputs = {}): VideoLlavaLanguageModel {
+    return new VideoLlavaLanguageModel(this, media, this.#prefix);
+  }
+
+  /**
+   * transformers' `model.generate(**inputs, ...)`: greedy search, sampling, beam search, with the options of
+   * `@video-llava/generation` (`generation_config.json` gives the defaults). An aborted `signal` resolves with the
+   * tokens so far. With the prefix cache on and a single sequence, the cache is kept for the next call.
+   *
+   * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH`, `SEQUENCE_TOO_LONG`, `INVALID_ARGUMENT`, `RUNTIME_ERROR`, ...
+   */
+  async generate(options: VideoLlavaGenerateOptions): Promise<GenerationResult> {
+    const prepared = this.#prepare(options);
+    const result = await generate(prepared.options);
+    return this.#settle(result, prepared);
+  }
+
+  /**
+   * {@link generate}, streamed: tokens (and text, with `createDetokenizer`) as they come, then `result`.
+   */
+  stream(options: VideoLlavaGenerateOptions): GenerationStream {
+    const prepared = this.#prepare(options);
+    const inner = streamGeneration(prepared.options);
+    const result = inner.result.then((value) => this.#settle(value, prepared));
+    result.catch(() => undefined);
+    return {
+      [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      get result() {
+        void inner.result;
+        return result;
+      },
+    };
+  }
+
+  /** Forgets the cached prefix (and frees its memory). */
+  clearPrefixCache(): void {
+    this.#prefix.set(undefined);
+  }
+
+  /** How many positions the cached prefix holds (0 when there is none). */
+  get prefixCacheLength(): number {
+    return this.#prefix.entry?.cache.length ?? 0;
+  }
+
+  /** Frees the sessions and the cached prefix. The model cannot run afterwards (`SESSION_RELEASED`). */
+  async release(): Promise<void> {
+    this.#prefix.set(undefined);
+    await this.#sessions.release();
+  }
+
+  /** Whether {@link release} was called. */
+  get released(): boolean {
+    return this.#sessions.released;
+  }
+
+  #prepare(options: VideoLlavaGenerateOptions): { options: GenerateOptions<VideoLlavaCache>; keep: boolean; inputIds: Tensor<'int64'>; attentionMask: Tensor<'int64'> | undefined; media: PixelInputs } {
+    if (typeof options !== 'object' || options === null) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `generate takes an options object { inputIds, ... }, found ${describeValue(options)}.`, { field: 'options', expected: '{ inputIds, ... }', actual: describeValue(options) });
+    }
+    const { pixelValuesImages, pixelValuesVideos, prefixCache, inputIds: rawIds, attentionMask: rawMask, ...rest } = options;
+    const inputIds = int64Tensor(rawIds, 'inputIds');
+    const attentionMask = rawMask === undefined ? undefined : int64Tensor(rawMask, 'attentionMask');
+    const media: PixelInputs = { pixelValuesImages, pixelValuesVideos };
+    this.checkMediaTokens(inputIds, media);
+    const usePrefix = prefixCache ?? this.#prefixCacheDefault;
+    const keep = usePrefix && inputIds.dims[0] === 1;
+    const model = this.languageModel({ ...media, prefixCache: usePrefix, onProgress: options.onProgress });
+    return {
+      options: { generationConfig: this.config.generation, ...rest, inputIds, ...(attentionMask ? { attentionMask } : {}), model, keepCache: keep },
+      keep,
+      inputIds,
+      attentionMask,
+      media,
+    };
+  }
+
+  #settle(result: GenerationResult<VideoLlavaCache>, prepared: { keep: boolean; inputIds: Tensor<'int64'>; attentionMask: Tensor<'int64'> | undefined; media: PixelInputs }): GenerationResult {
+    const { cache, cacheLength, ...rest } = result;
+    if (cache === undefined) return rest;
+    const promptFullyReal = prepared.attentionMask === undefined || prepared.attentionMask.data.every((value) => value === 1n);
+    if (!prepared.keep || cache.rows !== 1 || cacheLength === undefined || !promptFullyReal || this.released) {
+      releaseCacheTensors(cache);
+      return rest;
+    }
+    const promptLength = prepared.inputIds.dims[1]!;
+    const tokens = new Int32Array(cacheLength);
+    for (let position = 0; position < promptLength; position++) tokens[position] = Number(prepared.inputIds.data[position]!);
+    const generated = result.generatedIds[0]!;
+    for (let position = promptLength; position < cacheLength; position++) tokens[position] = generated[position - promptLength]!;
+    this.#prefix.set({ tokens, cache, pixelValuesImages: prepared.media.pixelValuesImages, pixelValuesVideos: prepared.media.pixelValuesVideos });
+    return rest;
+  }
+
+  async #decoder(signal?: AbortSignal): Promise<InferenceSession> {
+    const session = await this.#sessions.get('decoder_model_merged', signal);
+    this.#layout(session);
+    return session;
+  }
+
+  #layout(session: InferenceSession): DecoderLayout {
+    if (this.#decoderLayout) return this.#decoderLayout;
+    const file = this.#sessions.fileDescription('decoder_model_merged');
+    const pastNames = session.inputNames.filter((name) => /^past_key_values\.\d+\.(key|value)$/.test(name));
+    const presentOf: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const name of ['inputs_embeds', 'attention_mask']) if (!session.inputNames.includes(name)) missing.push(`input ${name}`);
+    if (!session.outputNames.includes('logits')) missing.push('output logits');
+    for (const name of pastNames) {
+      const present = name.replace(/^past_key_values\./, 'present.');
+      presentOf[name] = present;
+      if (!session.outputNames.includes(present)) missing.push(`output ${present}`);
+    }
+    const layers = this.config.model.textConfig.numHiddenLayers;
+    if (pastNames.length !== 2 * layers) missing.push(`${2 * layers} past_key_values inputs (found ${pastNames.length})`);
+    if (missing.length > 0) {
+      throw new VideoLlavaError('INVALID_FILE', `${file} does not follow the decoder contract (inputs_embeds, attention_mask, position_ids, past_key_values.{i}.key|value -> logits, present.{i}.key|value): missing ${missing.join(', ')}.`, {
+        file,
+        expected: 'the decoder_model_merged contract of ARCHITECTURE.md',
+        actual: `inputs ${session.inputNames.join(', ')}; outputs ${session.outputNames.join(', ')}`,
+      });
+    }
+    const dtypes: Record<string, DataType> = {};
+    for (const name of pastNames) dtypes[name] = (session.inputMetadata.find((value) => value.name === name)?.dtype ?? 'float32') as DataType;
+    this.#decoderLayout = { pastNames, presentOf, dtypes, hasPositionIds: session.inputNames.includes('position_ids') };
+    return this.#decoderLayout;
+  }
+}
