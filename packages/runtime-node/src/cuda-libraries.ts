@@ -17,8 +17,13 @@ export function cudaProviderLibrary(): string | undefined {
   }
 }
 
-/** Whether the CUDA provider library is installed beside onnxruntime-node's binary (trying CUDA without it only logs errors). */
+/**
+ * Whether the CUDA provider library, and the shared provider library it loads, are installed beside
+ * onnxruntime-node's binary (trying CUDA without them only logs errors).
+ */
 export function isCudaProviderInstalled(): boolean {
   const library = cudaProviderLibrary();
-  return library !== undefined && existsSync(library);
+  if (library === undefined || !existsSync(library)) return false;
+  const shared = join(dirname(library), process.platform === 'win32' ? 'onnxruntime_providers_shared.dll' : 'libonnxruntime_providers_shared.so');
+  return existsSync(shared);
 }
