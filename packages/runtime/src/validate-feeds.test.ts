@@ -132,6 +132,25 @@ describe('validateFeeds', () => {
     expect(error.actual).toBe('disposed');
   });
 
+  it('refuses device tensors on a device the session cannot read, and takes those in host memory', () => {
+    const onGpu = deviceTensor(context.backend);
+    const wasm = { ...context, devices: [] };
+    let caught: unknown;
+    try {
+      validateFeeds({ ...validFeeds(), pixel_values: onGpu }, inputs, wasm);
+    } catch (error) {
+      caught = error;
+    }
+    expect(VideoLlavaError.isInstance(caught) && caught.code).toBe('INVALID_ARGUMENT');
+    expect((caught as VideoLlavaError).field).toBe('feeds.pixel_values');
+    expect((caught as VideoLlavaError).actual).toBe('webgpu');
+    expect((caught as VideoLlavaError).message).toContain('is a device tensor on webgpu (float32[2,3,4,4]@webgpu); this session takes no device tensors but those in host memory');
+    expect(() => validateFeeds({ ...validFeeds(), pixel_values: onGpu }, inputs, { ...context, devices: ['webgpu'] })).not.toThrow();
+    const cpu = Tensor.zeros('float32', [1, 3, 4, 4]);
+    const inHostMemory = new DeviceTensor({ dtype: 'float32', dims: cpu.dims, device: 'cpu', backend: context.backend, handle: cpu, download: async () => cpu });
+    expect(() => validateFeeds({ ...validFeeds(), pixel_values: inHostMemory }, inputs, wasm)).not.toThrow();
+  });
+
   it('leaves out the file when the model has none (bytes)', () => {
     let caught: unknown;
     try {

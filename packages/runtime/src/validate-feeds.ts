@@ -11,6 +11,12 @@ export interface FeedContext {
   file?: string;
   /** The backend running the session: device tensors of other backends are refused. */
   backend: string;
+  /**
+   * The devices whose tensors the session can take as they are (e.g. `['webgpu']` for a WebGPU session); device
+   * tensors elsewhere are refused, except those kept in host memory (`device: 'cpu'`), which any session takes.
+   * @default any device of the backend
+   */
+  devices?: readonly string[];
 }
 
 /** `describeValue`, which cannot serialize objects holding bigints (int64 tensors): those are named by their class. */
@@ -77,6 +83,11 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
       }
       if (value.backend !== context.backend) {
         fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor of backend ${value.backend}; this session runs on ${context.backend}. Download it first (toCpuTensor).`, context, inputs, field, context.backend, value.backend);
+      }
+      const { devices } = context;
+      if (devices !== undefined && value.device !== 'cpu' && !devices.includes(value.device)) {
+        const accepted = devices.length === 0 ? 'no device tensors but those in host memory' : `device tensors on ${devices.join(', ')}`;
+        fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor on ${value.device} (${value.toString()}); this session takes ${accepted}. Download it first (toCpuTensor).`, context, inputs, field, ['cpu', ...devices], value.device);
       }
       dtype = value.dtype;
       dims = value.dims;
