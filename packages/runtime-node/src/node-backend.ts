@@ -281,7 +281,8 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
         },
         release: () => ortSession.release(),
       },
-      { ...description, backend: BACKEND_NAME },
+      // GPU buffers are readable by WebGPU sessions only; other providers take device tensors kept in host memory.
+      { ...description, backend: BACKEND_NAME, devices: executionProviderName(provider) === 'webgpu' ? ['webgpu'] : [] },
     );
   };
 

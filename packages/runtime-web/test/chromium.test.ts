@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { ProgressEvent } from '@video-llava/core';
+import { type ProgressEvent, Tensor, VideoLlavaError } from '@video-llava/core';
+import { DeviceTensor, toCpuTensor } from '@video-llava/runtime';
 import { buildConformanceModels, describeBackendConformance } from '@video-llava/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, type ChromiumPage, openChromiumPage } from './browser/chromium.js';
@@ -66,6 +67,32 @@ describe('onnxruntime-web in Chromium', () => {
     type Harness = { __runtimeHarness: RuntimeHarness };
     const keys = await browser.page.evaluate(() => (window as unknown as Harness).__runtimeHarness.cacheKeys('video-llava-models'));
     expect(keys).toEqual(expect.arrayContaining([url, dataUrl]));
+  });
+
+  it('refuses a GPU buffer fed to a WebAssembly session, and takes it in a WebGPU one', async () => {
+    const models = buildConformanceModels();
+    const locate = await browser.server.placeFiles({ 'kv-cache.onnx': models.kvCache });
+    const onGpu = await browser.backend.createSession(locate('kv-cache.onnx'), { executionProviders: ['webgpu'], outputLocation: { present: 'device' } });
+    const onWasm = await browser.backend.createSession(locate('kv-cache.onnx'), { executionProviders: ['wasm'] });
+    try {
+      const current = new Tensor('float32', Float32Array.from([1, 2]), [1, 1, 2]);
+      const { present } = await onGpu.run({ past: new Tensor('float32', new Float32Array(0), [1, 0, 2]), current });
+      expect(DeviceTensor.isInstance(present) && present.device).toBe('webgpu');
+      const error = await onWasm.run({ past: present!, current }).then(
+        () => expect.fail('the wasm session took a GPU buffer'),
+        (caught: unknown) => caught as VideoLlavaError,
+      );
+      expect(VideoLlavaError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect(error.field).toBe('feeds.past');
+      expect(error.message).toContain('is a device tensor on webgpu');
+      const { present: next } = await onGpu.run({ past: present!, current });
+      expect([...(await toCpuTensor(next!)).data]).toEqual([1, 2, 1, 2]);
+      (present as DeviceTensor).dispose();
+      (next as DeviceTensor).dispose();
+    } finally {
+      await onGpu.release();
+      await onWasm.release();
+    }
   });
 
   it('logged no errors in the page console but the 404s of the missing-file tests', () => {
