@@ -213,3 +213,25 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     expect((error as VideoLlavaError).code).toBe('SESSION_RELEASED');
   });
 });
+
+describe('VideoLlavaForConditionalGeneration.stream (mock backend)', () => {
+  it('streams the tokens of generate, then keeps the prefix; a reader that stops early still leaves nothing behind', async () => {
+    const mock = backend();
+    const model = await load(mock, { device: true });
+    const video = pixels([1, FRAMES, 3, 28, 28], 11);
+    const expected = await naiveGreedy([videoPrompt], [videoPrompt.map(() => 1)], { videos: video }, 5);
+    const stream = model.stream({ inputIds: [videoPrompt], pixelValuesVideos: video, maxNewTokens: 5, ...noEos });
+    const ids: number[] = [];
+    for await (const delta of stream) if (delta.tokenId !== undefined) ids.push(delta.tokenId);
+    expect(ids).toEqual(expected[0]);
+    expect((await stream.result).generatedIds).toEqual(expected);
+    expect(model.prefixCacheLength).toBe(videoPrompt.length + 4);
+    model.clearPrefixCache();
+    expect(mock.liveDeviceTensors).toBe(0);
+    const early = model.stream({ inputIds: [videoPrompt], pixelValuesVideos: video, maxNewTokens: 5, ...noEos, prefixCache: false });
+    for await (const delta of early) if (delta.step === 1) break;
+    expect((await early.result).finishReasons).toEqual(['abort']);
+    expect(mock.liveDeviceTensors).toBe(0);
+    await model.release();
+  });
+});

@@ -1,6 +1,6 @@
 import { type ModelSource, type PretrainedConfig, loadPretrainedConfig } from '@video-llava/config';
 import { type DataType, type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
-import { type GenerateOptions, type GenerationResult, type GenerationStream, generate, streamGeneration } from '@video-llava/generation';
+import { type GenerateOptions, type GenerationDelta, type GenerationResult, type GenerationStream, generate, streamGeneration } from '@video-llava/generation';
 import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
 import { toFloat32, toSessionFloat } from './float-tensors.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
@@ -385,13 +385,31 @@ export class VideoLlavaForConditionalGeneration {
   stream(options: VideoLlavaGenerateOptions): GenerationStream {
     const prepared = this.#prepare(options);
     const inner = streamGeneration(prepared.options);
-    const result = inner.result.then((value) => this.#settle(value, prepared));
-    result.catch(() => undefined);
+    let settled: Promise<GenerationResult> | undefined;
+    // Whoever finishes first (the reader of the deltas, or of the result) settles: the kept cache must never leak.
+    const settle = (): Promise<GenerationResult> => {
+      if (settled === undefined) {
+        settled = inner.result.then((value) => this.#settle(value, prepared));
+        settled.catch(() => undefined);
+      }
+      return settled;
+    };
+    async function* deltas(): AsyncGenerator<GenerationDelta, void, void> {
+      try {
+        yield* inner;
+      } finally {
+        void settle();
+      }
+    }
+    let iterable: AsyncGenerator<GenerationDelta, void, void> | undefined;
     return {
-      [Symbol.asyncIterator]: () => inner[Symbol.asyncIterator](),
+      [Symbol.asyncIterator]: () => {
+        if (iterable) return inner[Symbol.asyncIterator]() as AsyncGenerator<GenerationDelta, void, void>;
+        iterable = deltas();
+        return iterable;
+      },
       get result() {
-        void inner.result;
-        return result;
+        return settle();
       },
     };
   }

@@ -1,0 +1,132 @@
+import { type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
+import type { RawImage } from '@video-llava/image-processor';
+import type { VideoLlavaProcessor } from '@video-llava/processor';
+import type { VideoFrames } from '@video-llava/video-processor';
+import type { VideoLlavaPlatform } from './platform.js';
+
+/**
+ * A video of a request:
+ * - a file path or `file:` URL (Node), a URL, bytes or a `Blob` (browser): decoded, and the checkpoint's number of
+ *   frames sampled uniformly;
+ * - decoded frames: what `loadVideo` returns, a uint8 `[frames, height, width, 3]` tensor, or `RawImage`s;
+ * - pixel values: a float32 `[frames, 3, H, W]` tensor (one video) or `[videos, frames, 3, H, W]`.
+ */
+export type VideoInput = string | URL | Uint8Array | ArrayBuffer | Blob | VideoFrames | Tensor<'float32'>;
+
+/**
+ * An image of a request: a file path or URL (Node), a URL, bytes or a `Blob` (browser), a `RawImage`, or pixel
+ * values (float32 `[3, H, W]` or `[images, 3, H, W]`).
+ */
+export type ImageInput = string | URL | Uint8Array | ArrayBuffer | Blob | RawImage | Tensor<'float32'>;
+
+function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && 'dtype' in value && 'dims' in value && 'data' in value;
+}
+
+function pixelTensor(value: Tensor, rank: number, field: string, shape: string): Tensor<'float32'> {
+  const shaped = value.dims.length === rank - 1 ? new Tensor(value.dtype, value.data, [1, ...value.dims]) : value;
+  if (shaped.dims.length !== rank) {
+    throw new VideoLlavaError('SHAPE_MISMATCH', `${field} is a float32 tensor [${value.dims.join(', ')}]; pixel values must be ${shape}.`, { field, expected: shape, actual: [...value.dims] });
+  }
+  return shaped as Tensor<'float32'>;
+}
+
+function concatenate(parts: Tensor<'float32'>[], field: string, what: string): Tensor<'float32'> | undefined {
+  if (parts.length === 0) return undefined;
+  if (parts.length === 1) return parts[0];
+  const inner = parts[0]!.dims.slice(1);
+  parts.forEach((part, index) => {
+    if (part.dims.slice(1).join(',') !== inner.join(',')) {
+      throw new VideoLlavaError('SHAPE_MISMATCH', `${field}[${index}] gives pixel values [${part.dims.slice(1).join(', ')}] per ${what} but ${field}[0] gives [${inner.join(', ')}]: every ${what} of one request needs the same shape.`, {
+        field: `${field}[${index}]`,
+        expected: [...inner],
+        actual: part.dims.slice(1),
+      });
+    }
+  });
+  const size = parts.reduce((sum, part) => sum + part.size, 0);
+  const data = new Float32Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    data.set(part.data, offset);
+    offset += part.size;
+  }
+  return new Tensor('float32', data, [parts.reduce((sum, part) => sum + part.dims[0]!, 0), ...inner]);
+}
+
+/** What turns a request's media into pixel values. */
+export interface MediaContext {
+  platform: VideoLlavaPlatform;
+  processor: VideoLlavaProcessor;
+  signal?: AbortSignal | undefined;
+  onProgress?: ProgressCallback | undefined;
+}
+
+function asList<T>(value: T | readonly T[] | undefined, field: string): readonly T[] {
+  if (value === undefined) return [];
+  // A list is one entry per video or image (a video given as an array of frames goes inside a list of its own).
+  if (Array.isArray(value)) return value as readonly T[];
+  if (value === null) throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a list, found null.`, { field, expected: 'a list', actual: null });
+  return [value as T];
+}
+
+/**
+ * The request's videos as `pixel_values_videos` `[videos, frames, 3, H, W]`: files decoded (progress `decode-video`,
+ * one item per video), frames run through the checkpoint's video processor, pixel tensors taken as they are.
+ */
+export async function videoPixelValues(videos: VideoInput | readonly VideoInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
+  const list = asList<VideoInput>(videos as VideoInput | readonly VideoInput[] | undefined, 'videos');
+  const numFrames = context.processor.config.processor.videoProcessor.numFrames;
+  const parts: Tensor<'float32'>[] = [];
+  for (const [index, video] of list.entries()) {
+    throwIfAborted(context.signal, 'generation');
+    if (isTensor(video) && video.dtype === 'float32') {
+      parts.push(pixelTensor(video, 5, `videos[${index}]`, '[frames, 3, H, W] or [videos, frames, 3, H, W]'));
+      continue;
+    }
+    let frames: VideoFrames;
+    if (context.platform.isMediaFile(video)) {
+      context.onProgress?.({ stage: 'decode-video', done: index, total: list.length, unit: 'items', ...(typeof video === 'string' ? { file: video } : {}) });
+      frames = await context.platform.loadVideo(video, { numFrames, signal: context.signal });
+      context.onProgress?.({ stage: 'decode-video', done: index + 1, total: list.length, unit: 'items', ...(typeof video === 'string' ? { file: video } : {}) });
+    } else if (typeof video === 'object' && video !== null) frames = video as unknown as VideoFrames;
+    else {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `videos[${index}] must be a file, a URL, decoded frames or pixel values, found ${describeValue(video)}.`, {
+        field: `videos[${index}]`,
+        expected: 'a path, URL, Blob, LoadedVideo, uint8 frames or float32 pixel values',
+        actual: describeValue(video),
+      });
+    }
+    parts.push(context.processor.videoProcessor.preprocess(frames).pixelValuesVideos);
+  }
+  return concatenate(parts, 'videos', 'video');
+}
+
+/** The request's images as `pixel_values_images` `[images, 3, H, W]` (progress `decode-image`). */
+export async function imagePixelValues(images: ImageInput | readonly ImageInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
+  const list = asList<ImageInput>(images, 'images');
+  const numFrames = context.processor.config.processor.videoProcessor.numFrames;
+  const parts: Tensor<'float32'>[] = [];
+  for (const [index, image] of list.entries()) {
+    throwIfAborted(context.signal, 'generation');
+    if (isTensor(image) && image.dtype === 'float32') {
+      parts.push(pixelTensor(image, 4, `images[${index}]`, '[3, H, W] or [images, 3, H, W]'));
+      continue;
+    }
+    let raw: RawImage;
+    if (context.platform.isMediaFile(image)) {
+      context.onProgress?.({ stage: 'decode-image', done: index, total: list.length, unit: 'items', ...(typeof image === 'string' ? { file: image } : {}) });
+      raw = await context.platform.loadImage(image, { numFrames, signal: context.signal });
+      context.onProgress?.({ stage: 'decode-image', done: index + 1, total: list.length, unit: 'items', ...(typeof image === 'string' ? { file: image } : {}) });
+    } else if (typeof image === 'object' && image !== null && 'width' in image && 'height' in image) raw = image as RawImage;
+    else {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `images[${index}] must be a file, a URL, a RawImage or pixel values, found ${describeValue(image)}.`, {
+        field: `images[${index}]`,
+        expected: 'a path, URL, Blob, RawImage or float32 pixel values',
+        actual: describeValue(image),
+      });
+    }
+    parts.push(context.processor.imageProcessor.preprocess(raw).pixelValues);
+  }
+  return concatenate(parts, 'images', 'image');
+}

@@ -1,0 +1,49 @@
+import type { ModelSource } from '@video-llava/config';
+import type { RawImage } from '@video-llava/image-processor';
+import type { Backend } from '@video-llava/runtime';
+import type { VideoFrames } from '@video-llava/video-processor';
+
+/** How a string source is resolved: the options of `resolveSource` (Node) or of the hub and HTTP sources (web). */
+export interface SourceOptions {
+  /**
+   * Folder relative paths are resolved against (Node).
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /**
+   * Where `HF_TOKEN`, `HF_ENDPOINT`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE` are read (Node).
+   * @default process.env
+   */
+  env?: Record<string, string | undefined>;
+  /** Hub options: `revision`, `endpoint`, `token`, `cacheDirectory` (Node), `offline` (Node), `fetch`. */
+  hub?: Record<string, unknown>;
+  /** HTTP options: `headers`, `fetch`. */
+  http?: Record<string, unknown>;
+}
+
+/** Options the platform's media loaders get. */
+export interface MediaLoadOptions {
+  /** Frames to sample from a video (the checkpoint's `num_frames`). */
+  numFrames: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * What differs between Node and the browser: the backend, how a string names a model, how a file or URL becomes
+ * frames or an image. The `video-llava` entry wires Node's (onnxruntime-node, FFmpeg, sharp), `video-llava/web`
+ * the browser's (onnxruntime-web, WebCodecs, createImageBitmap).
+ */
+export interface VideoLlavaPlatform {
+  /** `node` or `web`, for messages. */
+  readonly name: string;
+  /** The backend used when the caller gives none. */
+  createBackend(): Backend;
+  /** A model source from what the user typed (a folder, a URL, a hub id). */
+  resolveSource(source: string | ModelSource, options: SourceOptions): ModelSource;
+  /** Decodes a video file, path or URL and samples its frames. */
+  loadVideo(input: unknown, options: MediaLoadOptions): Promise<VideoFrames>;
+  /** Decodes an image file, path or URL. */
+  loadImage(input: unknown, options: MediaLoadOptions): Promise<RawImage>;
+  /** Whether `input` is something {@link loadVideo} / {@link loadImage} reads (a path, a URL, bytes, a Blob). */
+  isMediaFile(input: unknown): boolean;
+}

@@ -1,0 +1,328 @@
+import type { ModelSource, PretrainedConfig } from '@video-llava/config';
+import { type ProgressCallback, VideoLlavaError, describeValue } from '@video-llava/core';
+import type { FinishReason, GenerationDelta, GenerationOptions, GenerationResult, GenerationStep } from '@video-llava/generation';
+import { type ModelDtypeChoice, type ModelPart, VideoLlavaForConditionalGeneration, type VideoLlavaGenerateOptions } from '@video-llava/model';
+import { type ChatMessage, VideoLlavaProcessor } from '@video-llava/processor';
+import type { Backend, SessionOptions } from '@video-llava/runtime';
+import { type ImageInput, type VideoInput, imagePixelValues, videoPixelValues } from './media-inputs.js';
+import type { SourceOptions, VideoLlavaPlatform } from './platform.js';
+
+/** Options of `VideoLlava.load`. */
+export interface VideoLlavaLoadOptions {
+  /**
+   * The runtime that runs the ONNX files.
+   * @default the entry's: `createNodeBackend()` (`video-llava`) or `createWebBackend()` (`video-llava/web`)
+   */
+  backend?: Backend;
+  /**
+   * Which file variant of each part (`fp32`, `fp16`, `q8`, `q4`, ...), one for all or one per part.
+   * @default 'fp32'
+   */
+  dtype?: ModelDtypeChoice;
+  /**
+   * Session options for every part (execution providers, threads, ...), or a function giving each its own.
+   * @default {}
+   */
+  sessionOptions?: SessionOptions | ((part: ModelPart) => SessionOptions);
+  /**
+   * Parts opened while loading; the others open when first needed (the image encoder when an image comes).
+   * @default ['embed_tokens', 'decoder_model_merged']
+   */
+  preload?: readonly ModelPart[];
+  /**
+   * Keep the cache of the last single answer so that a follow-up about the same video skips re-encoding it.
+   * @default true
+   */
+  prefixCache?: boolean;
+  /** How a string source is resolved (working folder, hub cache, token, ...). */
+  sourceOptions?: SourceOptions;
+  /** Progress while loading: `download` (bytes, per file) and `load` (one item per ONNX file opened). */
+  onProgress?: ProgressCallback;
+  /** Cancels loading (`ABORTED`). */
+  signal?: AbortSignal;
+}
+
+/** One question: a prompt (or chat messages) with its videos and images, and the decoding options. */
+export interface VideoLlavaRequest extends GenerationOptions {
+  /**
+   * The prompt as the model sees it, with one `<video>` per video and one `<image>` per image
+   * (`USER: <video>\nWhy is this funny? ASSISTANT:`). A list asks several prompts at once (a left-padded batch).
+   */
+  prompt?: string | readonly string[];
+  /**
+   * Chat messages, turned into the prompt by the checkpoint's chat template (Video-LLaVA's `USER: ... ASSISTANT:`
+   * format when it has none). Give `prompt` or `messages`.
+   */
+  messages?: readonly ChatMessage[];
+  /** The videos, in the order of the `<video>` placeholders. */
+  videos?: VideoInput | readonly VideoInput[];
+  /** The images, in the order of the `<image>` placeholders. */
+  images?: ImageInput | readonly ImageInput[];
+  /**
+   * Leave special tokens (`</s>`) out of the text.
+   * @default true
+   */
+  skipSpecialTokens?: boolean;
+  /**
+   * Reuse the cache of the previous answer when this prompt starts with it, and keep this one's.
+   * @default the `prefixCache` load option
+   */
+  prefixCache?: boolean;
+  /** Cancels: the answer so far is returned (finish reason `abort`), everything held is released. */
+  signal?: AbortSignal;
+  /**
+   * Progress: `decode-video` / `decode-image` (items), `encode` (items through the vision encoders), `prefill`
+   * (prompt tokens), `decode` (new tokens).
+   */
+  onProgress?: ProgressCallback;
+  /** Called at every step with the logits and processed scores (e.g. to record the top tokens). */
+  onStep?: (step: GenerationStep) => void | Promise<void>;
+}
+
+/** One generated sequence. */
+export interface VideoLlavaSequence {
+  /** Its text. */
+  text: string;
+  /** Its new token ids (up to and including the end-of-sequence id; no padding). */
+  ids: number[];
+  /** Why it ended. */
+  finishReason: FinishReason;
+}
+
+/** What `generate` returns. */
+export interface VideoLlavaAnswer extends VideoLlavaSequence {
+  /** Every sequence (one per prompt, times `numReturnSequences`); the fields above are the first one's. */
+  sequences: VideoLlavaSequence[];
+  /** The prompt text(s) given to the processor. */
+  prompt: string[];
+  /** Prompt length in tokens (after the `<image>` / `<video>` expansion and padding). */
+  promptTokens: number;
+  /** The sampling seed (sampling only): pass it back to get the same answer. */
+  seed?: number | undefined;
+}
+
+/** A streamed answer: text deltas as tokens come, then the answer. Breaking out of the loop stops the generation. */
+export interface VideoLlavaStream extends AsyncIterable<GenerationDelta> {
+  /** The whole answer, once the generation is over. */
+  readonly result: Promise<VideoLlavaAnswer>;
+}
+
+type PreparedRequest = { options: VideoLlavaGenerateOptions; prompt: string[]; skipSpecialTokens: boolean };
+
+/**
+ * Video-LLaVA, ready to answer: the processor (tokenizer, image and video processors) and the model on a backend.
+ * The entries export it as `VideoLlava` with their platform wired in: `video-llava` for Node.js, `video-llava/web`
+ * for browsers.
+ */
+export class VideoLlavaPipeline {
+  /** The platform of the entry (backend, media loaders); set by the entry's subclass. @internal */
+  static platform: VideoLlavaPlatform | undefined;
+  /** The processor: prompts, tokenizer, image and video processors. */
+  readonly processor: VideoLlavaProcessor;
+  /** The model on its backend. */
+  readonly model: VideoLlavaForConditionalGeneration;
+  readonly #platform: VideoLlavaPlatform;
+
+  /** Prefer `VideoLlava.load`. */
+  constructor(platform: VideoLlavaPlatform, processor: VideoLlavaProcessor, model: VideoLlavaForConditionalGeneration) {
+    this.#platform = platform;
+    this.processor = processor;
+    this.model = model;
+  }
+
+  /**
+   * Loads a converted model: its configs, tokenizer and processors, and the ONNX parts it needs first.
+   *
+   * @param source a converted model folder (path), an http(s) URL, a hub id (`org/name[@revision]`) or a `ModelSource`
+   * @throws VideoLlavaError `FILE_NOT_FOUND` (a checkpoint that was not converted says how to convert it),
+   *   `INVALID_CONFIG`, `DOWNLOAD_FAILED`, `ABORTED`, the backend's errors
+   */
+  static async load<T extends VideoLlavaPipeline>(
+    this: { new (platform: VideoLlavaPlatform, processor: VideoLlavaProcessor, model: VideoLlavaForConditionalGeneration): T; platform: VideoLlavaPlatform | undefined },
+    source: string | ModelSource,
+    options: VideoLlavaLoadOptions = {},
+  ): Promise<T> {
+    const platform = this.platform;
+    if (platform === undefined) {
+      throw new VideoLlavaError('UNSUPPORTED', 'VideoLlavaPipeline has no platform: import VideoLlava from "video-llava" (Node.js) or "video-llava/web" (browsers).', {
+        field: 'platform',
+        expected: 'VideoLlava of an entry',
+        actual: undefined,
+      });
+    }
+    const resolved = platform.resolveSource(source, options.sourceOptions ?? {});
+    const readOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const processor = await VideoLlavaProcessor.fromPretrained(resolved, readOptions);
+    let model: VideoLlavaForConditionalGeneration;
+    try {
+      model = await VideoLlavaForConditionalGeneration.fromPretrained(resolved, {
+        backend: options.backend ?? platform.createBackend(),
+        config: processor.config,
+        ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+        ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
+        ...(options.preload === undefined ? {} : { preload: options.preload }),
+        prefixCache: options.prefixCache ?? true,
+        ...readOptions,
+      });
+    } catch (error) {
+      throw await explainUnconverted(error, resolved);
+    }
+    return new this(platform, processor, model);
+  }
+
+  /** The checkpoint's configs. */
+  get config(): PretrainedConfig {
+    return this.processor.config;
+  }
+
+  /**
+   * Answers: formats the prompt, decodes and processes the media, encodes them, generates.
+   *
+   * @example
+   * ```ts
+   * const answer = await model.generate({ prompt: 'USER: <video>\nWhy is this funny? ASSISTANT:', videos: ['clip.mp4'], maxNewTokens: 64 });
+   * console.log(answer.text);
+   * ```
+   * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH` (placeholders and media disagree), `SEQUENCE_TOO_LONG` (the
+   *   prompt does not fit the model), `DECODE_FAILED` / `INVALID_FILE` (a video or image that cannot be decoded),
+   *   `INVALID_ARGUMENT`, `RUNTIME_ERROR`
+   */
+  async generate(request: VideoLlavaRequest): Promise<VideoLlavaAnswer> {
+    const prepared = await this.#prepare(request);
+    const result = await this.model.generate(prepared.options);
+    return this.#answer(result, prepared);
+  }
+
+  /**
+   * {@link generate}, streamed.
+   *
+   * @example
+   * ```ts
+   * const stream = model.stream({ messages, videos: ['clip.mp4'] });
+   * for await (const delta of stream) process.stdout.write(delta.text);
+   * const { ids } = await stream.result;
+   * ```
+   */
+  stream(request: VideoLlavaRequest): VideoLlavaStream {
+    let resolveResult!: (value: VideoLlavaAnswer) => void;
+    let rejectResult!: (error: unknown) => void;
+    const result = new Promise<VideoLlavaAnswer>((resolve, reject) => {
+      resolveResult = resolve;
+      rejectResult = reject;
+    });
+    result.catch(() => undefined);
+    const self = this;
+    let started = false;
+    async function* deltas(): AsyncGenerator<GenerationDelta, void, void> {
+      try {
+        const prepared = await self.#prepare(request);
+        const inner = self.model.stream(prepared.options);
+        try {
+          yield* inner;
+        } finally {
+          // Read after the deltas (reading it first would drain them); a reader that stopped early still settles it.
+          inner.result.then((value) => resolveResult(self.#answer(value, prepared)), rejectResult);
+        }
+        await result;
+      } catch (error) {
+        rejectResult(error);
+        throw error;
+      }
+    }
+    const iterable = deltas();
+    return {
+      [Symbol.asyncIterator]() {
+        if (started) throw new VideoLlavaError('INVALID_ARGUMENT', 'A stream can be iterated only once.', { field: 'stream', expected: 'one iteration', actual: 'a second one' });
+        started = true;
+        return iterable;
+      },
+      get result() {
+        if (!started) {
+          started = true;
+          void (async () => {
+            try {
+              for await (const _delta of iterable) {
+                // nobody reads the deltas
+              }
+            } catch {
+              // the result carries the error
+            }
+          })();
+        }
+        return result;
+      },
+    };
+  }
+
+  /** Forgets the cached prefix of the last answer. */
+  clearPrefixCache(): void {
+    this.model.clearPrefixCache();
+  }
+
+  /** Frees the model's sessions and caches. */
+  async release(): Promise<void> {
+    await this.model.release();
+  }
+
+  async #prepare(request: VideoLlavaRequest): Promise<PreparedRequest> {
+    if (typeof request !== 'object' || request === null) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `generate takes a request { prompt | messages, videos, images, ... }, found ${describeValue(request)}.`, { field: 'request', expected: '{ prompt | messages, ... }', actual: describeValue(request) });
+    }
+    const { prompt, messages, videos, images, skipSpecialTokens, prefixCache, signal, onProgress, onStep, ...generation } = request;
+    if ((prompt === undefined) === (messages === undefined)) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `Give either prompt or messages${prompt === undefined ? '' : ', not both'}.`, {
+        field: 'prompt',
+        expected: 'prompt or messages',
+        actual: prompt === undefined ? 'neither' : 'both',
+      });
+    }
+    const texts = prompt !== undefined ? (typeof prompt === 'string' ? [prompt] : [...prompt]) : [await this.processor.applyChatTemplate(messages!)];
+    const context = { platform: this.#platform, processor: this.processor, signal, onProgress };
+    const pixelValuesVideos = await videoPixelValues(videos, context);
+    const pixelValuesImages = await imagePixelValues(images, context);
+    const inputs = this.processor({ text: texts, ...(pixelValuesImages ? { pixelValuesImages } : {}), ...(pixelValuesVideos ? { pixelValuesVideos } : {}) });
+    const skip = skipSpecialTokens ?? true;
+    const tokenizer = this.processor.tokenizer;
+    return {
+      prompt: texts,
+      skipSpecialTokens: skip,
+      options: {
+        ...generation,
+        ...inputs,
+        ...(prefixCache === undefined ? {} : { prefixCache }),
+        ...(signal ? { signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+        ...(onStep ? { onStep } : {}),
+        createDetokenizer: () => tokenizer.createStreamDecoder({ skipSpecialTokens: skip }),
+        decode: (ids: ArrayLike<number>) => tokenizer.decode(ids, { skipSpecialTokens: skip }),
+      },
+    };
+  }
+
+  #answer(result: GenerationResult, prepared: PreparedRequest): VideoLlavaAnswer {
+    const sequences = result.generatedIds.map((ids, index): VideoLlavaSequence => {
+      const real = ids.slice(0, result.lengths[index]);
+      return { ids: real, text: this.processor.decode(real, { skipSpecialTokens: prepared.skipSpecialTokens }), finishReason: result.finishReasons[index]! };
+    });
+    const first = sequences[0]!;
+    return { ...first, sequences, prompt: prepared.prompt, promptTokens: result.promptLength, seed: result.seed };
+  }
+}
+
+/** A missing ONNX file in a folder that holds a safetensors checkpoint: say to convert it. */
+async function explainUnconverted(error: unknown, source: ModelSource): Promise<unknown> {
+  if (!VideoLlavaError.isInstance(error) || error.code !== 'FILE_NOT_FOUND' || !/onnx\//.test(error.file ?? '')) return error;
+  let raw = false;
+  try {
+    raw = (await source.exists('model.safetensors')) || (await source.exists('model.safetensors.index.json'));
+  } catch {
+    return error;
+  }
+  if (!raw) return error;
+  const location = source.description;
+  return new VideoLlavaError(
+    'FILE_NOT_FOUND',
+    `${location} is a Hugging Face checkpoint (model.safetensors) without the ONNX files video-llava.js runs (${error.file}). Convert it first: \`video-llava convert ${location} <output-folder>\` (or convertCheckpoint of @video-llava/converter/node), then load the output folder.`,
+    { file: error.file, field: 'source', expected: 'a converted model folder (onnx/*.onnx)', actual: 'a safetensors checkpoint', cause: error },
+  );
+}

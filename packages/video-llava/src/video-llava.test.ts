@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VideoLlavaError } from '@video-llava/core';
+import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertedFixture } from '../test/converted-fixture.js';
+import { VideoLlava } from './index.js';
+
+// The converted fixture, asked from the raw files (the MP4 decoded by FFmpeg, the PNG by the built-in decoder).
+const videoFile = join(tinyFixture.video, 'sample_48f_320x240.mp4');
+const videoCase = fixtureCases().find((fixtureCase) => fixtureCase.name === 'video')!;
+const imageCase = fixtureCases().find((fixtureCase) => fixtureCase.name === 'image')!;
+const videoPrompt = videoCase.text[0]!;
+const expectedVideoIds = Array.from(tinyFixture.npy('case_video', 'generated_ids.npy').data as BigInt64Array, Number);
+
+async function caught(promise: Promise<unknown>): Promise<VideoLlavaError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(VideoLlavaError.isInstance(error), `expected a VideoLlavaError, got ${String(error)}`).toBe(true);
+  return error as VideoLlavaError;
+}
+
+describe('VideoLlava (Node entry) on the converted fixture', () => {
+  let model: VideoLlava;
+  let scratch: string;
+  beforeAll(async () => {
+    model = await VideoLlava.load(convertedFixture(), { sessionOptions: { threads: 1 } });
+    scratch = mkdtempSync(join(tmpdir(), 'video-llava-test-'));
+  });
+  afterAll(async () => {
+    await model.release();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('answers about the MP4 file with the reference tokens (FFmpeg frames, processed here) and reports progress', async () => {
+    model.clearPrefixCache();
+    const stages: string[] = [];
+    const answer = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 24, onProgress: (event) => stages.push(event.stage) });
+    expect(answer.ids).toEqual(expectedVideoIds);
+    expect(answer.text).toBe(model.processor.decode(expectedVideoIds, { skipSpecialTokens: true }));
+    expect(answer.promptTokens).toBe(videoCase.input_ids_shape[1]);
+    for (const stage of ['decode-video', 'encode', 'prefill', 'decode']) expect(stages).toContain(stage);
+    expect(stages.indexOf('decode-video')).toBeLessThan(stages.indexOf('encode'));
+  });
+
+  it('answers about the PNG file with the reference tokens', async () => {
+    const answer = await model.generate({ prompt: imageCase.text[0]!, images: [join(tinyFixture.images, imageCase.images[0]!)], maxNewTokens: 24, prefixCache: false });
+    expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_image', 'generated_ids.npy').data as BigInt64Array, Number));
+  });
+
+  it('builds the prompt from chat messages', async () => {
+    const answer = await model.generate({ messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }], videos: [videoFile], maxNewTokens: 4, prefixCache: false });
+    expect(answer.prompt).toEqual([videoPrompt]);
+    expect(answer.ids).toEqual(expectedVideoIds.slice(0, 4));
+  });
+
+  it('streams the same tokens and text as generate', async () => {
+    const stream = model.stream({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 12, prefixCache: false });
+    let text = '';
+    const ids: number[] = [];
+    for await (const delta of stream) {
+      text += delta.text;
+      if (delta.tokenId !== undefined) ids.push(delta.tokenId);
+    }
+    const answer = await stream.result;
+    expect(ids).toEqual(expectedVideoIds.slice(0, 12));
+    expect(answer.ids).toEqual(ids);
+    expect(text).toBe(answer.text);
+  });
+
+  it('a follow-up about the same video reuses the cached prefix: no second video encoding, only the new tokens prefilled', async () => {
+    model.clearPrefixCache();
+    const first = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 8 });
+    const followUp = `${videoPrompt} ${first.text}</s>USER: What happens next? ASSISTANT:`;
+    const before = { ...model.model.statistics };
+    const second = await model.generate({ prompt: followUp, videos: [videoFile], maxNewTokens: 8 });
+    const after = model.model.statistics;
+    expect(after.videoEncoderRuns - before.videoEncoderRuns).toBe(0);
+    const reused = after.reusedPrefixTokens - before.reusedPrefixTokens;
+    const prefilled = after.prefillTokens - before.prefillTokens;
+    expect(reused).toBeGreaterThan(videoCase.input_ids_shape[1]!);
+    expect(reused + prefilled).toBe(second.promptTokens);
+    expect(prefilled).toBeLessThan(40);
+    // The same question to a model without a cached prefix: every token the same.
+    const fresh = await VideoLlava.load(convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
+    try {
+      const expected = await fresh.generate({ prompt: followUp, videos: [videoFile], maxNewTokens: 8 });
+      expect(fresh.model.statistics.videoEncoderRuns).toBe(1);
+      expect(fresh.model.statistics.prefillTokens).toBe(second.promptTokens);
+      expect(second.ids).toEqual(expected.ids);
+    } finally {
+      await fresh.release();
+    }
+  });
+
+  it('refuses placeholders and media that disagree', async () => {
+    const error = await caught(model.generate({ prompt: videoPrompt, videos: [videoFile, videoFile], maxNewTokens: 2 }));
+    expect(error.code).toBe('TOKEN_COUNT_MISMATCH');
+    const image = await caught(model.generate({ prompt: 'USER: <image>\nHi ASSISTANT:', maxNewTokens: 2 }));
+    expect(image.code).toBe('TOKEN_COUNT_MISMATCH');
+  });
+
+  it('refuses a prompt that does not fit the model (two videos are 4112 tokens, max_position_embeddings is 4096)', async () => {
+    const error = await caught(model.generate({ prompt: 'USER: <video>\n<video>\nCompare. ASSISTANT:', videos: [videoFile, videoFile], maxNewTokens: 2 }));
+    expect(error.code).toBe('SEQUENCE_TOO_LONG');
+    expect(error.field).toBe('text_config.max_position_embeddings');
+  });
+
+  it('names a video that fails to decode', async () => {
+    const broken = join(scratch, 'broken.mp4');
+    writeFileSync(broken, Buffer.from('this is not a video, only some bytes with an .mp4 name'));
+    const error = await caught(model.generate({ prompt: videoPrompt, videos: [broken], maxNewTokens: 2 }));
+    expect(['DECODE_FAILED', 'INVALID_FILE']).toContain(error.code);
+    expect(error.file).toBe(broken);
+  });
+
+  it('an aborted generation returns what it had, and the model answers again afterwards', async () => {
+    const controller = new AbortController();
+    const answer = await model.generate({
+      prompt: videoPrompt,
+      videos: [videoFile],
+      maxNewTokens: 24,
+      prefixCache: false,
+      signal: controller.signal,
+      onStep: (step) => {
+        if (step.step === 3) controller.abort();
+      },
+    });
+    expect(answer.finishReason).toBe('abort');
+    expect(answer.ids).toEqual(expectedVideoIds.slice(0, 4));
+    const again = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 2, prefixCache: false });
+    expect(again.ids).toEqual(expectedVideoIds.slice(0, 2));
+  });
+
+  it('says to convert a raw Hugging Face checkpoint first', async () => {
+    const error = await caught(VideoLlava.load(tinyFixture.model));
+    expect(error.code).toBe('FILE_NOT_FOUND');
+    expect(error.message).toMatch(/video-llava convert/);
+    expect(error.actual).toBe('a safetensors checkpoint');
+  });
+});
