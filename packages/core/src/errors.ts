@@ -85,7 +85,16 @@ export function describeValue(value: unknown): string {
   }
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
   if (typeof value === 'object') {
-    const json = JSON.stringify(value);
+    let json: string;
+    try {
+      // bigints (int64 data) and typed arrays inside objects: describe them rather than fail to serialize
+      json = JSON.stringify(value, (_key, inner: unknown) =>
+        typeof inner === 'bigint' ? `${inner}n` : ArrayBuffer.isView(inner) ? describeValue(inner) : inner,
+      );
+    } catch {
+      json = Object.prototype.toString.call(value); // cycles and other values JSON cannot write
+    }
+    if (json === undefined) return String(value);
     return json.length > 80 ? `${json.slice(0, 77)}...` : json;
   }
   return String(value);
