@@ -1,12 +1,133 @@
-import type { CliCommand } from '../command.js';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ProgressEvent } from '@video-llava/core';
+import { type ChatMessage, VideoLlava, type VideoLlavaRequest } from 'video-llava';
+import { type CliCommand, type CliIo, UsageError } from '../command.js';
 
-// Placeholder until its issue lands: the command exists in the help so the bin's shape is stable.
+const usage =
+  'video-llava generate <model-dir | org/name | https://...> (--prompt TEXT | --question TEXT) [--video FILE]... [--image FILE]... [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P --seed S] [--json] [--quiet]';
+
+/** What `generate --json` prints as the last line of stdout. */
+export interface GenerateResult {
+  /** The new token ids (no padding). */
+  ids: number[];
+  /** Their text, special tokens left out. */
+  text: string;
+}
+
+const SAMPLING_FLAGS = ['temperature', 'top-k', 'top-p', 'seed'] as const;
+
+function number(value: string | undefined, flag: string, integer: boolean, minimum: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)) || parsed < minimum) {
+    throw new UsageError(`--${flag} must be ${integer ? 'an integer' : 'a number'} >= ${minimum}, found ${JSON.stringify(value)}`, usage);
+  }
+  return parsed;
+}
+
+/** The conversation format around a question: `USER: <image>\n<video>\n{question} ASSISTANT:` (via the processor). */
+function questionMessages(question: string, images: number, videos: number): ChatMessage[] {
+  return [
+    {
+      role: 'user',
+      content: [...Array.from({ length: images }, () => ({ type: 'image' as const })), ...Array.from({ length: videos }, () => ({ type: 'video' as const })), { type: 'text' as const, text: question }],
+    },
+  ];
+}
+
+/** Progress on stderr, one line per finished stage or file (token by token, the streamed text shows it). */
+function progressPrinter(io: CliIo): (event: ProgressEvent) => void {
+  const printed = new Set<string>();
+  return (event) => {
+    if (event.stage === 'decode' || event.total === undefined || event.done < event.total) return;
+    const key = `${event.stage} ${event.file ?? ''}`;
+    if (printed.has(key)) return;
+    printed.add(key);
+    io.stderr.write(`[${event.stage}]${event.file ? ` ${event.file}` : ''} ${event.total}${event.unit ? ` ${event.unit}` : ''}\n`);
+  };
+}
+
+/**
+ * `video-llava generate`: loads a converted model, asks the question about the videos and images, streams the answer
+ * to stdout (progress to stderr). `<model-dir>` must be converted (`video-llava convert`): a raw checkpoint is refused
+ * with the command that converts it.
+ */
 export const command: CliCommand = {
   name: 'generate',
-  summary: 'not available yet',
-  usage: 'video-llava generate',
-  async run(_argv, io) {
-    io.stderr.write('video-llava generate: not available in this build yet\n');
-    return 1;
+  summary: 'Ask a question about videos and images and stream the answer',
+  usage,
+  async run(argv, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          prompt: { type: 'string' },
+          question: { type: 'string' },
+          video: { type: 'string', multiple: true, default: [] },
+          image: { type: 'string', multiple: true, default: [] },
+          'max-new-tokens': { type: 'string' },
+          greedy: { type: 'boolean', default: false },
+          temperature: { type: 'string' },
+          'top-k': { type: 'string' },
+          'top-p': { type: 'string' },
+          seed: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          quiet: { type: 'boolean', default: false },
+          'cache-dir': { type: 'string' },
+          offline: { type: 'boolean', default: false },
+        },
+      });
+    } catch (error) {
+      throw new UsageError((error as Error).message, usage);
+    }
+    const values = parsed.values;
+    const [model, ...extra] = parsed.positionals;
+    if (model === undefined) throw new UsageError('missing <model-dir>: a converted model folder (video-llava convert), a hub id or a URL', usage);
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
+    if ((values.prompt === undefined) === (values.question === undefined)) {
+      throw new UsageError(values.prompt === undefined ? 'give --prompt TEXT (the whole prompt, with <video> / <image>) or --question TEXT' : 'give --prompt or --question, not both', usage);
+    }
+    const sampling = SAMPLING_FLAGS.filter((flag) => values[flag] !== undefined);
+    if (values.greedy && sampling.length > 0) throw new UsageError(`--greedy cannot go with --${sampling.join(', --')} (those sample)`, usage);
+    const maxNewTokens = number(values['max-new-tokens'], 'max-new-tokens', true, 1);
+    const temperature = number(values.temperature, 'temperature', false, 0);
+    const topK = number(values['top-k'], 'top-k', true, 0);
+    const topP = number(values['top-p'], 'top-p', false, 0);
+    const seed = number(values.seed, 'seed', true, 0);
+    const videos = values.video.map((file) => resolve(io.cwd, file));
+    const images = values.image.map((file) => resolve(io.cwd, file));
+    const onProgress = values.quiet ? undefined : progressPrinter(io);
+
+    const videoLlava = await VideoLlava.load(model, {
+      sourceOptions: { cwd: io.cwd, env: io.env, hub: { ...(values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, values['cache-dir']) } : {}), ...(values.offline ? { offline: true } : {}) } },
+      ...(onProgress ? { onProgress } : {}),
+    });
+    try {
+      const request: VideoLlavaRequest = {
+        ...(values.prompt !== undefined ? { prompt: values.prompt } : { messages: questionMessages(values.question!, images.length, videos.length) }),
+        videos,
+        images,
+        ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
+        ...(values.greedy ? { doSample: false } : {}),
+        ...(sampling.length > 0 ? { doSample: true } : {}),
+        ...(temperature === undefined ? {} : { temperature }),
+        ...(topK === undefined ? {} : { topK }),
+        ...(topP === undefined ? {} : { topP }),
+        ...(seed === undefined ? {} : { seed }),
+        ...(onProgress ? { onProgress } : {}),
+      };
+      const stream = videoLlava.stream(request);
+      for await (const delta of stream) io.stdout.write(delta.text);
+      const answer = await stream.result;
+      io.stdout.write('\n');
+      if (values.json) io.stdout.write(`${JSON.stringify({ ids: answer.ids, text: answer.text } satisfies GenerateResult)}\n`);
+      if (!values.quiet) io.stderr.write(`[done] ${answer.ids.length} tokens (${answer.finishReason})${answer.seed === undefined ? '' : `, seed ${answer.seed}`}\n`);
+      return 0;
+    } finally {
+      await videoLlava.release();
+    }
   },
 };
