@@ -18,6 +18,14 @@ export interface TestVideos {
   editList: string;
   /** Every decodable frame of {@link editList}, as RGB. */
   editListAllFrames: Uint8Array;
+  /** H.264 in MP4 with a key frame every 20 frames and B-frames, 160x120, 10 fps, 240 frames: worth seeking in. */
+  gop20: string;
+  /** Every frame of {@link gop20}, as RGB. */
+  gop20AllFrames: Uint8Array;
+  /** H.264 with open GOPs (B-frames before a key frame that need the previous GOP), 160x120, 240 frames. */
+  openGop: string;
+  /** Every frame of {@link openGop}, as RGB. */
+  openGopAllFrames: Uint8Array;
   /** VP9 in WebM, 64x48, 12 frames. */
   vp9: string;
   /** H.264 with a 90 degree rotation tag, 320x240 coded. */
@@ -45,6 +53,12 @@ export async function makeTestVideos(): Promise<TestVideos> {
   const editList = join(directory, 'edit_list.mp4');
   run('-ss', '0.55', '-i', gop10, '-c', 'copy', editList);
   const editListAllFrames = new Uint8Array(run('-i', editList, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  const gop20 = join(directory, 'testsrc_gop20.mp4');
+  run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '2', gop20);
+  const gop20AllFrames = new Uint8Array(run('-i', gop20, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  const openGop = join(directory, 'testsrc_open_gop.mp4');
+  run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '3', '-x264-params', 'open-gop=1', openGop);
+  const openGopAllFrames = new Uint8Array(run('-i', openGop, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
   const vp9 = join(directory, 'testsrc_vp9.webm');
   run('-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x48:rate=12', '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', vp9);
   const rotated = join(directory, 'rotated.mp4');
@@ -57,5 +71,5 @@ export async function makeTestVideos(): Promise<TestVideos> {
   writeFileSync(text, 'These are notes, not a video.\n');
   const empty = join(directory, 'empty.mp4');
   writeFileSync(empty, new Uint8Array(0));
-  return { directory, h264, h264AllFrames, editList, editListAllFrames, vp9, rotated, short, audioOnly, text, empty, remove: () => rmSync(directory, { recursive: true, force: true }) };
+  return { directory, h264, h264AllFrames, editList, editListAllFrames, gop20, gop20AllFrames, openGop, openGopAllFrames, vp9, rotated, short, audioOnly, text, empty, remove: () => rmSync(directory, { recursive: true, force: true }) };
 }

@@ -1,10 +1,13 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
 import { measureDifference, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
 import { VideoLlavaVideoProcessor } from '../index.js';
-import { loadVideo, probeVideo } from '../node.js';
+import { loadVideo, probeVideo, resolveFfmpegPath } from '../node.js';
+import { probeVideoStream } from './probe-video.js';
+import { planSeeks, seekableFrameTimes } from './seek-plan.js';
 import { fixtureVideoProcessorConfig } from '../../test/fixture-config.js';
 
 async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
@@ -99,6 +102,80 @@ describe('loadVideo (FFmpeg)', () => {
     const error = await rejection(loadVideo(videos.editList, { indices: [27] }));
     expect(error.field).toBe('indices[0]');
     expect(error.message).toContain('24-frame');
+  });
+
+  it('seeks to the key frame before each wanted frame where that skips frames, and gets the very same frames', async () => {
+    const { probe, packets, startSeconds } = await probeVideoStream(videos.gop20, {}, true);
+    expect(probe.totalFrames).toBe(240);
+    const indices = [0, 30, 60, 90, 120, 150, 180, 210];
+    const plan = planSeeks(packets!, probe.codec, startSeconds, indices);
+    // key frames every 20 frames: frame 30 from key frame 20, frame 60 is a key frame, ...
+    expect(plan?.segments.length).toBeGreaterThan(1);
+    expect(plan?.segments.flatMap((segment) => segment.times)).toEqual(indices.map((index) => index / 10));
+    const frameBytes = 160 * 120 * 3;
+    // An FFmpeg that logs its command lines, to see which runs decoded
+    const runs = join(videos.directory, 'runs.log');
+    const logging = join(videos.directory, 'logging-ffmpeg.sh');
+    writeFileSync(logging, `#!/bin/sh\necho "$*" >> '${runs}'\nexec '${await resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
+    const seeking = await loadVideo(videos.gop20, { ffmpegPath: logging });
+    const decodes = readFileSync(runs, 'utf8').split('\n').filter((line) => line.includes('rawvideo'));
+    expect(decodes.length).toBe(plan!.segments.length);
+    expect(decodes.filter((line) => line.includes('-noaccurate_seek -ss')).length).toBe(plan!.segments.length - 1);
+    expect(decodes.some((line) => line.includes('eq(n'))).toBe(false);
+    expect(seeking.indices).toEqual(indices);
+    expect(seeking.totalFrames).toBe(240);
+    indices.forEach((index, position) => {
+      const expected = videos.gop20AllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+      const actual = (seeking.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+      expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
+    });
+    const fromStart = await loadVideo(videos.gop20, { seek: false });
+    expect(Buffer.compare(Buffer.from(fromStart.frames.data as Uint8Array), Buffer.from(seeking.frames.data as Uint8Array))).toBe(0);
+    // any indices, key frames or not, in any order
+    const odd = [239, 19, 20, 21, 139, 140];
+    const picked = await loadVideo(videos.gop20, { indices: odd });
+    odd.forEach((index, position) => {
+      const expected = videos.gop20AllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+      const actual = (picked.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+      expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
+    });
+  });
+
+  it('decodes from the start when a seek lands past a wanted frame (the run comes back short)', async () => {
+    // An FFmpeg whose seeks all go to 23 s, past most wanted frames
+    const runs = join(videos.directory, 'overshoot.log');
+    const overshooting = join(videos.directory, 'overshooting-ffmpeg.sh');
+    const script = [
+      '#!/bin/sh',
+      `echo "$*" >> '${runs}'`,
+      'next=""; for argument in "$@"; do shift; if [ "$next" = 1 ]; then argument=23; fi; next=""; [ "$argument" = -ss ] && next=1; set -- "$@" "$argument"; done',
+      `exec '${await resolveFfmpegPath()}' "$@"`,
+      '',
+    ].join('\n');
+    writeFileSync(overshooting, script, { mode: 0o755 });
+    const video = await loadVideo(videos.gop20, { ffmpegPath: overshooting });
+    const decodes = readFileSync(runs, 'utf8').split('\n').filter((line) => line.includes('rawvideo'));
+    expect(decodes.some((line) => line.includes('-ss'))).toBe(true);
+    expect(decodes.at(-1)).toContain('eq(n');
+    const frameBytes = 160 * 120 * 3;
+    video.indices.forEach((index, position) => {
+      const expected = videos.gop20AllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+      const actual = (video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+      expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
+    });
+  });
+
+  it('does not seek into open GOPs (their leading frames need the previous GOP), and still gets the right frames', async () => {
+    const { probe, packets } = await probeVideoStream(videos.openGop, {}, true);
+    expect(seekableFrameTimes(packets!, probe.codec)).toBeUndefined();
+    const frameBytes = 160 * 120 * 3;
+    expect(videos.openGopAllFrames.length / frameBytes).toBe(240);
+    const video = await loadVideo(videos.openGop);
+    video.indices.forEach((index, position) => {
+      const expected = videos.openGopAllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+      const actual = (video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+      expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
+    });
   });
 
   it('reads other codecs and containers (VP9 in WebM) and applies the rotation tag', async () => {

@@ -3,7 +3,8 @@ import type { FrameSelection, LoadedVideo } from '../loaded-video.js';
 import { arrangeFrames, pickFrameIndices } from '../pick-frame-indices.js';
 import { lastErrorLine, parseOutputSize } from './ffmpeg-log.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
-import { type FfmpegOptions, type VideoProbe, countDecodedFrames, probeVideo } from './probe-video.js';
+import { type FfmpegOptions, countDecodedFrames, probeVideoStream } from './probe-video.js';
+import { type SeekPlan, planSeeks, seekableFrameTimes } from './seek-plan.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 
 /** Options of {@link loadVideo}: which frames, how to count them, and the FFmpeg to use. */
@@ -15,6 +16,14 @@ export interface LoadVideoOptions extends FfmpegOptions, FrameSelection {
    * @default 'stream'
    */
   frameCount?: 'stream' | 'decode';
+  /**
+   * Whether to seek: for H.264, HEVC, VP9 and AV1 streams whose key frames are clean starts (no open GOP), decode
+   * each wanted frame from the key frame before it instead of decoding the video from its start up to the last
+   * wanted frame. The frames are the same (chosen by their presentation time, checked, and decoded again from the
+   * start if a run comes back short); only the time differs, by a lot on long videos with frequent key frames.
+   * @default true
+   */
+  seek?: boolean;
 }
 
 /** Largest frame buffer we allocate: beyond it, ask for fewer frames. */
@@ -25,41 +34,68 @@ function selectExpression(indices: readonly number[]): string {
   return `select='${indices.map((index) => `eq(n\\,${index})`).join('+')}'`;
 }
 
-interface DecodedFrames {
-  data: Uint8Array;
-  /** Frames that arrived (fewer than asked when the stream ended early). */
-  count: number;
+/** A select filter expression that passes exactly the frames shown at these times (seconds, within `tolerance`). */
+function selectTimesExpression(times: readonly number[], tolerance: number): string {
+  return `select='${times.map((time) => `lt(abs(pts*TB-${time.toFixed(9)})\\,${tolerance.toExponential(6)})`).join('+')}'`;
 }
 
-/** Decodes the frames with these ascending unique indices, keeping only them: memory is the output alone. */
-async function decodeSelectedFrames(binary: string, file: string, sorted: readonly number[], width: number, height: number, signal: AbortSignal | undefined): Promise<DecodedFrames> {
+/** Checks that the frames fit in one buffer, and allocates it. */
+function allocateFrames(file: string, count: number, width: number, height: number): Uint8Array {
   const frameBytes = width * height * 3;
-  const totalBytes = frameBytes * sorted.length;
+  const totalBytes = frameBytes * count;
   if (totalBytes > MAX_BUFFER_BYTES) {
-    throw new VideoLlavaError('OUT_OF_MEMORY', `${file}: ${sorted.length} frames of ${width}x${height} need ${totalBytes} bytes; ask for fewer frames.`, {
+    throw new VideoLlavaError('OUT_OF_MEMORY', `${file}: ${count} frames of ${width}x${height} need ${totalBytes} bytes; ask for fewer frames.`, {
       file,
       field: 'numFrames',
       expected: `<= ${Math.floor(MAX_BUFFER_BYTES / frameBytes)} frames`,
-      actual: sorted.length,
+      actual: count,
     });
   }
-  const data = new Uint8Array(totalBytes);
+  return new Uint8Array(totalBytes);
+}
+
+interface FfmpegFrameRun {
+  binary: string;
+  file: string;
+  /** Options before `-i` (seeking). */
+  inputOptions: string[];
+  /** The `select` filter. */
+  filter: string;
+  /** Frames to take. */
+  count: number;
+  width: number;
+  height: number;
+  signal: AbortSignal | undefined;
+  /** Where the frames go, from `offset` (bytes) on. */
+  into: Uint8Array;
+  offset: number;
+}
+
+/**
+ * Runs FFmpeg to decode the frames its `select` filter passes, writing them as RGB into `into`, and stopping after
+ * `count` frames: nothing after the last wanted frame is decoded, and memory is the output alone.
+ * @returns the frames that arrived (fewer than `count` when the stream ended early)
+ */
+async function decodeFrames(run: FfmpegFrameRun): Promise<number> {
+  const { binary, file, width, height, count, into, offset } = run;
+  const frameBytes = width * height * 3;
+  const end = offset + frameBytes * count;
   let received = 0;
   const args = [
     '-hide_banner',
     '-nostdin',
     '-nostats',
+    ...run.inputOptions,
     '-i',
     file,
     '-map',
     '0:v:0',
     '-vf',
-    selectExpression(sorted),
+    run.filter,
     '-vsync',
     '0',
-    // stop as soon as the last wanted frame is out: nothing after it is decoded
     '-frames:v',
-    String(sorted.length),
+    String(count),
     '-f',
     'rawvideo',
     '-pix_fmt',
@@ -68,16 +104,16 @@ async function decodeSelectedFrames(binary: string, file: string, sorted: readon
   ];
   const { code, log } = await runFfmpeg(binary, args, {
     file,
-    signal,
+    signal: run.signal,
     onStdout: (chunk) => {
-      if (received + chunk.length > totalBytes) {
-        throw new VideoLlavaError('DECODE_FAILED', `${file}: FFmpeg produced more than the ${sorted.length} frames of ${width}x${height} asked for.`, {
+      if (offset + received + chunk.length > end) {
+        throw new VideoLlavaError('DECODE_FAILED', `${file}: FFmpeg produced more than the ${count} frames of ${width}x${height} asked for.`, {
           file,
-          expected: totalBytes,
+          expected: frameBytes * count,
           actual: received + chunk.length,
         });
       }
-      data.set(chunk, received);
+      into.set(chunk, offset + received);
       received += chunk.length;
     },
   });
@@ -99,15 +135,34 @@ async function decodeSelectedFrames(binary: string, file: string, sorted: readon
       actual: received,
     });
   }
-  return { data, count: received / frameBytes };
+  return received / frameBytes;
 }
 
 /**
- * Decodes the frames Video-LLaVA needs from a video file with FFmpeg: counts the frames, picks the indices
- * (8 uniformly spread by default), and decodes only up to the last of them, keeping only the picked frames
+ * Decodes the frames of a seek plan, run by run. Returns false when a run gave fewer frames than planned (the seek
+ * landed after a wanted frame, or a time did not name a frame): the caller then decodes from the start.
+ */
+async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputOptions' | 'filter' | 'count' | 'offset'>): Promise<boolean> {
+  const frameBytes = run.width * run.height * 3;
+  let offset = 0;
+  for (const segment of plan.segments) {
+    const inputOptions = ['-copyts', ...(segment.seekSeconds === undefined ? [] : ['-noaccurate_seek', '-ss', segment.seekSeconds.toFixed(6)])];
+    const filter = selectTimesExpression(segment.times, plan.tolerance);
+    const count = await decodeFrames({ ...run, inputOptions, filter, count: segment.times.length, offset });
+    if (count !== segment.times.length) return false;
+    offset += count * frameBytes;
+  }
+  return true;
+}
+
+/**
+ * Decodes the frames Video-LLaVA needs from a video file with FFmpeg: counts the frames (demuxing only), picks the
+ * indices (8 uniformly spread by default), and decodes only up to the last of them, keeping only the picked frames
  * (memory is bounded by the output, whatever the video's length). Frames are selected by their decoded index
  * (`select=eq(n,i)`, no frame-rate conversion), so they are exactly those frames, converted to RGB by FFmpeg's
- * default YUV→RGB conversion (the same as OpenCV's FFmpeg backend).
+ * default YUV→RGB conversion (the same as OpenCV's FFmpeg backend). Where the stream allows it (see
+ * {@link LoadVideoOptions.seek}), runs of wanted frames are decoded from the key frame before them instead of from
+ * the start, and picked by their presentation time: the same frames, with less decoding.
  *
  * @param file a video in any container and codec FFmpeg reads
  * @param options which frames (`numFrames`, `indices` or `fps`), the FFmpeg binary, an abort signal
@@ -118,28 +173,39 @@ async function decodeSelectedFrames(binary: string, file: string, sorted: readon
  *   `OUT_OF_MEMORY` for requests too large to hold; `UNSUPPORTED` when no FFmpeg is available; `ABORTED`
  */
 export async function loadVideo(file: string, options: LoadVideoOptions = {}): Promise<LoadedVideo> {
-  const probe = await probeVideo(file, options);
+  const seek = options.seek ?? true;
+  const { probe, packets, startSeconds } = await probeVideoStream(file, options, seek && options.frameCount !== 'decode');
   const binary = await resolveFfmpegPath(options.ffmpegPath);
-  let total = options.frameCount === 'decode' ? await countDecodedFrames(file, options) : probe.totalFrames;
+  // For the codecs seeking is planned for, the packet list tells the shown frames exactly (an edit list's hidden
+  // frames left out) without decoding anything.
+  const shown = packets ? seekableFrameTimes(packets, probe.codec) : undefined;
+  let total = options.frameCount === 'decode' ? await countDecodedFrames(file, options) : (shown?.length ?? probe.totalFrames);
+  const frameBytes = probe.width * probe.height * 3;
+  const run = { binary, file, width: probe.width, height: probe.height, signal: options.signal };
 
   for (let attempt = 0; ; attempt++) {
     const indices = pickFrameIndices(file, total, probe.fps, options);
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
-    const decoded = await decodeSelectedFrames(binary, file, sorted, probe.width, probe.height, options.signal);
-    if (decoded.count < sorted.length) {
+    const data = allocateFrames(file, sorted.length, probe.width, probe.height);
+    const plan = attempt === 0 && shown !== undefined && packets ? planSeeks(packets, probe.codec, startSeconds, sorted) : undefined;
+    let count = sorted.length;
+    if (plan === undefined || !(await decodeWithSeeks(plan, { ...run, into: data }))) {
+      count = await decodeFrames({ ...run, inputOptions: [], filter: selectExpression(sorted), count: sorted.length, into: data, offset: 0 });
+    }
+    if (count < sorted.length) {
       // The stream has fewer decodable frames than packets: count what decodes and sample again.
       const decodedTotal = await countDecodedFrames(file, options);
       if (attempt > 0 || decodedTotal >= total) {
         throw new VideoLlavaError(
           'DECODE_FAILED',
-          `${file}: frame ${sorted[decoded.count]} could not be decoded (the stream counts ${probe.totalFrames} frames, the decoder gave ${decodedTotal}).`,
-          { file, expected: sorted.length, actual: decoded.count },
+          `${file}: frame ${sorted[count]} could not be decoded (the stream counts ${total} frames, the decoder gave ${decodedTotal}).`,
+          { file, expected: sorted.length, actual: count },
         );
       }
       total = decodedTotal;
       continue;
     }
-    const frames = arrangeFrames(decoded.data, sorted, indices, probe.width * probe.height * 3);
+    const frames = arrangeFrames(data, sorted, indices, frameBytes);
     return {
       file,
       frames: new Tensor('uint8', frames, [indices.length, probe.height, probe.width, 3]),

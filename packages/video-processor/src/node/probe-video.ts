@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { VideoLlavaError } from '@video-llava/core';
 import { lastErrorLine, parseFrameCount, parseVideoStream } from './ffmpeg-log.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
+import { type PacketList, parsePacketList } from './packet-list.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 
 /** Options shared by {@link probeVideo} and `loadVideo`. */
@@ -60,11 +61,31 @@ export async function checkVideoFile(file: string): Promise<void> {
  *   can read, or has no video stream (e.g. audio only) or no frames
  */
 export async function probeVideo(file: string, options: FfmpegOptions = {}): Promise<VideoProbe> {
+  return (await probeVideoStream(file, options, false)).probe;
+}
+
+/** What `loadVideo` needs from the probe: the {@link VideoProbe}, the packets, the file's start time. */
+export interface VideoStreamProbe {
+  probe: VideoProbe;
+  /** The video stream's packets, when asked for and FFmpeg listed them. */
+  packets: PacketList | undefined;
+  /** The file's start time in seconds (what FFmpeg's `-ss` counts from). */
+  startSeconds: number;
+}
+
+/**
+ * {@link probeVideo}, and with `withPackets` the stream's packet list (timestamps and key flags, from the same
+ * demuxing pass: `-f framecrc` instead of `-f null`).
+ */
+export async function probeVideoStream(file: string, options: FfmpegOptions, withPackets: boolean): Promise<VideoStreamProbe> {
   await checkVideoFile(file);
   const binary = await resolveFfmpegPath(options.ffmpegPath);
-  const { code, log } = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'], {
+  const chunks: Buffer[] = [];
+  const output = withPackets ? ['-copyts', '-f', 'framecrc', 'pipe:1'] : ['-f', 'null', '-'];
+  const { code, log } = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-c', 'copy', ...output], {
     file,
     signal: options.signal,
+    ...(withPackets ? { onStdout: (chunk: Buffer) => chunks.push(chunk) } : {}),
   });
   const stream = parseVideoStream(log);
   if (!/^Input #0/m.test(log)) {
@@ -103,7 +124,7 @@ export async function probeVideo(file: string, options: FfmpegOptions = {}): Pro
     });
   }
   const swap = stream.rotation === 90 || stream.rotation === 270;
-  return {
+  const probe: VideoProbe = {
     file,
     totalFrames,
     fps: stream.fps,
@@ -111,6 +132,12 @@ export async function probeVideo(file: string, options: FfmpegOptions = {}): Pro
     height: swap ? stream.width : stream.height,
     codec: stream.codec,
     rotation: stream.rotation,
+  };
+  const start = Number(/^\s*Duration: .*?, start: (-?[\d.]+)/m.exec(log)?.[1] ?? 0);
+  return {
+    probe,
+    packets: withPackets ? parsePacketList(Buffer.concat(chunks).toString('latin1')) : undefined,
+    startSeconds: Number.isFinite(start) ? start : 0,
   };
 }
 
