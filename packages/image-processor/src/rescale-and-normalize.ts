@@ -56,16 +56,20 @@ export function rescaleAndNormalize(image: RawImage, options: RescaleNormalizeOp
   }
   const { doRescale, doNormalize, rescaleFactor } = options;
   const data = image.data;
+  // A byte has 256 values: compute each one's result once per channel (the same arithmetic, so the same float32),
+  // then look it up for every pixel.
+  const table = new Float32Array(256);
   for (let channel = 0; channel < channels; channel++) {
     const base = offset + channel * plane;
     const mean = mean32[channel] ?? 0;
     const std = std32[channel] ?? 1;
-    for (let pixel = 0; pixel < plane; pixel++) {
-      let value = data[pixel * channels + channel]!;
+    for (let byte = 0; byte < 256; byte++) {
+      let value = byte;
       if (doRescale) value = Math.fround(value * rescaleFactor);
       if (doNormalize) value = Math.fround(value - mean) / std;
-      out[base + pixel] = value;
+      table[byte] = value;
     }
+    for (let pixel = 0, at = channel; pixel < plane; pixel++, at += channels) out[base + pixel] = table[data[at]!]!;
   }
   return out;
 }

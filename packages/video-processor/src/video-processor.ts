@@ -247,13 +247,20 @@ export class VideoLlavaVideoProcessor {
     const zero = [transform(0, 0), transform(0, 1), transform(0, 2)];
     const innerLeft = inner.left + padLeft - window.left;
     const innerTop = inner.top + padTop - window.top;
+    // uint8 samples have 256 values: transform each once per channel (same arithmetic, same float32) and look up
+    const table = samples instanceof Uint8Array ? new Float32Array(256) : undefined;
     for (let channel = 0; channel < 3; channel++) {
       const plane = channel * planeSize;
       if (inner.width !== window.width || inner.height !== window.height) out.fill(zero[channel]!, plane, plane + planeSize);
+      if (table) for (let byte = 0; byte < 256; byte++) table[byte] = transform(byte, channel);
       for (let y = 0; y < inner.height; y++) {
         const sourceRow = y * inner.width * 3;
         const outRow = plane + (innerTop + y) * window.width + innerLeft;
-        for (let x = 0; x < inner.width; x++) out[outRow + x] = transform(samples[sourceRow + x * 3 + channel]!, channel);
+        if (table) {
+          for (let x = 0, at = sourceRow + channel; x < inner.width; x++, at += 3) out[outRow + x] = table[samples[at]!]!;
+        } else {
+          for (let x = 0; x < inner.width; x++) out[outRow + x] = transform(samples[sourceRow + x * 3 + channel]!, channel);
+        }
       }
     }
     return { data: out, width: window.width, height: window.height };
