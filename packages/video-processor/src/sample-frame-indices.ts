@@ -16,8 +16,9 @@ function checkCount(value: number, field: string, minimum: number): void {
  * `floor(arange(0, totalFrames, totalFrames / numFrames))`, i.e. `floor(i * totalFrames / numFrames)` for
  * `i = 0 .. numFrames - 1` (computed exactly in integers, so no index is lost to rounding).
  *
- * A video with fewer frames than asked is refused, as the reference refuses it ("Video can't be sampled"):
- * pass explicit indices (repeating frames) if that is what you want.
+ * A video with fewer frames than asked is refused, as transformers' sampler refuses it ("Video can't be sampled");
+ * the model card's example (`np.arange` on the frame count) would repeat frames instead. The error message names
+ * the indices that repeat frames that way: pass them as explicit indices if that is what you want.
  *
  * @param totalFrames frames in the video
  * @param numFrames frames to pick (the processor config's `num_frames`, 8 for Video-LLaVA)
@@ -27,16 +28,18 @@ function checkCount(value: number, field: string, minimum: number): void {
 export function sampleFrameIndices(totalFrames: number, numFrames: number): number[] {
   checkCount(totalFrames, 'totalFrames', 0);
   checkCount(numFrames, 'numFrames', 1);
+  const uniform = (): number[] => Array.from({ length: numFrames }, (_, index) => Math.floor((index * totalFrames) / numFrames));
   if (numFrames > totalFrames) {
+    // The model card's example (np.arange on the frame count) would repeat frames here; transformers' sampler
+    // refuses. Refuse, and say which indices give the example's repeats.
+    const repeats = totalFrames > 0 && numFrames <= 64 ? ` To repeat frames as the model card's example does, pass indices [${uniform().join(', ')}].` : '';
     throw new VideoLlavaError(
       'INVALID_ARGUMENT',
-      `Cannot sample ${numFrames} frames from a video of ${totalFrames} frame${totalFrames === 1 ? '' : 's'}: numFrames must be <= the frame count.`,
+      `Cannot sample ${numFrames} frames from a video of ${totalFrames} frame${totalFrames === 1 ? '' : 's'}: numFrames must be <= the frame count.${repeats}`,
       { field: 'numFrames', expected: `<= ${totalFrames}`, actual: numFrames },
     );
   }
-  const indices: number[] = [];
-  for (let index = 0; index < numFrames; index++) indices.push(Math.floor((index * totalFrames) / numFrames));
-  return indices;
+  return uniform();
 }
 
 /**

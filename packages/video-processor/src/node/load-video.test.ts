@@ -230,6 +230,8 @@ describe('loadVideo (FFmpeg)', () => {
     expect(error.field).toBe('numFrames');
     expect(error.message).toContain(videos.short);
     expect(error.message).toContain('5 frames');
+    // the message gives the model card's arange indices, which repeat frames: floor(i * 5 / 8)
+    expect(error.message).toContain('pass indices [0, 0, 1, 1, 2, 3, 3, 4]');
     // asking for the frames explicitly (repeating some) is the way to use such a video
     const repeated = await loadVideo(videos.short, { indices: [0, 0, 1, 1, 2, 3, 3, 4] });
     expect(repeated.frames.dims[0]).toBe(8);
