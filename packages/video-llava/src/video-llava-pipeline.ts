@@ -176,7 +176,8 @@ export class VideoLlavaPipeline {
   }
 
   /**
-   * Answers: formats the prompt, decodes and processes the media, encodes them, generates.
+   * Answers: formats the prompt, decodes and processes the media, encodes them, generates. An aborted `signal`
+   * resolves with the answer so far (finish reason `abort`), even while the media are still being decoded.
    *
    * @example
    * ```ts
@@ -188,7 +189,12 @@ export class VideoLlavaPipeline {
    *   `INVALID_ARGUMENT`, `RUNTIME_ERROR`
    */
   async generate(request: VideoLlavaRequest): Promise<VideoLlavaAnswer> {
-    const prepared = await this.#prepare(request);
+    let prepared: PreparedRequest;
+    try {
+      prepared = await this.#prepare(request);
+    } catch (error) {
+      return abortedBeforeGeneration(error, request);
+    }
     const result = await this.model.generate(prepared.options);
     return this.#answer(result, prepared);
   }
@@ -215,7 +221,13 @@ export class VideoLlavaPipeline {
     let started = false;
     async function* deltas(): AsyncGenerator<GenerationDelta, void, void> {
       try {
-        const prepared = await self.#prepare(request);
+        let prepared: PreparedRequest;
+        try {
+          prepared = await self.#prepare(request);
+        } catch (error) {
+          resolveResult(abortedBeforeGeneration(error, request));
+          return;
+        }
         const inner = self.model.stream(prepared.options);
         try {
           yield* inner;
@@ -307,6 +319,17 @@ export class VideoLlavaPipeline {
     const first = sequences[0]!;
     return { ...first, sequences, prompt: prepared.prompt, promptTokens: result.promptLength, seed: result.seed };
   }
+}
+
+/**
+ * An abort while the media were still being decoded: an answer with no tokens (finish reason `abort`), as an abort
+ * during the generation gives the tokens so far. Any other error is thrown.
+ */
+function abortedBeforeGeneration(error: unknown, request: VideoLlavaRequest): VideoLlavaAnswer {
+  if (!(request.signal?.aborted && VideoLlavaError.isInstance(error) && error.code === 'ABORTED')) throw error;
+  const prompt = request.prompt === undefined ? [] : typeof request.prompt === 'string' ? [request.prompt] : [...request.prompt];
+  const sequences = Array.from({ length: Math.max(1, prompt.length) * (request.numReturnSequences ?? 1) }, (): VideoLlavaSequence => ({ text: '', ids: [], finishReason: 'abort' }));
+  return { ...sequences[0]!, sequences, prompt, promptTokens: 0 };
 }
 
 /** A missing ONNX file in a folder that holds a safetensors checkpoint: say to convert it. */

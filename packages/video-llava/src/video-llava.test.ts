@@ -142,3 +142,23 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
     expect(error.actual).toBe('a safetensors checkpoint');
   });
 });
+
+describe('VideoLlava abort before the generation starts', () => {
+  it('an abort while the video is being decoded resolves with an empty answer (finish reason abort)', async () => {
+    const model = await VideoLlava.load(convertedFixture(), { sessionOptions: { threads: 1 } });
+    try {
+      const controller = new AbortController();
+      controller.abort();
+      const answer = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 4, signal: controller.signal });
+      expect(answer).toMatchObject({ ids: [], text: '', finishReason: 'abort', promptTokens: 0 });
+      expect(model.model.statistics.decoderRuns).toBe(0);
+      const stream = model.stream({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 4, signal: controller.signal });
+      const deltas: unknown[] = [];
+      for await (const delta of stream) deltas.push(delta);
+      expect(deltas).toEqual([]);
+      expect((await stream.result).finishReason).toBe('abort');
+    } finally {
+      await model.release();
+    }
+  });
+});
