@@ -22,6 +22,8 @@ export interface TestVideos {
   gop20: string;
   /** Every frame of {@link gop20}, as RGB. */
   gop20AllFrames: Uint8Array;
+  /** VP9 in WebM and HEVC (closed GOPs) in MP4, key frame every 20 frames, 160x120, 10 fps, 240 frames, with every frame as RGB. */
+  seekable: Array<{ file: string; allFrames: Uint8Array }>;
   /** H.264 with open GOPs (B-frames before a key frame that need the previous GOP), 160x120, 240 frames. */
   openGop: string;
   /** Every frame of {@link openGop}, as RGB. */
@@ -56,6 +58,14 @@ export async function makeTestVideos(): Promise<TestVideos> {
   const gop20 = join(directory, 'testsrc_gop20.mp4');
   run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '2', gop20);
   const gop20AllFrames = new Uint8Array(run('-i', gop20, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  const seekable = [
+    ['testsrc_vp9_gop20.webm', ['-c:v', 'libvpx-vp9', '-g', '20', '-deadline', 'realtime', '-cpu-used', '8']],
+    ['testsrc_hevc_gop20.mp4', ['-c:v', 'libx265', '-x265-params', 'keyint=20:min-keyint=20:no-open-gop=1:log-level=error', '-pix_fmt', 'yuv420p']],
+  ].map(([name, codec]) => {
+    const file = join(directory, name as string);
+    run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', ...(codec as string[]), file);
+    return { file, allFrames: new Uint8Array(run('-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1')) };
+  });
   const openGop = join(directory, 'testsrc_open_gop.mp4');
   run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '3', '-x264-params', 'open-gop=1', openGop);
   const openGopAllFrames = new Uint8Array(run('-i', openGop, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
@@ -71,5 +81,5 @@ export async function makeTestVideos(): Promise<TestVideos> {
   writeFileSync(text, 'These are notes, not a video.\n');
   const empty = join(directory, 'empty.mp4');
   writeFileSync(empty, new Uint8Array(0));
-  return { directory, h264, h264AllFrames, editList, editListAllFrames, gop20, gop20AllFrames, openGop, openGopAllFrames, vp9, rotated, short, audioOnly, text, empty, remove: () => rmSync(directory, { recursive: true, force: true }) };
+  return { directory, h264, h264AllFrames, editList, editListAllFrames, gop20, gop20AllFrames, seekable, openGop, openGopAllFrames, vp9, rotated, short, audioOnly, text, empty, remove: () => rmSync(directory, { recursive: true, force: true }) };
 }

@@ -21,6 +21,15 @@ async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
 }
 
 let videos: TestVideos;
+
+/** An FFmpeg that logs its command lines, to see which runs decoded frames. */
+async function loggingFfmpeg(name: string): Promise<{ path: string; decodes: () => string[] }> {
+  const runs = join(videos.directory, `${name}-runs.log`);
+  const path = join(videos.directory, `${name}-logging-ffmpeg.sh`);
+  writeFileSync(runs, '');
+  writeFileSync(path, `#!/bin/sh\necho "$*" >> '${runs}'\nexec '${await resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
+  return { path, decodes: () => readFileSync(runs, 'utf8').split('\n').filter((line) => line.includes('rawvideo')) };
+}
 beforeAll(async () => {
   videos = await makeTestVideos();
 });
@@ -113,12 +122,9 @@ describe('loadVideo (FFmpeg)', () => {
     expect(plan?.segments.length).toBeGreaterThan(1);
     expect(plan?.segments.flatMap((segment) => segment.times)).toEqual(indices.map((index) => index / 10));
     const frameBytes = 160 * 120 * 3;
-    // An FFmpeg that logs its command lines, to see which runs decoded
-    const runs = join(videos.directory, 'runs.log');
-    const logging = join(videos.directory, 'logging-ffmpeg.sh');
-    writeFileSync(logging, `#!/bin/sh\necho "$*" >> '${runs}'\nexec '${await resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
-    const seeking = await loadVideo(videos.gop20, { ffmpegPath: logging });
-    const decodes = readFileSync(runs, 'utf8').split('\n').filter((line) => line.includes('rawvideo'));
+    const logging = await loggingFfmpeg('gop20');
+    const seeking = await loadVideo(videos.gop20, { ffmpegPath: logging.path });
+    const decodes = logging.decodes();
     expect(decodes.length).toBe(plan!.segments.length);
     expect(decodes.filter((line) => line.includes('-noaccurate_seek -ss')).length).toBe(plan!.segments.length - 1);
     expect(decodes.some((line) => line.includes('eq(n'))).toBe(false);
@@ -139,6 +145,26 @@ describe('loadVideo (FFmpeg)', () => {
       const actual = (picked.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
       expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
     });
+  });
+
+  it('seeks in VP9 and closed-GOP HEVC too, with the very same frames', async () => {
+    const frameBytes = 160 * 120 * 3;
+    for (const { file, allFrames } of videos.seekable) {
+      const { probe, packets, startSeconds } = await probeVideoStream(file, {}, true);
+      const logging = await loggingFfmpeg(probe.codec);
+      const video = await loadVideo(file, { ffmpegPath: logging.path });
+      expect(video.totalFrames, file).toBe(allFrames.length / frameBytes);
+      const segments = planSeeks(packets!, probe.codec, startSeconds, video.indices)?.segments.length ?? 0;
+      expect(segments, file).toBeGreaterThan(1);
+      // every planned run decoded, none from the start by index
+      expect(logging.decodes().length, file).toBe(segments);
+      expect(logging.decodes().some((line) => line.includes('eq(n')), file).toBe(false);
+      video.indices.forEach((index, position) => {
+        const expected = allFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
+        const actual = (video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
+        expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `${file} frame ${index}`).toBe(0);
+      });
+    }
   });
 
   it('decodes from the start when a seek lands past a wanted frame (the run comes back short)', async () => {
