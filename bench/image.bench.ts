@@ -59,12 +59,17 @@ const suite: BenchSuite = {
       ['preprocess (decoded pixels in, float32 [1,3,H,W] out)', oursFromRaw, sharpFromRaw],
       ['decode + preprocess (file bytes in)', oursFromFile, sharpFromFile],
     ] as const) {
-      // Interleaved, so that both sides see the same machine load.
+      // Interleaved, so that both sides see the same machine load; each timing covers several passes over the
+      // images (a pass takes only milliseconds, too short to time alone on a busy machine).
+      const passes = 8;
+      const repeated = (fn: () => unknown) => async () => {
+        for (let pass = 0; pass < passes; pass++) await fn();
+      };
       const oursTimes: number[] = [];
       const peerTimes: number[] = [];
-      for (let round = 0; round < 7; round++) {
-        oursTimes.push(await medianMs(ours, 1, round === 0 ? 2 : 0));
-        peerTimes.push(await medianMs(peer, 1, round === 0 ? 2 : 0));
+      for (let round = 0; round < 9; round++) {
+        oursTimes.push((await medianMs(repeated(ours), 1, round === 0 ? 1 : 0)) / passes);
+        peerTimes.push((await medianMs(repeated(peer), 1, round === 0 ? 1 : 0)) / passes);
       }
       const oursMs = median(oursTimes);
       const peerMs = median(peerTimes);
