@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
@@ -159,6 +161,43 @@ describe('VideoLlava abort before the generation starts', () => {
       expect((await stream.result).finishReason).toBe('abort');
     } finally {
       await model.release();
+    }
+  });
+});
+
+describe('VideoLlava.load from an http(s) URL', () => {
+  it('loads the converted folder served over HTTP and gives the reference tokens', async () => {
+    const folder = convertedFixture();
+    const requested: string[] = [];
+    const server = createServer((request, response) => {
+      const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname).replace(/^\/model\//, '');
+      requested.push(path);
+      readFile(join(folder, path)).then(
+        (bytes) => {
+          response.writeHead(200, { 'content-length': bytes.length, 'content-type': 'application/octet-stream' });
+          response.end(request.method === 'HEAD' ? undefined : bytes);
+        },
+        () => {
+          response.writeHead(404);
+          response.end();
+        },
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const model = await VideoLlava.load(`http://127.0.0.1:${port}/model/`, { prefixCache: false, sessionOptions: { threads: 1 } });
+      try {
+        const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
+        const answer = await model.generate({ prompt: textOnly.text[0]!, maxNewTokens: 24 });
+        expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number));
+        expect(requested).toContain('onnx/decoder_model_merged.onnx');
+        expect(requested).not.toContain('onnx/image_encoder.onnx');
+      } finally {
+        await model.release();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
