@@ -23,7 +23,7 @@ const RATE = 30;
 const WIDTH = 1920;
 const HEIGHT = 1080;
 const FRAMES = 8;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 function run(binary: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
