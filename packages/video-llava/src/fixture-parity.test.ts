@@ -28,7 +28,7 @@ function topFiveRecorder(): { rows: number[][][]; onStep: (step: { topK(k: numbe
 describe('video-llava on the converted fixture matches transformers token for token', () => {
   let model: VideoLlava;
   beforeAll(async () => {
-    model = await VideoLlava.load(convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
+    model = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
   });
   afterAll(async () => {
     await model.release();
@@ -76,7 +76,7 @@ function variantPromptIds(processorIds: number[], placeholder: number): number[]
 describe('generation_variants.json: repetition penalty, no-repeat n-gram, beam search, length penalty', () => {
   let model: VideoLlava;
   beforeAll(async () => {
-    model = await VideoLlava.load(convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
+    model = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
   });
   afterAll(async () => {
     await model.release();

@@ -29,7 +29,7 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
   let model: VideoLlava;
   let scratch: string;
   beforeAll(async () => {
-    model = await VideoLlava.load(convertedFixture(), { sessionOptions: { threads: 1 } });
+    model = await VideoLlava.load(await convertedFixture(), { sessionOptions: { threads: 1 } });
     scratch = mkdtempSync(join(tmpdir(), 'video-llava-test-'));
   });
   afterAll(async () => {
@@ -87,7 +87,7 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
     expect(reused + prefilled).toBe(second.promptTokens);
     expect(prefilled).toBeLessThan(40);
     // The same question to a model without a cached prefix: every token the same.
-    const fresh = await VideoLlava.load(convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
+    const fresh = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
     try {
       const expected = await fresh.generate({ prompt: followUp, videos: [videoFile], maxNewTokens: 8 });
       expect(fresh.model.statistics.videoEncoderRuns).toBe(1);
@@ -147,7 +147,7 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
 
 describe('VideoLlava abort before the generation starts', () => {
   it('an abort while the video is being decoded resolves with an empty answer (finish reason abort)', async () => {
-    const model = await VideoLlava.load(convertedFixture(), { sessionOptions: { threads: 1 } });
+    const model = await VideoLlava.load(await convertedFixture(), { sessionOptions: { threads: 1 } });
     try {
       const controller = new AbortController();
       controller.abort();
@@ -167,7 +167,7 @@ describe('VideoLlava abort before the generation starts', () => {
 
 describe('VideoLlava.load from an http(s) URL', () => {
   it('loads the converted folder served over HTTP and gives the reference tokens', async () => {
-    const folder = convertedFixture();
+    const folder = await convertedFixture();
     const requested: string[] = [];
     const server = createServer((request, response) => {
       const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname).replace(/^\/model\//, '');

@@ -10,7 +10,7 @@ import { VideoLlava } from './web.js';
 describe('video-llava/web on the converted fixture (onnxruntime-web, WebAssembly)', () => {
   let model: VideoLlava;
   beforeAll(async () => {
-    model = await VideoLlava.load(new DirectorySource(convertedFixture()), { prefixCache: false });
+    model = await VideoLlava.load(new DirectorySource(await convertedFixture()), { prefixCache: false });
   });
   afterAll(async () => {
     await model.release();

@@ -1,18 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertCheckpoint } from '@video-llava/converter/node';
-import { tinyFixture } from '@video-llava/test-utils';
 import type { TestProject } from 'vitest/node';
 
-/** The key under which the converted folder is provided to the tests (read it with `convertedFixture()`). */
-export const CONVERTED_FIXTURE_KEY = 'tinyModelFp32';
+/** The key under which the folder of the converted fixture is provided to the tests (see converted-fixture.ts). */
+export const FIXTURE_ROOT_KEY = 'convertedFixtureRoot';
 
-/** Converts fixtures/video-llava-tiny/model (fp32) once for the whole test run; every test file reads the result. */
-export default async function setup(project: TestProject): Promise<() => void> {
+/**
+ * Makes the folder the fixture is converted into once per test run, and removes it afterwards. The conversion
+ * itself runs in the first test worker that needs it: this file runs in vitest's main process, where workspace
+ * packages do not resolve through the `@video-llava/source` condition (vitest-dev/vitest#9429) and would load a
+ * stale or missing build of the converter.
+ */
+export default function setup(project: TestProject): () => void {
   const root = mkdtempSync(join(tmpdir(), 'video-llava-fixture-'));
-  const output = join(root, 'video-llava-tiny-onnx');
-  await convertCheckpoint(tinyFixture.model, output, { dtypes: ['fp32'] });
-  (project.provide as (key: string, value: unknown) => void)(CONVERTED_FIXTURE_KEY, output);
+  (project.provide as (key: string, value: unknown) => void)(FIXTURE_ROOT_KEY, root);
   return () => rmSync(root, { recursive: true, force: true });
 }
