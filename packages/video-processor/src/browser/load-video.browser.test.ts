@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { measureDifference } from '@video-llava/test-utils';
+import { measureDifference, tinyFixture } from '@video-llava/test-utils';
 import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
 import { loadVideo as loadVideoWithFfmpeg } from '../node.js';
 
@@ -130,6 +130,17 @@ describe('browser loadVideo (chromium)', () => {
     expect(editList.totalFrames).toBe(editListReference.totalFrames);
     expect(editList.indices).toEqual(editListReference.indices);
     expect(measureDifference(framesOf(editList), editListReference.frames.data as Uint8Array).meanAbsDifference).toBeLessThanOrEqual(1);
+  });
+
+  it("says so when the browser cannot decode the codec: the fixture's MPEG-4 Part 2 video in chromium", async () => {
+    // Chromium has no MPEG-4 Part 2 decoder, in WebCodecs or in <video>: decode such videos in Node
+    const fixture = join(videos.directory, 'sample_48f_320x240.mp4');
+    copyFileSync(join(tinyFixture.video, 'sample_48f_320x240.mp4'), fixture);
+    for (const decoder of ['auto', 'webcodecs', 'video-element'] as const) {
+      const result = await run(fixture, { decoder });
+      expect(result, decoder).toMatchObject({ ok: false, code: 'UNSUPPORTED', field: 'codec', actual: 'mp4v', file: 'sample_48f_320x240.mp4' });
+      expect(result.message, decoder).toContain('mp4v video');
+    }
   });
 
   it('refuses bad input with errors naming the file', async () => {

@@ -65,6 +65,14 @@ async function frameTimeline(mediabunny: Mediabunny, track: Awaited<ReturnType<I
   return times;
 }
 
+/** The track's codec for messages: mediabunny's name, else the container's own identifier (e.g. `mp4v`). */
+async function codecName(track: NonNullable<Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>>): Promise<string> {
+  const known = await track.getCodec();
+  if (known) return known;
+  const internal = await track.getInternalCodecId();
+  return typeof internal === 'string' || typeof internal === 'number' ? String(internal) : 'unknown-codec';
+}
+
 /** Draws a frame source on a canvas and returns its RGB samples. */
 function rgbOf(draw: (context: OffscreenCanvasRenderingContext2D) => void, width: number, height: number): Uint8Array {
   const canvas = new OffscreenCanvas(width, height);
@@ -307,15 +315,31 @@ export async function loadVideo(source: BrowserVideoSource, options: BrowserLoad
     const target: DecodeTarget = { file, width, height, times, sorted, signal: options.signal };
 
     const webCodecs = typeof VideoDecoder !== 'undefined' && (await track.canDecode());
+    const codec = await codecName(track);
     if (decoder === 'webcodecs' && !webCodecs) {
-      throw new VideoLlavaError('UNSUPPORTED', `${file}: WebCodecs cannot decode this ${String(await track.getCodec())} video in this browser.`, {
+      throw new VideoLlavaError('UNSUPPORTED', `${file}: WebCodecs cannot decode this ${codec} video in this browser.`, {
         file,
-        field: 'decoder',
+        field: 'codec',
         expected: 'a codec the browser decodes',
-        actual: await track.getCodec(),
+        actual: codec,
       });
     }
-    const decoded = decoder === 'video-element' || !webCodecs ? await decodeWithVideoElement(source, target) : await decodeWithWebCodecs(mediabunny, track, target);
+    let decoded: Uint8Array;
+    if (decoder === 'video-element' || !webCodecs) {
+      try {
+        decoded = await decodeWithVideoElement(source, target);
+      } catch (error) {
+        // The <video> element says only that it failed; with WebCodecs unable too, the codec is the likely cause.
+        if (!VideoLlavaError.isInstance(error) || error.code !== 'DECODE_FAILED' || webCodecs) throw error;
+        throw new VideoLlavaError(
+          'UNSUPPORTED',
+          `${file}: this browser cannot decode this ${codec} video: WebCodecs does not support it and the <video> element could not play it. Re-encode it (H.264, VP9 or AV1), or decode it in Node (@video-llava/video-processor/node).`,
+          { file, field: 'codec', expected: 'a codec the browser decodes', actual: codec, cause: error },
+        );
+      }
+    } else {
+      decoded = await decodeWithWebCodecs(mediabunny, track, target);
+    }
     return {
       file,
       frames: new Tensor('uint8', arrangeFrames(decoded, sorted, indices, width * height * 3), [indices.length, height, width, 3]),
