@@ -1,6 +1,6 @@
 import type { VideoLlavaConfig } from '@video-llava/config';
 import { GraphBuilder } from '@video-llava/onnx';
-import { buildDecoder } from './graph/decoder.js';
+import { type DecoderGraphOptions, buildDecoder } from './graph/decoder.js';
 import { buildEmbedTokens } from './graph/embed-tokens.js';
 import { buildVisionEncoder } from './graph/vision-encoder.js';
 import type { CheckpointTensor } from './validate-checkpoint.js';
@@ -13,6 +13,8 @@ export interface BuildPartOptions {
   blockSize?: number;
   /** Add `hidden_states.{i}` outputs to the decoder (see {@link DecoderGraphOptions}). @default false */
   hiddenStateOutputs?: boolean;
+  /** Fused ONNX Runtime contrib ops in the decoder (see {@link DecoderGraphOptions}). @default false */
+  contribOps?: boolean;
 }
 
 /** A built graph whose weights are still to be written: run the planner's jobs, then add the initializers. */
@@ -39,10 +41,10 @@ export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensor
       buildVisionEncoder(planner, config, 'video');
       break;
     case 'decoder_model_merged':
-      buildDecoder(planner, config, { hiddenStateOutputs: options.hiddenStateOutputs ?? false });
+      buildDecoder(planner, config, { hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false });
       break;
   }
   const opsetImports: Record<string, number> = { '': 17 };
-  if (planner.quantized) opsetImports['com.microsoft'] = 1;
+  if (planner.quantized || (part === 'decoder_model_merged' && options.contribOps)) opsetImports['com.microsoft'] = 1;
   return { part, graph, planner, opsetImports };
 }

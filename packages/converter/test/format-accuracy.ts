@@ -42,13 +42,13 @@ export async function measureFormatAccuracy(directory: string, dtype: WeightForm
 }
 
 /** A markdown table of {@link FormatAccuracy} rows with the byte sizes of each format's files. */
-export function formatAccuracyTable(rows: ReadonlyArray<FormatAccuracy & { bytes: number }>): string {
+export function formatAccuracyTable(rows: ReadonlyArray<FormatAccuracy & { bytes: number; label?: string }>): string {
   return [
     '| dtype | bytes (4 files) | max \\|logits_last - reference\\| | first greedy token equal | greedy tokens equal (prefix) |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (row) =>
-        `| ${row.dtype} | ${row.bytes} | ${row.maxLogitError.toExponential(2)} | ${row.firstTokenAgreement.equal}/${row.firstTokenAgreement.rows} | ${row.greedyPrefixAgreement.equal}/${row.greedyPrefixAgreement.tokens} |`,
+        `| ${row.label ?? row.dtype} | ${Number.isNaN(row.bytes) ? '' : row.bytes} | ${row.maxLogitError.toExponential(2)} | ${row.firstTokenAgreement.equal}/${row.firstTokenAgreement.rows} | ${row.greedyPrefixAgreement.equal}/${row.greedyPrefixAgreement.tokens} |`,
     ),
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { VideoLlavaConfig } from '@video-llava/config';
 import type { WeightPlanner } from '../weight-plan.js';
+import { attribute } from '@video-llava/onnx';
 import { activation, castTo, rmsNorm, scalar, softmax } from './layers.js';
 
 /** Options of {@link buildDecoder}. */
@@ -10,6 +11,14 @@ export interface DecoderGraphOptions {
    * @default false
    */
   hiddenStateOutputs?: boolean;
+  /**
+   * Use ONNX Runtime's fused contrib ops where the model allows: `SimplifiedLayerNormalization` (RMSNorm),
+   * `RotaryEmbedding` and `MultiHeadAttention` (com.microsoft; attention only when `num_key_value_heads` equals
+   * `num_attention_heads`, as in Video-LLaVA-7B). The files then need ONNX Runtime; the standard-op graph runs
+   * anywhere.
+   * @default false
+   */
+  contribOps?: boolean;
 }
 
 /**
@@ -28,6 +37,25 @@ export function rotaryInverseFrequencies(headDim: number, theta: number, factor:
 }
 
 /**
+ * cos and sin of every position's rotary angles, `[positions, headDim / 2]`, for `RotaryEmbedding`: the angle
+ * `position * inverse_frequency` rounded to float32 first, as transformers computes it.
+ */
+export function rotaryCaches(headDim: number, theta: number, factor: number, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const inverse = rotaryInverseFrequencies(headDim, theta, factor);
+  const half = headDim / 2;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let position = 0; position < positions; position++) {
+    for (let index = 0; index < half; index++) {
+      const angle = Math.fround(position * inverse[index]!);
+      cos[position * half + index] = Math.cos(angle);
+      sin[position * half + index] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
  * Builds `decoder_model_merged`: the LLaMA decoder with a KV cache, one graph for the first step (empty past,
  * `past_sequence_length` 0) and the following ones.
  *
@@ -43,6 +71,9 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   const text = config.textConfig;
   const { hiddenSize: width, numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim, numHiddenLayers: layers } = text;
   const groups = heads / kvHeads;
+  // Fused ops compute in float32 (fp16 keeps the standard graph, whose masking stays finite in float16).
+  const contrib = (options.contribOps ?? false) && type === 'float32';
+  const fusedAttention = contrib && groups === 1;
 
   const embeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', width]);
   const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
@@ -88,6 +119,18 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
     return graph.op('Add', [graph.op('Mul', [x, cos]), graph.op('Mul', [rotated, sin])]);
   };
 
+  let rotary3d: ((x: string, headCount: number) => string) | undefined;
+  let attentionBias: string | undefined;
+  if (contrib) {
+    const { cos: cosCache, sin: sinCache } = rotaryCaches(headDim, text.rope.ropeTheta, text.rope.factor, text.maxPositionEmbeddings);
+    const cosName = graph.constantTensor({ dataType: 'float32', dims: [text.maxPositionEmbeddings, half], data: cosCache }, 'rotary_cos_cache');
+    const sinName = graph.constantTensor({ dataType: 'float32', dims: [text.maxPositionEmbeddings, half], data: sinCache }, 'rotary_sin_cache');
+    rotary3d = (x, headCount) => graph.op('RotaryEmbedding', [x, positionIds, cosName, sinName], { interleaved: 0, num_heads: headCount }, { domain: 'com.microsoft' });
+    if (fusedAttention) attentionBias = graph.op('Where', [allowed, graph.constant('float32', 0), masked]);
+  }
+  const norm = (x: string, weight: string) =>
+    contrib ? graph.op('SimplifiedLayerNormalization', [x, planner.tensor(weight)], { axis: -1, epsilon: attribute.float(text.rmsNormEps), stash_type: 1 }) : rmsNorm(graph, x, planner.tensor(weight), text.rmsNormEps, type);
+
   const queryShape = graph.constant('int64', [0, 0, heads, headDim]);
   const kvShape = graph.constant('int64', [0, 0, kvHeads, headDim]);
   const grouped = groups === 1 ? undefined : {
@@ -103,29 +146,43 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   let hidden = castTo(graph, embeds, 'float32', type);
   for (let layer = 0; layer < layers; layer++) {
     const prefix = `model.language_model.layers.${layer}.`;
-    const normed = rmsNorm(graph, hidden, planner.tensor(`${prefix}input_layernorm.weight`), text.rmsNormEps, type);
+    const normed = norm(hidden, `${prefix}input_layernorm.weight`);
     const project = (name: string) => planner.linear(normed, `${prefix}self_attn.${name}.weight`, bias(`${prefix}self_attn.${name}`, text.attentionBias));
-    const query = rotate(graph.op('Transpose', [graph.op('Reshape', [project('q_proj'), queryShape])], { perm: [0, 2, 1, 3] }));
-    const key = rotate(graph.op('Transpose', [graph.op('Reshape', [project('k_proj'), kvShape])], { perm: [0, 2, 1, 3] }));
-    const value = graph.op('Transpose', [graph.op('Reshape', [project('v_proj'), kvShape])], { perm: [0, 2, 1, 3] });
     const [pastKey, pastValue] = past[layer]!;
-    const presentKey = graph.op('Concat', [castTo(graph, pastKey, 'float32', type), key], { axis: 2 });
-    const presentValue = graph.op('Concat', [castTo(graph, pastValue, 'float32', type), value], { axis: 2 });
-    graph.output(castTo(graph, presentKey, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.key`);
-    graph.output(castTo(graph, presentValue, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
-    // Grouped-query attention without copying the cache: fold each group's query heads into the sequence axis.
-    const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
-    let scores = graph.op('MatMul', [groupedQuery, graph.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] })]);
-    if (grouped) scores = graph.op('Reshape', [scores, grouped.scoresByHead]);
-    scores = castTo(graph, graph.op('Mul', [scores, scale]), type, 'float32');
-    let probabilities = softmax(graph, graph.op('Where', [allowed, scores, masked]), 'float32');
-    probabilities = castTo(graph, probabilities, 'float32', type);
-    if (grouped) probabilities = graph.op('Reshape', [probabilities, grouped.scoresByGroup]);
-    let context = graph.op('MatMul', [probabilities, presentValue]);
-    if (grouped) context = graph.op('Reshape', [context, grouped.contextByHead]);
-    const merged = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
-    hidden = graph.op('Add', [hidden, planner.linear(merged, `${prefix}self_attn.o_proj.weight`, bias(`${prefix}self_attn.o_proj`, text.attentionBias))]);
-    const normed2 = rmsNorm(graph, hidden, planner.tensor(`${prefix}post_attention_layernorm.weight`), text.rmsNormEps, type);
+    let attention: string;
+    if (fusedAttention) {
+      const [output, presentKey, presentValue] = graph.node(
+        'MultiHeadAttention',
+        [rotary3d!(project('q_proj'), heads), rotary3d!(project('k_proj'), kvHeads), project('v_proj'), '', '', attentionBias, pastKey, pastValue],
+        { num_heads: heads, scale: attribute.float(headDim ** -0.5) },
+        { domain: 'com.microsoft', outputs: 3 },
+      );
+      graph.output(presentKey!, 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.key`);
+      graph.output(presentValue!, 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
+      attention = output!;
+    } else {
+      const toHeads = (x: string, shape: string) => graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
+      const query = rotary3d ? toHeads(rotary3d(project('q_proj'), heads), queryShape) : rotate(toHeads(project('q_proj'), queryShape));
+      const key = rotary3d ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape) : rotate(toHeads(project('k_proj'), kvShape));
+      const value = toHeads(project('v_proj'), kvShape);
+      const presentKey = graph.op('Concat', [castTo(graph, pastKey, 'float32', type), key], { axis: 2 });
+      const presentValue = graph.op('Concat', [castTo(graph, pastValue, 'float32', type), value], { axis: 2 });
+      graph.output(castTo(graph, presentKey, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.key`);
+      graph.output(castTo(graph, presentValue, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
+      // Grouped-query attention without copying the cache: fold each group's query heads into the sequence axis.
+      const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
+      let scores = graph.op('MatMul', [groupedQuery, graph.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] })]);
+      if (grouped) scores = graph.op('Reshape', [scores, grouped.scoresByHead]);
+      scores = castTo(graph, graph.op('Mul', [scores, scale]), type, 'float32');
+      let probabilities = softmax(graph, graph.op('Where', [allowed, scores, masked]), 'float32');
+      probabilities = castTo(graph, probabilities, 'float32', type);
+      if (grouped) probabilities = graph.op('Reshape', [probabilities, grouped.scoresByGroup]);
+      let context = graph.op('MatMul', [probabilities, presentValue]);
+      if (grouped) context = graph.op('Reshape', [context, grouped.contextByHead]);
+      attention = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
+    }
+    hidden = graph.op('Add', [hidden, planner.linear(attention, `${prefix}self_attn.o_proj.weight`, bias(`${prefix}self_attn.o_proj`, text.attentionBias))]);
+    const normed2 = norm(hidden, `${prefix}post_attention_layernorm.weight`);
     const gate = activation(graph, planner.linear(normed2, `${prefix}mlp.gate_proj.weight`, bias(`${prefix}mlp.gate_proj`, text.mlpBias)), text.hiddenAct, type, 'text_config.hidden_act');
     const up = planner.linear(normed2, `${prefix}mlp.up_proj.weight`, bias(`${prefix}mlp.up_proj`, text.mlpBias));
     hidden = graph.op('Add', [hidden, planner.linear(graph.op('Mul', [gate, up]), `${prefix}mlp.down_proj.weight`, bias(`${prefix}mlp.down_proj`, text.mlpBias))]);
@@ -133,7 +190,7 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
       graph.output(castTo(graph, hidden, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layer + 1}`);
     }
   }
-  const final = rmsNorm(graph, hidden, planner.tensor('model.language_model.norm.weight'), text.rmsNormEps, type);
+  const final = norm(hidden, 'model.language_model.norm.weight');
   if (options.hiddenStateOutputs) graph.output(castTo(graph, final, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
   const head = text.tieWordEmbeddings ? 'model.language_model.embed_tokens.weight' : 'lm_head.weight';
   const logits = castTo(graph, planner.linear(final, head), type, 'float32');

@@ -49,6 +49,13 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    */
   hiddenStateOutputs?: boolean;
   /**
+   * Build the decoder with ONNX Runtime's fused contrib ops (`SimplifiedLayerNormalization`, `RotaryEmbedding`,
+   * `MultiHeadAttention` when there is no grouped-query attention) in the float32-compute formats (fp32, q8,
+   * q4). The files then need ONNX Runtime.
+   * @default false
+   */
+  contribOps?: boolean;
+  /**
    * Source bytes converted per step; bounds memory.
    * @default 16 MiB
    */
@@ -121,7 +128,7 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
     const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
     for (const dtype of dtypes) {
       for (const part of parts) {
-        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, { blockSize, hiddenStateOutputs: options.hiddenStateOutputs ?? false }) });
+        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, { blockSize, hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false }) });
       }
     }
     const total = built.reduce((sum, { part }) => sum + part.planner.jobs.reduce((bytes, job) => bytes + (job.source.end - job.source.start), 0), 0);

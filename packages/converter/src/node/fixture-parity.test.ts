@@ -7,10 +7,13 @@ import { type ModelSessions, greedyGenerate, loadSessions, runCase } from '../..
 const TOLERANCE = 1e-4;
 const cases = fixtureCases();
 
-describe('fp32 conversion of the fixture matches transformers', () => {
+describe.each([
+  ['standard ONNX ops', 'fixtureFp32'],
+  ['ONNX Runtime contrib ops in the decoder', 'fixtureFp32Contrib'],
+] as const)('fp32 conversion of the fixture matches transformers (%s)', (_, folder) => {
   let sessions: ModelSessions;
   beforeAll(async () => {
-    sessions = await loadSessions(inject('fixtureFp32'));
+    sessions = await loadSessions(inject(folder));
   });
   afterAll(async () => {
     await sessions.release();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyFixture } from '@video-llava/test-utils';
@@ -23,10 +23,16 @@ const formats = Object.keys(bounds) as WeightFormat[];
 describe('fp32, fp16, q8 and q4 conversions of the fixture against the reference', () => {
   let root: string;
   let report: ConversionReport;
-  const measured: Array<FormatAccuracy & { bytes: number }> = [];
+  let contrib: string;
+  const measured: Array<FormatAccuracy & { bytes: number; label?: string }> = [];
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'converter-formats-'));
     report = await convertCheckpoint(tinyFixture.model, join(root, 'out'), { dtypes: formats, blockSize: 32 });
+    // The quantized decoders again, built with ONNX Runtime contrib ops, beside the same encoders.
+    contrib = (await convertCheckpoint(tinyFixture.model, join(root, 'contrib'), { dtypes: ['q8', 'q4'], parts: ['decoder_model_merged'], contribOps: true, copyFiles: false })).outputDirectory;
+    for (const dtype of ['q8', 'q4']) {
+      for (const part of ['embed_tokens', 'image_encoder', 'video_encoder']) copyFileSync(join(report.outputDirectory, 'onnx', `${part}_${dtype}.onnx`), join(contrib, 'onnx', `${part}_${dtype}.onnx`));
+    }
   }, 120_000);
   afterAll(() => {
     console.log(`fixture, six cases, block size 32:\n${formatAccuracyTable(measured)}`);
@@ -55,5 +61,12 @@ describe('fp32, fp16, q8 and q4 conversions of the fixture against the reference
     expect(accuracy.firstTokenAgreement.rows).toBe(7);
     expect(accuracy.firstTokenAgreement.equal).toBeGreaterThanOrEqual(bounds[dtype].firstTokensEqual);
     if (dtype === 'fp32') expect(accuracy.greedyPrefixAgreement.equal).toBe(accuracy.greedyPrefixAgreement.tokens);
+  }, 120_000);
+
+  it.each(['q8', 'q4'] as const)('%s with the contrib-op decoder: within the same bounds', async (dtype) => {
+    const accuracy = await measureFormatAccuracy(contrib, dtype);
+    measured.push({ ...accuracy, label: `${dtype}, contribOps`, bytes: Number.NaN });
+    expect(accuracy.maxLogitError).toBeLessThanOrEqual(bounds[dtype].maxLogitError);
+    expect(accuracy.firstTokenAgreement.equal).toBeGreaterThanOrEqual(bounds[dtype].firstTokensEqual);
   }, 120_000);
 });
