@@ -5,7 +5,7 @@ export type { CheckpointLayout } from './checkpoint-layout.js';
 export { expectedTensors, visionLayersNeeded } from './expected-tensors.js';
 export type { ExpectedTensor } from './expected-tensors.js';
 export { decodeFloat16, decodeFloats, encodeFloat16 } from './float-conversion.js';
-export { buildDecoder, rotaryInverseFrequencies } from './graph/decoder.js';
+export { buildDecoder, rotaryCaches, rotaryInverseFrequencies } from './graph/decoder.js';
 export type { DecoderGraphOptions } from './graph/decoder.js';
 export { buildEmbedTokens } from './graph/embed-tokens.js';
 export { buildVisionEncoder } from './graph/vision-encoder.js';

@@ -28,6 +28,8 @@ describe('video-llava convert', () => {
     expect(readdirSync(output).sort()).toEqual(readdirSync(tinyFixture.model).filter((name) => name !== 'model.safetensors').concat('onnx').sort());
     for (const file of report.files) expect(readFileSync(join(output, file.path)).byteLength).toBe(file.bytes);
     expect(report.files.find((file: { path: string }) => file.path === 'onnx/decoder_model_merged_q4.onnx').weightError.maxAbsError).toBeGreaterThan(0);
+    // Standard ONNX ops unless --contrib-ops.
+    expect(readFileSync(join(output, 'onnx', 'decoder_model_merged_q4.onnx')).includes('MultiHeadAttention')).toBe(false);
     expect(io.err()).toContain('100.0%');
     expect(io.err()).toContain('onnx/decoder_model_merged_q4.onnx');
   });
@@ -35,11 +37,14 @@ describe('video-llava convert', () => {
   it('prints a table of files, bytes and weight errors by default; several --dtype values add variants', async () => {
     const io = createTestIo(repositoryRoot);
     const output = join(root, 'fp16-q8');
-    expect(await runCli(['convert', tinyFixture.model, output, '--dtype', 'fp16,q8'], io)).toBe(0);
+    expect(await runCli(['convert', tinyFixture.model, output, '--dtype', 'fp16,q8', '--contrib-ops'], io)).toBe(0);
     expect(io.out()).toContain(`-> ${output} (fp16, q8)`);
     expect(io.out()).toMatch(/onnx\/decoder_model_merged_q8\.onnx\s+\S+ \S+\s+\d+/);
     expect(io.out()).toContain('onnx/embed_tokens_fp16.onnx');
     expect(readdirSync(join(output, 'onnx'))).toHaveLength(8);
+    // --contrib-ops: the q8 decoder uses ONNX Runtime's fused attention; fp16 keeps standard ops.
+    expect(readFileSync(join(output, 'onnx', 'decoder_model_merged_q8.onnx')).includes('MultiHeadAttention')).toBe(true);
+    expect(readFileSync(join(output, 'onnx', 'decoder_model_merged_fp16.onnx')).includes('MultiHeadAttention')).toBe(false);
   });
 
   it('usage errors exit 2: missing <out-dir>, an unknown --dtype', async () => {

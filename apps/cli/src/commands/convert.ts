@@ -6,7 +6,7 @@ import { type CliCommand, type CliIo, UsageError } from '../command.js';
 
 const usage = [
   'video-llava convert <checkpoint-dir | org/name[@revision]> <out-dir> [--dtype fp32|fp16|q8|q4]... [--block-size 32]',
-  '                    [--overwrite] [--json] [--cache-dir <dir>] [--offline]',
+  '                    [--contrib-ops] [--overwrite] [--json] [--cache-dir <dir>] [--offline]',
 ].join('\n');
 
 function formatBytes(bytes: number): string {
@@ -61,6 +61,7 @@ export const command: CliCommand = {
         options: {
           dtype: { type: 'string', multiple: true },
           'block-size': { type: 'string' },
+          'contrib-ops': { type: 'boolean', default: false },
           overwrite: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           'cache-dir': { type: 'string' },
@@ -92,6 +93,7 @@ export const command: CliCommand = {
         dtypes,
         ...(blockSize === undefined ? {} : { blockSize }),
         overwrite: parsed.values.overwrite,
+        contribOps: parsed.values['contrib-ops'],
         cwd: io.cwd,
         sourceOptions: {
           env: io.env,
