@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Tensor, VideoLlavaError } from '@video-llava/core';
 import type { FrameSelection, LoadedVideo } from '../loaded-video.js';
 import { arrangeFrames, pickFrameIndices } from '../pick-frame-indices.js';
@@ -139,20 +140,55 @@ async function decodeFrames(run: FfmpegFrameRun): Promise<number> {
 }
 
 /**
- * Decodes the frames of a seek plan, run by run. Returns false when a run gave fewer frames than planned (the seek
- * landed after a wanted frame, or a time did not name a frame): the caller then decodes from the start.
+ * FFmpeg runs of a seek plan at a time: each run is short, so one run leaves cores idle (start-up, the first frames
+ * of a GOP); measured on 2 cores, two at a time took 0.7 to 0.95 of the time of one at a time.
+ */
+function seekConcurrency(segments: number): number {
+  return Math.max(1, Math.min(segments, Math.max(2, Math.ceil(availableParallelism() / 2))));
+}
+
+/**
+ * Decodes the frames of a seek plan, a few runs at a time, each into its own part of `into`. Returns false when a run
+ * gave fewer frames than planned (the seek landed after a wanted frame, or a time did not name a frame): the other
+ * runs are stopped, and the caller decodes from the start.
  */
 async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputOptions' | 'filter' | 'count' | 'offset'>): Promise<boolean> {
   const frameBytes = run.width * run.height * 3;
+  const jobs: Array<Omit<FfmpegFrameRun, keyof typeof run>> = [];
   let offset = 0;
   for (const segment of plan.segments) {
     const inputOptions = ['-copyts', ...(segment.seekSeconds === undefined ? [] : ['-noaccurate_seek', '-ss', segment.seekSeconds.toFixed(6)])];
-    const filter = selectTimesExpression(segment.times, plan.tolerance);
-    const count = await decodeFrames({ ...run, inputOptions, filter, count: segment.times.length, offset });
-    if (count !== segment.times.length) return false;
-    offset += count * frameBytes;
+    jobs.push({ inputOptions, filter: selectTimesExpression(segment.times, plan.tolerance), count: segment.times.length, offset });
+    offset += segment.times.length * frameBytes;
   }
-  return true;
+  // One controller for the runs: the caller's signal stops them all, and so does a run that comes back short.
+  const stop = new AbortController();
+  const forward = (): void => stop.abort(run.signal?.reason);
+  if (run.signal?.aborted) forward();
+  run.signal?.addEventListener('abort', forward, { once: true });
+  let short = false;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && !short && !stop.signal.aborted) {
+      const job = jobs[next++]!;
+      const count = await decodeFrames({ ...run, ...job, signal: stop.signal });
+      if (count !== job.count) {
+        short = true;
+        stop.abort();
+      }
+    }
+  };
+  try {
+    const results = await Promise.allSettled(Array.from({ length: seekConcurrency(jobs.length) }, worker));
+    if (run.signal?.aborted) throw new VideoLlavaError('ABORTED', `Decoding ${run.file} was aborted.`, { file: run.file, cause: run.signal.reason });
+    for (const result of results) {
+      // runs stopped because another came back short end as ABORTED: that is the short run's doing, not an error
+      if (result.status === 'rejected' && !(short && VideoLlavaError.isInstance(result.reason) && result.reason.code === 'ABORTED')) throw result.reason;
+    }
+    return !short;
+  } finally {
+    run.signal?.removeEventListener('abort', forward);
+  }
 }
 
 /**
