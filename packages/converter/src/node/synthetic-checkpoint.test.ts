@@ -88,3 +88,32 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     }
   }, 60_000);
 });
+
+describe('vision feature selection from the config', () => {
+  it('strategy "full" keeps the CLS token for images; a list of feature layers widens the projector input', async () => {
+    const checkpoint = join(root, 'full-two-layers');
+    await writeSyntheticCheckpoint(checkpoint, { dtype: 'float32', config: { vision_feature_select_strategy: 'full', vision_feature_layer: [-3, -1] } });
+    const header = readRawSafetensors(join(checkpoint, 'model.safetensors')).header;
+    // Two hidden states of width 32 side by side.
+    expect(header['multi_modal_projector.linear_1.weight']).toMatchObject({ shape: [64, 64] });
+    const report = await convertCheckpoint(checkpoint, join(root, 'full-two-layers-onnx'), { parts: ['image_encoder', 'video_encoder'], copyFiles: false });
+    const ort = await import('onnxruntime-node');
+    const open = (name: string) => ort.InferenceSession.create(join(report.outputDirectory, 'onnx', `${name}.onnx`), { logSeverityLevel: 3 });
+    const [image, video] = await Promise.all([open('image_encoder'), open('video_encoder')]);
+    try {
+      const pixels = Float32Array.from({ length: 3 * 224 * 224 }, (_, index) => Math.sin(index * 0.01));
+      const { image_features } = await image.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, 224, 224]) });
+      expect(image_features!.dims).toEqual([1, 257, 64]);
+      const frames = new Float32Array(2 * pixels.length);
+      frames.set(pixels);
+      frames.set(pixels, pixels.length);
+      const { video_features } = await video.run({ pixel_values_videos: new ort.Tensor('float32', frames, [1, 2, 3, 224, 224]) });
+      expect(video_features!.dims).toEqual([1, 2 * 257, 64]);
+      // Both frames are the same picture, so both halves of the video features are the same.
+      const values = video_features!.data as Float32Array;
+      expect(Buffer.from(values.buffer, values.byteOffset, values.byteLength / 2).equals(Buffer.from(values.buffer, values.byteOffset + values.byteLength / 2, values.byteLength / 2))).toBe(true);
+    } finally {
+      await Promise.all([image.release(), video.release()]);
+    }
+  }, 60_000);
+});
