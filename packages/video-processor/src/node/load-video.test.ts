@@ -191,6 +191,18 @@ describe('loadVideo (FFmpeg)', () => {
     });
   });
 
+  it('an abort during the seek runs stops them all', async () => {
+    // An FFmpeg whose seeking runs hang for 20 s before starting
+    const slow = join(videos.directory, 'slow-seeking-ffmpeg.sh');
+    writeFileSync(slow, `#!/bin/sh\ncase "$*" in *-noaccurate_seek*) exec sleep 20;; esac\nexec '${await resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
+    const controller = new AbortController();
+    const started = performance.now();
+    setTimeout(() => controller.abort(), 500);
+    const error = await rejection(loadVideo(videos.gop20, { ffmpegPath: slow, signal: controller.signal }));
+    expect(error.code).toBe('ABORTED');
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('does not seek into open GOPs (their leading frames need the previous GOP), and still gets the right frames', async () => {
     const { probe, packets } = await probeVideoStream(videos.openGop, {}, true);
     expect(seekableFrameTimes(packets!, probe.codec)).toBeUndefined();
