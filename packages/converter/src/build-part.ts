@@ -19,8 +19,11 @@ export interface BuildPartOptions {
 
 /** A built graph whose weights are still to be written: run the planner's jobs, then add the initializers. */
 export interface BuiltPart {
+  /** The part built. */
   part: ModelPart;
+  /** Its graph, without initializers yet. */
   graph: GraphBuilder;
+  /** The weights the graph uses, as jobs to run. */
   planner: WeightPlanner;
   /** Operator sets the graph uses. */
   opsetImports: Record<string, number>;

@@ -25,7 +25,9 @@ export interface ConversionReport {
   checkpointDirectory: string;
   /** The output folder. */
   outputDirectory: string;
+  /** The weight formats written. */
   dtypes: WeightFormat[];
+  /** Every file written, relative to the output folder. */
   files: ConvertedFile[];
   /** Bytes written in all. */
   totalBytes: number;

@@ -4,6 +4,7 @@ import type { VideoLlavaConfig } from '@video-llava/config';
 export interface ExpectedTensor {
   /** Canonical (transformers v5 module) name. */
   canonical: string;
+  /** The shape the config implies. */
   shape: number[];
   /** The config fields behind each dimension, for error messages. */
   shapeFrom: string[];

@@ -76,7 +76,9 @@ export function quantizeBlockwise(values: Float32Array, rows: number, columns: n
 
 /** Rows quantized to int8 with one symmetric scale per row: `weight ~= q * scale`. */
 export interface RowQuantized {
+  /** `[rows, columns]` int8 levels. */
   values: Int8Array;
+  /** `[rows]` float32 scales. */
   scales: Float32Array;
 }
 

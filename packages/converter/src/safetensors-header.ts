@@ -28,6 +28,7 @@ export interface SafetensorsTensorInfo {
   name: string;
   /** safetensors dtype (`F32`, `F16`, `BF16`, ...). */
   dtype: string;
+  /** Dimensions. */
   shape: number[];
   /** Absolute byte offset of the first byte in the file. */
   start: number;

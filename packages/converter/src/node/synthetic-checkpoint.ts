@@ -29,6 +29,7 @@ export interface SyntheticCheckpointOptions {
 
 /** What {@link writeSyntheticCheckpoint} wrote. */
 export interface SyntheticCheckpoint {
+  /** The checkpoint folder. */
   directory: string;
   /** The weight files written (file names). */
   weightFiles: string[];
