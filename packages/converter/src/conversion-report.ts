@@ -33,6 +33,8 @@ export interface ConversionReport {
   totalBytes: number;
   /** Wall time in seconds. */
   seconds: number;
+  /** Checkpoint tensors the model does not use (not converted), e.g. buffers saved by older exporters. */
+  unusedTensors: string[];
 }
 
 function formatBytes(bytes: number): string {
@@ -64,6 +66,9 @@ export function formatConversionReport(report: ConversionReport): string {
     line(header),
     ...rows.map(line),
     `total ${formatBytes(report.totalBytes)} (${report.totalBytes} bytes)`,
+    ...(report.unusedTensors.length > 0
+      ? [`${report.unusedTensors.length} checkpoint tensor(s) not used by the model, not converted: ${report.unusedTensors.slice(0, 5).join(', ')}${report.unusedTensors.length > 5 ? ', ...' : ''}`]
+      : []),
     '',
   ].join('\n');
 }

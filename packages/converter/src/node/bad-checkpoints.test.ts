@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { editTensorHeader, readRawSafetensors, writeRawSafetensors } from '../../test/safetensors-edit.js';
+import { formatConversionReport } from '../conversion-report.js';
 import { convertCheckpoint } from './convert-checkpoint.js';
 import { writeSyntheticCheckpoint } from './synthetic-checkpoint.js';
 
@@ -210,5 +211,18 @@ describe('the output folder appears only when complete', () => {
     expect(readdirSync(join(output, 'onnx'))).toEqual(['embed_tokens.onnx']);
     expect(report.files.map((file) => file.path).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/embed_tokens.onnx']);
     expect(readdirSync(root).sort()).toEqual(['checkpoint', 'out']);
+  });
+});
+
+describe('tensors the model does not use', () => {
+  it('are listed in the report and left out, not refused', async () => {
+    const file = readRawSafetensors(weights());
+    const extra = 'image_tower.vision_model.embeddings.position_ids';
+    const end = file.data.byteLength;
+    file.header[extra] = { dtype: 'I64', shape: [1, 2], data_offsets: [end, end + 16] };
+    writeRawSafetensors(weights(), { header: file.header, data: Buffer.concat([file.data, new Uint8Array(16)]) });
+    const report = await convertCheckpoint(checkpoint, output, { parts: ['embed_tokens'] });
+    expect(report.unusedTensors).toEqual([extra]);
+    expect(formatConversionReport(report)).toContain(`1 checkpoint tensor(s) not used by the model, not converted: ${extra}`);
   });
 });

@@ -16,6 +16,11 @@ export interface OpenedCheckpoint {
   tensors: Map<string, CheckpointTensor>;
   /** Open safetensors files by path. */
   files: Map<string, SafetensorsFile>;
+  /**
+   * Checkpoint tensors the model does not use (their names), in file order; transformers would warn about
+   * them as unexpected keys. Not converted.
+   */
+  unusedTensors: string[];
   /** Closes every file. */
   close(): Promise<void>;
 }
@@ -127,7 +132,9 @@ export async function openCheckpoint(directory: string): Promise<OpenedCheckpoin
       }
     }
     const tensors = validateCheckpoint(config, all, configPath);
-    return { directory, config, tensors, files, close };
+    const used = new Set([...tensors.values()].map((tensor) => tensor.name));
+    const unusedTensors = [...all.keys()].filter((name) => !used.has(name));
+    return { directory, config, tensors, unusedTensors, files, close };
   } catch (error) {
     await close();
     throw error;

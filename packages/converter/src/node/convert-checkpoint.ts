@@ -163,7 +163,7 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
     await checkpoint.close();
     await publish(staging, output);
     const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
-    return { source, checkpointDirectory, outputDirectory: output, dtypes, files, totalBytes, seconds: (performance.now() - started) / 1000 };
+    return { source, checkpointDirectory, outputDirectory: output, dtypes, files, totalBytes, seconds: (performance.now() - started) / 1000, unusedTensors: checkpoint.unusedTensors };
   } catch (error) {
     await checkpoint.close().catch(() => undefined);
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);
