@@ -1,16 +1,8 @@
 import { nodePlatform } from './node-platform.js';
 import { VideoLlavaPipeline } from './video-llava-pipeline.js';
 
-export { VideoLlavaPipeline } from './video-llava-pipeline.js';
-export type { VideoLlavaAnswer, VideoLlavaLoadOptions, VideoLlavaRequest, VideoLlavaSequence, VideoLlavaStream } from './video-llava-pipeline.js';
-export type { ImageInput, VideoInput } from './media-inputs.js';
-export type { MediaLoadOptions, SourceOptions, VideoLlavaPlatform } from './platform.js';
+export * from './entry-exports.js';
 export { nodePlatform } from './node-platform.js';
-export { VideoLlavaForConditionalGeneration } from '@video-llava/model';
-export { VideoLlavaProcessor } from '@video-llava/processor';
-export type { ChatMessage } from '@video-llava/processor';
-export type { GenerationDelta, GenerationOptions, FinishReason } from '@video-llava/generation';
-export { VideoLlavaError } from '@video-llava/core';
 
 /**
  * Video-LLaVA in Node.js: `VideoLlava.load(source)` then `generate` / `stream`. Runs on onnxruntime-node (CPU; CUDA
