@@ -8,6 +8,7 @@ import { PhiloxRandom, randomSeed } from './philox-random.js';
 import { preparePromptBatch } from './prompt-batch.js';
 import { resolveGenerationSettings } from './resolve-generation-settings.js';
 import { samplingLoop } from './sampling-loop.js';
+import { singlePassStream } from './single-pass-stream.js';
 import { buildStoppingCriteria } from './stopping-criteria/build-stopping-criteria.js';
 
 function checkModel(model: unknown): void {
@@ -131,10 +132,7 @@ export function streamGeneration<TCache = unknown>(options: GenerateOptions<TCac
     resolveResult = resolve;
     rejectResult = reject;
   });
-  // Whoever iterates sees errors; the promise must not also raise an unhandled rejection.
-  result.catch(() => undefined);
   let loop: AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> | undefined;
-  let started = false;
 
   async function* deltas(): AsyncGenerator<GenerationDelta, void, void> {
     let settled = false;
@@ -173,29 +171,5 @@ export function streamGeneration<TCache = unknown>(options: GenerateOptions<TCac
     }
   }
 
-  const iterable = deltas();
-  return {
-    [Symbol.asyncIterator]() {
-      if (started) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', 'A generation stream can be iterated only once.', { field: 'stream', expected: 'one iteration', actual: 'a second one' });
-      }
-      started = true;
-      return iterable;
-    },
-    get result() {
-      if (!started) {
-        started = true;
-        void (async () => {
-          try {
-            for await (const _delta of iterable) {
-              // draining: nobody reads the deltas
-            }
-          } catch {
-            // the result promise carries the error
-          }
-        })();
-      }
-      return result;
-    },
-  };
+  return singlePassStream(deltas(), result);
 }

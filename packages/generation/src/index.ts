@@ -1,6 +1,8 @@
 export type { CausalLanguageModel, LanguageModelInput, LanguageModelOutput, LanguageModelStepInput } from './causal-language-model.js';
 export { generate, streamGeneration } from './generate.js';
 export type { GenerationStream } from './generate.js';
+export { singlePassStream } from './single-pass-stream.js';
+export type { SinglePassStream } from './single-pass-stream.js';
 export type { GenerateOptions, GenerationOptions } from './generation-options.js';
 export type { FinishReason, GenerationDelta, GenerationResult, GenerationStep } from './generation-result.js';
 export type { CreateDetokenizer, IncrementalDetokenizer } from './incremental-detokenizer.js';
