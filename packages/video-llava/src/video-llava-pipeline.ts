@@ -1,6 +1,6 @@
 import type { ModelSource, PretrainedConfig } from '@video-llava/config';
 import { type ProgressCallback, VideoLlavaError, describeValue } from '@video-llava/core';
-import type { FinishReason, GenerationDelta, GenerationOptions, GenerationResult, GenerationStep } from '@video-llava/generation';
+import { type FinishReason, type GenerationDelta, type GenerationOptions, type GenerationResult, type GenerationStep, singlePassStream } from '@video-llava/generation';
 import { type ModelDtypeChoice, type ModelPart, VideoLlavaForConditionalGeneration, type VideoLlavaGenerateOptions } from '@video-llava/model';
 import { type ChatMessage, VideoLlavaProcessor } from '@video-llava/processor';
 import type { Backend, SessionOptions } from '@video-llava/runtime';
@@ -216,9 +216,7 @@ export class VideoLlavaPipeline {
       resolveResult = resolve;
       rejectResult = reject;
     });
-    result.catch(() => undefined);
     const self = this;
-    let started = false;
     async function* deltas(): AsyncGenerator<GenerationDelta, void, void> {
       try {
         let prepared: PreparedRequest;
@@ -241,29 +239,7 @@ export class VideoLlavaPipeline {
         throw error;
       }
     }
-    const iterable = deltas();
-    return {
-      [Symbol.asyncIterator]() {
-        if (started) throw new VideoLlavaError('INVALID_ARGUMENT', 'A stream can be iterated only once.', { field: 'stream', expected: 'one iteration', actual: 'a second one' });
-        started = true;
-        return iterable;
-      },
-      get result() {
-        if (!started) {
-          started = true;
-          void (async () => {
-            try {
-              for await (const _delta of iterable) {
-                // nobody reads the deltas
-              }
-            } catch {
-              // the result carries the error
-            }
-          })();
-        }
-        return result;
-      },
-    };
+    return singlePassStream(deltas(), result);
   }
 
   /** Forgets the cached prefix of the last answer. */
