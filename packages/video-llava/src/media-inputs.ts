@@ -2,7 +2,7 @@ import { type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfA
 import type { RawImage } from '@video-llava/image-processor';
 import type { VideoLlavaProcessor } from '@video-llava/processor';
 import type { VideoFrames } from '@video-llava/video-processor';
-import type { VideoLlavaPlatform } from './platform.js';
+import type { MediaLoadOptions, VideoLlavaPlatform } from './platform.js';
 
 /**
  * A video of a request:
@@ -70,63 +70,86 @@ function asList<T>(value: T | readonly T[] | undefined, field: string): readonly
   return [value as T];
 }
 
+/** What differs between videos and images on their way to pixel values. */
+interface MediaKind<TDecoded> {
+  /** The request's field (`videos`), one of its entries (`video`), the progress stage of decoding one. */
+  field: string;
+  item: string;
+  stage: string;
+  /** The rank of pixel values of several entries, and the shapes accepted (for messages). */
+  rank: number;
+  shape: string;
+  /** What an entry may be, in a message and in the error's `expected`. */
+  accepted: string;
+  expected: string;
+  /** Whether an entry is already decoded (frames, a `RawImage`). */
+  isDecoded(value: unknown): boolean;
+  load(platform: VideoLlavaPlatform, input: unknown, options: MediaLoadOptions): Promise<TDecoded>;
+  preprocess(processor: VideoLlavaProcessor, decoded: TDecoded): Tensor<'float32'>;
+}
+
+const videoKind: MediaKind<VideoFrames> = {
+  field: 'videos',
+  item: 'video',
+  stage: 'decode-video',
+  rank: 5,
+  shape: '[frames, 3, H, W] or [videos, frames, 3, H, W]',
+  accepted: 'a file, a URL, decoded frames or pixel values',
+  expected: 'a path, URL, Blob, LoadedVideo, uint8 frames or float32 pixel values',
+  isDecoded: (value) => typeof value === 'object' && value !== null,
+  load: (platform, input, options) => platform.loadVideo(input, options),
+  preprocess: (processor, frames) => processor.videoProcessor.preprocess(frames).pixelValuesVideos,
+};
+
+const imageKind: MediaKind<RawImage> = {
+  field: 'images',
+  item: 'image',
+  stage: 'decode-image',
+  rank: 4,
+  shape: '[3, H, W] or [images, 3, H, W]',
+  accepted: 'a file, a URL, a RawImage or pixel values',
+  expected: 'a path, URL, Blob, RawImage or float32 pixel values',
+  isDecoded: (value) => typeof value === 'object' && value !== null && 'width' in value && 'height' in value,
+  load: (platform, input, options) => platform.loadImage(input, options),
+  preprocess: (processor, image) => processor.imageProcessor.preprocess(image).pixelValues,
+};
+
+/** Files decoded (progress: one item per entry), decoded entries processed, pixel tensors taken as they are. */
+async function pixelValues<TDecoded>(media: unknown, context: MediaContext, kind: MediaKind<TDecoded>): Promise<Tensor<'float32'> | undefined> {
+  const list = asList<unknown>(media, kind.field);
+  const numFrames = context.processor.config.processor.videoProcessor.numFrames;
+  const parts: Tensor<'float32'>[] = [];
+  for (const [index, entry] of list.entries()) {
+    throwIfAborted(context.signal, 'generation');
+    const field = `${kind.field}[${index}]`;
+    if (isTensor(entry) && entry.dtype === 'float32') {
+      parts.push(pixelTensor(entry, kind.rank, field, kind.shape));
+      continue;
+    }
+    let decoded: TDecoded;
+    if (context.platform.isMediaFile(entry)) {
+      const file = typeof entry === 'string' ? { file: entry } : {};
+      context.onProgress?.({ stage: kind.stage, done: index, total: list.length, unit: 'items', ...file });
+      decoded = await kind.load(context.platform, entry, { numFrames, signal: context.signal });
+      context.onProgress?.({ stage: kind.stage, done: index + 1, total: list.length, unit: 'items', ...file });
+    } else if (kind.isDecoded(entry)) decoded = entry as TDecoded;
+    else {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be ${kind.accepted}, found ${describeValue(entry)}.`, { field, expected: kind.expected, actual: describeValue(entry) });
+    }
+    parts.push(kind.preprocess(context.processor, decoded));
+  }
+  return concatenate(parts, kind.field, kind.item);
+}
+
 /**
  * The request's videos as `pixel_values_videos` `[videos, frames, 3, H, W]`: files decoded (progress `decode-video`,
  * one item per video), frames run through the checkpoint's video processor, pixel tensors taken as they are.
  */
-export async function videoPixelValues(videos: VideoInput | readonly VideoInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
-  const list = asList<VideoInput>(videos as VideoInput | readonly VideoInput[] | undefined, 'videos');
-  const numFrames = context.processor.config.processor.videoProcessor.numFrames;
-  const parts: Tensor<'float32'>[] = [];
-  for (const [index, video] of list.entries()) {
-    throwIfAborted(context.signal, 'generation');
-    if (isTensor(video) && video.dtype === 'float32') {
-      parts.push(pixelTensor(video, 5, `videos[${index}]`, '[frames, 3, H, W] or [videos, frames, 3, H, W]'));
-      continue;
-    }
-    let frames: VideoFrames;
-    if (context.platform.isMediaFile(video)) {
-      context.onProgress?.({ stage: 'decode-video', done: index, total: list.length, unit: 'items', ...(typeof video === 'string' ? { file: video } : {}) });
-      frames = await context.platform.loadVideo(video, { numFrames, signal: context.signal });
-      context.onProgress?.({ stage: 'decode-video', done: index + 1, total: list.length, unit: 'items', ...(typeof video === 'string' ? { file: video } : {}) });
-    } else if (typeof video === 'object' && video !== null) frames = video as unknown as VideoFrames;
-    else {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `videos[${index}] must be a file, a URL, decoded frames or pixel values, found ${describeValue(video)}.`, {
-        field: `videos[${index}]`,
-        expected: 'a path, URL, Blob, LoadedVideo, uint8 frames or float32 pixel values',
-        actual: describeValue(video),
-      });
-    }
-    parts.push(context.processor.videoProcessor.preprocess(frames).pixelValuesVideos);
-  }
-  return concatenate(parts, 'videos', 'video');
+export function videoPixelValues(videos: VideoInput | readonly VideoInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
+  return pixelValues(videos, context, videoKind);
 }
 
 /** The request's images as `pixel_values_images` `[images, 3, H, W]` (progress `decode-image`). */
-export async function imagePixelValues(images: ImageInput | readonly ImageInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
-  const list = asList<ImageInput>(images, 'images');
-  const numFrames = context.processor.config.processor.videoProcessor.numFrames;
-  const parts: Tensor<'float32'>[] = [];
-  for (const [index, image] of list.entries()) {
-    throwIfAborted(context.signal, 'generation');
-    if (isTensor(image) && image.dtype === 'float32') {
-      parts.push(pixelTensor(image, 4, `images[${index}]`, '[3, H, W] or [images, 3, H, W]'));
-      continue;
-    }
-    let raw: RawImage;
-    if (context.platform.isMediaFile(image)) {
-      context.onProgress?.({ stage: 'decode-image', done: index, total: list.length, unit: 'items', ...(typeof image === 'string' ? { file: image } : {}) });
-      raw = await context.platform.loadImage(image, { numFrames, signal: context.signal });
-      context.onProgress?.({ stage: 'decode-image', done: index + 1, total: list.length, unit: 'items', ...(typeof image === 'string' ? { file: image } : {}) });
-    } else if (typeof image === 'object' && image !== null && 'width' in image && 'height' in image) raw = image as RawImage;
-    else {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `images[${index}] must be a file, a URL, a RawImage or pixel values, found ${describeValue(image)}.`, {
-        field: `images[${index}]`,
-        expected: 'a path, URL, Blob, RawImage or float32 pixel values',
-        actual: describeValue(image),
-      });
-    }
-    parts.push(context.processor.imageProcessor.preprocess(raw).pixelValues);
-  }
-  return concatenate(parts, 'images', 'image');
+export function imagePixelValues(images: ImageInput | readonly ImageInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
+  return pixelValues(images, context, imageKind);
 }
