@@ -40,5 +40,5 @@ export const webPlatform: VideoLlavaPlatform = {
     }
     return loadVideo(input as BrowserVideoSource, { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}) });
   },
-  loadImage: (input) => loadImage(input as BrowserImageSource),
+  loadImage: (input, options) => loadImage(input as BrowserImageSource, options.signal ? { signal: options.signal } : {}),
 };
