@@ -4,7 +4,10 @@ export type { VideoLlavaAnswer, VideoLlavaLoadOptions, VideoLlavaRequest, VideoL
 export type { ImageInput, VideoInput } from './media-inputs.js';
 export type { MediaLoadOptions, SourceOptions, VideoLlavaPlatform } from './platform.js';
 export { VideoLlavaForConditionalGeneration } from '@video-llava/model';
+// The types the options of `load`, `generate` and `stream` use, so that an application needs no other import.
+export type { ModelDtypeChoice, ModelPart } from '@video-llava/model';
 export { VideoLlavaProcessor } from '@video-llava/processor';
-export type { ChatMessage } from '@video-llava/processor';
-export type { GenerationDelta, GenerationOptions, FinishReason } from '@video-llava/generation';
+export type { ChatContentPart, ChatMessage } from '@video-llava/processor';
+export type { GenerationDelta, GenerationOptions, GenerationStep, FinishReason } from '@video-llava/generation';
 export { VideoLlavaError } from '@video-llava/core';
+export type { ProgressCallback, ProgressEvent } from '@video-llava/core';

@@ -6,16 +6,16 @@ import type { MediaLoadOptions, VideoLlavaPlatform } from './platform.js';
 
 /**
  * A video of a request:
- * - a file path or `file:` URL (Node), a URL, bytes or a `Blob` (browser): decoded, and the checkpoint's number of
- *   frames sampled uniformly;
+ * - a file: a path, a `file:` URL, bytes or a `Blob` (Node); a URL, bytes or a `Blob` (browser). Decoded,
+ *   and the checkpoint's number of frames sampled uniformly;
  * - decoded frames: what `loadVideo` returns, a uint8 `[frames, height, width, 3]` tensor, or `RawImage`s;
  * - pixel values: a float32 `[frames, 3, H, W]` tensor (one video) or `[videos, frames, 3, H, W]`.
  */
 export type VideoInput = string | URL | Uint8Array | ArrayBuffer | Blob | VideoFrames | Tensor<'float32'>;
 
 /**
- * An image of a request: a file path or URL (Node), a URL, bytes or a `Blob` (browser), a `RawImage`, or pixel
- * values (float32 `[3, H, W]` or `[images, 3, H, W]`).
+ * An image of a request: a file (a path, a `file:` URL, bytes or a `Blob` in Node; a URL, bytes or a `Blob`
+ * in browsers), a `RawImage`, or pixel values (float32 `[3, H, W]` or `[images, 3, H, W]`).
  */
 export type ImageInput = string | URL | Uint8Array | ArrayBuffer | Blob | RawImage | Tensor<'float32'>;
 

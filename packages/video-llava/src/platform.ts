@@ -25,6 +25,7 @@ export interface SourceOptions {
 export interface MediaLoadOptions {
   /** Frames to sample from a video (the checkpoint's `num_frames`). */
   numFrames: number;
+  /** Cancels the decoding (`ABORTED`). */
   signal?: AbortSignal | undefined;
 }
 
