@@ -144,10 +144,14 @@ export interface GenerationState {
   length: number;
 }
 
-/** Greedy decoding of `steps` tokens with the KV cache, after {@link runCase}'s prefill. */
-export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { state: GenerationState }, steps: number): Promise<number[][]> {
+/**
+ * Greedy decoding of `steps` tokens with the KV cache, after {@link runCase}'s prefill.
+ * @param onStepLogits receives the `[B, V]` logits each token was chosen from (step 0: the prefill's last position)
+ */
+export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { state: GenerationState }, steps: number, onStepLogits?: (step: number, logits: Float32Array) => void): Promise<number[][]> {
   const { state, vocab } = run;
   const batch = state.batch;
+  onStepLogits?.(0, run.logitsLast);
   let next = argmaxRows(run.logitsLast, batch, vocab);
   const generated: number[][] = Array.from({ length: batch }, () => []);
   let mask = state.mask;
@@ -172,6 +176,7 @@ export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { s
     const outputNames = sessions.decoder.outputNames.filter((output) => !output.startsWith('hidden_states.'));
     const outputs = await sessions.decoder.run(feeds, outputNames);
     for (const key of Object.keys(state.past)) state.past[key] = outputs[key.replace('past_key_values', 'present')]!;
+    onStepLogits?.(step + 1, outputs.logits!.data as Float32Array);
     next = argmaxRows(outputs.logits!.data as Float32Array, batch, vocab);
   }
   return generated;

@@ -19,7 +19,7 @@ describe.each([
     await sessions.release();
   });
 
-  it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s: projector outputs, logits_last and 24 greedy tokens with the KV cache', async (name, fixtureCase) => {
+  it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s: projector outputs, logits_last, and 24 greedy tokens with their top-5 logits through the KV cache', async (name, fixtureCase) => {
     const run = await runCase(sessions, fixtureCase, name === 'video');
     // One projector call per tower call: all images together, then all videos.
     const towerCalls = Number(fixtureCase.images.length > 0) + Number(fixtureCase.videos > 0);
@@ -41,7 +41,19 @@ describe.each([
     }
     const expected = tinyFixture.npy(`case_${name}`, 'generated_ids.npy');
     const steps = expected.dims[1]!;
-    const generated = await greedyGenerate(sessions, run, steps);
+    // At every step, the logits of the reference's top 5 tokens (the KV cache path, not only the prefill).
+    const topValues = tinyFixture.npy(`case_${name}`, 'step_top5_values.npy').data as Float32Array;
+    const topIndices = tinyFixture.npy(`case_${name}`, 'step_top5_indices.npy').data as BigInt64Array;
+    let largest = 0;
+    const generated = await greedyGenerate(sessions, run, steps, (step, logits) => {
+      for (let row = 0; row < run.batch; row++) {
+        for (let rank = 0; rank < 5; rank++) {
+          const at = (row * steps + step) * 5 + rank;
+          largest = Math.max(largest, Math.abs(logits[row * run.vocab + Number(topIndices[at])]! - topValues[at]!));
+        }
+      }
+    });
     expect(generated.flat()).toEqual(Array.from(expected.data as BigInt64Array, Number));
+    expect(largest, `${name}: largest difference of the top-5 logits over ${steps} steps`).toBeLessThanOrEqual(TOLERANCE);
   });
 });
