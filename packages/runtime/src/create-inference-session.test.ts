@@ -4,6 +4,7 @@ import { createInferenceSession } from './create-inference-session.js';
 import { DeviceTensor } from './device-tensor.js';
 import type { RuntimeTensor } from './runtime-tensor.js';
 import type { SessionAdapter } from './session-adapter.js';
+import { expectRejection } from './testing/expect-rejection.js';
 
 interface Gate {
   promise: Promise<void>;
@@ -53,15 +54,6 @@ function adapter(behaviour: { wait?: Promise<void>; fail?: unknown } = {}) {
 const context = { model: 'plus-one.onnx', file: '/models/plus-one.onnx', backend: 'test' };
 const x = (first: number): Tensor<'float32'> => new Tensor('float32', Float32Array.from([first, first + 1]), [2]);
 
-async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (caught: unknown) => caught,
-  );
-  if (!VideoLlavaError.isInstance(error)) return expect.fail(`expected a VideoLlavaError, got ${String(error)}`);
-  return error;
-}
-
 describe('createInferenceSession', () => {
   it('reports the adapter signature, frozen', () => {
     const session = createInferenceSession(adapter().value, context);
@@ -84,10 +76,10 @@ describe('createInferenceSession', () => {
   it('refuses an empty or unknown output list before running', async () => {
     const { value, log } = adapter();
     const session = createInferenceSession(value, context);
-    const empty = await rejection(session.run({ x: x(1) }, { outputs: [] }));
+    const empty = await expectRejection(session.run({ x: x(1) }, { outputs: [] }));
     expect(empty.code).toBe('INVALID_ARGUMENT');
     expect(empty.field).toBe('options.outputs');
-    const unknown = await rejection(session.run({ x: x(1) }, { outputs: ['w'] }));
+    const unknown = await expectRejection(session.run({ x: x(1) }, { outputs: ['w'] }));
     expect(unknown.actual).toBe('w');
     expect(unknown.file).toBe('/models/plus-one.onnx');
     expect(unknown.message).toContain('Its outputs: y: float32[n], z: float32[n]');
@@ -97,7 +89,7 @@ describe('createInferenceSession', () => {
   it('checks feeds before the adapter sees them', async () => {
     const { value, log } = adapter();
     const session = createInferenceSession(value, context);
-    const error = await rejection(session.run({ x: Tensor.zeros('int32', [2]) }));
+    const error = await expectRejection(session.run({ x: Tensor.zeros('int32', [2]) }));
     expect(error.code).toBe('DTYPE_MISMATCH');
     expect(log).toEqual([]);
   });
@@ -116,7 +108,7 @@ describe('createInferenceSession', () => {
 
   it('turns adapter failures into RUNTIME_ERROR or OUT_OF_MEMORY with the signature, and keeps VideoLlavaErrors as they are', async () => {
     const failing = createInferenceSession(adapter({ fail: new Error('Non-zero status code returned while running Add node') }).value, context);
-    const runtime = await rejection(failing.run({ x: x(1) }));
+    const runtime = await expectRejection(failing.run({ x: x(1) }));
     expect(runtime.code).toBe('RUNTIME_ERROR');
     expect(runtime.message).toContain('Non-zero status code');
     expect(runtime.message).toContain('plus-one.onnx expects x: float32[n]');
@@ -124,14 +116,14 @@ describe('createInferenceSession', () => {
     expect((runtime.cause as Error).message).toContain('Non-zero status');
 
     const memory = createInferenceSession(adapter({ fail: new Error('Failed to allocate memory for requested buffer of size 4096') }).value, context);
-    expect((await rejection(memory.run({ x: x(1) }))).code).toBe('OUT_OF_MEMORY');
+    expect((await expectRejection(memory.run({ x: x(1) }))).code).toBe('OUT_OF_MEMORY');
 
     const own = new VideoLlavaError('UNSUPPORTED', 'scripted');
     const passing = createInferenceSession(adapter({ fail: own }).value, context);
-    expect(await rejection(passing.run({ x: x(1) }))).toBe(own);
+    expect(await expectRejection(passing.run({ x: x(1) }))).toBe(own);
     // A failed run does not block the queue.
     expect(failing.released).toBe(false);
-    expect((await rejection(failing.run({ x: x(2) }))).code).toBe('RUNTIME_ERROR');
+    expect((await expectRejection(failing.run({ x: x(2) }))).code).toBe('RUNTIME_ERROR');
   });
 
   it('rejects at once when aborted in flight, and frees the device outputs of the dropped run', async () => {
@@ -142,7 +134,7 @@ describe('createInferenceSession', () => {
     const pending = session.run({ x: x(1) }, { signal: controller.signal });
     await Promise.resolve();
     controller.abort(new Error('stop'));
-    const error = await rejection(pending);
+    const error = await expectRejection(pending);
     expect(error.code).toBe('ABORTED');
     expect((error.cause as Error).message).toBe('stop');
     expect(log).toEqual(['start 1']);
@@ -163,7 +155,7 @@ describe('createInferenceSession', () => {
     controller.abort();
     wait.open();
     await first;
-    expect((await rejection(second)).code).toBe('ABORTED');
+    expect((await expectRejection(second)).code).toBe('ABORTED');
     expect(log).toEqual(['start 1', 'end 1']);
   });
 
@@ -175,7 +167,7 @@ describe('createInferenceSession', () => {
     const released = session.release();
     expect(session.release()).toBe(released);
     expect(session.released).toBe(true);
-    const refused = await rejection(session.run({ x: x(2) }));
+    const refused = await expectRejection(session.run({ x: x(2) }));
     expect(refused.code).toBe('SESSION_RELEASED');
     expect(refused.field).toBe('session');
     expect(refused.message).toContain('plus-one.onnx was released');
@@ -196,7 +188,7 @@ describe('createInferenceSession', () => {
       },
       context,
     );
-    const error = await rejection(session.release());
+    const error = await expectRejection(session.release());
     expect(error.code).toBe('RUNTIME_ERROR');
     expect(error.message).toContain('double free');
   });

@@ -4,3 +4,5 @@ export { buildConformanceModels } from './testing/conformance-models.js';
 export type { ConformanceModels, MatMulWeights } from './testing/conformance-models.js';
 export { createMockBackend } from './testing/mock-backend.js';
 export type { MockBackend, MockBackendOptions, MockModel, MockRunContext, MockRunRecord } from './testing/mock-backend.js';
+export { expectRejection } from './testing/expect-rejection.js';
+export { expectMatMulOutput } from './testing/expect-mat-mul-output.js';

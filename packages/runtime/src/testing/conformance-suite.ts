@@ -1,4 +1,4 @@
-import { Tensor, VideoLlavaError, float16ToFloat32, float32ToFloat16 } from '@video-llava/core';
+import { Tensor, float16ToFloat32, float32ToFloat16 } from '@video-llava/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, ModelFile, SessionOptions } from '../backend.js';
 import { DeviceTensor } from '../device-tensor.js';
@@ -6,6 +6,8 @@ import type { InferenceSession, SessionFeeds } from '../inference-session.js';
 import { type RuntimeTensor, isCpuTensor, toCpuTensor } from '../runtime-tensor.js';
 import { formatSignature } from '../value-metadata.js';
 import { type ConformanceModels, buildConformanceModels } from './conformance-models.js';
+import { FLOAT32_TOLERANCE, expectMatMulOutput } from './expect-mat-mul-output.js';
+import { expectRejection } from './expect-rejection.js';
 
 /** Where a set of files was put, so the backend can load them by location. */
 export type FileLocator = (name: string) => ModelFile;
@@ -35,42 +37,8 @@ export interface ConformanceTarget {
   close?(): Promise<void>;
 }
 
-/** Tolerance for float32 results that involve a sum (MatMul): the order of additions may differ by backend. */
-const FLOAT32_TOLERANCE = 1e-5;
-
-async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
-  let outcome: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    outcome = error;
-  }
-  if (outcome === undefined) expect.fail('expected the promise to reject with a VideoLlavaError');
-  if (!VideoLlavaError.isInstance(outcome)) expect.fail(`expected a VideoLlavaError, got ${String(outcome)}`);
-  return outcome;
-}
-
 function float32(values: readonly number[], dims: readonly number[]): Tensor<'float32'> {
   return new Tensor('float32', Float32Array.from(values), dims);
-}
-
-function matmulReference(x: Float32Array, rows: number, weights: ConformanceModels['weights']): number[] {
-  const out: number[] = [];
-  for (let row = 0; row < rows; row++) {
-    for (let column = 0; column < 3; column++) {
-      let sum = weights.bias[column]!;
-      for (let inner = 0; inner < 4; inner++) sum += x[row * 4 + inner]! * weights.w[inner * 3 + column]!;
-      out.push(sum);
-    }
-  }
-  return out;
-}
-
-function expectClose(actual: ArrayLike<number>, expected: readonly number[], tolerance: number): void {
-  expect(actual.length).toBe(expected.length);
-  for (let index = 0; index < expected.length; index++) {
-    expect(Math.abs(actual[index]! - expected[index]!), `element ${index}: ${actual[index]} vs ${expected[index]}`).toBeLessThanOrEqual(tolerance);
-  }
 }
 
 function cpu(value: RuntimeTensor | undefined): Tensor {
@@ -161,17 +129,16 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         const x = Float32Array.from({ length: 8 }, (_, index) => index * 0.75 - 2);
         const { y } = await session.run({ x: new Tensor('float32', x, [2, 4]) });
         expect(cpu(y).dims).toEqual([2, 3]);
-        expectClose(cpu(y).data as Float32Array, matmulReference(x, 2, models.weights), FLOAT32_TOLERANCE);
+        expectMatMulOutput(y, x, models.weights);
       });
 
       it('loads a model from bytes and from an ArrayBuffer as from a file', async () => {
         const x = Float32Array.from([1, -1, 0.5, 2]);
-        const expected = matmulReference(x, 1, models.weights);
         const fromBytes = await create(models.matmul.slice());
         const fromBuffer = await create(models.matmul.slice().buffer);
         for (const session of [fromBytes, fromBuffer]) {
           const { y } = await session.run({ x: new Tensor('float32', x.slice(), [1, 4]) });
-          expectClose(cpu(y).data as Float32Array, expected, FLOAT32_TOLERANCE);
+          expectMatMulOutput(y, x, models.weights);
         }
       });
 
@@ -201,7 +168,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('passes float16 through as raw bits and computes with it, or refuses where the device cannot', async () => {
         if (target.float16 === false) {
-          const error = await rejection(create(locate('float16.onnx')));
+          const error = await expectRejection(create(locate('float16.onnx')));
           expect(error.code).toBe('UNSUPPORTED');
           expect(error.message).toContain('float16');
           return;
@@ -250,12 +217,11 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('loads weights from an external data file beside the model, named or found', async () => {
         const x = Float32Array.from([0.25, 1, -3, 2]);
-        const expected = matmulReference(x, 1, models.weights);
         const named = await create(locate('external.onnx'), { externalData: [models.externalDataFileName] });
         const found = await create(locate('external.onnx'));
         for (const session of [named, found]) {
           const { y } = await session.run({ x: new Tensor('float32', x.slice(), [1, 4]) });
-          expectClose(cpu(y).data as Float32Array, expected, FLOAT32_TOLERANCE);
+          expectMatMulOutput(y, x, models.weights);
         }
       });
 
@@ -263,7 +229,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         const session = await create(models.externalData.slice(), { externalData: [{ path: models.externalDataFileName, data: models.externalDataFile.slice() }] });
         const x = Float32Array.from([1, 2, 3, 4]);
         const { y } = await session.run({ x: new Tensor('float32', x, [1, 4]) });
-        expectClose(cpu(y).data as Float32Array, matmulReference(x, 1, models.weights), FLOAT32_TOLERANCE);
+        expectMatMulOutput(y, x, models.weights);
       });
 
       it('keeps outputs on the device between runs, as a KV cache', async () => {
@@ -291,7 +257,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         expect([...final.data]).toEqual(expected);
         (past as DeviceTensor).dispose();
         expect((past as DeviceTensor).disposed).toBe(true);
-        const error = await rejection(session.run({ past, current: float32([1, 2], [1, 1, 2]) }));
+        const error = await expectRejection(session.run({ past, current: float32([1, 2], [1, 1, 2]) }));
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.field).toBe('feeds.past');
       });
@@ -317,7 +283,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         expect([...cpu((await pending).c).data]).toEqual([11, 22, 33, 44, 55, 66]);
         await released;
         await session.release();
-        const error = await rejection(session.run(addFeeds()));
+        const error = await expectRejection(session.run(addFeeds()));
         expect(error.code).toBe('SESSION_RELEASED');
         expect(error.message).toContain('add.onnx');
       });
@@ -325,16 +291,16 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
     describe('errors', () => {
       it('FILE_NOT_FOUND for a missing model file, naming it', async () => {
-        const error = await rejection(create(locate('missing.onnx')));
+        const error = await expectRejection(create(locate('missing.onnx')));
         expect(error.code).toBe('FILE_NOT_FOUND');
         expect(error.file).toContain('missing.onnx');
         expect(error.message).toContain('missing.onnx');
       });
 
       it('INVALID_FILE for corrupt model bytes and a corrupt model file', async () => {
-        const fromBytes = await rejection(create(Uint8Array.from([8, 7, 18, 3, 0xff, 0xff, 0xff, 0x3a, 0x99])));
+        const fromBytes = await expectRejection(create(Uint8Array.from([8, 7, 18, 3, 0xff, 0xff, 0xff, 0x3a, 0x99])));
         expect(fromBytes.code).toBe('INVALID_FILE');
-        const fromFile = await rejection(create(locate('corrupt.onnx')));
+        const fromFile = await expectRejection(create(locate('corrupt.onnx')));
         expect(fromFile.code).toBe('INVALID_FILE');
         expect(fromFile.file).toContain('corrupt.onnx');
       });
@@ -342,7 +308,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       it('FILE_NOT_FOUND for a missing external data file, named or found in the model', async () => {
         const only = await target.placeFiles({ 'external.onnx': models.externalData });
         for (const options of [{ externalData: [models.externalDataFileName] }, {}]) {
-          const error = await rejection(create(only('external.onnx'), options));
+          const error = await expectRejection(create(only('external.onnx'), options));
           expect(error.code).toBe('FILE_NOT_FOUND');
           expect(error.file).toContain(models.externalDataFileName);
           expect(error.message).toContain(models.externalDataFileName);
@@ -350,14 +316,14 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       });
 
       it('INVALID_ARGUMENT for an unknown execution provider', async () => {
-        const error = await rejection(target.backend.createSession(locate('add.onnx'), { executionProviders: ['no-such-provider'] }));
+        const error = await expectRejection(target.backend.createSession(locate('add.onnx'), { executionProviders: ['no-such-provider'] }));
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.field).toBe('options.executionProviders[0]');
       });
 
       it('INVALID_ARGUMENT for an unknown feed name, showing the signature', async () => {
         const session = await create(locate('add.onnx'));
-        const error = await rejection(session.run({ ...addFeeds(), bias: float32([1], [1]) }));
+        const error = await expectRejection(session.run({ ...addFeeds(), bias: float32([1], [1]) }));
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.field).toBe('feeds.bias');
         expect(error.message).toContain('"bias"');
@@ -367,7 +333,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('INVALID_ARGUMENT for a missing feed', async () => {
         const session = await create(locate('add.onnx'));
-        const error = await rejection(session.run({ a: float32([1, 2, 3], [1, 3]) }));
+        const error = await expectRejection(session.run({ a: float32([1, 2, 3], [1, 3]) }));
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.field).toBe('feeds.b');
         expect(error.message).toContain('b: float32[batch, 3]');
@@ -375,7 +341,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('DTYPE_MISMATCH for a feed of the wrong dtype, showing the signature', async () => {
         const session = await create(locate('add.onnx'));
-        const error = await rejection(session.run({ a: float32([1, 2, 3], [1, 3]), b: new Tensor('int64', new BigInt64Array(3), [1, 3]) }));
+        const error = await expectRejection(session.run({ a: float32([1, 2, 3], [1, 3]), b: new Tensor('int64', new BigInt64Array(3), [1, 3]) }));
         expect(error.code).toBe('DTYPE_MISMATCH');
         expect(error.field).toBe('feeds.b');
         expect(error.message).toContain('int64[1, 3]');
@@ -384,11 +350,11 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('SHAPE_MISMATCH for a wrong rank or a wrong fixed dimension, showing the signature', async () => {
         const session = await create(locate('add.onnx'));
-        const rank = await rejection(session.run({ a: float32([1, 2, 3], [3]), b: float32([1, 2, 3], [1, 3]) }));
+        const rank = await expectRejection(session.run({ a: float32([1, 2, 3], [3]), b: float32([1, 2, 3], [1, 3]) }));
         expect(rank.code).toBe('SHAPE_MISMATCH');
         expect(rank.field).toBe('feeds.a');
         expect(rank.message).toContain(formatSignature(session.inputMetadata));
-        const size = await rejection(session.run({ a: float32([1, 2, 3], [1, 3]), b: float32([1, 2, 3, 4], [1, 4]) }));
+        const size = await expectRejection(session.run({ a: float32([1, 2, 3], [1, 3]), b: float32([1, 2, 3, 4], [1, 4]) }));
         expect(size.code).toBe('SHAPE_MISMATCH');
         expect(size.field).toBe('feeds.b');
         expect(size.message).toContain('float32[1, 4]');
@@ -397,7 +363,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('INVALID_ARGUMENT for an unknown output name', async () => {
         const session = await create(locate('add.onnx'));
-        const error = await rejection(session.run(addFeeds(), { outputs: ['d'] }));
+        const error = await expectRejection(session.run(addFeeds(), { outputs: ['d'] }));
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.field).toBe('options.outputs');
         expect(error.message).toContain('c: float32[batch, 3]');
@@ -407,7 +373,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         const session = await create(locate('add.onnx'));
         const controller = new AbortController();
         controller.abort(new Error('the user stopped'));
-        const error = await rejection(session.run(addFeeds(), { signal: controller.signal }));
+        const error = await expectRejection(session.run(addFeeds(), { signal: controller.signal }));
         expect(error.code).toBe('ABORTED');
       });
 
@@ -416,7 +382,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         const controller = new AbortController();
         const pending = session.run(addFeeds(), { signal: controller.signal });
         controller.abort(new Error('the user stopped'));
-        const error = await rejection(pending);
+        const error = await expectRejection(pending);
         expect(error.code).toBe('ABORTED');
         const { c } = await session.run(addFeeds());
         expect([...cpu(c).data]).toEqual([11, 22, 33, 44, 55, 66]);
@@ -425,7 +391,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       it('ABORTED for a load whose signal was aborted', async () => {
         const controller = new AbortController();
         controller.abort();
-        const error = await rejection(target.backend.createSession(locate('add.onnx'), { ...target.sessionOptions, signal: controller.signal }));
+        const error = await expectRejection(target.backend.createSession(locate('add.onnx'), { ...target.sessionOptions, signal: controller.signal }));
         expect(error.code).toBe('ABORTED');
       });
     });

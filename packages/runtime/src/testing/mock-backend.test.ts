@@ -1,6 +1,7 @@
 import { Tensor, VideoLlavaError } from '@video-llava/core';
 import { describe, expect, it } from 'vitest';
 import { DeviceTensor } from '../device-tensor.js';
+import { expectRejection } from './expect-rejection.js';
 import { type MockModel, createMockBackend } from './mock-backend.js';
 
 const decoder: MockModel = {
@@ -23,15 +24,6 @@ const decoder: MockModel = {
 };
 
 const ids = (count: number): Tensor<'int64'> => new Tensor('int64', new BigInt64Array(count), [1, count]);
-
-async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (caught: unknown) => caught,
-  );
-  if (!VideoLlavaError.isInstance(error)) return expect.fail(`expected a VideoLlavaError, got ${String(error)}`);
-  return error;
-}
 
 describe('createMockBackend', () => {
   it('runs a scripted decoder loop with its KV cache on the "device", and records it', async () => {
@@ -65,16 +57,16 @@ describe('createMockBackend', () => {
     expect(backend.name).toBe('scripted');
     expect(backend.capabilities.defaultExecutionProviders).toEqual(['cpu']);
     expect((await backend.createSession('decoder.onnx', { executionProviders: ['webgpu', 'cpu'] })).executionProvider).toBe('webgpu');
-    expect((await rejection(backend.createSession('decoder.onnx', { executionProviders: ['cuda'] }))).field).toBe('options.executionProviders[0]');
+    expect((await expectRejection(backend.createSession('decoder.onnx', { executionProviders: ['cuda'] }))).field).toBe('options.executionProviders[0]');
   });
 
   it('FILE_NOT_FOUND for a model it does not know, listing those it does', async () => {
     const backend = createMockBackend({ models: { 'decoder.onnx': decoder } });
-    const error = await rejection(backend.createSession('encoder.onnx'));
+    const error = await expectRejection(backend.createSession('encoder.onnx'));
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.file).toBe('encoder.onnx');
     expect(error.expected).toEqual(['decoder.onnx']);
-    expect((await rejection(backend.createSession(new Uint8Array(4)))).code).toBe('FILE_NOT_FOUND');
+    expect((await expectRejection(backend.createSession(new Uint8Array(4)))).code).toBe('FILE_NOT_FOUND');
   });
 
   it('picks models with a function, which gets the options and may throw to script a failed load', async () => {
@@ -88,8 +80,8 @@ describe('createMockBackend', () => {
     });
     await backend.createSession(new Uint8Array(3), { threads: 2 });
     expect(seen).toEqual([2]);
-    expect((await rejection(backend.createSession(new Uint8Array(0)))).code).toBe('INVALID_FILE');
-    expect((await rejection(backend.createSession('x.onnx'))).code).toBe('FILE_NOT_FOUND');
+    expect((await expectRejection(backend.createSession(new Uint8Array(0)))).code).toBe('INVALID_FILE');
+    expect((await expectRejection(backend.createSession('x.onnx'))).code).toBe('FILE_NOT_FOUND');
   });
 
   it('turns a script that returns the wrong output into a RUNTIME_ERROR that names it', async () => {
@@ -100,18 +92,18 @@ describe('createMockBackend', () => {
       },
     });
     const feeds = { input_ids: ids(1), past: Tensor.zeros('float32', [1, 0]) };
-    const wrongShape = await rejection((await backend.createSession('bad.onnx')).run(feeds));
+    const wrongShape = await expectRejection((await backend.createSession('bad.onnx')).run(feeds));
     expect(wrongShape.code).toBe('RUNTIME_ERROR');
     expect(wrongShape.message).toContain('float32[1,1,5] for output "logits"; expected float32[batch, sequence, 4]');
-    const missing = await rejection((await backend.createSession('missing.onnx')).run(feeds));
+    const missing = await expectRejection((await backend.createSession('missing.onnx')).run(feeds));
     expect(missing.message).toContain('returned undefined for output "logits"');
   });
 
   it('checks feeds and output locations like a real backend', async () => {
     const backend = createMockBackend({ models: { 'decoder.onnx': decoder } });
-    expect((await rejection(backend.createSession('decoder.onnx', { outputLocation: { cache: 'device' } }))).field).toBe('options.outputLocation.cache');
+    expect((await expectRejection(backend.createSession('decoder.onnx', { outputLocation: { cache: 'device' } }))).field).toBe('options.outputLocation.cache');
     const session = await backend.createSession('decoder.onnx');
-    const error = await rejection(session.run({ input_ids: ids(1) }));
+    const error = await expectRejection(session.run({ input_ids: ids(1) }));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.field).toBe('feeds.past');
     expect(backend.runs).toHaveLength(0);
