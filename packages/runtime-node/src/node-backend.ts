@@ -9,26 +9,26 @@ import {
   type ExternalDataFile,
   type InferenceSession,
   type ModelFile,
-  type OutputLocation,
-  type RuntimeTensor,
   type SessionOptions,
-  type ValueMetadata,
   checkSessionOptions,
-  createInferenceSession,
   describeModelFile,
   executionProviderName,
   inspectOnnxModel,
-  probeModelBytes,
-  resolveOutputLocations,
 } from '@video-llava/runtime';
+import {
+  type OrtExternalDataFile,
+  createOrtInferenceSession,
+  createWithFirstAvailableProvider,
+  externalDataWithoutFolderError,
+  normalizeExternalData,
+  ortLoadError,
+  probeExecutionProvider,
+  throwIfLoadAborted,
+  toOrtSessionOptions,
+} from '@video-llava/runtime/ort';
 import { isCudaProviderInstalled } from './cuda-libraries.js';
 import { type OnnxruntimeNode, loadOnnxruntimeNode } from './load-onnxruntime-node.js';
-import { fromOrtTensor, toDeviceTensor, toOrtTensor } from './ort-tensors.js';
 import { type ResolvedModel, assertFile, downloadBytes, modelFolder, readWholeFile, resolveModel } from './read-model-source.js';
-
-type OrtSession = Awaited<ReturnType<OnnxruntimeNode['InferenceSession']['create']>>;
-type OrtSessionOptions = NonNullable<Parameters<OnnxruntimeNode['InferenceSession']['create']>[1]>;
-type OrtExternalData = { path: string; data: Uint8Array };
 
 const BACKEND_NAME = 'onnxruntime-node';
 /** Past this size a model file is not read back to explain a load failure. */
@@ -50,10 +50,6 @@ export interface NodeBackendOptions {
 
 const availability = new Map<string, Promise<string | undefined>>();
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Why a provider cannot be used here, or `undefined` when it can (cached per provider and options). */
 function providerUnavailableReason(ort: OnnxruntimeNode, provider: ExecutionProvider): Promise<string | undefined> {
   const name = executionProviderName(provider);
@@ -61,27 +57,7 @@ function providerUnavailableReason(ort: OnnxruntimeNode, provider: ExecutionProv
   if ((name === 'cuda' || name === 'tensorrt') && !isCudaProviderInstalled()) {
     return Promise.resolve('the CUDA provider libraries are not installed (onnxruntime-node downloads them only when asked; see the README of @video-llava/runtime-node)');
   }
-  const key = JSON.stringify(provider);
-  let pending = availability.get(key);
-  if (pending === undefined) {
-    pending = ort.InferenceSession.create(probeModelBytes(), { executionProviders: [provider as never], logSeverityLevel: 3 }).then(
-      async (session) => {
-        await session.release();
-        return undefined;
-      },
-      (error: unknown) => messageOf(error),
-    );
-    availability.set(key, pending);
-  }
-  return pending;
-}
-
-function metadataOf(values: OrtSession['inputMetadata']): ValueMetadata[] {
-  return values.map((value) => (value.isTensor ? { name: value.name, dtype: value.type, shape: [...value.shape] } : { name: value.name, dtype: 'non-tensor', shape: [] }));
-}
-
-function abortIfNeeded(signal: AbortSignal | undefined, model: string): void {
-  if (signal?.aborted) throw new VideoLlavaError('ABORTED', `Loading ${model} was aborted.`, { cause: signal.reason });
+  return probeExecutionProvider(ort, provider, availability);
 }
 
 async function loadData(data: NonNullable<ExternalDataFile['data']>, field: string, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
@@ -100,26 +76,12 @@ async function loadData(data: NonNullable<ExternalDataFile['data']>, field: stri
   });
 }
 
-function normalizeExternalData(entries: SessionOptions['externalData']): ExternalDataFile[] {
-  return (entries ?? []).map((entry, index) => {
-    const file = typeof entry === 'string' ? { path: entry } : entry;
-    if (typeof file?.path !== 'string' || file.path.length === 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `options.externalData[${index}] must be a file name or { path, data }, found ${describeValue(entry)}.`, {
-        field: `options.externalData[${index}]`,
-        expected: 'a file name or { path, data }',
-        actual: describeValue(entry),
-      });
-    }
-    return file;
-  });
-}
-
 /**
  * External data for onnxruntime-node. Files beside a model path are left to onnxruntime, which memory-maps them;
  * only files given as bytes, found elsewhere, or needed by a model given as bytes are read into memory.
  */
-async function prepareExternalData(model: ResolvedModel, entries: readonly ExternalDataFile[], modelName: string, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<OrtExternalData[]> {
-  const inMemory: OrtExternalData[] = [];
+async function prepareExternalData(model: ResolvedModel, entries: readonly ExternalDataFile[], modelName: string, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<OrtExternalDataFile[]> {
+  const inMemory: OrtExternalDataFile[] = [];
   if (model.kind === 'path') {
     for (const [index, entry] of entries.entries()) {
       if (entry.data === undefined) await assertFile(resolve(modelFolder(model.path), entry.path), 'external data file');
@@ -136,11 +98,7 @@ async function prepareExternalData(model: ResolvedModel, entries: readonly Exter
     } else if (model.baseUrl !== undefined) {
       inMemory.push({ path: name, data: await downloadBytes(new URL(name, model.baseUrl), onProgress, signal) });
     } else {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${modelName} refers to the external data file ${JSON.stringify(name)}, and a model given as bytes has no folder to find it in: pass options.externalData: [{ path: ${JSON.stringify(name)}, data }].`, {
-        field: 'options.externalData',
-        expected: `an entry { path: ${JSON.stringify(name)}, data }`,
-        actual: [...given.keys()],
-      });
+      throw externalDataWithoutFolderError(modelName, name, [...given.keys()]);
     }
   }
   return inMemory;
@@ -170,11 +128,7 @@ async function loadFailure(error: unknown, model: ResolvedModel, description: { 
       }
     }
   }
-  return new VideoLlavaError('INVALID_FILE', `onnxruntime-node (${provider}) cannot load ${description.model}: ${messageOf(error)}`, {
-    ...(description.file === undefined ? {} : { file: description.file }),
-    expected: 'a valid ONNX model',
-    cause: error,
-  });
+  return ortLoadError(BACKEND_NAME, provider, description, error);
 }
 
 function defaultProviders(): string[] {
@@ -207,83 +161,31 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
     const entries = normalizeExternalData(sessionOptions.externalData);
     const description = describeModelFile(model);
     const { signal, onProgress } = sessionOptions;
-    abortIfNeeded(signal, description.model);
+    throwIfLoadAborted(signal, description.model);
     const ort = await loadOnnxruntimeNode();
     ort.env.logLevel = options.logLevel ?? 'error';
     const resolved = await resolveModel(model, onProgress, signal);
-    abortIfNeeded(signal, description.model);
+    throwIfLoadAborted(signal, description.model);
     const externalData = await prepareExternalData(resolved, entries, description.model, onProgress, signal);
-    abortIfNeeded(signal, description.model);
+    throwIfLoadAborted(signal, description.model);
 
-    const skipped: string[] = [];
-    let session: OrtSession | undefined;
-    let provider: ExecutionProvider | undefined;
-    for (const candidate of providers) {
-      const name = executionProviderName(candidate);
-      const reason = await providerUnavailableReason(ort, candidate);
-      if (reason !== undefined) {
-        skipped.push(`${name}: ${reason}`);
-        continue;
-      }
-      const location = sessionOptions.outputLocation;
-      const ortOptions: OrtSessionOptions = {
-        executionProviders: [candidate as never],
-        logSeverityLevel: 3,
-        graphOptimizationLevel: sessionOptions.graphOptimizationLevel ?? 'all',
-        ...(sessionOptions.threads === undefined ? {} : { intraOpNumThreads: sessionOptions.threads }),
-        ...(sessionOptions.freeDimensionOverrides === undefined ? {} : { freeDimensionOverrides: sessionOptions.freeDimensionOverrides }),
-        ...(externalData.length === 0 ? {} : { externalData }),
-        // Only WebGPU buffers can stay on a device through onnxruntime-node (CUDA outputs always come back to the host).
-        ...(name === 'webgpu' && location !== undefined
-          ? { preferredOutputLocation: typeof location === 'string' ? (location === 'device' ? 'gpu-buffer' : 'cpu') : Object.fromEntries(Object.entries(location).map(([key, value]) => [key, value === 'device' ? 'gpu-buffer' : 'cpu'])) }
-          : {}),
-      };
-      try {
-        session = resolved.kind === 'path' ? await ort.InferenceSession.create(resolved.path, ortOptions) : await ort.InferenceSession.create(resolved.bytes, ortOptions);
-      } catch (error) {
-        throw await loadFailure(error, resolved, description, name);
-      }
-      provider = candidate;
-      break;
-    }
-    if (session === undefined || provider === undefined) {
-      throw new VideoLlavaError('UNSUPPORTED', `None of the execution providers asked for is available on this machine: ${skipped.join('; ')}.`, {
-        field: 'options.executionProviders',
-        expected: capabilities.executionProviders,
-        actual: providers.map(executionProviderName),
-      });
-    }
-    const ortSession = session;
-    let outputLocations: Record<string, OutputLocation>;
-    try {
-      abortIfNeeded(signal, description.model);
-      outputLocations = resolveOutputLocations(sessionOptions.outputLocation, ortSession.outputNames, description.model);
-    } catch (error) {
-      await ortSession.release();
-      throw error;
-    }
-    return createInferenceSession(
-      {
-        inputMetadata: metadataOf(ortSession.inputMetadata),
-        outputMetadata: metadataOf(ortSession.outputMetadata),
-        executionProvider: executionProviderName(provider),
-        outputLocations,
-        async run(feeds, outputNames) {
-          const ortFeeds: Record<string, ReturnType<typeof toOrtTensor>> = {};
-          for (const name in feeds) ortFeeds[name] = toOrtTensor(ort, feeds[name]!);
-          const results = await ortSession.run(ortFeeds, outputNames as string[]);
-          const outputs: Record<string, RuntimeTensor> = {};
-          for (const name of outputNames) {
-            const value = results[name]!;
-            outputs[name] = outputLocations[name] === 'device' ? toDeviceTensor(value, name, BACKEND_NAME) : fromOrtTensor(value, name);
-          }
-          return outputs;
-        },
-        release: () => ortSession.release(),
+    const { session, provider } = await createWithFirstAvailableProvider(providers, {
+      unavailableReason: (candidate) => providerUnavailableReason(ort, candidate),
+      create: async (candidate, name) => {
+        const ortOptions = {
+          ...toOrtSessionOptions(candidate, sessionOptions, externalData),
+          ...(sessionOptions.threads === undefined ? {} : { intraOpNumThreads: sessionOptions.threads }),
+        };
+        try {
+          return resolved.kind === 'path' ? await ort.InferenceSession.create(resolved.path, ortOptions) : await ort.InferenceSession.create(resolved.bytes, ortOptions);
+        } catch (error) {
+          throw await loadFailure(error, resolved, description, name);
+        }
       },
-      // GPU buffers are readable by WebGPU sessions only; other providers take device tensors kept in host memory.
-      { ...description, backend: BACKEND_NAME, devices: executionProviderName(provider) === 'webgpu' ? ['webgpu'] : [] },
-    );
+      knownProviders: capabilities.executionProviders,
+      where: 'on this machine',
+    });
+    return createOrtInferenceSession(ort, session, { backend: BACKEND_NAME, provider, sessionOptions, description });
   };
 
   return { name: BACKEND_NAME, capabilities, createSession };

@@ -3,9 +3,9 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ProgressEvent, Tensor, VideoLlavaError } from '@video-llava/core';
-import type { InferenceSession } from '@video-llava/runtime';
-import { buildConformanceModels } from '@video-llava/runtime/testing';
+import { type ProgressEvent, Tensor } from '@video-llava/core';
+import type { InferenceSession, RuntimeTensor } from '@video-llava/runtime';
+import { buildConformanceModels, expectMatMulOutput, expectRejection } from '@video-llava/runtime/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeBackend, cudaProviderLibrary, isCudaProviderInstalled } from '../src/index.js';
 import { temporaryFolders } from './temporary-folders.js';
@@ -19,29 +19,15 @@ let server: Server;
 let origin: string;
 const requests: string[] = [];
 
-async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (caught: unknown) => caught,
-  );
-  if (!VideoLlavaError.isInstance(error)) return expect.fail(`expected a VideoLlavaError, got ${String(error)}`);
-  return error;
-}
-
 async function session(promise: Promise<InferenceSession>): Promise<InferenceSession> {
   const created = await promise;
   open.push(created);
   return created;
 }
 
-/** `y = x @ w + bias` of the conformance models, for x = [1, 2, 3, 4]. */
-function expectMatMul(y: unknown): void {
-  const x = [1, 2, 3, 4];
-  const expected = [0, 1, 2].map((column) => models.weights.bias[column]! + x.reduce((sum, value, inner) => sum + value * models.weights.w[inner * 3 + column]!, 0));
-  const data = (y as Tensor<'float32'>).data;
-  expected.forEach((value, index) => expect(data[index]).toBeCloseTo(value, 5));
-}
 const x = (): Tensor<'float32'> => new Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
+/** Checks `y = x @ w + bias` of the conformance models for the `x` above. */
+const expectMatMul = (y: RuntimeTensor | undefined): void => expectMatMulOutput(y, x().data, models.weights);
 
 beforeAll(async () => {
   const locate = await folders.place({ 'external.onnx': models.externalData, [models.externalDataFileName]: models.externalDataFile, 'add.onnx': models.add });
@@ -91,7 +77,7 @@ describe('createNodeBackend', () => {
       return;
     }
     expect(fallback.executionProvider).toBe('cpu');
-    const error = await rejection(backend.createSession(join(folder, 'add.onnx'), { executionProviders: ['cuda'] }));
+    const error = await expectRejection(backend.createSession(join(folder, 'add.onnx'), { executionProviders: ['cuda'] }));
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.field).toBe('options.executionProviders');
     expect(error.actual).toEqual(['cuda']);
@@ -116,7 +102,7 @@ describe('createNodeBackend', () => {
   });
 
   it('FILE_NOT_FOUND for a URL that answers 404, naming it', async () => {
-    const error = await rejection(backend.createSession(`${origin}missing.onnx`, { executionProviders: ['cpu'] }));
+    const error = await expectRejection(backend.createSession(`${origin}missing.onnx`, { executionProviders: ['cpu'] }));
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.file).toBe(`${origin}missing.onnx`);
     expect(error.actual).toBe(404);
@@ -135,20 +121,20 @@ describe('createNodeBackend', () => {
   });
 
   it('INVALID_ARGUMENT for model bytes whose external data is not given, naming the file', async () => {
-    const error = await rejection(backend.createSession(models.externalData, { executionProviders: ['cpu'] }));
+    const error = await expectRejection(backend.createSession(models.externalData, { executionProviders: ['cpu'] }));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.field).toBe('options.externalData');
     expect(error.message).toContain(models.externalDataFileName);
   });
 
   it('INVALID_ARGUMENT for an external data entry without a name, and for a model that is none of path, URL, bytes', async () => {
-    expect((await rejection(backend.createSession(join(folder, 'add.onnx'), { externalData: [{ path: '' }] }))).field).toBe('options.externalData[0]');
-    expect((await rejection(backend.createSession(42 as never))).field).toBe('model');
-    expect((await rejection(backend.createSession('data:application/octet-stream;base64,AAAA'))).code).toBe('INVALID_ARGUMENT');
+    expect((await expectRejection(backend.createSession(join(folder, 'add.onnx'), { externalData: [{ path: '' }] }))).field).toBe('options.externalData[0]');
+    expect((await expectRejection(backend.createSession(42 as never))).field).toBe('model');
+    expect((await expectRejection(backend.createSession('data:application/octet-stream;base64,AAAA'))).code).toBe('INVALID_ARGUMENT');
   });
 
   it('FILE_NOT_FOUND for a folder given as the model', async () => {
-    const error = await rejection(backend.createSession(folder, { executionProviders: ['cpu'] }));
+    const error = await expectRejection(backend.createSession(folder, { executionProviders: ['cpu'] }));
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.actual).toBe('a directory');
   });
