@@ -3,28 +3,28 @@ import {
   type Backend,
   type BackendCapabilities,
   type ExecutionProvider,
-  type ExternalDataFile,
   type InferenceSession,
   type ModelFile,
-  type OutputLocation,
-  type RuntimeTensor,
   type SessionOptions,
-  type ValueMetadata,
   checkSessionOptions,
-  createInferenceSession,
   describeModelFile,
   executionProviderName,
   inspectOnnxModel,
-  probeModelBytes,
-  resolveOutputLocations,
 } from '@video-llava/runtime';
+import {
+  type OrtExternalDataFile,
+  createOrtInferenceSession,
+  createWithFirstAvailableProvider,
+  externalDataWithoutFolderError,
+  normalizeExternalData,
+  ortLoadError,
+  probeExecutionProvider,
+  throwIfLoadAborted,
+  toOrtSessionOptions,
+} from '@video-llava/runtime/ort';
 import { fetchFile } from './fetch-file.js';
 import { type OnnxruntimeWeb, importOnnxruntimeWeb, onceLoaded } from './load-onnxruntime-web.js';
 import { besidePath, canReadLocalFiles, readLocalFile } from './local-files.js';
-import { fromOrtTensor, toDeviceTensor, toOrtTensor } from './ort-tensors.js';
-
-type OrtSession = Awaited<ReturnType<OnnxruntimeWeb['InferenceSession']['create']>>;
-type OrtSessionOptions = NonNullable<Parameters<OnnxruntimeWeb['InferenceSession']['create']>[1]>;
 
 const BACKEND_NAME = 'onnxruntime-web';
 
@@ -68,24 +68,12 @@ export interface WebBackendOptions {
 /** Where a model's bytes came from: its external data files are looked up beside it. */
 type Origin = { kind: 'url'; url: URL } | { kind: 'path'; path: string } | { kind: 'bytes' };
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function abortIfNeeded(signal: AbortSignal | undefined, model: string): void {
-  if (signal?.aborted) throw new VideoLlavaError('ABORTED', `Loading ${model} was aborted.`, { cause: signal.reason });
-}
-
 function hasScheme(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value);
 }
 
 function pageUrl(): string | undefined {
   return (globalThis as { location?: { href?: string } }).location?.href;
-}
-
-function metadataOf(values: OrtSession['inputMetadata']): ValueMetadata[] {
-  return values.map((value) => (value.isTensor ? { name: value.name, dtype: value.type, shape: [...value.shape] } : { name: value.name, dtype: 'non-tensor', shape: [] }));
 }
 
 function fileUrlToPath(url: URL): string {
@@ -135,19 +123,7 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
   const unavailableReason = (ort: OnnxruntimeWeb, provider: ExecutionProvider): Promise<string | undefined> => {
     const name = executionProviderName(provider);
     if (name === 'wasm' || name === 'cpu') return Promise.resolve(undefined);
-    const key = JSON.stringify(provider);
-    let pending = availability.get(key);
-    if (pending === undefined) {
-      pending = ort.InferenceSession.create(probeModelBytes(), { executionProviders: [provider as never], logSeverityLevel: 3 }).then(
-        async (session) => {
-          await session.release();
-          return undefined;
-        },
-        (error: unknown) => messageOf(error),
-      );
-      availability.set(key, pending);
-    }
-    return pending;
+    return probeExecutionProvider(ort, provider, availability);
   };
 
   let shaderF16: Promise<boolean> | undefined;
@@ -184,19 +160,8 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     return undefined;
   };
 
-  const loadExternalData = async (origin: Origin, referenced: readonly string[], modelName: string, sessionOptions: SessionOptions): Promise<Array<{ path: string; data: Uint8Array }>> => {
-    const given = new Map<string, ExternalDataFile>();
-    for (const [index, entry] of (sessionOptions.externalData ?? []).entries()) {
-      const file = typeof entry === 'string' ? { path: entry } : entry;
-      if (typeof file?.path !== 'string' || file.path.length === 0) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `options.externalData[${index}] must be a file name or { path, data }, found ${describeValue(entry)}.`, {
-          field: `options.externalData[${index}]`,
-          expected: 'a file name or { path, data }',
-          actual: describeValue(entry),
-        });
-      }
-      given.set(file.path, file);
-    }
+  const loadExternalData = async (origin: Origin, referenced: readonly string[], modelName: string, sessionOptions: SessionOptions): Promise<OrtExternalDataFile[]> => {
+    const given = new Map(normalizeExternalData(sessionOptions.externalData).map((file) => [file.path, file]));
     const names = [...new Set([...referenced, ...given.keys()])];
     return Promise.all(
       names.map(async (name) => {
@@ -204,13 +169,7 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
         if (data instanceof Uint8Array) return { path: name, data };
         if (data instanceof ArrayBuffer) return { path: name, data: new Uint8Array(data) };
         const where = data === undefined ? besideModel(origin, name) : locate(data, 'options.externalData');
-        if (where === undefined) {
-          throw new VideoLlavaError('INVALID_ARGUMENT', `${modelName} refers to the external data file ${JSON.stringify(name)}, and a model given as bytes has no folder to find it in: pass options.externalData: [{ path: ${JSON.stringify(name)}, data }].`, {
-            field: 'options.externalData',
-            expected: `an entry { path: ${JSON.stringify(name)}, data }`,
-            actual: [...given.keys()],
-          });
-        }
+        if (where === undefined) throw externalDataWithoutFolderError(modelName, name, [...given.keys()]);
         return { path: name, data: await readFile(where, 'external data file', sessionOptions.onProgress, sessionOptions.signal) };
       }),
     );
@@ -220,7 +179,7 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     const providers = checkSessionOptions(sessionOptions, capabilities);
     const description = describeModelFile(model);
     const { signal } = sessionOptions;
-    abortIfNeeded(signal, description.model);
+    throwIfLoadAborted(signal, description.model);
 
     let origin: Origin;
     let bytes: Uint8Array;
@@ -238,90 +197,31 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
         actual: describeValue(model),
       });
     }
-    abortIfNeeded(signal, description.model);
+    throwIfLoadAborted(signal, description.model);
     const summary = inspectOnnxModel(bytes);
     const externalData = await loadExternalData(origin, summary?.externalDataFiles ?? [], description.model, sessionOptions);
-    abortIfNeeded(signal, description.model);
+    throwIfLoadAborted(signal, description.model);
     const ort = await loadOrt();
     configure(ort, sessionOptions.threads);
 
-    const skipped: string[] = [];
-    let session: OrtSession | undefined;
-    let provider: ExecutionProvider | undefined;
-    for (const candidate of providers) {
-      const name = executionProviderName(candidate);
-      const reason = await unavailableReason(ort, candidate);
-      if (reason !== undefined) {
-        skipped.push(`${name}: ${reason}`);
-        continue;
-      }
-      if (name === 'webgpu' && summary?.usesFloat16 === true && !(await webGpuComputesFloat16(ort))) {
+    const { session, provider } = await createWithFirstAvailableProvider(providers, {
+      unavailableReason: async (candidate, name) => {
+        const reason = await unavailableReason(ort, candidate);
+        if (reason !== undefined || name !== 'webgpu' || summary?.usesFloat16 !== true) return reason;
         // Without shader-f16, onnxruntime-web's WebGPU kernels for float16 fail validation and yield garbage.
-        skipped.push('webgpu: the model uses float16 and this GPU adapter lacks the shader-f16 feature');
-        continue;
-      }
-      const location = sessionOptions.outputLocation;
-      const ortOptions: OrtSessionOptions = {
-        executionProviders: [candidate as never],
-        logSeverityLevel: 3,
-        graphOptimizationLevel: sessionOptions.graphOptimizationLevel ?? 'all',
-        ...(sessionOptions.freeDimensionOverrides === undefined ? {} : { freeDimensionOverrides: sessionOptions.freeDimensionOverrides }),
-        ...(externalData.length === 0 ? {} : { externalData }),
-        // GPU buffers are the only device memory onnxruntime-web hands out; other providers keep outputs in memory.
-        ...(name === 'webgpu' && location !== undefined
-          ? { preferredOutputLocation: typeof location === 'string' ? (location === 'device' ? 'gpu-buffer' : 'cpu') : Object.fromEntries(Object.entries(location).map(([key, value]) => [key, value === 'device' ? 'gpu-buffer' : 'cpu'])) }
-          : {}),
-      };
-      try {
-        session = await ort.InferenceSession.create(bytes, ortOptions);
-      } catch (error) {
-        throw new VideoLlavaError('INVALID_FILE', `onnxruntime-web (${name}) cannot load ${description.model}: ${messageOf(error)}`, {
-          ...(description.file === undefined ? {} : { file: description.file }),
-          expected: 'a valid ONNX model',
-          cause: error,
-        });
-      }
-      provider = candidate;
-      break;
-    }
-    if (session === undefined || provider === undefined) {
-      throw new VideoLlavaError('UNSUPPORTED', `None of the execution providers asked for is available here: ${skipped.join('; ')}.`, {
-        field: 'options.executionProviders',
-        expected: capabilities.executionProviders,
-        actual: providers.map(executionProviderName),
-      });
-    }
-    const ortSession = session;
-    let outputLocations: Record<string, OutputLocation>;
-    try {
-      abortIfNeeded(signal, description.model);
-      outputLocations = resolveOutputLocations(sessionOptions.outputLocation, ortSession.outputNames, description.model);
-    } catch (error) {
-      await ortSession.release();
-      throw error;
-    }
-    return createInferenceSession(
-      {
-        inputMetadata: metadataOf(ortSession.inputMetadata),
-        outputMetadata: metadataOf(ortSession.outputMetadata),
-        executionProvider: executionProviderName(provider),
-        outputLocations,
-        async run(feeds, outputNames) {
-          const ortFeeds: Record<string, ReturnType<typeof toOrtTensor>> = {};
-          for (const name in feeds) ortFeeds[name] = toOrtTensor(ort, feeds[name]!);
-          const results = await ortSession.run(ortFeeds, outputNames as string[]);
-          const outputs: Record<string, RuntimeTensor> = {};
-          for (const name of outputNames) {
-            const value = results[name]!;
-            outputs[name] = outputLocations[name] === 'device' ? toDeviceTensor(value, name, BACKEND_NAME) : fromOrtTensor(value, name);
-          }
-          return outputs;
-        },
-        release: () => ortSession.release(),
+        return (await webGpuComputesFloat16(ort)) ? undefined : 'the model uses float16 and this GPU adapter lacks the shader-f16 feature';
       },
-      // GPU buffers are readable by WebGPU sessions only; other providers take device tensors kept in host memory.
-      { ...description, backend: BACKEND_NAME, devices: executionProviderName(provider) === 'webgpu' ? ['webgpu'] : [] },
-    );
+      create: async (candidate, name) => {
+        try {
+          return await ort.InferenceSession.create(bytes, toOrtSessionOptions(candidate, sessionOptions, externalData));
+        } catch (error) {
+          throw ortLoadError(BACKEND_NAME, name, description, error);
+        }
+      },
+      knownProviders: capabilities.executionProviders,
+      where: 'here',
+    });
+    return createOrtInferenceSession(ort, session, { backend: BACKEND_NAME, provider, sessionOptions, description });
   };
 
   return { name: BACKEND_NAME, capabilities, createSession };

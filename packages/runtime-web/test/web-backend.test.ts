@@ -1,9 +1,9 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { type ProgressEvent, Tensor, VideoLlavaError } from '@video-llava/core';
-import type { InferenceSession } from '@video-llava/runtime';
-import { buildConformanceModels } from '@video-llava/runtime/testing';
+import { type ProgressEvent, Tensor } from '@video-llava/core';
+import type { InferenceSession, RuntimeTensor } from '@video-llava/runtime';
+import { buildConformanceModels, expectMatMulOutput, expectRejection } from '@video-llava/runtime/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWebBackend } from '../src/index.js';
 import { besidePath } from '../src/local-files.js';
@@ -23,28 +23,15 @@ let origin: string;
 /** Requests to this path wait until the test lets them go (to abort a download in flight). */
 let stalled: { path: string; release: () => void } | undefined;
 
-async function rejection(promise: Promise<unknown>): Promise<VideoLlavaError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (caught: unknown) => caught,
-  );
-  if (!VideoLlavaError.isInstance(error)) return expect.fail(`expected a VideoLlavaError, got ${String(error)}`);
-  return error;
-}
-
 async function keep(promise: Promise<InferenceSession>): Promise<InferenceSession> {
   const session = await promise;
   open.push(session);
   return session;
 }
 
-function expectMatMul(y: unknown): void {
-  const x = [1, 2, 3, 4];
-  const expected = [0, 1, 2].map((column) => models.weights.bias[column]! + x.reduce((sum, value, inner) => sum + value * models.weights.w[inner * 3 + column]!, 0));
-  const data = (y as Tensor<'float32'>).data;
-  expected.forEach((value, index) => expect(data[index]).toBeCloseTo(value, 5));
-}
 const x = (): Tensor<'float32'> => new Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
+/** Checks `y = x @ w + bias` of the conformance models for the `x` above. */
+const expectMatMul = (y: RuntimeTensor | undefined): void => expectMatMulOutput(y, x().data, models.weights);
 
 beforeAll(async () => {
   server = createServer((request, response) => {
@@ -123,15 +110,15 @@ describe('createWebBackend in Node.js', () => {
   });
 
   it('FILE_NOT_FOUND for a 404 and DOWNLOAD_FAILED for another failed status, naming the URL', async () => {
-    const missing = await rejection(backend.createSession(`${origin}/m/missing.onnx`));
+    const missing = await expectRejection(backend.createSession(`${origin}/m/missing.onnx`));
     expect(missing.code).toBe('FILE_NOT_FOUND');
     expect(missing.file).toBe(`${origin}/m/missing.onnx`);
     expect(missing.actual).toBe(404);
-    const failed = await rejection(backend.createSession(`${origin}/error`));
+    const failed = await expectRejection(backend.createSession(`${origin}/error`));
     expect(failed.code).toBe('DOWNLOAD_FAILED');
     expect(failed.actual).toBe(503);
     expect(failed.message).toContain('HTTP 503 Busy');
-    const unreachable = await rejection(backend.createSession('http://127.0.0.1:9/model.onnx'));
+    const unreachable = await expectRejection(backend.createSession('http://127.0.0.1:9/model.onnx'));
     expect(unreachable.code).toBe('DOWNLOAD_FAILED');
   });
 
@@ -148,7 +135,7 @@ describe('createWebBackend in Node.js', () => {
     });
     await started;
     controller.abort(new Error('the user stopped'));
-    const error = await rejection(pending);
+    const error = await expectRejection(pending);
     stalled.release();
     stalled = undefined;
     expect(error.code).toBe('ABORTED');
@@ -163,12 +150,12 @@ describe('createWebBackend in Node.js', () => {
   });
 
   it('INVALID_ARGUMENT for model bytes whose external data is not given, and for a model of another type', async () => {
-    const error = await rejection(backend.createSession(models.externalData));
+    const error = await expectRejection(backend.createSession(models.externalData));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.field).toBe('options.externalData');
     expect(error.message).toContain(models.externalDataFileName);
-    expect((await rejection(backend.createSession({} as never))).field).toBe('model');
-    expect((await rejection(backend.createSession(models.add, { externalData: [{ path: '' }] }))).field).toBe('options.externalData[0]');
+    expect((await expectRejection(backend.createSession({} as never))).field).toBe('model');
+    expect((await expectRejection(backend.createSession(models.add, { externalData: [{ path: '' }] }))).field).toBe('options.externalData[0]');
   });
 
   it('UNSUPPORTED when onnxruntime-web cannot be loaded, and tries again on the next session', async () => {
@@ -179,17 +166,17 @@ describe('createWebBackend in Node.js', () => {
         throw new Error('no such bundle');
       },
     });
-    const error = await rejection(broken.createSession(models.add));
+    const error = await expectRejection(broken.createSession(models.add));
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.message).toContain('no such bundle');
-    await rejection(broken.createSession(models.add));
+    await expectRejection(broken.createSession(models.add));
     expect(attempts).toBe(2);
     const empty = createWebBackend({ loadOnnxruntime: async () => ({}) as never });
-    expect((await rejection(empty.createSession(models.add))).message).toContain('no InferenceSession.create');
+    expect((await expectRejection(empty.createSession(models.add))).message).toContain('no InferenceSession.create');
   });
 
   it('UNSUPPORTED, naming the reason, when WebGPU is asked for where there is none', async () => {
-    const error = await rejection(backend.createSession(models.add, { executionProviders: ['webgpu'] }));
+    const error = await expectRejection(backend.createSession(models.add, { executionProviders: ['webgpu'] }));
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.message).toMatch(/^None of the execution providers asked for is available here: webgpu: /);
   });
