@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseJsonText } from '@video-llava/config';
 import { DirectorySource, type ResolveSourceOptions, resolveSource } from '@video-llava/config/node';
 import { VideoLlavaError } from '@video-llava/core';
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
@@ -53,8 +54,14 @@ export async function resolveCheckpointDirectory(source: string, options: Checkp
   }
   const weightFiles: string[] = [];
   if (await resolved.exists('model.safetensors.index.json')) {
-    const index = JSON.parse(await resolved.readText('model.safetensors.index.json')) as { weight_map?: Record<string, string> };
-    weightFiles.push('model.safetensors.index.json', ...new Set(Object.values(index.weight_map ?? {})));
+    const index = parseJsonText(await resolved.readText('model.safetensors.index.json'), `${resolved.description}/model.safetensors.index.json`);
+    const map = index['weight_map'];
+    // Only plain .safetensors names in the same folder are downloaded; openCheckpoint refuses the rest clearly.
+    const shards =
+      typeof map === 'object' && map !== null
+        ? Object.values(map).filter((value): value is string => typeof value === 'string' && value.endsWith('.safetensors') && !value.includes('/') && !value.includes('\\'))
+        : [];
+    weightFiles.push('model.safetensors.index.json', ...new Set(shards));
   } else {
     weightFiles.push('model.safetensors');
   }

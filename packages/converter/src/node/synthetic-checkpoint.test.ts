@@ -24,6 +24,8 @@ describe('writeSyntheticCheckpoint', () => {
     expect(result.weightFiles).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
     const index = JSON.parse(readFileSync(join(root, 'layout', 'model.safetensors.index.json'), 'utf8'));
     expect(Object.keys(index.weight_map)).toHaveLength(result.tensorCount);
+    // Every shard holds tensors.
+    expect(new Set(Object.values(index.weight_map))).toEqual(new Set(result.weightFiles));
     expect(index.metadata.total_size).toBe(result.weightBytes);
     const first = readRawSafetensors(join(root, 'layout', result.weightFiles[0]!));
     expect(first.header['image_tower.vision_model.embeddings.class_embedding']).toMatchObject({ dtype: 'BF16', shape: [32] });

@@ -178,11 +178,21 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
     bytes: tensor.shape.reduce((a, b) => a * b, 1) * bytesPerElement,
   }));
   const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.bytes, 0);
-  const groups: (typeof tensors)[] = Array.from({ length: shards }, () => []);
-  let running = 0;
-  for (const tensor of tensors) {
-    groups[Math.min(shards - 1, Math.floor((running * shards) / totalBytes))]!.push(tensor);
-    running += tensor.bytes;
+  if (shards > tensors.length) {
+    throw new VideoLlavaError('INVALID_ARGUMENT', `shards is ${shards} but the model has only ${tensors.length} tensors.`, { field: 'shards', expected: `at most ${tensors.length}`, actual: shards });
+  }
+  // Consecutive tensors, a new shard when this one would pass its share of the bytes, every shard non-empty.
+  const target = totalBytes / shards;
+  const groups: (typeof tensors)[] = [[]];
+  let groupBytes = 0;
+  for (const [index, tensor] of tensors.entries()) {
+    const groupsLeft = shards - groups.length;
+    if (groups.at(-1)!.length > 0 && groupsLeft > 0 && (groupBytes + tensor.bytes > target || tensors.length - index <= groupsLeft)) {
+      groups.push([]);
+      groupBytes = 0;
+    }
+    groups.at(-1)!.push(tensor);
+    groupBytes += tensor.bytes;
   }
   await mkdir(directory, { recursive: true });
   const fileNames = shards === 1 ? ['model.safetensors'] : groups.map((_, index) => `model-${String(index + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`);
