@@ -19,25 +19,32 @@ function pixelInputs(fixtureCase: Pick<FixtureCase, 'images' | 'videos'>): { ima
   };
 }
 
+/** The same inputs as the processor's pixel values (what `model.processor` and `model.model` take). */
+function pixelValues({ images, videos }: { images: Tensor<'float32'>[]; videos: Tensor<'float32'>[] }): { pixelValuesImages?: Tensor<'float32'>; pixelValuesVideos?: Tensor<'float32'> } {
+  return { ...(images.length ? { pixelValuesImages: stack(images) } : {}), ...(videos.length ? { pixelValuesVideos: stack(videos) } : {}) };
+}
+
 /** `[rows][steps][5]` as the reference stores step_top5_indices.npy. */
 function topFiveRecorder(): { rows: number[][][]; onStep: (step: { topK(k: number, of?: 'scores' | 'logits'): { indices: number[][] } }) => void } {
   const rows: number[][][] = [];
   return { rows, onStep: (step) => step.topK(5, 'scores').indices.forEach((indices, row) => (rows[row] ??= []).push(indices)) };
 }
 
+// One model for every test of the file: each asks without the prefix cache, so none depends on another.
+let model: VideoLlava;
+beforeAll(async () => {
+  model = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
+});
+afterAll(async () => {
+  await model.release();
+});
+
 describe('video-llava on the converted fixture matches transformers token for token', () => {
-  let model: VideoLlava;
-  beforeAll(async () => {
-    model = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
-  });
-  afterAll(async () => {
-    await model.release();
-  });
 
   it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s: prompt ids, 24 greedy tokens and the top-5 ids of every step', async (name, fixtureCase) => {
     const { images, videos } = pixelInputs(fixtureCase);
     const directory = `case_${name}`;
-    const inputs = model.processor({ text: fixtureCase.text, ...(images.length ? { pixelValuesImages: stack(images) } : {}), ...(videos.length ? { pixelValuesVideos: stack(videos) } : {}) });
+    const inputs = model.processor({ text: fixtureCase.text, ...pixelValues({ images, videos }) });
     expect(numbers(inputs.inputIds)).toEqual(numbers(tinyFixture.npy(directory, 'input_ids.npy')));
     expect(numbers(inputs.attentionMask)).toEqual(numbers(tinyFixture.npy(directory, 'attention_mask.npy')));
     const expected = tinyFixture.npy(directory, 'generated_ids.npy');
@@ -74,19 +81,12 @@ function variantPromptIds(processorIds: number[], placeholder: number): number[]
 }
 
 describe('generation_variants.json: repetition penalty, no-repeat n-gram, beam search, length penalty', () => {
-  let model: VideoLlava;
-  beforeAll(async () => {
-    model = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
-  });
-  afterAll(async () => {
-    await model.release();
-  });
   const rows = tinyFixture.json<VariantRow[]>('generation_variants.json');
 
   it.each(rows.map((row) => [`${row.case} ${row.variant}`, row] as const))('%s gives the reference tokens exactly', async (_name, row) => {
     const fixtureCase = cases.find((candidate) => candidate.name === row.case)!;
     const { images, videos } = pixelInputs(fixtureCase);
-    const media = { ...(images.length ? { pixelValuesImages: stack(images) } : {}), ...(videos.length ? { pixelValuesVideos: stack(videos) } : {}) };
+    const media = pixelValues({ images, videos });
     const inputs = model.processor({ text: fixtureCase.text, ...media });
     const placeholder = images.length ? model.config.model.imageTokenIndex : model.config.model.videoTokenIndex;
     const inputIds = [variantPromptIds(numbers(inputs.inputIds), placeholder)];
