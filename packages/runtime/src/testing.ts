@@ -6,3 +6,4 @@ export { createMockBackend } from './testing/mock-backend.js';
 export type { MockBackend, MockBackendOptions, MockModel, MockRunContext, MockRunRecord } from './testing/mock-backend.js';
 export { expectRejection } from './testing/expect-rejection.js';
 export { expectMatMulOutput } from './testing/expect-mat-mul-output.js';
+export { releaseSessionsAfterEach } from './testing/release-sessions-after-each.js';

@@ -1,5 +1,5 @@
 import { Tensor, float16ToFloat32, float32ToFloat16 } from '@video-llava/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, ModelFile, SessionOptions } from '../backend.js';
 import { DeviceTensor } from '../device-tensor.js';
 import type { InferenceSession, SessionFeeds } from '../inference-session.js';
@@ -8,6 +8,7 @@ import { formatSignature } from '../value-metadata.js';
 import { type ConformanceModels, buildConformanceModels } from './conformance-models.js';
 import { FLOAT32_TOLERANCE, expectMatMulOutput } from './expect-mat-mul-output.js';
 import { expectRejection } from './expect-rejection.js';
+import { releaseSessionsAfterEach } from './release-sessions-after-each.js';
 
 /** Where a set of files was put, so the backend can load them by location. */
 export type FileLocator = (name: string) => ModelFile;
@@ -62,7 +63,7 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
     let target: ConformanceTarget;
     let models: ConformanceModels;
     let locate: FileLocator;
-    const open: InferenceSession[] = [];
+    const keep = releaseSessionsAfterEach();
 
     beforeAll(async () => {
       target = await setup();
@@ -80,17 +81,12 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       });
     });
 
-    afterEach(async () => {
-      await Promise.all(open.splice(0).map((session) => session.release()));
-    });
-
     afterAll(async () => {
       await target?.close?.();
     });
 
     const create = async (model: ModelFile, options: SessionOptions = {}): Promise<InferenceSession> => {
-      const session = await target.backend.createSession(model, { ...target.sessionOptions, ...options });
-      open.push(session);
+      const session = await keep(target.backend.createSession(model, { ...target.sessionOptions, ...options }));
       if (target.expectedExecutionProvider !== undefined) expect(session.executionProvider).toBe(target.expectedExecutionProvider);
       return session;
     };
