@@ -4,26 +4,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ProgressEvent, Tensor } from '@video-llava/core';
-import type { InferenceSession, RuntimeTensor } from '@video-llava/runtime';
-import { buildConformanceModels, expectMatMulOutput, expectRejection } from '@video-llava/runtime/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeTensor } from '@video-llava/runtime';
+import { buildConformanceModels, expectMatMulOutput, expectRejection, releaseSessionsAfterEach } from '@video-llava/runtime/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeBackend, cudaProviderLibrary, isCudaProviderInstalled } from '../src/index.js';
 import { temporaryFolders } from './temporary-folders.js';
 
 const models = buildConformanceModels();
 const folders = temporaryFolders();
+const session = releaseSessionsAfterEach();
 const backend = createNodeBackend();
-const open: InferenceSession[] = [];
 let folder: string;
 let server: Server;
 let origin: string;
 const requests: string[] = [];
-
-async function session(promise: Promise<InferenceSession>): Promise<InferenceSession> {
-  const created = await promise;
-  open.push(created);
-  return created;
-}
 
 const x = (): Tensor<'float32'> => new Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
 /** Checks `y = x @ w + bias` of the conformance models for the `x` above. */
@@ -48,10 +42,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((created) => created.release()));
 });
 
 afterAll(async () => {
