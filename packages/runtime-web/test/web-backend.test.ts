@@ -3,15 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { type ProgressEvent, Tensor } from '@video-llava/core';
 import type { InferenceSession, RuntimeTensor } from '@video-llava/runtime';
-import { buildConformanceModels, expectMatMulOutput, expectRejection } from '@video-llava/runtime/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildConformanceModels, expectMatMulOutput, expectRejection, releaseSessionsAfterEach } from '@video-llava/runtime/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebBackend } from '../src/index.js';
 import { besidePath } from '../src/local-files.js';
 import { temporaryFolders } from './temporary-folders.js';
 
 const models = buildConformanceModels();
 const folders = temporaryFolders();
-const open: InferenceSession[] = [];
+const keep = releaseSessionsAfterEach();
 const served = new Map<string, Uint8Array>([
   ['/m/external.onnx', models.externalData],
   [`/m/${models.externalDataFileName}`, models.externalDataFile],
@@ -22,12 +22,6 @@ let server: Server;
 let origin: string;
 /** Requests to this path wait until the test lets them go (to abort a download in flight). */
 let stalled: { path: string; release: () => void } | undefined;
-
-async function keep(promise: Promise<InferenceSession>): Promise<InferenceSession> {
-  const session = await promise;
-  open.push(session);
-  return session;
-}
 
 const x = (): Tensor<'float32'> => new Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
 /** Checks `y = x @ w + bias` of the conformance models for the `x` above. */
@@ -59,10 +53,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((session) => session.release()));
 });
 
 afterAll(async () => {
