@@ -22,13 +22,7 @@ pnpm exec turbo run build --filter=@video-llava/cli... --concurrency=2 --output-
 # Convert on first use, or when the checkpoint is newer than the conversion (or DEMO_RECONVERT=1).
 if [ "${DEMO_RECONVERT:-0}" = 1 ] || [ ! -f "$converted/onnx/decoder_model_merged.onnx" ] || [ "$fixture/model/model.safetensors" -nt "$converted/onnx/decoder_model_merged.onnx" ]; then
   echo "[demo] converting $fixture/model to ONNX (fp32) into $converted" >&2
-  # The converter's Node entry, resolved from the CLI's dependencies.
-  (cd apps/cli && node --input-type=module -e "
-    import { convertCheckpoint } from '@video-llava/converter/node';
-    const [input, output] = process.argv.slice(1);
-    const report = await convertCheckpoint(input, output, { dtypes: ['fp32'], overwrite: true });
-    process.stderr.write('[demo] converted ' + report.files.length + ' files in ' + report.seconds.toFixed(1) + ' s\n');
-  " "../../$fixture/model" "../../$converted")
+  node apps/cli/dist/bin.js convert "$fixture/model" "$converted" --dtype fp32 --overwrite >&2
 else
   echo "[demo] reusing $converted (DEMO_RECONVERT=1 converts again)" >&2
 fi

@@ -44,7 +44,9 @@ function progressPrinter(io: CliIo): (event: ProgressEvent) => void {
     const key = `${event.stage} ${event.file ?? ''}`;
     if (printed.has(key)) return;
     printed.add(key);
-    io.stderr.write(`[${event.stage}]${event.file ? ` ${event.file}` : ''} ${event.total}${event.unit ? ` ${event.unit}` : ''}\n`);
+    // "1 items" says nothing: a count is shown when there is something to count
+    const count = event.unit === 'items' && event.total === 1 ? '' : ` ${event.total}${event.unit ? ` ${event.unit}` : ''}`;
+    io.stderr.write(`[${event.stage}]${event.file ? ` ${event.file}` : ''}${count}\n`);
   };
 }
 
