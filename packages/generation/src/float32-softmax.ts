@@ -4,6 +4,16 @@
 // operation. The sum is accumulated in float64 and rounded once: PyTorch sums in float32 vector lanes, so the two
 // can differ in the last bit of the sum; the results agree to within one float32 ulp.
 
+/** The row's maximum; NaN when the row holds a NaN (so that NaN propagates as in PyTorch). */
+function rowMaximum(row: Float32Array): number {
+  let maximum = -Infinity;
+  for (let index = 0; index < row.length; index++) {
+    const value = row[index]!;
+    if (value > maximum || value !== value) maximum = value;
+  }
+  return maximum;
+}
+
 /**
  * Softmax of `row` into `target` (same length), float32 like `torch.softmax(x, dim=-1)`.
  * A row that is entirely `-Infinity` gives NaN, as in PyTorch.
@@ -12,11 +22,7 @@
  */
 export function softmaxInto(row: Float32Array, target: Float32Array): number {
   const length = row.length;
-  let maximum = -Infinity;
-  for (let index = 0; index < length; index++) {
-    const value = row[index]!;
-    if (value > maximum || value !== value) maximum = value;
-  }
+  const maximum = rowMaximum(row);
   let sum = 0;
   for (let index = 0; index < length; index++) {
     // Float32Array stores round to float32: exp(fround(x - max)) is rounded once on the way in.
@@ -38,11 +44,7 @@ export function softmaxInto(row: Float32Array, target: Float32Array): number {
  */
 export function logSoftmaxInto(row: Float32Array, target: Float32Array): void {
   const length = row.length;
-  let maximum = -Infinity;
-  for (let index = 0; index < length; index++) {
-    const value = row[index]!;
-    if (value > maximum || value !== value) maximum = value;
-  }
+  const maximum = rowMaximum(row);
   let sum = 0;
   for (let index = 0; index < length; index++) sum += Math.fround(Math.exp(Math.fround(row[index]! - maximum)));
   const logSum = Math.fround(Math.log(Math.fround(sum)));

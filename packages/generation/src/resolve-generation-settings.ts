@@ -2,25 +2,30 @@ import { VideoLlavaError, describeValue } from '@video-llava/core';
 import { type GenerationConfig, parseGenerationConfig } from '@video-llava/config';
 import type { GenerationOptions } from './generation-options.js';
 
+/** The decoding settings that keep their `generation_config.json` meaning once resolved. */
+type DecodingSettings = Pick<
+  GenerationConfig,
+  | 'doSample'
+  | 'numBeams'
+  | 'temperature'
+  | 'topK'
+  | 'topP'
+  | 'minP'
+  | 'repetitionPenalty'
+  | 'noRepeatNgramSize'
+  | 'lengthPenalty'
+  | 'earlyStopping'
+  | 'numReturnSequences'
+>;
+
 /** The settings a generation actually runs with, after merging options over the config and the length rules. */
-export interface ResolvedGenerationSettings {
+export interface ResolvedGenerationSettings extends DecodingSettings {
   /** Total length (prompt included) at which every row stops. */
   maxLength: number;
   /** Total length (prompt included) before which EOS is masked (0: off). */
   minLength: number;
   /** New tokens before which EOS is masked (null: off). */
   minNewTokens: number | null;
-  doSample: boolean;
-  numBeams: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number | null;
-  repetitionPenalty: number;
-  noRepeatNgramSize: number;
-  lengthPenalty: number;
-  earlyStopping: boolean | 'never';
-  numReturnSequences: number;
   eosTokenIds: number[];
   /** The pad id (the first EOS id when the config has none); null when there is neither. */
   padTokenId: number | null;
