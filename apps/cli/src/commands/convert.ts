@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { ProgressEvent } from '@video-llava/core';
 import { type ConversionReport, type WeightFormat, convertCheckpoint, formatConversionReport, parseWeightFormat } from '@video-llava/converter/node';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
+import { parseCommandLine } from '../parse-command-line.js';
+import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
   'video-llava convert <checkpoint-dir | org/name[@revision]> <out-dir> [--dtype fp32|fp16|q8|q4]... [--block-size 32]',
@@ -53,58 +54,50 @@ export const command: CliCommand = {
   summary: 'Convert a Hugging Face checkpoint to ONNX (fp32, fp16, q8, q4)',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          dtype: { type: 'string', multiple: true },
-          'block-size': { type: 'string' },
-          'contrib-ops': { type: 'boolean', default: false },
-          overwrite: { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          'cache-dir': { type: 'string' },
-          offline: { type: 'boolean', default: false },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message, usage);
-    }
-    const [source, output, ...extra] = parsed.positionals;
-    if (source === undefined) throw new UsageError('missing <checkpoint-dir>: a checkpoint folder or a hub id (org/name)', usage);
-    if (output === undefined) throw new UsageError('missing <out-dir>: the folder to write the ONNX model to', usage);
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
+    const { values, positionals: [source, output] } = parseCommandLine(argv, {
+      usage,
+      options: {
+        dtype: { type: 'string', multiple: true },
+        'block-size': { type: 'string' },
+        'contrib-ops': { type: 'boolean', default: false },
+        overwrite: { type: 'boolean', default: false },
+        ...jsonFlag,
+        ...sourceFlags,
+      },
+      positionals: [
+        { name: '<checkpoint-dir>', description: 'a checkpoint folder or a hub id (org/name)' },
+        { name: '<out-dir>', description: 'the folder to write the ONNX model to' },
+      ],
+    });
     let dtypes: WeightFormat[];
     let blockSize: number | undefined;
     try {
-      dtypes = (parsed.values.dtype ?? ['fp32']).flatMap((value) => value.split(',')).map((value) => parseWeightFormat(value.trim(), '--dtype'));
+      dtypes = (values.dtype ?? ['fp32']).flatMap((value) => value.split(',')).map((value) => parseWeightFormat(value.trim(), '--dtype'));
     } catch (error) {
       throw new UsageError((error as Error).message, usage);
     }
-    if (parsed.values['block-size'] !== undefined) {
-      blockSize = Number(parsed.values['block-size']);
-      if (!Number.isSafeInteger(blockSize)) throw new UsageError(`--block-size must be an integer, found ${JSON.stringify(parsed.values['block-size'])}`, usage);
+    if (values['block-size'] !== undefined) {
+      blockSize = Number(values['block-size']);
+      if (!Number.isSafeInteger(blockSize)) throw new UsageError(`--block-size must be an integer, found ${JSON.stringify(values['block-size'])}`, usage);
     }
+    // convertCheckpoint takes the working directory beside the source options, not inside them
+    const { cwd, ...sourceOptions } = sourceOptionsFromFlags(values, io);
     const progress = createProgressBar(io.stderr);
     let report: ConversionReport;
     try {
       report = await convertCheckpoint(source, output, {
         dtypes,
         ...(blockSize === undefined ? {} : { blockSize }),
-        overwrite: parsed.values.overwrite,
-        contribOps: parsed.values['contrib-ops'],
-        cwd: io.cwd,
-        sourceOptions: {
-          env: io.env,
-          hub: { ...(parsed.values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, parsed.values['cache-dir']) } : {}), ...(parsed.values.offline ? { offline: true } : {}) },
-        },
+        overwrite: values.overwrite,
+        contribOps: values['contrib-ops'],
+        cwd,
+        sourceOptions,
         onProgress: (event) => progress.update(event),
       });
     } finally {
       progress.finish();
     }
-    io.stdout.write(parsed.values.json ? `${JSON.stringify(report)}\n` : formatConversionReport(report));
+    writeResult(io, report, { json: values.json, formatText: formatConversionReport });
     return 0;
   },
 };

@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { ProgressEvent } from '@video-llava/core';
 import { type ChatMessage, VideoLlava, type VideoLlavaRequest } from 'video-llava';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
+import { parseCommandLine } from '../parse-command-line.js';
+import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { jsonFlag } from '../write-result.js';
 
 const usage =
   'video-llava generate <model-dir | org/name | https://...> (--prompt TEXT | --question TEXT) [--video FILE]... [--image FILE]... [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P --seed S] [--json] [--quiet]';
@@ -60,35 +62,25 @@ export const command: CliCommand = {
   summary: 'Ask a question about videos and images and stream the answer',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          prompt: { type: 'string' },
-          question: { type: 'string' },
-          video: { type: 'string', multiple: true, default: [] },
-          image: { type: 'string', multiple: true, default: [] },
-          'max-new-tokens': { type: 'string' },
-          greedy: { type: 'boolean', default: false },
-          temperature: { type: 'string' },
-          'top-k': { type: 'string' },
-          'top-p': { type: 'string' },
-          seed: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          quiet: { type: 'boolean', default: false },
-          'cache-dir': { type: 'string' },
-          offline: { type: 'boolean', default: false },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message, usage);
-    }
-    const values = parsed.values;
-    const [model, ...extra] = parsed.positionals;
-    if (model === undefined) throw new UsageError('missing <model-dir>: a converted model folder (video-llava convert), a hub id or a URL', usage);
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
+    const { values, positionals: [model] } = parseCommandLine(argv, {
+      usage,
+      options: {
+        prompt: { type: 'string' },
+        question: { type: 'string' },
+        video: { type: 'string', multiple: true, default: [] },
+        image: { type: 'string', multiple: true, default: [] },
+        'max-new-tokens': { type: 'string' },
+        greedy: { type: 'boolean', default: false },
+        temperature: { type: 'string' },
+        'top-k': { type: 'string' },
+        'top-p': { type: 'string' },
+        seed: { type: 'string' },
+        ...jsonFlag,
+        quiet: { type: 'boolean', default: false },
+        ...sourceFlags,
+      },
+      positionals: [{ name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' }],
+    });
     if ((values.prompt === undefined) === (values.question === undefined)) {
       throw new UsageError(values.prompt === undefined ? 'give --prompt TEXT (the whole prompt, with <video> / <image>) or --question TEXT' : 'give --prompt or --question, not both', usage);
     }
@@ -104,7 +96,7 @@ export const command: CliCommand = {
     const onProgress = values.quiet ? undefined : progressPrinter(io);
 
     const videoLlava = await VideoLlava.load(model, {
-      sourceOptions: { cwd: io.cwd, env: io.env, hub: { ...(values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, values['cache-dir']) } : {}), ...(values.offline ? { offline: true } : {}) } },
+      sourceOptions: sourceOptionsFromFlags(values, io),
       ...(onProgress ? { onProgress } : {}),
     });
     try {

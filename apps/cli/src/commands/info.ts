@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
-import { type CliCommand, UsageError } from '../command.js';
+import type { CliCommand } from '../command.js';
+import { parseCommandLine } from '../parse-command-line.js';
+import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = 'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';
 
@@ -124,26 +125,13 @@ export const command: CliCommand = {
   summary: 'Describe a checkpoint: towers, widths, layers, heads, token counts, dtype',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { json: { type: 'boolean', default: false }, 'cache-dir': { type: 'string' }, offline: { type: 'boolean', default: false } },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message, usage);
-    }
-    const [model, ...extra] = parsed.positionals;
-    if (model === undefined) throw new UsageError('missing <model-dir>: a checkpoint folder, a hub id (org/name) or a URL', usage);
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
-    const source = resolveSource(model, {
-      cwd: io.cwd,
-      env: io.env,
-      hub: { ...(parsed.values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, parsed.values['cache-dir']) } : {}), ...(parsed.values.offline ? { offline: true } : {}) },
+    const { values, positionals: [model] } = parseCommandLine(argv, {
+      usage,
+      options: { ...jsonFlag, ...sourceFlags },
+      positionals: [modelPositional],
     });
-    const info = describeCheckpoint(await loadPretrainedConfig(source));
-    io.stdout.write(parsed.values.json ? `${JSON.stringify(info, null, 2)}\n` : formatText(info));
+    const info = describeCheckpoint(await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io))));
+    writeResult(io, info, { json: values.json, formatText, indent: 2 });
     return 0;
   },
 };

@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
 import { type Tensor, VideoLlavaError } from '@video-llava/core';
 import { VideoLlavaImageProcessor } from '@video-llava/image-processor';
@@ -9,6 +8,9 @@ import { loadImage } from '@video-llava/image-processor/node';
 import { VideoLlavaVideoProcessor } from '@video-llava/video-processor';
 import { loadVideo } from '@video-llava/video-processor/node';
 import { type CliCommand, UsageError } from '../command.js';
+import { parseCommandLine } from '../parse-command-line.js';
+import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage =
   'video-llava preprocess <model-dir | org/name[@revision] | https://...> (--image FILE | --video FILE [--frames N]) --out FILE.npy [--json] [--cache-dir <dir>] [--offline]';
@@ -125,43 +127,22 @@ export const command: CliCommand = {
   summary: 'Turn an image or a video into the pixel tensor the model sees (.npy)',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          image: { type: 'string' },
-          video: { type: 'string' },
-          frames: { type: 'string' },
-          out: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          'cache-dir': { type: 'string' },
-          offline: { type: 'boolean', default: false },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message, usage);
-    }
-    const [model, ...extra] = parsed.positionals;
-    if (model === undefined) throw new UsageError('missing <model-dir>: a checkpoint folder, a hub id (org/name) or a URL', usage);
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
-    const { image, video, out } = parsed.values;
+    const { values, positionals: [model] } = parseCommandLine(argv, {
+      usage,
+      options: { image: { type: 'string' }, video: { type: 'string' }, frames: { type: 'string' }, out: { type: 'string' }, ...jsonFlag, ...sourceFlags },
+      positionals: [modelPositional],
+    });
+    const { image, video, out } = values;
     if (image === undefined && video === undefined) throw new UsageError('give --image FILE or --video FILE', usage);
     if (image !== undefined && video !== undefined) throw new UsageError('give --image or --video, not both', usage);
-    if (parsed.values.frames !== undefined && video === undefined) throw new UsageError('--frames goes with --video', usage);
-    const frames = parseFrames(parsed.values.frames);
+    if (values.frames !== undefined && video === undefined) throw new UsageError('--frames goes with --video', usage);
+    const frames = parseFrames(values.frames);
     if (out === undefined) throw new UsageError('missing --out FILE.npy: where to write the pixel tensor', usage);
     if (!out.endsWith('.npy')) throw new UsageError(`--out should name a .npy file, found ${JSON.stringify(out)}`, usage);
     const outPath = resolve(io.cwd, out);
 
     const started = performance.now();
-    const source = resolveSource(model, {
-      cwd: io.cwd,
-      env: io.env,
-      hub: { ...(parsed.values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, parsed.values['cache-dir']) } : {}), ...(parsed.values.offline ? { offline: true } : {}) },
-    });
-    const config = await loadPretrainedConfig(source);
+    const config = await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io)));
     const configDone = performance.now();
 
     let result: Omit<PreprocessResult, 'out' | 'timingsMs'>;
@@ -205,7 +186,7 @@ export const command: CliCommand = {
         total: writeDone - started,
       },
     };
-    io.stdout.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
+    writeResult(io, report, { json: values.json, formatText, indent: 2 });
     return 0;
   },
 };

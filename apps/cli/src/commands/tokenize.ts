@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { resolveSource } from '@video-llava/config/node';
 import { Tokenizer } from '@video-llava/processor';
 import { type CliCommand, UsageError } from '../command.js';
+import { parseCommandLine } from '../parse-command-line.js';
+import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = 'video-llava tokenize <model-dir | org/name[@revision] | https://...> --text TEXT [--no-special] [--json] [--cache-dir <dir>] [--offline]';
 
@@ -40,34 +41,15 @@ export const command: CliCommand = {
   summary: 'Tokenize text with the checkpoint tokenizer: ids, tokens, decoded text',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          text: { type: 'string' },
-          'no-special': { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          'cache-dir': { type: 'string' },
-          offline: { type: 'boolean', default: false },
-        },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message, usage);
-    }
-    const [model, ...extra] = parsed.positionals;
-    if (model === undefined) throw new UsageError('missing <model-dir>: a checkpoint folder, a hub id (org/name) or a URL', usage);
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
-    const text = parsed.values.text;
-    if (text === undefined) throw new UsageError('missing --text TEXT: the text to tokenize', usage);
-    const source = resolveSource(model, {
-      cwd: io.cwd,
-      env: io.env,
-      hub: { ...(parsed.values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, parsed.values['cache-dir']) } : {}), ...(parsed.values.offline ? { offline: true } : {}) },
+    const { values, positionals: [model] } = parseCommandLine(argv, {
+      usage,
+      options: { text: { type: 'string' }, 'no-special': { type: 'boolean', default: false }, ...jsonFlag, ...sourceFlags },
+      positionals: [modelPositional],
     });
-    const result = tokenizeText(await Tokenizer.fromPretrained(source), text, !parsed.values['no-special']);
-    io.stdout.write(parsed.values.json ? `${JSON.stringify(result)}\n` : formatText(result));
+    const text = values.text;
+    if (text === undefined) throw new UsageError('missing --text TEXT: the text to tokenize', usage);
+    const tokenizer = await Tokenizer.fromPretrained(resolveSource(model, sourceOptionsFromFlags(values, io)));
+    writeResult(io, tokenizeText(tokenizer, text, !values['no-special']), { json: values.json, formatText });
     return 0;
   },
 };

@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import type { CliIo } from './command.js';
+import type { RequiredPositional } from './parse-command-line.js';
+
+/** The `<model-dir>` argument of the commands that read a checkpoint: a folder, a hub id or a URL. */
+export const modelPositional = { name: '<model-dir>', description: 'a checkpoint folder, a hub id (org/name) or a URL' } as const satisfies RequiredPositional;
+
+/**
+ * The flags of every command that reads a model: `--cache-dir <dir>` (the hub cache folder, relative to the working
+ * directory) and `--offline` (never touch the network). Spread into a command's `parseArgs` options.
+ */
+export const sourceFlags = {
+  'cache-dir': { type: 'string' },
+  offline: { type: 'boolean', default: false },
+} as const;
+
+/** The values {@link sourceFlags} parse to. */
+export interface SourceFlagValues {
+  'cache-dir'?: string | undefined;
+  offline: boolean;
+}
+
+/**
+ * How a model argument (folder, hub id or URL) is resolved: relative paths against the working directory, the
+ * environment for `HF_*` variables, and the hub options `--cache-dir` and `--offline` ask for (an option the user
+ * did not give is left out, so the environment's `HF_HUB_CACHE` and `HF_HUB_OFFLINE` still apply).
+ */
+export function sourceOptionsFromFlags(
+  values: SourceFlagValues,
+  io: CliIo,
+): { cwd: string; env: CliIo['env']; hub: { cacheDirectory?: string; offline?: boolean } } {
+  return {
+    cwd: io.cwd,
+    env: io.env,
+    hub: { ...(values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, values['cache-dir']) } : {}), ...(values.offline ? { offline: true } : {}) },
+  };
+}

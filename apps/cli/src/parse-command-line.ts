@@ -1,0 +1,47 @@
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { UsageError } from './command.js';
+
+/** A positional argument a command cannot run without. */
+export interface RequiredPositional {
+  /** As the usage line spells it, e.g. `<model-dir>`. */
+  name: string;
+  /** What to give, for the message when it is missing, e.g. `a checkpoint folder, a hub id (org/name) or a URL`. */
+  description: string;
+}
+
+/** What a command accepts on its command line. */
+export interface CommandLineSpec<Options extends ParseArgsOptionsConfig, Positionals extends readonly RequiredPositional[]> {
+  /** The command's usage line(s), shown with every {@link UsageError}. */
+  usage: string;
+  /** The flags, in the shape of `node:util` `parseArgs` options. */
+  options: Options;
+  /** The positional arguments, in order; each is required and no others are allowed. */
+  positionals: Positionals;
+}
+
+/**
+ * Parses a command's `argv` (the words after the command name) with `node:util` `parseArgs`, and checks its
+ * positional arguments: each of `spec.positionals` given, nothing after them.
+ *
+ * @returns the flag values, typed from `spec.options`, and the positional arguments, one string per `spec.positionals` entry
+ * @throws UsageError with `spec.usage` for an unknown flag, a flag without its value, a missing argument
+ * (`missing <name>: <description>`) or an extra one; the bin prints it and exits 2
+ */
+export function parseCommandLine<const Options extends ParseArgsOptionsConfig, const Positionals extends readonly RequiredPositional[]>(
+  argv: string[],
+  spec: CommandLineSpec<Options, Positionals>,
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: spec.options });
+  } catch (error) {
+    throw new UsageError((error as Error).message, spec.usage);
+  }
+  const { positionals } = parsed;
+  spec.positionals.forEach((positional, index) => {
+    if (positionals[index] === undefined) throw new UsageError(`missing ${positional.name}: ${positional.description}`, spec.usage);
+  });
+  const extra = positionals.slice(spec.positionals.length);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, spec.usage);
+  return { values: parsed.values, positionals: positionals as unknown as { [Index in keyof Positionals]: string } };
+}
