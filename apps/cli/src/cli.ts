@@ -1,6 +1,6 @@
-import { VideoLlavaError } from '@video-llava/core';
-import { type CliIo, UsageError } from './command.js';
+import type { CliIo } from './command.js';
 import { commandLoaders } from './commands/index.js';
+import { runCommand } from './run-command.js';
 
 function help(): string {
   const width = Math.max(...Object.keys(commandLoaders).map((name) => name.length));
@@ -23,22 +23,5 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`video-llava: unknown command ${JSON.stringify(name)}\n\n${help()}`);
     return 2;
   }
-  const command = await entry.load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(`${command.usage}\n\n${command.summary}\n`);
-    return 0;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`video-llava ${name}: ${error.message}\nUsage: ${error.usage}\n`);
-      return 2;
-    }
-    if (VideoLlavaError.isInstance(error)) {
-      io.stderr.write(`video-llava ${name}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  return runCommand(await entry.load(), rest, io);
 }
