@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
-import { createTestIo } from './test-io.js';
+import { runCliForTest } from './run-cli-for-test.js';
 
 describe('video-llava bin', () => {
   it('lists its commands and exits 2 without one', async () => {
-    const io = createTestIo();
-    expect(await runCli([], io)).toBe(2);
-    expect(io.err()).toContain('info');
+    const run = await runCliForTest([]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('info');
   });
 
   it('refuses an unknown command', async () => {
-    const io = createTestIo();
-    expect(await runCli(['frobnicate'], io)).toBe(2);
-    expect(io.err()).toContain('unknown command "frobnicate"');
+    const run = await runCliForTest(['frobnicate']);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('unknown command "frobnicate"');
+  });
+
+  it.each(['info', 'preprocess', 'tokenize', 'convert', 'generate'])('%s --help prints the usage and the summary on stdout (exit 0)', async (name) => {
+    const run = await runCliForTest([name, '--help']);
+    expect(run).toMatchObject({ code: 0, err: '' });
+    expect(run.out).toMatch(new RegExp(`^video-llava ${name} `));
   });
 });

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { convertCheckpoint } from '@video-llava/converter/node';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
-import { createTestIo } from '../test-io.js';
+import { type CliRun, runCliForTest } from '../run-cli-for-test.js';
 import type { GenerateResult } from './generate.js';
 
 // The CLI on the fp32 conversion of the fixture, from the raw files: the MP4 decoded by FFmpeg (the reference decoded
@@ -24,12 +23,11 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function generate(args: string[]): Promise<{ code: number; out: string; err: string; json: GenerateResult | undefined }> {
-  const io = createTestIo(root);
-  const code = await runCli(['generate', converted, ...args], io);
-  const lines = io.out().trimEnd().split('\n');
-  const json = args.includes('--json') && code === 0 ? (JSON.parse(lines[lines.length - 1]!) as GenerateResult) : undefined;
-  return { code, out: io.out(), err: io.err(), json };
+async function generate(args: string[]): Promise<CliRun & { json: GenerateResult | undefined }> {
+  const run = await runCliForTest(['generate', converted, ...args], { cwd: root });
+  const lines = run.out.trimEnd().split('\n');
+  const json = args.includes('--json') && run.code === 0 ? (JSON.parse(lines[lines.length - 1]!) as GenerateResult) : undefined;
+  return { ...run, json };
 }
 
 describe('video-llava generate', () => {
@@ -66,11 +64,11 @@ describe('video-llava generate', () => {
   });
 
   it('says to convert a raw Hugging Face checkpoint first', async () => {
-    const io = createTestIo(root);
-    expect(await runCli(['generate', tinyFixture.model, '--question', 'Hi?'], io)).toBe(1);
-    expect(io.err()).toMatch(/model\.safetensors/);
-    expect(io.err()).toMatch(/video-llava convert/);
-    expect(io.out()).toBe('');
+    const run = await runCliForTest(['generate', tinyFixture.model, '--question', 'Hi?'], { cwd: root });
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/model\.safetensors/);
+    expect(run.err).toMatch(/video-llava convert/);
+    expect(run.out).toBe('');
   });
 
   it('reports a video that fails to decode, and a prompt whose placeholders and media disagree', async () => {
@@ -88,8 +86,8 @@ describe('video-llava generate', () => {
     ['--greedy with --temperature', ['--question', 'Hi', '--greedy', '--temperature', '0.7']],
     ['a bad --max-new-tokens', ['--question', 'Hi', '--max-new-tokens', 'many']],
   ])('refuses %s (exit 2, usage on stderr)', async (_name, args) => {
-    const io = createTestIo(root);
-    expect(await runCli(['generate', tinyFixture.model, ...args], io)).toBe(2);
-    expect(io.err()).toContain('Usage: video-llava generate');
+    const run = await runCliForTest(['generate', tinyFixture.model, ...args], { cwd: root });
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('Usage: video-llava generate');
   });
 });

@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repositoryRoot, tinyFixture } from '@video-llava/test-utils';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
-import { createTestIo } from '../test-io.js';
+import { runCliForTest } from '../run-cli-for-test.js';
+import { startTestHubServer } from '../test-hub-server.js';
 
 describe('video-llava info', () => {
   it('prints one JSON object with the reference token counts for the tiny fixture', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['info', 'fixtures/video-llava-tiny/model', '--json'], io)).toBe(0);
-    const info = JSON.parse(io.out());
+    const run = await runCliForTest(['info', 'fixtures/video-llava-tiny/model', '--json'], { cwd: repositoryRoot });
+    expect(run.code).toBe(0);
+    const info = JSON.parse(run.out);
     const config = JSON.parse(readFileSync(join(tinyFixture.model, 'config.json'), 'utf8'));
     expect([info.tokensPerImage, info.tokensPerFrame, info.tokensPerVideo, info.framesPerVideo]).toEqual([256, 257, 2056, 8]);
     expect(info.vocabSize).toBe(config.text_config.vocab_size);
@@ -29,55 +27,42 @@ describe('video-llava info', () => {
       maxPositionEmbeddings: config.text_config.max_position_embeddings,
       ropeTheta: config.text_config.rope_parameters.rope_theta,
     });
-    expect(io.err()).toBe('');
+    expect(run.err).toBe('');
   });
 
   it('prints a human-readable summary by default', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['info', tinyFixture.model], io)).toBe(0);
-    expect(io.out()).toContain('Vision tower (CLIP');
-    expect(io.out()).toContain('Text model (LLaMA');
-    expect(io.out()).toContain('per image 256, per frame 257, per video 2056 (8 frames)');
-    expect(io.out()).toContain('stored dtype      float16');
+    const run = await runCliForTest(['info', tinyFixture.model], { cwd: repositoryRoot });
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('Vision tower (CLIP');
+    expect(run.out).toContain('Text model (LLaMA');
+    expect(run.out).toContain('per image 256, per frame 257, per video 2056 (8 frames)');
+    expect(run.out).toContain('stored dtype      float16');
   });
 
   it('a missing folder exits 1 with a message naming the file', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['info', 'fixtures/no-such-model/model'], io)).toBe(1);
-    expect(io.err()).toContain(join(repositoryRoot, 'fixtures/no-such-model/model/config.json'));
-    expect(io.out()).toBe('');
+    const run = await runCliForTest(['info', 'fixtures/no-such-model/model'], { cwd: repositoryRoot });
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(join(repositoryRoot, 'fixtures/no-such-model/model/config.json'));
+    expect(run.out).toBe('');
   });
 
   it('without a model it is a usage error (exit 2)', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['info'], io)).toBe(2);
-    expect(io.err()).toContain('Usage: video-llava info');
+    const run = await runCliForTest(['info'], { cwd: repositoryRoot });
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('Usage: video-llava info');
   });
 
   it('accepts a hub id, using HF_ENDPOINT and HF_HUB_CACHE from the environment', async () => {
     const commit = 'f'.repeat(40);
     const files = Object.fromEntries(['config.json', 'generation_config.json', 'processor_config.json'].map((name) => [name, readFileSync(join(tinyFixture.model, name))]));
-    const server = createServer((request, response) => {
-      const prefix = '/tiny-org/tiny/resolve/main/';
-      const body = request.url?.startsWith(prefix) ? files[decodeURIComponent(request.url.slice(prefix.length))] : undefined;
-      if (!body) {
-        response.writeHead(404, { 'X-Repo-Commit': commit });
-        response.end();
-        return;
-      }
-      response.writeHead(200, { 'X-Repo-Commit': commit, ETag: `"${body.length}-${request.url!.length}"`, 'Content-Length': String(body.length) });
-      response.end(request.method === 'HEAD' ? undefined : body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const hub = await startTestHubServer({ repository: 'tiny-org/tiny', commit, files });
     const cache = await mkdtemp(join(tmpdir(), 'video-llava-cli-'));
     try {
-      const io = createTestIo(cache);
-      io.env = { HF_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, HF_HUB_CACHE: cache };
-      expect(await runCli(['info', 'tiny-org/tiny', '--json'], io)).toBe(0);
-      expect(JSON.parse(io.out()).tokensPerVideo).toBe(2056);
+      const run = await runCliForTest(['info', 'tiny-org/tiny', '--json'], { cwd: cache, env: { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache } });
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.out).tokensPerVideo).toBe(2056);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await hub.close();
       await rm(cache, { recursive: true, force: true });
     }
   });

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { Tensor } from '@video-llava/core';
 import { assertClose, measureDifference, parseNpy, repositoryRoot, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
-import { createTestIo } from '../test-io.js';
+import { type CliRun, runCliForTest } from '../run-cli-for-test.js';
 import { type PreprocessResult, encodeNpy } from './preprocess.js';
 
 // Pixel values of PNG inputs must match the reference within 1e-5 (the image processor is an exact port: 0).
@@ -15,10 +14,8 @@ const folder = mkdtempSync(join(tmpdir(), 'cli-preprocess-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 const fixtureVideo = join(tinyFixture.video, 'sample_48f_320x240.mp4');
 
-async function preprocess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = createTestIo(repositoryRoot);
-  const code = await runCli(['preprocess', tinyFixture.model, ...args], io);
-  return { code, out: io.out(), err: io.err() };
+function preprocess(args: string[]): Promise<CliRun> {
+  return runCliForTest(['preprocess', tinyFixture.model, ...args], { cwd: repositoryRoot });
 }
 
 describe('encodeNpy', () => {

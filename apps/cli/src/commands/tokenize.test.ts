@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { repositoryRoot, tinyFixture } from '@video-llava/test-utils';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
-import { createTestIo } from '../test-io.js';
+import { runCliForTest } from '../run-cli-for-test.js';
 
 interface TokenizerReference {
   text: string;
@@ -18,40 +17,39 @@ const prompt = references.find((reference) => reference.text.includes('<video>')
 
 describe('video-llava tokenize', () => {
   it('--json prints ids, tokens and both decodings exactly as the reference', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['tokenize', 'fixtures/video-llava-tiny/model', '--text', prompt.text, '--json'], io)).toBe(0);
-    expect(JSON.parse(io.out())).toEqual({ ids: prompt.ids, tokens: prompt.tokens, decoded: prompt.decoded, decodedSkipSpecial: prompt.decoded_skip_special });
-    expect(io.err()).toBe('');
+    const run = await runCliForTest(['tokenize', 'fixtures/video-llava-tiny/model', '--text', prompt.text, '--json'], { cwd: repositoryRoot });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toEqual({ ids: prompt.ids, tokens: prompt.tokens, decoded: prompt.decoded, decodedSkipSpecial: prompt.decoded_skip_special });
+    expect(run.err).toBe('');
   });
 
   it('--no-special leaves out the BOS token', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['tokenize', tinyFixture.model, '--text', prompt.text, '--no-special', '--json'], io)).toBe(0);
-    expect(JSON.parse(io.out()).ids).toEqual(prompt.ids_no_special);
+    const run = await runCliForTest(['tokenize', tinyFixture.model, '--text', prompt.text, '--no-special', '--json'], { cwd: repositoryRoot });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out).ids).toEqual(prompt.ids_no_special);
   });
 
   it('prints a readable summary by default, with whitespace made visible', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['tokenize', tinyFixture.model, '--text', prompt.text], io)).toBe(0);
-    expect(io.out()).toContain(`ids (${prompt.ids.length}): ${prompt.ids.join(' ')}`);
-    expect(io.out()).toContain(`tokens: ${prompt.tokens.map((token) => JSON.stringify(token)).join(' ')}`);
-    expect(io.out()).toContain(`decoded: ${JSON.stringify(prompt.decoded)}`);
-    expect(io.out()).toContain(`decoded without special tokens: ${JSON.stringify(prompt.decoded_skip_special)}`);
+    const run = await runCliForTest(['tokenize', tinyFixture.model, '--text', prompt.text], { cwd: repositoryRoot });
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(`ids (${prompt.ids.length}): ${prompt.ids.join(' ')}`);
+    expect(run.out).toContain(`tokens: ${prompt.tokens.map((token) => JSON.stringify(token)).join(' ')}`);
+    expect(run.out).toContain(`decoded: ${JSON.stringify(prompt.decoded)}`);
+    expect(run.out).toContain(`decoded without special tokens: ${JSON.stringify(prompt.decoded_skip_special)}`);
   });
 
   it('without --text or a model it is a usage error (exit 2)', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['tokenize', tinyFixture.model], io)).toBe(2);
-    expect(io.err()).toContain('missing --text');
-    expect(io.err()).toContain('Usage: video-llava tokenize');
-    const bare = createTestIo(repositoryRoot);
-    expect(await runCli(['tokenize', '--text', 'hi'], bare)).toBe(2);
+    const noText = await runCliForTest(['tokenize', tinyFixture.model], { cwd: repositoryRoot });
+    expect(noText).toMatchObject({ code: 2, out: '' });
+    expect(noText.err).toContain('missing --text');
+    expect(noText.err).toContain('Usage: video-llava tokenize');
+    expect((await runCliForTest(['tokenize', '--text', 'hi'], { cwd: repositoryRoot })).code).toBe(2);
   });
 
   it('a folder without tokenizer.json exits 1 naming the file', async () => {
-    const io = createTestIo(repositoryRoot);
-    expect(await runCli(['tokenize', tinyFixture.images, '--text', 'hi'], io)).toBe(1);
-    expect(io.err()).toContain(join(tinyFixture.images, 'tokenizer.json'));
-    expect(io.out()).toBe('');
+    const run = await runCliForTest(['tokenize', tinyFixture.images, '--text', 'hi'], { cwd: repositoryRoot });
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(join(tinyFixture.images, 'tokenizer.json'));
+    expect(run.out).toBe('');
   });
 });
