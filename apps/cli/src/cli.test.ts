@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { commandLoaders } from './commands/index.js';
 import { runCliForTest } from './run-cli-for-test.js';
+
+const flagNames = (text: string): string[] => [...new Set(text.match(/--[a-z][a-z-]*/g))].sort();
 
 describe('video-llava bin', () => {
   it('lists its commands and exits 2 without one', async () => {
@@ -14,9 +17,12 @@ describe('video-llava bin', () => {
     expect(run.err).toContain('unknown command "frobnicate"');
   });
 
-  it.each(['info', 'preprocess', 'tokenize', 'convert', 'generate'])('%s --help prints the usage and the summary on stdout (exit 0)', async (name) => {
+  it.each(Object.keys(commandLoaders))('%s --help prints the usage, the summary and every flag of the usage (exit 0)', async (name) => {
+    const command = await commandLoaders[name]!.load();
     const run = await runCliForTest([name, '--help']);
     expect(run).toMatchObject({ code: 0, err: '' });
-    expect(run.out).toMatch(new RegExp(`^video-llava ${name} `));
+    expect(run.out).toMatch(new RegExp(`^Usage: video-llava ${name} `));
+    expect(run.out).toContain(`\n\n${command.summary}\n\nOptions:\n`);
+    expect(flagNames(command.options.map((option) => option.flag).join(' '))).toEqual(flagNames(command.usage));
   });
 });

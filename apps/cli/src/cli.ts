@@ -1,11 +1,11 @@
 import type { CliIo } from './command.js';
 import { commandLoaders } from './commands/index.js';
+import { formatColumns, formatUsage } from './command-help.js';
 import { runCommand } from './run-command.js';
 
 function help(): string {
-  const width = Math.max(...Object.keys(commandLoaders).map((name) => name.length));
-  const lines = Object.entries(commandLoaders).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
-  return ['Usage: video-llava <command> [options]', '', 'Commands:', ...lines, '', 'Run `video-llava <command> --help` for a command\'s options.', ''].join('\n');
+  const commands = formatColumns(Object.entries(commandLoaders).map(([name, entry]) => [name, entry.summary]));
+  return `${formatUsage('video-llava <command> [options]')}\nCommands:\n${commands}\nRun \`video-llava <command> --help\` for a command's options.\n`;
 }
 
 /**

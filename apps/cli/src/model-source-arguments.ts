@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CliIo } from './command.js';
+import type { CliIo, OptionHelp } from './command.js';
 import type { RequiredPositional } from './parse-command-line.js';
 
 /** The `<model-dir>` argument of the commands that read a checkpoint: a folder, a hub id or a URL. */
@@ -13,6 +13,12 @@ export const sourceFlags = {
   'cache-dir': { type: 'string' },
   offline: { type: 'boolean', default: false },
 } as const;
+
+/** The `--help` lines of {@link sourceFlags}. */
+export const sourceFlagsHelp: readonly OptionHelp[] = [
+  { flag: '--cache-dir <dir>', description: 'the hub cache for a hub id (default: HF_HUB_CACHE, else ~/.cache/huggingface/hub)' },
+  { flag: '--offline', description: 'use the hub cache only, never the network (default: from HF_HUB_OFFLINE)' },
+];
 
 /** The values {@link sourceFlags} parse to. */
 export interface SourceFlagValues {

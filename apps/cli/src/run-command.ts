@@ -1,5 +1,6 @@
 import { VideoLlavaError } from '@video-llava/core';
 import { type CliCommand, type CliIo, UsageError } from './command.js';
+import { formatCommandHelp, formatUsage } from './command-help.js';
 
 /**
  * Runs one sub-command with the words after its name: its help with `--help` or `-h` anywhere, else the command.
@@ -10,14 +11,14 @@ import { type CliCommand, type CliIo, UsageError } from './command.js';
  */
 export async function runCommand(command: CliCommand, argv: string[], io: CliIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${command.usage}\n\n${command.summary}\n`);
+    io.stdout.write(formatCommandHelp(command));
     return 0;
   }
   try {
     return await command.run(argv, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`video-llava ${command.name}: ${error.message}\nUsage: ${error.usage}\n`);
+      io.stderr.write(`video-llava ${command.name}: ${error.message}\n${formatUsage(error.usage)}`);
       return 2;
     }
     if (VideoLlavaError.isInstance(error)) {

@@ -2,11 +2,11 @@ import type { ProgressEvent } from '@video-llava/core';
 import { type ConversionReport, type WeightFormat, convertCheckpoint, formatConversionReport, parseWeightFormat } from '@video-llava/converter/node';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
 import { parseCommandLine } from '../parse-command-line.js';
-import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
-  'video-llava convert <checkpoint-dir | org/name[@revision]> <out-dir> [--dtype fp32|fp16|q8|q4]... [--block-size 32]',
+  'video-llava convert <checkpoint-dir | org/name[@revision]> <out-dir> [--dtype fp32|fp16|q8|q4]... [--block-size N]',
   '                    [--contrib-ops] [--overwrite] [--json] [--cache-dir <dir>] [--offline]',
 ].join('\n');
 
@@ -53,6 +53,14 @@ export const command: CliCommand = {
   name: 'convert',
   summary: 'Convert a Hugging Face checkpoint to ONNX (fp32, fp16, q8, q4)',
   usage,
+  options: [
+    { flag: '--dtype fp32|fp16|q8|q4', description: 'a weight format to write; repeat it or list several with commas (default: fp32)' },
+    { flag: '--block-size N', description: 'block size of the q8 and q4 weights, a power of two >= 16 (default: 32)' },
+    { flag: '--contrib-ops', description: "use ONNX Runtime's fused ops in the decoder (fp32, q8, q4): faster, ONNX Runtime only" },
+    { flag: '--overwrite', description: 'replace a non-empty <out-dir>, once the new model is complete' },
+    { flag: '--json', description: 'print the conversion report as one JSON line instead of the table' },
+    ...sourceFlagsHelp,
+  ],
   async run(argv, io) {
     const { values, positionals: [source, output] } = parseCommandLine(argv, {
       usage,

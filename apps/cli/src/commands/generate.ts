@@ -3,11 +3,15 @@ import type { ProgressEvent } from '@video-llava/core';
 import { type ChatMessage, VideoLlava, type VideoLlavaRequest } from 'video-llava';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
 import { parseCommandLine } from '../parse-command-line.js';
-import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag } from '../write-result.js';
 
-const usage =
-  'video-llava generate <model-dir | org/name | https://...> (--prompt TEXT | --question TEXT) [--video FILE]... [--image FILE]... [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P --seed S] [--json] [--quiet]';
+const usage = [
+  'video-llava generate <model-dir | org/name[@revision] | https://...> (--prompt TEXT | --question TEXT)',
+  '                     [--video FILE]... [--image FILE]... [--max-new-tokens N]',
+  '                     [--greedy | --temperature T --top-k K --top-p P --seed S]',
+  '                     [--json] [--quiet] [--cache-dir <dir>] [--offline]',
+].join('\n');
 
 /** What `generate --json` prints as the last line of stdout. */
 export interface GenerateResult {
@@ -61,6 +65,21 @@ export const command: CliCommand = {
   name: 'generate',
   summary: 'Ask a question about videos and images and stream the answer',
   usage,
+  options: [
+    { flag: '--prompt TEXT', description: 'the whole prompt, with one <video> or <image> placeholder per --video and --image' },
+    { flag: '--question TEXT', description: 'a question, put in the conversation format for you (USER: <image>/<video> ... ASSISTANT:)' },
+    { flag: '--video FILE', description: 'a video to ask about; repeat for several' },
+    { flag: '--image FILE', description: 'an image to ask about; repeat for several' },
+    { flag: '--max-new-tokens N', description: "the most tokens to generate (default: the checkpoint's generation_config.json)" },
+    { flag: '--greedy', description: 'take the most likely token at each step, never sample' },
+    { flag: '--temperature T', description: 'sample, with this temperature' },
+    { flag: '--top-k K', description: 'sample from the K most likely tokens' },
+    { flag: '--top-p P', description: 'sample from the most likely tokens that together reach probability P' },
+    { flag: '--seed S', description: 'sample, with this seed: the same seed gives the same answer' },
+    { flag: '--json', description: 'after the answer, print {"ids", "text"} as one JSON line' },
+    { flag: '--quiet', description: 'no progress lines on stderr' },
+    ...sourceFlagsHelp,
+  ],
   async run(argv, io) {
     const { values, positionals: [model] } = parseCommandLine(argv, {
       usage,

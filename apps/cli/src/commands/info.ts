@@ -1,7 +1,7 @@
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
 import type { CliCommand } from '../command.js';
 import { parseCommandLine } from '../parse-command-line.js';
-import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = 'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';
@@ -124,6 +124,7 @@ export const command: CliCommand = {
   name: 'info',
   summary: 'Describe a checkpoint: towers, widths, layers, heads, token counts, dtype',
   usage,
+  options: [{ flag: '--json', description: 'print the facts as one JSON object (camelCase keys) instead of the summary' }, ...sourceFlagsHelp],
   async run(argv, io) {
     const { values, positionals: [model] } = parseCommandLine(argv, {
       usage,

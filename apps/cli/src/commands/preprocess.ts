@@ -9,11 +9,13 @@ import { VideoLlavaVideoProcessor } from '@video-llava/video-processor';
 import { loadVideo } from '@video-llava/video-processor/node';
 import { type CliCommand, UsageError } from '../command.js';
 import { parseCommandLine } from '../parse-command-line.js';
-import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
-const usage =
-  'video-llava preprocess <model-dir | org/name[@revision] | https://...> (--image FILE | --video FILE [--frames N]) --out FILE.npy [--json] [--cache-dir <dir>] [--offline]';
+const usage = [
+  'video-llava preprocess <model-dir | org/name[@revision] | https://...> (--image FILE | --video FILE [--frames N])',
+  '                       --out FILE.npy [--json] [--cache-dir <dir>] [--offline]',
+].join('\n');
 
 /** Milliseconds spent in each step of `preprocess`. */
 export interface PreprocessTimings {
@@ -126,6 +128,14 @@ export const command: CliCommand = {
   name: 'preprocess',
   summary: 'Turn an image or a video into the pixel tensor the model sees (.npy)',
   usage,
+  options: [
+    { flag: '--image FILE', description: 'an image, through the image processor: pixel_values [1, 3, H, W]' },
+    { flag: '--video FILE', description: 'a video, through the video processor: pixel_values_videos [1, frames, 3, H, W]' },
+    { flag: '--frames N', description: "with --video: frames to take, spread evenly (default: the checkpoint's num_frames)" },
+    { flag: '--out FILE.npy', description: 'where to write the float32 tensor, as NumPy .npy' },
+    { flag: '--json', description: 'print the shape, frame indices and timings as JSON instead of text' },
+    ...sourceFlagsHelp,
+  ],
   async run(argv, io) {
     const { values, positionals: [model] } = parseCommandLine(argv, {
       usage,

@@ -2,10 +2,13 @@ import { resolveSource } from '@video-llava/config/node';
 import { Tokenizer } from '@video-llava/processor';
 import { type CliCommand, UsageError } from '../command.js';
 import { parseCommandLine } from '../parse-command-line.js';
-import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
-const usage = 'video-llava tokenize <model-dir | org/name[@revision] | https://...> --text TEXT [--no-special] [--json] [--cache-dir <dir>] [--offline]';
+const usage = [
+  'video-llava tokenize <model-dir | org/name[@revision] | https://...> --text TEXT [--no-special] [--json]',
+  '                     [--cache-dir <dir>] [--offline]',
+].join('\n');
 
 /** What `tokenize --json` prints. */
 export interface TokenizeResult {
@@ -40,6 +43,12 @@ export const command: CliCommand = {
   name: 'tokenize',
   summary: 'Tokenize text with the checkpoint tokenizer: ids, tokens, decoded text',
   usage,
+  options: [
+    { flag: '--text TEXT', description: 'the text to tokenize' },
+    { flag: '--no-special', description: 'leave out the special tokens the tokenizer adds (the BOS token)' },
+    { flag: '--json', description: 'print ids, tokens and both decodings as one JSON line instead of text' },
+    ...sourceFlagsHelp,
+  ],
   async run(argv, io) {
     const { values, positionals: [model] } = parseCommandLine(argv, {
       usage,
