@@ -1,6 +1,6 @@
 import type { CliIo } from './command.js';
-import { commandLoaders } from './commands/index.js';
 import { formatColumns, formatUsage } from './command-help.js';
+import { commandLoaders } from './commands/index.js';
 import { runCommand } from './run-command.js';
 
 function help(): string {

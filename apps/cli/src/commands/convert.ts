@@ -1,8 +1,8 @@
 import type { ProgressEvent } from '@video-llava/core';
 import { type ConversionReport, type WeightFormat, convertCheckpoint, formatConversionReport, parseWeightFormat } from '@video-llava/converter/node';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
-import { parseCommandLine } from '../parse-command-line.js';
 import { sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { parseCommandLine } from '../parse-command-line.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [

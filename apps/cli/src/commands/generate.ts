@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import type { ProgressEvent } from '@video-llava/core';
 import { type ChatMessage, VideoLlava, type VideoLlavaRequest } from 'video-llava';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
-import { parseCommandLine } from '../parse-command-line.js';
 import { sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { parseCommandLine } from '../parse-command-line.js';
 import { jsonFlag } from '../write-result.js';
 
 const usage = [

@@ -1,7 +1,7 @@
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
 import type { CliCommand } from '../command.js';
-import { parseCommandLine } from '../parse-command-line.js';
 import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { parseCommandLine } from '../parse-command-line.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = 'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';

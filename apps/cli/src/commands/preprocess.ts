@@ -8,8 +8,8 @@ import { loadImage } from '@video-llava/image-processor/node';
 import { VideoLlavaVideoProcessor } from '@video-llava/video-processor';
 import { loadVideo } from '@video-llava/video-processor/node';
 import { type CliCommand, UsageError } from '../command.js';
-import { parseCommandLine } from '../parse-command-line.js';
 import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { parseCommandLine } from '../parse-command-line.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [

@@ -1,8 +1,8 @@
 import { resolveSource } from '@video-llava/config/node';
 import { Tokenizer } from '@video-llava/processor';
 import { type CliCommand, UsageError } from '../command.js';
-import { parseCommandLine } from '../parse-command-line.js';
 import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { parseCommandLine } from '../parse-command-line.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
