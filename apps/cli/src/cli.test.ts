@@ -23,16 +23,8 @@ describe('video-llava bin', () => {
     expect(run).toMatchObject({ code: 0, err: '' });
     expect(run.out).toMatch(new RegExp(`^Usage: video-llava ${name} `));
     expect(run.out).toContain(`\n\n${command.summary}\n\nOptions:\n`);
-    expect(flagNames(command.options.map((option) => option.flag).join(' '))).toEqual(flagNames(command.usage));
-  });
-
-  it.each(Object.keys(commandLoaders))('%s accepts every flag its --help lists', async (name) => {
-    const command = await commandLoaders[name]!.load();
-    for (const flag of flagNames(command.options.map((option) => option.flag).join(' '))) {
-      // Without its arguments the command stops at a usage error, but not at an unknown option.
-      const run = await runCliForTest([name, flag]);
-      expect(run.code, `${name} ${flag}`).toBe(2);
-      expect(run.err, `${name} ${flag}`).not.toContain('Unknown option');
-    }
+    expect(Object.keys(command.options).map((name) => `--${name}`).sort()).toEqual(flagNames(command.usage));
+    // each flag on a line of its own, with its description
+    for (const flag of Object.keys(command.options)) expect(run.out).toMatch(new RegExp(`^  --${flag}\\b.*  \\S`, 'm'));
   });
 });

@@ -1,3 +1,5 @@
+import type { ParseArgsOptionDescriptor } from 'node:util';
+
 /** Where a command writes. Tests pass in-memory streams; the bin passes process.stdout/stderr. */
 export interface CliIo {
   stdout: { write(chunk: string): unknown };
@@ -8,13 +10,16 @@ export interface CliIo {
   env: Record<string, string | undefined>;
 }
 
-/** One line of the options a command's `--help` lists. */
-export interface OptionHelp {
-  /** The flag as the usage spells it, with its value, e.g. `--frames N`. */
-  flag: string;
-  /** What it does, with its default, e.g. `frames to take from the video (default: the checkpoint's num_frames)`. */
+/** One flag of a command: how `node:util` `parseArgs` reads it, and how `--help` explains it. */
+export interface FlagSpec extends ParseArgsOptionDescriptor {
+  /** The value as the usage spells it, e.g. `N` for `--frames N`; none for a boolean flag. */
+  value?: string;
+  /** What the flag does, with its default, e.g. `frames to take (default: the checkpoint's num_frames)`. */
   description: string;
 }
+
+/** A command's flags by long name (without `--`), in the order of its usage line. */
+export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
 /** One sub-command of the `video-llava` bin. */
 export interface CliCommand {
@@ -27,8 +32,8 @@ export interface CliCommand {
    * errors put in front. Further lines start with spaces up to the first argument.
    */
   usage: string;
-  /** Every flag the command takes, in the order of the usage, for `--help`. */
-  options: readonly OptionHelp[];
+  /** Every flag the command takes, for `--help`. */
+  options: FlagSpecs;
   /** Runs the command; returns the process exit code. Throw a `VideoLlavaError` for bad input: the bin prints it. */
   run(argv: string[], io: CliIo): Promise<number>;
 }

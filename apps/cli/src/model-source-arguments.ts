@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CliIo, OptionHelp } from './command.js';
+import type { CliIo } from './command.js';
 import type { RequiredPositional } from './parse-command-line.js';
 
 /** The `<model-dir>` argument of the commands that read a checkpoint: a folder, a hub id or a URL. */
@@ -7,18 +7,12 @@ export const modelPositional = { name: '<model-dir>', description: 'a checkpoint
 
 /**
  * The flags of every command that reads a model: `--cache-dir <dir>` (the hub cache folder, relative to the working
- * directory) and `--offline` (never touch the network). Spread into a command's `parseArgs` options.
+ * directory) and `--offline` (never touch the network). Spread into a command's options.
  */
 export const sourceFlags = {
-  'cache-dir': { type: 'string' },
-  offline: { type: 'boolean', default: false },
+  'cache-dir': { type: 'string', value: '<dir>', description: 'the hub cache for a hub id (default: HF_HUB_CACHE, else ~/.cache/huggingface/hub)' },
+  offline: { type: 'boolean', default: false, description: 'use the hub cache only, never the network (default: from HF_HUB_OFFLINE)' },
 } as const;
-
-/** The `--help` lines of {@link sourceFlags}. */
-export const sourceFlagsHelp: readonly OptionHelp[] = [
-  { flag: '--cache-dir <dir>', description: 'the hub cache for a hub id (default: HF_HUB_CACHE, else ~/.cache/huggingface/hub)' },
-  { flag: '--offline', description: 'use the hub cache only, never the network (default: from HF_HUB_OFFLINE)' },
-];
 
 /** The values {@link sourceFlags} parse to. */
 export interface SourceFlagValues {

@@ -4,7 +4,10 @@ import { parseCommandLine } from './parse-command-line.js';
 
 const spec = {
   usage: 'video-llava copy <from> <to> [--json]',
-  options: { json: { type: 'boolean', default: false } },
+  options: {
+    json: { type: 'boolean', default: false, description: 'print JSON' },
+    mode: { type: 'string', value: 'MODE', description: 'how to copy' },
+  },
   positionals: [
     { name: '<from>', description: 'the file to read' },
     { name: '<to>', description: 'the file to write' },
@@ -23,7 +26,7 @@ function usageError(argv: string[]): UsageError {
 
 describe('parseCommandLine', () => {
   it('returns the flag values and one string per positional', () => {
-    expect(parseCommandLine(['a', '--json', 'b'], spec)).toEqual({ values: { json: true }, positionals: ['a', 'b'] });
+    expect(parseCommandLine(['a', '--json', 'b', '--mode', 'fast'], spec)).toEqual({ values: { json: true, mode: 'fast' }, positionals: ['a', 'b'] });
     expect(parseCommandLine(['a', 'b'], spec).values.json).toBe(false);
   });
 

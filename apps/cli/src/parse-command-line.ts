@@ -1,5 +1,5 @@
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import { UsageError } from './command.js';
+import { type ParseArgsOptionDescriptor, parseArgs } from 'node:util';
+import { type FlagSpecs, UsageError } from './command.js';
 
 /** A positional argument a command cannot run without. */
 export interface RequiredPositional {
@@ -10,10 +10,10 @@ export interface RequiredPositional {
 }
 
 /** What a command accepts on its command line. */
-export interface CommandLineSpec<Options extends ParseArgsOptionsConfig, Positionals extends readonly RequiredPositional[]> {
+export interface CommandLineSpec<Options extends FlagSpecs, Positionals extends readonly RequiredPositional[]> {
   /** The command's usage line(s), shown with every {@link UsageError}. */
   usage: string;
-  /** The flags, in the shape of `node:util` `parseArgs` options. */
+  /** The flags. */
   options: Options;
   /** The positional arguments, in order; each is required and no others are allowed. */
   positionals: Positionals;
@@ -27,13 +27,17 @@ export interface CommandLineSpec<Options extends ParseArgsOptionsConfig, Positio
  * @throws UsageError with `spec.usage` for an unknown flag, a flag without its value, a missing argument
  * (`missing <name>: <description>`) or an extra one; the bin prints it and exits 2
  */
-export function parseCommandLine<const Options extends ParseArgsOptionsConfig, const Positionals extends readonly RequiredPositional[]>(
+export function parseCommandLine<const Options extends FlagSpecs, const Positionals extends readonly RequiredPositional[]>(
   argv: string[],
   spec: CommandLineSpec<Options, Positionals>,
 ) {
+  // parseArgs gets only what it knows: the help texts stay out
+  const options = Object.fromEntries(
+    Object.entries(spec.options).map(([name, { value, description, ...descriptor }]): [string, ParseArgsOptionDescriptor] => [name, descriptor]),
+  ) as unknown as Options;
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: spec.options });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
   } catch (error) {
     throw new UsageError((error as Error).message, spec.usage);
   }

@@ -1,7 +1,12 @@
 import type { CliIo } from './command.js';
 
-/** The `--json` flag: print the result as JSON instead of text. Spread into a command's `parseArgs` options. */
-export const jsonFlag = { json: { type: 'boolean', default: false } } as const;
+/**
+ * The `--json` flag: print the result as JSON instead of text. Spread into a command's options.
+ * @param description what `--json` prints, for `--help`
+ */
+export function jsonFlag(description: string): { json: { type: 'boolean'; default: false; description: string } } {
+  return { json: { type: 'boolean', default: false, description } };
+}
 
 /** Options of {@link writeResult}. */
 export interface WriteResultOptions<Result> {

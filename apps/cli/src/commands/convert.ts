@@ -1,8 +1,8 @@
 import type { ProgressEvent } from '@video-llava/core';
 import { type ConversionReport, type WeightFormat, convertCheckpoint, formatConversionReport, parseWeightFormat } from '@video-llava/converter/node';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
-import { sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
-import { parseCommandLine } from '../parse-command-line.js';
+import { defineCommand } from '../define-command.js';
+import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
@@ -49,34 +49,23 @@ export function createProgressBar(stderr: CliIo['stderr']): { update(event: Prog
 }
 
 /** `video-llava convert`: a Hugging Face Video-LLaVA checkpoint to the ONNX model folder, in any weight formats. */
-export const command: CliCommand = {
+export const command: CliCommand = defineCommand({
   name: 'convert',
   summary: 'Convert a Hugging Face checkpoint to ONNX (fp32, fp16, q8, q4)',
   usage,
-  options: [
-    { flag: '--dtype fp32|fp16|q8|q4', description: 'a weight format to write; repeat it or list several with commas (default: fp32)' },
-    { flag: '--block-size N', description: 'block size of the q8 and q4 weights, a power of two >= 16 (default: 32)' },
-    { flag: '--contrib-ops', description: "use ONNX Runtime's fused ops in the decoder (fp32, q8, q4): faster, ONNX Runtime only" },
-    { flag: '--overwrite', description: 'replace a non-empty <out-dir>, once the new model is complete' },
-    { flag: '--json', description: 'print the conversion report as one JSON line instead of the table' },
-    ...sourceFlagsHelp,
+  options: {
+    dtype: { type: 'string', multiple: true, value: 'fp32|fp16|q8|q4', description: 'a weight format to write; repeat it or list several with commas (default: fp32)' },
+    'block-size': { type: 'string', value: 'N', description: 'block size of the q8 and q4 weights, a power of two >= 16 (default: 32)' },
+    'contrib-ops': { type: 'boolean', default: false, description: "use ONNX Runtime's fused ops in the decoder (fp32, q8, q4): faster, ONNX Runtime only" },
+    overwrite: { type: 'boolean', default: false, description: 'replace a non-empty <out-dir>, once the new model is complete' },
+    ...jsonFlag('print the conversion report as one JSON line instead of the table'),
+    ...sourceFlags,
+  },
+  positionals: [
+    { name: '<checkpoint-dir>', description: 'a checkpoint folder or a hub id (org/name)' },
+    { name: '<out-dir>', description: 'the folder to write the ONNX model to' },
   ],
-  async run(argv, io) {
-    const { values, positionals: [source, output] } = parseCommandLine(argv, {
-      usage,
-      options: {
-        dtype: { type: 'string', multiple: true },
-        'block-size': { type: 'string' },
-        'contrib-ops': { type: 'boolean', default: false },
-        overwrite: { type: 'boolean', default: false },
-        ...jsonFlag,
-        ...sourceFlags,
-      },
-      positionals: [
-        { name: '<checkpoint-dir>', description: 'a checkpoint folder or a hub id (org/name)' },
-        { name: '<out-dir>', description: 'the folder to write the ONNX model to' },
-      ],
-    });
+  async run({ values, positionals: [source, output] }, io) {
     let dtypes: WeightFormat[];
     let blockSize: number | undefined;
     try {
@@ -108,4 +97,4 @@ export const command: CliCommand = {
     writeResult(io, report, { json: values.json, formatText: formatConversionReport });
     return 0;
   },
-};
+});

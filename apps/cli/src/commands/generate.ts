@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import type { ProgressEvent } from '@video-llava/core';
 import { type ChatMessage, VideoLlava, type VideoLlavaRequest } from 'video-llava';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
-import { sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
-import { parseCommandLine } from '../parse-command-line.js';
+import { defineCommand } from '../define-command.js';
+import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag } from '../write-result.js';
 
 const usage = [
@@ -61,45 +61,27 @@ function progressPrinter(io: CliIo): (event: ProgressEvent) => void {
  * to stdout (progress to stderr). `<model-dir>` must be converted (`video-llava convert`): a raw checkpoint is refused
  * with the command that converts it.
  */
-export const command: CliCommand = {
+export const command: CliCommand = defineCommand({
   name: 'generate',
   summary: 'Ask a question about videos and images and stream the answer',
   usage,
-  options: [
-    { flag: '--prompt TEXT', description: 'the whole prompt, with one <video> or <image> placeholder per --video and --image' },
-    { flag: '--question TEXT', description: 'a question, put in the conversation format for you (USER: <image>/<video> ... ASSISTANT:)' },
-    { flag: '--video FILE', description: 'a video to ask about; repeat for several' },
-    { flag: '--image FILE', description: 'an image to ask about; repeat for several' },
-    { flag: '--max-new-tokens N', description: "the most tokens to generate (default: the checkpoint's generation_config.json)" },
-    { flag: '--greedy', description: 'take the most likely token at each step, never sample' },
-    { flag: '--temperature T', description: 'sample, with this temperature' },
-    { flag: '--top-k K', description: 'sample from the K most likely tokens' },
-    { flag: '--top-p P', description: 'sample from the most likely tokens that together reach probability P' },
-    { flag: '--seed S', description: 'sample, with this seed: the same seed gives the same answer' },
-    { flag: '--json', description: 'after the answer, print {"ids", "text"} as one JSON line' },
-    { flag: '--quiet', description: 'no progress lines on stderr' },
-    ...sourceFlagsHelp,
-  ],
-  async run(argv, io) {
-    const { values, positionals: [model] } = parseCommandLine(argv, {
-      usage,
-      options: {
-        prompt: { type: 'string' },
-        question: { type: 'string' },
-        video: { type: 'string', multiple: true, default: [] },
-        image: { type: 'string', multiple: true, default: [] },
-        'max-new-tokens': { type: 'string' },
-        greedy: { type: 'boolean', default: false },
-        temperature: { type: 'string' },
-        'top-k': { type: 'string' },
-        'top-p': { type: 'string' },
-        seed: { type: 'string' },
-        ...jsonFlag,
-        quiet: { type: 'boolean', default: false },
-        ...sourceFlags,
-      },
-      positionals: [{ name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' }],
-    });
+  options: {
+    prompt: { type: 'string', value: 'TEXT', description: 'the whole prompt, with one <video> or <image> placeholder per --video and --image' },
+    question: { type: 'string', value: 'TEXT', description: 'a question, put in the conversation format for you (USER: <image>/<video> ... ASSISTANT:)' },
+    video: { type: 'string', multiple: true, default: [], value: 'FILE', description: 'a video to ask about; repeat for several' },
+    image: { type: 'string', multiple: true, default: [], value: 'FILE', description: 'an image to ask about; repeat for several' },
+    'max-new-tokens': { type: 'string', value: 'N', description: "the most tokens to generate (default: the checkpoint's generation_config.json)" },
+    greedy: { type: 'boolean', default: false, description: 'take the most likely token at each step, never sample' },
+    temperature: { type: 'string', value: 'T', description: 'sample, with this temperature' },
+    'top-k': { type: 'string', value: 'K', description: 'sample from the K most likely tokens' },
+    'top-p': { type: 'string', value: 'P', description: 'sample from the most likely tokens that together reach probability P' },
+    seed: { type: 'string', value: 'S', description: 'sample, with this seed: the same seed gives the same answer' },
+    ...jsonFlag('after the answer, print {"ids", "text"} as one JSON line'),
+    quiet: { type: 'boolean', default: false, description: 'no progress lines on stderr' },
+    ...sourceFlags,
+  },
+  positionals: [{ name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' }],
+  async run({ values, positionals: [model] }, io) {
     if ((values.prompt === undefined) === (values.question === undefined)) {
       throw new UsageError(values.prompt === undefined ? 'give --prompt TEXT (the whole prompt, with <video> / <image>) or --question TEXT' : 'give --prompt or --question, not both', usage);
     }
@@ -143,4 +125,4 @@ export const command: CliCommand = {
       await videoLlava.release();
     }
   },
-};
+});

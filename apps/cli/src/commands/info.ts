@@ -1,7 +1,7 @@
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
 import type { CliCommand } from '../command.js';
-import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
-import { parseCommandLine } from '../parse-command-line.js';
+import { defineCommand } from '../define-command.js';
+import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = 'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';
@@ -120,19 +120,15 @@ function formatText(info: CheckpointInfo): string {
 }
 
 /** `video-llava info`: describe a checkpoint from its JSON files (no weights are read). */
-export const command: CliCommand = {
+export const command: CliCommand = defineCommand({
   name: 'info',
   summary: 'Describe a checkpoint: towers, widths, layers, heads, token counts, dtype',
   usage,
-  options: [{ flag: '--json', description: 'print the facts as one JSON object (camelCase keys) instead of the summary' }, ...sourceFlagsHelp],
-  async run(argv, io) {
-    const { values, positionals: [model] } = parseCommandLine(argv, {
-      usage,
-      options: { ...jsonFlag, ...sourceFlags },
-      positionals: [modelPositional],
-    });
+  options: { ...jsonFlag('print the facts as one JSON object (camelCase keys) instead of the summary'), ...sourceFlags },
+  positionals: [modelPositional],
+  async run({ values, positionals: [model] }, io) {
     const info = describeCheckpoint(await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io))));
     writeResult(io, info, { json: values.json, formatText, indent: 2 });
     return 0;
   },
-};
+});

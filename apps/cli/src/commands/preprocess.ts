@@ -8,8 +8,8 @@ import { loadImage } from '@video-llava/image-processor/node';
 import { VideoLlavaVideoProcessor } from '@video-llava/video-processor';
 import { loadVideo } from '@video-llava/video-processor/node';
 import { type CliCommand, UsageError } from '../command.js';
-import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
-import { parseCommandLine } from '../parse-command-line.js';
+import { defineCommand } from '../define-command.js';
+import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
@@ -124,24 +124,20 @@ function formatText(result: PreprocessResult): string {
  * float32 `.npy` the model's vision tower takes (`pixel_values` `[1, 3, H, W]` or `pixel_values_videos`
  * `[1, frames, 3, H, W]`), with the frame indices and the time of each step.
  */
-export const command: CliCommand = {
+export const command: CliCommand = defineCommand({
   name: 'preprocess',
   summary: 'Turn an image or a video into the pixel tensor the model sees (.npy)',
   usage,
-  options: [
-    { flag: '--image FILE', description: 'an image, through the image processor: pixel_values [1, 3, H, W]' },
-    { flag: '--video FILE', description: 'a video, through the video processor: pixel_values_videos [1, frames, 3, H, W]' },
-    { flag: '--frames N', description: "with --video: frames to take, spread evenly (default: the checkpoint's num_frames)" },
-    { flag: '--out FILE.npy', description: 'where to write the float32 tensor, as NumPy .npy' },
-    { flag: '--json', description: 'print the shape, frame indices and timings as JSON instead of text' },
-    ...sourceFlagsHelp,
-  ],
-  async run(argv, io) {
-    const { values, positionals: [model] } = parseCommandLine(argv, {
-      usage,
-      options: { image: { type: 'string' }, video: { type: 'string' }, frames: { type: 'string' }, out: { type: 'string' }, ...jsonFlag, ...sourceFlags },
-      positionals: [modelPositional],
-    });
+  options: {
+    image: { type: 'string', value: 'FILE', description: 'an image, through the image processor: pixel_values [1, 3, H, W]' },
+    video: { type: 'string', value: 'FILE', description: 'a video, through the video processor: pixel_values_videos [1, frames, 3, H, W]' },
+    frames: { type: 'string', value: 'N', description: "with --video: frames to take, spread evenly (default: the checkpoint's num_frames)" },
+    out: { type: 'string', value: 'FILE.npy', description: 'where to write the float32 tensor, as NumPy .npy' },
+    ...jsonFlag('print the shape, frame indices and timings as JSON instead of text'),
+    ...sourceFlags,
+  },
+  positionals: [modelPositional],
+  async run({ values, positionals: [model] }, io) {
     const { image, video, out } = values;
     if (image === undefined && video === undefined) throw new UsageError('give --image FILE or --video FILE', usage);
     if (image !== undefined && video !== undefined) throw new UsageError('give --image or --video, not both', usage);
@@ -199,4 +195,4 @@ export const command: CliCommand = {
     writeResult(io, report, { json: values.json, formatText, indent: 2 });
     return 0;
   },
-};
+});

@@ -1,8 +1,8 @@
 import { resolveSource } from '@video-llava/config/node';
 import { Tokenizer } from '@video-llava/processor';
 import { type CliCommand, UsageError } from '../command.js';
-import { modelPositional, sourceFlags, sourceFlagsHelp, sourceOptionsFromFlags } from '../model-source-arguments.js';
-import { parseCommandLine } from '../parse-command-line.js';
+import { defineCommand } from '../define-command.js';
+import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
@@ -39,26 +39,22 @@ function formatText(result: TokenizeResult): string {
 }
 
 /** `video-llava tokenize`: the checkpoint's tokenizer on one text, with transformers' exact ids. */
-export const command: CliCommand = {
+export const command: CliCommand = defineCommand({
   name: 'tokenize',
   summary: 'Tokenize text with the checkpoint tokenizer: ids, tokens, decoded text',
   usage,
-  options: [
-    { flag: '--text TEXT', description: 'the text to tokenize' },
-    { flag: '--no-special', description: 'leave out the special tokens the tokenizer adds (the BOS token)' },
-    { flag: '--json', description: 'print ids, tokens and both decodings as one JSON line instead of text' },
-    ...sourceFlagsHelp,
-  ],
-  async run(argv, io) {
-    const { values, positionals: [model] } = parseCommandLine(argv, {
-      usage,
-      options: { text: { type: 'string' }, 'no-special': { type: 'boolean', default: false }, ...jsonFlag, ...sourceFlags },
-      positionals: [modelPositional],
-    });
+  options: {
+    text: { type: 'string', value: 'TEXT', description: 'the text to tokenize' },
+    'no-special': { type: 'boolean', default: false, description: 'leave out the special tokens the tokenizer adds (the BOS token)' },
+    ...jsonFlag('print ids, tokens and both decodings as one JSON line instead of text'),
+    ...sourceFlags,
+  },
+  positionals: [modelPositional],
+  async run({ values, positionals: [model] }, io) {
     const text = values.text;
     if (text === undefined) throw new UsageError('missing --text TEXT: the text to tokenize', usage);
     const tokenizer = await Tokenizer.fromPretrained(resolveSource(model, sourceOptionsFromFlags(values, io)));
     writeResult(io, tokenizeText(tokenizer, text, !values['no-special']), { json: values.json, formatText });
     return 0;
   },
-};
+});
