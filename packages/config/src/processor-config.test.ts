@@ -41,6 +41,37 @@ describe('parseProcessorConfig', () => {
     expect(v5.videoProcessor.cropSize).toEqual({ height: 224, width: 224 });
   });
 
+  it('reads size and crop_size in every form get_size_dict takes: int, [height, width] list, dict', () => {
+    const parse = (fields: Json) => parseProcessorConfig({ preprocessorConfig: { ...(v4Json('preprocessor_config.json') as Json), ...fields } }).imageProcessor;
+    // size as an int is the shortest edge (default_to_square=False); crop_size as an int is a square
+    expect(parse({ size: 336, crop_size: 336 })).toMatchObject({ size: { shortestEdge: 336 }, cropSize: { height: 336, width: 336 } });
+    // a list is [height, width] for both
+    expect(parse({ size: [300, 400], crop_size: [280, 320] })).toMatchObject({ size: { height: 300, width: 400 }, cropSize: { height: 280, width: 320 } });
+    expect(parse({ size: { height: 336, width: 448 } }).size).toEqual({ height: 336, width: 448 });
+    // longest_edge beside shortest_edge is ignored, as VideoLlavaImageProcessor.resize ignores it
+    expect(parse({ size: { shortest_edge: 336, longest_edge: 1000 } }).size).toEqual({ shortestEdge: 336 });
+  });
+
+  it('a v4 preprocessor_config.json alone gives the video processor its settings and its video fields', () => {
+    const image = edited(v4Json('preprocessor_config.json') as Json, (json) => {
+      json.crop_size = { height: 336, width: 336 };
+      json.num_frames = 16;
+      json.do_sample_frames = true;
+      json.resample = 2;
+    });
+    const processor = parseProcessorConfig({ preprocessorConfig: image });
+    expect(processor.videoProcessor).toMatchObject({ cropSize: { height: 336, width: 336 }, resample: 2, numFrames: 16, doSampleFrames: true, fps: null });
+  });
+
+  it('records where each processor\'s settings came from, for errors that name the file and field', () => {
+    const v5 = parseProcessorConfig({ processorConfig: tinyJson('processor_config.json') });
+    expect(v5.imageProcessor.origin).toEqual({ file: 'processor_config.json', fieldPrefix: 'image_processor' });
+    expect(v5.videoProcessor.origin).toEqual({ file: 'processor_config.json', fieldPrefix: 'video_processor' });
+    const v4 = parseProcessorConfig({ preprocessorConfig: v4Json('preprocessor_config.json'), videoPreprocessorConfig: {} });
+    expect(v4.imageProcessor.origin).toEqual({ file: 'preprocessor_config.json', fieldPrefix: '' });
+    expect(v4.videoProcessor.origin).toEqual({ file: 'video_preprocessor_config.json', fieldPrefix: '' });
+  });
+
   it('takes the frame count from video_seq_length when the video processor does not say', () => {
     const model = parseModelConfig(edited(tinyJson('config.json') as Json, (json) => (json.video_seq_length = 257 * 16)));
     const processor = parseProcessorConfig({ processorConfig: tinyJson('processor_config.json') }, model);
@@ -88,6 +119,19 @@ describe('parseProcessorConfig errors name the file and the field', () => {
     expect(resample.message).toContain('<= 5');
     const frames = await catchError(() => parseProcessorConfig({ preprocessorConfig: v4Json('preprocessor_config.json'), videoPreprocessorConfig: { num_frames: 0 } }));
     expect([frames.code, frames.file, frames.field]).toEqual(['INVALID_CONFIG', 'video_preprocessor_config.json', 'num_frames']);
+  });
+
+  it('malformed sizes', async () => {
+    for (const [field, value] of [
+      ['size', [224]],
+      ['size', [224, 0]],
+      ['crop_size', [224, 224, 3]],
+      ['crop_size', { shortest_edge: 224 }],
+      ['size', { longest_edge: 224 }],
+    ] as const) {
+      const error = await catchError(() => parseProcessorConfig({ preprocessorConfig: { ...(v4Json('preprocessor_config.json') as Json), [field]: value } }));
+      expect([error.code, error.file, error.field]).toEqual(['INVALID_CONFIG', 'preprocessor_config.json', field]);
+    }
   });
 
   it('a patch larger than the processed image', async () => {

@@ -6,33 +6,53 @@ import type { ImageProcessorConfig, ProcessorConfig, SizeSpec, VideoLlavaConfig,
 const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
+/** A `[height, width]` pair, as transformers' `get_size_dict` reads a list or tuple. */
+function sizePair(reader: FieldReader, name: string, value: unknown, expected: string): { height: number; width: number } | null {
+  if (!Array.isArray(value)) return null;
+  if (value.length !== 2 || !value.every((item) => typeof item === 'number' && Number.isInteger(item) && item >= 1)) reader.fail(name, expected, value);
+  return { height: value[0] as number, width: value[1] as number };
+}
+
+/**
+ * `size` by transformers' `get_size_dict(size, default_to_square=False)`: an int is the shortest edge, a
+ * `[height, width]` list an exact size, a dict `{"shortest_edge"}` or `{"height", "width"}` (a `longest_edge`
+ * beside `shortest_edge` is ignored, as `VideoLlavaImageProcessor.resize` ignores it).
+ */
 function parseSize(reader: FieldReader, name: string, fallback: SizeSpec): SizeSpec {
   const value = reader.json[name];
+  const expected = 'a positive integer, [height, width], {"shortest_edge": N} or {"height": H, "width": W}';
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 1) reader.fail(name, 'a positive integer or {"shortest_edge"} or {"height","width"}', value);
+    if (!Number.isInteger(value) || value < 1) reader.fail(name, expected, value);
     return { shortestEdge: value };
   }
+  const pair = sizePair(reader, name, value, expected);
+  if (pair) return pair;
   const size = reader.object(name)!;
   if (size.has('shortest_edge')) return { shortestEdge: size.positiveInteger('shortest_edge', 224) };
   if (size.has('height') && size.has('width')) return { height: size.positiveInteger('height', 224), width: size.positiveInteger('width', 224) };
-  reader.fail(name, '{"shortest_edge": N} or {"height": H, "width": W}', value);
+  reader.fail(name, expected, value);
 }
 
+/** `crop_size` by `get_size_dict(crop_size, default_to_square=True)`: an int is a square, a list `[height, width]`. */
 function parseCropSize(reader: FieldReader, fallback: { height: number; width: number }): { height: number; width: number } {
   const value = reader.json['crop_size'];
+  const expected = 'a positive integer, [height, width] or {"height": H, "width": W}';
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 1) reader.fail('crop_size', 'a positive integer or {"height","width"}', value);
+    if (!Number.isInteger(value) || value < 1) reader.fail('crop_size', expected, value);
     return { height: value, width: value };
   }
+  const pair = sizePair(reader, 'crop_size', value, expected);
+  if (pair) return pair;
   const crop = reader.object('crop_size')!;
-  if (!crop.has('height') || !crop.has('width')) reader.fail('crop_size', '{"height": H, "width": W}', value);
+  if (!crop.has('height') || !crop.has('width')) reader.fail('crop_size', expected, value);
   return { height: crop.positiveInteger('height', 224), width: crop.positiveInteger('width', 224) };
 }
 
-function parseVisionProcessor(reader: FieldReader, fallback: VisionProcessorConfig | null): VisionProcessorConfig {
-  const base: VisionProcessorConfig = fallback ?? {
+/** One processor's settings; a missing field takes the default of transformers' class (the same for image and video). */
+function parseVisionProcessor(reader: FieldReader): VisionProcessorConfig {
+  const base: Omit<VisionProcessorConfig, 'origin'> = {
     doResize: true,
     size: { shortestEdge: 224 },
     resample: 3,
@@ -61,15 +81,16 @@ function parseVisionProcessor(reader: FieldReader, fallback: VisionProcessorConf
     imageMean: reader.numberTriple('image_mean', base.imageMean),
     imageStd,
     doConvertRgb: reader.boolean('do_convert_rgb', base.doConvertRgb),
+    origin: { file: reader.file, fieldPrefix: reader.prefix },
   };
 }
 
 /** Video settings before the frame count is settled (it may depend on the patch size and the model config). */
 type PartialVideoProcessor = Omit<VideoProcessorConfig, 'numFrames'> & { numFrames: number | null };
 
-function parseVideoProcessor(reader: FieldReader, fallback: VisionProcessorConfig | null): PartialVideoProcessor {
+function parseVideoProcessor(reader: FieldReader): PartialVideoProcessor {
   return {
-    ...parseVisionProcessor(reader, fallback),
+    ...parseVisionProcessor(reader),
     doSampleFrames: reader.boolean('do_sample_frames', false),
     numFrames: reader.optionalInteger('num_frames', { min: 1 }),
     fps: reader.optionalNumber('fps', { above: 0 }),
@@ -116,21 +137,21 @@ export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: 
   let video: PartialVideoProcessor;
   if (nestedImage) {
     layout = 'v5';
-    imageProcessor = parseVisionProcessor(nestedImage, null);
+    imageProcessor = parseVisionProcessor(nestedImage);
     // A nested video_processor is a VideoLlavaVideoProcessor of its own: its missing fields take the class
-    // defaults. Without one, the video settings are the image settings.
-    const nestedVideo = processor!.object('video_processor');
-    video = nestedVideo ? parseVideoProcessor(nestedVideo, null) : parseVideoProcessor(new FieldReader({}, 'processor_config.json', 'video_processor'), imageProcessor);
+    // defaults. Without one, the video settings are the image settings (both classes have the same defaults).
+    video = parseVideoProcessor(processor!.object('video_processor') ?? nestedImage);
   } else if (files.preprocessorConfig !== undefined) {
     layout = 'v4';
     const image = new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json');
-    imageProcessor = parseVisionProcessor(image, null);
+    imageProcessor = parseVisionProcessor(image);
     // transformers v4's VideoLlavaImageProcessor handled videos with its own settings, and v5 loads a video
-    // processor from preprocessor_config.json when video_preprocessor_config.json is absent.
+    // processor from preprocessor_config.json when video_preprocessor_config.json is absent: the same settings,
+    // plus whatever video fields (num_frames, fps, do_sample_frames) that file has.
     video =
       files.videoPreprocessorConfig === undefined
-        ? parseVideoProcessor(new FieldReader({}, 'preprocessor_config.json'), imageProcessor)
-        : parseVideoProcessor(new FieldReader(asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'), 'video_preprocessor_config.json'), null);
+        ? parseVideoProcessor(image)
+        : parseVideoProcessor(new FieldReader(asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'), 'video_preprocessor_config.json'));
   } else {
     throw new VideoLlavaError(
       'FILE_NOT_FOUND',

@@ -115,6 +115,12 @@ export interface VisionProcessorConfig {
   imageMean: [number, number, number];
   imageStd: [number, number, number];
   doConvertRgb: boolean;
+  /**
+   * Where these settings were read: the file and the dotted path of the processor's object in it (`''` at the
+   * top level, `'video_processor'` in a v5 `processor_config.json`), so that a processor refusing a setting can
+   * name the file and the field. Absent for settings built by hand.
+   */
+  origin?: { file: string; fieldPrefix: string };
 }
 
 /** `VideoLlavaImageProcessor` settings. */
