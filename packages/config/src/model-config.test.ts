@@ -132,6 +132,15 @@ describe('parseModelConfig errors name the file and the field', () => {
     expect([noFactor.code, noFactor.field]).toEqual(['INVALID_CONFIG', 'text_config.rope_scaling.factor']);
   });
 
+  it('a partial rotary factor, as a text_config field or in rope_parameters', async () => {
+    const field = await catchError(() => parseModelConfig(edited(base(), (json) => (json.text_config.partial_rotary_factor = 0.5))));
+    expect([field.code, field.field, field.expected, field.actual]).toEqual(['UNSUPPORTED', 'text_config.partial_rotary_factor', '1 (rotary embeddings on every dimension of a head)', 0.5]);
+    expect(field.message).toContain('config.json');
+    const v5 = await catchError(() => parseModelConfig(edited(base(), (json) => (json.text_config.rope_parameters = { rope_type: 'default', rope_theta: 1e4, partial_rotary_factor: 0.25 }))));
+    expect([v5.code, v5.field]).toEqual(['UNSUPPORTED', 'text_config.rope_parameters.partial_rotary_factor']);
+    expect(parseModelConfig(edited(base(), (json) => (json.text_config.partial_rotary_factor = 1))).textConfig.rope.ropeType).toBe('default');
+  });
+
   it('a stored dtype it does not know', async () => {
     const error = await catchError(() => parseModelConfig(edited(v4Json('config.json') as Json, (json) => (json.torch_dtype = 'float8'))));
     expect([error.code, error.field]).toEqual(['INVALID_CONFIG', 'torch_dtype']);

@@ -13,6 +13,13 @@ function parseRope(text: FieldReader): RopeParameters {
   const scaling = text.object('rope_scaling');
   let ropeTheta = text.number('rope_theta', 10000, { above: 0 });
   if (v5) ropeTheta = v5.number('rope_theta', ropeTheta, { above: 0 });
+  // transformers rotates only the first head_dim * partial_rotary_factor dimensions (config attribute or, in v5,
+  // a rope_parameters entry); the graphs rotate all of them, so anything but 1 is refused rather than mis-converted.
+  for (const reader of [text, v5, scaling]) {
+    if (reader?.has('partial_rotary_factor') && reader.number('partial_rotary_factor', 1) !== 1) {
+      reader.unsupported('partial_rotary_factor', '1 (rotary embeddings on every dimension of a head)', reader.json['partial_rotary_factor']);
+    }
+  }
   const source = scaling ?? v5;
   if (!source) return { ropeType: 'default', ropeTheta, factor: 1 };
   const typeField = source.has('rope_type') || !source.has('type') ? 'rope_type' : 'type';
@@ -127,7 +134,7 @@ function parseFeatureLayer(root: FieldReader, numLayers: number): number | numbe
  * @param file where it came from, for error messages
  * @throws VideoLlavaError `INVALID_CONFIG` naming the file and field (wrong type, out of range, missing `model_type`);
  *   `UNSUPPORTED` for another `model_type`, a text model other than LLaMA, a vision tower other than CLIP, or rope
- *   scaling other than `default`/`linear`
+ *   scaling other than `default`/`linear` or a `partial_rotary_factor` other than 1
  */
 export function parseModelConfig(json: unknown, file = 'config.json'): VideoLlavaConfig {
   const root = new FieldReader(asJsonObject(json, file), file);
