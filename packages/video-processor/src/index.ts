@@ -2,8 +2,9 @@ export { VideoLlavaVideoProcessor, resizeOutputSize } from './video-processor.js
 export type { VideoPreprocessOptions, VideoProcessorOutput } from './video-processor.js';
 export { resizeBicubicTorchvision, resizeBicubicTorchvisionFloat } from './resize-bicubic-torchvision.js';
 export type { FloatFrameImage, ResizeBicubicTorchvisionOptions, ResizeWindow } from './resize-bicubic-torchvision.js';
+export { nearestExactSourceIndex, resizeNearestExactTorchvision } from './resize-nearest-exact-torchvision.js';
 export { computeAxisIntegerTaps, computeAxisTaps, computeAxisTapsFloat32 } from './resize-weights.js';
-export type { AxisIntegerTaps, AxisTaps } from './resize-weights.js';
+export type { AxisIntegerTaps, AxisTaps, TorchvisionFilter } from './resize-weights.js';
 export { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indices.js';
 export { normalizeVideos } from './video-input.js';
 export type { NormalizedVideo, VideoFrames, VideoWithFrames } from './video-input.js';

@@ -1,6 +1,6 @@
 import { VideoLlavaError, describeValue } from '@video-llava/core';
 import type { FrameImage } from './frame-image.js';
-import { type AxisIntegerTaps, type AxisTaps, computeAxisIntegerTaps, computeAxisTapsFloat32 } from './resize-weights.js';
+import { type AxisIntegerTaps, type AxisTaps, type TorchvisionFilter, computeAxisIntegerTaps, computeAxisTapsFloat32 } from './resize-weights.js';
 
 /** A rectangle of the resized image, in its pixel coordinates. */
 export interface ResizeWindow {
@@ -23,6 +23,12 @@ export interface ResizeBicubicTorchvisionOptions {
    * @default the whole `width` x `height` image
    */
   window?: ResizeWindow;
+  /**
+   * The antialiased filter: `bicubic` (`InterpolationMode.BICUBIC`, what Video-LLaVA's `resample: 3` asks for) or
+   * `bilinear` (`resample: 2`; torchvision resizes uint8 natively with it on CPUs with AVX2, the path ported here).
+   * @default 'bicubic'
+   */
+  interpolation?: TorchvisionFilter;
 }
 
 function checkSize(value: number, field: string): void {
@@ -88,7 +94,8 @@ function sourceSpan(taps: AxisIntegerTaps | AxisTaps, first: number, count: numb
 
 /**
  * Resizes a uint8 image exactly as `torchvision.transforms.v2.functional.resize(..., BICUBIC, antialias=True)`
- * does on a uint8 CPU tensor (PyTorch's `_upsample_bicubic2d_aa` fixed-point kernel): a horizontal pass, then a
+ * does on a uint8 CPU tensor (PyTorch's `_upsample_bicubic2d_aa` fixed-point kernel; with
+ * `interpolation: 'bilinear'`, its `_upsample_bilinear2d_aa`): a horizontal pass, then a
  * vertical pass, each with int16 taps, `+ 2^(precision-1)`, an arithmetic shift and a clamp to 0..255. A pass is
  * skipped when its axis keeps its length. The result is bit-identical to the reference.
  *
@@ -115,14 +122,15 @@ export function resizeBicubicTorchvision(
   const resizeHeight = height !== frame.height;
 
   // Horizontal pass: the rows the vertical pass will read, the window's columns.
-  const verticalTaps = resizeHeight ? computeAxisIntegerTaps(frame.height, height) : undefined;
+  const filter = options.interpolation ?? 'bicubic';
+  const verticalTaps = resizeHeight ? computeAxisIntegerTaps(frame.height, height, filter) : undefined;
   const rows = verticalTaps ? sourceSpan(verticalTaps, window.top, window.height) : { first: window.top, end: window.top + window.height };
   const rowCount = rows.end - rows.first;
   let horizontal: Uint8Array | Uint8ClampedArray;
   let horizontalWidth: number;
   let horizontalLeft: number;
   if (resizeWidth) {
-    const taps = computeAxisIntegerTaps(frame.width, width);
+    const taps = computeAxisIntegerTaps(frame.width, width, filter);
     horizontal = horizontalPass(source, frame.width, channels, rows.first, rowCount, taps, window.left, window.width);
     horizontalWidth = window.width;
     horizontalLeft = 0;
@@ -250,13 +258,14 @@ export function resizeBicubicTorchvisionFloat(
   const window = resolveWindow(options.window, width, height);
   const channels = frame.channels;
   const f32 = Math.fround;
-  const verticalTaps = height !== frame.height ? computeAxisTapsFloat32(frame.height, height) : undefined;
+  const filter = options.interpolation ?? 'bicubic';
+  const verticalTaps = height !== frame.height ? computeAxisTapsFloat32(frame.height, height, filter) : undefined;
   const rows = verticalTaps ? sourceSpan(verticalTaps, window.top, window.height) : { first: window.top, end: window.top + window.height };
   const rowCount = rows.end - rows.first;
 
   // horizontal pass over the needed rows: `rowCount` rows of `window.width` columns
   const horizontal = new Float32Array(rowCount * window.width * channels);
-  const horizontalTaps = width !== frame.width ? computeAxisTapsFloat32(frame.width, width) : undefined;
+  const horizontalTaps = width !== frame.width ? computeAxisTapsFloat32(frame.width, width, filter) : undefined;
   for (let row = 0; row < rowCount; row++) {
     const sourceRow = (rows.first + row) * frame.width * channels;
     const outRow = row * window.width * channels;

@@ -144,6 +144,6 @@ describe('VideoLlavaVideoProcessor', () => {
     expect(catchError(() => processor.preprocess([])).code).toBe('INVALID_ARGUMENT');
     const float = new Tensor('float32', new Float32Array(8 * 8 * 3), [1, 8, 8, 3]);
     expect(catchError(() => processor.preprocess(float as unknown as Tensor<'uint8'>)).field).toBe('videos.dtype');
-    expect(catchError(() => new VideoLlavaVideoProcessor({ ...fixtureVideoProcessorConfig(), resample: 2 })).code).toBe('UNSUPPORTED');
+    expect(catchError(() => new VideoLlavaVideoProcessor({ ...fixtureVideoProcessorConfig(), resample: 5 })).code).toBe('UNSUPPORTED');
   });
 });

@@ -2,6 +2,8 @@ import type { SizeSpec, VideoProcessorConfig } from '@video-llava/config';
 import { Tensor, VideoLlavaError, describeValue } from '@video-llava/core';
 import type { FrameImage } from './frame-image.js';
 import { type FloatFrameImage, type ResizeWindow, resizeBicubicTorchvision, resizeBicubicTorchvisionFloat } from './resize-bicubic-torchvision.js';
+import { resizeNearestExactTorchvision } from './resize-nearest-exact-torchvision.js';
+import type { TorchvisionFilter } from './resize-weights.js';
 import { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indices.js';
 import { type NormalizedVideo, type VideoFrames, normalizeVideos } from './video-input.js';
 
@@ -31,8 +33,16 @@ export interface VideoProcessorOutput {
   pixelValuesVideos: Tensor<'float32'>;
 }
 
-/** The PIL resample codes and what the reference's torchvision path would use for them. */
+/** The PIL resample codes, by name. */
 const RESAMPLE_NAMES: Record<number, string> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic', 4: 'box', 5: 'hamming' };
+
+/**
+ * What transformers' video processors resize with for each PIL code (`pil_torch_interpolation_mapping`):
+ * `NEAREST` becomes torchvision's `NEAREST_EXACT`; `BILINEAR` and `BICUBIC` the antialiased filters. torchvision
+ * cannot resize tensors with `BOX`, `HAMMING` or `LANCZOS`, so the reference fails on those, and so do we.
+ */
+type FrameResampler = 'nearest-exact' | TorchvisionFilter;
+const RESAMPLER_OF_CODE: Readonly<Record<number, FrameResampler>> = { 0: 'nearest-exact', 2: 'bilinear', 3: 'bicubic' };
 
 /**
  * The resized size of a `width` x `height` frame under `size` (transformers' `get_resize_output_image_size`
@@ -82,8 +92,8 @@ function planCenterCrop(width: number, height: number, cropWidth: number, cropHe
 type WorkingFrame = { kind: 'uint8'; image: FrameImage } | { kind: 'float32'; image: FloatFrameImage };
 
 /**
- * `VideoLlavaVideoProcessor` of transformers, in TypeScript: frames to RGB, torchvision's antialiased bicubic
- * resize (on uint8, bit-exact), center crop, then the fused rescale-and-normalize in float32 — the same
+ * `VideoLlavaVideoProcessor` of transformers, in TypeScript: frames to RGB, torchvision's resize with the
+ * config's filter (antialiased bicubic or bilinear on uint8, bit-exact; or nearest-exact), center crop, then the fused rescale-and-normalize in float32 — the same
  * operations in the same order and precision as the reference, so the output matches it to the last bit on
  * uint8 RGB frames.
  *
@@ -101,20 +111,28 @@ export class VideoLlavaVideoProcessor {
   /** The settings in use. */
   readonly config: VideoProcessorConfig;
 
+  /** How frames are resized, from `config.resample`. */
+  private readonly resampler: FrameResampler;
+
   /**
    * @param config the video processor settings, e.g. `(await loadPretrainedConfig(source)).processor.videoProcessor`
-   * @throws VideoLlavaError `UNSUPPORTED` for a resample other than bicubic (3), the only one the reference
-   *   checkpoints use
+   * @throws VideoLlavaError `UNSUPPORTED` naming the file and field when `resample` (with `do_resize`) is lanczos
+   *   (1), box (4) or hamming (5): torchvision, which the reference resizes videos with, has no such filter for
+   *   tensors; nearest (0), bilinear (2) and bicubic (3) are implemented
    */
   constructor(config: VideoProcessorConfig) {
-    if (config.doResize && config.resample !== 3) {
+    const resampler = RESAMPLER_OF_CODE[config.resample];
+    if (resampler === undefined && config.doResize) {
+      const file = config.origin?.file ?? 'the video processor config';
+      const field = config.origin?.fieldPrefix ? `${config.origin.fieldPrefix}.resample` : 'resample';
       throw new VideoLlavaError(
         'UNSUPPORTED',
-        `The video processor resizes with bicubic (resample 3) only; the config asks for ${RESAMPLE_NAMES[config.resample] ?? 'an unknown filter'} (resample ${config.resample}).`,
-        { field: 'resample', expected: 3, actual: config.resample },
+        `${file}: field "${field}" is ${config.resample} (${RESAMPLE_NAMES[config.resample] ?? 'not a PIL filter'}), which the video processor cannot resize with: transformers resizes videos with torchvision, which has no such filter for tensors. Use 0 (nearest), 2 (bilinear) or 3 (bicubic).`,
+        { ...(config.origin ? { file: config.origin.file } : {}), field, expected: '0, 2 or 3', actual: config.resample },
       );
     }
     this.config = config;
+    this.resampler = resampler ?? 'bicubic';
   }
 
   /**
@@ -223,10 +241,12 @@ export class VideoLlavaVideoProcessor {
     let samples: ArrayLike<number>;
     if (!config.doResize) {
       samples = cropSamples(frame.image, inner);
+    } else if (this.resampler === 'nearest-exact') {
+      samples = resizeNearestExactTorchvision<Uint8Array | Uint8ClampedArray | Float32Array>(frame.image, resized.width, resized.height, inner).data;
     } else if (frame.kind === 'uint8') {
-      samples = resizeBicubicTorchvision(frame.image, resized.width, resized.height, { window: inner }).data;
+      samples = resizeBicubicTorchvision(frame.image, resized.width, resized.height, { window: inner, interpolation: this.resampler }).data;
     } else {
-      samples = resizeBicubicTorchvisionFloat(frame.image, resized.width, resized.height, { window: inner }).data;
+      samples = resizeBicubicTorchvisionFloat(frame.image, resized.width, resized.height, { window: inner, interpolation: this.resampler }).data;
     }
 
     const f32 = Math.fround;
