@@ -1,7 +1,7 @@
 import { Tensor, VideoLlavaError } from '@video-llava/core';
 import { type MockBackend, createMockBackend } from '@video-llava/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { FRAMES, IMAGE_ID, MemorySource, PARTS, TOKENS_PER_IMAGE, TOKENS_PER_VIDEO, VIDEO_ID, miniModels } from '../test/mock-video-llava.js';
+import { FRAMES, HEAD_DIM, IMAGE_ID, KV_HEADS, MemorySource, PARTS, TOKENS_PER_FRAME, TOKENS_PER_IMAGE, TOKENS_PER_VIDEO, VIDEO_ID, miniConfigJson, miniModels, miniProcessorJson } from '../test/mock-video-llava.js';
 import { naiveGreedy } from '../test/naive-greedy.js';
 import { VideoLlavaForConditionalGeneration } from './video-llava-for-conditional-generation.js';
 
@@ -204,6 +204,41 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     const broken = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), { backend: createMockBackend({ models }) }).catch((error: unknown) => error);
     expect((broken as VideoLlavaError).code).toBe('INVALID_FILE');
     expect((broken as Error).message).toMatch(/missing output present\.0\.value/);
+  });
+
+  it('shapes the empty cache from num_key_value_heads and head_dim (grouped-query attention, head_dim != width / heads)', async () => {
+    const model = await load();
+    const cache = await model.emptyCache(3);
+    expect(model.config.model.textConfig).toMatchObject({ numAttentionHeads: 4, numKeyValueHeads: KV_HEADS, headDim: HEAD_DIM, hiddenSize: 8 });
+    for (const tensor of Object.values(cache.tensors)) expect(tensor.dims).toEqual([3, KV_HEADS, 0, HEAD_DIM]);
+    await model.release();
+  });
+
+  it('refuses a decoder whose cache inputs disagree with num_key_value_heads or head_dim in config.json', async () => {
+    for (const textConfig of [{ num_key_value_heads: 4 }, { head_dim: 2 }]) {
+      const json = miniConfigJson();
+      Object.assign(json.text_config, textConfig);
+      const error = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS, { 'config.json': json }), { backend: backend() }).catch((caught: unknown) => caught);
+      expect((error as VideoLlavaError).code).toBe('INVALID_FILE');
+      expect((error as VideoLlavaError).field).toBe('past_key_values.0.key');
+      expect((error as VideoLlavaError).actual).toBe(`[batch, ${KV_HEADS}, past, ${HEAD_DIM}]`);
+      expect((error as Error).message).toMatch(/text_config\.num_key_value_heads/);
+    }
+  });
+
+  it('counts media tokens from the configs: strategy full keeps the CLS for images; frames keep it either way', async () => {
+    const json = miniConfigJson();
+    json.vision_feature_select_strategy = 'full';
+    const processor = miniProcessorJson();
+    delete processor.vision_feature_select_strategy;
+    const model = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS, { 'config.json': json, 'processor_config.json': processor }), { backend: backend() });
+    expect(model.config.derived).toMatchObject({ tokensPerImage: TOKENS_PER_IMAGE + 1, tokensPerFrame: TOKENS_PER_FRAME });
+    const ids = (count: number, id: number) => new Tensor('int64', BigInt64Array.from([1, ...Array(count).fill(id), 5], BigInt), [1, count + 2]);
+    expect(() => model.checkMediaTokens(ids(TOKENS_PER_IMAGE + 1, IMAGE_ID), { pixelValuesImages: pixels([1, 3, 28, 28], 1) })).not.toThrow();
+    expect(() => model.checkMediaTokens(ids(TOKENS_PER_IMAGE, IMAGE_ID), { pixelValuesImages: pixels([1, 3, 28, 28], 1) })).toThrow(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }));
+    // Frames: as many as the pixels bring, each with the CLS.
+    expect(() => model.checkMediaTokens(ids(3 * TOKENS_PER_FRAME, VIDEO_ID), { pixelValuesVideos: pixels([1, 3, 3, 28, 28], 1) })).not.toThrow();
+    await model.release();
   });
 
   it('refuses to run once released', async () => {

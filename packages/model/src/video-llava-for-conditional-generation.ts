@@ -492,8 +492,23 @@ export class VideoLlavaForConditionalGeneration {
       presentOf[name] = present;
       if (!session.outputNames.includes(present)) missing.push(`output ${present}`);
     }
-    const layers = this.config.model.textConfig.numHiddenLayers;
+    const text = this.config.model.textConfig;
+    const layers = text.numHiddenLayers;
     if (pastNames.length !== 2 * layers) missing.push(`${2 * layers} past_key_values inputs (found ${pastNames.length})`);
+    // The empty cache is shaped from config.json ([rows, num_key_value_heads, 0, head_dim]): a decoder declaring
+    // other fixed sizes was converted from another config, and would fail on the first run with a less clear error.
+    for (const name of pastNames) {
+      const shape = session.inputMetadata.find((value) => value.name === name)?.shape ?? [];
+      if (shape.length !== 4) continue;
+      const [, heads, , width] = shape;
+      if ((typeof heads === 'number' && heads !== text.numKeyValueHeads) || (typeof width === 'number' && width !== text.headDim)) {
+        throw new VideoLlavaError(
+          'INVALID_FILE',
+          `${file} declares ${name} as [${shape.join(', ')}], but config.json says ${text.numKeyValueHeads} key/value heads (text_config.num_key_value_heads) of ${text.headDim} values (text_config.head_dim): the decoder was converted from another config.`,
+          { file, field: name, expected: `[batch, ${text.numKeyValueHeads}, past, ${text.headDim}]`, actual: `[${shape.join(', ')}]` },
+        );
+      }
+    }
     if (missing.length > 0) {
       throw new VideoLlavaError('INVALID_FILE', `${file} does not follow the decoder contract (inputs_embeds, attention_mask, position_ids, past_key_values.{i}.key|value -> logits, present.{i}.key|value): missing ${missing.join(', ')}.`, {
         file,

@@ -3,7 +3,8 @@ import { Tensor, VideoLlavaError } from '@video-llava/core';
 import type { MockModel } from '@video-llava/runtime/testing';
 
 // A miniature Video-LLaVA for the mock backend: 28 px images with 14 px patches (4 tokens per image, 5 per frame,
-// 8 frames: 40 per video), text width 8 (2 key/value heads of 4), one layer, 40 token ids. The sessions compute
+// 8 frames: 40 per video), text width 8 (4 query heads on 2 key/value heads of 4: grouped-query attention with a
+// head_dim that is not width / heads), one layer, 40 token ids. The sessions compute
 // simple deterministic functions so that every output can be predicted from the inputs, and so that a wrong
 // position id, a lost cache position or a feature in the wrong place changes the logits.
 export const VOCAB = 40;
@@ -29,7 +30,7 @@ const files: Record<string, string> = {
     vision_feature_layer: -2,
     vision_feature_select_strategy: 'default',
     projector_hidden_act: 'gelu',
-    text_config: { model_type: 'llama', vocab_size: VOCAB, hidden_size: HIDDEN, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: KV_HEADS, head_dim: HEAD_DIM, max_position_embeddings: 120, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: EOS_ID, pad_token_id: PAD_ID },
+    text_config: { model_type: 'llama', vocab_size: VOCAB, hidden_size: HIDDEN, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: KV_HEADS, head_dim: HEAD_DIM, max_position_embeddings: 120, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: EOS_ID, pad_token_id: PAD_ID },
     vision_config: { model_type: 'clip_vision_model', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, image_size: 28, patch_size: 14, projection_dim: 8 },
   }),
   'generation_config.json': JSON.stringify({ bos_token_id: 1, eos_token_id: EOS_ID, pad_token_id: PAD_ID }),
@@ -47,21 +48,38 @@ export const PARTS = ['onnx/embed_tokens.onnx', 'onnx/image_encoder.onnx', 'onnx
 /** An in-memory model folder: the JSON files above, and ONNX paths the mock backend knows. */
 export class MemorySource implements ModelSource {
   readonly description = 'memory://mini-video-llava';
-  constructor(private readonly onnxFiles: readonly string[] = PARTS) {}
+  readonly #files: Record<string, string>;
+  /** @param overrides JSON files replacing the miniature's (a config variant) */
+  constructor(
+    private readonly onnxFiles: readonly string[] = PARTS,
+    overrides: Record<string, unknown> = {},
+  ) {
+    this.#files = { ...files, ...Object.fromEntries(Object.entries(overrides).map(([name, json]) => [name, JSON.stringify(json)])) };
+  }
   async exists(path: string): Promise<boolean> {
-    return path in files || this.onnxFiles.includes(path);
+    return path in this.#files || this.onnxFiles.includes(path);
   }
   async readBytes(path: string): Promise<Uint8Array> {
     return new TextEncoder().encode(await this.readText(path));
   }
   async readText(path: string): Promise<string> {
-    const text = files[path];
+    const text = this.#files[path];
     if (text === undefined) throw new VideoLlavaError('FILE_NOT_FOUND', `${this.description}/${path} does not exist.`, { file: `${this.description}/${path}` });
     return text;
   }
   async localPath(path: string): Promise<string | undefined> {
     return this.onnxFiles.includes(path) ? path : undefined;
   }
+}
+
+/** The miniature's config.json, to edit into variants. */
+export function miniConfigJson(): Record<string, any> {
+  return JSON.parse(files['config.json']!);
+}
+
+/** The miniature's processor_config.json, to edit into variants. */
+export function miniProcessorJson(): Record<string, any> {
+  return JSON.parse(files['processor_config.json']!);
 }
 
 export function miniConfig(source = new MemorySource()): Promise<PretrainedConfig> {
