@@ -31,9 +31,12 @@ export function validateCheckpoint(config: VideoLlavaConfig, tensors: ReadonlyMa
     const candidates = candidateNames(expected.canonical);
     const name = candidates.find((candidate) => tensors.has(candidate));
     if (name === undefined) {
+      // Without tied embeddings transformers would leave a missing lm_head randomly initialised: say which setting
+      // would make the checkpoint complete, rather than convert a head nobody trained.
+      const hint = expected.canonical === 'lm_head.weight' ? ` (text_config.tie_word_embeddings is false; a checkpoint that shares the input embeddings says true)` : '';
       throw new VideoLlavaError(
         'INVALID_CHECKPOINT',
-        `${where}: tensor "${candidates[0]}" is missing (also looked for ${candidates.slice(1).map((candidate) => `"${candidate}"`).join(', ')}). ${configFile} describes a model that needs it, with shape [${expected.shape.join(', ')}].`,
+        `${where}: tensor "${candidates[0]}" is missing (also looked for ${candidates.slice(1).map((candidate) => `"${candidate}"`).join(', ')}). ${configFile} describes a model that needs it, with shape [${expected.shape.join(', ')}]${hint}.`,
         { file: files[0], field: candidates[0], expected: `a tensor of shape [${expected.shape.join(', ')}]`, actual: 'missing' },
       );
     }

@@ -52,6 +52,13 @@ describe('bad checkpoints are refused before anything is written', () => {
     expect(error.message).toContain(upProjection);
   });
 
+  it('no lm_head without tied embeddings: INVALID_CHECKPOINT naming lm_head and tie_word_embeddings', async () => {
+    editTensorHeader(weights(), 'language_model.lm_head.weight', () => undefined);
+    const error = await conversionError();
+    expect([error.code, error.field, error.actual]).toEqual(['INVALID_CHECKPOINT', 'language_model.lm_head.weight', 'missing']);
+    expect(error.message).toContain('text_config.tie_word_embeddings is false');
+  });
+
   it('a tensor of the wrong shape: SHAPE_MISMATCH with the expected and actual shapes', async () => {
     editTensorHeader(weights(), fc1, (entry) => ({ ...entry, shape: [entry.shape[1]!, entry.shape[0]!] }));
     const error = await conversionError();

@@ -150,7 +150,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('config generality: %s (fp32 ONNX vs a float64 reference)', (name, variant) => {
   let reference: ReferenceVideoLlava;
-  let sessions: Record<'embed' | 'image' | 'video' | 'decoder', ort.InferenceSession>;
+  let sessions: Record<'embed' | 'image' | 'video' | 'decoder' | 'decoderContrib', ort.InferenceSession>;
   let checkpoint: string;
 
   beforeAll(async () => {
@@ -158,11 +158,19 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
     await writeSyntheticCheckpoint(checkpoint, { config: variant.config, dtype: variant.dtype, layout: variant.layout, seed: 7 });
     const output = join(root, `${name}-onnx`);
     await convertCheckpoint(checkpoint, output, { dtypes: ['fp32'] });
+    const contrib = join(root, `${name}-onnx-contrib`);
+    await convertCheckpoint(checkpoint, contrib, { dtypes: ['fp32'], contribOps: true, parts: ['decoder_model_merged'] });
     reference = new ReferenceVideoLlava(checkpoint);
     const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 1 };
     const open = (part: string) => ort.InferenceSession.create(join(output, 'onnx', `${part}.onnx`), options);
-    const [embed, image, video, decoder] = await Promise.all([open('embed_tokens'), open('image_encoder'), open('video_encoder'), open('decoder_model_merged')]);
-    sessions = { embed: embed!, image: image!, video: video!, decoder: decoder! };
+    const [embed, image, video, decoder, decoderContrib] = await Promise.all([
+      open('embed_tokens'),
+      open('image_encoder'),
+      open('video_encoder'),
+      open('decoder_model_merged'),
+      ort.InferenceSession.create(join(contrib, 'onnx', 'decoder_model_merged.onnx'), options),
+    ]);
+    sessions = { embed: embed!, image: image!, video: video!, decoder: decoder!, decoderContrib: decoderContrib! };
   }, 60_000);
   afterAll(async () => {
     await Promise.all(Object.values(sessions ?? {}).map((session) => session.release()));
@@ -186,7 +194,10 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
     expect(video_features!.dims).toEqual([1, derived.tokensPerVideo, model.textConfig.hiddenSize]);
   });
 
-  it('image and video features, prefill logits and two KV-cache steps match the reference within 1e-4', async () => {
+  it.each([
+    ['standard ONNX ops', 'decoder'],
+    ['ONNX Runtime contrib ops in the decoder', 'decoderContrib'],
+  ] as const)('image and video features, prefill logits and two KV-cache steps match the reference within 1e-4 (%s)', async (_, decoderPart) => {
     const { imageSize: S, channels: C } = reference.config.vision;
     const H = reference.config.text.hidden;
     const frameSize = C * S * S;
@@ -232,7 +243,7 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
     for (let layer = 0; layer < layers; layer++) {
       for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
     }
-    let outputs = await sessions.decoder.run(feeds);
+    let outputs = await sessions[decoderPart].run(feeds);
     expect(outputs.logits!.dims).toEqual([1, prompt.length, vocab]);
     expect(outputs['present.0.key']!.dims).toEqual([1, kvHeads, prompt.length, headDim]);
     let referenceLogits = reference.languageModel(referenceEmbeds);
@@ -251,7 +262,7 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
       for (let layer = 0; layer < layers; layer++) {
         for (const kind of ['key', 'value']) stepFeeds[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`]!;
       }
-      outputs = await sessions.decoder.run(stepFeeds);
+      outputs = await sessions[decoderPart].run(stepFeeds);
       expect(outputs[`present.${layers - 1}.value`]!.dims).toEqual([1, kvHeads, length, headDim]);
       const grown = new Float64Array(sequenceEmbeds.length + H);
       grown.set(sequenceEmbeds);
@@ -260,7 +271,7 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
       referenceLogits = reference.languageModel(sequenceEmbeds);
       differences[`step ${step + 1}`] = largest(outputs.logits!.data as Float32Array, referenceLogits.subarray((length - 1) * vocab));
     }
-    if (process.env.PRINT_DIFFERENCES) console.log(name, differences);
+    if (process.env.PRINT_DIFFERENCES) console.log(name, decoderPart, differences);
     for (const [what, { difference, scale }] of Object.entries(differences)) {
       expect(difference, `${name}: ${what}`).toBeLessThanOrEqual(TOLERANCE);
       // The random weights keep values small, so also relative to their size: float32 is good to about 1e-6.
