@@ -30,6 +30,8 @@ describe('loadPretrainedConfig from a folder', () => {
     expect(config.derived).toMatchObject({ headDim: 128, patchesPerSide: 16, numPatches: 256, tokensPerImage: 256, tokensPerFrame: 257, framesPerVideo: 8, tokensPerVideo: 2056, storedDtype: 'float16' });
     const { doSampleFrames: _doSampleFrames, numFrames: _numFrames, fps: _fps, ...videoVision } = config.processor.videoProcessor;
     expect(videoVision).toEqual(config.processor.imageProcessor);
+    // the processors' settings name the file they came from by its full path, as errors do
+    expect(config.processor.imageProcessor.origin).toEqual({ file: join(v4Fixture, 'preprocessor_config.json'), fieldPrefix: '' });
     expect(config.generation.eosTokenId).toEqual([2]);
   });
 

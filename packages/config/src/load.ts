@@ -83,6 +83,10 @@ export async function loadPretrainedConfig(source: ModelSource, options: ReadOpt
   const processor = relabel(joinDescription(source, 'processor_config.json'), () =>
     parseProcessorConfig({ processorConfig, preprocessorConfig, videoPreprocessorConfig }, model),
   );
+  // Name the files the processors' settings came from by their full location, as errors do.
+  for (const settings of [processor.imageProcessor, processor.videoProcessor]) {
+    if (settings.origin) settings.origin = { ...settings.origin, file: joinDescription(source, settings.origin.file) };
+  }
   const derived = relabel(joinDescription(source, processor.layout === 'v5' ? 'processor_config.json' : 'preprocessor_config.json'), () => deriveValues(model, processor));
   return { model, generation, processor, derived, source: source.description };
 }

@@ -63,6 +63,12 @@ describe('parseProcessorConfig', () => {
     expect(processor.videoProcessor).toMatchObject({ cropSize: { height: 336, width: 336 }, resample: 2, numFrames: 16, doSampleFrames: true, fps: null });
   });
 
+  it('fps counts only without num_frames, as in transformers\' sample_frames', () => {
+    const video = (fields: Json) => parseProcessorConfig({ preprocessorConfig: v4Json('preprocessor_config.json'), videoPreprocessorConfig: fields }).videoProcessor;
+    expect(video({ do_sample_frames: true, fps: 2 })).toMatchObject({ fps: 2, numFrames: 8 });
+    expect(video({ do_sample_frames: true, fps: 2, num_frames: 6 })).toMatchObject({ fps: null, numFrames: 6 });
+  });
+
   it('records where each processor\'s settings came from, for errors that name the file and field', () => {
     const v5 = parseProcessorConfig({ processorConfig: tinyJson('processor_config.json') });
     expect(v5.imageProcessor.origin).toEqual({ file: 'processor_config.json', fieldPrefix: 'image_processor' });

@@ -89,11 +89,14 @@ function parseVisionProcessor(reader: FieldReader): VisionProcessorConfig {
 type PartialVideoProcessor = Omit<VideoProcessorConfig, 'numFrames'> & { numFrames: number | null };
 
 function parseVideoProcessor(reader: FieldReader): PartialVideoProcessor {
+  const numFrames = reader.optionalInteger('num_frames', { min: 1 });
+  const fps = reader.optionalNumber('fps', { above: 0 });
   return {
     ...parseVisionProcessor(reader),
     doSampleFrames: reader.boolean('do_sample_frames', false),
-    numFrames: reader.optionalInteger('num_frames', { min: 1 }),
-    fps: reader.optionalNumber('fps', { above: 0 }),
+    numFrames,
+    // transformers' sample_frames turns fps into a frame count only when num_frames is unset
+    fps: numFrames === null ? fps : null,
   };
 }
 

@@ -135,7 +135,10 @@ export interface VideoProcessorConfig extends VisionProcessorConfig {
    * `video_seq_length / tokensPerFrame` when that divides evenly, else 8 (Video-LLaVA's sampling).
    */
   numFrames: number;
-  /** Frames per second to sample at, when set (`fps`). */
+  /**
+   * Frames per second to sample at (`fps`): null when absent, and when `num_frames` is also set (the reference's
+   * `sample_frames` then samples `num_frames` frames and never reads `fps`).
+   */
   fps: number | null;
 }
 
