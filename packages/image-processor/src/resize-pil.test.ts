@@ -180,6 +180,36 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
     expect(out.data.every((value) => value >= 75 && value <= 125)).toBe(true);
   });
 
+  it('gives Pillow\'s exact output for every filter, down and up, on a row and on a 5x4 image', () => {
+    // Expected values are Pillow 9.4's Image.resize on the same L images. Two are worked by hand here:
+    // box 6 -> 4 (scale 1.5, support 0.75): output 0 is centred at 0.75 and takes pixels 0 and 1 with equal weight,
+    // (0 + 40) / 2 = 20; output 1 at 2.25 takes pixel 2 alone (90). Bilinear output 0 (support 1.5) takes pixels 0
+    // and 1 with triangle weights 0.833 and 0.5, normalised 0.625 and 0.375: 40 * 0.375 = 15.
+    const row = new RawImage(Uint8Array.from([0, 40, 90, 160, 200, 255]), 6, 1, 'L');
+    const rowExpected: Record<'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos', [number[], number[]]> = {
+      nearest: [[0, 90, 160, 255], [0, 40, 40, 90, 90, 160, 200, 255, 255]],
+      box: [[20, 90, 180, 255], [0, 40, 40, 90, 160, 160, 200, 255, 255]],
+      bilinear: [[15, 81, 166, 234], [0, 20, 48, 82, 125, 167, 193, 228, 255]],
+      hamming: [[11, 78, 169, 240], [0, 20, 41, 89, 125, 161, 199, 228, 255]],
+      bicubic: [[11, 76, 170, 239], [0, 16, 48, 80, 126, 168, 193, 231, 255]],
+      lanczos: [[9, 77, 170, 240], [0, 15, 48, 81, 126, 167, 191, 233, 255]],
+    };
+    const grid = new RawImage(Uint8Array.from([10, 200, 30, 250, 90, 60, 0, 255, 120, 15, 180, 220, 5, 75, 140, 35, 95, 170, 45, 230]), 5, 4, 'L');
+    const gridExpected: Record<keyof typeof rowExpected, number[]> = {
+      nearest: [60, 255, 15, 35, 170, 230],
+      box: [68, 143, 119, 133, 88, 123],
+      bilinear: [82, 132, 110, 115, 107, 121],
+      hamming: [65, 139, 103, 123, 98, 134],
+      bicubic: [76, 141, 108, 121, 102, 121],
+      lanczos: [75, 145, 107, 124, 100, 117],
+    };
+    for (const [filter, [down, up]] of Object.entries(rowExpected) as [keyof typeof rowExpected, [number[], number[]]][]) {
+      expect(Array.from(resizePil(row, 4, 1, filter).data), `${filter} 6 -> 4`).toEqual(down);
+      expect(Array.from(resizePil(row, 9, 1, filter).data), `${filter} 6 -> 9`).toEqual(up);
+      expect(Array.from(resizePil(grid, 3, 2, filter).data), `${filter} 5x4 -> 3x2`).toEqual(gridExpected[filter]);
+    }
+  });
+
   it('resizePilWindow computes exactly the same pixels as resizing and then cropping', () => {
     for (const [channels, mode] of [
       [3, 'RGB'],

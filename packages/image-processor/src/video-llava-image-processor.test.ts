@@ -135,10 +135,14 @@ describe('VideoLlavaImageProcessor follows every setting of the config', () => {
     expect(() => processor.preprocess([{} as RawImage])).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'images[0]' }));
   });
 
-  it('refuses unusable settings at construction, naming the field', () => {
-    expect(() => new VideoLlavaImageProcessor({ ...config, resample: 9 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'resample' }));
-    expect(() => new VideoLlavaImageProcessor({ ...config, imageStd: [1, 0, 1] })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'image_std' }));
-    expect(() => new VideoLlavaImageProcessor({ ...config, cropSize: { height: 0, width: 2 } })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'crop_size' }));
-    expect(() => new VideoLlavaImageProcessor({ ...config, size: {} as ImageProcessorConfig['size'] })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'size' }));
+  it('refuses unusable settings at construction, naming the file and field they came from', () => {
+    const refusal = (field: string) => expect.objectContaining({ code: 'INVALID_CONFIG', file: expect.stringMatching(/processor_config\.json$/), field: `image_processor.${field}` });
+    expect(() => new VideoLlavaImageProcessor({ ...config, resample: 9 })).toThrowError(refusal('resample'));
+    expect(() => new VideoLlavaImageProcessor({ ...config, imageStd: [1, 0, 1] })).toThrowError(refusal('image_std'));
+    expect(() => new VideoLlavaImageProcessor({ ...config, cropSize: { height: 0, width: 2 } })).toThrowError(refusal('crop_size'));
+    expect(() => new VideoLlavaImageProcessor({ ...config, size: {} as ImageProcessorConfig['size'] })).toThrowError(refusal('size'));
+    // settings built by hand name the field alone
+    const { origin: _origin, ...byHand } = config;
+    expect(() => new VideoLlavaImageProcessor({ ...byHand, resample: 9 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'resample' }));
   });
 });

@@ -14,8 +14,12 @@ export interface ImageProcessorOutput {
   pixelValues: Tensor<'float32'>;
 }
 
-function invalidConfig(field: string, expected: string, actual: unknown): never {
-  throw new VideoLlavaError('INVALID_CONFIG', `Image processor config: field "${field}" should be ${expected}, found ${describeValue(actual)}.`, {
+/** Throws `INVALID_CONFIG` naming the file and field the setting was read from, when the config says where. */
+function invalidConfig(origin: ImageProcessorConfig['origin'], name: string, expected: string, actual: unknown): never {
+  const field = origin?.fieldPrefix ? `${origin.fieldPrefix}.${name}` : name;
+  const where = origin ? `${origin.file}: field "${field}"` : `Image processor config: field "${field}"`;
+  throw new VideoLlavaError('INVALID_CONFIG', `${where} should be ${expected}, found ${describeValue(actual)}.`, {
+    ...(origin ? { file: origin.file } : {}),
     field,
     expected,
     actual,
@@ -49,23 +53,23 @@ export class VideoLlavaImageProcessor {
    * @throws VideoLlavaError `INVALID_CONFIG` naming the field when a setting cannot be used
    */
   constructor(config: ImageProcessorConfig) {
-    if (config === null || typeof config !== 'object') invalidConfig('image_processor', 'an object', config);
+    if (config === null || typeof config !== 'object') invalidConfig(undefined, 'image_processor', 'an object', config);
     let resampleFilter: ResampleFilter;
     try {
       resampleFilter = resampleFilterFromPilCode(config.resample);
     } catch {
-      invalidConfig('resample', 'a PIL resampling code: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming', config.resample);
+      invalidConfig(config.origin, 'resample', 'a PIL resampling code: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming', config.resample);
     }
     const size = config.size as Partial<{ shortestEdge: number; height: number; width: number }> | undefined;
     const positive = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
     if (!size || !(positive(size.shortestEdge) || (positive(size.height) && positive(size.width)))) {
-      invalidConfig('size', '{ shortestEdge } or { height, width } with positive integers', size);
+      invalidConfig(config.origin, 'size', '{ shortestEdge } or { height, width } with positive integers', size);
     }
     if (!config.cropSize || !positive(config.cropSize.height) || !positive(config.cropSize.width)) {
-      invalidConfig('crop_size', '{ height, width } with positive integers', config.cropSize);
+      invalidConfig(config.origin, 'crop_size', '{ height, width } with positive integers', config.cropSize);
     }
     if (config.doRescale && !(typeof config.rescaleFactor === 'number' && Number.isFinite(config.rescaleFactor))) {
-      invalidConfig('rescale_factor', 'a finite number', config.rescaleFactor);
+      invalidConfig(config.origin, 'rescale_factor', 'a finite number', config.rescaleFactor);
     }
     if (config.doNormalize) {
       for (const [field, values] of [
@@ -73,10 +77,10 @@ export class VideoLlavaImageProcessor {
         ['image_std', config.imageStd],
       ] as const) {
         if (!Array.isArray(values) || values.length !== 3 || values.some((value) => typeof value !== 'number' || !Number.isFinite(value))) {
-          invalidConfig(field, 'three finite numbers (R, G, B)', values);
+          invalidConfig(config.origin, field, 'three finite numbers (R, G, B)', values);
         }
       }
-      if (config.imageStd.some((value) => value === 0)) invalidConfig('image_std', 'non-zero numbers', config.imageStd);
+      if (config.imageStd.some((value) => value === 0)) invalidConfig(config.origin, 'image_std', 'non-zero numbers', config.imageStd);
     }
     this.config = config;
     this.resampleFilter = resampleFilter;
