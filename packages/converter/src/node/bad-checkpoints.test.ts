@@ -153,6 +153,25 @@ describe('bad checkpoints are refused before anything is written', () => {
     expect(error.message).toContain(configPath);
   });
 
+  it.each([
+    ['rope scaling it lacks', (config: any): void => void (config.text_config.rope_scaling = { rope_type: 'llama3', factor: 8 }), 'text_config.rope_scaling.rope_type', 'llama3'],
+    ['a partial rotary factor', (config: any): void => void (config.text_config.partial_rotary_factor = 0.5), 'text_config.partial_rotary_factor', 0.5],
+    ['a vision tower other than CLIP', (config: any): void => void (config.vision_config.model_type = 'siglip_vision_model'), 'vision_config.model_type', 'siglip_vision_model'],
+    ['a text model other than LLaMA', (config: any): void => void (config.text_config.model_type = 'mistral'), 'text_config.model_type', 'mistral'],
+    ['an activation the graphs lack', (config: any): void => void (config.text_config.hidden_act = 'mish'), 'text_config.hidden_act', 'mish'],
+    ['a projector activation the graphs lack', (config: any): void => void (config.projector_hidden_act = 'prelu'), 'projector_hidden_act', 'prelu'],
+  ] as const)('a config transformers accepts but the converter does not implement (%s): UNSUPPORTED naming the field', async (_, edit, field, actual) => {
+    const configPath = join(checkpoint, 'config.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8'));
+    edit(config);
+    writeFileSync(configPath, JSON.stringify(config));
+    const error = await conversionError();
+    expect([error.code, error.field, error.actual]).toEqual(['UNSUPPORTED', field, actual]);
+    expect(error.expected).toBeDefined();
+    expect(error.file).toMatch(/config\.json$/);
+    expect(error.message).toContain(field);
+  });
+
   it('a config with fewer layers than the weights: SHAPE_MISMATCH on the layer count', async () => {
     const configPath = join(checkpoint, 'config.json');
     const config = JSON.parse(readFileSync(configPath, 'utf8'));

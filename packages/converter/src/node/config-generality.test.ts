@@ -93,8 +93,9 @@ const VARIANTS: Variant[] = [
   },
   {
     // 3 x 3 patches, the last two hidden states concatenated under "default", linear rope (rope_type spelling)
-    // with MHA, mlp biases only, bfloat16 storage, the names transformers v5 saves.
-    name: 'mha-42px-last-two-layers-mlp-bias-bf16',
+    // with MHA (the fused MultiHeadAttention of the contrib decoder) and every bias, bfloat16 storage, the names
+    // transformers v5 saves.
+    name: 'mha-42px-last-two-layers-biases-bf16',
     config: {
       ...tokens,
       vision_feature_layer: [-2, -1],
@@ -109,6 +110,7 @@ const VARIANTS: Variant[] = [
         num_key_value_heads: 2,
         head_dim: 16,
         hidden_act: 'gelu_new',
+        attention_bias: true,
         mlp_bias: true,
         rope_scaling: { rope_type: 'linear', factor: 4 },
       },
