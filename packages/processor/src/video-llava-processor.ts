@@ -375,7 +375,7 @@ export class VideoLlavaProcessor {
     const perFrame = Math.floor(height / processor.patchSize) * Math.floor(width / processor.patchSize) + processor.numAdditionalImageTokens;
     const actual = isImage && processor.visionFeatureSelectStrategy === 'default' ? perFrame - 1 : perFrame;
     if (actual === expected) return;
-    const crop = processor.imageProcessor.cropSize;
+    const crop = (isImage ? processor.imageProcessor : processor.videoProcessor).cropSize;
     throw new VideoLlavaError(
       'SHAPE_MISMATCH',
       `${field} is ${height}x${width}, which gives ${actual} tokens per ${isImage ? 'image' : 'frame'}, but the config implies ${expected} (crop ${crop.height}x${crop.width}, patch ${processor.patchSize}).`,
