@@ -48,8 +48,8 @@ describe('parseProcessorConfig', () => {
     // a list is [height, width] for both
     expect(parse({ size: [300, 400], crop_size: [280, 320] })).toMatchObject({ size: { height: 300, width: 400 }, cropSize: { height: 280, width: 320 } });
     expect(parse({ size: { height: 336, width: 448 } }).size).toEqual({ height: 336, width: 448 });
-    // longest_edge beside shortest_edge is ignored, as VideoLlavaImageProcessor.resize ignores it
-    expect(parse({ size: { shortest_edge: 336, longest_edge: 1000 } }).size).toEqual({ shortestEdge: 336 });
+    // longest_edge beside shortest_edge is kept (the torchvision video path caps the long side with it)
+    expect(parse({ size: { shortest_edge: 336, longest_edge: 1000 } }).size).toEqual({ shortestEdge: 336, longestEdge: 1000 });
   });
 
   it('a v4 preprocessor_config.json alone gives the video processor its settings and its video fields', () => {

@@ -15,8 +15,8 @@ function sizePair(reader: FieldReader, name: string, value: unknown, expected: s
 
 /**
  * `size` by transformers' `get_size_dict(size, default_to_square=False)`: an int is the shortest edge, a
- * `[height, width]` list an exact size, a dict `{"shortest_edge"}` or `{"height", "width"}` (a `longest_edge`
- * beside `shortest_edge` is ignored, as `VideoLlavaImageProcessor.resize` ignores it).
+ * `[height, width]` list an exact size, a dict `{"shortest_edge"}` (with an optional `longest_edge`) or
+ * `{"height", "width"}`.
  */
 function parseSize(reader: FieldReader, name: string, fallback: SizeSpec): SizeSpec {
   const value = reader.json[name];
@@ -29,7 +29,11 @@ function parseSize(reader: FieldReader, name: string, fallback: SizeSpec): SizeS
   const pair = sizePair(reader, name, value, expected);
   if (pair) return pair;
   const size = reader.object(name)!;
-  if (size.has('shortest_edge')) return { shortestEdge: size.positiveInteger('shortest_edge', 224) };
+  if (size.has('shortest_edge')) {
+    const shortestEdge = size.positiveInteger('shortest_edge', 224);
+    const longestEdge = size.optionalInteger('longest_edge', { min: 1 });
+    return longestEdge === null ? { shortestEdge } : { shortestEdge, longestEdge };
+  }
   if (size.has('height') && size.has('width')) return { height: size.positiveInteger('height', 224), width: size.positiveInteger('width', 224) };
   reader.fail(name, expected, value);
 }

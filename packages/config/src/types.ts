@@ -98,8 +98,12 @@ export interface GenerationConfig {
   raw: Record<string, unknown>;
 }
 
-/** A target size: either the shortest edge (aspect kept) or an exact height and width. */
-export type SizeSpec = { shortestEdge: number } | { height: number; width: number };
+/**
+ * A target size: either the shortest edge (aspect kept), optionally with a cap on the longest edge (`longest_edge`,
+ * which transformers' torchvision resize applies and its PIL `VideoLlavaImageProcessor.resize` ignores), or an exact
+ * height and width.
+ */
+export type SizeSpec = { shortestEdge: number; longestEdge?: number } | { height: number; width: number };
 
 /** Settings shared by the image and the video processor. */
 export interface VisionProcessorConfig {
