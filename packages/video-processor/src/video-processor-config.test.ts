@@ -4,7 +4,7 @@ import { type VideoProcessorConfig, parseProcessorConfig } from '@video-llava/co
 import { Tensor, VideoLlavaError } from '@video-llava/core';
 import { tinyFixture } from '@video-llava/test-utils';
 import { describe, expect, it } from 'vitest';
-import { VideoLlavaVideoProcessor, nearestExactSourceIndex, resizeBicubicTorchvision } from './index.js';
+import { VideoLlavaVideoProcessor, nearestExactSourceIndex, resizeBicubicTorchvision, resizeOutputSize } from './index.js';
 
 // Every setting of the video processor config is followed, not the fixture's values. Expected numbers are worked
 // out by hand from the reference's formulas (stated next to each).
@@ -103,6 +103,21 @@ describe('VideoLlavaVideoProcessor follows the config', () => {
     expect(Array.from(rescaleOnly.preprocess(frame).pixelValuesVideos.data)).toEqual([0, 64, 127.5]);
     const normalizeOnly = new VideoLlavaVideoProcessor(videoConfig({ do_resize: false, do_center_crop: false, do_rescale: false, image_mean: [1, 2, 3], image_std: [2, 2, 2] }));
     expect(Array.from(normalizeOnly.preprocess(frame).pixelValuesVideos.data)).toEqual([-0.5, 63, 126]);
+  });
+
+  it('size {shortest_edge, longest_edge} caps the long side like transformers\' get_size_with_aspect_ratio', () => {
+    // (height, width) -> (new height, new width), worked with the reference formula:
+    // 224x1000, 224 / 500: 1000 / 224 * 224 > 500, so the short side is round(500 * 224 / 1000) = 112, long int(112 * 1000 / 224)
+    expect(resizeOutputSize(1000, 224, { shortestEdge: 224, longestEdge: 500 })).toEqual({ width: 500, height: 112 });
+    expect(resizeOutputSize(100, 300, { shortestEdge: 224, longestEdge: 336 })).toEqual({ width: 112, height: 336 });
+    // Python's round: 2.5 -> 2 and 3.5 -> 4 (halves to even)
+    expect(resizeOutputSize(2, 1, { shortestEdge: 3, longestEdge: 5 })).toEqual({ width: 5, height: 2 });
+    expect(resizeOutputSize(2, 1, { shortestEdge: 4, longestEdge: 7 })).toEqual({ width: 7, height: 4 });
+    // no cap needed: the plain shortest-edge size
+    expect(resizeOutputSize(640, 480, { shortestEdge: 224, longestEdge: 1000 })).toEqual({ width: 298, height: 224 });
+    const processor = new VideoLlavaVideoProcessor(videoConfig({ ...RAW, size: { shortest_edge: 224, longest_edge: 500 } }));
+    const frame = new Tensor('uint8', new Uint8Array(224 * 1000 * 3).fill(9), [1, 224, 1000, 3]);
+    expect(processor.preprocess(frame).pixelValuesVideos.dims).toEqual([1, 1, 3, 112, 500]);
   });
 
   it('samples frames by the config: do_sample_frames with num_frames, or with fps', () => {

@@ -44,18 +44,42 @@ const RESAMPLE_NAMES: Record<number, string> = { 0: 'nearest', 1: 'lanczos', 2: 
 type FrameResampler = 'nearest-exact' | TorchvisionFilter;
 const RESAMPLER_OF_CODE: Readonly<Record<number, FrameResampler>> = { 0: 'nearest-exact', 2: 'bilinear', 3: 'bicubic' };
 
+/** Python's `round` on a non-negative number: halves go to the even neighbour. */
+function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const fraction = value - floor;
+  if (fraction !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
 /**
- * The resized size of a `width` x `height` frame under `size` (transformers' `get_resize_output_image_size`
- * with `default_to_square=False` for a shortest edge: the short side becomes `shortestEdge`, the long side
- * `int(shortestEdge * long / short)`).
+ * The resized size of a `width` x `height` frame under `size`, as transformers' torchvision resize computes it:
+ * - `{ height, width }`: exactly that;
+ * - `{ shortestEdge }`: `get_resize_output_image_size(default_to_square=False)`: the short side becomes
+ *   `shortestEdge`, the long side `int(shortestEdge * long / short)`;
+ * - `{ shortestEdge, longestEdge }`: `get_size_with_aspect_ratio`: the same, except that when the long side would
+ *   pass `longestEdge` the short side becomes `round(longestEdge * short / long)` (Python's `round`) and the long
+ *   side `int(thatUnrounded * long / short)`; a frame whose short side already has the size keeps its size.
  */
 export function resizeOutputSize(width: number, height: number, size: SizeSpec): { width: number; height: number } {
-  if ('shortestEdge' in size) {
+  if (!('shortestEdge' in size)) return { width: size.width, height: size.height };
+  if (size.longestEdge === undefined) {
     const target = size.shortestEdge;
     if (width <= height) return { width: target, height: Math.trunc((target * height) / width) };
     return { width: Math.trunc((target * width) / height), height: target };
   }
-  return { width: size.width, height: size.height };
+  let target = size.shortestEdge;
+  let unrounded: number | null = null;
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  if ((long / short) * target > size.longestEdge) {
+    unrounded = (size.longestEdge * short) / long;
+    target = roundHalfEven(unrounded);
+  }
+  if ((height <= width && height === target) || (width <= height && width === target)) return { width, height };
+  const scaled = unrounded ?? target;
+  if (width < height) return { width: target, height: Math.trunc((scaled * height) / width) };
+  return { width: Math.trunc((scaled * width) / height), height: target };
 }
 
 interface CropPlan {
