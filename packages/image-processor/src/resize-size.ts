@@ -30,7 +30,8 @@ function checkPositive(value: number, field: string): void {
 /**
  * The size an image is resized to, by transformers' rules (`VideoLlavaImageProcessor.resize`):
  * - `{ height, width }`: exactly that size;
- * - `{ shortestEdge }`: `get_resize_output_image_size(..., default_to_square=False)`: the shorter edge becomes
+ * - `{ shortestEdge }`: `get_resize_output_image_size(..., default_to_square=False)` (a `longestEdge` beside it is
+ *   ignored, as `VideoLlavaImageProcessor.resize` ignores `longest_edge`; `maxSize` is the cap): the shorter edge becomes
  *   `shortestEdge` and the longer one `int(shortestEdge * long / short)` (truncated, as Python's `int`), so the
  *   aspect ratio is kept up to rounding down. A square image becomes `shortestEdge` square.
  *

@@ -58,6 +58,12 @@ describe('VideoLlavaImageProcessor with other checkpoints\' settings', () => {
     expect(Array.from(bytes.preprocess(image).pixelValues.data)).toEqual([-5, f32(107 / 4), 45]);
   });
 
+  it('ignores longest_edge beside shortest_edge, as the PIL VideoLlavaImageProcessor.resize does', () => {
+    const processor = processorOf({ size: { shortest_edge: 8, longest_edge: 10 }, do_center_crop: false });
+    // short side 10 -> 8, long side int(8 * 30 / 10) = 24, not capped at 10
+    expect(processor.preprocess(new RawImage(new Uint8Array(30 * 10 * 3), 30, 10, 'RGB')).pixelValues.dims).toEqual([1, 3, 8, 24]);
+  });
+
   it('a 336 px LLaVA-1.5-style config gives [1, 3, 336, 336] from any aspect ratio', () => {
     const processor = processorOf({ size: { shortest_edge: 336 }, crop_size: { height: 336, width: 336 } });
     const wide = new RawImage(new Uint8Array(50 * 20 * 3).fill(90), 50, 20, 'RGB');
