@@ -1,0 +1,145 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { type Server, createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import type { VideoLlavaTestPage } from './page.js';
+
+/** Debian's chromium, or the one CHROMIUM_PATH names. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Headless, quiet offline, and WebGPU on SwiftShader (there is no GPU). */
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--enable-unsafe-webgpu',
+];
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.mp4': 'video/mp4',
+};
+
+/** The page bundled as an application would bundle it: 'video-llava/web' and onnxruntime-web included. */
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@video-llava/source'],
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+/** onnxruntime-web's dist folder: its bundle, inlined into the page, fetches its .wasm beside the page's script. */
+function onnxruntimeWebFolder(): string {
+  const runtimeWeb = createRequire(import.meta.url).resolve('@video-llava/runtime-web/package.json');
+  return dirname(createRequire(runtimeWeb).resolve('onnxruntime-web'));
+}
+
+/** A Chromium page running test/browser/page.ts, served with folders of files by a local server. */
+export interface ChromiumPage {
+  page: Page;
+  /** `http://127.0.0.1:<port>/` */
+  origin: string;
+  /** Calls a function of the page's `__videoLlavaPage` with one JSON argument list. */
+  call<K extends keyof VideoLlavaTestPage>(name: K, ...args: Parameters<VideoLlavaTestPage[K]>): Promise<Awaited<ReturnType<VideoLlavaTestPage[K]>>>;
+  /** Requests per path, for checking what was downloaded. */
+  requests: Map<string, number>;
+  /** Console errors and uncaught errors of the page. */
+  consoleErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the bundled page, onnxruntime-web's WebAssembly files and each of `folders` under `/<name>/`, launches
+ * Chromium and opens the page. `http://127.0.0.1` is a secure context (WebCodecs, the Cache API, WebGPU).
+ */
+export async function openChromiumPage(folders: Readonly<Record<string, string>>): Promise<ChromiumPage> {
+  const [script, userDataDir] = await Promise.all([bundlePage(), mkdtemp(join(tmpdir(), 'video-llava-chromium-'))]);
+  const ortFolder = onnxruntimeWebFolder();
+  const requests = new Map<string, number>();
+  const server: Server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    requests.set(path, (requests.get(path) ?? 0) + 1);
+    const send = (status: number, type: string, body: string): void => void response.writeHead(status, { 'Content-Type': type }).end(body);
+    if (path === '/') return send(200, MIME['.html']!, '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>');
+    if (path === '/page.js') return send(200, MIME['.js']!, script);
+    let file: string | undefined;
+    if (/^\/ort-wasm[\w.-]*\.(wasm|mjs)$/.test(path)) file = join(ortFolder, path.slice(1));
+    else {
+      const [, name, rest] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
+      const folder = name === undefined ? undefined : folders[name];
+      if (folder !== undefined && rest !== undefined) {
+        const candidate = resolve(folder, rest);
+        if (!relative(folder, candidate).startsWith(`..${sep}`)) file = candidate;
+      }
+    }
+    if (file === undefined) return send(404, 'text/plain', 'not found');
+    const found = file;
+    stat(found).then(
+      (info) => {
+        if (!info.isFile()) return send(404, 'text/plain', 'not found');
+        response.writeHead(200, { 'Content-Type': MIME[extname(found)] ?? 'application/octet-stream', 'Content-Length': String(info.size) });
+        createReadStream(found).pipe(response);
+      },
+      () => send(404, 'text/plain', 'not found'),
+    );
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const closeServer = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((done) => server.close(() => done()));
+    await rm(userDataDir, { recursive: true, force: true });
+  };
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS, timeout: 30_000 });
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    await page.goto(origin, { timeout: 30_000 });
+    await page.waitForFunction(() => '__videoLlavaPage' in globalThis, undefined, { timeout: 30_000 });
+    type Global = { __videoLlavaPage: Record<string, (...args: unknown[]) => unknown> };
+    const opened = browser;
+    return {
+      page,
+      origin,
+      requests,
+      consoleErrors,
+      call: ((name: string, ...args: unknown[]) =>
+        page.evaluate(([method, list]) => (globalThis as unknown as Global).__videoLlavaPage[method]!(...list), [name, args] as const)) as ChromiumPage['call'],
+      async close() {
+        await opened.close();
+        await closeServer();
+      },
+    };
+  } catch (error) {
+    await browser?.close().catch(() => undefined);
+    await closeServer();
+    throw error;
+  }
+}

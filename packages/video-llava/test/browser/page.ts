@@ -1,0 +1,212 @@
+// The page side of the Chromium test: bundled by esbuild as an application would bundle it, it imports
+// 'video-llava/web' and exposes what the test drives through globalThis.__videoLlavaPage. Everything it returns is
+// plain data (ids, text, progress events, base64 frames), so it crosses playwright's page.evaluate as it is.
+import { Tensor } from '@video-llava/core';
+import type { Backend, SessionOptions } from '@video-llava/runtime';
+import { type GenerationStep, type ProgressEvent, VideoLlava, VideoLlavaError, type VideoLlavaRequest, webPlatform } from 'video-llava/web';
+
+/** Where the pixel values of a case come from: raw little-endian float32 at `url`, shaped `dims`. */
+export interface PixelFile {
+  url: string;
+  dims: number[];
+}
+
+/** A video or an image: its pixel values, its URL, or a Blob of what is at that URL. */
+export type PageMedia = { pixels: PixelFile } | { url: string } | { blobOf: string };
+
+/** A question for the page: the prompt, its video or image, the decoding. */
+export interface PageRequest {
+  model: string;
+  prompt: string;
+  video?: PageMedia;
+  image?: PageMedia;
+  maxNewTokens: number;
+  /**
+   * Abort when a progress event of this stage reports `done` (`decode` 5: after the fifth token), at once or, when
+   * `deferred`, from the next task (while the work that event announced is under way).
+   */
+  abortWhen?: { stage: string; done: number; deferred?: boolean };
+  /** Stream it with model.stream (else model.generate). */
+  stream?: boolean;
+  /** Keep every step's logits in the page, for {@link compareLogits}, under this name. */
+  keepLogits?: string;
+}
+
+export interface PageAnswer {
+  ids: number[];
+  text: string;
+  finishReason: string;
+  /** The five best logits of every step, best first. */
+  topLogits: number[][];
+  /** The deltas of a streamed answer. */
+  deltas?: Array<{ tokenId: number | undefined; text: string; finishReason?: string | undefined }>;
+  /** The progress events of the request. */
+  progress: ProgressEvent[];
+  milliseconds: number;
+  /** When each step's logits came, in milliseconds from the start. */
+  stepTimes: number[];
+}
+
+export interface PageError {
+  error: { code: string; message: string; field?: string | undefined; file?: string | undefined };
+}
+
+const models = new Map<string, VideoLlava>();
+const keptLogits = new Map<string, Float32Array[]>();
+
+function describeError(error: unknown): PageError {
+  if (VideoLlavaError.isInstance(error)) return { error: { code: error.code, message: error.message, field: error.field, file: error.file } };
+  return { error: { code: 'NOT_A_VIDEO_LLAVA_ERROR', message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) } };
+}
+
+async function attempt<T>(work: () => Promise<T>): Promise<T | PageError> {
+  try {
+    return await work();
+  } catch (error) {
+    return describeError(error);
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let text = '';
+  for (let offset = 0; offset < bytes.length; offset += 0x8000) text += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  return btoa(text);
+}
+
+async function fetchBytes(url: string): Promise<ArrayBuffer> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** What `generate` takes for a medium: a pixel tensor, a URL string or a Blob. */
+async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string | Blob> {
+  if ('pixels' in media) return new Tensor('float32', new Float32Array(await fetchBytes(media.pixels.url)), media.pixels.dims);
+  if ('url' in media) return media.url;
+  return new Blob([await fetchBytes(media.blobOf)]);
+}
+
+/** The platform's backend, recording which execution provider each session got. */
+function recordingBackend(providers: string[]): Backend {
+  const backend = webPlatform.createBackend();
+  return {
+    ...backend,
+    async createSession(model, options) {
+      const session = await backend.createSession(model, options);
+      providers.push(`${String(model).split('/').pop()}: ${session.executionProvider}`);
+      return session;
+    },
+  };
+}
+
+const page = {
+  /**
+   * Loads the model at `url` under `name`, on the execution providers given (the backend's default without),
+   * aborting the load when a progress event of `abortWhen` comes.
+   */
+  load(name: string, url: string, executionProviders?: string[], abortWhen?: { stage: string; file: string }) {
+    return attempt(async () => {
+      const progress: ProgressEvent[] = [];
+      const providers: string[] = [];
+      const controller = new AbortController();
+      const started = performance.now();
+      const sessionOptions: SessionOptions = executionProviders ? { executionProviders } : {};
+      const model = await VideoLlava.load(url, {
+        backend: recordingBackend(providers),
+        sessionOptions,
+        preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'],
+        prefixCache: false,
+        signal: controller.signal,
+        onProgress: (event) => {
+          progress.push({ ...event });
+          if (event.stage === abortWhen?.stage && event.file?.endsWith(abortWhen.file)) controller.abort();
+        },
+      });
+      models.set(name, model);
+      return { progress, providers, milliseconds: performance.now() - started };
+    });
+  },
+
+  /** Answers a request: generate, or stream, optionally aborted after some tokens. */
+  ask(request: PageRequest) {
+    return attempt(async (): Promise<PageAnswer> => {
+      const model = models.get(request.model);
+      if (!model) throw new Error(`no model ${request.model} loaded`);
+      const videos = request.video ? [await mediaInput(request.video)] : undefined;
+      const images = request.image ? [await mediaInput(request.image)] : undefined;
+      const progress: ProgressEvent[] = [];
+      const controller = new AbortController();
+      const topLogits: number[][] = [];
+      const logits: Float32Array[] = [];
+      const stepTimes: number[] = [];
+      const started = performance.now();
+      const generation: VideoLlavaRequest = {
+        prompt: request.prompt,
+        ...(videos ? { videos } : {}),
+        ...(images ? { images } : {}),
+        maxNewTokens: request.maxNewTokens,
+        doSample: false,
+        signal: controller.signal,
+        onProgress: (event) => {
+          progress.push({ ...event });
+          const abortWhen = request.abortWhen;
+          if (event.stage === abortWhen?.stage && event.done >= abortWhen.done) {
+            if (abortWhen.deferred) setTimeout(() => controller.abort(), 0);
+            else controller.abort();
+          }
+        },
+        onStep: (step: GenerationStep) => {
+          stepTimes.push(performance.now() - started);
+          const top = step.topK(5, 'logits');
+          topLogits.push(top.values[0]!);
+          if (request.keepLogits !== undefined) logits.push(step.logits.slice(0, step.vocabSize));
+        },
+      };
+      let answer;
+      let deltas: PageAnswer['deltas'];
+      if (request.stream) {
+        deltas = [];
+        const stream = model.stream(generation);
+        for await (const delta of stream) deltas.push({ tokenId: delta.tokenId, text: delta.text, ...(delta.finishReason ? { finishReason: delta.finishReason } : {}) });
+        answer = await stream.result;
+      } else answer = await model.generate(generation);
+      if (request.keepLogits !== undefined) keptLogits.set(request.keepLogits, logits);
+      return { ids: answer.ids, text: answer.text, finishReason: answer.finishReason, topLogits, ...(deltas ? { deltas } : {}), progress, stepTimes, milliseconds: performance.now() - started };
+    });
+  },
+
+  /** The largest absolute difference between two kept runs' logits, over the steps both have, and where. */
+  compareLogits(first: string, second: string) {
+    const a = keptLogits.get(first) ?? [];
+    const b = keptLogits.get(second) ?? [];
+    let max = 0;
+    let at = { step: -1, token: -1 };
+    for (let step = 0; step < Math.min(a.length, b.length); step++) {
+      for (let token = 0; token < a[step]!.length; token++) {
+        const difference = Math.abs(a[step]![token]! - b[step]![token]!);
+        if (!(difference <= max)) {
+          max = difference;
+          at = { step, token };
+        }
+      }
+    }
+    return { maxAbsDifference: max, ...at, steps: Math.min(a.length, b.length) };
+  },
+
+  /** Decodes a video as `video-llava/web` does (the checkpoint's 8 frames), as base64 RGB. */
+  decodeVideo(url: string) {
+    return attempt(async () => {
+      const video = (await webPlatform.loadVideo(url, { numFrames: 8 })) as { frames: Tensor<'uint8'>; indices: number[] };
+      return { dims: [...video.frames.dims], indices: video.indices, frames: toBase64(video.frames.data as Uint8Array) };
+    });
+  },
+
+  async release() {
+    for (const model of models.values()) await model.release();
+    models.clear();
+  },
+};
+
+export type VideoLlavaTestPage = typeof page;
+
+(globalThis as { __videoLlavaPage?: VideoLlavaTestPage }).__videoLlavaPage = page;
