@@ -1,7 +1,7 @@
 // What both entries export besides their platform and their `VideoLlava` (`index.ts`: Node.js, `web.ts`: browsers).
 export { VideoLlavaPipeline } from './video-llava-pipeline.js';
 export type { VideoLlavaAnswer, VideoLlavaLoadOptions, VideoLlavaRequest, VideoLlavaSequence, VideoLlavaStream } from './video-llava-pipeline.js';
-export type { ImageInput, VideoInput } from './media-inputs.js';
+export type { BrowserImage, ImageInput, VideoInput } from './media-inputs.js';
 export type { MediaLoadOptions, SourceOptions, VideoLlavaPlatform } from './platform.js';
 export { VideoLlavaForConditionalGeneration } from '@video-llava/model';
 // The types the options of `load`, `generate` and `stream` use, so that an application needs no other import.

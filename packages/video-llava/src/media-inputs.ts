@@ -14,10 +14,19 @@ import type { MediaLoadOptions, VideoLlavaPlatform } from './platform.js';
 export type VideoInput = string | URL | Uint8Array | ArrayBuffer | Blob | VideoFrames | Tensor<'float32'>;
 
 /**
- * An image of a request: a file (a path, a `file:` URL, bytes or a `Blob` in Node; a URL, bytes or a `Blob`
- * in browsers), a `RawImage`, or pixel values (float32 `[3, H, W]` or `[images, 3, H, W]`).
+ * An image the browser has decoded or drawn: an `ImageBitmap`, `HTMLImageElement`, `HTMLCanvasElement`,
+ * `OffscreenCanvas` or `ImageData` (`video-llava/web` only). Typed by its shape, so that the types need no DOM.
  */
-export type ImageInput = string | URL | Uint8Array | ArrayBuffer | Blob | RawImage | Tensor<'float32'>;
+export interface BrowserImage {
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * An image of a request: a file (a path, a `file:` URL, bytes or a `Blob` in Node; a URL, bytes, a `Blob` or a
+ * {@link BrowserImage} in browsers), a `RawImage`, or pixel values (float32 `[3, H, W]` or `[images, 3, H, W]`).
+ */
+export type ImageInput = string | URL | Uint8Array | ArrayBuffer | Blob | RawImage | BrowserImage | Tensor<'float32'>;
 
 function isTensor(value: unknown): value is Tensor {
   return typeof value === 'object' && value !== null && 'dtype' in value && 'dims' in value && 'data' in value;

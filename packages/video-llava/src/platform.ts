@@ -45,6 +45,9 @@ export interface VideoLlavaPlatform {
   loadVideo(input: unknown, options: MediaLoadOptions): Promise<VideoFrames>;
   /** Decodes an image file, path or URL. */
   loadImage(input: unknown, options: MediaLoadOptions): Promise<RawImage>;
-  /** Whether `input` is something {@link loadVideo} / {@link loadImage} reads (a path, a URL, bytes, a Blob). */
+  /**
+   * Whether `input` is something {@link loadVideo} / {@link loadImage} reads (a path, a URL, bytes, a Blob; in
+   * browsers also an image the browser draws, such as an `ImageBitmap`), rather than decoded media.
+   */
   isMediaFile(input: unknown): boolean;
 }

@@ -28,12 +28,31 @@ function isFileLike(input: unknown): boolean {
   return typeof input === 'string' || input instanceof URL || input instanceof Uint8Array || input instanceof ArrayBuffer || (typeof Blob !== 'undefined' && input instanceof Blob);
 }
 
-/** Browsers: onnxruntime-web (WASM, WebGPU), URLs and hub ids, WebCodecs for videos, the browser's image decoders. */
+/** The image sources the browser draws itself (`ImageBitmapSource`), which the browser's `loadImage` reads. */
+const BROWSER_IMAGE_TYPES = ['ImageBitmap', 'HTMLImageElement', 'SVGImageElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'ImageData', 'VideoFrame'];
+
+/**
+ * Whether `input` is an `ImageBitmap`, `<img>`, canvas, `ImageData`, ... Looked up by name, as each exists only
+ * in some browsers (and none in Node.js). Such an image has a width and a height, so without this check it would
+ * be taken for a `RawImage` and refused as one.
+ */
+function isBrowserImage(input: unknown): boolean {
+  if (typeof input !== 'object' || input === null) return false;
+  return BROWSER_IMAGE_TYPES.some((name) => {
+    const type = (globalThis as Record<string, unknown>)[name];
+    return typeof type === 'function' && input instanceof (type as abstract new (...args: never[]) => unknown);
+  });
+}
+
+/**
+ * Browsers: onnxruntime-web (WASM, WebGPU), URLs and hub ids, WebCodecs for videos, the browser's image decoders
+ * (for files, and for images it has already drawn: `ImageBitmap`, `<img>`, canvases, `ImageData`).
+ */
 export const webPlatform: VideoLlavaPlatform = {
   name: 'web',
   createBackend: () => createWebBackend(),
   resolveSource: resolveWebSource,
-  isMediaFile: isFileLike,
+  isMediaFile: (input) => isFileLike(input) || isBrowserImage(input),
   loadVideo: (input, options) => {
     if (!isFileLike(input)) {
       return Promise.reject(new VideoLlavaError('INVALID_ARGUMENT', `A video must be a URL, a Blob or bytes, found ${describeValue(input)}.`, { field: 'videos', expected: 'a URL, Blob or bytes', actual: describeValue(input) }));

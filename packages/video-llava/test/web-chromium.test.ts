@@ -112,9 +112,9 @@ describe('video-llava/web in Chromium, on WebAssembly', () => {
     expect(measureDifference(answer.topLogits.flat(), tinyFixture.npy(`case_${name}`, 'step_top5_values.npy')).maxAbsDifference).toBeLessThan(1e-4);
   });
 
-  it('image: decodes the PNG in the page (createImageBitmap) and gives the reference tokens', async () => {
+  it.each(['url', 'bitmapOf'] as const)('image: the PNG given as a %s, decoded in the page, gives the reference tokens', async (as) => {
     const image = new URL(`images/${cases.image!.images[0]}`, browser.origin).href;
-    const answer = await ask({ prompt: cases.image!.text[0]!, image: { url: image } });
+    const answer = await ask({ prompt: cases.image!.text[0]!, image: as === 'url' ? { url: image } : { bitmapOf: image } });
     expect(answer.progress.filter((event) => event.stage === 'decode-image').map((event) => event.done)).toEqual([0, 1]);
     expect(answer.ids).toEqual(referenceIds('image'));
   });

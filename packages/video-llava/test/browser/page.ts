@@ -11,8 +11,8 @@ export interface PixelFile {
   dims: number[];
 }
 
-/** A video or an image: its pixel values, its URL, or a Blob of what is at that URL. */
-export type PageMedia = { pixels: PixelFile } | { url: string } | { blobOf: string };
+/** A video or an image: its pixel values, its URL, a Blob of what is at that URL, or an ImageBitmap of it. */
+export type PageMedia = { pixels: PixelFile } | { url: string } | { blobOf: string } | { bitmapOf: string };
 
 /** A question for the page: the prompt, its video or image, the decoding. */
 export interface PageRequest {
@@ -80,9 +80,10 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
 }
 
 /** What `generate` takes for a medium: a pixel tensor, a URL string or a Blob. */
-async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string | Blob> {
+async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string | Blob | ImageBitmap> {
   if ('pixels' in media) return new Tensor('float32', new Float32Array(await fetchBytes(media.pixels.url)), media.pixels.dims);
   if ('url' in media) return media.url;
+  if ('bitmapOf' in media) return createImageBitmap(new Blob([await fetchBytes(media.bitmapOf)]));
   return new Blob([await fetchBytes(media.blobOf)]);
 }
 
@@ -132,7 +133,7 @@ const page = {
     return attempt(async (): Promise<PageAnswer> => {
       const model = models.get(request.model);
       if (!model) throw new Error(`no model ${request.model} loaded`);
-      const videos = request.video ? [await mediaInput(request.video)] : undefined;
+      const videos = request.video ? [(await mediaInput(request.video)) as Exclude<Awaited<ReturnType<typeof mediaInput>>, ImageBitmap>] : undefined;
       const images = request.image ? [await mediaInput(request.image)] : undefined;
       const progress: ProgressEvent[] = [];
       const controller = new AbortController();
