@@ -14,12 +14,12 @@ export interface PixelFile {
 /** A video or an image: its pixel values, its URL, a Blob of what is at that URL, or an ImageBitmap of it. */
 export type PageMedia = { pixels: PixelFile } | { url: string } | { blobOf: string } | { bitmapOf: string };
 
-/** A question for the page: the prompt, its video or image, the decoding. */
+/** A question for the page: the prompt (or a batch of them), its videos and images, the decoding. */
 export interface PageRequest {
   model: string;
-  prompt: string;
-  video?: PageMedia;
-  image?: PageMedia;
+  prompt: string | string[];
+  videos?: PageMedia[];
+  images?: PageMedia[];
   maxNewTokens: number;
   /**
    * Abort when a progress event of this stage reports `done` (`decode` 5: after the fifth token), at once or, when
@@ -34,10 +34,12 @@ export interface PageRequest {
 
 export interface PageAnswer {
   ids: number[];
+  /** The ids of every sequence (one per prompt). */
+  sequences: number[][];
   text: string;
   finishReason: string;
-  /** The five best logits of every step, best first. */
-  topLogits: number[][];
+  /** The five best logits of every row at every step, best first: `[rows][steps][5]`. */
+  topLogits: number[][][];
   /** The deltas of a streamed answer. */
   deltas?: Array<{ tokenId: number | undefined; text: string; finishReason?: string | undefined }>;
   /** The progress events of the request. */
@@ -133,11 +135,11 @@ const page = {
     return attempt(async (): Promise<PageAnswer> => {
       const model = models.get(request.model);
       if (!model) throw new Error(`no model ${request.model} loaded`);
-      const videos = request.video ? [(await mediaInput(request.video)) as Exclude<Awaited<ReturnType<typeof mediaInput>>, ImageBitmap>] : undefined;
-      const images = request.image ? [await mediaInput(request.image)] : undefined;
+      const videos = request.videos && (await Promise.all(request.videos.map(mediaInput))).map((video) => video as Exclude<typeof video, ImageBitmap>);
+      const images = request.images && (await Promise.all(request.images.map(mediaInput)));
       const progress: ProgressEvent[] = [];
       const controller = new AbortController();
-      const topLogits: number[][] = [];
+      const topLogits: number[][][] = [];
       const logits: Float32Array[] = [];
       const stepTimes: number[] = [];
       const started = performance.now();
@@ -158,8 +160,7 @@ const page = {
         },
         onStep: (step: GenerationStep) => {
           stepTimes.push(performance.now() - started);
-          const top = step.topK(5, 'logits');
-          topLogits.push(top.values[0]!);
+          step.topK(5, 'logits').values.forEach((values, row) => (topLogits[row] ??= []).push(values));
           if (request.keepLogits !== undefined) logits.push(step.logits.slice(0, step.vocabSize));
         },
       };
@@ -172,7 +173,7 @@ const page = {
         answer = await stream.result;
       } else answer = await model.generate(generation);
       if (request.keepLogits !== undefined) keptLogits.set(request.keepLogits, logits);
-      return { ids: answer.ids, text: answer.text, finishReason: answer.finishReason, topLogits, ...(deltas ? { deltas } : {}), progress, stepTimes, milliseconds: performance.now() - started };
+      return { ids: answer.ids, sequences: answer.sequences.map((sequence) => sequence.ids), text: answer.text, finishReason: answer.finishReason, topLogits, ...(deltas ? { deltas } : {}), progress, stepTimes, milliseconds: performance.now() - started };
     });
   },
 
