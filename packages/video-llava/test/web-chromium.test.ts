@@ -198,6 +198,23 @@ describe('video-llava/web in Chromium, on WebGPU (SwiftShader)', () => {
   }, WEBGPU_FULL ? 600_000 : 60_000);
 });
 
+describe('video-llava/web in Chromium, on WebAssembly with 2 threads (a cross-origin isolated page)', () => {
+  it('the reference tokens, with onnxruntime-web\'s threads started from its own files (wasmPaths)', async () => {
+    // Its own downloads: Chromium does not show an isolated page what the other page put in the Cache API
+    const tab = await browser.openIsolatedTab();
+    try {
+      expect(await tab.call('crossOriginIsolated')).toBe(true);
+      unwrap(await tab.call('load', 'threads', modelUrl(), ['wasm'], undefined, 2));
+      const answer = unwrap(await tab.call('ask', { model: 'threads', ...caseRequest('video'), maxNewTokens: STEPS }));
+      timings['video (wasm, 2 threads)'] = answer.milliseconds;
+      expect(answer.ids).toEqual(referenceIds('video'));
+      expect(tab.workers.map((url) => new URL(url).pathname)).toEqual(['/ort-wasm-simd-threaded.jsep.mjs']);
+    } finally {
+      await tab.page.close();
+    }
+  });
+});
+
 afterAll(() => {
   console.info(`video-llava/web in Chromium, milliseconds: ${Object.entries(timings).map(([what, milliseconds]) => `${what} ${Math.round(milliseconds)}`).join(', ')}`);
   console.info(`top-5 logits on WebAssembly, largest difference from transformers: ${Object.entries(logitDifferences).map(([name, difference]) => `${name} ${difference.toExponential(1)}`).join(', ')}`);

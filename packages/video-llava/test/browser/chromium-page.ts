@@ -56,18 +56,50 @@ function onnxruntimeWebFolder(): string {
   return dirname(createRequire(runtimeWeb).resolve('onnxruntime-web'));
 }
 
-/** A Chromium page running test/browser/page.ts, served with folders of files by a local server. */
-export interface ChromiumPage {
+/** A tab running test/browser/page.ts. */
+export interface TestTab {
   page: Page;
-  /** `http://127.0.0.1:<port>/` */
-  origin: string;
   /** Calls a function of the page's `__videoLlavaPage` with one JSON argument list. */
   call<K extends keyof VideoLlavaTestPage>(name: K, ...args: Parameters<VideoLlavaTestPage[K]>): Promise<Awaited<ReturnType<VideoLlavaTestPage[K]>>>;
-  /** Requests per path, for checking what was downloaded. */
-  requests: Map<string, number>;
   /** Console errors and uncaught errors of the page. */
   consoleErrors: string[];
+  /** The URLs of the workers the page started. */
+  workers: string[];
+}
+
+/** Chromium with a tab on the page (not cross-origin isolated), served with folders of files by a local server. */
+export interface ChromiumPage extends TestTab {
+  /** `http://127.0.0.1:<port>/` */
+  origin: string;
+  /** Requests per path, for checking what was downloaded. */
+  requests: Map<string, number>;
+  /**
+   * Opens the page in another tab, cross-origin isolated (`/isolated`: COOP and COEP), where onnxruntime-web
+   * can run WebAssembly threads.
+   */
+  openIsolatedTab(): Promise<TestTab>;
   close(): Promise<void>;
+}
+
+async function openTab(browser: Browser, url: string): Promise<TestTab> {
+  const page = await browser.newPage();
+  const consoleErrors: string[] = [];
+  const workers: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  page.on('worker', (worker) => workers.push(worker.url()));
+  await page.goto(url, { timeout: 30_000 });
+  await page.waitForFunction(() => '__videoLlavaPage' in globalThis, undefined, { timeout: 30_000 });
+  type Global = { __videoLlavaPage: Record<string, (...args: unknown[]) => unknown> };
+  return {
+    page,
+    consoleErrors,
+    workers,
+    call: ((name: string, ...args: unknown[]) =>
+      page.evaluate(([method, list]) => (globalThis as unknown as Global).__videoLlavaPage[method]!(...list), [name, args] as const)) as TestTab['call'],
+  };
 }
 
 /**
@@ -81,8 +113,13 @@ export async function openChromiumPage(folders: Readonly<Record<string, string>>
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
     requests.set(path, (requests.get(path) ?? 0) + 1);
+    // Only /isolated is a cross-origin isolated document; everything it loads (workers included) says so too.
+    if (path !== '/') {
+      response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      response.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    }
     const send = (status: number, type: string, body: string): void => void response.writeHead(status, { 'Content-Type': type }).end(body);
-    if (path === '/') return send(200, MIME['.html']!, '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>');
+    if (path === '/' || path === '/isolated') return send(200, MIME['.html']!, '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>');
     if (path === '/page.js') return send(200, MIME['.js']!, script);
     let file: string | undefined;
     if (/^\/ort-wasm[\w.-]*\.(wasm|mjs)$/.test(path)) file = join(ortFolder, path.slice(1));
@@ -115,23 +152,12 @@ export async function openChromiumPage(folders: Readonly<Record<string, string>>
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS, timeout: 30_000 });
-    const page = await browser.newPage();
-    const consoleErrors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    await page.goto(origin, { timeout: 30_000 });
-    await page.waitForFunction(() => '__videoLlavaPage' in globalThis, undefined, { timeout: 30_000 });
-    type Global = { __videoLlavaPage: Record<string, (...args: unknown[]) => unknown> };
     const opened = browser;
     return {
-      page,
+      ...(await openTab(opened, origin)),
       origin,
       requests,
-      consoleErrors,
-      call: ((name: string, ...args: unknown[]) =>
-        page.evaluate(([method, list]) => (globalThis as unknown as Global).__videoLlavaPage[method]!(...list), [name, args] as const)) as ChromiumPage['call'],
+      openIsolatedTab: () => openTab(opened, new URL('isolated', origin).href),
       async close() {
         await opened.close();
         await closeServer();

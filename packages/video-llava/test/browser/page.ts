@@ -2,6 +2,7 @@
 // 'video-llava/web' and exposes what the test drives through globalThis.__videoLlavaPage. Everything it returns is
 // plain data (ids, text, progress events, base64 frames), so it crosses playwright's page.evaluate as it is.
 import { Tensor } from '@video-llava/core';
+import { createWebBackend } from '@video-llava/runtime-web';
 import type { Backend, SessionOptions } from '@video-llava/runtime';
 import { type GenerationStep, type ProgressEvent, VideoLlava, VideoLlavaError, type VideoLlavaRequest, webPlatform } from 'video-llava/web';
 
@@ -89,9 +90,14 @@ async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string 
   return new Blob([await fetchBytes(media.blobOf)]);
 }
 
-/** The platform's backend, recording which execution provider each session got. */
-function recordingBackend(providers: string[]): Backend {
-  const backend = webPlatform.createBackend();
+/**
+ * The platform's backend (or one with WebAssembly threads), recording which execution provider each session got.
+ * Threads need `wasmPaths` here: onnxruntime-web starts its thread workers from its own script, and bundled into
+ * the page's script, that script is the page's (where onnxruntime-web initializes lazily, on first use, so the
+ * workers never answer and the first session never loads).
+ */
+function recordingBackend(providers: string[], threads: number | undefined): Backend {
+  const backend = threads === undefined ? webPlatform.createBackend() : createWebBackend({ threads, wasmPaths: new URL('/', location.href).href });
   return {
     ...backend,
     async createSession(model, options) {
@@ -105,9 +111,9 @@ function recordingBackend(providers: string[]): Backend {
 const page = {
   /**
    * Loads the model at `url` under `name`, on the execution providers given (the backend's default without),
-   * aborting the load when a progress event of `abortWhen` comes.
+   * aborting the load when a progress event of `abortWhen` comes; with WebAssembly `threads` when given.
    */
-  load(name: string, url: string, executionProviders?: string[], abortWhen?: { stage: string; file: string }) {
+  load(name: string, url: string, executionProviders?: string[], abortWhen?: { stage: string; file: string }, threads?: number) {
     return attempt(async () => {
       const progress: ProgressEvent[] = [];
       const providers: string[] = [];
@@ -115,7 +121,7 @@ const page = {
       const started = performance.now();
       const sessionOptions: SessionOptions = executionProviders ? { executionProviders } : {};
       const model = await VideoLlava.load(url, {
-        backend: recordingBackend(providers),
+        backend: recordingBackend(providers, threads),
         sessionOptions,
         preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'],
         prefixCache: false,
@@ -201,6 +207,11 @@ const page = {
       const video = (await webPlatform.loadVideo(url, { numFrames: 8 })) as { frames: Tensor<'uint8'>; indices: number[] };
       return { dims: [...video.frames.dims], indices: video.indices, frames: toBase64(video.frames.data as Uint8Array) };
     });
+  },
+
+  /** Whether the page is cross-origin isolated (what WebAssembly threads need). */
+  crossOriginIsolated() {
+    return globalThis.crossOriginIsolated;
   },
 
   async release() {
