@@ -10,4 +10,11 @@ export { VideoLlavaProcessor } from '@video-llava/processor';
 export type { ChatContentPart, ChatMessage } from '@video-llava/processor';
 export type { GenerationDelta, GenerationOptions, GenerationStep, FinishReason } from '@video-llava/generation';
 export { VideoLlavaError } from '@video-llava/core';
+/**
+ * An n-dimensional array of one {@link DataType} (`new Tensor('float32', data, [1, 3, 224, 224])`): what `generate`
+ * takes as already processed pixel values (`videos`, `images`), without installing `@video-llava/core`.
+ */
+export { Tensor } from '@video-llava/core';
+/** The element types a {@link Tensor} can hold (`'float32'`, `'int64'`, ...). */
+export type { DataType } from '@video-llava/core';
 export type { ProgressCallback, ProgressEvent } from '@video-llava/core';
