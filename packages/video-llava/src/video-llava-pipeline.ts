@@ -308,6 +308,23 @@ function abortedBeforeGeneration(error: unknown, request: VideoLlavaRequest): Vi
   return { ...sequences[0]!, sequences, prompt, promptTokens: 0 };
 }
 
+/**
+ * How to convert the checkpoint `source` holds, as `video-llava convert` takes it: a folder or a hub id, never a URL
+ * (a hub source's description is its `resolve` URL, so its repository is named instead).
+ */
+function conversionHint(source: ModelSource): string {
+  const library = '(or convertCheckpoint of @video-llava/converter/node)';
+  const hub = source as { repo?: unknown; revision?: unknown };
+  if (typeof hub.repo === 'string') {
+    const id = typeof hub.revision === 'string' && hub.revision !== 'main' ? `${hub.repo}@${hub.revision}` : hub.repo;
+    return `Convert it first: \`video-llava convert ${id} <output-folder>\` ${library}, then load the output folder.`;
+  }
+  if (typeof (source as { fileUrl?: unknown }).fileUrl === 'function') {
+    return `\`video-llava convert\` reads a checkpoint folder or a hub id, not a URL: download the checkpoint and convert its folder (\`video-llava convert <checkpoint-folder> <output-folder>\`, or convertCheckpoint of @video-llava/converter/node), or, if it is on the Hugging Face Hub, convert it by its id (\`video-llava convert org/name <output-folder>\`); then load the output folder (or serve it and load its URL).`;
+  }
+  return `Convert it first: \`video-llava convert ${source.description} <output-folder>\` ${library}, then load the output folder.`;
+}
+
 /** A missing ONNX file in a folder that holds a safetensors checkpoint: say to convert it. */
 async function explainUnconverted(error: unknown, source: ModelSource): Promise<unknown> {
   if (!VideoLlavaError.isInstance(error) || error.code !== 'FILE_NOT_FOUND' || !/onnx\//.test(error.file ?? '')) return error;
@@ -318,10 +335,9 @@ async function explainUnconverted(error: unknown, source: ModelSource): Promise<
     return error;
   }
   if (!raw) return error;
-  const location = source.description;
   return new VideoLlavaError(
     'FILE_NOT_FOUND',
-    `${location} is a Hugging Face checkpoint (model.safetensors) without the ONNX files video-llava.js runs (${error.file}). Convert it first: \`video-llava convert ${location} <output-folder>\` (or convertCheckpoint of @video-llava/converter/node), then load the output folder.`,
+    `${source.description} is a Hugging Face checkpoint (model.safetensors) without the ONNX files video-llava.js runs (${error.file}). ${conversionHint(source)}`,
     { file: error.file, field: 'source', expected: 'a converted model folder (onnx/*.onnx)', actual: 'a safetensors checkpoint', cause: error },
   );
 }

@@ -3,11 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HubSource } from '@video-llava/config';
 import { VideoLlavaError } from '@video-llava/core';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedFixture } from '../test/converted-fixture.js';
-import { VideoLlava } from './index.js';
+import { Tensor, VideoLlava } from './index.js';
+import { Tensor as CoreTensor } from '@video-llava/core';
 
 // The converted fixture, asked from the raw files (the MP4 decoded by FFmpeg, the PNG by the built-in decoder).
 const videoFile = join(tinyFixture.video, 'sample_48f_320x240.mp4');
@@ -142,6 +144,58 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.message).toMatch(/video-llava convert/);
     expect(error.actual).toBe('a safetensors checkpoint');
+  });
+});
+
+describe('the Node entry exports', () => {
+  it('the Tensor of @video-llava/core, for pixel values', () => {
+    expect(Tensor).toBe(CoreTensor);
+  });
+});
+
+/** Serves `folder` over HTTP under `prefix` (HEAD and GET), for as long as `work` runs. */
+async function serving<T>(folder: string, prefix: string, work: (base: string) => Promise<T>): Promise<T> {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    if (!path.startsWith(prefix)) {
+      response.writeHead(404);
+      response.end();
+      return;
+    }
+    readFile(join(folder, path.slice(prefix.length))).then(
+      (bytes) => {
+        response.writeHead(200, { 'content-length': bytes.length, 'content-type': 'application/octet-stream' });
+        response.end(request.method === 'HEAD' ? undefined : bytes);
+      },
+      () => {
+        response.writeHead(404);
+        response.end();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await work(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe('a raw checkpoint loaded by URL or hub id', () => {
+  it('by URL: says to download it or give its hub id, as video-llava convert takes no URL', async () => {
+    const error = await serving(tinyFixture.model, '/raw/', (base) => caught(VideoLlava.load(`${base}/raw/`, { sessionOptions: { threads: 1 } })));
+    expect(error.code).toBe('FILE_NOT_FOUND');
+    expect(error.actual).toBe('a safetensors checkpoint');
+    expect(error.message).toMatch(/not a URL: download the checkpoint/);
+    expect(error.message).toContain('video-llava convert <checkpoint-folder> <output-folder>');
+    expect(error.message).not.toMatch(/video-llava convert https?:/);
+  });
+
+  it('by hub id: names the repository (and revision) to convert, not its resolve URL', async () => {
+    const error = await serving(tinyFixture.model, '/org/tiny/resolve/v1/', (endpoint) => caught(VideoLlava.load(new HubSource('org/tiny@v1', { endpoint }), { sessionOptions: { threads: 1 } })));
+    expect(error.code).toBe('FILE_NOT_FOUND');
+    expect(error.message).toContain('`video-llava convert org/tiny@v1 <output-folder>`');
+    expect(error.message).not.toMatch(/video-llava convert https?:/);
   });
 });
 
