@@ -37,6 +37,12 @@ export interface MediaLoadOptions {
 export interface VideoLlavaPlatform {
   /** `node` or `web`, for messages. */
   readonly name: string;
+  /**
+   * Whether the decoder's key/value cache stays on the GPU when the decoder runs on WebGPU (see
+   * `withCacheOnWebGpu`), rather than being copied to the CPU and back at every step.
+   * @default false
+   */
+  readonly cacheOnWebGpu?: boolean;
   /** The backend used when the caller gives none. */
   createBackend(): Backend;
   /** A model source from what the user typed (a folder, a URL, a hub id). */

@@ -4,6 +4,7 @@ import { type FinishReason, type GenerationDelta, type GenerationOptions, type G
 import { type ModelDtypeChoice, type ModelPart, VideoLlavaForConditionalGeneration, type VideoLlavaGenerateOptions } from '@video-llava/model';
 import { type ChatMessage, VideoLlavaProcessor } from '@video-llava/processor';
 import type { Backend, SessionOptions } from '@video-llava/runtime';
+import { withCacheOnWebGpu } from './cache-on-web-gpu.js';
 import { type ImageInput, type VideoInput, imagePixelValues, videoPixelValues } from './media-inputs.js';
 import type { SourceOptions, VideoLlavaPlatform } from './platform.js';
 
@@ -21,6 +22,8 @@ export interface VideoLlavaLoadOptions {
   dtype?: ModelDtypeChoice;
   /**
    * Session options for every part (execution providers, threads, ...), or a function giving each its own.
+   * `video-llava/web` keeps the decoder's key/value cache on the GPU when WebGPU is the decoder's first execution
+   * provider (`outputLocation` of its `present.*` outputs); an `outputLocation` given here is used instead.
    * @default {}
    */
   sessionOptions?: SessionOptions | ((part: ModelPart) => SessionOptions);
@@ -153,13 +156,15 @@ export class VideoLlavaPipeline {
     const resolved = platform.resolveSource(source, options.sourceOptions ?? {});
     const readOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
     const processor = await VideoLlavaProcessor.fromPretrained(resolved, readOptions);
+    const backend = options.backend ?? platform.createBackend();
+    const sessionOptions = platform.cacheOnWebGpu ? withCacheOnWebGpu(options.sessionOptions, backend, processor.config) : options.sessionOptions;
     let model: VideoLlavaForConditionalGeneration;
     try {
       model = await VideoLlavaForConditionalGeneration.fromPretrained(resolved, {
-        backend: options.backend ?? platform.createBackend(),
+        backend,
         config: processor.config,
         ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
-        ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
+        ...(sessionOptions === undefined ? {} : { sessionOptions }),
         ...(options.preload === undefined ? {} : { preload: options.preload }),
         prefixCache: options.prefixCache ?? true,
         ...readOptions,

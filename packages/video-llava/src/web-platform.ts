@@ -45,11 +45,13 @@ function isBrowserImage(input: unknown): boolean {
 }
 
 /**
- * Browsers: onnxruntime-web (WASM, WebGPU), URLs and hub ids, WebCodecs for videos, the browser's image decoders
- * (for files, and for images it has already drawn: `ImageBitmap`, `<img>`, canvases, `ImageData`).
+ * Browsers: onnxruntime-web (WASM, WebGPU, with the decoder's cache kept on the GPU), URLs and hub ids, WebCodecs
+ * for videos, the browser's image decoders (for files, and for images it has already drawn: `ImageBitmap`, `<img>`,
+ * canvases, `ImageData`).
  */
 export const webPlatform: VideoLlavaPlatform = {
   name: 'web',
+  cacheOnWebGpu: true,
   createBackend: () => createWebBackend(),
   resolveSource: resolveWebSource,
   isMediaFile: (input) => isFileLike(input) || isBrowserImage(input),

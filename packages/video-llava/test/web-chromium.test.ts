@@ -80,6 +80,8 @@ describe('video-llava/web in Chromium, on WebAssembly', () => {
     const loaded = unwrap(await browser.call('load', 'wasm', modelUrl(), ['wasm']));
     timings['load (wasm)'] = loaded.milliseconds;
     expect(loaded.providers).toEqual(PRELOADED.map((file) => `${file.slice('onnx/'.length)}: wasm`));
+    // The key/value cache is copied back to the CPU on WebAssembly: only WebGPU keeps it on the device
+    expect(loaded.decoderCacheLocations).toEqual(['cpu']);
     const last = new Map<string, (typeof loaded.progress)[number]>();
     for (const event of loaded.progress) last.set(`${event.stage} ${event.file}`, event);
     const folder = await convertedFixture();
@@ -113,6 +115,7 @@ describe('video-llava/web in Chromium, on WebAssembly', () => {
     timings[`${name} (wasm)`] = answer.milliseconds;
     expect(answer.sequences.flat()).toEqual(referenceIds(name));
     expect(answer.finishReason).toBe('length');
+    expect(answer.cache).toEqual({ decoderRuns: STEPS, outputDevices: ['cpu'], inputDevices: ['cpu'] });
     // The five best logits of every step against those transformers recorded: float32 within 1e-4
     const difference = measureDifference(answer.topLogits.flat(2), tinyFixture.npy(`case_${name}`, 'step_top5_values.npy')).maxAbsDifference;
     logitDifferences[name] = difference;
@@ -184,6 +187,7 @@ describe('video-llava/web in Chromium, on WebGPU (SwiftShader)', () => {
     const loaded = unwrap(await browser.call('load', 'webgpu', modelUrl(), ['webgpu']));
     timings['load (webgpu)'] = loaded.milliseconds;
     expect(loaded.providers).toEqual(PRELOADED.map((file) => `${file.slice('onnx/'.length)}: webgpu`));
+    expect(loaded.decoderCacheLocations).toEqual(['device']);
     for (const file of PRELOADED) expect(browser.requests.get(`/model/${file}`), file).toBe(1);
   });
 
@@ -193,6 +197,9 @@ describe('video-llava/web in Chromium, on WebGPU (SwiftShader)', () => {
     const logits = await browser.call('compareLogits', `wasm ${name}`, `webgpu ${name}`);
     console.info(`${name} on WebGPU: ${JSON.stringify(answer.ids)}; largest logit difference from WebAssembly ${logits.maxAbsDifference} (step ${logits.step}, token ${logits.token})`);
     expect(answer.ids).toEqual(referenceIds(name).slice(0, WEBGPU_STEPS));
+    // The key/value cache stayed in GPU buffers: every run wrote it there, and every step after the prefill read it
+    // from there (nothing but the logits came back to the CPU)
+    expect(answer.cache).toEqual({ decoderRuns: WEBGPU_STEPS, outputDevices: ['webgpu'], inputDevices: ['webgpu'] });
     expect(logits.steps).toBe(WEBGPU_STEPS);
     expect(logits.maxAbsDifference).toBeLessThan(1e-4);
   }, WEBGPU_FULL ? 600_000 : 60_000);

@@ -3,7 +3,7 @@
 // plain data (ids, text, progress events, base64 frames), so it crosses playwright's page.evaluate as it is.
 import { Tensor } from '@video-llava/core';
 import { createWebBackend } from '@video-llava/runtime-web';
-import type { Backend, SessionOptions } from '@video-llava/runtime';
+import { type Backend, DeviceTensor, type InferenceSession, type RuntimeTensor, type SessionOptions } from '@video-llava/runtime';
 import { type GenerationStep, type ProgressEvent, VideoLlava, VideoLlavaError, type VideoLlavaRequest, webPlatform } from 'video-llava/web';
 
 /** Where the pixel values of a case come from: raw little-endian float32 at `url`, shaped `dims`. */
@@ -45,6 +45,8 @@ export interface PageAnswer {
   deltas?: Array<{ tokenId: number | undefined; text: string; finishReason?: string | undefined }>;
   /** The progress events of the request. */
   progress: ProgressEvent[];
+  /** Where the decoder's key/value cache was during the request. */
+  cache: CacheRecord;
   milliseconds: number;
   /** When each step's logits came, in milliseconds from the start. */
   stepTimes: number[];
@@ -54,7 +56,40 @@ export interface PageError {
   error: { code: string; message: string; field?: string | undefined; file?: string | undefined };
 }
 
+/**
+ * Where the decoder's key/value cache was, over its runs: the device of every `present.*` output and of every
+ * `past_key_values.*` input that held positions (`cpu` for a CPU tensor, else the device tensor's device).
+ */
+export interface CacheRecord {
+  decoderRuns: number;
+  outputDevices: string[];
+  inputDevices: string[];
+}
+
 const models = new Map<string, VideoLlava>();
+const cacheRecords = new Map<string, CacheRecord>();
+
+const deviceOf = (value: RuntimeTensor): string => (DeviceTensor.isInstance(value) ? value.device : 'cpu');
+const noteDevice = (devices: string[], device: string): void => void (devices.includes(device) || devices.push(device));
+
+/** The decoder's session, recording in `record` where its cache comes from and goes to at every run. */
+function recordingDecoder(session: InferenceSession, record: CacheRecord): InferenceSession {
+  const run: InferenceSession['run'] = async (feeds, options) => {
+    for (const [name, value] of Object.entries(feeds)) if (name.startsWith('past_key_values.') && value.dims[2] !== 0) noteDevice(record.inputDevices, deviceOf(value));
+    const outputs = await session.run(feeds, options);
+    record.decoderRuns++;
+    for (const [name, value] of Object.entries(outputs)) if (name.startsWith('present.')) noteDevice(record.outputDevices, deviceOf(value));
+    return outputs;
+  };
+  // Bound to the session itself: its getters and methods read private fields
+  return new Proxy(session, {
+    get: (target, key) => {
+      if (key === 'run') return run;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
 const keptLogits = new Map<string, Float32Array[]>();
 
 function describeError(error: unknown): PageError {
@@ -96,14 +131,17 @@ async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string 
  * the page's script, that script is the page's (where onnxruntime-web initializes lazily, on first use, so the
  * workers never answer and the first session never loads).
  */
-function recordingBackend(providers: string[], threads: number | undefined): Backend {
+function recordingBackend(providers: string[], decoderCacheLocations: string[], cache: CacheRecord, threads: number | undefined): Backend {
   const backend = threads === undefined ? webPlatform.createBackend() : createWebBackend({ threads, wasmPaths: new URL('/', location.href).href });
   return {
     ...backend,
     async createSession(model, options) {
       const session = await backend.createSession(model, options);
-      providers.push(`${String(model).split('/').pop()}: ${session.executionProvider}`);
-      return session;
+      const file = String(model).split('/').pop()!;
+      providers.push(`${file}: ${session.executionProvider}`);
+      if (!file.startsWith('decoder_model_merged')) return session;
+      for (const [name, location] of Object.entries(session.outputLocations)) if (name.startsWith('present.')) noteDevice(decoderCacheLocations, location);
+      return recordingDecoder(session, cache);
     },
   };
 }
@@ -117,11 +155,13 @@ const page = {
     return attempt(async () => {
       const progress: ProgressEvent[] = [];
       const providers: string[] = [];
+      const decoderCacheLocations: string[] = [];
+      const cache: CacheRecord = { decoderRuns: 0, outputDevices: [], inputDevices: [] };
       const controller = new AbortController();
       const started = performance.now();
       const sessionOptions: SessionOptions = executionProviders ? { executionProviders } : {};
       const model = await VideoLlava.load(url, {
-        backend: recordingBackend(providers, threads),
+        backend: recordingBackend(providers, decoderCacheLocations, cache, threads),
         sessionOptions,
         preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'],
         prefixCache: false,
@@ -132,7 +172,8 @@ const page = {
         },
       });
       models.set(name, model);
-      return { progress, providers, milliseconds: performance.now() - started };
+      cacheRecords.set(name, cache);
+      return { progress, providers, decoderCacheLocations, milliseconds: performance.now() - started };
     });
   },
 
@@ -144,6 +185,8 @@ const page = {
       const videos = request.videos && (await Promise.all(request.videos.map(mediaInput))).map((video) => video as Exclude<typeof video, ImageBitmap>);
       const images = request.images && (await Promise.all(request.images.map(mediaInput)));
       const progress: ProgressEvent[] = [];
+      const cache = cacheRecords.get(request.model)!;
+      Object.assign(cache, { decoderRuns: 0, outputDevices: [], inputDevices: [] });
       const controller = new AbortController();
       const topLogits: number[][][] = [];
       const logits: Float32Array[] = [];
@@ -179,7 +222,7 @@ const page = {
         answer = await stream.result;
       } else answer = await model.generate(generation);
       if (request.keepLogits !== undefined) keptLogits.set(request.keepLogits, logits);
-      return { ids: answer.ids, sequences: answer.sequences.map((sequence) => sequence.ids), text: answer.text, finishReason: answer.finishReason, topLogits, ...(deltas ? { deltas } : {}), progress, stepTimes, milliseconds: performance.now() - started };
+      return { ids: answer.ids, sequences: answer.sequences.map((sequence) => sequence.ids), text: answer.text, finishReason: answer.finishReason, topLogits, ...(deltas ? { deltas } : {}), progress, cache: structuredClone(cache), stepTimes, milliseconds: performance.now() - started };
     });
   },
 
