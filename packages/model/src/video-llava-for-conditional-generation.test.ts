@@ -193,6 +193,60 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     await model.release();
   });
 
+  it.each([
+    ['a scalar', true, []],
+    ['[1]', 'vector', [1]],
+  ] as const)('feeds num_logits_to_keep (%s) where the decoder has it: 1 while generating, 0 for all positions; the same tokens', async (_, numLogitsToKeep, dims) => {
+    const images = pixels([2, 3, 28, 28], 3);
+    const videos = pixels([1, FRAMES, 3, 28, 28], 4);
+    const long = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 11, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 12];
+    const short = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 13];
+    const padding = long.length - short.length;
+    const rows = [long, [...Array(padding).fill(39), ...short]];
+    const mask = [long.map(() => 1), [...Array(padding).fill(0), ...short.map(() => 1)]];
+    const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
+    const mock = createMockBackend({ models: miniModels({ numLogitsToKeep }) });
+    const model = await load(mock);
+    const result = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: images, pixelValuesVideos: videos, maxNewTokens: 6, ...noEos });
+    expect(result.generatedIds).toEqual(expected);
+    const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
+    expect(decoderRuns).toHaveLength(6);
+    for (const run of decoderRuns) {
+      expect(run.feeds.num_logits_to_keep!.dims).toEqual(dims);
+      expect(run.feeds.num_logits_to_keep!.data).toEqual(BigInt64Array.of(1n));
+    }
+    // Every position's logits where the caller asks for them.
+    const inputIds = tensor2d([[1, 5, 6, 7]]);
+    const attentionMask = tensor2d([[1, 1, 1, 1]]);
+    const all = await model.runDecoder({ inputsEmbeds: await model.embedTokens(inputIds), attentionMask, positionIds: tensor2d([[0, 1, 2, 3]]), cache: await model.emptyCache(1) });
+    expect(mock.runs.at(-1)!.feeds.num_logits_to_keep!.data).toEqual(BigInt64Array.of(0n));
+    expect(all.logits).toHaveLength(4 * model.vocabSize);
+    const last = await model.runDecoder({ inputsEmbeds: await model.embedTokens(inputIds), attentionMask, positionIds: tensor2d([[0, 1, 2, 3]]), cache: await model.emptyCache(1), lastPositionOnly: true });
+    expect(last.logits).toEqual(all.logits.subarray(3 * model.vocabSize));
+    await model.release();
+  });
+
+  it('runs a decoder without num_logits_to_keep (other exporters): every position comes back, the last is kept', async () => {
+    const mock = backend();
+    const model = await load(mock, { prefixCache: false });
+    await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1), maxNewTokens: 2, ...noEos });
+    const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
+    expect(decoderRuns).toHaveLength(2);
+    for (const run of decoderRuns) expect(run.feeds).not.toHaveProperty('num_logits_to_keep');
+    await model.release();
+  });
+
+  it('refuses a num_logits_to_keep input that is not an int64 scalar or [1]', async () => {
+    for (const declared of [{ dtype: 'float32', shape: [] }, { dtype: 'int64', shape: [2] }] as const) {
+      const models = miniModels();
+      const decoder = models['onnx/decoder_model_merged.onnx']!;
+      models['onnx/decoder_model_merged.onnx'] = { ...decoder, inputs: [...decoder.inputs, { name: 'num_logits_to_keep', ...declared }] };
+      const error = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), { backend: createMockBackend({ models }) }).catch((caught: unknown) => caught);
+      expect((error as VideoLlavaError).code).toBe('INVALID_FILE');
+      expect((error as VideoLlavaError).field).toBe('num_logits_to_keep');
+    }
+  });
+
   it('names the missing file of an unconverted folder and refuses a decoder that breaks the contract', async () => {
     const missing = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS.filter((part) => !part.includes('decoder'))), { backend: backend() }).catch((error: unknown) => error);
     expect((missing as VideoLlavaError).code).toBe('FILE_NOT_FOUND');

@@ -68,7 +68,7 @@ export interface VideoLlavaGenerateOptions extends Omit<GenerateOptions<VideoLla
 
 /** What the decoder gives back for one run. */
 export interface DecoderOutput {
-  /** float32 `[rows, newPositions, vocab]` (only the last position with `lastPositionOnly`: `[rows, vocab]`). */
+  /** float32 `[rows, newPositions, vocab]` (only the last position with `lastPositionOnly`: `[rows, vocab]`), flat. */
   logits: Float32Array;
   /** The cache after the run (the caller owns it). */
   cache: VideoLlavaCache;
@@ -81,6 +81,11 @@ interface DecoderLayout {
   presentOf: Record<string, string>;
   dtypes: Record<string, DataType>;
   hasPositionIds: boolean;
+  /**
+   * The rank of the optional `num_logits_to_keep` input (0: a scalar, 1: `[1]`), `undefined` for a decoder without
+   * it (other exporters, or converted with `numLogitsToKeepInput: false`), which returns every position's logits.
+   */
+  numLogitsToKeepRank: 0 | 1 | undefined;
 }
 
 function int64Tensor(value: Tensor<'int64'> | readonly (readonly number[])[], field: string): Tensor<'int64'> {
@@ -310,7 +315,8 @@ export class VideoLlavaForConditionalGeneration {
    * @param input.inputsEmbeds float32 `[rows, new, hidden]`
    * @param input.attentionMask int64 `[rows, past + new]`
    * @param input.positionIds int64 `[rows, new]`
-   * @param input.lastPositionOnly return only the last position's logits, `[rows, vocab]`
+   * @param input.lastPositionOnly return only the last position's logits, `[rows, vocab]`; a decoder with the
+   *   `num_logits_to_keep` input then computes only those (it is fed 1, else 0: every position)
    */
   async runDecoder(input: { inputsEmbeds: Tensor<'float32'>; attentionMask: Tensor<'int64'>; positionIds: Tensor<'int64'>; cache: VideoLlavaCache; lastPositionOnly?: boolean; signal?: AbortSignal | undefined }): Promise<DecoderOutput> {
     const { cache } = input;
@@ -329,6 +335,11 @@ export class VideoLlavaForConditionalGeneration {
       }
       const feeds: Record<string, RuntimeTensor> = { inputs_embeds: toSessionFloat(session, 'inputs_embeds', input.inputsEmbeds, file), attention_mask: input.attentionMask };
       if (layout.hasPositionIds) feeds.position_ids = input.positionIds;
+      if (layout.numLogitsToKeepRank !== undefined) {
+        // transformers' logits_to_keep: 1 for generation (the lm_head over one position, not the whole prompt), 0 for all.
+        const count = BigInt64Array.of(input.lastPositionOnly ? 1n : 0n);
+        feeds.num_logits_to_keep = new Tensor('int64', count, layout.numLogitsToKeepRank === 0 ? [] : [1]);
+      }
       for (const name of layout.pastNames) feeds[name] = cache.tensors[name]!;
       const outputNames = ['logits', ...layout.pastNames.map((name) => layout.presentOf[name]!)];
       const outputs = await session.run(feeds, { outputs: outputNames, ...(input.signal ? { signal: input.signal } : {}) });
@@ -345,11 +356,21 @@ export class VideoLlavaForConditionalGeneration {
         releaseCacheTensors(next);
         throw error;
       }
-      const vocab = logitsTensor.dims[2]!;
+      const [, positions, vocab] = logitsTensor.dims as [number, number, number];
+      const expectedPositions = input.lastPositionOnly && layout.numLogitsToKeepRank !== undefined ? 1 : length;
+      if (logitsTensor.dims.length !== 3 || logitsTensor.dims[0] !== rows || positions !== expectedPositions) {
+        releaseCacheTensors(next);
+        throw new VideoLlavaError('INVALID_FILE', `${file} returned logits [${logitsTensor.dims.join(', ')}] for ${rows} rows of ${length} new positions; expected [${rows}, ${expectedPositions}, vocab].`, {
+          file,
+          field: 'logits',
+          expected: [rows, expectedPositions, 'vocab'],
+          actual: [...logitsTensor.dims],
+        });
+      }
       let logits = logitsTensor.data;
-      if (input.lastPositionOnly && length > 1) {
+      if (input.lastPositionOnly && positions > 1) {
         logits = new Float32Array(rows * vocab);
-        for (let row = 0; row < rows; row++) logits.set(logitsTensor.data.subarray((row * length + length - 1) * vocab, (row * length + length) * vocab), row * vocab);
+        for (let row = 0; row < rows; row++) logits.set(logitsTensor.data.subarray((row * positions + positions - 1) * vocab, (row * positions + positions) * vocab), row * vocab);
       }
       return { logits, cache: next };
     } finally {
@@ -518,7 +539,16 @@ export class VideoLlavaForConditionalGeneration {
     }
     const dtypes: Record<string, DataType> = {};
     for (const name of pastNames) dtypes[name] = (session.inputMetadata.find((value) => value.name === name)?.dtype ?? 'float32') as DataType;
-    this.#decoderLayout = { pastNames, presentOf, dtypes, hasPositionIds: session.inputNames.includes('position_ids') };
+    let numLogitsToKeepRank: DecoderLayout['numLogitsToKeepRank'];
+    if (session.inputNames.includes('num_logits_to_keep')) {
+      const metadata = session.inputMetadata.find((value) => value.name === 'num_logits_to_keep');
+      if (metadata?.dtype !== 'int64' || (metadata.shape.length !== 0 && (metadata.shape.length !== 1 || (typeof metadata.shape[0] === 'number' && metadata.shape[0] !== 1)))) {
+        const actual = metadata ? `${metadata.dtype}[${metadata.shape.join(', ')}]` : 'no metadata';
+        throw new VideoLlavaError('INVALID_FILE', `${file} declares num_logits_to_keep as ${actual}; the decoder contract wants an int64 scalar (or [1]).`, { file, field: 'num_logits_to_keep', expected: 'int64 scalar or [1]', actual });
+      }
+      numLogitsToKeepRank = metadata.shape.length === 0 ? 0 : 1;
+    }
+    this.#decoderLayout = { pastNames, presentOf, dtypes, hasPositionIds: session.inputNames.includes('position_ids'), numLogitsToKeepRank };
     return this.#decoderLayout;
   }
 }

@@ -115,8 +115,13 @@ function logitsOf(context: Float64Array, out: Float32Array, offset: number): voi
   }
 }
 
-/** The four scripted sessions, by the path the model opens. */
-export function miniModels(): Record<string, MockModel> {
+/**
+ * The four scripted sessions, by the path the model opens.
+ * @param options.numLogitsToKeep give the decoder the `num_logits_to_keep` input (an int64 scalar, or `[1]` with
+ *   `'vector'`) that keeps the logits of the last N positions (0: all), as the converter's decoder has it
+ */
+export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {}): Record<string, MockModel> {
+  const keepInput = options.numLogitsToKeep ? [{ name: 'num_logits_to_keep', dtype: 'int64' as const, shape: options.numLogitsToKeep === 'vector' ? [1] : [] }] : [];
   return {
     'onnx/embed_tokens.onnx': {
       inputs: [{ name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }],
@@ -164,6 +169,7 @@ export function miniModels(): Record<string, MockModel> {
         { name: 'position_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
         { name: 'past_key_values.0.key', dtype: 'float32', shape: ['batch', KV_HEADS, 'past', HEAD_DIM] },
         { name: 'past_key_values.0.value', dtype: 'float32', shape: ['batch', KV_HEADS, 'past', HEAD_DIM] },
+        ...keepInput,
       ],
       outputs: [
         { name: 'logits', dtype: 'float32', shape: ['batch', 'sequence', VOCAB] },
@@ -208,7 +214,11 @@ export function miniModels(): Record<string, MockModel> {
           }
         }
         const present = new Tensor('float32', key, [rows, KV_HEADS, total, HEAD_DIM]);
-        return { logits: new Tensor('float32', logits, [rows, length, VOCAB]), 'present.0.key': present, 'present.0.value': present };
+        const keep = feeds.num_logits_to_keep === undefined ? 0 : Number(feeds.num_logits_to_keep.data[0]!);
+        const kept = keep === 0 ? length : Math.min(keep, length);
+        const keptLogits = new Float32Array(rows * kept * VOCAB);
+        for (let row = 0; row < rows; row++) keptLogits.set(logits.subarray((row * length + length - kept) * VOCAB, (row + 1) * length * VOCAB), row * kept * VOCAB);
+        return { logits: new Tensor('float32', keptLogits, [rows, kept, VOCAB]), 'present.0.key': present, 'present.0.value': present };
       },
     },
   };
