@@ -54,6 +54,8 @@ try {
         inputs_embeds: embeds(prefill),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(prefill).fill(1n), [1, prefill]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: prefill }, (_, index) => BigInt(index)), [1, prefill]),
+        // Generation's prefill: only the last position's logits.
+        num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
       };
       for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 32, 0, 128]);
       let started = performance.now();
@@ -65,6 +67,7 @@ try {
           inputs_embeds: embeds(1),
           attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
           position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(total - 1)]), [1, 1]),
+          num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
         };
         for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) next[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`];
         started = performance.now();

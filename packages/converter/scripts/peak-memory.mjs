@@ -98,6 +98,7 @@ async function runDecoders(directory, dtypes, layers) {
       inputs_embeds: new ort.Tensor('float32', embeds, [1, sequence, 4096]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(sequence).fill(1n), [1, sequence]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: sequence }, (_, index) => BigInt(index)), [1, sequence]),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
     };
     for (let layer = 0; layer < layers; layer++) {
       for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 32, 0, 128]);

@@ -15,6 +15,8 @@ export interface BuildPartOptions {
   hiddenStateOutputs?: boolean;
   /** Fused ONNX Runtime contrib ops in the decoder (see {@link DecoderGraphOptions}). @default false */
   contribOps?: boolean;
+  /** The decoder's `num_logits_to_keep` input (see {@link DecoderGraphOptions}). @default true */
+  numLogitsToKeepInput?: boolean;
 }
 
 /** A built graph whose weights are still to be written: run the planner's jobs, then add the initializers. */
@@ -44,7 +46,7 @@ export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensor
       buildVisionEncoder(planner, config, 'video');
       break;
     case 'decoder_model_merged':
-      buildDecoder(planner, config, { hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false });
+      buildDecoder(planner, config, { hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false, numLogitsToKeepInput: options.numLogitsToKeepInput ?? true });
       break;
   }
   const opsetImports: Record<string, number> = { '': 17 };

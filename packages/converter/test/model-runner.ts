@@ -29,6 +29,14 @@ export async function loadSessions(directory: string, suffix = '', config = { im
   };
 }
 
+/**
+ * The `num_logits_to_keep` feed (0 = every position, N = the last N) when the decoder has that input; none for
+ * a decoder without it, which always returns every position's logits.
+ */
+export function numLogitsToKeepFeed(decoder: ort.InferenceSession, count: number): Record<string, ort.Tensor> {
+  return decoder.inputNames.includes('num_logits_to_keep') ? { num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(count)), []) } : {};
+}
+
 export function toOrt(tensor: CoreTensor): ort.Tensor {
   return new ort.Tensor(tensor.dtype as 'float32', tensor.data as Float32Array, [...tensor.dims]);
 }
@@ -67,8 +75,11 @@ export function argmaxRows(logits: Float32Array, rows: number, vocab: number): n
   });
 }
 
-/** Runs the encoders, scatters features into the token embeddings, and runs the decoder's first step. */
-export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase, fetchHiddenStates = false): Promise<CaseRun & { state: GenerationState }> {
+/**
+ * Runs the encoders, scatters features into the token embeddings, and runs the decoder's first step.
+ * @param numLogitsToKeep the prefill's `num_logits_to_keep` (0: every position's logits, as `logits_all` wants)
+ */
+export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase, fetchHiddenStates = false, numLogitsToKeep = 0): Promise<CaseRun & { state: GenerationState }> {
   const name = `case_${fixtureCase.name}`;
   const inputIds = tinyFixture.npy(name, 'input_ids.npy');
   const mask = tinyFixture.npy(name, 'attention_mask.npy');
@@ -118,6 +129,7 @@ export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase,
     inputs_embeds: new ort.Tensor('float32', embeds, [batch, sequence, hidden]),
     attention_mask: toOrt(mask),
     position_ids: new ort.Tensor('int64', positions, [batch, sequence]),
+    ...numLogitsToKeepFeed(sessions.decoder, numLogitsToKeep),
   };
   for (let layer = 0; layer < sessions.config.layers; layer++) {
     for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, sessions.config.kvHeads, 0, sessions.config.headDim]);
@@ -126,9 +138,10 @@ export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase,
   const prefill = await sessions.decoder.run(feeds, outputNames);
   const logits = prefill.logits!;
   const vocab = logits.dims[2]!;
+  const kept = logits.dims[1]!;
   const all = logits.data as Float32Array;
   const logitsLast = new Float32Array(batch * vocab);
-  for (let row = 0; row < batch; row++) logitsLast.set(all.subarray((row * sequence + sequence - 1) * vocab, (row * sequence + sequence) * vocab), row * vocab);
+  for (let row = 0; row < batch; row++) logitsLast.set(all.subarray((row * kept + kept - 1) * vocab, (row * kept + kept) * vocab), row * vocab);
   for (let layer = 0; layer < sessions.config.layers; layer++) {
     for (const kind of ['key', 'value']) state.past[`past_key_values.${layer}.${kind}`] = prefill[`present.${layer}.${kind}`]!;
   }
@@ -171,6 +184,7 @@ export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { s
       inputs_embeds: inputs_embeds!,
       attention_mask: new ort.Tensor('int64', mask, [batch, length]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(state.positions), [batch, 1]),
+      ...numLogitsToKeepFeed(sessions.decoder, 1),
       ...state.past,
     };
     const outputNames = sessions.decoder.outputNames.filter((output) => !output.startsWith('hidden_states.'));

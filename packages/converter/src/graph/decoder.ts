@@ -19,6 +19,15 @@ export interface DecoderGraphOptions {
    * @default false
    */
   contribOps?: boolean;
+  /**
+   * Add the `num_logits_to_keep` input (int64, a scalar or `[1]`), as Hugging Face's exporters name it: the
+   * logits of only the last N positions (`hidden_states[:, -N:]` before `lm_head`, 0 = all, as transformers'
+   * `logits_to_keep`). Generation needs only the last position's, which spares the `lm_head` matmul and the
+   * `[B,S,V]` output over a long prompt. Without it the decoder computes every position's logits, and callers
+   * need not feed it (an older contract some callers may still rely on).
+   * @default true
+   */
+  numLogitsToKeepInput?: boolean;
 }
 
 /**
@@ -60,8 +69,10 @@ export function rotaryCaches(headDim: number, theta: number, factor: number, pos
  * `past_sequence_length` 0) and the following ones.
  *
  * Inputs: `inputs_embeds [B,S,D]` f32, `attention_mask [B,P+S]` i64 (1 = attend; left padding allowed),
- * `position_ids [B,S]` i64, `past_key_values.{i}.key|value [B,kvH,P,hd]` f32.
- * Outputs: `logits [B,S,V]` f32, `present.{i}.key|value [B,kvH,P+S,hd]` f32.
+ * `position_ids [B,S]` i64, `past_key_values.{i}.key|value [B,kvH,P,hd]` f32, `num_logits_to_keep` i64 scalar
+ * (see {@link DecoderGraphOptions.numLogitsToKeepInput}).
+ * Outputs: `logits [B,K,V]` f32 (K = `num_logits_to_keep` clamped to S, or S when it is 0 or absent),
+ * `present.{i}.key|value [B,kvH,P+S,hd]` f32.
  *
  * Attention allows key j for query i (at absolute position P+i) when `j <= P+i` and `attention_mask[b,j]` is 1.
  */
@@ -85,6 +96,7 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
       graph.input(`past_key_values.${layer}.value`, 'float32', ['batch_size', kvHeads, 'past_sequence_length', headDim]),
     ]);
   }
+  const numLogitsToKeep = (options.numLogitsToKeepInput ?? true) ? graph.input('num_logits_to_keep', 'int64', []) : undefined;
 
   // Mask [B,1,S,T]: causal (key position <= query position) and not padding.
   const toScalar = (value: string) => graph.op('Squeeze', [value, graph.constant('int64', [0])]);
@@ -190,9 +202,21 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
       graph.output(castTo(graph, hidden, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layer + 1}`);
     }
   }
-  const final = norm(hidden, 'model.language_model.norm.weight');
-  if (options.hiddenStateOutputs) graph.output(castTo(graph, final, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
+  const finalNormWeight = 'model.language_model.norm.weight';
+  let final: string;
+  if (numLogitsToKeep) {
+    if (options.hiddenStateOutputs) graph.output(castTo(graph, norm(hidden, finalNormWeight), type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
+    // hidden[:, -N:] as transformers slices it: Slice clamps -N below -S to 0, and N = 0 starts at 0 (all
+    // positions); Reshape to [1] takes the scalar and the [1] form alike. The slice comes before the final norm
+    // (per position, so the same numbers), and in float16 after the norm's cast to float32: ONNX Runtime keeps
+    // the float16 ops around it as without the input, so N = 0 gives exactly the logits of the graph without it.
+    const sliceLast = (x: string) => graph.op('Slice', [x, graph.op('Neg', [graph.op('Reshape', [numLogitsToKeep, graph.constant('int64', [1])])]), graph.constant('int64', [Number.MAX_SAFE_INTEGER]), graph.constant('int64', [1])]);
+    final = contrib ? norm(sliceLast(hidden), finalNormWeight) : rmsNorm(graph, sliceLast(castTo(graph, hidden, type, 'float32')), planner.tensor(finalNormWeight), text.rmsNormEps, type, 'float32');
+  } else {
+    final = norm(hidden, finalNormWeight);
+    if (options.hiddenStateOutputs) graph.output(castTo(graph, final, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
+  }
   const head = text.tieWordEmbeddings ? 'model.language_model.embed_tokens.weight' : 'lm_head.weight';
   const logits = castTo(graph, planner.linear(final, head), type, 'float32');
-  graph.output(logits, 'float32', ['batch_size', 'sequence_length', text.vocabSize], 'logits');
+  graph.output(logits, 'float32', ['batch_size', numLogitsToKeep ? 'logits_sequence_length' : 'sequence_length', text.vocabSize], 'logits');
 }

@@ -86,9 +86,11 @@ export function layerNorm(graph: GraphBuilder, x: string, weight: string, bias: 
 /**
  * LLaMA's RMSNorm exactly as transformers computes it: in float32, `x * rsqrt(mean(x^2) + eps)`, back to the
  * activation type, times the weight.
+ *
+ * @param inputType the type of `x` when it is not the activation type (float32 already)
  */
-export function rmsNorm(graph: GraphBuilder, x: string, weight: string, epsilon: number, type: FloatType): string {
-  const wide = castTo(graph, x, type, 'float32');
+export function rmsNorm(graph: GraphBuilder, x: string, weight: string, epsilon: number, type: FloatType, inputType: FloatType = type): string {
+  const wide = castTo(graph, x, inputType, 'float32');
   const variance = graph.op('ReduceMean', [graph.op('Mul', [wide, wide])], { axes: [-1], keepdims: 1 });
   const inverse = graph.op('Reciprocal', [graph.op('Sqrt', [graph.op('Add', [variance, graph.constant('float32', epsilon)])])]);
   const normalized = castTo(graph, graph.op('Mul', [wide, inverse]), 'float32', type);

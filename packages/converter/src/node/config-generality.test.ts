@@ -241,6 +241,7 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
       inputs_embeds: new ort.Tensor('float32', embeds, [1, prompt.length, H]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(prompt.keys(), BigInt), [1, prompt.length]),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
     };
     for (let layer = 0; layer < layers; layer++) {
       for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
@@ -260,6 +261,7 @@ describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('conf
         inputs_embeds: stepEmbeds!,
         attention_mask: new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(length - 1)]), [1, 1]),
+        num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
       };
       for (let layer = 0; layer < layers; layer++) {
         for (const kind of ['key', 'value']) stepFeeds[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`]!;

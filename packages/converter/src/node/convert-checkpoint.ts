@@ -56,6 +56,13 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    */
   contribOps?: boolean;
   /**
+   * Give the decoder the `num_logits_to_keep` input (int64 scalar; 0 = every position's logits, N = the last N),
+   * as Hugging Face's exporters do, so that a prefill computes only the logits it needs. Callers must then feed
+   * it; `false` writes the older decoder that always computes every position's logits.
+   * @default true
+   */
+  numLogitsToKeepInput?: boolean;
+  /**
    * Source bytes converted per step; bounds memory.
    * @default 16 MiB
    */
@@ -128,7 +135,7 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
     const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
     for (const dtype of dtypes) {
       for (const part of parts) {
-        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, { blockSize, hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false }) });
+        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, { blockSize, hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false, numLogitsToKeepInput: options.numLogitsToKeepInput ?? true }) });
       }
     }
     const total = built.reduce((sum, { part }) => sum + part.planner.jobs.reduce((bytes, job) => bytes + (job.source.end - job.source.start), 0), 0);

@@ -20,7 +20,8 @@ describe.each([
   });
 
   it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s: projector outputs, logits_last, and 24 greedy tokens with their top-5 logits through the KV cache', async (name, fixtureCase) => {
-    const run = await runCase(sessions, fixtureCase, name === 'video');
+    // The prefill keeps every position's logits where logits_all is compared, else only the last (num_logits_to_keep 1, as generation does).
+    const run = await runCase(sessions, fixtureCase, name === 'video', name === 'text_only' ? 0 : 1);
     // One projector call per tower call: all images together, then all videos.
     const towerCalls = Number(fixtureCase.images.length > 0) + Number(fixtureCase.videos > 0);
     expect(run.projectorOutputs.length).toBe(towerCalls);

@@ -74,6 +74,7 @@ async function twoSteps(file: string, keyValueHeads: number): Promise<Float32Arr
       inputs_embeds: new ort.Tensor('float32', embeds, [batch, sequence, width]),
       attention_mask: new ort.Tensor('int64', mask, [batch, sequence]),
       position_ids: new ort.Tensor('int64', positions, [batch, sequence]),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
     };
     for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, keyValueHeads, 0, headDim]);
     const first = await session.run(feeds);
@@ -82,6 +83,7 @@ async function twoSteps(file: string, keyValueHeads: number): Promise<Float32Arr
       inputs_embeds: new ort.Tensor('float32', Float32Array.from({ length: batch * width }, (_, index) => Math.cos(index)), [batch, 1, width]),
       attention_mask: new ort.Tensor('int64', BigInt64Array.from({ length: batch * (sequence + 1) }, (_, index) => (index < 2 ? 0n : 1n)), [batch, sequence + 1]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from([4n, 6n]), [batch, 1]),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
     };
     for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) next[`past_key_values.${layer}.${kind}`] = first[`present.${layer}.${kind}`]!;
     const second = await session.run(next);

@@ -1,11 +1,13 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tinyFixture } from '@video-llava/test-utils';
+import { fixtureCases, measureDifference, tinyFixture } from '@video-llava/test-utils';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FormatAccuracy, formatAccuracyTable, measureFormatAccuracy } from '../../test/format-accuracy.js';
+import { loadSessions, runCase } from '../../test/model-runner.js';
 import type { ConversionReport } from '../conversion-report.js';
-import type { WeightFormat } from '../weight-format.js';
+import { WEIGHT_FORMAT_SUFFIXES, type WeightFormat } from '../weight-format.js';
 import { convertCheckpoint } from './convert-checkpoint.js';
 
 // The fixture converted to every weight format, run with onnxruntime-node over the six cases and compared with
@@ -62,6 +64,33 @@ describe('fp32, fp16, q8 and q4 conversions of the fixture against the reference
     expect(accuracy.firstTokenAgreement.equal).toBeGreaterThanOrEqual(bounds[dtype].firstTokensEqual);
     if (dtype === 'fp32') expect(accuracy.greedyPrefixAgreement.equal).toBe(accuracy.greedyPrefixAgreement.tokens);
   }, 120_000);
+
+  it.each([...formats.map((dtype) => [dtype, 'out'] as const), ['q8', 'contrib'] as const, ['q4', 'contrib'] as const])('%s (%s): num_logits_to_keep 0 gives exactly the logits of the decoder without the input, 1 its last position', async (dtype, folder) => {
+    const directory = folder === 'out' ? report.outputDirectory : contrib;
+    const sessions = await loadSessions(directory, WEIGHT_FORMAT_SUFFIXES[dtype]);
+    const without = join(root, `without-${folder}`);
+    if (!existsSync(without)) {
+      await convertCheckpoint(tinyFixture.model, without, { dtypes: folder === 'out' ? formats : ['q8', 'q4'], parts: ['decoder_model_merged'], contribOps: folder === 'contrib', numLogitsToKeepInput: false, copyFiles: false });
+    }
+    const withoutDecoder = await ort.InferenceSession.create(join(without, 'onnx', `decoder_model_merged${WEIGHT_FORMAT_SUFFIXES[dtype]}.onnx`), { logSeverityLevel: 3, intraOpNumThreads: 2 });
+    try {
+      expect(sessions.decoder.inputNames).toContain('num_logits_to_keep');
+      expect(withoutDecoder.inputNames).not.toContain('num_logits_to_keep');
+      const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
+      const all = await runCase(sessions, textOnly, false, 0);
+      const last = await runCase(sessions, textOnly, false, 1);
+      const reference = await runCase({ ...sessions, decoder: withoutDecoder }, textOnly);
+      expect(all.prefill.logits!.dims).toEqual([1, all.sequence, all.vocab]);
+      expect(all.prefill.logits!.data).toEqual(reference.prefill.logits!.data);
+      expect(last.prefill.logits!.dims).toEqual([1, 1, all.vocab]);
+      // The lm_head over one row instead of all may add up in another order (float16 rounds more).
+      const tolerance = dtype === 'fp16' ? 1e-3 : 1e-5;
+      expect(measureDifference(last.logitsLast, all.logitsLast).maxAbsDifference).toBeLessThanOrEqual(tolerance);
+    } finally {
+      await withoutDecoder.release();
+      await sessions.release();
+    }
+  });
 
   it.each(['q8', 'q4'] as const)('%s with the contrib-op decoder: within the same bounds', async (dtype) => {
     const accuracy = await measureFormatAccuracy(contrib, dtype);
