@@ -1,6 +1,6 @@
 import type { ModelSource } from '@video-llava/config';
-import { type ProgressCallback, VideoLlavaError } from '@video-llava/core';
-import type { Backend, InferenceSession, SessionOptions } from '@video-llava/runtime';
+import { type ProgressCallback, type ProgressEvent, VideoLlavaError } from '@video-llava/core';
+import type { Backend, InferenceSession, ModelFile, SessionOptions } from '@video-llava/runtime';
 import { locateModelFile } from './locate-model-file.js';
 import { type ModelDtype, type ModelPart, modelFilePath } from './model-dtype.js';
 
@@ -71,12 +71,16 @@ export class ModelSessions {
     const { source, backend, sessionOptions, onProgress } = this.#init;
     const path = this.filePath(part);
     const base = typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions;
-    const file = await locateModelFile(source, path, { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress: (event) => onProgress({ ...event, file: event.file ?? path }) } : {}) });
+    let file: ModelFile | undefined;
+    // Backends name what they read by URL or absolute path; progress names every file relative to the model folder,
+    // like the config files, so one file has one name from download to load.
+    const named = onProgress ? (event: ProgressEvent) => onProgress({ ...event, file: modelRelativeName(event.file, file, path) }) : undefined;
+    file = await locateModelFile(source, path, { ...(signal ? { signal } : {}), ...(named ? { onProgress: named } : {}) });
     onProgress?.({ stage: 'load', file: path, done: 0, total: 1, unit: 'items' });
     const session = await backend.createSession(file, {
       ...base,
       ...(signal ? { signal } : {}),
-      ...(onProgress ? { onProgress: (event) => onProgress({ ...event, file: event.file ?? path }) } : {}),
+      ...(named ? { onProgress: named } : {}),
     });
     onProgress?.({ stage: 'load', file: path, done: 1, total: 1, unit: 'items' });
     return session;
@@ -103,4 +107,18 @@ export class ModelSessions {
     this.#loaded.clear();
     await Promise.all(sessions.map((session) => session.release()));
   }
+}
+
+/**
+ * The model-folder path of a file a backend or source reports: `path` itself for the located file, a sibling's path for
+ * files beside it (external data, `onnx/x.onnx_data`), the name as given for anything else.
+ */
+export function modelRelativeName(reported: string | undefined, located: ModelFile | undefined, path: string): string {
+  if (reported === undefined) return path;
+  if (typeof located !== 'string') return reported;
+  if (reported === located) return path;
+  const folderEnd = (name: string): number => Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1;
+  const locatedFolder = located.slice(0, folderEnd(located));
+  if (!locatedFolder || !reported.startsWith(locatedFolder)) return reported;
+  return `${path.slice(0, folderEnd(path))}${reported.slice(locatedFolder.length).replaceAll('\\', '/')}`;
 }
