@@ -52,7 +52,7 @@ function progressPrinter(io: CliIo): (event: ProgressEvent) => void {
     printed.add(key);
     // "1 items" says nothing: a count is shown when there is something to count
     const count = event.unit === 'items' && event.total === 1 ? '' : ` ${event.total}${event.unit ? ` ${event.unit}` : ''}`;
-    io.stderr.write(`[${event.stage}]${event.file ? ` ${event.file}` : ''}${count}\n`);
+    io.stderr.write(`[${event.stage}]${event.file ? ` ${event.file}` : ''}${count || (event.file ? '' : ' done')}\n`);
   };
 }
 
