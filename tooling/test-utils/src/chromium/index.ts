@@ -1,0 +1,11 @@
+/**
+ * `@video-llava/test-utils/chromium`: the Node-only harness of the browser tests. It launches Debian's headless
+ * Chromium through playwright-core with the standard flags and serves pages, bundles and files from a local
+ * static server (MIME types, optional cross-origin isolation, byte ranges).
+ *
+ * @packageDocumentation
+ */
+export { CHROMIUM_CANDIDATES, CHROMIUM_FLAGS, WEBGPU_FLAG, chromiumPath, launchChromium, launchPersistentChromium } from './launch.js';
+export type { LaunchChromiumOptions } from './launch.js';
+export { MIME_TYPES, mimeTypeOf, parseRange, startStaticServer } from './server.js';
+export type { Resolver, Served, StaticServer, StaticServerOptions } from './server.js';
