@@ -1,15 +1,15 @@
-import { existsSync } from 'node:fs';
 import { type ProgressEvent, Tensor, VideoLlavaError } from '@video-llava/core';
 import { DeviceTensor, toCpuTensor } from '@video-llava/runtime';
 import { buildConformanceModels, describeBackendConformance } from '@video-llava/runtime/testing';
+import { chromiumPath } from '@video-llava/test-utils/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, type ChromiumPage, openChromiumPage } from './browser/chromium.js';
+import { type ChromiumPage, openChromiumPage } from './browser/chromium.js';
 import type { RuntimeHarness } from './browser/harness.js';
 
 // One Chromium for the whole file: the suites below share its page (onnxruntime-web initializes once per page).
 let opening: Promise<ChromiumPage> | undefined;
 const chromiumPage = (): Promise<ChromiumPage> => {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium is not at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.`);
+  chromiumPath(); // throws, naming CHROMIUM_PATH and tooling/scripts/ensure-browser.sh, when there is no Chromium
   opening ??= openChromiumPage(2);
   return opening;
 };

@@ -2,26 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, BackendCapabilities } from '@video-llava/runtime';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchPersistentChromium } from '@video-llava/test-utils/chromium';
 import type { RuntimeHarness } from './harness.js';
 import { createRemoteBackend } from './remote-backend.js';
 import { type TestServer, startTestServer } from './test-server.js';
-
-/** Debian's chromium, or the one CHROMIUM_PATH names. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** The flags of every run: headless, offline-quiet, and WebGPU on SwiftShader (there is no GPU). */
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-webgpu',
-];
 
 /** A Chromium page running the harness, served by a local cross-origin isolated server. */
 export interface ChromiumPage {
@@ -42,7 +27,7 @@ export async function openChromiumPage(threads: number): Promise<ChromiumPage> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'video-llava-chromium-'));
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+    context = await launchPersistentChromium(userDataDir, { webgpu: true });
     const page = context.pages()[0] ?? (await context.newPage());
     const consoleErrors: string[] = [];
     page.on('console', (message) => {

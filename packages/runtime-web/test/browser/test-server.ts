@@ -1,21 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { FileLocator } from '@video-llava/runtime/testing';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.map': 'application/json',
-};
+import { startStaticServer } from '@video-llava/test-utils/chromium';
 
 /** The page: onnxruntime-web comes from its own dist folder through an import map, as a bundler would resolve it. */
 const PAGE = `<!doctype html>
@@ -56,49 +46,31 @@ export async function startTestServer(): Promise<TestServer> {
   const ortFolder = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
   const root = await mkdtemp(join(tmpdir(), 'video-llava-runtime-web-served-'));
   const harness = await bundleHarness();
-  const requests = new Map<string, number>();
   let folders = 0;
 
-  const server: Server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
-    requests.set(path, (requests.get(path) ?? 0) + 1);
-    response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    response.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    response.setHeader('Cache-Control', 'no-store');
-    const send = (status: number, type: string, body: string): void => {
-      response.writeHead(status, { 'Content-Type': type });
-      response.end(body);
-    };
-    if (path === '/') return send(200, MIME['.html']!, PAGE);
-    if (path === '/harness.js') return send(200, MIME['.js']!, harness);
-    let file: string | undefined;
-    if (path.startsWith('/ort/')) file = join(ortFolder, basename(path));
-    else if (/^\/files\/\d+\/[^/]+$/.test(path)) file = join(root, ...path.slice('/files/'.length).split('/').map(decodeURIComponent));
-    if (file === undefined) return send(404, 'text/plain', 'not found');
-    stat(file).then(
-      (info) => {
-        if (!info.isFile()) return send(404, 'text/plain', 'not found');
-        response.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Length': String(info.size) });
-        createReadStream(file).pipe(response);
-      },
-      () => send(404, 'text/plain', 'not found'),
-    );
+  const server = await startStaticServer({
+    routes: { '/': { body: PAGE, type: 'text/html; charset=utf-8' }, '/harness.js': harness },
+    // onnxruntime-web's files by name only; test files one folder deep under /files/<n>/
+    resolve: (path) => {
+      if (path.startsWith('/ort/')) return { file: join(ortFolder, basename(path)) };
+      if (/^\/files\/\d+\/[^/]+$/.test(path)) return { file: join(root, ...path.slice('/files/'.length).split('/')) };
+      return undefined;
+    },
+    crossOriginIsolated: true,
+    headers: { 'Cache-Control': 'no-store' },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
   return {
-    origin,
-    requests,
+    origin: server.origin,
+    requests: server.requests,
     async placeFiles(files) {
       const folder = String(++folders);
       await mkdir(join(root, folder));
       await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(join(root, folder, name), bytes)));
-      return (name) => new URL(`files/${folder}/${encodeURIComponent(name)}`, origin).href;
+      return (name) => new URL(`files/${folder}/${encodeURIComponent(name)}`, server.origin).href;
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await rm(root, { recursive: true, force: true });
     },
   };
