@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveFfmpegPath } from '@video-llava/video-processor/node';
 import { fixtureCases, measureDifference, tinyFixture } from '@video-llava/test-utils';
+import { chromiumPath } from '@video-llava/test-utils/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, type ChromiumPage, openChromiumPage } from './browser/chromium-page.js';
+import { type ChromiumPage, openChromiumPage } from './browser/chromium-page.js';
 import type { PageAnswer, PageError, PageMedia, PageRequest } from './browser/page.js';
 import { convertedFixture } from './converted-fixture.js';
 
@@ -37,7 +37,7 @@ const pixelVideo = { pixels: { url: '/files/pixel_values_videos_sample.f32', dim
 const pixelImage = (image: string): PageMedia => ({ pixels: { url: `/files/${image}.f32`, dims: [...tinyFixture.npy('pixel_values', `${image}.npy`).dims] } });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium is not at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.`);
+  chromiumPath(); // throws, naming CHROMIUM_PATH and tooling/scripts/ensure-browser.sh, when there is no Chromium
   files = await mkdtemp(join(tmpdir(), 'video-llava-web-chromium-'));
   const pixels = tinyFixture.npy('pixel_values_videos_sample.npy').data as Float32Array;
   await writeFile(join(files, 'pixel_values_videos_sample.f32'), new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength));

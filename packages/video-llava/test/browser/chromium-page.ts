@@ -1,39 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
 import { build } from 'esbuild';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { VideoLlavaTestPage } from './page.js';
-
-/** Debian's chromium, or the one CHROMIUM_PATH names. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Headless, quiet offline, and WebGPU on SwiftShader (there is no GPU). */
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-webgpu',
-];
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.mp4': 'video/mp4',
-};
 
 /** The page bundled as an application would bundle it: 'video-llava/web' and onnxruntime-web included. */
 async function bundlePage(): Promise<string> {
@@ -109,54 +82,28 @@ async function openTab(browser: Browser, url: string): Promise<TestTab> {
 export async function openChromiumPage(folders: Readonly<Record<string, string>>): Promise<ChromiumPage> {
   const [script, userDataDir] = await Promise.all([bundlePage(), mkdtemp(join(tmpdir(), 'video-llava-chromium-'))]);
   const ortFolder = onnxruntimeWebFolder();
-  const requests = new Map<string, number>();
-  const server: Server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
-    requests.set(path, (requests.get(path) ?? 0) + 1);
+  const html = '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>';
+  const page = { body: html, type: 'text/html; charset=utf-8' };
+  const server = await startStaticServer({
+    routes: { '/': page, '/isolated': page, '/page.js': script },
+    folders: Object.fromEntries(Object.entries(folders).map(([name, folder]) => [`/${name}/`, folder])),
+    resolve: (path) => (/^\/ort-wasm[\w.-]*\.(wasm|mjs)$/.test(path) ? { file: join(ortFolder, path.slice(1)) } : undefined),
     // Only /isolated is a cross-origin isolated document; everything it loads (workers included) says so too.
-    if (path !== '/') {
-      response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-      response.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    }
-    const send = (status: number, type: string, body: string): void => void response.writeHead(status, { 'Content-Type': type }).end(body);
-    if (path === '/' || path === '/isolated') return send(200, MIME['.html']!, '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>');
-    if (path === '/page.js') return send(200, MIME['.js']!, script);
-    let file: string | undefined;
-    if (/^\/ort-wasm[\w.-]*\.(wasm|mjs)$/.test(path)) file = join(ortFolder, path.slice(1));
-    else {
-      const [, name, rest] = /^\/([^/]+)\/(.+)$/.exec(path) ?? [];
-      const folder = name === undefined ? undefined : folders[name];
-      if (folder !== undefined && rest !== undefined) {
-        const candidate = resolve(folder, rest);
-        if (!relative(folder, candidate).startsWith(`..${sep}`)) file = candidate;
-      }
-    }
-    if (file === undefined) return send(404, 'text/plain', 'not found');
-    const found = file;
-    stat(found).then(
-      (info) => {
-        if (!info.isFile()) return send(404, 'text/plain', 'not found');
-        response.writeHead(200, { 'Content-Type': MIME[extname(found)] ?? 'application/octet-stream', 'Content-Length': String(info.size) });
-        createReadStream(found).pipe(response);
-      },
-      () => send(404, 'text/plain', 'not found'),
-    );
+    crossOriginIsolated: (path) => path !== '/',
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const origin = server.origin;
   const closeServer = async (): Promise<void> => {
-    server.closeAllConnections();
-    await new Promise<void>((done) => server.close(() => done()));
+    await server.close();
     await rm(userDataDir, { recursive: true, force: true });
   };
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS, timeout: 30_000 });
+    browser = await launchChromium({ webgpu: true, timeout: 30_000 });
     const opened = browser;
     return {
       ...(await openTab(opened, origin)),
       origin,
-      requests,
+      requests: server.requests,
       openIsolatedTab: () => openTab(opened, new URL('isolated', origin).href),
       async close() {
         await opened.close();
