@@ -1,20 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** Debian's chromium, or `CHROMIUM_PATH`. tooling/scripts/ensure-browser.sh installs it. */
-export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((path): path is string => !!path);
-  const found = candidates.find((path) => existsSync(path));
-  if (!found) throw new Error(`No chromium found (looked at ${candidates.join(', ')}): run tooling/scripts/ensure-browser.sh or set CHROMIUM_PATH.`);
-  return found;
-}
 
 /** A page in headless chromium with the package's browser entry loaded, served from 127.0.0.1. */
 export interface BrowserPage {
@@ -43,25 +34,18 @@ export async function openBrowserPage(files: Map<string, Uint8Array>): Promise<B
   });
   const script = bundle.outputFiles[0]!.contents;
   const html = '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle.js"></script>';
-  const server: Server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const body = path === '/' ? new TextEncoder().encode(html) : path === '/bundle.js' ? script : files.get(path);
-    if (!body) {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    const type = path === '/' ? 'text/html' : path.endsWith('.js') ? 'text/javascript' : 'application/octet-stream';
-    response.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
+  const server = await startStaticServer({
+    routes: { '/': { body: html, type: 'text/html' }, '/bundle.js': { body: script, type: 'text/javascript' } },
+    // the test files untyped, as the page sees them whatever their extension
+    resolve: (path) => {
+      const body = files.get(path);
+      return body && { body, type: 'application/octet-stream' };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = server.origin.replace(/\/$/, '');
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => 'imageProcessor' in globalThis, undefined, { timeout: 20_000 });
@@ -71,12 +55,12 @@ export async function openBrowserPage(files: Map<string, Uint8Array>): Promise<B
       origin,
       async close() {
         await opened.close();
-        await new Promise((resolve) => server.close(resolve));
+        await server.close();
       },
     };
   } catch (error) {
     await browser?.close();
-    server.close();
+    await server.close();
     throw error;
   }
 }
