@@ -1,17 +1,16 @@
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { copyFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureDifference, tinyFixture } from '@video-llava/test-utils';
+import { type StaticServer, chromiumPath, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
 import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
 import { loadVideo as loadVideoWithFfmpeg } from '../node.js';
 
 // The browser entry runs in Debian's chromium (headless, driven by playwright-core): WebCodecs + mediabunny, and
 // the <video> fallback. CI needs `apt-get install -y chromium` (or CHROMIUM_PATH pointing at a Chromium).
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const here = dirname(fileURLToPath(import.meta.url));
 
 interface PageResult {
@@ -31,13 +30,13 @@ interface PageResult {
 }
 
 let videos: TestVideos;
-let server: Server;
+let server: StaticServer;
 let browser: Browser;
 let page: Page;
 let origin: string;
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+  chromiumPath(); // throws, naming CHROMIUM_PATH and tooling/scripts/ensure-browser.sh, when there is no Chromium
   videos = await makeTestVideos();
   const bundle = await build({
     entryPoints: [join(here, '../../test/browser-page.ts')],
@@ -50,23 +49,14 @@ beforeAll(async () => {
     logLevel: 'silent',
   });
   const script = bundle.outputFiles[0]!.text;
-  server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-    if (path === '/') {
-      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
-    } else if (path === '/page.js') {
-      response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-    } else if (path.startsWith('/videos/') && existsSync(join(videos.directory, basename(path)))) {
-      const bytes = readFileSync(join(videos.directory, basename(path)));
-      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'accept-ranges': 'none' }).end(bytes);
-    } else {
-      response.writeHead(404).end();
-    }
+  // the videos untyped and without byte ranges: the decoders get each file whole
+  server = await startStaticServer({
+    routes: { '/': { body: '<!doctype html><script type="module" src="/page.js"></script>', type: 'text/html' }, '/page.js': { body: script, type: 'text/javascript' } },
+    resolve: (path) => (path.startsWith('/videos/') ? { file: join(videos.directory, basename(path)), type: 'application/octet-stream' } : undefined),
+    ranges: false,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
+  origin = server.origin.replace(/\/$/, '');
+  browser = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });
   page = await browser.newPage();
   // http://127.0.0.1 is a secure context, where WebCodecs exists
   await page.goto(origin);
@@ -75,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await server?.close();
   videos?.remove();
 });
 
