@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
-import { build } from 'esbuild';
+import { bundleForBrowser, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
 import type { Browser, Page } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,17 +21,7 @@ export interface BrowserPage {
  * @param files URL path (e.g. `/images/a.png`) to bytes
  */
 export async function openBrowserPage(files: Map<string, Uint8Array>): Promise<BrowserPage> {
-  const bundle = await build({
-    entryPoints: [join(here, 'browser-entry.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@video-llava/source', 'browser'],
-    write: false,
-    logLevel: 'silent',
-  });
-  const script = bundle.outputFiles[0]!.contents;
+  const script = await bundleForBrowser(join(here, 'browser-entry.ts'), { conditions: ['browser'] });
   const html = '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle.js"></script>';
   const server = await startStaticServer({
     routes: { '/': { body: html, type: 'text/html' }, '/bundle.js': { body: script, type: 'text/javascript' } },

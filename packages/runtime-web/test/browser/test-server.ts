@@ -3,9 +3,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { FileLocator } from '@video-llava/runtime/testing';
-import { startStaticServer } from '@video-llava/test-utils/chromium';
+import { bundleForBrowser, startStaticServer } from '@video-llava/test-utils/chromium';
 
 /** The page: onnxruntime-web comes from its own dist folder through an import map, as a bundler would resolve it. */
 const PAGE = `<!doctype html>
@@ -25,20 +24,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function bundleHarness(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const result = await build({
-    entryPoints: [join(here, 'harness.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@video-llava/source'],
-    external: ['onnxruntime-web'],
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
+/** The harness, bundled; onnxruntime-web stays an import, resolved by the page's import map. */
+function bundleHarness(): Promise<string> {
+  return bundleForBrowser(join(dirname(fileURLToPath(import.meta.url)), 'harness.ts'), { external: ['onnxruntime-web'] });
 }
 
 /** Starts the server on 127.0.0.1 with a free port. Every response is cross-origin isolating (COOP + COEP). */

@@ -3,24 +3,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
-import { build } from 'esbuild';
+import { bundleForBrowser, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
 import type { Browser, Page } from 'playwright-core';
 import type { VideoLlavaTestPage } from './page.js';
 
 /** The page bundled as an application would bundle it: 'video-llava/web' and onnxruntime-web included. */
-async function bundlePage(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@video-llava/source'],
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
+function bundlePage(): Promise<string> {
+  return bundleForBrowser(join(dirname(fileURLToPath(import.meta.url)), 'page.ts'));
 }
 
 /** onnxruntime-web's dist folder: its bundle, inlined into the page, fetches its .wasm beside the page's script. */

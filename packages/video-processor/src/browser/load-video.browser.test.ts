@@ -1,11 +1,10 @@
 import { copyFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureDifference, tinyFixture } from '@video-llava/test-utils';
-import { type StaticServer, chromiumPath, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
+import { type StaticServer, bundleForBrowser, chromiumPath, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
 import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
 import { loadVideo as loadVideoWithFfmpeg } from '../node.js';
 
@@ -38,17 +37,7 @@ let origin: string;
 beforeAll(async () => {
   chromiumPath(); // throws, naming CHROMIUM_PATH and tooling/scripts/ensure-browser.sh, when there is no Chromium
   videos = await makeTestVideos();
-  const bundle = await build({
-    entryPoints: [join(here, '../../test/browser-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@video-llava/source'],
-    write: false,
-    logLevel: 'silent',
-  });
-  const script = bundle.outputFiles[0]!.text;
+  const script = await bundleForBrowser(join(here, '../../test/browser-page.ts'));
   // the videos untyped and without byte ranges: the decoders get each file whole
   server = await startStaticServer({
     routes: { '/': { body: '<!doctype html><script type="module" src="/page.js"></script>', type: 'text/html' }, '/page.js': { body: script, type: 'text/javascript' } },

@@ -1,10 +1,12 @@
 /**
  * `@video-llava/test-utils/chromium`: the Node-only harness of the browser tests. It launches Debian's headless
- * Chromium through playwright-core with the standard flags and serves pages, bundles and files from a local
- * static server (MIME types, optional cross-origin isolation, byte ranges).
+ * Chromium through playwright-core with the standard flags, bundles test pages with esbuild, and serves pages,
+ * bundles and files from a local static server (MIME types, optional cross-origin isolation, byte ranges).
  *
  * @packageDocumentation
  */
+export { bundleForBrowser } from './bundle.js';
+export type { BundleForBrowserOptions } from './bundle.js';
 export { CHROMIUM_CANDIDATES, CHROMIUM_FLAGS, WEBGPU_FLAG, chromiumPath, launchChromium, launchPersistentChromium } from './launch.js';
 export type { LaunchChromiumOptions } from './launch.js';
 export { MIME_TYPES, mimeTypeOf, parseRange, startStaticServer } from './server.js';
