@@ -17,6 +17,11 @@ describe('README examples', () => {
     expect(canary.map((block) => block.line)).toEqual([8]);
   });
 
+  it('reads the opt-out marker and its reason', () => {
+    const [block] = extractBlocks('x/README.md', '```typescript\n// not checked: continues the block above\nsession.run(feeds);\n```\n');
+    expect(block?.optOut).toBe('continues the block above');
+  });
+
   it("keeps opt-outs (a first line `// not checked: <reason>`) few", () => {
     const optOuts = blocks.filter((block) => block.optOut !== undefined).map((block) => `${block.readme}:${block.line}: ${block.optOut}`);
     expect(optOuts.length, `opt-outs:\n${optOuts.join('\n')}`).toBeLessThanOrEqual(3);
