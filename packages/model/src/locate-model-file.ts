@@ -2,7 +2,8 @@ import type { ModelSource, ReadOptions } from '@video-llava/config';
 import { VideoLlavaError } from '@video-llava/core';
 import type { ModelFile } from '@video-llava/runtime';
 
-function joinDescription(source: ModelSource, path: string): string {
+/** The file `path` of `source` as messages name it (the source's location joined with the path). */
+export function joinDescription(source: ModelSource, path: string): string {
   return `${source.description.replace(/\/$/, '')}/${path}`;
 }
 

@@ -1,7 +1,7 @@
 import type { ModelSource } from '@video-llava/config';
 import { type ProgressCallback, type ProgressEvent, VideoLlavaError } from '@video-llava/core';
 import type { Backend, InferenceSession, ModelFile, SessionOptions } from '@video-llava/runtime';
-import { locateModelFile } from './locate-model-file.js';
+import { joinDescription, locateModelFile } from './locate-model-file.js';
 import { type ModelDtype, type ModelPart, modelFilePath } from './model-dtype.js';
 
 /** What {@link ModelSessions} needs to open the parts. */
@@ -40,7 +40,7 @@ export class ModelSessions {
 
   /** The part's file as messages name it (the source's location joined with {@link filePath}). */
   fileDescription(part: ModelPart): string {
-    return `${this.#init.source.description.replace(/\/$/, '')}/${this.filePath(part)}`;
+    return joinDescription(this.#init.source, this.filePath(part));
   }
 
   /**
