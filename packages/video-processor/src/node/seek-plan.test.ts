@@ -44,7 +44,6 @@ describe('planSeeks', () => {
     expect(plan.segments[1]!.seekSeconds).toBeCloseTo(10.25, 9);
     expect(plan.segments[2]!.seekSeconds).toBeCloseTo(25.25, 9);
     expect(plan.tolerance).toBeCloseTo(0.05, 12);
-    expect(plan.totalFrames).toBe(300);
     // the file's start time is taken off, since -ss counts from it
     expect(planSeeks(packets, 'h264', 1.5, [0, 290])!.segments[1]!.seekSeconds).toBeCloseTo(23.75, 9);
   });

@@ -20,8 +20,6 @@ export interface SeekPlan {
   segments: SeekSegment[];
   /** Half the smallest gap between two frames (seconds): how close a time must be to name a frame. */
   tolerance: number;
-  /** Frames in the video. */
-  totalFrames: number;
 }
 
 /** The shown frames: presentation times (timestamp units) in ascending order, or undefined if they are not simple. */
@@ -136,5 +134,5 @@ export function planSeeks(packets: PacketList, codec: string, startSeconds: numb
     previous = index;
   }
   if (segments.length === 1 && segments[0]!.seekSeconds === undefined) return undefined;
-  return { segments, tolerance: frameSeconds / 2, totalFrames: shown.length };
+  return { segments, tolerance: frameSeconds / 2 };
 }
