@@ -2,7 +2,7 @@ import { type ModelSource, type PretrainedConfig, loadPretrainedConfig } from '@
 import { type DataType, type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
 import { type GenerateOptions, type GenerationDelta, type GenerationResult, type GenerationStream, generate, streamGeneration } from '@video-llava/generation';
 import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
-import { toFloat32, toSessionFloat } from './float-tensors.js';
+import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
 import { type ModelDtype, type ModelDtypeChoice, type ModelPart, resolveModelDtypes } from './model-dtype.js';
 import { ModelSessions } from './model-sessions.js';
@@ -538,7 +538,7 @@ export class VideoLlavaForConditionalGeneration {
       });
     }
     const dtypes: Record<string, DataType> = {};
-    for (const name of pastNames) dtypes[name] = (session.inputMetadata.find((value) => value.name === name)?.dtype ?? 'float32') as DataType;
+    for (const name of pastNames) dtypes[name] = inputDtype(session, name) as DataType;
     let numLogitsToKeepRank: DecoderLayout['numLogitsToKeepRank'];
     if (session.inputNames.includes('num_logits_to_keep')) {
       const metadata = session.inputMetadata.find((value) => value.name === 'num_logits_to_keep');
