@@ -19,15 +19,6 @@ export interface FeedContext {
   devices?: readonly string[];
 }
 
-/** `describeValue`, which cannot serialize objects holding bigints (int64 tensors): those are named by their class. */
-function describe(value: unknown): string {
-  try {
-    return describeValue(value);
-  } catch {
-    return Array.isArray(value) ? `an array of ${value.length} items` : `a ${(value as object).constructor?.name ?? 'value'}`;
-  }
-}
-
 const namesOf = new WeakMap<readonly ValueMetadata[], ReadonlySet<string>>();
 
 /** The input names as a set, made once per frozen signature (as sessions keep theirs). */
@@ -58,7 +49,7 @@ function fail(code: string, message: string, context: FeedContext, inputs: reado
  */
 export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], context: FeedContext): void {
   if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
-    fail('INVALID_ARGUMENT', `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describe(feeds)}.`, context, inputs, 'feeds', 'an object of tensors by input name', feeds);
+    fail('INVALID_ARGUMENT', `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describeValue(feeds)}.`, context, inputs, 'feeds', 'an object of tensors by input name', feeds);
   }
   const record = feeds as Record<string, unknown>;
   const names = inputNames(inputs);
@@ -98,7 +89,7 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
         fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`, context, inputs, field, elementCount(dims), value.data.length);
       }
     } else {
-      fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describe(value)}.`, context, inputs, field, expectedType(), describe(value));
+      fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describeValue(value)}.`, context, inputs, field, expectedType(), describeValue(value));
     }
     const actualType = (): string => `${dtype}[${dims.join(', ')}]`;
     if (dtype !== input.dtype) {
