@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
-import { type Tensor, VideoLlavaError } from '@video-llava/core';
+import { type Tensor, VideoLlavaError, bytesPerElement, elementCount } from '@video-llava/core';
 import { VideoLlavaImageProcessor } from '@video-llava/image-processor';
 import { loadImage } from '@video-llava/image-processor/node';
 import { VideoLlavaVideoProcessor } from '@video-llava/video-processor';
@@ -112,7 +112,7 @@ function formatText(result: PreprocessResult): string {
       : `video   ${result.input} (${result.totalFrames} frames${result.fps ? ` at ${result.fps} fps` : ''}, ${result.sourceSize.width}x${result.sourceSize.height})`,
   ];
   if (result.frameIndices) lines.push(`frames  ${result.frameIndices.join(' ')}`);
-  const bytes = result.shape.reduce((product, size) => product * size, 4);
+  const bytes = elementCount(result.shape) * bytesPerElement(result.dtype);
   lines.push(`wrote   ${result.out}: ${result.dtype} [${result.shape.join(', ')}] (${bytes} bytes of data)`);
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
   lines.push(`time    config ${ms(t.config)}, decode ${ms(t.decode)}, preprocess ${ms(t.preprocess)}, write ${ms(t.write)}; total ${ms(t.total)}`);
