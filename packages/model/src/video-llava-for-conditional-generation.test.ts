@@ -30,6 +30,18 @@ const videoPrompt = [1, 5, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 8, 9, 10];
 const tensor2d = (rows: number[][]) => new Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
 const noEos = { eosTokenId: [] as number[], doSample: false };
 
+/** Two prompts, left padded: one with an image and the video, one with an image only (images, videos, ids, mask). */
+function paddedBatch(): { images: Tensor<'float32'>; videos: Tensor<'float32'>; rows: number[][]; mask: number[][] } {
+  const images = pixels([2, 3, 28, 28], 3);
+  const videos = pixels([1, FRAMES, 3, 28, 28], 4);
+  const long = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 11, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 12];
+  const short = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 13];
+  const padding = long.length - short.length;
+  const rows = [long, [...Array(padding).fill(39), ...short]];
+  const mask = [long.map(() => 1), [...Array(padding).fill(0), ...short.map(() => 1)]];
+  return { images, videos, rows, mask };
+}
+
 describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   it('loads the embeddings and the decoder, and each encoder only when its media first come', async () => {
     const mock = backend();
@@ -49,13 +61,7 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   });
 
   it('matches greedy decoding without a cache on a left-padded batch with images and a video', async () => {
-    const images = pixels([2, 3, 28, 28], 3);
-    const videos = pixels([1, FRAMES, 3, 28, 28], 4);
-    const long = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 11, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 12];
-    const short = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 13];
-    const padding = long.length - short.length;
-    const rows = [long, [...Array(padding).fill(39), ...short]];
-    const mask = [long.map(() => 1), [...Array(padding).fill(0), ...short.map(() => 1)]];
+    const { images, videos, rows, mask } = paddedBatch();
     const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
     const model = await load();
     const result = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: images, pixelValuesVideos: videos, maxNewTokens: 6, ...noEos });
@@ -197,13 +203,7 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     ['a scalar', true, []],
     ['[1]', 'vector', [1]],
   ] as const)('feeds num_logits_to_keep (%s) where the decoder has it: 1 while generating, 0 for all positions; the same tokens', async (_, numLogitsToKeep, dims) => {
-    const images = pixels([2, 3, 28, 28], 3);
-    const videos = pixels([1, FRAMES, 3, 28, 28], 4);
-    const long = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 11, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 12];
-    const short = [1, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 13];
-    const padding = long.length - short.length;
-    const rows = [long, [...Array(padding).fill(39), ...short]];
-    const mask = [long.map(() => 1), [...Array(padding).fill(0), ...short.map(() => 1)]];
+    const { images, videos, rows, mask } = paddedBatch();
     const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
     const mock = createMockBackend({ models: miniModels({ numLogitsToKeep }) });
     const model = await load(mock);
