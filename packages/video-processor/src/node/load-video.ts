@@ -223,7 +223,7 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
     const indices = pickFrameIndices(file, total, probe.fps, options);
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     const data = allocateFrames(file, sorted.length, probe.width, probe.height);
-    const plan = attempt === 0 && shown !== undefined && packets ? planSeeks(packets, probe.codec, startSeconds, sorted) : undefined;
+    const plan = attempt === 0 && shown !== undefined && packets ? planSeeks(packets, shown, startSeconds, sorted) : undefined;
     let count = sorted.length;
     if (plan === undefined || !(await decodeWithSeeks(plan, { ...run, into: data }))) {
       count = await decodeFrames({ ...run, inputOptions: [], filter: selectExpression(sorted), count: sorted.length, into: data, offset: 0 });

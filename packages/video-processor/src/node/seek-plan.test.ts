@@ -32,10 +32,16 @@ describe('parsePacketList (FFmpeg framecrc)', () => {
   });
 });
 
+/** {@link planSeeks} for a stream of this codec: undefined where {@link seekableFrameTimes} refuses the stream. */
+function planFor(packets: PacketList, codec: string, startSeconds: number, sorted: number[]) {
+  const shown = seekableFrameTimes(packets, codec);
+  return shown && planSeeks(packets, shown, startSeconds, sorted);
+}
+
 describe('planSeeks', () => {
   it('starts a run at the key frame before a wanted frame when that skips at least 16 frames', () => {
     const packets = closedGops(300, 50);
-    const plan = planSeeks(packets, 'h264', 0, [0, 40, 120, 130, 290])!;
+    const plan = planFor(packets, 'h264', 0, [0, 40, 120, 130, 290])!;
     // 40 is reached from the start (key frame 0 is before it and nothing is skipped); 120 from key frame 100
     // (frames 41..99 skipped); 130 follows 120 in the same run; 290 from key frame 250
     expect(plan.segments.map((segment) => segment.times)).toEqual([[0, 4], [12, 13], [29]]);
@@ -45,25 +51,25 @@ describe('planSeeks', () => {
     expect(plan.segments[2]!.seekSeconds).toBeCloseTo(25.25, 9);
     expect(plan.tolerance).toBeCloseTo(0.05, 12);
     // the file's start time is taken off, since -ss counts from it
-    expect(planSeeks(packets, 'h264', 1.5, [0, 290])!.segments[1]!.seekSeconds).toBeCloseTo(23.75, 9);
+    expect(planFor(packets, 'h264', 1.5, [0, 290])!.segments[1]!.seekSeconds).toBeCloseTo(23.75, 9);
   });
 
   it('aims no later than half a frame after a wanted key frame', () => {
-    const plan = planSeeks(closedGops(300, 50), 'h264', 0, [0, 100])!;
+    const plan = planFor(closedGops(300, 50), 'h264', 0, [0, 100])!;
     expect(plan.segments[1]!.seekSeconds).toBeCloseTo(10.05, 9);
   });
 
   it('does not plan when one run from the start does it all, or too little is skipped', () => {
     const packets = closedGops(300, 50);
-    expect(planSeeks(packets, 'h264', 0, [0, 10, 20, 30, 40])).toBeUndefined();
+    expect(planFor(packets, 'h264', 0, [0, 10, 20, 30, 40])).toBeUndefined();
     // 55 comes from key frame 50, but only frames 41..49 (9) would be skipped
-    expect(planSeeks(packets, 'h264', 0, [0, 40, 55])).toBeUndefined();
+    expect(planFor(packets, 'h264', 0, [0, 40, 55])).toBeUndefined();
   });
 
   it('plans only for codecs whose packets are one shown frame each', () => {
     const packets = closedGops(300, 50);
-    expect(planSeeks(packets, 'hevc', 0, [0, 290])).toBeDefined();
-    expect(planSeeks(packets, 'mpeg4', 0, [0, 290])).toBeUndefined();
+    expect(planFor(packets, 'hevc', 0, [0, 290])).toBeDefined();
+    expect(planFor(packets, 'mpeg4', 0, [0, 290])).toBeUndefined();
     expect(seekableFrameTimes(packets, 'mpeg2video')).toBeUndefined();
   });
 
@@ -77,7 +83,7 @@ describe('planSeeks', () => {
     // decode order I0 P3 B1 B2 | I6 B4 B5 P9 ...: B4 and B5 need P3 and I6
     const packets = parsePacketList(framecrc([[0, 1], [3, 0], [1, 0], [2, 0], [6, 1], [4, 0], [5, 0], [9, 0], [7, 0], [8, 0]]))!;
     expect(seekableFrameTimes(packets, 'h264')).toBeUndefined();
-    expect(planSeeks(packets, 'h264', 0, [0, 9])).toBeUndefined();
+    expect(planFor(packets, 'h264', 0, [0, 9])).toBeUndefined();
   });
 
   it("leaves out an edit list's hidden frames, and refuses hidden frames of any other kind or repeated times", () => {
@@ -94,6 +100,6 @@ describe('planSeeks', () => {
 
   it('refuses a stream whose first shown frame has no key frame before it, and indices past the end', () => {
     expect(seekableFrameTimes(parsePacketList(framecrc([[0, 0], [1, 1], [2, 0]]))!, 'h264')).toBeUndefined();
-    expect(planSeeks(closedGops(300, 50), 'h264', 0, [0, 300])).toBeUndefined();
+    expect(planFor(closedGops(300, 50), 'h264', 0, [0, 300])).toBeUndefined();
   });
 });

@@ -75,18 +75,17 @@ export function seekableFrameTimes(packets: PacketList, codec: string): number[]
 /**
  * Plans decoding the frames with these indices by seeking to the key frame before groups of them, so that a long
  * video is decoded only from the key frame before each wanted frame up to it, not from its start. Returns undefined
- * when seeking would not help (one run from the start) or when the stream is not one where seeking is known to give
- * the very frames a full decode numbers `indices` (another codec, hidden frames other than an edit list's, repeated
- * timestamps, open GOPs): then decode from the start.
+ * when seeking would not help (one run from the start): then decode from the start.
  *
  * @param packets the stream's packets (`parsePacketList`)
- * @param codec FFmpeg's codec name
+ * @param shown the shown frames' times from {@link seekableFrameTimes}: only a stream where seeking is known to give
+ *   the very frames a full decode numbers `indices` can be planned (not another codec, hidden frames other than an
+ *   edit list's, repeated timestamps, open GOPs)
  * @param startSeconds the file's start time (FFmpeg's `start:`), which `-ss` counts from
  * @param sorted the wanted frame indices, ascending and unique
  */
-export function planSeeks(packets: PacketList, codec: string, startSeconds: number, sorted: readonly number[]): SeekPlan | undefined {
-  const shown = seekableFrameTimes(packets, codec);
-  if (shown === undefined || sorted.length === 0 || sorted.at(-1)! >= shown.length) return undefined;
+export function planSeeks(packets: PacketList, shown: readonly number[], startSeconds: number, sorted: readonly number[]): SeekPlan | undefined {
+  if (sorted.length === 0 || sorted.at(-1)! >= shown.length) return undefined;
   const keyTimes = packets.pts.filter((_, index) => packets.key[index]).sort((a, b) => a - b);
   const { timeBase } = packets;
   let smallestGap = Number.POSITIVE_INFINITY;
