@@ -5,6 +5,7 @@ import { createInferenceSession } from '../create-inference-session.js';
 import { describeModelFile } from '../describe-model-file.js';
 import { DeviceTensor } from '../device-tensor.js';
 import type { InferenceSession } from '../inference-session.js';
+import { throwIfLoadAborted } from '../ort/load-errors.js';
 import { type RuntimeTensor, isCpuTensor } from '../runtime-tensor.js';
 import { formatType, type ValueMetadata } from '../value-metadata.js';
 
@@ -126,7 +127,7 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
     async createSession(model, sessionOptions = {}) {
       const providerList = checkSessionOptions(sessionOptions, capabilities);
       const description = describeModelFile(model);
-      if (sessionOptions.signal?.aborted) throw new VideoLlavaError('ABORTED', `Loading ${description.model} was aborted.`, { cause: sessionOptions.signal.reason });
+      throwIfLoadAborted(sessionOptions.signal, description.model);
       const { key, script } = findModel(model, sessionOptions);
       if (script === undefined) {
         throw new VideoLlavaError('FILE_NOT_FOUND', `The mock backend has no model ${describeValue(description.file ?? description.model)}.`, {
