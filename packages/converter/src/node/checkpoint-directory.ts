@@ -44,8 +44,8 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   return parseJsonText(text, path);
 }
 
-async function shardFiles(directory: string): Promise<string[]> {
-  const indexPath = join(directory, 'model.safetensors.index.json');
+/** The shard file names, and the index's weight map when the checkpoint has one (read once, checked again after). */
+async function shardFiles(directory: string, indexPath: string): Promise<{ names: string[]; weightMap?: Record<string, string> }> {
   if (await exists(indexPath)) {
     const index = await readJson(indexPath);
     const map = index['weight_map'];
@@ -69,9 +69,9 @@ async function shardFiles(directory: string): Promise<string[]> {
       }
       files.add(file);
     }
-    return [...files].sort();
+    return { names: [...files].sort(), weightMap: map as Record<string, string> };
   }
-  if (await exists(join(directory, 'model.safetensors'))) return ['model.safetensors'];
+  if (await exists(join(directory, 'model.safetensors'))) return { names: ['model.safetensors'] };
   const hasBin = (await exists(join(directory, 'pytorch_model.bin'))) || (await exists(join(directory, 'pytorch_model.bin.index.json')));
   throw new VideoLlavaError(
     hasBin ? 'UNSUPPORTED' : 'INVALID_CHECKPOINT',
@@ -93,7 +93,8 @@ export async function openCheckpoint(directory: string): Promise<OpenedCheckpoin
   const configPath = join(directory, 'config.json');
   const configJson = await readJson(configPath);
   const config = parseModelConfig(configJson, configPath);
-  const shardNames = await shardFiles(directory);
+  const indexPath = join(directory, 'model.safetensors.index.json');
+  const { names: shardNames, weightMap } = await shardFiles(directory, indexPath);
   const files = new Map<string, SafetensorsFile>();
   const close = async () => {
     await Promise.all([...files.values()].map((file) => file.close()));
@@ -116,10 +117,8 @@ export async function openCheckpoint(directory: string): Promise<OpenedCheckpoin
         all.set(tensor.name, tensor);
       }
     }
-    const indexPath = join(directory, 'model.safetensors.index.json');
-    if (shardNames.length > 1 || (await exists(indexPath))) {
-      const map = (await readJson(indexPath))['weight_map'] as Record<string, string>;
-      for (const [name, shard] of Object.entries(map)) {
+    if (weightMap) {
+      for (const [name, shard] of Object.entries(weightMap)) {
         const tensor = all.get(name);
         if (!tensor || tensor.file !== join(directory, shard)) {
           throw new VideoLlavaError('INVALID_CHECKPOINT', `${indexPath}: weight_map says "${name}" is in ${shard}, but ${tensor ? `it is in ${tensor.file}` : 'no shard has it'}.`, {
