@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor, VideoLlavaError } from '@video-llava/core';
+import { Tensor } from '@video-llava/core';
 import { assertClose, tinyFixture } from '@video-llava/test-utils';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { catchError } from '../test/catch-error.js';
 import { fixtureVideoProcessorConfig } from '../test/fixture-config.js';
 import { VideoLlavaVideoProcessor, resizeOutputSize } from './index.js';
 
@@ -18,16 +19,6 @@ function readPngAsRgb(path: string): Tensor<'uint8'> {
     for (let channel = 0; channel < 3; channel++) rgb[pixel * 3 + channel] = png.data[pixel * 4 + channel]!;
   }
   return new Tensor('uint8', rgb, [1, png.height, png.width, 3]);
-}
-
-function catchError(run: () => unknown): VideoLlavaError {
-  try {
-    run();
-  } catch (error) {
-    if (VideoLlavaError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a VideoLlavaError');
 }
 
 describe('VideoLlavaVideoProcessor', () => {
