@@ -153,8 +153,8 @@ describe('the Node entry exports', () => {
   });
 });
 
-/** Serves `folder` over HTTP under `prefix` (HEAD and GET), for as long as `work` runs. */
-async function serving<T>(folder: string, prefix: string, work: (base: string) => Promise<T>): Promise<T> {
+/** Serves `folder` over HTTP under `prefix` (HEAD and GET), for as long as `work` runs; `requested` records the paths asked for. */
+async function serving<T>(folder: string, prefix: string, work: (base: string) => Promise<T>, requested: string[] = []): Promise<T> {
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     if (!path.startsWith(prefix)) {
@@ -162,6 +162,7 @@ async function serving<T>(folder: string, prefix: string, work: (base: string) =
       response.end();
       return;
     }
+    requested.push(path.slice(prefix.length));
     readFile(join(folder, path.slice(prefix.length))).then(
       (bytes) => {
         response.writeHead(200, { 'content-length': bytes.length, 'content-type': 'application/octet-stream' });
@@ -223,35 +224,22 @@ describe('VideoLlava.load from an http(s) URL', () => {
   it('loads the converted folder served over HTTP and gives the reference tokens', async () => {
     const folder = await convertedFixture();
     const requested: string[] = [];
-    const server = createServer((request, response) => {
-      const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname).replace(/^\/model\//, '');
-      requested.push(path);
-      readFile(join(folder, path)).then(
-        (bytes) => {
-          response.writeHead(200, { 'content-length': bytes.length, 'content-type': 'application/octet-stream' });
-          response.end(request.method === 'HEAD' ? undefined : bytes);
-        },
-        () => {
-          response.writeHead(404);
-          response.end();
-        },
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    try {
-      const model = await VideoLlava.load(`http://127.0.0.1:${port}/model/`, { prefixCache: false, sessionOptions: { threads: 1 } });
-      try {
-        const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
-        const answer = await model.generate({ prompt: textOnly.text[0]!, maxNewTokens: 24 });
-        expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number));
-        expect(requested).toContain('onnx/decoder_model_merged.onnx');
-        expect(requested).not.toContain('onnx/image_encoder.onnx');
-      } finally {
-        await model.release();
-      }
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await serving(
+      folder,
+      '/model/',
+      async (base) => {
+        const model = await VideoLlava.load(`${base}/model/`, { prefixCache: false, sessionOptions: { threads: 1 } });
+        try {
+          const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
+          const answer = await model.generate({ prompt: textOnly.text[0]!, maxNewTokens: 24 });
+          expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number));
+          expect(requested).toContain('onnx/decoder_model_merged.onnx');
+          expect(requested).not.toContain('onnx/image_encoder.onnx');
+        } finally {
+          await model.release();
+        }
+      },
+      requested,
+    );
   });
 });
