@@ -31,7 +31,8 @@ export interface ResizeBicubicTorchvisionOptions {
   interpolation?: TorchvisionFilter;
 }
 
-function checkSize(value: number, field: string): void {
+/** Throws `INVALID_ARGUMENT` naming `field` unless `value` is a positive integer. */
+export function checkSize(value: number, field: string): void {
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a positive integer, found ${describeValue(value)}.`, {
       field,

@@ -1,5 +1,5 @@
 import { VideoLlavaError, describeValue } from '@video-llava/core';
-import type { ResizeWindow } from './resize-bicubic-torchvision.js';
+import { type ResizeWindow, checkSize } from './resize-bicubic-torchvision.js';
 
 /** An interleaved image of uint8 or float32 samples. */
 interface SampleImage<Data extends Uint8Array | Uint8ClampedArray | Float32Array> {
@@ -21,12 +21,6 @@ interface SampleImage<Data extends Uint8Array | Uint8ClampedArray | Float32Array
 export function nearestExactSourceIndex(inputSize: number, outputSize: number, index: number): number {
   const scale = Math.fround(inputSize / outputSize);
   return Math.min(Math.floor(Math.fround((index + 0.5) * scale)), inputSize - 1);
-}
-
-function checkSize(value: number, field: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a positive integer, found ${describeValue(value)}.`, { field, expected: 'a positive integer', actual: value });
-  }
 }
 
 /**
