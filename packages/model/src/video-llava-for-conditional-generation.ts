@@ -1,6 +1,6 @@
 import { type ModelSource, type PretrainedConfig, loadPretrainedConfig } from '@video-llava/config';
 import { type DataType, type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
-import { type GenerateOptions, type GenerationDelta, type GenerationResult, type GenerationStream, generate, streamGeneration } from '@video-llava/generation';
+import { type GenerateOptions, type GenerationDelta, type GenerationResult, type GenerationStream, generate, singlePassStream, streamGeneration } from '@video-llava/generation';
 import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
@@ -406,33 +406,18 @@ export class VideoLlavaForConditionalGeneration {
   stream(options: VideoLlavaGenerateOptions): GenerationStream {
     const prepared = this.#prepare(options);
     const inner = streamGeneration(prepared.options);
-    let settled: Promise<GenerationResult> | undefined;
-    // Whoever finishes first (the reader of the deltas, or of the result) settles: the kept cache must never leak.
-    const settle = (): Promise<GenerationResult> => {
-      if (settled === undefined) {
-        settled = inner.result.then((value) => this.#settle(value, prepared));
-        settled.catch(() => undefined);
-      }
-      return settled;
-    };
+    let settle!: (result: Promise<GenerationResult>) => void;
+    const result = new Promise<GenerationResult>((resolve) => (settle = resolve));
+    const settled = (value: GenerationResult<VideoLlavaCache>): GenerationResult => this.#settle(value, prepared);
     async function* deltas(): AsyncGenerator<GenerationDelta, void, void> {
       try {
         yield* inner;
       } finally {
-        void settle();
+        // Also when the reader stops early (or only reads the result): the kept cache must never leak.
+        settle(inner.result.then(settled));
       }
     }
-    let iterable: AsyncGenerator<GenerationDelta, void, void> | undefined;
-    return {
-      [Symbol.asyncIterator]: () => {
-        if (iterable) return inner[Symbol.asyncIterator]() as AsyncGenerator<GenerationDelta, void, void>;
-        iterable = deltas();
-        return iterable;
-      },
-      get result() {
-        return settle();
-      },
-    };
+    return singlePassStream(deltas(), result);
   }
 
   /** Forgets the cached prefix (and frees its memory). */
