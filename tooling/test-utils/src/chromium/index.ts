@@ -7,7 +7,7 @@
  */
 export { bundleForBrowser } from './bundle.js';
 export type { BundleForBrowserOptions } from './bundle.js';
-export { CHROMIUM_CANDIDATES, CHROMIUM_FLAGS, WEBGPU_FLAG, chromiumPath, launchChromium, launchPersistentChromium } from './launch.js';
+export { chromiumPath, launchChromium, launchPersistentChromium } from './launch.js';
 export type { LaunchChromiumOptions } from './launch.js';
-export { MIME_TYPES, mimeTypeOf, parseRange, startStaticServer } from './server.js';
+export { startStaticServer } from './server.js';
 export type { Resolver, Served, StaticServer, StaticServerOptions } from './server.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 
 /** Where Chromium is looked for when `CHROMIUM_PATH` is not set: Debian's package first. */
-export const CHROMIUM_CANDIDATES: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const CHROMIUM_CANDIDATES: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
 /**
  * The flags of every browser-test run: headless, no sandbox (containers run as root), no GPU and quiet offline
@@ -20,7 +20,7 @@ export const CHROMIUM_FLAGS: readonly string[] = [
 ];
 
 /** Turns WebGPU on; with `--disable-gpu` it runs on SwiftShader, so it works without a GPU. */
-export const WEBGPU_FLAG = '--enable-unsafe-webgpu';
+const WEBGPU_FLAG = '--enable-unsafe-webgpu';
 
 /**
  * The Chromium executable the browser tests drive: `CHROMIUM_PATH` when set, otherwise the first of
