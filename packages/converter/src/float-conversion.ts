@@ -1,16 +1,11 @@
-import { VideoLlavaError } from '@video-llava/core';
+import { VideoLlavaError, float16BitsToNumber } from '@video-llava/core';
 
 let float16Table: Float32Array | undefined;
 
 function float16ToFloat32Table(): Float32Array {
   if (float16Table) return float16Table;
   const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) {
-    const sign = bits & 0x8000 ? -1 : 1;
-    const exponent = (bits >> 10) & 0x1f;
-    const fraction = bits & 0x3ff;
-    table[bits] = exponent === 0 ? sign * fraction * 2 ** -24 : exponent === 0x1f ? (fraction ? Number.NaN : sign * Infinity) : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-  }
+  for (let bits = 0; bits < 65536; bits++) table[bits] = float16BitsToNumber(bits);
   float16Table = table;
   return table;
 }

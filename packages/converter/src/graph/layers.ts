@@ -1,4 +1,4 @@
-import { VideoLlavaError } from '@video-llava/core';
+import { VideoLlavaError, numberToFloat16Bits } from '@video-llava/core';
 import { type GraphBuilder, TENSOR_DATA_TYPE_CODES, attribute } from '@video-llava/onnx';
 
 /** A float type activations can have. */
@@ -13,22 +13,7 @@ export function castTo(graph: GraphBuilder, value: string, from: FloatType | 'in
 /** A scalar constant of a float type. */
 export function scalar(graph: GraphBuilder, type: FloatType, value: number): string {
   if (type === 'float32') return graph.constant('float32', value);
-  return graph.constantTensor({ dataType: 'float16', dims: [], data: new Uint16Array([float16Bits(value)]) });
-}
-
-function float16Bits(value: number): number {
-  const view = new DataView(new ArrayBuffer(4));
-  view.setFloat32(0, value);
-  const x = view.getUint32(0);
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = ((x >>> 23) & 0xff) - 112;
-  const mantissa = x & 0x7fffff;
-  if (exponent <= 0) return sign; // only used for ordinary constants (0.5, 1.702, ...)
-  if (exponent >= 0x1f) return sign | 0x7c00;
-  let result = sign | (exponent << 10) | (mantissa >>> 13);
-  const remainder = mantissa & 0x1fff;
-  if (remainder > 0x1000 || (remainder === 0x1000 && (result & 1) === 1)) result += 1;
-  return result;
+  return graph.constantTensor({ dataType: 'float16', dims: [], data: new Uint16Array([numberToFloat16Bits(value)]) });
 }
 
 const SUPPORTED_ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'quick_gelu', 'silu', 'swish', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
