@@ -10,8 +10,9 @@ import { createNodeBackend } from '@video-llava/runtime-node';
 import { loadVideo } from '@video-llava/video-processor/node';
 import type { VideoLlavaPlatform } from './platform.js';
 
-function isBlob(value: unknown): value is Blob {
-  return typeof Blob !== 'undefined' && value instanceof Blob;
+/** A file's bytes, as `loadVideo` and `loadImage` take them besides paths. */
+function isBytes(value: unknown): value is Uint8Array | ArrayBuffer | Blob {
+  return value instanceof Uint8Array || value instanceof ArrayBuffer || (typeof Blob !== 'undefined' && value instanceof Blob);
 }
 
 async function bytesOf(input: Uint8Array | ArrayBuffer | Blob): Promise<Uint8Array> {
@@ -37,10 +38,10 @@ export const nodePlatform: VideoLlavaPlatform = {
   name: 'node',
   createBackend: () => createNodeBackend(),
   resolveSource: (source, options) => resolveSource(source, options as Parameters<typeof resolveSource>[1]),
-  isMediaFile: (input) => typeof input === 'string' || input instanceof URL || input instanceof Uint8Array || input instanceof ArrayBuffer || isBlob(input),
+  isMediaFile: (input) => typeof input === 'string' || input instanceof URL || isBytes(input),
   async loadVideo(input, options) {
     if (typeof input === 'string' || input instanceof URL) return loadVideo(localPath(input, 'videos'), { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}) });
-    if (!(input instanceof Uint8Array || input instanceof ArrayBuffer || isBlob(input))) {
+    if (!isBytes(input)) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `A video must be a path, a file: URL or bytes, found ${describeValue(input)}.`, { field: 'videos', expected: 'a path, URL or bytes', actual: describeValue(input) });
     }
     // FFmpeg reads files: bytes go through a private temporary file.
@@ -54,7 +55,7 @@ export const nodePlatform: VideoLlavaPlatform = {
   },
   async loadImage(input) {
     if (typeof input === 'string' || input instanceof URL) return loadImage(localPath(input, 'images'));
-    if (input instanceof Uint8Array || input instanceof ArrayBuffer || isBlob(input)) return loadImage(await bytesOf(input));
+    if (isBytes(input)) return loadImage(await bytesOf(input));
     throw new VideoLlavaError('INVALID_ARGUMENT', `An image must be a path, a file: URL or bytes, found ${describeValue(input)}.`, { field: 'images', expected: 'a path, URL or bytes', actual: describeValue(input) });
   },
 };
