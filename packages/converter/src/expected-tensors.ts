@@ -10,11 +10,16 @@ export interface ExpectedTensor {
   shapeFrom: string[];
 }
 
-/** How many vision layers hidden state `layer` needs (negative counts from the end, like transformers). */
-export function visionLayersNeeded(config: VideoLlavaConfig): number {
+/** The hidden states `vision_feature_layer` selects, as indices from 0 (negative counts from the end, like transformers). */
+export function visionFeatureLayerIndices(config: VideoLlavaConfig): number[] {
   const total = config.visionConfig.numHiddenLayers;
   const layers = Array.isArray(config.visionFeatureLayer) ? config.visionFeatureLayer : [config.visionFeatureLayer];
-  return Math.max(...layers.map((layer) => (layer < 0 ? total + 1 + layer : layer)));
+  return layers.map((layer) => (layer < 0 ? total + 1 + layer : layer));
+}
+
+/** How many vision layers hidden state `layer` needs (negative counts from the end, like transformers). */
+export function visionLayersNeeded(config: VideoLlavaConfig): number {
+  return Math.max(...visionFeatureLayerIndices(config));
 }
 
 /**

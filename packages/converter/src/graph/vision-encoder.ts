@@ -1,15 +1,10 @@
 import type { VideoLlavaConfig } from '@video-llava/config';
+import { visionFeatureLayerIndices, visionLayersNeeded } from '../expected-tensors.js';
 import type { WeightPlanner } from '../weight-plan.js';
 import { activation, castTo, layerNorm, scalar, softmax } from './layers.js';
 
 /** Which tower: images (`image_encoder.onnx`) or videos (`video_encoder.onnx`). */
 export type VisionInput = 'image' | 'video';
-
-function featureLayerIndices(config: VideoLlavaConfig): number[] {
-  const total = config.visionConfig.numHiddenLayers;
-  const layers = Array.isArray(config.visionFeatureLayer) ? config.visionFeatureLayer : [config.visionFeatureLayer];
-  return layers.map((layer) => (layer < 0 ? total + 1 + layer : layer));
-}
 
 /**
  * Builds `image_encoder` or `video_encoder`: the CLIP vision tower up to `vision_feature_layer` (a list
@@ -45,12 +40,13 @@ export function buildVisionEncoder(planner: WeightPlanner, config: VideoLlavaCon
   const embeddings = graph.op('Add', [graph.op('Concat', [classTokens, sequence], { axis: 1 }), planner.tensor(`${tower}embeddings.position_embedding.weight`)]);
   let hidden = layerNorm(graph, embeddings, planner.tensor(`${tower}pre_layrnorm.weight`), planner.tensor(`${tower}pre_layrnorm.bias`), vision.layerNormEps);
 
-  const indices = featureLayerIndices(config);
+  const indices = visionFeatureLayerIndices(config);
   const hiddenStates = [hidden];
   const headShape = graph.constant('int64', [0, 0, heads, headDim]);
   const mergeShape = graph.constant('int64', [0, 0, width]);
   const scaleTyped = scalar(graph, type, headDim ** -0.5);
-  for (let layer = 0; layer < Math.max(...indices); layer++) {
+  const layersNeeded = visionLayersNeeded(config);
+  for (let layer = 0; layer < layersNeeded; layer++) {
     const prefix = `${tower}encoder.layers.${layer}.`;
     const residual = hidden;
     const normed = layerNorm(graph, hidden, planner.tensor(`${prefix}layer_norm1.weight`), planner.tensor(`${prefix}layer_norm1.bias`), vision.layerNormEps);
