@@ -1,4 +1,4 @@
-import { VideoLlavaError } from '@video-llava/core';
+import { VideoLlavaError, elementCount } from '@video-llava/core';
 
 /** The element types a safetensors checkpoint may store that the converter reads. */
 export type SafetensorsFloatType = 'F32' | 'F16' | 'BF16';
@@ -72,10 +72,6 @@ export function readSafetensorsHeaderLength(prefix: Uint8Array, fileSize: number
     invalid(file, 'header', `declares a ${headerLength}-byte header but the file has only ${fileSize - 8} bytes after the length: the file is truncated.`, `${headerLength} header bytes`, fileSize - 8);
   }
   return headerLength;
-}
-
-function elementCount(shape: number[]): number {
-  return shape.reduce((product, dim) => product * dim, 1);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { VideoLlavaError } from '@video-llava/core';
+import { VideoLlavaError, elementCount } from '@video-llava/core';
 import { type GraphBuilder, type TensorDataType, tensorByteLength } from '@video-llava/onnx';
 import type { CheckpointTensor } from './validate-checkpoint.js';
 import type { WeightFormat } from './weight-format.js';
@@ -18,7 +18,7 @@ export type WeightJob =
   | { kind: 'row-int8'; source: CheckpointTensor; rows: number; columns: number; outputs: [WeightOutput, WeightOutput] };
 
 function output(name: string, dataType: TensorDataType, dims: number[]): WeightOutput {
-  return { name, dataType, dims, byteLength: tensorByteLength(dataType, dims.reduce((a, b) => a * b, 1)) };
+  return { name, dataType, dims, byteLength: tensorByteLength(dataType, elementCount(dims)) };
 }
 
 /**

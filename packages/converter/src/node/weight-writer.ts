@@ -1,8 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
-import { VideoLlavaError } from '@video-llava/core';
+import { VideoLlavaError, elementCount, throwIfAborted } from '@video-llava/core';
 import { ExternalDataLayout, type ExternalDataReference } from '@video-llava/onnx';
 import { decodeFloat16, decodeFloats, encodeFloat16 } from '../float-conversion.js';
 import { quantizeBlockwise, quantizeRowsInt8 } from '../quantize.js';
+import { SAFETENSORS_DTYPE_BYTES } from '../safetensors-header.js';
 import { WeightError } from '../weight-error.js';
 import type { WeightJob } from '../weight-plan.js';
 import type { SafetensorsFile } from './safetensors-file.js';
@@ -20,7 +21,7 @@ export function safetensorsSliceReader(files: ReadonlyMap<string, SafetensorsFil
       const source = job.source;
       const file = files.get(source.file);
       if (!file) throw new VideoLlavaError('INVALID_CHECKPOINT', `${source.file} is not open.`, { file: source.file });
-      const size = source.dtype === 'F32' ? 4 : 2;
+      const size = SAFETENSORS_DTYPE_BYTES[source.dtype]!;
       return decodeFloats(await file.read(source.start + first * size, count * size), source.dtype);
     },
   };
@@ -69,13 +70,13 @@ export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSli
     position += bytes.byteLength;
   };
   for (const job of jobs) {
-    if (options.signal?.aborted) throw new VideoLlavaError('ABORTED', 'The conversion was aborted.', { cause: options.signal.reason });
+    throwIfAborted(options.signal, 'conversion');
     const placements = job.outputs.map((output) => ({ output, ...layout.place(output.byteLength) }));
     for (const placement of placements) references.set(placement.output.name, placement.reference);
     const rows = job.source.shape[0] ?? 1;
-    const rowElements = job.source.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rowElements = elementCount(job.source.shape.slice(1));
     const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / (rowElements * 4)));
-    const sourceBytesPerElement = job.source.dtype === 'F32' ? 4 : 2;
+    const sourceBytesPerElement = SAFETENSORS_DTYPE_BYTES[job.source.dtype]!;
     const [first, ...rest] = placements;
     await write(new Uint8Array(first!.padding));
     let scales: Float32Array | undefined;
