@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleForBrowser, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
@@ -69,7 +67,7 @@ async function openTab(browser: Browser, url: string): Promise<TestTab> {
  * Chromium and opens the page. `http://127.0.0.1` is a secure context (WebCodecs, the Cache API, WebGPU).
  */
 export async function openChromiumPage(folders: Readonly<Record<string, string>>): Promise<ChromiumPage> {
-  const [script, userDataDir] = await Promise.all([bundlePage(), mkdtemp(join(tmpdir(), 'video-llava-chromium-'))]);
+  const script = await bundlePage();
   const ortFolder = onnxruntimeWebFolder();
   const html = '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>';
   const page = { body: html, type: 'text/html; charset=utf-8' };
@@ -81,10 +79,6 @@ export async function openChromiumPage(folders: Readonly<Record<string, string>>
     crossOriginIsolated: (path) => path !== '/',
   });
   const origin = server.origin;
-  const closeServer = async (): Promise<void> => {
-    await server.close();
-    await rm(userDataDir, { recursive: true, force: true });
-  };
   let browser: Browser | undefined;
   try {
     browser = await launchChromium({ webgpu: true, timeout: 30_000 });
@@ -96,12 +90,12 @@ export async function openChromiumPage(folders: Readonly<Record<string, string>>
       openIsolatedTab: () => openTab(opened, new URL('isolated', origin).href),
       async close() {
         await opened.close();
-        await closeServer();
+        await server.close();
       },
     };
   } catch (error) {
     await browser?.close().catch(() => undefined);
-    await closeServer();
+    await server.close();
     throw error;
   }
 }
