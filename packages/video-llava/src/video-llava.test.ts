@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HubSource } from '@video-llava/config';
 import { VideoLlavaError } from '@video-llava/core';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { startStaticServer } from '@video-llava/test-utils/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedFixture } from '../test/converted-fixture.js';
 import { Tensor, VideoLlava } from './index.js';
@@ -153,32 +152,13 @@ describe('the Node entry exports', () => {
   });
 });
 
-/** Serves `folder` over HTTP under `prefix` (HEAD and GET), for as long as `work` runs; `requested` records the paths asked for. */
-async function serving<T>(folder: string, prefix: string, work: (base: string) => Promise<T>, requested: string[] = []): Promise<T> {
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
-    if (!path.startsWith(prefix)) {
-      response.writeHead(404);
-      response.end();
-      return;
-    }
-    requested.push(path.slice(prefix.length));
-    readFile(join(folder, path.slice(prefix.length))).then(
-      (bytes) => {
-        response.writeHead(200, { 'content-length': bytes.length, 'content-type': 'application/octet-stream' });
-        response.end(request.method === 'HEAD' ? undefined : bytes);
-      },
-      () => {
-        response.writeHead(404);
-        response.end();
-      },
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+/** Serves `folder` over HTTP under `prefix`, for as long as `work` runs (`requests`: how often each path was asked for). */
+async function serving<T>(folder: string, prefix: string, work: (base: string, requests: Map<string, number>) => Promise<T>): Promise<T> {
+  const server = await startStaticServer({ folders: { [prefix]: folder } });
   try {
-    return await work(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    return await work(server.origin.replace(/\/$/, ''), server.requests);
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   }
 }
 
@@ -223,23 +203,17 @@ describe('VideoLlava abort before the generation starts', () => {
 describe('VideoLlava.load from an http(s) URL', () => {
   it('loads the converted folder served over HTTP and gives the reference tokens', async () => {
     const folder = await convertedFixture();
-    const requested: string[] = [];
-    await serving(
-      folder,
-      '/model/',
-      async (base) => {
-        const model = await VideoLlava.load(`${base}/model/`, { prefixCache: false, sessionOptions: { threads: 1 } });
-        try {
-          const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
-          const answer = await model.generate({ prompt: textOnly.text[0]!, maxNewTokens: 24 });
-          expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number));
-          expect(requested).toContain('onnx/decoder_model_merged.onnx');
-          expect(requested).not.toContain('onnx/image_encoder.onnx');
-        } finally {
-          await model.release();
-        }
-      },
-      requested,
-    );
+    await serving(folder, '/model/', async (base, requests) => {
+      const model = await VideoLlava.load(`${base}/model/`, { prefixCache: false, sessionOptions: { threads: 1 } });
+      try {
+        const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
+        const answer = await model.generate({ prompt: textOnly.text[0]!, maxNewTokens: 24 });
+        expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number));
+        expect(requests.has('/model/onnx/decoder_model_merged.onnx')).toBe(true);
+        expect(requests.has('/model/onnx/image_encoder.onnx')).toBe(false);
+      } finally {
+        await model.release();
+      }
+    });
   });
 });
