@@ -46,7 +46,7 @@ export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensor
       buildVisionEncoder(planner, config, 'video');
       break;
     case 'decoder_model_merged':
-      buildDecoder(planner, config, { hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false, numLogitsToKeepInput: options.numLogitsToKeepInput ?? true });
+      buildDecoder(planner, config, options);
       break;
   }
   const opsetImports: Record<string, number> = { '': 17 };

@@ -3,7 +3,7 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promis
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ProgressCallback, VideoLlavaError } from '@video-llava/core';
 import { type DeferredBytes, createModel, encodeModelStream } from '@video-llava/onnx';
-import { type BuiltPart, buildModelPart } from '../build-part.js';
+import { type BuildPartOptions, type BuiltPart, buildModelPart } from '../build-part.js';
 import type { ConversionReport, ConvertedFile } from '../conversion-report.js';
 import { checkBlockSize } from '../quantize.js';
 import { MODEL_PARTS, type ModelPart, type WeightFormat, onnxFileName, parseWeightFormat } from '../weight-format.js';
@@ -132,11 +132,10 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
   const checkpoint = await openCheckpoint(checkpointDirectory);
   const staging = join(dirname(output), `${basename(output)}.partial-${randomBytes(4).toString('hex')}`);
   try {
+    const partOptions: BuildPartOptions = { blockSize, hiddenStateOutputs: options.hiddenStateOutputs, contribOps: options.contribOps, numLogitsToKeepInput: options.numLogitsToKeepInput };
     const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
     for (const dtype of dtypes) {
-      for (const part of parts) {
-        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, { blockSize, hiddenStateOutputs: options.hiddenStateOutputs ?? false, contribOps: options.contribOps ?? false, numLogitsToKeepInput: options.numLogitsToKeepInput ?? true }) });
-      }
+      for (const part of parts) built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, partOptions) });
     }
     const total = built.reduce((sum, { part }) => sum + part.planner.jobs.reduce((bytes, job) => bytes + (job.source.end - job.source.start), 0), 0);
     await mkdir(join(staging, 'onnx'), { recursive: true });
