@@ -18,7 +18,7 @@ function formatBytes(bytes: number): string {
  * A progress bar on stderr: redrawn in place on a terminal, otherwise one line per file and per 10%, so logs
  * stay short.
  */
-export function createProgressBar(stderr: CliIo['stderr']): { update(event: ProgressEvent): void; finish(): void } {
+function createProgressBar(stderr: CliIo['stderr']): { update(event: ProgressEvent): void; finish(): void } {
   const terminal = (stderr as { isTTY?: boolean }).isTTY === true;
   let lastFile: string | undefined;
   let lastTenth = -1;
