@@ -7,7 +7,7 @@ import { tinyFixture } from '@video-llava/test-utils';
 import { loadVideo } from '@video-llava/video-processor/node';
 import * as ort from 'onnxruntime-node';
 import { VideoLlava } from 'video-llava';
-import { medianMs, type BenchRow, type BenchSuite } from './types.js';
+import { median, medianMs, type BenchRow, type BenchSuite } from './types.js';
 
 // One answer of the tiny fixture model (converted to fp32 here) about the bundled MP4, split into its stages:
 // decode the video (FFmpeg, 8 frames), preprocess it (torchvision-exact resize, normalize), encode it (CLIP + projector),
@@ -19,11 +19,6 @@ const NEW_TOKENS = 33;
 const THREADS = 1;
 const PROMPT = 'USER: <video>\nWhy is this funny? ASSISTANT:';
 const ROUNDS = 5;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function argmax(data: Float32Array): number {
   let best = 0;

@@ -5,7 +5,7 @@ import { VideoLlavaImageProcessor, getResizeSize, type RawImage } from '@video-l
 import { loadImage } from '@video-llava/image-processor/node';
 import { tinyFixture } from '@video-llava/test-utils';
 import sharp from 'sharp';
-import { medianMs, type BenchRow, type BenchSuite } from './types.js';
+import { median, medianMs, type BenchRow, type BenchSuite } from './types.js';
 
 // Images per second of the full VideoLlavaImageProcessor path (PIL-exact bicubic, crop, rescale, normalize to
 // float32 CHW) on the nine fixture images, against sharp (libvips, native, multi-threaded) resizing the same
@@ -88,10 +88,5 @@ const suite: BenchSuite = {
     return rows;
   },
 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 export default suite;

@@ -3,7 +3,7 @@ import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import type { Backend } from '@video-llava/runtime';
 import { createNodeBackend } from '@video-llava/runtime-node';
 import { createWebBackend } from '@video-llava/runtime-web';
-import { type BenchRow, type BenchSuite, medianMs } from './types.js';
+import { type BenchRow, type BenchSuite, median, medianMs } from './types.js';
 
 /** Calls per timing: a tiny model runs in microseconds, so one timing covers many calls. */
 const CALLS = 500;
@@ -42,7 +42,6 @@ async function pairedMedians(ours: () => Promise<unknown>, raw: () => Promise<un
     rawTimes.push(rawTime);
     ratios.push(oursTime / rawTime);
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   return { ours: median(oursTimes), raw: median(rawTimes), ratio: median(ratios) };
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Tokenizer as LibraryTokenizer } from '@huggingface/tokenizers';
 import { loadTokenizer } from '@video-llava/processor/node';
 import { tinyFixture } from '@video-llava/test-utils';
-import { type BenchRow, type BenchSuite, medianMs } from './types.js';
+import { type BenchRow, type BenchSuite, median, medianMs } from './types.js';
 
 /** Medians of `first` and `second` timed in alternation, so that JIT warm-up and machine noise hit both alike. */
 async function interleavedMedians(first: () => unknown, second: () => unknown, rounds = 15): Promise<[number, number]> {
@@ -13,7 +13,6 @@ async function interleavedMedians(first: () => unknown, second: () => unknown, r
     firstTimes.push(await medianMs(first, 1, round === 0 ? 2 : 0));
     secondTimes.push(await medianMs(second, 1, round === 0 ? 2 : 0));
   }
-  const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
   return [median(firstTimes), median(secondTimes)];
 }
 

@@ -25,6 +25,12 @@ export type BenchSuite = {
   run(): Promise<BenchRow[]>;
 };
 
+/** The median of `values` (the upper one of the middle two for an even count); `values` is left as it was. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 /** Median of repeated timings of `fn` in milliseconds, after `warmup` untimed runs. */
 export async function medianMs(fn: () => unknown | Promise<unknown>, repeats = 9, warmup = 2): Promise<number> {
   for (let index = 0; index < warmup; index++) await fn();
@@ -34,6 +40,5 @@ export async function medianMs(fn: () => unknown | Promise<unknown>, repeats = 9
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }

@@ -6,7 +6,7 @@ import { loadPretrainedConfigFrom } from '@video-llava/config/node';
 import { VideoLlavaVideoProcessor, sampleFrameIndices } from '@video-llava/video-processor';
 import { loadVideo, probeVideo, resolveFfmpegPath } from '@video-llava/video-processor/node';
 import { tinyFixture } from '@video-llava/test-utils';
-import type { BenchRow, BenchSuite } from './types.js';
+import { type BenchRow, type BenchSuite, median } from './types.js';
 
 // Milliseconds to get 8 processed frames (pixel_values_videos [1, 8, 3, 224, 224]) out of a 60 s 1080p H.264
 // video, the way Video-LLaVA reads a video, against FFmpeg alone in the same run:
@@ -49,11 +49,6 @@ async function makeVideo(ffmpeg: string): Promise<{ file: string; madeInMs: numb
   ]);
   renameSync(partial, file);
   return { file, madeInMs: performance.now() - start };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
