@@ -1,9 +1,9 @@
 import { describeBackendConformance } from '@video-llava/runtime/testing';
 import { createNodeBackend } from '../src/index.js';
-import { temporaryFolders } from './temporary-folders.js';
+import { temporaryFolders } from '@video-llava/test-utils';
 
 describeBackendConformance('onnxruntime-node (cpu)', () => {
-  const folders = temporaryFolders();
+  const folders = temporaryFolders('video-llava-runtime-node-');
   return {
     backend: createNodeBackend(),
     placeFiles: folders.place,

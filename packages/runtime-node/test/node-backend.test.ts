@@ -8,10 +8,10 @@ import type { RuntimeTensor } from '@video-llava/runtime';
 import { buildConformanceModels, expectMatMulOutput, expectRejection, releaseSessionsAfterEach } from '@video-llava/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeBackend, cudaProviderLibrary, isCudaProviderInstalled } from '../src/index.js';
-import { temporaryFolders } from './temporary-folders.js';
+import { temporaryFolders } from '@video-llava/test-utils';
 
 const models = buildConformanceModels();
-const folders = temporaryFolders();
+const folders = temporaryFolders('video-llava-runtime-node-');
 const session = releaseSessionsAfterEach();
 const backend = createNodeBackend();
 let folder: string;

@@ -7,10 +7,10 @@ import { buildConformanceModels, expectMatMulOutput, expectRejection, releaseSes
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebBackend } from '../src/index.js';
 import { besidePath } from '../src/local-files.js';
-import { temporaryFolders } from './temporary-folders.js';
+import { temporaryFolders } from '@video-llava/test-utils';
 
 const models = buildConformanceModels();
-const folders = temporaryFolders();
+const folders = temporaryFolders('video-llava-runtime-web-');
 const keep = releaseSessionsAfterEach();
 const served = new Map<string, Uint8Array>([
   ['/m/external.onnx', models.externalData],

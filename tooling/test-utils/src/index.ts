@@ -3,3 +3,5 @@ export { fixtureCases, repositoryRoot, tinyFixture } from './fixtures.js';
 export type { FixtureCase } from './fixtures.js';
 export { assertClose, measureDifference } from './close.js';
 export type { Difference } from './close.js';
+export { temporaryFolders } from './temporary-folders.js';
+export type { TemporaryFolders } from './temporary-folders.js';
