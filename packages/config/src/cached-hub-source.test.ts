@@ -3,10 +3,9 @@ import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProgressEvent } from '@video-llava/core';
-import { tinyFixture } from '@video-llava/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catchError } from '../test/catch-error.js';
-import { type HubTestServer, lfsEtag, regularEtag, startHubTestServer } from '../test/hub-test-server.js';
+import { type HubTestServer, lfsEtag, regularEtag, startHubTestServer, tinyFixture } from '@video-llava/test-utils';
 import { CachedHubSource, type CachedHubSourceOptions } from './cached-hub-source.js';
 import { loadPretrainedConfig } from './load.js';
 

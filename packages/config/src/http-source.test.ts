@@ -4,7 +4,7 @@ import type { ProgressEvent } from '@video-llava/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catchError } from '../test/catch-error.js';
 import { v4Fixture } from '../test/fixture-paths.js';
-import { type HubTestServer, startHubTestServer } from '../test/hub-test-server.js';
+import { type HubTestServer, startHubTestServer } from '@video-llava/test-utils';
 import { HttpSource } from './http-source.js';
 import { loadPretrainedConfig } from './load.js';
 

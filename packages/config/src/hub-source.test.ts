@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tinyFixture } from '@video-llava/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catchError } from '../test/catch-error.js';
-import { type HubTestServer, startHubTestServer } from '../test/hub-test-server.js';
+import { type HubTestServer, startHubTestServer, tinyFixture } from '@video-llava/test-utils';
 import { parseHubId } from './hub-id.js';
 import { HubSource } from './hub-source.js';
 import { loadPretrainedConfig } from './load.js';

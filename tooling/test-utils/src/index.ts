@@ -5,3 +5,5 @@ export { assertClose, measureDifference } from './close.js';
 export type { Difference } from './close.js';
 export { temporaryFolders } from './temporary-folders.js';
 export type { TemporaryFolders } from './temporary-folders.js';
+export { lfsEtag, regularEtag, startHubTestServer } from './hub-test-server.js';
+export type { HubTestServer, HubTestServerOptions, RecordedRequest } from './hub-test-server.js';

@@ -2,10 +2,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repositoryRoot, tinyFixture } from '@video-llava/test-utils';
+import { repositoryRoot, startHubTestServer, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliForTest } from '../run-cli-for-test.js';
-import { startTestHubServer } from '../test-hub-server.js';
 
 let root: string;
 beforeAll(async () => {
@@ -70,10 +69,10 @@ describe('video-llava convert', () => {
   it('accepts a hub id, downloading through HF_ENDPOINT into HF_HUB_CACHE', async () => {
     const commit = 'e'.repeat(40);
     const files = Object.fromEntries(readdirSync(tinyFixture.model).map((name) => [name, readFileSync(join(tinyFixture.model, name))]));
-    const hub = await startTestHubServer({ repository: 'tiny-org/tiny', commit, files });
+    const hub = await startHubTestServer({ repo: 'tiny-org/tiny', commit, files });
     const cache = join(root, 'hub-cache');
     try {
-      const run = await runCliForTest(['convert', 'tiny-org/tiny', 'from-hub', '--dtype', 'q8', '--json'], { cwd: root, env: { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache } });
+      const run = await runCliForTest(['convert', 'tiny-org/tiny', 'from-hub', '--dtype', 'q8', '--json'], { cwd: root, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache } });
       expect(run.code).toBe(0);
       const report = JSON.parse(run.out);
       expect(report.source).toBe('tiny-org/tiny');

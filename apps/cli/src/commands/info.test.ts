@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repositoryRoot, tinyFixture } from '@video-llava/test-utils';
+import { repositoryRoot, startHubTestServer, tinyFixture } from '@video-llava/test-utils';
 import { describe, expect, it } from 'vitest';
 import { runCliForTest } from '../run-cli-for-test.js';
-import { startTestHubServer } from '../test-hub-server.js';
 
 describe('video-llava info', () => {
   it('prints one JSON object with the reference token counts for the tiny fixture', async () => {
@@ -55,10 +54,10 @@ describe('video-llava info', () => {
   it('accepts a hub id, using HF_ENDPOINT and HF_HUB_CACHE from the environment', async () => {
     const commit = 'f'.repeat(40);
     const files = Object.fromEntries(['config.json', 'generation_config.json', 'processor_config.json'].map((name) => [name, readFileSync(join(tinyFixture.model, name))]));
-    const hub = await startTestHubServer({ repository: 'tiny-org/tiny', commit, files });
+    const hub = await startHubTestServer({ repo: 'tiny-org/tiny', commit, files });
     const cache = await mkdtemp(join(tmpdir(), 'video-llava-cli-'));
     try {
-      const run = await runCliForTest(['info', 'tiny-org/tiny', '--json'], { cwd: cache, env: { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache } });
+      const run = await runCliForTest(['info', 'tiny-org/tiny', '--json'], { cwd: cache, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache } });
       expect(run.code).toBe(0);
       expect(JSON.parse(run.out).tokensPerVideo).toBe(2056);
     } finally {
