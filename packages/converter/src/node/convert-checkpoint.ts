@@ -11,6 +11,7 @@ import { type OpenedCheckpoint, openCheckpoint } from './checkpoint-directory.js
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
 import { type CheckpointSourceOptions, resolveCheckpointDirectory } from './resolve-checkpoint.js';
 import { safetensorsSliceReader, writeWeights } from './weight-writer.js';
+import { writeFully } from './write-fully.js';
 
 /** Options of {@link convertCheckpoint}. */
 export interface ConvertOptions extends CheckpointSourceOptions {
@@ -232,12 +233,8 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
     try {
       let position = 0;
       for await (const chunk of encodeModelStream(model)) {
-        let offset = 0;
-        while (offset < chunk.byteLength) {
-          const { bytesWritten } = await out.write(chunk, offset, chunk.byteLength - offset, position);
-          offset += bytesWritten;
-          position += bytesWritten;
-        }
+        await writeFully(out, chunk, position);
+        position += chunk.byteLength;
       }
     } finally {
       await out.close();

@@ -6,6 +6,7 @@ import { type CheckpointLayout, checkpointName } from '../checkpoint-layout.js';
 import { expectedTensors } from '../expected-tensors.js';
 import { encodeFloat16 } from '../float-conversion.js';
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
+import { writeFully } from './write-fully.js';
 
 /** Options of {@link writeSyntheticCheckpoint}. */
 export interface SyntheticCheckpointOptions {
@@ -215,8 +216,7 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
     try {
       let position = 0;
       const write = async (bytes: Uint8Array) => {
-        let done = 0;
-        while (done < bytes.byteLength) done += (await handle.write(bytes, done, bytes.byteLength - done, position + done)).bytesWritten;
+        await writeFully(handle, bytes, position);
         position += bytes.byteLength;
       };
       await write(prefix);

@@ -7,6 +7,7 @@ import { SAFETENSORS_DTYPE_BYTES } from '../safetensors-header.js';
 import { WeightError } from '../weight-error.js';
 import type { WeightJob } from '../weight-plan.js';
 import type { SafetensorsFile } from './safetensors-file.js';
+import { writeFully } from './write-fully.js';
 
 /** Reads slices of checkpoint tensors; returns float32 values. */
 export interface TensorSliceReader {
@@ -62,11 +63,7 @@ export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSli
   const error = new WeightError();
   let position = 0;
   const write = async (bytes: Uint8Array) => {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
-      done += bytesWritten;
-    }
+    await writeFully(handle, bytes, position);
     position += bytes.byteLength;
   };
   for (const job of jobs) {
