@@ -5,6 +5,7 @@ import { VideoLlavaError } from '@video-llava/core';
 import type { SafetensorsTensorInfo } from '../safetensors-header.js';
 import { type CheckpointTensor, validateCheckpoint } from '../validate-checkpoint.js';
 import { SafetensorsFile } from './safetensors-file.js';
+import { isShardFileName } from './shard-file-name.js';
 
 /** A checkpoint folder opened for conversion: its config, its validated tensors, and readers for its files. */
 export interface OpenedCheckpoint {
@@ -59,7 +60,7 @@ async function shardFiles(directory: string, indexPath: string): Promise<{ names
     }
     const files = new Set<string>();
     for (const [name, file] of Object.entries(map)) {
-      if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || !file.endsWith('.safetensors')) {
+      if (!isShardFileName(file)) {
         throw new VideoLlavaError('INVALID_CHECKPOINT', `${indexPath}: weight_map["${name}"] is ${JSON.stringify(file)}; expected a .safetensors file name in the same folder.`, {
           file: indexPath,
           field: `weight_map.${name}`,

@@ -4,6 +4,7 @@ import { parseJsonText } from '@video-llava/config';
 import { DirectorySource, type ResolveSourceOptions, resolveSource } from '@video-llava/config/node';
 import { VideoLlavaError } from '@video-llava/core';
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
+import { isShardFileName } from './shard-file-name.js';
 
 /** Where a checkpoint comes from: options for a folder path or a hub id. */
 export interface CheckpointSourceOptions {
@@ -59,7 +60,7 @@ export async function resolveCheckpointDirectory(source: string, options: Checkp
     // Only plain .safetensors names in the same folder are downloaded; openCheckpoint refuses the rest clearly.
     const shards =
       typeof map === 'object' && map !== null
-        ? Object.values(map).filter((value): value is string => typeof value === 'string' && value.endsWith('.safetensors') && !value.includes('/') && !value.includes('\\'))
+        ? Object.values(map).filter(isShardFileName)
         : [];
     weightFiles.push('model.safetensors.index.json', ...new Set(shards));
   } else {
