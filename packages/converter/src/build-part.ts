@@ -17,7 +17,29 @@ export interface BuildPartOptions {
   contribOps?: boolean;
   /** The decoder's `num_logits_to_keep` input (see {@link DecoderGraphOptions}). @default true */
   numLogitsToKeepInput?: boolean;
+  /**
+   * `MatMulNBits`' `accuracy_level` in the q4/q8 formats: 4 computes the input in int8 (ONNX Runtime's fast path on
+   * CPUs with int8 dot products), 0 in float32.
+   * @default 4
+   */
+  accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Also build the decoder with the key/value buffer layout (`cacheOutputs: 'new'`, ONNX Runtime's fused norms and
+   * rotary embeddings where the format computes in float32), sharing the weights of `decoder_model_merged`: see
+   * {@link KV_BUFFER_DECODER_STEM}.
+   * @default true
+   */
+  kvBufferDecoder?: boolean;
 }
+
+/**
+ * The file-name stem of the decoder with the key/value buffer layout (`decoder_kv_buffer_q4.onnx` beside
+ * `decoder_model_merged_q4.onnx`, whose weights and external data it shares): it takes the past as buffers with
+ * unfilled capacity and returns only the new positions' keys and values (`new_key_values.*`), so that a decoding
+ * step neither copies nor returns the whole cache. `@video-llava/model` prefers it on backends that keep the cache
+ * on the CPU.
+ */
+export const KV_BUFFER_DECODER_STEM = 'decoder_kv_buffer';
 
 /** A built graph whose weights are still to be written: run the planner's jobs, then add the initializers. */
 export interface BuiltPart {
@@ -29,12 +51,15 @@ export interface BuiltPart {
   planner: WeightPlanner;
   /** Operator sets the graph uses. */
   opsetImports: Record<string, number>;
+  /** More graphs over the same weights, written beside the part's file under their own stem. */
+  companions: Array<{ stem: string; graph: GraphBuilder; opsetImports: Record<string, number> }>;
 }
 
 /** Builds the graph of one model part of the ONNX contract and plans its weights. */
 export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensors: ReadonlyMap<string, CheckpointTensor>, format: WeightFormat, options: BuildPartOptions = {}): BuiltPart {
   const graph = new GraphBuilder(part);
-  const planner = new WeightPlanner(graph, tensors, format, options.blockSize ?? 32);
+  const planner = new WeightPlanner(graph, tensors, format, options.blockSize ?? 32, options.accuracyLevel ?? 4);
+  const companions: BuiltPart['companions'] = [];
   switch (part) {
     case 'embed_tokens':
       buildEmbedTokens(planner, config);
@@ -46,10 +71,15 @@ export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensor
       buildVisionEncoder(planner, config, 'video');
       break;
     case 'decoder_model_merged':
-      buildDecoder(planner, config, options);
+      buildDecoder(planner, config, { ...options, cacheOutputs: 'present' });
+      if (options.kvBufferDecoder ?? true) {
+        const buffered = new GraphBuilder(KV_BUFFER_DECODER_STEM);
+        buildDecoder(planner.withGraph(buffered), config, { ...options, hiddenStateOutputs: false, contribOps: true, cacheOutputs: 'new' });
+        companions.push({ stem: KV_BUFFER_DECODER_STEM, graph: buffered, opsetImports: { '': 17, 'com.microsoft': 1 } });
+      }
       break;
   }
   const opsetImports: Record<string, number> = { '': 17 };
   if (planner.quantized || (part === 'decoder_model_merged' && options.contribOps)) opsetImports['com.microsoft'] = 1;
-  return { part, graph, planner, opsetImports };
+  return { part, graph, planner, opsetImports, companions };
 }

@@ -27,8 +27,8 @@ function output(name: string, dataType: TensorDataType, dims: number[]): WeightO
  */
 export class WeightPlanner {
   /** The weight jobs in the order their initializers are written. */
-  readonly jobs: WeightJob[] = [];
-  private readonly made = new Map<string, string[]>();
+  readonly jobs: WeightJob[];
+  private readonly made: Map<string, string[]>;
 
   constructor(
     /** The graph being built. */
@@ -38,7 +38,24 @@ export class WeightPlanner {
     readonly format: WeightFormat,
     /** MatMulNBits block size for q4/q8. */
     readonly blockSize: number,
-  ) {}
+    /**
+     * `MatMulNBits`' `accuracy_level`: the lowest precision its input may be computed in (0 = the kernel's default,
+     * float32 here; 4 = int8, which lets ONNX Runtime run the quantized weights on int8 dot-product instructions).
+     */
+    readonly accuracyLevel: 0 | 1 | 2 | 3 | 4 = 0,
+    shared?: { jobs: WeightJob[]; made: Map<string, string[]> },
+  ) {
+    this.jobs = shared?.jobs ?? [];
+    this.made = shared?.made ?? new Map();
+  }
+
+  /**
+   * A planner for another graph over the same weights: what either asks for is planned once, under one name, so
+   * two graphs (the decoder's two cache layouts) can share one set of initializers and one external data file.
+   */
+  withGraph(graph: GraphBuilder): WeightPlanner {
+    return new WeightPlanner(graph, this.tensors, this.format, this.blockSize, this.accuracyLevel, { jobs: this.jobs, made: this.made });
+  }
 
   /** The float type activations and float weights have in this format. */
   get floatType(): 'float32' | 'float16' {
@@ -104,7 +121,7 @@ export class WeightPlanner {
         this.jobs.push({ kind: 'block-quantized', source, bits, blockSize: this.blockSize, rows, columns, outputs });
         return outputs.map((item) => item.name);
       }) as [string, string, string];
-      y = graph.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: columns, N: rows, bits, block_size: this.blockSize, accuracy_level: 0 }, { domain: 'com.microsoft' });
+      y = graph.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: columns, N: rows, bits, block_size: this.blockSize, accuracy_level: this.accuracyLevel }, { domain: 'com.microsoft' });
       if (bias !== undefined) y = graph.op('Add', [y, this.tensor(bias)]);
       return y;
     }

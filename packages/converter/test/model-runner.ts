@@ -13,10 +13,17 @@ export interface ModelSessions {
   release(): Promise<void>;
 }
 
-export async function loadSessions(directory: string, suffix = '', config = { imageTokenIndex: 32000, videoTokenIndex: 32001, layers: 2, kvHeads: 4, headDim: 16, hidden: 64 }): Promise<ModelSessions> {
+export async function loadSessions(
+  directory: string,
+  suffix = '',
+  config = { imageTokenIndex: 32000, videoTokenIndex: 32001, layers: 2, kvHeads: 4, headDim: 16, hidden: 64 },
+  /** Run `decoder_kv_buffer` behind {@link kvBufferAsPresent} (with this many unfilled positions) instead of `decoder_model_merged`. */
+  kvBufferUnfilled?: number,
+): Promise<ModelSessions> {
   const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 2 };
   const open = (name: string) => ort.InferenceSession.create(join(directory, 'onnx', `${name}${suffix}.onnx`), options);
-  const [embed, image, video, decoder] = await Promise.all([open('embed_tokens'), open('image_encoder'), open('video_encoder'), open('decoder_model_merged')]);
+  const [embed, image, video, rawDecoder] = await Promise.all([open('embed_tokens'), open('image_encoder'), open('video_encoder'), open(kvBufferUnfilled === undefined ? 'decoder_model_merged' : 'decoder_kv_buffer')]);
+  const decoder = kvBufferUnfilled === undefined ? rawDecoder : kvBufferAsPresent(rawDecoder, kvBufferUnfilled);
   return {
     embed,
     image,
@@ -24,7 +31,7 @@ export async function loadSessions(directory: string, suffix = '', config = { im
     decoder,
     config,
     async release() {
-      await Promise.all([embed.release(), image.release(), video.release(), decoder.release()]);
+      await Promise.all([embed.release(), image.release(), video.release(), rawDecoder.release()]);
     },
   };
 }
@@ -194,4 +201,53 @@ export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { s
     next = argmaxRows(outputs.logits!.data as Float32Array, batch, vocab);
   }
   return generated;
+}
+
+/**
+ * `decoder_kv_buffer` (past with unfilled capacity in, `new_key_values.*` out) behind `decoder_model_merged`'s
+ * interface, for the tests written against the latter: each past `[B, kvH, P, hd]` is copied into a buffer of
+ * `P + unfilled` positions whose unfilled ones hold large finite values (so a mask that let them through would show
+ * in the logits), the mask is widened with zeros over them, and `present.*` is the past with the new positions
+ * appended.
+ */
+export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: number): ort.InferenceSession {
+  const pastNames = session.inputNames.filter((name) => name.startsWith('past_key_values.'));
+  const outputNames = ['logits', ...pastNames.map((name) => name.replace('past_key_values.', 'present.'))];
+  const run = async (feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> => {
+    const widened: Record<string, ort.Tensor> = { ...feeds };
+    const mask = feeds.attention_mask!;
+    const [batch, total] = mask.dims as [number, number];
+    const newLength = feeds.inputs_embeds!.dims[1]!;
+    const past = total - newLength;
+    const capacity = past + unfilled;
+    const maskData = new BigInt64Array(batch * (capacity + newLength));
+    for (let row = 0; row < batch; row++) {
+      const source = (mask.data as BigInt64Array).subarray(row * total, (row + 1) * total);
+      maskData.set(source.subarray(0, past), row * (capacity + newLength));
+      maskData.set(source.subarray(past), row * (capacity + newLength) + capacity);
+    }
+    widened.attention_mask = new ort.Tensor('int64', maskData, [batch, capacity + newLength]);
+    for (const name of pastNames) {
+      const tensor = feeds[name]!;
+      const [rows, heads, , width] = tensor.dims as [number, number, number, number];
+      const data = new Float32Array(rows * heads * capacity * width).fill(1e4);
+      for (let block = 0; block < rows * heads; block++) data.set((tensor.data as Float32Array).subarray(block * past * width, (block + 1) * past * width), block * capacity * width);
+      widened[name] = new ort.Tensor('float32', data, [rows, heads, capacity, width]);
+    }
+    const outputs = await session.run(widened);
+    const result: Record<string, ort.Tensor> = { logits: outputs.logits! };
+    for (const name of pastNames) {
+      const before = feeds[name]!;
+      const fresh = outputs[name.replace('past_key_values.', 'new_key_values.')]!;
+      const [rows, heads, , width] = before.dims as [number, number, number, number];
+      const present = new Float32Array(rows * heads * (past + newLength) * width);
+      for (let block = 0; block < rows * heads; block++) {
+        present.set((before.data as Float32Array).subarray(block * past * width, (block + 1) * past * width), block * (past + newLength) * width);
+        present.set((fresh.data as Float32Array).subarray(block * newLength * width, (block + 1) * newLength * width), (block * (past + newLength) + past) * width);
+      }
+      result[name.replace('past_key_values.', 'present.')] = new ort.Tensor('float32', present, [rows, heads, past + newLength, width]);
+    }
+    return result;
+  };
+  return { inputNames: session.inputNames, outputNames, run, release: () => session.release() } as unknown as ort.InferenceSession;
 }

@@ -22,6 +22,7 @@ export class ModelSessions {
   readonly #init: ModelSessionsInit;
   readonly #pending = new Map<ModelPart, Promise<InferenceSession>>();
   readonly #loaded = new Map<ModelPart, InferenceSession>();
+  readonly #stems = new Map<ModelPart, string>();
   #released = false;
 
   constructor(init: ModelSessionsInit) {
@@ -35,7 +36,25 @@ export class ModelSessions {
 
   /** The path of a part's file inside the model folder (`onnx/decoder_model_merged_q4.onnx`). */
   filePath(part: ModelPart): string {
-    return modelFilePath(part, this.#init.dtypes[part]);
+    return modelFilePath(part, this.#init.dtypes[part]).replace(part, this.#stems.get(part) ?? part);
+  }
+
+  /**
+   * Opens the part from the file with another stem (`decoder_kv_buffer_q4.onnx` for `decoder_model_merged` in q4)
+   * when the folder has it; otherwise, or when `stem` is `undefined`, from the part's own file. Before the part's
+   * first use only.
+   * @returns whether the file with `stem` is the one opened
+   */
+  async getVariant(part: ModelPart, stem: string, signal?: AbortSignal): Promise<{ session: InferenceSession; variant: boolean }> {
+    if (this.#loaded.has(part) || this.#pending.has(part)) return { session: await this.get(part, signal), variant: this.#stems.has(part) };
+    this.#stems.set(part, stem);
+    try {
+      return { session: await this.get(part, signal), variant: true };
+    } catch (error) {
+      this.#stems.delete(part);
+      if (!VideoLlavaError.isInstance(error) || (error.code !== 'FILE_NOT_FOUND' && error.code !== 'DOWNLOAD_FAILED')) throw error;
+      return { session: await this.get(part, signal), variant: false };
+    }
   }
 
   /** The part's file as messages name it (the source's location joined with {@link filePath}). */

@@ -3,6 +3,7 @@ import { type DataType, type ProgressCallback, Tensor, VideoLlavaError, describe
 import { type GenerateOptions, type GenerationDelta, type GenerationResult, type GenerationStream, generate, singlePassStream, streamGeneration } from '@video-llava/generation';
 import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
+import { kvBufferAttentionMask, storeNewPositions } from './kv-buffer.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
 import type { DecoderOutput, LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { type ModelDtype, type ModelDtypeChoice, type ModelPart, resolveModelDtypes } from './model-dtype.js';
@@ -40,6 +41,18 @@ export interface VideoLlavaModelOptions {
    * @default true
    */
   prefixCache?: boolean;
+  /**
+   * Which decoder keeps the key/value cache:
+   * - `'buffer'`: `onnx/decoder_kv_buffer{suffix}.onnx` (written by `@video-llava/converter` beside
+   *   `decoder_model_merged`, sharing its weights): the cache lives in buffers the model owns, a step writes only
+   *   its new positions, and nothing copies or returns the whole cache (the fast path on CPUs). Falls back to
+   *   `decoder_model_merged` when the folder has no such file (other exporters).
+   * - `'present'`: `decoder_model_merged` (Hugging Face's contract): each step returns the whole cache as
+   *   `present.*`, which stays in device memory where the backend can keep it there (WebGPU).
+   * - `'auto'`: `'buffer'` on onnxruntime-node with the CPU execution provider, `'present'` elsewhere.
+   * @default 'auto'
+   */
+  decoderCache?: 'auto' | 'buffer' | 'present';
   /** Progress: `load` (one item per ONNX file opened) and the backend's `download` bytes. */
   onProgress?: ProgressCallback;
   /** Cancels loading (`ABORTED`). */
@@ -60,9 +73,11 @@ export interface VideoLlavaGenerateOptions extends Omit<GenerateOptions<VideoLla
 }
 
 interface DecoderLayout {
+  /** `present`: the decoder returns the whole cache (`present.*`); `buffer`: only the new positions (`new_key_values.*`). */
+  kind: 'present' | 'buffer';
   /** `past_key_values.{i}.key|value` inputs, in the model's order. */
   pastNames: string[];
-  /** The `present.*` output of each past input. */
+  /** The output of each past input: `present.*`, or `new_key_values.*` for the buffer layout. */
   presentOf: Record<string, string>;
   dtypes: Record<string, DataType>;
   hasPositionIds: boolean;
@@ -118,14 +133,25 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   readonly #sessions: ModelSessions;
   readonly #prefix = new PrefixCacheStore();
   readonly #prefixCacheDefault: boolean;
+  readonly #decoderCache: 'buffer' | 'present';
   #decoderLayout: DecoderLayout | undefined;
 
   /**
    * Prefer {@link fromPretrained}. Opens nothing: every part loads on first use.
    */
-  constructor(init: { config: PretrainedConfig; source: ModelSource; backend: Backend; dtypes?: Readonly<Record<ModelPart, ModelDtype>>; sessionOptions?: VideoLlavaModelOptions['sessionOptions']; prefixCache?: boolean; onProgress?: ProgressCallback | undefined }) {
+  constructor(init: {
+    config: PretrainedConfig;
+    source: ModelSource;
+    backend: Backend;
+    dtypes?: Readonly<Record<ModelPart, ModelDtype>>;
+    sessionOptions?: VideoLlavaModelOptions['sessionOptions'];
+    prefixCache?: boolean;
+    decoderCache?: VideoLlavaModelOptions['decoderCache'];
+    onProgress?: ProgressCallback | undefined;
+  }) {
     this.config = init.config;
     this.#prefixCacheDefault = init.prefixCache ?? true;
+    this.#decoderCache = resolveDecoderCache(init.decoderCache, init.backend, init.sessionOptions);
     this.#sessions = new ModelSessions({
       source: init.source,
       backend: init.backend,
@@ -160,6 +186,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       dtypes: resolveModelDtypes(options.dtype),
       ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
       prefixCache: options.prefixCache ?? true,
+      decoderCache: options.decoderCache,
       onProgress: options.onProgress,
     });
     try {
@@ -326,14 +353,27 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
         feeds.num_logits_to_keep = new Tensor('int64', count, layout.numLogitsToKeepRank === 0 ? [] : [1]);
       }
       for (const name of layout.pastNames) feeds[name] = cache.tensors[name]!;
+      if (layout.kind === 'buffer') {
+        const capacity = layout.pastNames.length > 0 ? cache.tensors[layout.pastNames[0]!]!.dims[2]! : 0;
+        feeds.attention_mask = kvBufferAttentionMask(input.attentionMask, cache.length, capacity);
+      }
       const outputNames = ['logits', ...layout.pastNames.map((name) => layout.presentOf[name]!)];
       const outputs = await session.run(feeds, { outputs: outputNames, ...(input.signal ? { signal: input.signal } : {}) });
-      released = true;
-      releaseCacheTensors(cache);
       this.statistics.decoderRuns++;
-      const tensors: Record<string, RuntimeTensor> = {};
-      for (const name of layout.pastNames) tensors[name] = outputs[layout.presentOf[name]!]!;
-      const next: VideoLlavaCache = { tensors, rows, length: cache.length + length };
+      let next: VideoLlavaCache;
+      if (layout.kind === 'buffer') {
+        const fresh: Record<string, Tensor<'float32'>> = {};
+        for (const name of layout.pastNames) fresh[name] = toFloat32(await toCpuTensor(outputs[layout.presentOf[name]!]!), file, layout.presentOf[name]!);
+        // The buffers of `cache` are written in place: it is consumed here.
+        next = storeNewPositions(cache, fresh, this.config.model.textConfig.maxPositionEmbeddings);
+        released = true;
+      } else {
+        released = true;
+        releaseCacheTensors(cache);
+        const tensors: Record<string, RuntimeTensor> = {};
+        for (const name of layout.pastNames) tensors[name] = outputs[layout.presentOf[name]!]!;
+        next = { tensors, rows, length: cache.length + length };
+      }
       let logitsTensor: Tensor<'float32'>;
       try {
         logitsTensor = toFloat32(await toCpuTensor(outputs.logits!), file, 'logits');
@@ -465,9 +505,17 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   }
 
   async #decoder(signal?: AbortSignal): Promise<InferenceSession> {
-    const session = await this.#sessions.get('decoder_model_merged', signal);
+    const session =
+      this.#decoderCache === 'buffer'
+        ? (await this.#sessions.getVariant('decoder_model_merged', KV_BUFFER_DECODER_STEM, signal)).session
+        : await this.#sessions.get('decoder_model_merged', signal);
     this.#layout(session);
     return session;
+  }
+
+  /** Which decoder layout runs (`buffer` when `decoder_kv_buffer*.onnx` was opened); `undefined` before it is opened. */
+  get decoderCacheLayout(): 'present' | 'buffer' | undefined {
+    return this.#decoderLayout?.kind;
   }
 
   #layout(session: InferenceSession): DecoderLayout {
@@ -476,10 +524,11 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const pastNames = session.inputNames.filter((name) => /^past_key_values\.\d+\.(key|value)$/.test(name));
     const presentOf: Record<string, string> = {};
     const missing: string[] = [];
+    const kind: DecoderLayout['kind'] = session.outputNames.some((name) => name.startsWith('new_key_values.')) ? 'buffer' : 'present';
     for (const name of ['inputs_embeds', 'attention_mask']) if (!session.inputNames.includes(name)) missing.push(`input ${name}`);
     if (!session.outputNames.includes('logits')) missing.push('output logits');
     for (const name of pastNames) {
-      const present = name.replace(/^past_key_values\./, 'present.');
+      const present = name.replace(/^past_key_values\./, kind === 'buffer' ? 'new_key_values.' : 'present.');
       presentOf[name] = present;
       if (!session.outputNames.includes(present)) missing.push(`output ${present}`);
     }
@@ -509,6 +558,10 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     }
     const dtypes: Record<string, DataType> = {};
     for (const name of pastNames) dtypes[name] = inputDtype(session, name) as DataType;
+    const notFloat32 = pastNames.find((name) => dtypes[name] !== 'float32');
+    if (kind === 'buffer' && notFloat32 !== undefined) {
+      throw new VideoLlavaError('INVALID_FILE', `${file} declares ${notFloat32} as ${dtypes[notFloat32]}; a decoder with new_key_values outputs takes a float32 cache.`, { file, field: notFloat32, expected: 'float32', actual: dtypes[notFloat32] });
+    }
     let numLogitsToKeepRank: DecoderLayout['numLogitsToKeepRank'];
     if (session.inputNames.includes('num_logits_to_keep')) {
       const metadata = session.inputMetadata.find((value) => value.name === 'num_logits_to_keep');
@@ -518,7 +571,24 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       }
       numLogitsToKeepRank = metadata.shape.length === 0 ? 0 : 1;
     }
-    this.#decoderLayout = { pastNames, presentOf, dtypes, hasPositionIds: session.inputNames.includes('position_ids'), numLogitsToKeepRank };
+    this.#decoderLayout = { kind, pastNames, presentOf, dtypes, hasPositionIds: session.inputNames.includes('position_ids'), numLogitsToKeepRank };
     return this.#decoderLayout;
   }
+}
+
+/** The stem of the decoder file with the key/value buffer layout (`@video-llava/converter`'s `KV_BUFFER_DECODER_STEM`). */
+export const KV_BUFFER_DECODER_STEM = 'decoder_kv_buffer';
+
+/** `'auto'` as {@link VideoLlavaModelOptions.decoderCache} documents it. */
+function resolveDecoderCache(choice: VideoLlavaModelOptions['decoderCache'], backend: Backend, sessionOptions: VideoLlavaModelOptions['sessionOptions']): 'buffer' | 'present' {
+  if (choice === 'buffer' || choice === 'present') return choice;
+  if (choice !== undefined && choice !== 'auto') {
+    throw new VideoLlavaError('INVALID_ARGUMENT', `decoderCache must be 'auto', 'buffer' or 'present', found ${describeValue(choice)}.`, { field: 'decoderCache', expected: ['auto', 'buffer', 'present'], actual: describeValue(choice) });
+  }
+  if (backend.name !== 'onnxruntime-node') return 'present';
+  const options = typeof sessionOptions === 'function' ? sessionOptions('decoder_model_merged') : sessionOptions;
+  const providers = options?.executionProviders ?? backend.capabilities.defaultExecutionProviders;
+  const first = providers[0];
+  const name = typeof first === 'string' ? first : (first as { name?: string } | undefined)?.name;
+  return name === undefined || name === 'cpu' ? 'buffer' : 'present';
 }

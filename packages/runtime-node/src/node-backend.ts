@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,7 +175,8 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
       create: async (candidate, name) => {
         const ortOptions = {
           ...toOrtSessionOptions(candidate, sessionOptions, externalData),
-          ...(sessionOptions.threads === undefined ? {} : { intraOpNumThreads: sessionOptions.threads }),
+          // ONNX Runtime's own default (its count of physical cores) came to 1 of 2 here: use every core the process may.
+          intraOpNumThreads: sessionOptions.threads ?? availableParallelism(),
         };
         try {
           return resolved.kind === 'path' ? await ort.InferenceSession.create(resolved.path, ortOptions) : await ort.InferenceSession.create(resolved.bytes, ortOptions);

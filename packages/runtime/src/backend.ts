@@ -41,7 +41,8 @@ export interface SessionOptions {
   /**
    * Threads for one operator (intra-op). In `runtime-web` this sets the WebAssembly thread count, which can only
    * be set before the first session.
-   * @default ONNX Runtime's choice (all physical cores in Node; up to 4 in a cross-origin isolated page, else 1)
+   * @default `os.availableParallelism()` in `runtime-node`; in `runtime-web` ONNX Runtime's choice (up to 4 in a
+   *   cross-origin isolated page, else 1)
    */
   threads?: number;
   /**

@@ -37,6 +37,13 @@ export interface VideoLlavaLoadOptions {
    * @default true
    */
   prefixCache?: boolean;
+  /**
+   * Which decoder keeps the key/value cache (`@video-llava/model`'s option): `'buffer'` (`decoder_kv_buffer*.onnx`,
+   * the cache in buffers written in place; the fast path on CPUs), `'present'` (`decoder_model_merged*.onnx`, the
+   * whole cache returned every step; kept on the GPU by WebGPU), `'auto'` (buffer on onnxruntime-node's CPU).
+   * @default 'auto'
+   */
+  decoderCache?: 'auto' | 'buffer' | 'present';
   /** How a string source is resolved (working folder, hub cache, token, ...). */
   sourceOptions?: SourceOptions;
   /** Progress while loading: `download` (bytes, per file) and `load` (one item per ONNX file opened). */
@@ -167,6 +174,7 @@ export class VideoLlavaPipeline {
         ...(sessionOptions === undefined ? {} : { sessionOptions }),
         ...(options.preload === undefined ? {} : { preload: options.preload }),
         prefixCache: options.prefixCache ?? true,
+        ...(options.decoderCache === undefined ? {} : { decoderCache: options.decoderCache }),
         ...readOptions,
       });
     } catch (error) {

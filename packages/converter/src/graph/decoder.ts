@@ -28,6 +28,17 @@ export interface DecoderGraphOptions {
    * @default true
    */
   numLogitsToKeepInput?: boolean;
+  /**
+   * What the decoder returns of the key/value cache:
+   * - `'present'`: `present.{i}.key|value [B,kvH,P+S,hd]`, the past with the new positions appended (Hugging
+   *   Face's contract; the caller hands them back as the next past).
+   * - `'new'`: `new_key_values.{i}.key|value [B,kvH,S,hd]`, only the new positions. The caller keeps the cache in
+   *   buffers of its own and writes them in; `past_key_values.*` may then hold more positions than are filled
+   *   (a capacity), the unfilled ones masked out by `attention_mask`. No step copies or returns the whole cache,
+   *   which at 2000 positions of a 7B model is 1 GB per step.
+   * @default 'present'
+   */
+  cacheOutputs?: 'present' | 'new';
 }
 
 /**
@@ -84,7 +95,8 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   const groups = heads / kvHeads;
   // Fused ops compute in float32 (fp16 keeps the standard graph, whose masking stays finite in float16).
   const contrib = (options.contribOps ?? false) && type === 'float32';
-  const fusedAttention = contrib && groups === 1;
+  const newOnly = options.cacheOutputs === 'new';
+  const fusedAttention = contrib && groups === 1 && !newOnly;
 
   const embeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', width]);
   const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
@@ -155,6 +167,40 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   const scale = scalar(graph, type, headDim ** -0.5);
   const bias = (name: string, enabled: boolean) => (enabled ? `${name}.bias` : undefined);
 
+  const toHeads = (x: string, shape: string) => graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
+  const lastAxis = graph.constant('int64', [-1]);
+  const transposeLast = (x: string) => graph.op('Transpose', [x], { perm: [0, 1, 3, 2] });
+  /**
+   * Attention over a past that may hold unfilled capacity, returning only the new keys and values: the past and the
+   * new positions are scored separately (the past as `K q^T`, so neither the cache nor its transpose is copied),
+   * the scores joined for one softmax, and the context summed from the two parts.
+   */
+  const attendWithNewOutputs = (layer: number, project: (name: string) => string): string => {
+    const [pastKey, pastValue] = past[layer]!;
+    const query = rotary3d ? toHeads(rotary3d(project('q_proj'), heads), queryShape) : rotate(toHeads(project('q_proj'), queryShape));
+    const key = rotary3d ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape) : rotate(toHeads(project('k_proj'), kvShape));
+    const value = toHeads(project('v_proj'), kvShape);
+    graph.output(castTo(graph, key, type, 'float32'), 'float32', ['batch_size', kvHeads, 'sequence_length', headDim], `new_key_values.${layer}.key`);
+    graph.output(castTo(graph, value, type, 'float32'), 'float32', ['batch_size', kvHeads, 'sequence_length', headDim], `new_key_values.${layer}.value`);
+    const cachedKey = castTo(graph, pastKey, 'float32', type);
+    const cachedValue = castTo(graph, pastValue, 'float32', type);
+    const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
+    const pastScores = transposeLast(graph.op('MatMul', [cachedKey, transposeLast(groupedQuery)]));
+    const newScores = graph.op('MatMul', [groupedQuery, transposeLast(key)]);
+    let scores = graph.op('Concat', [pastScores, newScores], { axis: -1 });
+    if (grouped) scores = graph.op('Reshape', [scores, grouped.scoresByHead]);
+    scores = castTo(graph, graph.op('Mul', [scores, scale]), type, 'float32');
+    let probabilities = softmax(graph, graph.op('Where', [allowed, scores, masked]), 'float32');
+    probabilities = castTo(graph, probabilities, 'float32', type);
+    if (grouped) probabilities = graph.op('Reshape', [probabilities, grouped.scoresByGroup]);
+    const pastPositions = graph.op('Shape', [pastKey], { start: 2, end: 3 });
+    const pastProbabilities = graph.op('Slice', [probabilities, graph.constant('int64', [0]), pastPositions, lastAxis]);
+    const newProbabilities = graph.op('Slice', [probabilities, pastPositions, graph.constant('int64', [Number.MAX_SAFE_INTEGER]), lastAxis]);
+    let context = graph.op('Add', [graph.op('MatMul', [pastProbabilities, cachedValue]), graph.op('MatMul', [newProbabilities, value])]);
+    if (grouped) context = graph.op('Reshape', [context, grouped.contextByHead]);
+    return graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
+  };
+
   let hidden = castTo(graph, embeds, 'float32', type);
   for (let layer = 0; layer < layers; layer++) {
     const prefix = `model.language_model.layers.${layer}.`;
@@ -162,7 +208,9 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
     const project = (name: string) => planner.linear(normed, `${prefix}self_attn.${name}.weight`, bias(`${prefix}self_attn.${name}`, text.attentionBias));
     const [pastKey, pastValue] = past[layer]!;
     let attention: string;
-    if (fusedAttention) {
+    if (newOnly) {
+      attention = attendWithNewOutputs(layer, project);
+    } else if (fusedAttention) {
       const [output, presentKey, presentValue] = graph.node(
         'MultiHeadAttention',
         [rotary3d!(project('q_proj'), heads), rotary3d!(project('k_proj'), kvHeads), project('v_proj'), '', '', attentionBias, pastKey, pastValue],
@@ -173,7 +221,6 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
       graph.output(presentValue!, 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
       attention = output!;
     } else {
-      const toHeads = (x: string, shape: string) => graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
       const query = rotary3d ? toHeads(rotary3d(project('q_proj'), heads), queryShape) : rotate(toHeads(project('q_proj'), queryShape));
       const key = rotary3d ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape) : rotate(toHeads(project('k_proj'), kvShape));
       const value = toHeads(project('v_proj'), kvShape);

@@ -64,6 +64,20 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    */
   numLogitsToKeepInput?: boolean;
   /**
+   * `MatMulNBits`' `accuracy_level` in the q4 and q8 formats: 4 lets ONNX Runtime quantize each input row to int8 and
+   * use the CPU's int8 dot products (several times faster prefill and decoding; the converter README lists what it
+   * costs in accuracy), 0 computes in float32.
+   * @default 4
+   */
+  accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Also write the decoder with the key/value buffer layout, `onnx/decoder_kv_buffer{suffix}.onnx`, sharing the
+   * weights (and external data file) of `decoder_model_merged`: a decoding step then neither copies nor returns the
+   * whole cache. `@video-llava/model` uses it on onnxruntime-node; `false` writes only the Hugging Face layout.
+   * @default true
+   */
+  kvBufferDecoder?: boolean;
+  /**
    * Source bytes converted per step; bounds memory.
    * @default 16 MiB
    */
@@ -133,7 +147,14 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
   const checkpoint = await openCheckpoint(checkpointDirectory);
   const staging = join(dirname(output), `${basename(output)}.partial-${randomBytes(4).toString('hex')}`);
   try {
-    const partOptions: BuildPartOptions = { blockSize, hiddenStateOutputs: options.hiddenStateOutputs, contribOps: options.contribOps, numLogitsToKeepInput: options.numLogitsToKeepInput };
+    const partOptions: BuildPartOptions = {
+      blockSize,
+      hiddenStateOutputs: options.hiddenStateOutputs,
+      contribOps: options.contribOps,
+      numLogitsToKeepInput: options.numLogitsToKeepInput,
+      accuracyLevel: options.accuracyLevel,
+      kvBufferDecoder: options.kvBufferDecoder,
+    };
     const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
     for (const dtype of dtypes) {
       for (const part of parts) built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, partOptions) });
@@ -221,23 +242,37 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
         }
       }
     }
-    const model = createModel(built.graph.build(), {
-      opsetImports: built.opsetImports,
-      metadata: {
-        'video_llava.part': built.part,
-        'video_llava.dtype': dtype,
-        'video_llava.converter': '@video-llava/converter',
-      },
-    });
-    const out = await open(modelPath, 'w');
-    try {
-      let position = 0;
-      for await (const chunk of encodeModelStream(model)) {
-        await writeFully(out, chunk, position);
-        position += chunk.byteLength;
+    const graphs = [{ fileName, graph: built.graph, opsetImports: built.opsetImports }];
+    for (const companion of built.companions) {
+      const companionName = fileName.replace(built.part, companion.stem);
+      for (const job of built.planner.jobs) {
+        for (const output of job.outputs) {
+          const reference = written.references.get(output.name)!;
+          if (external) companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, externalData: reference });
+          else companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.offset, reference.length) });
+        }
       }
-    } finally {
-      await out.close();
+      graphs.push({ fileName: companionName, graph: companion.graph, opsetImports: companion.opsetImports });
+    }
+    for (const item of graphs) {
+      const model = createModel(item.graph.build(), {
+        opsetImports: item.opsetImports,
+        metadata: {
+          'video_llava.part': built.part,
+          'video_llava.dtype': dtype,
+          'video_llava.converter': '@video-llava/converter',
+        },
+      });
+      const out = await open(join(directory, item.fileName), 'w');
+      try {
+        let position = 0;
+        for await (const chunk of encodeModelStream(model)) {
+          await writeFully(out, chunk, position);
+          position += chunk.byteLength;
+        }
+      } finally {
+        await out.close();
+      }
     }
     const files: ConvertedFile[] = [
       {
@@ -248,6 +283,7 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
         weightError: { maxAbsError: written.error.maxAbsError, relativeRmsError: written.error.relativeRmsError },
       },
     ];
+    for (const item of graphs.slice(1)) files.push({ path: `onnx/${item.fileName}`, bytes: await fileBytes(join(directory, item.fileName)), part: built.part, dtype });
     if (external) files.push({ path: `onnx/${dataName}`, bytes: await fileBytes(dataPath), part: built.part, dtype });
     return files;
   } finally {

@@ -1,7 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { assertClose, fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSessions, runCase } from '../../test/model-runner.js';
 import { readRawSafetensors } from '../../test/safetensors-edit.js';
@@ -52,7 +52,8 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
   async function convertAndRun(name: string, options: Parameters<typeof writeSyntheticCheckpoint>[1], convertOptions: Parameters<typeof convertCheckpoint>[2] = {}) {
     const checkpoint = join(root, name);
     await writeSyntheticCheckpoint(checkpoint, { ...options, copyFilesFrom: tinyFixture.model });
-    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`), convertOptions);
+    // The checkpoint readers are under test: the key/value buffer decoder only where external data is (see below).
+    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`), { kvBufferDecoder: false, ...convertOptions });
     const sessions = await loadSessions(report.outputDirectory);
     try {
       const run = await runCase(sessions, imageAndVideo);
@@ -67,7 +68,17 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     const bf16 = await convertAndRun('bf16-sharded', { dtype: 'bfloat16', shards: 3, layout: 'transformers-v5-saved' });
     const f32 = await convertAndRun('f32-sharded', { dtype: 'float32', shards: 2, layout: 'transformers-v5' });
     // Weights in external data files (as parts past 2 GB are) load and compute the same.
-    const external = await convertAndRun('f16-external', { dtype: 'float16' }, { externalDataThreshold: 0 });
+    const external = await convertAndRun('f16-external', { dtype: 'float16' }, { externalDataThreshold: 0, kvBufferDecoder: true });
+    // decoder_kv_buffer.onnx is a graph only: its weights are decoder_model_merged.onnx_data's.
+    const onnxFolder = join(external.report.outputDirectory, 'onnx');
+    expect(statSync(join(onnxFolder, 'decoder_kv_buffer.onnx')).size).toBeLessThan(statSync(join(onnxFolder, 'decoder_model_merged.onnx_data')).size / 10);
+    const buffered = await loadSessions(external.report.outputDirectory, '', undefined, 3);
+    try {
+      const run = await runCase(buffered, imageAndVideo);
+      assertClose(run.logitsLast, external.run.logitsLast, 1e-5, 'decoder_kv_buffer on shared external data');
+    } finally {
+      await buffered.release();
+    }
     expect(readdirSync(join(external.report.outputDirectory, 'onnx')).filter((name) => name.endsWith('.onnx_data')).sort()).toEqual([
       'decoder_model_merged.onnx_data',
       'embed_tokens.onnx_data',
@@ -88,7 +99,7 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
       other.run.projectorOutputs.forEach((output, index) => expect(bytes(output).equals(bytes(reference.run.projectorOutputs[index]!))).toBe(true));
       expect(bytes(other.run.logitsLast).equals(bytes(logits))).toBe(true);
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('vision feature selection from the config', () => {
