@@ -53,6 +53,13 @@ export interface VideoLlavaModelOptions {
    * @default 'auto'
    */
   decoderCache?: 'auto' | 'buffer' | 'present';
+  /**
+   * With the buffer decoder, prompts longer than this run in blocks of this many positions, each attending to the
+   * cache the ones before it wrote: attention scores and returned keys and values stay the size of one block (a
+   * 2000-token video prompt of a 7B model would otherwise hold gigabytes of them at once).
+   * @default 512
+   */
+  prefillChunkSize?: number;
   /** Progress: `load` (one item per ONNX file opened) and the backend's `download` bytes. */
   onProgress?: ProgressCallback;
   /** Cancels loading (`ABORTED`). */
@@ -106,6 +113,31 @@ function int64Tensor(value: Tensor<'int64'> | readonly (readonly number[])[], fi
   return new Tensor('int64', data, [rows.length, width]);
 }
 
+/** What {@link VideoLlavaForConditionalGeneration.runDecoder} takes. */
+export interface DecoderRunInput {
+  /** float32 `[rows, new, hidden]`. */
+  inputsEmbeds: Tensor<'float32'>;
+  /** int64 `[rows, past + new]`. */
+  attentionMask: Tensor<'int64'>;
+  /** int64 `[rows, new]`. */
+  positionIds: Tensor<'int64'>;
+  /** The cache before the run; ownership moves into the call. */
+  cache: VideoLlavaCache;
+  /** Return only the last position's logits, `[rows, vocab]` (see `runDecoder`). */
+  lastPositionOnly?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** Columns `from..to` of a `[rows, columns, width]` (or `[rows, columns]` with `width` 1) tensor, copied. */
+function sliceColumns<T extends 'float32' | 'int64'>(tensor: Tensor<T>, from: number, to: number, width: number): Tensor<T> {
+  const [rows, columns] = tensor.dims as [number, number];
+  if (from === 0 && to === columns) return tensor;
+  const data = tensor.data as Float32Array | BigInt64Array;
+  const out = new (data.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor)(rows * (to - from) * width);
+  for (let row = 0; row < rows; row++) (out as Float32Array).set((data as Float32Array).subarray((row * columns + from) * width, (row * columns + to) * width), row * (to - from) * width);
+  return new Tensor(tensor.dtype, out as Tensor<T>['data'], tensor.dims.length === 3 ? [rows, to - from, width] : [rows, to - from]);
+}
+
 /**
  * Hugging Face's `VideoLlavaForConditionalGeneration` on the runtime interface: the CLIP towers with their projector
  * (`image_encoder.onnx`, `video_encoder.onnx`), the token embeddings and the LLaMA decoder with its key/value cache
@@ -134,6 +166,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   readonly #prefix = new PrefixCacheStore();
   readonly #prefixCacheDefault: boolean;
   readonly #decoderCache: 'buffer' | 'present';
+  readonly #prefillChunkSize: number;
   #decoderLayout: DecoderLayout | undefined;
 
   /**
@@ -147,11 +180,17 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     sessionOptions?: VideoLlavaModelOptions['sessionOptions'];
     prefixCache?: boolean;
     decoderCache?: VideoLlavaModelOptions['decoderCache'];
+    prefillChunkSize?: number | undefined;
     onProgress?: ProgressCallback | undefined;
   }) {
     this.config = init.config;
     this.#prefixCacheDefault = init.prefixCache ?? true;
     this.#decoderCache = resolveDecoderCache(init.decoderCache, init.backend, init.sessionOptions);
+    const chunk = init.prefillChunkSize ?? 512;
+    if (!Number.isSafeInteger(chunk) || chunk < 1) {
+      throw new VideoLlavaError('INVALID_ARGUMENT', `prefillChunkSize must be a positive integer, found ${describeValue(chunk)}.`, { field: 'prefillChunkSize', expected: 'a positive integer', actual: describeValue(chunk) });
+    }
+    this.#prefillChunkSize = chunk;
     this.#sessions = new ModelSessions({
       source: init.source,
       backend: init.backend,
@@ -187,6 +226,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
       prefixCache: options.prefixCache ?? true,
       decoderCache: options.decoderCache,
+      prefillChunkSize: options.prefillChunkSize,
       onProgress: options.onProgress,
     });
     try {
@@ -330,7 +370,46 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
    * @param input.lastPositionOnly return only the last position's logits, `[rows, vocab]`; a decoder with the
    *   `num_logits_to_keep` input then computes only those (it is fed 1, else 0: every position)
    */
-  async runDecoder(input: { inputsEmbeds: Tensor<'float32'>; attentionMask: Tensor<'int64'>; positionIds: Tensor<'int64'>; cache: VideoLlavaCache; lastPositionOnly?: boolean; signal?: AbortSignal | undefined }): Promise<DecoderOutput> {
+  async runDecoder(input: DecoderRunInput): Promise<DecoderOutput> {
+    const session = await this.#decoder(input.signal);
+    const layout = this.#layout(session);
+    const [rows, length] = input.inputsEmbeds.dims as [number, number];
+    const chunk = this.#prefillChunkSize;
+    if (layout.kind !== 'buffer' || length <= chunk || input.attentionMask.dims[1] !== input.cache.length + length) return this.#runDecoderOnce(input);
+    // A long prompt in blocks: each attends to the cache the blocks before it wrote, so the attention scores and the
+    // keys and values a run returns stay the size of one block (the same numbers as one run, up to float rounding).
+    const width = input.inputsEmbeds.dims[2]!;
+    const past = input.cache.length;
+    const lastOnly = input.lastPositionOnly === true;
+    const blocks: Array<{ logits: Float32Array; positions: number }> = [];
+    let cache = input.cache;
+    for (let start = 0; start < length; start += chunk) {
+      const end = Math.min(length, start + chunk);
+      const output = await this.#runDecoderOnce({
+        inputsEmbeds: sliceColumns(input.inputsEmbeds, start, end, width),
+        attentionMask: sliceColumns(input.attentionMask, 0, past + end, 1),
+        positionIds: sliceColumns(input.positionIds, start, end, 1),
+        cache,
+        // Blocks before the last only fill the cache: their logits are not needed when only the last position's are.
+        lastPositionOnly: lastOnly,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+      cache = output.cache;
+      blocks.push({ logits: output.logits, positions: lastOnly ? 1 : end - start });
+    }
+    if (lastOnly) return { logits: blocks[blocks.length - 1]!.logits, cache };
+    const vocab = blocks[0]!.logits.length / (rows * blocks[0]!.positions);
+    const logits = new Float32Array(rows * length * vocab);
+    let offset = 0;
+    for (const block of blocks) {
+      for (let row = 0; row < rows; row++) logits.set(block.logits.subarray(row * block.positions * vocab, (row + 1) * block.positions * vocab), (row * length + offset) * vocab);
+      offset += block.positions;
+    }
+    return { logits, cache };
+  }
+
+  /** One decoder run (see {@link runDecoder}). */
+  async #runDecoderOnce(input: DecoderRunInput): Promise<DecoderOutput> {
     const { cache } = input;
     let released = false;
     try {
