@@ -1,5 +1,6 @@
 export { VideoLlavaForConditionalGeneration } from './video-llava-for-conditional-generation.js';
-export type { DecoderOutput, PixelInputs, VideoLlavaGenerateOptions, VideoLlavaModelOptions } from './video-llava-for-conditional-generation.js';
+export type { VideoLlavaGenerateOptions, VideoLlavaModelOptions } from './video-llava-for-conditional-generation.js';
+export type { DecoderOutput, LanguageModelHost, PixelInputs } from './language-model-host.js';
 export { VideoLlavaLanguageModel } from './video-llava-language-model.js';
 export type { MediaInputs } from './video-llava-language-model.js';
 export type { ModelStatistics } from './model-statistics.js';

@@ -4,6 +4,7 @@ import { type GenerateOptions, type GenerationDelta, type GenerationResult, type
 import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
+import type { DecoderOutput, LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { type ModelDtype, type ModelDtypeChoice, type ModelPart, resolveModelDtypes } from './model-dtype.js';
 import { ModelSessions } from './model-sessions.js';
 import { type ModelStatistics, emptyStatistics } from './model-statistics.js';
@@ -45,14 +46,6 @@ export interface VideoLlavaModelOptions {
   signal?: AbortSignal;
 }
 
-/** Images and videos of one request, as pixel tensors. */
-export interface PixelInputs {
-  /** float32 `[images, 3, H, W]`, one per `<image>` of the prompt (the processor expands each to its tokens). */
-  pixelValuesImages?: Tensor<'float32'> | undefined;
-  /** float32 `[videos, frames, 3, H, W]`, one per `<video>`. */
-  pixelValuesVideos?: Tensor<'float32'> | undefined;
-}
-
 /** Options of {@link VideoLlavaForConditionalGeneration.generate}: `@video-llava/generation`'s, plus pixels. */
 export interface VideoLlavaGenerateOptions extends Omit<GenerateOptions<VideoLlavaCache>, 'model' | 'keepCache' | 'inputIds'>, PixelInputs {
   /** The prompt ids, `[batch, length]`, left padded (the processor's `inputIds`). */
@@ -64,14 +57,6 @@ export interface VideoLlavaGenerateOptions extends Omit<GenerateOptions<VideoLla
   prefixCache?: boolean;
   /** Progress: `encode` (images and videos through the encoders), then the loop's `prefill` and `decode` tokens. */
   onProgress?: ProgressCallback;
-}
-
-/** What the decoder gives back for one run. */
-export interface DecoderOutput {
-  /** float32 `[rows, newPositions, vocab]` (only the last position with `lastPositionOnly`: `[rows, vocab]`), flat. */
-  logits: Float32Array;
-  /** The cache after the run (the caller owns it). */
-  cache: VideoLlavaCache;
 }
 
 interface DecoderLayout {
@@ -125,7 +110,7 @@ function int64Tensor(value: Tensor<'int64'> | readonly (readonly number[])[], fi
  * await model.release();
  * ```
  */
-export class VideoLlavaForConditionalGeneration {
+export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   /** The checkpoint's configs. */
   readonly config: PretrainedConfig;
   /** Counters of the work done (encoder runs, prefill tokens, ...). */

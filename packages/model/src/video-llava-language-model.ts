@@ -2,9 +2,9 @@ import type { ProgressCallback } from '@video-llava/core';
 import { Tensor } from '@video-llava/core';
 import type { CausalLanguageModel, LanguageModelInput, LanguageModelOutput, LanguageModelStepInput } from '@video-llava/generation';
 import { type VideoLlavaCache, gatherCache, releaseCacheTensors } from './kv-cache.js';
+import type { LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { positionIdsFromAttentionMask } from './position-ids.js';
 import { type PrefixCacheStore, type PrefixMatch, matchPrefix } from './prefix-cache.js';
-import type { PixelInputs, VideoLlavaForConditionalGeneration } from './video-llava-for-conditional-generation.js';
 
 /** What a {@link VideoLlavaLanguageModel} binds for its request. */
 export interface MediaInputs extends PixelInputs {
@@ -46,11 +46,11 @@ export class VideoLlavaLanguageModel implements CausalLanguageModel<VideoLlavaCa
   readonly maxPositionEmbeddings: number;
   /** How the last prefill used the cached prefix (`undefined` before a prefill or when none was used). */
   lastPrefixMatch: PrefixMatch | undefined;
-  readonly #model: VideoLlavaForConditionalGeneration;
+  readonly #model: LanguageModelHost;
   readonly #media: MediaInputs;
   readonly #store: PrefixCacheStore;
 
-  constructor(model: VideoLlavaForConditionalGeneration, media: MediaInputs, store: PrefixCacheStore) {
+  constructor(model: LanguageModelHost, media: MediaInputs, store: PrefixCacheStore) {
     this.#model = model;
     this.#media = media;
     this.#store = store;
