@@ -3,6 +3,7 @@ export type { DecodeOptions, EncodeOptions, Encoding, TokenizerFiles, TokenizerO
 export { parseTokenizerConfig } from './tokenizer-config.js';
 export type { TokenizerConfig, TokenSpec } from './tokenizer-config.js';
 export { TokenStreamDecoder } from './token-stream-decoder.js';
+export type { StreamDecodingTokenizer } from './token-stream-decoder.js';
 export { formatVideoLlavaPrompt } from './video-llava-prompt.js';
 export type { VideoLlavaPromptOptions } from './video-llava-prompt.js';
 export { renderChatTemplate } from './render-chat-template.js';

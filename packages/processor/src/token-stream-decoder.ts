@@ -1,5 +1,16 @@
-import type { DecodeOptions, Tokenizer } from './tokenizer.js';
+import type { DecodeOptions } from './decode-options.js';
 import { byteOfToken } from './token-decoder.js';
+
+/**
+ * What a {@link TokenStreamDecoder} asks of its tokenizer (`Tokenizer` implements it): a type of its own so that
+ * this file does not import the tokenizer that creates stream decoders.
+ */
+export interface StreamDecodingTokenizer {
+  decode(ids: ArrayLike<number | bigint>, options?: DecodeOptions): string;
+  idToToken(id: number): string | undefined;
+  isSpecialId(id: number): boolean;
+  readonly byteFallback: boolean;
+}
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -35,14 +46,14 @@ function isIncompleteUtf8(bytes: Uint8Array): boolean {
  * ```
  */
 export class TokenStreamDecoder {
-  private readonly tokenizer: Tokenizer;
+  private readonly tokenizer: StreamDecodingTokenizer;
   private readonly options: DecodeOptions;
   // The ids whose text was returned last, kept as left context so the next token's leading space survives.
   private context: number[] = [];
   private contextText = '';
   private pending: number[] = [];
 
-  constructor(tokenizer: Tokenizer, options: DecodeOptions = {}) {
+  constructor(tokenizer: StreamDecodingTokenizer, options: DecodeOptions = {}) {
     this.tokenizer = tokenizer;
     this.options = options;
   }

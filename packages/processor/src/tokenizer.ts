@@ -1,10 +1,13 @@
 import { readJsonFile, type ModelSource, type ReadOptions } from '@video-llava/config';
 import { VideoLlavaError, describeValue } from '@video-llava/core';
+import type { DecodeOptions } from './decode-options.js';
 import { createMetaspacePreTokenizer } from './metaspace-pre-tokenizer.js';
-import { TokenStreamDecoder } from './token-stream-decoder.js';
+import { type StreamDecodingTokenizer, TokenStreamDecoder } from './token-stream-decoder.js';
 import { createTokenDecoder, type TokenDecoder } from './token-decoder.js';
 import { parseTokenizerConfig, type TokenizerConfig } from './tokenizer-config.js';
 import { prepareTokenizerJson } from './tokenizer-json.js';
+
+export type { DecodeOptions } from './decode-options.js';
 
 /** Options of {@link Tokenizer.encode}. */
 export interface EncodeOptions {
@@ -21,20 +24,6 @@ export interface Encoding {
   ids: number[];
   /** The token strings, e.g. `["<s>", "▁Hello", "▁world"]`. */
   tokens: string[];
-}
-
-/** Options of {@link Tokenizer.decode}. */
-export interface DecodeOptions {
-  /**
-   * Drop special tokens (`<s>`, `</s>`, `<image>`, `<video>`, `<pad>`, ...), like transformers' `skip_special_tokens`.
-   * @default false
-   */
-  skipSpecialTokens?: boolean;
-  /**
-   * Remove spaces before punctuation and contractions (transformers' `clean_up_tokenization_spaces`).
-   * @default the checkpoint's `clean_up_tokenization_spaces` (false for LLaMA)
-   */
-  cleanUpTokenizationSpaces?: boolean;
 }
 
 /** Options for loading a {@link Tokenizer}. */
@@ -108,7 +97,7 @@ function toId(value: number | bigint, index: number): number {
  * tokenizer.decode(ids, { skipSpecialTokens: true });
  * ```
  */
-export class Tokenizer {
+export class Tokenizer implements StreamDecodingTokenizer {
   /** The parsed `tokenizer_config.json`. */
   readonly config: TokenizerConfig;
   private readonly backend: Backend;
