@@ -8,18 +8,18 @@ export interface WorkspacePackage {
   json: Record<string, any>;
 }
 
-/** Every workspace package under packages/, apps/, tooling/ and bench/. */
-export function listWorkspacePackages(): WorkspacePackage[] {
+/** Every workspace package under packages/, apps/, tooling/ and bench/ of `root` (this repository by default). */
+export function listWorkspacePackages(root: string = repositoryRoot): WorkspacePackage[] {
   const out: WorkspacePackage[] = [];
   for (const group of ['packages', 'apps', 'tooling']) {
-    const groupDir = join(repositoryRoot, group);
+    const groupDir = join(root, group);
     if (!existsSync(groupDir)) continue;
     for (const entry of readdirSync(groupDir)) {
       const file = join(groupDir, entry, 'package.json');
       if (existsSync(file)) out.push({ folder: `${group}/${entry}`, name: JSON.parse(readFileSync(file, 'utf8')).name, json: JSON.parse(readFileSync(file, 'utf8')) });
     }
   }
-  const bench = join(repositoryRoot, 'bench', 'package.json');
+  const bench = join(root, 'bench', 'package.json');
   if (existsSync(bench)) out.push({ folder: 'bench', name: JSON.parse(readFileSync(bench, 'utf8')).name, json: JSON.parse(readFileSync(bench, 'utf8')) });
   return out;
 }
