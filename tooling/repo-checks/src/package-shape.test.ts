@@ -16,12 +16,16 @@ describe.each(published)('$folder package.json', (item) => {
     expect(json.engines?.node).toBeTypeOf('string');
     expect(json.files).toContain('dist');
     expect(json.license).toBeTypeOf('string');
-    for (const [subpath, target] of Object.entries<any>(json.exports)) {
+    expect(json.exports, 'exports').toBeTypeOf('object');
+    for (const [subpath, target] of Object.entries(json.exports ?? {})) {
       if (subpath === './package.json') continue;
-      const keys = Object.keys(target);
+      expect(target, `exports["${subpath}"]: conditions, not a bare path`).toBeTypeOf('object');
+      const conditions = typeof target === 'string' ? {} : target;
+      const keys = Object.keys(conditions);
+      const source = conditions['@video-llava/source'] ?? '';
       expect(keys[0], `exports["${subpath}"]: the source condition comes first`).toBe('@video-llava/source');
       expect(keys.indexOf('types'), `exports["${subpath}"]: "types" before "default"`).toBeLessThan(keys.indexOf('default'));
-      expect(existsSync(join(repositoryRoot, item.folder, target['@video-llava/source'])), `${item.folder}: ${target['@video-llava/source']} exists`).toBe(true);
+      expect(existsSync(join(repositoryRoot, item.folder, source)), `${item.folder}: ${source} exists`).toBe(true);
     }
     for (const script of ['build', 'test', 'typecheck', 'lint']) expect(json.scripts?.[script], `script ${script}`).toBeTypeOf('string');
   });
