@@ -1,8 +1,9 @@
 // Sums vitest's per-package "Tests  N passed | M failed" lines from a turbo log into one closing line
 // ("N passed, M failed"), so a CI reader sees the whole run's count. The exit code stays turbo's.
 import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 
-const log = readFileSync(process.argv[2], 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+const log = stripVTControlCharacters(readFileSync(process.argv[2], 'utf8'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let packages = 0;
 for (const line of log.split('\n')) {

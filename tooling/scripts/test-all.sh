@@ -7,6 +7,8 @@ bash tooling/scripts/ensure-browser.sh
 bash tooling/scripts/install.sh
 # Two cores: build and test two packages at a time.
 pnpm exec turbo run build --concurrency=2 --output-logs=errors-only
+# Format and lint (Biome, its rules in biome.json), then each package's typecheck and lint (publint, attw, repo checks).
+pnpm run lint:biome
 pnpm exec turbo run typecheck lint --concurrency=2 --output-logs=errors-only
 log=$(mktemp)
 status=0

@@ -7,8 +7,8 @@ describe('float16 and bfloat16 conversion', () => {
     const wide = decodeFloat16(all);
     const back = encodeFloat16(wide);
     for (let bits = 0; bits < 65536; bits++) {
-      const isNaN = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
-      if (isNaN) expect(Number.isNaN(wide[bits]!)).toBe(true);
+      const isNaNBits = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
+      if (isNaNBits) expect(Number.isNaN(wide[bits]!)).toBe(true);
       else expect(back[bits]).toBe(bits);
     }
     // 1 + 2^-11 is halfway between 1 and the next float16 (1 + 2^-10): ties go to the even one (1).

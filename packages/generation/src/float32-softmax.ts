@@ -9,7 +9,7 @@ function rowMaximum(row: Float32Array): number {
   let maximum = -Infinity;
   for (let index = 0; index < row.length; index++) {
     const value = row[index]!;
-    if (value > maximum || value !== value) maximum = value;
+    if (value > maximum || Number.isNaN(value)) maximum = value;
   }
   return maximum;
 }

@@ -30,7 +30,7 @@ export function checkLogits(logits: unknown, rows: number, vocabSize: number, wh
     });
   }
   for (let index = 0; index < logits.length; index++) {
-    if (logits[index] !== logits[index]) {
+    if (Number.isNaN(logits[index]!)) {
       const row = Math.floor(index / vocabSize);
       throw new VideoLlavaError('RUNTIME_ERROR', `The language model's ${what} returned NaN logits (row ${row}, token ${index % vocabSize}).`, {
         field: `${what}.logits`,

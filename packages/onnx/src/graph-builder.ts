@@ -18,6 +18,18 @@ export interface NodeOptions {
   docString?: string;
 }
 
+/** Options of one {@link GraphBuilder.op} call: {@link NodeOptions} for a node of exactly one output. */
+export interface OpOptions extends Omit<NodeOptions, 'outputs'> {
+  /** The output's name. @default `<node name>_output`, unique in the graph */
+  output?: string;
+}
+
+/** A node's inputs by name; `""`, `null` or `undefined` leave an optional input out. */
+export type NodeInputs = readonly (string | null | undefined)[];
+
+/** A node's attributes by name; those whose value is `undefined` are left out. */
+export type NodeAttributes = Record<string, AttributeInput | undefined>;
+
 /** A typed array for a numeric constant. */
 type NumericValues = ArrayLike<number> | ArrayLike<bigint>;
 
@@ -175,7 +187,7 @@ export class GraphBuilder {
    * Attributes whose value is `undefined` are left out.
    * @returns the names of its outputs
    */
-  node(opType: string, inputs: readonly (string | null | undefined)[], attributes: Record<string, AttributeInput | undefined> = {}, options: NodeOptions = {}): string[] {
+  node(opType: string, inputs: NodeInputs, attributes: NodeAttributes = {}, options: NodeOptions = {}): string[] {
     const name = options.name === undefined ? this.claim(`${opType}_${this.nodes.length}`, this.nodeNames) : this.claimNodeName(options.name);
     const outputSpec = options.outputs ?? 1;
     const outputNames =
@@ -208,7 +220,7 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output and returns that output's name (see {@link node}). */
-  op(opType: string, inputs: readonly (string | null | undefined)[], attributes: Record<string, AttributeInput | undefined> = {}, options: Omit<NodeOptions, 'outputs'> & { output?: string } = {}): string {
+  op(opType: string, inputs: NodeInputs, attributes: NodeAttributes = {}, options: OpOptions = {}): string {
     const { output, ...rest } = options;
     return this.node(opType, inputs, attributes, { ...rest, outputs: output === undefined ? 1 : [output] })[0]!;
   }

@@ -20,7 +20,7 @@ export type { AttributeInput, TypedAttributeValue } from './attribute.js';
 export { createTensor } from './tensor.js';
 export type { TensorInit } from './tensor.js';
 export { GraphBuilder } from './graph-builder.js';
-export type { NodeOptions } from './graph-builder.js';
+export type { NodeAttributes, NodeInputs, NodeOptions, OpOptions } from './graph-builder.js';
 export { createModel } from './create-model.js';
 export type { CreateModelOptions } from './create-model.js';
 export { encodeModel, encodeModelChunks, encodeModelStream } from './encode.js';

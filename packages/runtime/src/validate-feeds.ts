@@ -31,7 +31,19 @@ function inputNames(inputs: readonly ValueMetadata[]): ReadonlySet<string> {
   return names;
 }
 
-function fail(code: string, message: string, context: FeedContext, inputs: readonly ValueMetadata[], field: string, expected: unknown, actual: unknown): never {
+/** One thing wrong with a run's feeds: the error's code, its sentence, and its typed data. */
+interface FeedProblem {
+  code: 'INVALID_ARGUMENT' | 'DTYPE_MISMATCH' | 'SHAPE_MISMATCH';
+  /** What is wrong; the model's input signature is appended. */
+  message: string;
+  /** `feeds` or `feeds.<name>`. */
+  field: string;
+  expected: unknown;
+  actual: unknown;
+}
+
+function fail(context: FeedContext, inputs: readonly ValueMetadata[], problem: FeedProblem): never {
+  const { code, message, field, expected, actual } = problem;
   throw new VideoLlavaError(code, `${message} ${context.model} expects ${formatSignature(inputs)}.`, {
     ...(context.file === undefined ? {} : { file: context.file }),
     field,
@@ -49,13 +61,13 @@ function fail(code: string, message: string, context: FeedContext, inputs: reado
  */
 export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], context: FeedContext): void {
   if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
-    fail('INVALID_ARGUMENT', `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describeValue(feeds)}.`, context, inputs, 'feeds', 'an object of tensors by input name', feeds);
+    fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describeValue(feeds)}.`, field: 'feeds', expected: 'an object of tensors by input name', actual: feeds });
   }
   const record = feeds as Record<string, unknown>;
   const names = inputNames(inputs);
   for (const name in record) {
     if (!names.has(name) && Object.hasOwn(record, name)) {
-      fail('INVALID_ARGUMENT', `Unknown input ${JSON.stringify(name)} fed to ${context.model}.`, context, inputs, `feeds.${name}`, inputs.map((input) => input.name), name);
+      fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Unknown input ${JSON.stringify(name)} fed to ${context.model}.`, field: `feeds.${name}`, expected: inputs.map((input) => input.name), actual: name });
     }
   }
   // Runs of a small model take microseconds: the messages are only formatted when something is wrong.
@@ -64,21 +76,21 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
     const expectedType = (): string => formatType(input.dtype, input.shape);
     const value = record[input.name];
     if (value === undefined) {
-      fail('INVALID_ARGUMENT', `Missing input ${JSON.stringify(input.name)} (${expectedType()}) of ${context.model}.`, context, inputs, field, expectedType(), undefined);
+      fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Missing input ${JSON.stringify(input.name)} (${expectedType()}) of ${context.model}.`, field, expected: expectedType(), actual: undefined });
     }
     let dtype: string;
     let dims: readonly number[];
     if (DeviceTensor.isInstance(value)) {
       if (value.disposed) {
-        fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a disposed device tensor (${value.toString()}).`, context, inputs, field, 'a live tensor', 'disposed');
+        fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} is a disposed device tensor (${value.toString()}).`, field, expected: 'a live tensor', actual: 'disposed' });
       }
       if (value.backend !== context.backend) {
-        fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor of backend ${value.backend}; this session runs on ${context.backend}. Download it first (toCpuTensor).`, context, inputs, field, context.backend, value.backend);
+        fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor of backend ${value.backend}; this session runs on ${context.backend}. Download it first (toCpuTensor).`, field, expected: context.backend, actual: value.backend });
       }
       const { devices } = context;
       if (devices !== undefined && value.device !== 'cpu' && !devices.includes(value.device)) {
         const accepted = devices.length === 0 ? 'no device tensors but those in host memory' : `device tensors on ${devices.join(', ')}`;
-        fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor on ${value.device} (${value.toString()}); this session takes ${accepted}. Download it first (toCpuTensor).`, context, inputs, field, ['cpu', ...devices], value.device);
+        fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor on ${value.device} (${value.toString()}); this session takes ${accepted}. Download it first (toCpuTensor).`, field, expected: ['cpu', ...devices], actual: value.device });
       }
       dtype = value.dtype;
       dims = value.dims;
@@ -86,24 +98,24 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
       dtype = value.dtype;
       dims = value.dims;
       if (value.data.length !== elementCount(dims)) {
-        fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`, context, inputs, field, elementCount(dims), value.data.length);
+        fail(context, inputs, { code: 'SHAPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`, field, expected: elementCount(dims), actual: value.data.length });
       }
     } else {
-      fail('INVALID_ARGUMENT', `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describeValue(value)}.`, context, inputs, field, expectedType(), describeValue(value));
+      fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describeValue(value)}.`, field, expected: expectedType(), actual: describeValue(value) });
     }
     const actualType = (): string => `${dtype}[${dims.join(', ')}]`;
     if (dtype !== input.dtype) {
-      fail('DTYPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; its dtype must be ${input.dtype}.`, context, inputs, field, expectedType(), actualType());
+      fail(context, inputs, { code: 'DTYPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; its dtype must be ${input.dtype}.`, field, expected: expectedType(), actual: actualType() });
     }
     const shape = input.shape;
     if (shape.length === 0) continue;
     if (dims.length !== shape.length) {
-      fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}, rank ${dims.length}; expected rank ${shape.length} (${expectedType()}).`, context, inputs, field, expectedType(), actualType());
+      fail(context, inputs, { code: 'SHAPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}, rank ${dims.length}; expected rank ${shape.length} (${expectedType()}).`, field, expected: expectedType(), actual: actualType() });
     }
     for (let axis = 0; axis < shape.length; axis++) {
       const expected = shape[axis];
       if (typeof expected === 'number' && dims[axis] !== expected) {
-        fail('SHAPE_MISMATCH', `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; dimension ${axis} must be ${expected} (${expectedType()}).`, context, inputs, field, expectedType(), actualType());
+        fail(context, inputs, { code: 'SHAPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; dimension ${axis} must be ${expected} (${expectedType()}).`, field, expected: expectedType(), actual: actualType() });
       }
     }
   }

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { repositoryRoot } from '@video-llava/test-utils';
 import { describe, expect, it } from 'vitest';
+import { NODE_ONLY_ENTRIES } from './import-graph.js';
 import { importsOf, listSourceFiles, listWorkspacePackages, readDependencyTable, show } from './workspace.js';
 
 const packages = listWorkspacePackages();
@@ -9,10 +9,8 @@ const byName = new Map(packages.map((item) => [item.name, item]));
 const table = readDependencyTable();
 const tooling = new Set(packages.filter((item) => item.folder.startsWith('tooling/')).map((item) => item.name));
 // Packages that exist to run in Node (ARCHITECTURE.md: "Node-only code sits behind a ./node entry or in
-// runtime-node"). Their main entry may use Node; nobody's isomorphic main entry may import them. `video-llava`'s
-// main entry is its Node entry (it wires runtime-node); browsers import `video-llava/web`.
-const NODE_ONLY_PACKAGES = new Set(['@video-llava/runtime-node', 'video-llava']);
-const NODE_ONLY = [/^node:/, /^(fs|path|os|child_process|worker_threads|http|https|net|stream|url|crypto|zlib)(\/|$)/, /^sharp$/, /^onnxruntime-node$/, /^@ffmpeg-installer\//, /^node-av/];
+// runtime-node"); `video-llava`'s main entry is its Node entry (it wires runtime-node), browsers import `video-llava/web`.
+const NODE_ONLY_PACKAGES = new Set(NODE_ONLY_ENTRIES.keys());
 
 function workspaceName(specifier: string): string | undefined {
   const match = /^(@video-llava\/[^/]+|video-llava)(\/.*)?$/.exec(specifier);
@@ -64,35 +62,8 @@ describe.each(packages.filter((item) => item.folder.startsWith('packages/')))('$
       expect(item.json.engines?.node, `${item.folder}/package.json engines.node`).toBeTypeOf('string');
       expect(JSON.stringify(item.json.exports ?? {})).not.toMatch(/"browser"/);
     });
-    return;
   }
-
-  it('keeps Node-only modules out of the main entry (it must bundle for browsers)', () => {
-    const entry = item.json.exports?.['.']?.['@video-llava/source'];
-    expect(entry, `${item.folder}/package.json exports["."] needs a "@video-llava/source" condition`).toBeTypeOf('string');
-    const seen = new Set<string>();
-    const offending: string[] = [];
-    const visit = (file: string): void => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      for (const specifier of importsOf(file)) {
-        if (specifier.startsWith('.')) {
-          const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
-          const candidates = [target, `${target}.ts`, join(target, 'index.ts')];
-          const found = candidates.find((candidate) => existsSync(candidate) && !candidate.endsWith('/'));
-          if (found) visit(found);
-        } else if (NODE_ONLY.some((pattern) => pattern.test(specifier))) {
-          offending.push(`${show(file)} imports ${specifier}`);
-        } else if (NODE_ONLY_PACKAGES.has(workspaceName(specifier) ?? '')) {
-          offending.push(`${show(file)} imports the Node-only package ${specifier}`);
-        } else if (workspaceName(specifier) && /\/node$/.test(specifier)) {
-          offending.push(`${show(file)} imports the Node entry ${specifier}`);
-        }
-      }
-    };
-    visit(resolve(repositoryRoot, item.folder, entry));
-    expect(offending).toEqual([]);
-  });
+  // That every other entry bundles for a browser (no Node built-in reachable from it) is imports.test.ts's check.
 });
 
 describe('apps', () => {

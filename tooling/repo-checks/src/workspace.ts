@@ -2,24 +2,45 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repositoryRoot } from '@video-llava/test-utils';
 
+/** An exports map target: a path, or conditions (`@video-llava/source`, `types`, `default`, ...) to paths. */
+export type ExportTarget = string | Record<string, string>;
+
+/** The fields of a package.json that the checks read (the rest stays `unknown`). */
+export interface PackageJson {
+  name: string;
+  private?: boolean;
+  type?: string;
+  license?: string;
+  sideEffects?: boolean;
+  files?: string[];
+  engines?: Record<string, string>;
+  scripts?: Record<string, string>;
+  exports?: Record<string, ExportTarget>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  [field: string]: unknown;
+}
+
 export interface WorkspacePackage {
   folder: string;
   name: string;
-  json: Record<string, any>;
+  json: PackageJson;
 }
 
-/** Every workspace package under packages/, apps/, tooling/ and bench/. */
-export function listWorkspacePackages(): WorkspacePackage[] {
+/** Every workspace package under packages/, apps/, tooling/ and bench/ of `root` (this repository by default). */
+export function listWorkspacePackages(root: string = repositoryRoot): WorkspacePackage[] {
   const out: WorkspacePackage[] = [];
   for (const group of ['packages', 'apps', 'tooling']) {
-    const groupDir = join(repositoryRoot, group);
+    const groupDir = join(root, group);
     if (!existsSync(groupDir)) continue;
     for (const entry of readdirSync(groupDir)) {
       const file = join(groupDir, entry, 'package.json');
       if (existsSync(file)) out.push({ folder: `${group}/${entry}`, name: JSON.parse(readFileSync(file, 'utf8')).name, json: JSON.parse(readFileSync(file, 'utf8')) });
     }
   }
-  const bench = join(repositoryRoot, 'bench', 'package.json');
+  const bench = join(root, 'bench', 'package.json');
   if (existsSync(bench)) out.push({ folder: 'bench', name: JSON.parse(readFileSync(bench, 'utf8')).name, json: JSON.parse(readFileSync(bench, 'utf8')) });
   return out;
 }
