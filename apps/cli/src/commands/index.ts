@@ -10,4 +10,5 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   tokenize: { summary: 'Tokenize text with the checkpoint tokenizer: ids, tokens, decoded text', load: async () => (await import('./tokenize.js')).command },
   convert: { summary: 'Convert a Hugging Face checkpoint to ONNX (fp32, fp16, q8, q4)', load: async () => (await import('./convert.js')).command },
   generate: { summary: 'Ask a question about videos and images and stream the answer', load: async () => (await import('./generate.js')).command },
+  chat: { summary: 'Talk about videos and images: questions and follow-ups, interactively or one per line', load: async () => (await import('./chat.js')).command },
 };
