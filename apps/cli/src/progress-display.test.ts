@@ -24,7 +24,7 @@ describe('createProgressDisplay', () => {
       [
         '[download] onnx/decoder.onnx 0% of 1000 B',
         '[download] onnx/decoder.onnx 50% of 1000 B',
-        '[download] onnx/decoder.onnx 1000 B',
+        '[download] onnx/decoder.onnx 100% of 1000 B',
         '[load] onnx/decoder.onnx',
         '[decode-video] clip?[31m.mp4',
         '[prefill] 2074 tokens',

@@ -44,19 +44,21 @@ function unitWord(event: ProgressEvent): string {
 }
 
 /**
- * Progress on stderr. On a terminal: one bar per stage and file, redrawn in place, kept when it completes. Else
- * plain lines: one when a stage or file completes (`[load] onnx/decoder_model_merged_q4.onnx`, `[prefill] 2074
- * tokens`), and for byte counts (downloads, conversion) one per tenth, so logs stay short.
+ * Progress on stderr. On a terminal: a bar per stage (its file named), redrawn in place, kept when the stage or
+ * file completes or another stage begins. Else plain lines: one when a stage or file completes (`[load]
+ * onnx/decoder_model_merged_q4.onnx`, `[prefill] 2074 tokens`), and for byte counts (downloads, conversion) one
+ * per tenth, so logs stay short.
  */
 export function createProgressDisplay(stderr: CliIo['stderr'], options: ProgressDisplayOptions = {}): ProgressDisplay {
   const terminal = options.terminal ?? (stderr as { isTTY?: boolean }).isTTY === true;
   const skip = new Set(options.skip ?? ['decode']);
   const completed = new Set<string>();
   const tenths = new Map<string, number>();
-  let open = false;
+  // the stage whose bar is drawn and not yet ended
+  let openStage: string | undefined;
   const finish = (): void => {
-    if (open) stderr.write('\n');
-    open = false;
+    if (openStage !== undefined) stderr.write('\n');
+    openStage = undefined;
   };
   return {
     update(event) {
@@ -69,9 +71,11 @@ export function createProgressDisplay(stderr: CliIo['stderr'], options: Progress
       if (terminal) {
         const fraction = total ? Math.min(1, event.done / total) : 0;
         const filled = Math.round(fraction * BAR_WIDTH);
+        // another stage: the bar drawn so far stays, as it was
+        if (openStage !== undefined && openStage !== event.stage) finish();
         const amount = total === undefined ? formatAmount(event.done, event.unit) : `${formatAmount(event.done, event.unit)} / ${formatAmount(total, event.unit)}${unitWord(event)}`;
         stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${amount}\u001b[K`);
-        open = true;
+        openStage = event.stage;
         if (done) {
           completed.add(key);
           finish();
@@ -81,7 +85,7 @@ export function createProgressDisplay(stderr: CliIo['stderr'], options: Progress
       if (done) {
         completed.add(key);
         // "1 items" says nothing: a count is shown when there is something to count
-        const count = event.unit === 'items' && total === 1 ? '' : ` ${formatAmount(total!, event.unit)}${unitWord(event)}`;
+        const count = event.unit === 'bytes' ? ` 100% of ${formatAmount(total!, 'bytes')}` : event.unit === 'items' && total === 1 ? '' : ` ${formatAmount(total!, event.unit)}${unitWord(event)}`;
         stderr.write(`${label}${count || (event.file ? '' : ' done')}\n`);
         return;
       }
