@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { convertCheckpoint } from '@video-llava/converter/node';
 import { temporaryFolders, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,5 +73,29 @@ describe('video-llava chat, stdin not a terminal', () => {
     const noStdin = await runCliForTest(['chat', converted]);
     expect(noStdin.code).toBe(2);
     expect(noStdin.err).toContain('reads questions from standard input');
+  });
+});
+
+describe('video-llava chat at a terminal', () => {
+  it('prompts with readline, answers each line (pasted lines too), and leaves on /quit', async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    let out = '';
+    const output = new Writable({
+      write(chunk, _encoding, done) {
+        out += String(chunk);
+        done();
+      },
+    });
+    const io = createTestIo();
+    io.stdin = input;
+    io.stdout = output;
+    const running = runCli(['chat', converted, '--video', videoFile, ...decoding, '--quiet'], io);
+    // Enter is a carriage return at a terminal; both lines arrive at once, as when pasted
+    input.write('Why is this funny?\r/quit\r');
+    expect(await running, io.err()).toBe(0);
+    const single = await generate(['--question', 'Why is this funny?', '--video', videoFile, ...decoding]);
+    expect(out).toContain('> ');
+    expect(out).toContain(`${single.text}\n`);
+    expect(io.err()).toContain('/reset');
   });
 });

@@ -25,7 +25,7 @@ const HELP = [
   '  /image FILE  add an image to the next question',
   '  /video FILE  add a video to the next question',
   '  /reset       start a new conversation about the same media',
-  '  /quit        leave (or Ctrl-D)',
+  '  /quit        leave (or Ctrl-D; Ctrl-C stops an answer)',
   '',
 ].join('\n');
 
@@ -57,22 +57,39 @@ async function* readLines(stream: AsyncIterable<string | Uint8Array>): AsyncGene
   if (pending !== '') yield pending.replace(/\r$/, '');
 }
 
-/** Lines a person types at a terminal, with readline's editing and history (up arrow), each after a `> ` prompt. */
-async function* readTerminalLines(io: CliIo): AsyncGenerator<string> {
-  const lines = createInterface({ input: io.stdin as Readable, output: io.stdout as Writable, terminal: true, historySize: 1000 });
+/**
+ * Lines a person types at a terminal, with readline's editing and history (up arrow), a `> ` prompt while it waits.
+ * Ctrl-C calls `onInterrupt` (which stops an answer and returns true), else ends the input.
+ */
+async function* readTerminalLines(io: CliIo, onInterrupt: () => boolean): AsyncGenerator<string> {
+  const lines = createInterface({ input: io.stdin as Readable, output: io.stdout as Writable, terminal: true, historySize: 1000, prompt: '> ' });
+  // pasted lines arrive together: each is kept until its turn
+  const queue: string[] = [];
   let closed = false;
-  lines.once('close', () => {
+  let wake: (() => void) | undefined;
+  lines.on('line', (line) => {
+    queue.push(line);
+    wake?.();
+  });
+  lines.on('close', () => {
     closed = true;
+    wake?.();
+  });
+  lines.on('SIGINT', () => {
+    if (!onInterrupt()) lines.close();
   });
   try {
-    while (!closed) {
-      const line = await new Promise<string | undefined>((resolve) => {
-        lines.once('close', () => resolve(undefined));
-        lines.question('> ', resolve);
+    for (;;) {
+      if (queue.length > 0) {
+        yield queue.shift()!;
+        continue;
+      }
+      if (closed) return;
+      lines.prompt();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
       });
-      if (line === undefined) return;
-      lines.pause();
-      yield line;
+      wake = undefined;
     }
   } finally {
     lines.close();
@@ -167,8 +184,15 @@ export const command: CliCommand = defineCommand({
       for (const file of files.images) await media.add('image', file);
       let history: ChatMessage[] = [];
       let loadTime = loadMilliseconds;
+      // the answer being written, which Ctrl-C at a terminal stops
+      let answering: AbortController | undefined;
+      const interrupt = (): boolean => {
+        if (answering === undefined) return false;
+        answering.abort();
+        return true;
+      };
       if (interactive) io.stderr.write(HELP);
-      for await (const raw of interactive ? readTerminalLines(io) : readLines(io.stdin)) {
+      for await (const raw of interactive ? readTerminalLines(io, interrupt) : readLines(io.stdin)) {
         const line = raw.trim();
         if (line === '') continue;
         if (line.startsWith('/')) {
@@ -195,10 +219,11 @@ export const command: CliCommand = defineCommand({
         }
         const taken = media.takeNew();
         const question = questionMessage(line, taken.images, taken.videos);
+        answering = new AbortController();
         try {
           const { answer, timings, reusedPrefixTokens } = await streamAnswer(
             videoLlava,
-            { messages: [...history, question], videos: media.videos, images: media.images, ...generation },
+            { messages: [...history, question], videos: media.videos, images: media.images, ...generation, signal: answering.signal },
             (text) => {
               display?.finish();
               if (!values.json) io.stdout.write(interactive ? text : text.replace(/[\r\n]+/g, ' '));
@@ -211,6 +236,7 @@ export const command: CliCommand = defineCommand({
           if (values.json) {
             io.stdout.write(`${JSON.stringify({ question: line, ids: answer.ids, text: answer.text, promptTokens: answer.promptTokens, reusedPrefixTokens, timings } satisfies ChatAnswerResult)}\n`);
           } else io.stdout.write('\n');
+          if (answer.finishReason === 'abort') io.stderr.write('[stopped] the answer so far stays in the conversation\n');
           history = [...history, question, { role: 'assistant', content: [{ type: 'text', text: answer.text }] }];
         } catch (error) {
           // The question is not part of the conversation; its media go with the next one. One line per question
@@ -221,6 +247,8 @@ export const command: CliCommand = defineCommand({
           io.stdout.write('\n');
           io.stderr.write(`video-llava chat: ${errorMessage(error)}\n`);
           if (!VideoLlavaError.isInstance(error)) throw error;
+        } finally {
+          answering = undefined;
         }
       }
       return failed && !interactive ? 1 : 0;
