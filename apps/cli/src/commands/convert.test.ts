@@ -66,6 +66,13 @@ describe('video-llava convert', () => {
     expect(existsSync(join(root, 'bad-out'))).toBe(false);
   });
 
+  it('a missing checkpoint folder is named as a missing folder', async () => {
+    const run = await runCliForTest(['convert', './no-such-checkpoint', join(root, 'never-out')], { cwd: root });
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(`video-llava convert: <checkpoint-dir> ./no-such-checkpoint: no such folder (${join(root, 'no-such-checkpoint')}). Give a model folder, a hub id (org/name) or a URL.\n`);
+    expect(existsSync(join(root, 'never-out'))).toBe(false);
+  });
+
   it('accepts a hub id, downloading through HF_ENDPOINT into HF_HUB_CACHE', async () => {
     const commit = 'e'.repeat(40);
     const files = Object.fromEntries(readdirSync(tinyFixture.model).map((name) => [name, readFileSync(join(tinyFixture.model, name))]));

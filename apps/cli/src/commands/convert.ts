@@ -1,7 +1,7 @@
 import { type ConversionReport, type WeightFormat, convertCheckpoint, formatConversionReport, parseWeightFormat } from '@video-llava/converter/node';
 import { type CliCommand, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
-import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { checkModelArgument, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { createProgressDisplay } from '../progress-display.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
@@ -39,6 +39,7 @@ export const command: CliCommand = defineCommand({
       blockSize = Number(values['block-size']);
       if (!Number.isSafeInteger(blockSize)) throw new UsageError(`--block-size must be an integer, found ${JSON.stringify(values['block-size'])}`, usage);
     }
+    checkModelArgument(source, io.cwd, '<checkpoint-dir>');
     // convertCheckpoint takes the working directory beside the source options, not inside them
     const { cwd, ...sourceOptions } = sourceOptionsFromFlags(values, io);
     const progress = createProgressDisplay(io.stderr);
