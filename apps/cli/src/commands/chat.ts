@@ -176,7 +176,7 @@ export const command: CliCommand = defineCommand({
 
     const display = values.quiet ? undefined : createProgressDisplay(io.stderr);
     const onProgress = display ? (event: Parameters<typeof display.update>[0]) => display.update(event) : undefined;
-    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress);
+    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress, { videos: files.videos.length, images: files.images.length });
     let failed = false;
     try {
       const media = new ConversationMedia(videoLlava, io.cwd);

@@ -63,7 +63,7 @@ export const command: CliCommand = defineCommand({
 
     const display = values.quiet ? undefined : createProgressDisplay(io.stderr);
     const onProgress = display ? (event: Parameters<typeof display.update>[0]) => display.update(event) : undefined;
-    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress);
+    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress, { videos: videos.length, images: images.length });
     try {
       const { answer, timings } = await streamAnswer(
         videoLlava,
