@@ -8,6 +8,11 @@ export interface CliIo {
   cwd: string;
   /** Environment variables (HF_TOKEN, HF_ENDPOINT, ...). */
   env: Record<string, string | undefined>;
+  /**
+   * What `--prompt-file -` and `chat` read; `isTTY` says whether a person types it.
+   * @default none: reading stdin is refused
+   */
+  stdin?: (AsyncIterable<string | Uint8Array> & { isTTY?: boolean }) | undefined;
 }
 
 /** One flag of a command: how `node:util` `parseArgs` reads it, and how `--help` explains it. */

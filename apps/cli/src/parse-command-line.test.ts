@@ -41,4 +41,14 @@ describe('parseCommandLine', () => {
     expect(extra.usage).toBe(spec.usage);
     expect(usageError(['a', 'b', '--colour']).message).toContain("Unknown option '--colour'");
   });
+
+  it('gives a negative number to the flag before it, so the flag\'s own check can name its range', () => {
+    expect(parseCommandLine(['a', 'b', '--mode', '-1'], spec).values.mode).toBe('-1');
+    expect(parseCommandLine(['a', 'b', '--mode', '-0.5'], spec).values.mode).toBe('-0.5');
+    expect(parseCommandLine(['a', 'b', '--mode', '-.5'], spec).values.mode).toBe('-.5');
+    // not a number: still the parser's message (a forgotten value)
+    expect(usageError(['a', 'b', '--mode', '-x']).message).toContain('--mode');
+    // after --, words are positionals
+    expect(parseCommandLine(['--', '-1', '-2'], spec).positionals).toEqual(['-1', '-2']);
+  });
 });

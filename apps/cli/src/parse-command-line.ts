@@ -19,6 +19,29 @@ export interface CommandLineSpec<Options extends FlagSpecs, Positionals extends 
   positionals: Positionals;
 }
 
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity\b)/;
+
+/**
+ * `--flag -1` as `--flag=-1` for each flag that takes a value, so that a negative number reaches the flag's own check
+ * (which names the accepted range) instead of `parseArgs`' guess that the value is a forgotten flag.
+ */
+function attachNegativeNumbers(argv: readonly string[], options: FlagSpecs): string[] {
+  const result: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const word = argv[index]!;
+    const next = argv[index + 1];
+    if (word === '--') {
+      result.push(...argv.slice(index));
+      break;
+    }
+    if (word.startsWith('--') && !word.includes('=') && options[word.slice(2)]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      result.push(`${word}=${next}`);
+      index++;
+    } else result.push(word);
+  }
+  return result;
+}
+
 /**
  * Parses a command's `argv` (the words after the command name) with `node:util` `parseArgs`, and checks its
  * positional arguments: each of `spec.positionals` given, nothing after them.
@@ -37,7 +60,7 @@ export function parseCommandLine<const Options extends FlagSpecs, const Position
   ) as unknown as Options;
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options });
+    parsed = parseArgs({ args: attachNegativeNumbers(argv, spec.options), allowPositionals: true, options });
   } catch (error) {
     throw new UsageError((error as Error).message, spec.usage);
   }

@@ -27,7 +27,7 @@ describe('video-llava convert', () => {
     expect(report.files.find((file: { path: string }) => file.path === 'onnx/decoder_model_merged_q4.onnx').weightError.maxAbsError).toBeGreaterThan(0);
     // Standard ONNX ops unless --contrib-ops.
     expect(readFileSync(join(output, 'onnx', 'decoder_model_merged_q4.onnx')).includes('MultiHeadAttention')).toBe(false);
-    expect(run.err).toContain('100.0%');
+    expect(run.err).toContain('100% of');
     expect(run.err).toContain('onnx/decoder_model_merged_q4.onnx');
   });
 
@@ -64,6 +64,13 @@ describe('video-llava convert', () => {
     expect(run.code).toBe(1);
     expect(run.err).toContain(`${checkpoint}: has neither model.safetensors nor model.safetensors.index.json`);
     expect(existsSync(join(root, 'bad-out'))).toBe(false);
+  });
+
+  it('a missing checkpoint folder is named as a missing folder', async () => {
+    const run = await runCliForTest(['convert', './no-such-checkpoint', join(root, 'never-out')], { cwd: root });
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(`video-llava convert: <checkpoint-dir> ./no-such-checkpoint: no such folder (${join(root, 'no-such-checkpoint')}). Give a model folder, a hub id (org/name) or a URL.\n`);
+    expect(existsSync(join(root, 'never-out'))).toBe(false);
   });
 
   it('accepts a hub id, downloading through HF_ENDPOINT into HF_HUB_CACHE', async () => {

@@ -1,52 +1,14 @@
-import type { ProgressEvent } from '@video-llava/core';
 import { type ConversionReport, type WeightFormat, convertCheckpoint, formatConversionReport, parseWeightFormat } from '@video-llava/converter/node';
-import { type CliCommand, type CliIo, UsageError } from '../command.js';
+import { type CliCommand, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
-import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { checkModelArgument, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { createProgressDisplay } from '../progress-display.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
   'video-llava convert <checkpoint-dir | org/name[@revision]> <out-dir> [--dtype fp32|fp16|q8|q4]... [--block-size N]',
   '                    [--contrib-ops] [--overwrite] [--json] [--cache-dir <dir>] [--offline]',
 ].join('\n');
-
-function formatBytes(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
-/**
- * A progress bar on stderr: redrawn in place on a terminal, otherwise one line per file and per 10%, so logs
- * stay short.
- */
-function createProgressBar(stderr: CliIo['stderr']): { update(event: ProgressEvent): void; finish(): void } {
-  const terminal = (stderr as { isTTY?: boolean }).isTTY === true;
-  let lastFile: string | undefined;
-  let lastTenth = -1;
-  let drawn = false;
-  return {
-    update(event) {
-      const total = event.total ?? 0;
-      const fraction = total > 0 ? Math.min(1, event.done / total) : 0;
-      const width = 30;
-      const filled = Math.round(fraction * width);
-      const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}% ${formatBytes(event.done)} / ${formatBytes(total)}  ${event.file ?? ''}`;
-      if (terminal) {
-        stderr.write(`\r${line}\u001b[K`);
-        drawn = true;
-        return;
-      }
-      const tenth = Math.floor(fraction * 10);
-      if (event.file !== lastFile || tenth !== lastTenth) {
-        stderr.write(`${line}\n`);
-        lastFile = event.file;
-        lastTenth = tenth;
-      }
-    },
-    finish() {
-      if (drawn) stderr.write('\n');
-    },
-  };
-}
 
 /** `video-llava convert`: a Hugging Face Video-LLaVA checkpoint to the ONNX model folder, in any weight formats. */
 export const command: CliCommand = defineCommand({
@@ -77,9 +39,10 @@ export const command: CliCommand = defineCommand({
       blockSize = Number(values['block-size']);
       if (!Number.isSafeInteger(blockSize)) throw new UsageError(`--block-size must be an integer, found ${JSON.stringify(values['block-size'])}`, usage);
     }
+    checkModelArgument(source, io.cwd, '<checkpoint-dir>');
     // convertCheckpoint takes the working directory beside the source options, not inside them
     const { cwd, ...sourceOptions } = sourceOptionsFromFlags(values, io);
-    const progress = createProgressBar(io.stderr);
+    const progress = createProgressDisplay(io.stderr);
     let report: ConversionReport;
     try {
       report = await convertCheckpoint(source, output, {

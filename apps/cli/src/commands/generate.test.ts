@@ -1,10 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '@video-llava/converter/node';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { runCli } from '../cli.js';
 import { type CliRun, runCliForTest } from '../run-cli-for-test.js';
+import { createTestIo } from '../test-io.js';
 import type { GenerateResult } from './generate.js';
 
 // The CLI on the fp32 conversion of the fixture, from the raw files: the MP4 decoded by FFmpeg (the reference decoded
@@ -12,16 +17,26 @@ import type { GenerateResult } from './generate.js';
 const videoFile = join(tinyFixture.video, 'sample_48f_320x240.mp4');
 let root: string;
 let converted: string;
+let convertedQ4: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'cli-generate-'));
   converted = join(root, 'video-llava-tiny-onnx');
+  convertedQ4 = join(root, 'video-llava-tiny-onnx-q4');
   await convertCheckpoint(tinyFixture.model, converted, { dtypes: ['fp32'] });
+  await convertCheckpoint(tinyFixture.model, convertedQ4, { dtypes: ['q4'] });
 });
 
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
+
+/** The streamed text and the ids of a `--json` run (the timings differ from run to run). */
+function answerOf(out: string): { streamed: string; ids: number[]; text: string } {
+  const lines = out.trimEnd().split('\n');
+  const { ids, text } = JSON.parse(lines.pop()!) as GenerateResult;
+  return { streamed: lines.join('\n'), ids, text };
+}
 
 async function generate(args: string[]): Promise<CliRun & { json: GenerateResult | undefined }> {
   const run = await runCliForTest(['generate', converted, ...args], { cwd: root });
@@ -63,6 +78,43 @@ describe('video-llava generate', () => {
     expect(second.json!.ids).toEqual(first.json!.ids);
   });
 
+  it('--json adds the prompt length and where the time went', async () => {
+    const run = await generate(['--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '4', '--greedy', '--json', '--quiet', '--threads', '1']);
+    expect(run.code, run.err).toBe(0);
+    expect(run.json!.promptTokens).toBe(tinyFixture.npy('case_video', 'input_ids.npy').dims[1]);
+    const { timings } = run.json!;
+    expect(Object.keys(timings).sort()).toEqual(['decode', 'decodePerToken', 'encode', 'load', 'mediaDecode', 'prefill']);
+    for (const [name, value] of Object.entries(timings)) expect(value, name).toBeGreaterThan(0);
+    expect(timings.decodePerToken! * 3).toBeCloseTo(timings.decode, -1);
+  });
+
+  it('runs a folder converted with --dtype q4 only, with --dtype q4 and without --dtype', async () => {
+    const args = ['--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '6', '--greedy', '--json'];
+    const named = await runCliForTest(['generate', convertedQ4, ...args, '--dtype', 'q4'], { cwd: root });
+    expect(named.code, named.err).toBe(0);
+    expect(named.err).toContain('[load] onnx/decoder_model_merged_q4.onnx');
+    const picked = await runCliForTest(['generate', convertedQ4, ...args, '--quiet'], { cwd: root });
+    expect(picked.code, picked.err).toBe(0);
+    expect(answerOf(picked.out)).toEqual(answerOf(named.out));
+    const missing = await runCliForTest(['generate', convertedQ4, ...args, '--dtype', 'decoder=q8'], { cwd: root });
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('has no decoder_model_merged_q8.onnx; it holds q4 (decoder_model_merged_q4.onnx)');
+  });
+
+  it('reads a long question from --question-file and from stdin (--question-file -)', async () => {
+    const question = `Why is this funny? ${'Tell me more. '.repeat(40)}`;
+    await writeFile(join(root, 'question.txt'), `${question}\n`);
+    const args = ['--video', videoFile, '--max-new-tokens', '4', '--greedy', '--json', '--quiet'];
+    const inline = await generate(['--question', question, ...args]);
+    const fromFile = await generate(['--question-file', 'question.txt', ...args]);
+    expect(inline.code, inline.err).toBe(0);
+    expect(answerOf(fromFile.out)).toEqual(answerOf(inline.out));
+    const io = createTestIo(root);
+    io.stdin = Readable.from([Buffer.from(question)]);
+    expect(await runCli(['generate', converted, '--question-file', '-', ...args], io)).toBe(0);
+    expect(answerOf(io.out())).toEqual(answerOf(inline.out));
+  });
+
   it('says to convert a raw Hugging Face checkpoint first', async () => {
     const run = await runCliForTest(['generate', tinyFixture.model, '--question', 'Hi?'], { cwd: root });
     expect(run.code).toBe(1);
@@ -89,5 +141,47 @@ describe('video-llava generate', () => {
     const run = await runCliForTest(['generate', tinyFixture.model, ...args], { cwd: root });
     expect(run.code).toBe(2);
     expect(run.err).toContain('Usage: video-llava generate');
+  });
+
+  it('reports a missing model folder as a missing folder', async () => {
+    const run = await runCliForTest(['generate', './no-such-model', '--question', 'Hi'], { cwd: root });
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(`video-llava generate: <model-dir> ./no-such-model: no such folder (${join(root, 'no-such-model')}). Give a model folder, a hub id (org/name) or a URL.\n`);
+  });
+
+  describe('checks every argument before loading anything (a model that never answers is never asked)', () => {
+    let server: Server;
+    let requests = 0;
+    let url: string;
+    beforeAll(async () => {
+      server = createServer(() => {
+        requests++; // and never answers
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/model`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it.each([
+      ['a negative --temperature', ['--temperature', '-1'], 2, '--temperature must be a number >= 0, found "-1"'],
+      ['a --top-p above 1', ['--top-p', '1.5'], 2, '--top-p must be a number in [0, 1], found "1.5"'],
+      ['a negative --max-new-tokens', ['--max-new-tokens', '-5'], 2, '--max-new-tokens must be an integer >= 1, found "-5"'],
+      ['--threads 0', ['--threads', '0'], 2, '--threads must be an integer >= 1, found "0"'],
+      ['an unknown --dtype', ['--dtype', 'q3'], 2, '--dtype: the dtype must be one of'],
+      ['a video given as --image', ['--image', videoFile], 1, `--image ${videoFile} is a video (MP4 / QuickTime), not an image: pass it with --video.`],
+      ['an image given as --video', ['--video', join(tinyFixture.images, fixtureCases().find((c) => c.images.length > 0)!.images[0]!)], 1, 'is an image (PNG), not a video: pass it with --image.'],
+      ['a missing --video', ['--video', 'missing.mp4'], 1, `--video ${join(tmpdir(), 'missing.mp4')}: no such file.`],
+      ['a missing --question-file', ['--question-file', 'missing.txt'], 1, '--question-file missing.txt: no such file.'],
+    ])('%s', async (_name, args, code, message) => {
+      const started = performance.now();
+      const run = await runCliForTest(['generate', url, ...(args.includes('--question-file') ? [] : ['--question', 'Hi']), ...args], { cwd: tmpdir() });
+      expect(run.err).toContain(message);
+      expect(run.code).toBe(code);
+      expect(requests).toBe(0);
+      expect(performance.now() - started).toBeLessThan(5000);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repositoryRoot, startHubTestServer, tinyFixture } from '@video-llava/test-utils';
@@ -38,11 +38,33 @@ describe('video-llava info', () => {
     expect(run.out).toContain('stored dtype      float16');
   });
 
-  it('a missing folder exits 1 with a message naming the file', async () => {
+  it('a missing folder exits 1 with a message naming the missing folder (not a missing config.json in it)', async () => {
     const run = await runCliForTest(['info', 'fixtures/no-such-model/model'], { cwd: repositoryRoot });
     expect(run.code).toBe(1);
-    expect(run.err).toContain(join(repositoryRoot, 'fixtures/no-such-model/model/config.json'));
+    expect(run.err).toBe(`video-llava info: <model-dir> fixtures/no-such-model/model: no such folder (${join(repositoryRoot, 'fixtures/no-such-model/model')}). Give a model folder, a hub id (org/name) or a URL.\n`);
     expect(run.out).toBe('');
+  });
+
+  it('lists the ONNX variants of a converted folder with their sizes, external data included', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'video-llava-cli-info-'));
+    try {
+      await cp(tinyFixture.model, folder, { recursive: true });
+      await mkdir(join(folder, 'onnx'));
+      await writeFile(join(folder, 'onnx', 'decoder_model_merged_q4.onnx'), new Uint8Array(3000));
+      await writeFile(join(folder, 'onnx', 'decoder_model_merged.onnx'), new Uint8Array(1024));
+      await writeFile(join(folder, 'onnx', 'decoder_model_merged.onnx_data'), new Uint8Array(2 * 2 ** 20));
+      const json = await runCliForTest(['info', folder, '--json']);
+      expect(JSON.parse(json.out).onnxVariants).toEqual([
+        { part: 'decoder_model_merged', dtype: 'fp32', file: 'decoder_model_merged.onnx', bytes: 1024 + 2 * 2 ** 20, externalData: ['decoder_model_merged.onnx_data'] },
+        { part: 'decoder_model_merged', dtype: 'q4', file: 'decoder_model_merged_q4.onnx', bytes: 3000, externalData: [] },
+      ]);
+      const text = await runCliForTest(['info', folder]);
+      expect(text.out).toContain('  fp32  decoder_model_merged.onnx        2.0 MiB (with decoder_model_merged.onnx_data)\n  q4    decoder_model_merged_q4.onnx     2.9 KiB\n');
+      const raw = await runCliForTest(['info', tinyFixture.model, '--json']);
+      expect(JSON.parse(raw.out).onnxVariants).toEqual([]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('without a model it is a usage error (exit 2)', async () => {

@@ -1,7 +1,11 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
+import { MODEL_PARTS } from '@video-llava/model';
 import type { CliCommand } from '../command.js';
 import { defineCommand } from '../define-command.js';
-import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { checkModelArgument, modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { type OnnxVariant, listOnnxVariants } from '../onnx-variants.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = 'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';
@@ -46,6 +50,11 @@ export interface CheckpointInfo {
   tokensPerFrame: number;
   framesPerVideo: number;
   tokensPerVideo: number;
+  /**
+   * The ONNX files of a local model folder (`onnx/<part>[_<dtype>].onnx`), by part then dtype, each with its size
+   * including its external data; empty for a raw checkpoint, undefined for a hub id or URL (not listed).
+   */
+  onnxVariants?: OnnxVariant[] | undefined;
 }
 
 /** The facts `info` reports, from a loaded config. */
@@ -95,6 +104,26 @@ export function describeCheckpoint(config: PretrainedConfig): CheckpointInfo {
   };
 }
 
+function formatSize(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+}
+
+function formatVariants(variants: CheckpointInfo['onnxVariants']): string[] {
+  if (variants === undefined) return [];
+  if (variants.length === 0) return ['ONNX files', '  none: convert it with `video-llava convert <checkpoint> <out-dir> [--dtype fp32|fp16|q8|q4]`', ''];
+  const width = Math.max(...variants.map((variant) => variant.file.length));
+  return [
+    'ONNX files (load one dtype per part with --dtype)',
+    ...variants.map((variant) => {
+      const data = variant.externalData.length > 0 ? ` (with ${variant.externalData.join(', ')})` : '';
+      return `  ${variant.dtype.padEnd(5)} ${variant.file.padEnd(width)}  ${formatSize(variant.bytes).padStart(10)}${data}`;
+    }),
+    '',
+  ];
+}
+
 function formatText(info: CheckpointInfo): string {
   const { vision, text } = info;
   const rope = text.ropeType === 'default' ? `rope theta ${text.ropeTheta}` : `rope ${text.ropeType}, theta ${text.ropeTheta}`;
@@ -116,18 +145,33 @@ function formatText(info: CheckpointInfo): string {
     `  per image ${info.tokensPerImage}, per frame ${info.tokensPerFrame}, per video ${info.tokensPerVideo} (${info.framesPerVideo} frames)`,
     `  <image> id ${info.imageTokenIndex}, <video> id ${info.videoTokenIndex}`,
     '',
+    ...formatVariants(info.onnxVariants),
   ].join('\n');
 }
 
-/** `video-llava info`: describe a checkpoint from its JSON files (no weights are read). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `video-llava info`: describe a checkpoint from its JSON files and list its ONNX files (no weights are read). */
 export const command: CliCommand = defineCommand({
   name: 'info',
-  summary: 'Describe a checkpoint: towers, widths, layers, heads, token counts, dtype',
+  summary: 'Describe a checkpoint: towers, widths, layers, heads, token counts, dtype, the ONNX files it holds',
   usage,
   options: { ...jsonFlag('print the facts as one JSON object (camelCase keys) instead of the summary'), ...sourceFlags },
   positionals: [modelPositional],
   async run({ values, positionals: [model] }, io) {
+    checkModelArgument(model, io.cwd);
     const info = describeCheckpoint(await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io))));
+    const folder = /^https?:\/\//i.test(model) ? undefined : resolve(io.cwd, model);
+    if (folder !== undefined && isDirectory(folder)) {
+      const variants = listOnnxVariants(folder);
+      info.onnxVariants = MODEL_PARTS.flatMap((part) => variants[part]);
+    }
     writeResult(io, info, { json: values.json, formatText, indent: 2 });
     return 0;
   },

@@ -117,6 +117,9 @@ describe('video-llava preprocess', () => {
     expect(tooMany.code).toBe(1);
     expect(tooMany.err).toContain('Cannot sample 49 frames from a video of 48 frames');
     expect(() => readFileSync(join(folder, 'never3.npy'))).toThrow();
+    const videoAsImage = await preprocess(['--image', fixtureVideo, '--out', join(folder, 'never4.npy')]);
+    expect(videoAsImage.code).toBe(1);
+    expect(videoAsImage.err).toContain(`--image ${fixtureVideo} is a video (MP4 / QuickTime), not an image: pass it with --video.`);
   });
 
   it('an --out that cannot be written exits 1 naming it', async () => {

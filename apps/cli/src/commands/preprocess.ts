@@ -9,7 +9,8 @@ import { VideoLlavaVideoProcessor } from '@video-llava/video-processor';
 import { loadVideo } from '@video-llava/video-processor/node';
 import { type CliCommand, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
-import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { checkMediaFiles } from '../media-file-arguments.js';
+import { checkModelArgument, modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
@@ -146,6 +147,8 @@ export const command: CliCommand = defineCommand({
     if (out === undefined) throw new UsageError('missing --out FILE.npy: where to write the pixel tensor', usage);
     if (!out.endsWith('.npy')) throw new UsageError(`--out should name a .npy file, found ${JSON.stringify(out)}`, usage);
     const outPath = resolve(io.cwd, out);
+    checkModelArgument(model, io.cwd);
+    await checkMediaFiles({ videos: video === undefined ? [] : [video], images: image === undefined ? [] : [image] }, io.cwd);
 
     const started = performance.now();
     const config = await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io)));

@@ -2,7 +2,7 @@ import { resolveSource } from '@video-llava/config/node';
 import { Tokenizer } from '@video-llava/processor';
 import { type CliCommand, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
-import { modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
+import { checkModelArgument, modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
@@ -53,6 +53,7 @@ export const command: CliCommand = defineCommand({
   async run({ values, positionals: [model] }, io) {
     const text = values.text;
     if (text === undefined) throw new UsageError('missing --text TEXT: the text to tokenize', usage);
+    checkModelArgument(model, io.cwd);
     const tokenizer = await Tokenizer.fromPretrained(resolveSource(model, sourceOptionsFromFlags(values, io)));
     writeResult(io, tokenizeText(tokenizer, text, !values['no-special']), { json: values.json, formatText });
     return 0;
