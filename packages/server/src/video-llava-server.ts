@@ -153,6 +153,8 @@ interface RequestRecord {
   promptTokens?: number;
   completionTokens?: number;
   error?: string;
+  /** Settles when the handler is over (its token counts known), which may be after the client left. */
+  handled?: Promise<void>;
 }
 
 const FINISH_REASONS: Record<string, 'stop' | 'length'> = { eos: 'stop', 'stop-string': 'stop', 'stop-criterion': 'stop', length: 'length' };
@@ -221,26 +223,31 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
 
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 100 * 1024 * 1024, genReqId: () => randomUUID(), return503OnClosing: true });
 
+  /** The request's metrics and log line, once its answer is over (and its handler too, for the token counts). */
+  function writeLogLine(request: FastifyRequest, record: RequestRecord, status: number): void {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const durationMs = performance.now() - record.started;
+    metrics.requests.inc({ method: request.method, route, status: String(status) });
+    metrics.requestDuration.observe({ route }, durationMs / 1000);
+    log?.({
+      time: record.time,
+      requestId: record.id,
+      method: request.method,
+      path: request.url.split('?')[0]!,
+      status,
+      durationMs: Math.round(durationMs * 10) / 10,
+      ...(record.promptTokens === undefined ? {} : { promptTokens: record.promptTokens }),
+      ...(record.completionTokens === undefined ? {} : { completionTokens: record.completionTokens }),
+      ...(record.error === undefined ? {} : { error: record.error }),
+    });
+  }
+
   app.addHook('onRequest', async (request, reply) => {
     const record: RequestRecord = { id: request.id, started: performance.now(), time: new Date().toISOString() };
     records.set(request, record);
     reply.raw.once('close', () => {
       const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
-      const route = request.routeOptions.url ?? 'unmatched';
-      const durationMs = performance.now() - record.started;
-      metrics.requests.inc({ method: request.method, route, status: String(status) });
-      metrics.requestDuration.observe({ route }, durationMs / 1000);
-      log?.({
-        time: record.time,
-        requestId: record.id,
-        method: request.method,
-        path: request.url.split('?')[0]!,
-        status,
-        durationMs: Math.round(durationMs * 10) / 10,
-        ...(record.promptTokens === undefined ? {} : { promptTokens: record.promptTokens }),
-        ...(record.completionTokens === undefined ? {} : { completionTokens: record.completionTokens }),
-        ...(record.error === undefined ? {} : { error: record.error }),
-      });
+      void (record.handled ?? Promise.resolve()).then(() => writeLogLine(request, record, status));
     });
     if (apiKey && request.url.startsWith('/v1/')) {
       const header = request.headers.authorization ?? '';
@@ -283,6 +290,16 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
 
   app.post('/v1/chat/completions', async (request, reply) => {
     const record = records.get(request)!;
+    let handled!: () => void;
+    record.handled = new Promise((resolve) => (handled = resolve));
+    try {
+      return await chatCompletion(request, reply, record);
+    } finally {
+      handled();
+    }
+  });
+
+  async function chatCompletion(request: FastifyRequest, reply: FastifyReply, record: RequestRecord): Promise<FastifyReply> {
     const parsed = parseChatRequest(request.body, { maxChoices }, checkpoint);
     queue.checkCapacity();
 
@@ -314,7 +331,7 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       inFlight.delete(controller);
     }
     return reply;
-  });
+  }
 
   /** Why a request was cancelled: its timeout (504), the shutdown (503), or its client leaving (499, never sent). */
   function abortError(timeoutSignal: AbortSignal | undefined, controller: AbortController): HttpError {
@@ -394,7 +411,8 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       result = await stream.result;
     } catch (error) {
       if (signal.aborted) throw error;
-      const http = toHttpError(error, parsed.videos.length + parsed.images.length > 0 ? 'messages' : null);
+      // The library names its own fields (text, videos): for the client it is the messages that are wrong.
+      const http = toHttpError(error, 'messages');
       if (!raw) throw http;
       record.error = http.code ?? http.type;
       send(http.body());
