@@ -308,7 +308,10 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       if (!reply.raw.writableFinished) controller.abort(new ClientClosedRequest());
     };
     reply.raw.once('close', onClose);
-    const timeoutSignal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    // A timer cleared when the request is over (AbortSignal.timeout's would live on for the whole timeout).
+    const timeout = timeoutMs > 0 ? new AbortController() : undefined;
+    const timer = timeout ? setTimeout(() => timeout.abort(new DOMException(`The request took longer than ${timeoutMs / 1000} s.`, 'TimeoutError')), timeoutMs) : undefined;
+    const timeoutSignal = timeout?.signal;
     const signal = timeoutSignal ? AbortSignal.any([controller.signal, timeoutSignal]) : controller.signal;
     const cancellation = (): HttpError => abortError(timeoutSignal, controller);
     inFlight.add(controller);
@@ -327,6 +330,7 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       if (signal.aborted) throw cancellation();
       throw error;
     } finally {
+      clearTimeout(timer);
       reply.raw.off('close', onClose);
       inFlight.delete(controller);
     }
