@@ -1,3 +1,3 @@
 import { defineTestConfig } from '@video-llava/vitest-config';
 
-export default defineTestConfig({ test: { globalSetup: ['./test/global-setup.ts'] } });
+export default defineTestConfig({ test: { globalSetup: ['@video-llava/test-utils/converted-fixture/setup'] } });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedFixture } from '../test/converted-fixture.js';
 import { VideoLlava } from './index.js';
 
-// The fp32 conversion of fixtures/video-llava-tiny/model (test/global-setup.ts), run with onnxruntime-node from the
+// The fp32 conversion of fixtures/video-llava-tiny/model (test/converted-fixture.ts), run with onnxruntime-node from the
 // fixture's own pixel inputs, against what transformers generated. Tolerance: none, token ids are compared exactly
 // (greedy tokens, the top-5 ids of every step, every row of a batch).
 const cases = fixtureCases();

@@ -21,6 +21,7 @@ export type Resolved = { kind: 'file'; file: string } | { kind: 'external' };
 export const NODE_ONLY_ENTRIES: ReadonlyMap<string, readonly string[] | 'all'> = new Map<string, readonly string[] | 'all'>([
   ['@video-llava/runtime-node', 'all'],
   ['video-llava', ['.']],
+  ['@video-llava/server', 'all'],
 ]);
 
 /** npm packages that only run in Node (native addons, binaries). */

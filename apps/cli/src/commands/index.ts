@@ -11,4 +11,5 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   convert: { summary: 'Convert a Hugging Face checkpoint to ONNX (fp32, fp16, q8, q4)', load: async () => (await import('./convert.js')).command },
   generate: { summary: 'Ask a question about videos and images and stream the answer', load: async () => (await import('./generate.js')).command },
   chat: { summary: 'Talk about videos and images: questions and follow-ups, interactively or one per line', load: async () => (await import('./chat.js')).command },
+  serve: { summary: 'Serve the model over an OpenAI-compatible HTTP API (chat completions about videos and images)', load: async () => (await import('./serve.js')).command },
 };
