@@ -10,8 +10,9 @@ const table = readDependencyTable();
 const tooling = new Set(packages.filter((item) => item.folder.startsWith('tooling/')).map((item) => item.name));
 // Packages that exist to run in Node (ARCHITECTURE.md: "Node-only code sits behind a ./node entry or in
 // runtime-node"). Their main entry may use Node; nobody's isomorphic main entry may import them. `video-llava`'s
-// main entry is its Node entry (it wires runtime-node); browsers import `video-llava/web`.
-const NODE_ONLY_PACKAGES = new Set(['@video-llava/runtime-node', 'video-llava']);
+// main entry is its Node entry (it wires runtime-node); browsers import `video-llava/web`. `worker` talks to Redis
+// and runs the Node model.
+const NODE_ONLY_PACKAGES = new Set(['@video-llava/runtime-node', 'video-llava', '@video-llava/worker']);
 const NODE_ONLY = [/^node:/, /^(fs|path|os|child_process|worker_threads|http|https|net|stream|url|crypto|zlib)(\/|$)/, /^sharp$/, /^onnxruntime-node$/, /^@ffmpeg-installer\//, /^node-av/];
 
 function workspaceName(specifier: string): string | undefined {
