@@ -5,11 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@video-llava/converter/node';
-import { tinyFixture } from '@video-llava/test-utils';
+import { type TestRedis, startTestRedis, tinyFixture } from '@video-llava/test-utils';
 import { Queue } from 'bullmq';
 import { VideoLlava } from 'video-llava';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../test/redis-server.js';
+
 import { type BatchAnswer, type BatchJob, type BatchResult, isBatchFailure, requestOfJob } from './batch-job.js';
 import { collectResults } from './collect-results.js';
 import { queueJobId } from './queue-connection.js';

@@ -10,4 +10,6 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   tokenize: { summary: 'Tokenize text with the checkpoint tokenizer: ids, tokens, decoded text', load: async () => (await import('./tokenize.js')).command },
   convert: { summary: 'Convert a Hugging Face checkpoint to ONNX (fp32, fp16, q8, q4)', load: async () => (await import('./convert.js')).command },
   generate: { summary: 'Ask a question about videos and images and stream the answer', load: async () => (await import('./generate.js')).command },
+  worker: { summary: 'Answer batch jobs from a Redis queue (BullMQ) until SIGTERM', load: async () => (await import('./worker.js')).command },
+  batch: { summary: 'Queue jobs for workers (batch submit) and collect their answers (batch results)', load: async () => (await import('./batch.js')).command },
 };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A real redis-server (Debian's), started for a test on a random loopback port with its own folder. */
+/** A real redis-server (Debian's; tooling/scripts/ensure-redis.sh installs it), started for a test on a random loopback port with its own folder. */
 export interface TestRedis {
   /** `redis://127.0.0.1:PORT`. */
   url: string;
@@ -43,7 +43,7 @@ async function accepting(port: number): Promise<boolean> {
 const STARTUP_MS = 10_000;
 
 /**
- * Starts `redis-server` (tooling/scripts/ensure-redis.sh installs it) on a free loopback port.
+ * Starts `redis-server` on a free loopback port (REDIS_SERVER overrides the binary).
  *
  * @param appendOnly AOF persistence with an fsync per write (`appendfsync always`), as a deployment that must not
  *   lose queued jobs runs it
