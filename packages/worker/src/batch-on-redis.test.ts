@@ -280,6 +280,29 @@ describe('two worker processes, one killed with SIGKILL during a job', () => {
     expect(await survivor.exited).toBe(0);
   }, SLOW_TEST_MS);
 
+  it('a job that kills every worker that takes it is put back maxStalledCount times, then fails as WORKER_LOST', async () => {
+    // Each worker that starts the job is killed while generating, as a native crash or the OOM killer would; the
+    // next worker's stalled check puts it back once (maxStalledCount 1), and after the second crash fails it.
+    const settings = { model, redis: redis.url, queue: 'poison', stepDelayMs: 40, lockDurationMs: 2000, stalledIntervalMs: 500, maxStalledCount: 1 };
+    await submitJobs(tenJobs('poison').slice(0, 1), { redis: redis.url, queue: 'poison' });
+    for (const name of ['first', 'second']) {
+      const doomed = spawnWorker({ ...settings, name });
+      workers.push(doomed);
+      await doomed.waitFor((line) => line.type === 'progress' && line.progress?.stage === 'tokens');
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
+    }
+    const checker = spawnWorker({ ...settings, name: 'checker' });
+    workers.push(checker);
+    await checker.waitFor((line) => line.type === 'ready');
+    const results = await collectAll(redis.url, 'poison');
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ id: 'poison-video-0', error: { code: 'WORKER_LOST' } });
+    expect(checker.lines.filter((line) => line.type === 'active')).toEqual([]);
+    checker.child.kill('SIGTERM');
+    expect(await checker.exited).toBe(0);
+  }, SLOW_TEST_MS);
+
   it('SIGTERM lets a worker finish the job it is running, and it takes no other', async () => {
     const worker = spawnWorker({ model, redis: redis.url, queue: 'sigterm', name: 'stopping', stepDelayMs: 40 });
     workers.push(worker);
