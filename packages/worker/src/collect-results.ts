@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue } from 'bullmq';
 import type { BatchAnswer, BatchJob, BatchResult } from './batch-job.js';
 import { failureOfJob } from './job-failure.js';
-import { type QueueConnectionOptions, connectionOptions, queueName } from './queue-connection.js';
+import { type QueueConnectionOptions, connectionOptions, queueName, whenConnected } from './queue-connection.js';
 
 /** How many jobs of the queue are where. */
 export interface QueueCounts {
@@ -66,9 +66,11 @@ export function resultOfJob(job: Job<BatchJob, BatchAnswer>, state: 'completed' 
  *   else console.log(result.id, result.text);
  * }
  * ```
+ * @throws VideoLlavaError `CONNECTION_FAILED` when Redis does not answer within `connectTimeoutMs`
  */
 export async function* collectResults(options: CollectResultsOptions): AsyncGenerator<BatchResult, void, void> {
   const queue = new Queue<BatchJob, BatchAnswer>(queueName(options), { connection: connectionOptions(options), ...(options.prefix ? { prefix: options.prefix } : {}) });
+  await whenConnected(queue, options);
   const seen = new Set<string>();
   const offsets = { completed: 0, failed: 0 };
   const interval = options.pollIntervalMs ?? 500;

@@ -15,6 +15,12 @@ export interface QueueConnectionOptions {
    * @default 'bull' (BullMQ's)
    */
   prefix?: string;
+  /**
+   * How long to wait for Redis when connecting, in milliseconds, before failing with `CONNECTION_FAILED`. Once
+   * connected, a Redis that goes away (a restart) is waited for: commands resume when it is back.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
 }
 
 /** The default queue name. */
@@ -49,4 +55,51 @@ export function queueName(options: QueueConnectionOptions): string {
  */
 export function queueJobId(id: string): string {
   return `job-${encodeURIComponent(id)}`;
+}
+
+/** The URL with its password hidden, for messages. */
+function redacted(redis: string): string {
+  try {
+    const url = new URL(redis);
+    if (url.password) url.password = '***';
+    return url.href;
+  } catch {
+    return redis;
+  }
+}
+
+/** What {@link whenConnected} waits on: a BullMQ `Queue` or `Worker`. */
+interface Connecting {
+  waitUntilReady(): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * Waits until a queue or worker has connected to Redis. Its connection errors are taken over here: ioredis reconnects
+ * by itself, so after the first connection they are only reported to `onError` (a Redis restart is waited out).
+ *
+ * @throws VideoLlavaError `CONNECTION_FAILED` when Redis does not answer within `connectTimeoutMs` (the handle is closed)
+ */
+export async function whenConnected(handle: Connecting, options: QueueConnectionOptions, onError: (error: Error) => void = () => {}): Promise<void> {
+  let lastError: Error | undefined;
+  handle.on('error', (error) => {
+    lastError = error;
+    onError(error);
+  });
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const ready = await Promise.race([handle.waitUntilReady().then(() => true), timedOut]);
+  clearTimeout(timer);
+  if (ready) return;
+  // Closing a connection that never opened can wait on its retries: give it a moment, not the caller's time.
+  await Promise.race([handle.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  const because = lastError ? ` (${lastError.message})` : '';
+  throw new VideoLlavaError('CONNECTION_FAILED', `Cannot reach Redis at ${redacted(options.redis)} within ${timeoutMs} ms${because}: start it, or check the URL.`, {
+    field: 'redis',
+    expected: 'a Redis server that answers',
+    actual: lastError?.message ?? 'no answer',
+    cause: lastError,
+  });
 }

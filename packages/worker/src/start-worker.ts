@@ -5,7 +5,7 @@ import { VideoLlava, type VideoLlavaLoadOptions, type VideoLlavaPipeline, type V
 import { type BatchAnswer, type BatchJob, type BatchJobError, parseBatchJob, requestOfJob } from './batch-job.js';
 import { failureReason } from './job-failure.js';
 import { mediaInput } from './media-input.js';
-import { type QueueConnectionOptions, connectionOptions, queueName } from './queue-connection.js';
+import { type QueueConnectionOptions, connectionOptions, queueName, whenConnected } from './queue-connection.js';
 
 /** What a running job reports through the queue (`job.progress`), by stage. */
 export interface BatchJobProgress {
@@ -118,6 +118,8 @@ function queueError(error: unknown): Error {
  * const worker = await startWorker({ model: 'path/to/converted-model', redis: 'redis://127.0.0.1:6379' });
  * await worker.closeOnSignals(); // until SIGTERM or SIGINT
  * ```
+ * @throws VideoLlavaError `CONNECTION_FAILED` (Redis does not answer within `connectTimeoutMs`), `INVALID_ARGUMENT`,
+ *   and what `VideoLlava.load` throws for a model given as a source
  */
 export async function startWorker(options: StartWorkerOptions): Promise<BatchWorker> {
   const connection = connectionOptions(options);
@@ -127,7 +129,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
     throw new VideoLlavaError('INVALID_ARGUMENT', `concurrency must be an integer >= 1, found ${concurrency}.`, { field: 'concurrency', expected: 'an integer >= 1', actual: concurrency });
   }
   const owned = typeof options.model === 'string';
-  const model = typeof options.model === 'string' ? await VideoLlava.load(options.model, options.loadOptions ?? {}) : options.model;
+  // Assigned once connected (Redis is checked first: a wrong URL fails in seconds, not after loading a model).
+  let model!: VideoLlavaPipeline;
   const workerName = options.name ?? `${hostname()}-${process.pid}`;
   const mediaRoot = options.mediaRoot ?? process.cwd();
   const progressInterval = options.progressIntervalMs ?? 250;
@@ -205,9 +208,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
     const retry = !(error instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1);
     emit({ type: 'failed', id: String(job.data?.id ?? job.id), error: failure, retry });
   });
-  // Without a listener an 'error' (Redis gone for a moment) would be thrown; the connection retries by itself.
-  worker.on('error', (error) => emit({ type: 'error', error }));
-  await worker.waitUntilReady();
+  // Errors of the connection (Redis gone for a moment) are reported; ioredis reconnects by itself.
+  await whenConnected(worker, options, (error) => emit({ type: 'error', error }));
+  try {
+    model = typeof options.model === 'string' ? await VideoLlava.load(options.model, options.loadOptions ?? {}) : options.model;
+  } catch (error) {
+    await worker.close(true);
+    throw error;
+  }
   void worker.run().catch((error: unknown) => emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) }));
 
   let closing: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import { VideoLlavaError } from '@video-llava/core';
 import { Queue } from 'bullmq';
 import { type BatchJob, mediaKeyOfJob, parseBatchJob } from './batch-job.js';
-import { type QueueConnectionOptions, connectionOptions, queueJobId, queueName } from './queue-connection.js';
+import { type QueueConnectionOptions, connectionOptions, queueJobId, queueName, whenConnected } from './queue-connection.js';
 
 /** Options of {@link submitJobs}. */
 export interface SubmitJobsOptions extends QueueConnectionOptions {
@@ -44,7 +44,7 @@ const CHUNK = 500;
  * const { added } = await submitJobs([{ id: 'clip-1', question: 'What happens?', videos: ['/data/clip-1.mp4'] }], { redis: 'redis://127.0.0.1:6379' });
  * ```
  * @throws VideoLlavaError `INVALID_ARGUMENT` for a job that is not a valid {@link BatchJob} (nothing is added then)
- *   or two jobs with one id; Redis connection errors
+ *   or two jobs with one id; `CONNECTION_FAILED` when Redis does not answer
  */
 export async function submitJobs(jobs: readonly BatchJob[], options: SubmitJobsOptions): Promise<SubmitJobsResult> {
   const checked = jobs.map((job, index) => parseBatchJob(job, `jobs[${index}]`));
@@ -57,6 +57,7 @@ export async function submitJobs(jobs: readonly BatchJob[], options: SubmitJobsO
   }
   const ordered = options.groupByMedia === false ? checked : groupByMedia(checked);
   const queue = new Queue<BatchJob>(queueName(options), { connection: connectionOptions(options), ...(options.prefix ? { prefix: options.prefix } : {}) });
+  await whenConnected(queue, options);
   try {
     const added: string[] = [];
     const existing: string[] = [];
