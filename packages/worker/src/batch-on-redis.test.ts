@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -150,6 +152,33 @@ describe('one in-process worker on a real Redis', () => {
       for (const id of ['missing', 'placeholders']) expect((await queueJob(redis.url, 'bad', id)).attemptsStarted, id).toBe(1);
     } finally {
       await running.close();
+    }
+  }, SLOW_TEST_MS);
+
+  it('downloads http media (a local server), and fails a job whose URL answers 404 at once', async () => {
+    const bytes = await readFile(video);
+    const server = createServer((request, response) => {
+      if (request.url === '/clip.mp4') response.writeHead(200, { 'content-type': 'video/mp4' }).end(bytes);
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const jobs: BatchJob[] = [
+      { id: 'http', question: 'What happens?', videos: [`${base}/clip.mp4`], maxNewTokens: 4, doSample: false },
+      { id: 'gone', question: 'What happens?', videos: [`${base}/gone.mp4`], maxNewTokens: 4 },
+    ];
+    await submitJobs(jobs, { redis: redis.url, queue: 'http', backoffMs: 100 });
+    const running = await startWorker({ model: worker, redis: redis.url, queue: 'http' });
+    try {
+      const results = await collectAll(redis.url, 'http');
+      const byId = new Map(results.map((result) => [result.id, result]));
+      expect((byId.get('http') as BatchAnswer).ids).toEqual(await expectedIds({ ...jobs[0]!, videos: [video] }));
+      expect(byId.get('gone')).toMatchObject({ error: { code: 'FILE_NOT_FOUND' } });
+      expect((byId.get('gone') as { error: { message: string } }).error.message).toContain(`${base}/gone.mp4 answered HTTP 404`);
+      expect((await queueJob(redis.url, 'http', 'gone')).attemptsStarted).toBe(1);
+    } finally {
+      await running.close();
+      await new Promise((resolveClose) => server.close(resolveClose));
     }
   }, SLOW_TEST_MS);
 
