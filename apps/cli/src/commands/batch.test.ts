@@ -5,7 +5,9 @@ import { convertCheckpoint } from '@video-llava/converter/node';
 import { type TestRedis, startTestRedis, tinyFixture } from '@video-llava/test-utils';
 import type { BatchAnswer, BatchResult } from '@video-llava/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli.js';
 import { runCliForTest } from '../run-cli-for-test.js';
+import { createTestIo } from '../test-io.js';
 import type { GenerateResult } from './generate.js';
 
 // video-llava worker, batch submit and batch results against a real redis-server on a random loopback port, on the
@@ -75,9 +77,13 @@ describe('video-llava batch and worker', () => {
     expect(answer.text).toBe(reference.text);
     expect(answer.worker).toBe('cli-worker');
 
-    // Without --wait, what is there now, again: results stay until the queue is removed.
-    const now = await runCliForTest(['batch', 'results', '--redis', redis.url, '--queue', 'cli'], { cwd: root });
-    expect(now.out.trimEnd().split('\n').map((line) => (JSON.parse(line) as BatchResult).id).sort()).toEqual(['1', 'clip/next', 'missing']);
+    // Without --wait, what is there now, again: results stay until the queue is removed. On a terminal the counts
+    // are a bar, rewritten in place.
+    const terminal = createTestIo(root);
+    (terminal.stderr as { isTTY?: boolean }).isTTY = true;
+    expect(await runCli(['batch', 'results', '--redis', redis.url, '--queue', 'cli'], terminal)).toBe(0);
+    expect(terminal.out().trimEnd().split('\n').map((line) => (JSON.parse(line) as BatchResult).id).sort()).toEqual(['1', 'clip/next', 'missing']);
+    expect(terminal.err()).toContain(`\r[${'#'.repeat(30)}] 3/3 done 2, failed 1, waiting 0, active 0\u001b[K\n`);
   }, TEST_MS);
 
   it('says what is wrong with the command line or the jobs file', async () => {
