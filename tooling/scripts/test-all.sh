@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export TURBO_TELEMETRY_DISABLED=1
 bash tooling/scripts/ensure-browser.sh
+bash tooling/scripts/ensure-redis.sh
 bash tooling/scripts/install.sh
 # Two cores: build and test two packages at a time.
 pnpm exec turbo run build --concurrency=2 --output-logs=errors-only

@@ -22,6 +22,7 @@ export const NODE_ONLY_ENTRIES: ReadonlyMap<string, readonly string[] | 'all'> =
   ['@video-llava/runtime-node', 'all'],
   ['video-llava', ['.']],
   ['@video-llava/server', 'all'],
+  ['@video-llava/worker', 'all'],
 ]);
 
 /** npm packages that only run in Node (native addons, binaries). */

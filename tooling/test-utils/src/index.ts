@@ -7,3 +7,5 @@ export { temporaryFolders } from './temporary-folders.js';
 export type { TemporaryFolders } from './temporary-folders.js';
 export { lfsEtag, regularEtag, startHubTestServer } from './hub-test-server.js';
 export type { HubTestServer, HubTestServerOptions, RecordedRequest } from './hub-test-server.js';
+export { startTestRedis } from './redis-server.js';
+export type { TestRedis } from './redis-server.js';

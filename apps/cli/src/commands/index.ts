@@ -12,4 +12,6 @@ export const commandLoaders: Record<string, { summary: string; load: () => Promi
   generate: { summary: 'Ask a question about videos and images and stream the answer', load: async () => (await import('./generate.js')).command },
   chat: { summary: 'Talk about videos and images: questions and follow-ups, interactively or one per line', load: async () => (await import('./chat.js')).command },
   serve: { summary: 'Serve the model over an OpenAI-compatible HTTP API (chat completions about videos and images)', load: async () => (await import('./serve.js')).command },
+  worker: { summary: 'Answer batch jobs from a Redis queue (BullMQ) until SIGTERM', load: async () => (await import('./worker.js')).command },
+  batch: { summary: 'Queue jobs for workers (batch submit) and collect their answers (batch results)', load: async () => (await import('./batch.js')).command },
 };
