@@ -138,6 +138,8 @@ async function loadModel(source: string | FolderSource, label: string): Promise<
       return;
     }
     model = loaded;
+    // A new model starts a new conversation (the old one's cached prefix went with the old model)
+    resetConversationView();
     showDevice(providers);
     ui.progress.finish();
     setStatus(`${label} is ready (${((performance.now() - started) / 1000).toFixed(1)} s). Pick a video and ask.`, 'ok');

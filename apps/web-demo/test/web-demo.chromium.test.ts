@@ -134,6 +134,19 @@ describe('apps/web-demo in Chromium', () => {
     expect((await ask(question)).ids).toEqual(referenceIds);
   });
 
+  it('loads the same model from a folder on disk (the folder input), every chunk read from the files: the reference ids', async () => {
+    const served = [...server.requests.entries()].filter(([path]) => path.startsWith('/model/'));
+    await page.evaluate(() => document.body.removeAttribute('data-model'));
+    await page.setInputFiles('[data-testid=model-folder]', model);
+    await page.waitForSelector('body[data-model]', { state: 'attached', timeout: 240_000 });
+    expect(await page.getAttribute('body', 'data-model'), await page.innerText('[data-testid=model-status]')).toBe('ready');
+    expect(await page.innerText('[data-testid=model-status]')).toMatch(/^the folder “model” is ready/);
+    // Read from the picked files, not from the server
+    expect([...server.requests.entries()].filter(([path]) => path.startsWith('/model/'))).toEqual(served);
+    expect(await page.locator('.turn').count()).toBe(0);
+    expect((await ask(question)).ids).toEqual(referenceIds);
+  });
+
   it('logged no errors in the page but the 404s of the optional model files it looks for', () => {
     expect(consoleErrors.filter((message) => !message.includes('status of 404'))).toEqual([]);
     const missing = [...server.requests.keys()].filter((path) => !path.startsWith('/model/') && path !== '/' && !path.startsWith('/assets/'));
