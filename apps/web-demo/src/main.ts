@@ -79,7 +79,9 @@ const DEVICE_NAMES: Record<string, string> = { webgpu: 'WebGPU', wasm: 'WebAssem
 
 function showDevice(providers: readonly string[]): void {
   const names = [...new Set(providers.map((provider) => DEVICE_NAMES[provider] ?? provider))];
-  const threads = names.includes('WebAssembly') ? (crossOriginIsolated ? ` · ${Math.min(4, navigator.hardwareConcurrency || 1)} threads` : ' · 1 thread') : '';
+  // onnxruntime-web's default: half the cores, at most 4, in a cross-origin isolated page; else one
+  const count = settings.threads ?? (crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1);
+  const threads = names.includes('WebAssembly') ? ` · ${count} thread${count === 1 ? '' : 's'}` : '';
   ui.device.textContent = `device: ${names.join(' + ')}${threads}`;
   ui.device.dataset.device = [...new Set(providers)].join(',');
 }
@@ -128,7 +130,7 @@ async function loadModel(source: string | FolderSource, label: string): Promise<
   try {
     const loaded = await VideoLlava.load(source, {
       backend: recordingBackend(providers),
-      sessionOptions: { executionProviders: device === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'] },
+      sessionOptions: { executionProviders: device === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], ...(settings.threads === undefined ? {} : { threads: settings.threads }) },
       preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'],
       onProgress,
       signal: controller.signal,

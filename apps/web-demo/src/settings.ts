@@ -8,6 +8,8 @@ export interface DemoSettings {
   greedy: boolean;
   /** `?max_new_tokens=N`: the most tokens per answer. */
   maxNewTokens: number;
+  /** `?threads=N`: WebAssembly threads (onnxruntime-web's choice without it: up to 4 in a cross-origin isolated page, else 1). */
+  threads: number | undefined;
   /** What in the address was not understood, for a message. */
   problems: string[];
 }
@@ -32,6 +34,13 @@ export function readSettings(search: string): DemoSettings {
     if (Number.isSafeInteger(value) && value > 0) maxNewTokens = value;
     else problems.push(`max_new_tokens=${maxText} is not a positive integer; using ${DEFAULT_MAX_NEW_TOKENS}.`);
   }
+  const threadsText = parameters.get('threads');
+  let threads: number | undefined;
+  if (threadsText !== null) {
+    const value = Number(threadsText);
+    if (Number.isSafeInteger(value) && value > 0) threads = value;
+    else problems.push(`threads=${threadsText} is not a positive integer; letting onnxruntime-web choose.`);
+  }
   const model = parameters.get('model') || undefined;
-  return { model, device, greedy, maxNewTokens, problems };
+  return { model, device, greedy, maxNewTokens, threads, problems };
 }
