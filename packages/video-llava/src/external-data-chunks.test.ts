@@ -24,7 +24,7 @@ function bytesOnly(folder: string, read: string[]): ModelSource {
   const inner = new DirectorySource(folder);
   return {
     description: `bytes of ${folder}`,
-    exists: (path, options) => inner.exists(path, options),
+    exists: (path) => inner.exists(path),
     readBytes: (path, options) => {
       read.push(path);
       return inner.readBytes(path, options);
