@@ -49,8 +49,9 @@ beforeAll(async () => {
     folders: { '/model/': model, '/': site },
     crossOriginIsolated: true,
   });
-  browser = await launchChromium({ timeout: 30_000 });
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  // WebGPU on (SwiftShader, a CPU Vulkan): the last test runs the demo on it
+  browser = await launchChromium({ webgpu: true, timeout: 30_000 });
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
@@ -67,10 +68,10 @@ afterAll(async () => {
 });
 
 /** Types a question, presses Ask and waits for the answer to finish. */
-async function ask(text: string): Promise<{ ids: number[]; text: string; reused: number; finishReason: string | undefined }> {
-  await page.fill('textarea', text);
-  await page.click('[data-action=ask]');
-  const answer = page.locator('[data-testid=answer][data-done="true"]');
+async function ask(text: string, on: Page = page): Promise<{ ids: number[]; text: string; reused: number; finishReason: string | undefined }> {
+  await on.fill('textarea', text);
+  await on.click('[data-action=ask]');
+  const answer = on.locator('[data-testid=answer][data-done="true"]');
   await answer.waitFor({ state: 'attached', timeout: 240_000 });
   return {
     ids: JSON.parse((await answer.getAttribute('data-token-ids')) ?? 'null'),
@@ -150,6 +151,32 @@ describe('apps/web-demo in Chromium', () => {
     expect(await page.locator('.turn').count()).toBe(0);
     expect((await ask(question)).ids).toEqual(referenceIds);
   });
+
+  it('opens again from the Cache API (no second download), and on WebGPU when asked: the reference ids of a text-only question', async () => {
+    const onnxRequests = () => [...server.requests.entries()].filter(([path]) => path.includes('/onnx/'));
+    const before = onnxRequests();
+    const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
+    // WebGPU on SwiftShader takes about a second per token of the fixture's 32064-word head: 4 tokens
+    const steps = 4;
+    // A tab of the same profile (playwright's browser.newPage would open a fresh profile, with an empty cache)
+    const gpu = await page.context().newPage();
+    gpu.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    gpu.on('pageerror', (error) => consoleErrors.push(String(error)));
+    try {
+      await gpu.goto(`${server.origin}?model=/model/&device=webgpu&greedy=1&max_new_tokens=${steps}`);
+      await gpu.waitForSelector('body[data-model]', { state: 'attached', timeout: 240_000 });
+      expect(await gpu.getAttribute('body', 'data-model'), await gpu.innerText('[data-testid=model-status]')).toBe('ready');
+      expect(onnxRequests()).toEqual(before);
+      expect(await gpu.innerText('[data-testid=device]')).toBe('device: WebGPU');
+      const question = /^USER: (.*) ASSISTANT:$/.exec(textOnly.text[0]!)![1]!;
+      const reference = Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number);
+      expect((await ask(question, gpu)).ids).toEqual(reference.slice(0, steps));
+    } finally {
+      await gpu.close();
+    }
+  }, 400_000);
 
   it('logged no errors in the page but the 404s of the optional model files it looks for', () => {
     expect(consoleErrors.filter((message) => !message.includes('status of 404'))).toEqual([]);
