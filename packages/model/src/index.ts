@@ -13,4 +13,4 @@ export { matchPrefix } from './prefix-cache.js';
 export type { MediaTokenCounts, PrefixCacheEntry, PrefixMatch } from './prefix-cache.js';
 export { MODEL_DTYPES, MODEL_PARTS, modelFilePath, resolveModelDtypes } from './model-dtype.js';
 export type { ModelDtype, ModelDtypeChoice, ModelPart } from './model-dtype.js';
-export { locateModelFile } from './locate-model-file.js';
+export { locateExternalData, locateModelFile } from './locate-model-file.js';

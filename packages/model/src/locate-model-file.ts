@@ -1,6 +1,6 @@
 import type { ModelSource, ReadOptions } from '@video-llava/config';
 import { VideoLlavaError } from '@video-llava/core';
-import type { ModelFile } from '@video-llava/runtime';
+import { type ExternalDataFile, type ModelFile, inspectOnnxModel } from '@video-llava/runtime';
 
 /** The file `path` of `source` as messages name it (the source's location joined with the path). */
 export function joinDescription(source: ModelSource, path: string): string {
@@ -30,4 +30,22 @@ export async function locateModelFile(source: ModelSource, path: string, options
   const fileUrl = (source as { fileUrl?: unknown }).fileUrl;
   if (typeof fileUrl === 'function') return String(fileUrl.call(source, path));
   return source.readBytes(path, options);
+}
+
+/**
+ * The external data files of a model file that {@link locateModelFile} gave as bytes (a source with neither local
+ * paths nor URLs, such as a folder a user picked in a browser), read from the source beside it: one entry per file
+ * the model names, so a chunked layout (`x.onnx_data`, `x.onnx_data_1`, ...) is read file by file, never joined.
+ * A path or a URL needs none (the backend finds the files beside it): `undefined`.
+ *
+ * @throws VideoLlavaError `FILE_NOT_FOUND` naming a missing data file (the source's error)
+ */
+export async function locateExternalData(source: ModelSource, path: string, file: ModelFile, options: ReadOptions = {}): Promise<ExternalDataFile[] | undefined> {
+  if (!(file instanceof Uint8Array || file instanceof ArrayBuffer)) return undefined;
+  const names = inspectOnnxModel(file instanceof Uint8Array ? file : new Uint8Array(file))?.externalDataFiles ?? [];
+  if (names.length === 0) return undefined;
+  const folder = path.slice(0, path.lastIndexOf('/') + 1);
+  const files: ExternalDataFile[] = [];
+  for (const name of names) files.push({ path: name, data: await source.readBytes(`${folder}${name}`, options) });
+  return files;
 }

@@ -1,7 +1,7 @@
 import type { ModelSource } from '@video-llava/config';
 import { type ProgressCallback, type ProgressEvent, VideoLlavaError } from '@video-llava/core';
 import type { Backend, InferenceSession, ModelFile, SessionOptions } from '@video-llava/runtime';
-import { joinDescription, locateModelFile } from './locate-model-file.js';
+import { joinDescription, locateExternalData, locateModelFile } from './locate-model-file.js';
 import { type ModelDtype, type ModelPart, modelFilePath } from './model-dtype.js';
 
 /** What {@link ModelSessions} needs to open the parts. */
@@ -94,10 +94,13 @@ export class ModelSessions {
     // Backends name what they read by URL or absolute path; progress names every file relative to the model folder,
     // like the config files, so one file has one name from download to load.
     const named = onProgress ? (event: ProgressEvent) => onProgress({ ...event, file: modelRelativeName(event.file, file, path) }) : undefined;
-    file = await locateModelFile(source, path, { ...(signal ? { signal } : {}), ...(named ? { onProgress: named } : {}) });
+    const readOptions = { ...(signal ? { signal } : {}), ...(named ? { onProgress: named } : {}) };
+    file = await locateModelFile(source, path, readOptions);
+    const externalData = base.externalData ?? (await locateExternalData(source, path, file, readOptions));
     onProgress?.({ stage: 'load', file: path, done: 0, total: 1, unit: 'items' });
     const session = await backend.createSession(file, {
       ...base,
+      ...(externalData ? { externalData } : {}),
       ...(signal ? { signal } : {}),
       ...(named ? { onProgress: named } : {}),
     });

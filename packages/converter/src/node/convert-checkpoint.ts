@@ -8,6 +8,7 @@ import type { ConversionReport, ConvertedFile } from '../conversion-report.js';
 import { checkBlockSize } from '../quantize.js';
 import { MODEL_PARTS, type ModelPart, type WeightFormat, onnxFileName, parseWeightFormat } from '../weight-format.js';
 import { type OpenedCheckpoint, openCheckpoint } from './checkpoint-directory.js';
+import { DEFAULT_EXTERNAL_DATA_CHUNK_BYTES, ExternalDataFiles, checkExternalDataChunkBytes } from './external-data-files.js';
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
 import { type CheckpointSourceOptions, resolveCheckpointDirectory } from './resolve-checkpoint.js';
 import { safetensorsSliceReader, writeWeights } from './weight-writer.js';
@@ -36,6 +37,13 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    * @default 2 GiB - 64 MiB
    */
   externalDataThreshold?: number;
+  /**
+   * The most bytes in one external data file: weights past it go on in `<file>.onnx_data_1`, `<file>.onnx_data_2`,
+   * ... (each file holds whole tensors; a single tensor larger than this gets a file of its own). Browsers cannot
+   * hold a buffer of 2 GiB, so the default keeps every file below; loaders read both layouts.
+   * @default 2 GiB - 64 MiB
+   */
+  externalDataChunkBytes?: number;
   /**
    * Replace an existing non-empty output folder (only once the new one is complete).
    * @default false
@@ -133,6 +141,8 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
     }
   }
   const threshold = options.externalDataThreshold ?? DEFAULT_THRESHOLD;
+  const externalDataChunkBytes = options.externalDataChunkBytes ?? DEFAULT_EXTERNAL_DATA_CHUNK_BYTES;
+  checkExternalDataChunkBytes(externalDataChunkBytes);
   const output = resolve(options.cwd ?? process.cwd(), outputDirectory);
   if (!options.overwrite && (await isNonEmptyDirectory(output))) {
     throw new VideoLlavaError('INVALID_ARGUMENT', `${output} already exists and is not empty; choose a new folder or pass overwrite (--overwrite).`, {
@@ -168,6 +178,7 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
       options.onProgress?.({ stage: 'convert', file: `onnx/${fileName}`, done, total, unit: 'bytes' });
       const written = await writePart(checkpoint, part, dtype, join(staging, 'onnx'), fileName, threshold, {
         chunkBytes: options.chunkBytes,
+        externalDataChunkBytes,
         signal: options.signal,
         onBytes: (bytes) => {
           done += bytes;
@@ -214,18 +225,17 @@ async function publish(staging: string, output: string): Promise<void> {
 
 interface PartWriteOptions {
   chunkBytes: number | undefined;
+  externalDataChunkBytes: number;
   signal: AbortSignal | undefined;
   onBytes: (bytes: number) => void;
 }
 
 async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: WeightFormat, directory: string, fileName: string, threshold: number, options: PartWriteOptions): Promise<ConvertedFile[]> {
-  const dataName = `${fileName}_data`;
-  const dataPath = join(directory, dataName);
   const modelPath = join(directory, fileName);
-  const data = await open(dataPath, 'w+');
-  let external: boolean;
+  const data = new ExternalDataFiles(directory, `${fileName}_data`, { chunkBytes: options.externalDataChunkBytes });
+  let external = false;
   try {
-    const written = await writeWeights(built.planner.jobs, safetensorsSliceReader(checkpoint.files), data, dataName, {
+    const written = await writeWeights(built.planner.jobs, safetensorsSliceReader(checkpoint.files), data, {
       ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       onBytes: options.onBytes,
@@ -238,7 +248,7 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
         if (external) {
           built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, externalData: reference });
         } else {
-          built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.offset, reference.length) });
+          built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.location, reference.offset, reference.length) });
         }
       }
     }
@@ -249,7 +259,7 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
         for (const output of job.outputs) {
           const reference = written.references.get(output.name)!;
           if (external) companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, externalData: reference });
-          else companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.offset, reference.length) });
+          else companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.location, reference.offset, reference.length) });
         }
       }
       graphs.push({ fileName: companionName, graph: companion.graph, opsetImports: companion.opsetImports });
@@ -284,30 +294,14 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
       },
     ];
     for (const item of graphs.slice(1)) files.push({ path: `onnx/${item.fileName}`, bytes: await fileBytes(join(directory, item.fileName)), part: built.part, dtype });
-    if (external) files.push({ path: `onnx/${dataName}`, bytes: await fileBytes(dataPath), part: built.part, dtype });
+    if (external) for (const file of await data.files()) files.push({ path: `onnx/${file.location}`, bytes: file.bytes, part: built.part, dtype });
     return files;
   } finally {
-    await data.close();
-    if (!external!) await rm(dataPath, { force: true });
+    if (external) await data.close();
+    else await data.remove();
   }
 }
 
-function fileSlice(handle: Awaited<ReturnType<typeof open>>, offset: number, length: number): DeferredBytes {
-  return {
-    byteLength: length,
-    async *chunks() {
-      const step = 16 * 1024 * 1024;
-      for (let done = 0; done < length; done += step) {
-        const size = Math.min(step, length - done);
-        const buffer = new Uint8Array(size);
-        let read = 0;
-        while (read < size) {
-          const { bytesRead } = await handle.read(buffer, read, size - read, offset + done + read);
-          if (bytesRead === 0) throw new VideoLlavaError('INVALID_FILE', 'Internal error: the weight data file ended early.', { expected: length, actual: done + read });
-          read += bytesRead;
-        }
-        yield buffer;
-      }
-    },
-  };
+function fileSlice(data: ExternalDataFiles, location: string, offset: number, length: number): DeferredBytes {
+  return { byteLength: length, chunks: () => data.read(location, offset, length) };
 }

@@ -1,13 +1,12 @@
-import type { FileHandle } from 'node:fs/promises';
 import { VideoLlavaError, elementCount, throwIfAborted } from '@video-llava/core';
-import { ExternalDataLayout, type ExternalDataReference } from '@video-llava/onnx';
+import type { ExternalDataReference } from '@video-llava/onnx';
 import { decodeFloat16, decodeFloats, encodeFloat16 } from '../float-conversion.js';
 import { quantizeBlockwise, quantizeRowsInt8 } from '../quantize.js';
 import { SAFETENSORS_DTYPE_BYTES } from '../safetensors-header.js';
 import { WeightError } from '../weight-error.js';
 import type { WeightJob } from '../weight-plan.js';
+import type { ExternalDataFiles } from './external-data-files.js';
 import type { SafetensorsFile } from './safetensors-file.js';
-import { writeFully } from './write-fully.js';
 
 /** Reads slices of checkpoint tensors; returns float32 values. */
 export interface TensorSliceReader {
@@ -28,7 +27,7 @@ export function safetensorsSliceReader(files: ReadonlyMap<string, SafetensorsFil
   };
 }
 
-/** Where a job's initializers landed in the data file. */
+/** Where a job's initializers landed in the data files. */
 export interface WrittenWeights {
   references: Map<string, ExternalDataReference & { offset: number; length: number }>;
   /** Difference between the checkpoint's weights and what was stored. */
@@ -39,8 +38,6 @@ export interface WrittenWeights {
 export interface WriteWeightsOptions {
   /** Source bytes read per step. @default 16 MiB */
   chunkBytes?: number;
-  /** Alignment of tensors in the data file. @default 4096 */
-  alignment?: number;
   /** Called after each chunk with the source bytes just converted. */
   onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
@@ -51,30 +48,26 @@ function bytesOf(view: ArrayBufferView): Uint8Array {
 }
 
 /**
- * Runs weight jobs in order, writing every initializer into one data file (`handle`, named `location` beside
- * the model): each tensor is read in row chunks, converted (float32/float16, 4/8-bit blocks, int8 rows) and
- * written at once, so memory stays around `chunkBytes` whatever the model's size. Small per-row scales are
+ * Runs weight jobs in order, writing every initializer into the external data files `files` (one file, or chunks
+ * of a bounded size): each tensor is read in row chunks, converted (float32/float16, 4/8-bit blocks, int8 rows)
+ * and written at once, so memory stays around `chunkBytes` whatever the model's size. Small per-row scales are
  * held until their tensor is done.
  */
-export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSliceReader, handle: FileHandle, location: string, options: WriteWeightsOptions = {}): Promise<WrittenWeights> {
+export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSliceReader, files: ExternalDataFiles, options: WriteWeightsOptions = {}): Promise<WrittenWeights> {
   const chunkBytes = options.chunkBytes ?? 16 * 1024 * 1024;
-  const layout = new ExternalDataLayout(location, { alignment: options.alignment ?? 4096 });
   const references = new Map<string, ExternalDataReference & { offset: number; length: number }>();
   const error = new WeightError();
-  let position = 0;
-  const write = async (bytes: Uint8Array) => {
-    await writeFully(handle, bytes, position);
-    position += bytes.byteLength;
-  };
   for (const job of jobs) {
     throwIfAborted(options.signal, 'conversion');
-    const placements = job.outputs.map((output) => ({ output, ...layout.place(output.byteLength) }));
+    const placements = job.outputs.map((output) => ({ output, ...files.place(output.byteLength) }));
     for (const placement of placements) references.set(placement.output.name, placement.reference);
     const rows = job.source.shape[0] ?? 1;
     const rowElements = elementCount(job.source.shape.slice(1));
     const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / (rowElements * 4)));
     const sourceBytesPerElement = SAFETENSORS_DTYPE_BYTES[job.source.dtype]!;
     const [first, ...rest] = placements;
+    // Every output goes to the file it was placed in (an output past the chunk size starts the next file).
+    const write = (bytes: Uint8Array) => files.write(first!.reference.location, bytes);
     await write(new Uint8Array(first!.padding));
     let scales: Float32Array | undefined;
     let zeroPoints: Uint8Array | undefined;
@@ -110,12 +103,10 @@ export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSli
     }
     const extras: Uint8Array[] = job.kind === 'block-quantized' ? [bytesOf(scales!), zeroPoints!] : job.kind === 'row-int8' ? [bytesOf(scales!)] : [];
     for (const [index, placement] of rest.entries()) {
-      await write(new Uint8Array(placement.padding));
-      await write(extras[index]!);
+      await files.write(placement.reference.location, new Uint8Array(placement.padding));
+      await files.write(placement.reference.location, extras[index]!);
     }
   }
-  if (position !== layout.byteLength) {
-    throw new VideoLlavaError('RUNTIME_ERROR', `Internal error: wrote ${position} weight bytes but planned ${layout.byteLength}.`, { expected: layout.byteLength, actual: position });
-  }
+  files.checkComplete();
   return { references, error };
 }

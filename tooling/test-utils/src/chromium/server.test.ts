@@ -28,6 +28,7 @@ describe('mimeTypeOf', () => {
     expect(mimeTypeOf('/ort/ort-wasm-simd-threaded.wasm')).toBe('application/wasm');
     expect(mimeTypeOf('/ort/ort.min.mjs')).toBe('text/javascript; charset=utf-8');
     expect(mimeTypeOf('/page.js')).toBe('text/javascript; charset=utf-8');
+    expect(mimeTypeOf('/assets/index-1a2b.css')).toBe('text/css; charset=utf-8');
     expect(mimeTypeOf('/')).toBe('application/octet-stream');
     expect(mimeTypeOf('/model/decoder.onnx')).toBe('application/octet-stream');
   });

@@ -1,0 +1,3 @@
+import { defineTestConfig } from '@video-llava/vitest-config';
+
+export default defineTestConfig({ test: { testTimeout: 300_000 } });
