@@ -10,7 +10,6 @@ import { runCli } from '../cli.js';
 import { runCliForTest } from '../run-cli-for-test.js';
 import { createTestIo } from '../test-io.js';
 import type { GenerateResult } from './generate.js';
-import { modelLoadOptions } from './serve.js';
 
 // `video-llava serve` in this process on 127.0.0.1 (a free port): its answer about the fixture video is exactly what
 // `video-llava generate --greedy` prints for the same question; SIGTERM stops it with exit code 0.
@@ -73,10 +72,3 @@ describe('video-llava serve', () => {
   });
 });
 
-describe('modelLoadOptions (--dtype, --threads)', () => {
-  it('maps one dtype, one per part, and threads (default: every core)', () => {
-    expect(modelLoadOptions({})).toEqual({ sessionOptions: { threads: availableParallelism() } });
-    expect(modelLoadOptions({ dtype: 'q4', threads: '2' })).toEqual({ dtype: 'q4', sessionOptions: { threads: 2 } });
-    expect(modelLoadOptions({ dtype: 'decoder_model_merged=q4,video_encoder=fp16' })).toMatchObject({ dtype: { decoder_model_merged: 'q4', video_encoder: 'fp16' } });
-  });
-});

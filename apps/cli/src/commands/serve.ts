@@ -1,10 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { MODEL_DTYPES, MODEL_PARTS, type ModelDtype, type ModelDtypeChoice, type ModelPart } from '@video-llava/model';
 import { createVideoLlavaServer } from '@video-llava/server';
-import type { VideoLlavaLoadOptions } from 'video-llava';
 import { type CliCommand, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
+import { modelLoadFlags, modelLoadOptions, parseModelLoadFlags } from '../model-load-arguments.js';
 import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 
 const usage = [
@@ -28,33 +26,6 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
   return parsed;
 }
 
-function dtypeOf(value: string, flag: string): ModelDtype {
-  if ((MODEL_DTYPES as readonly string[]).includes(value)) return value as ModelDtype;
-  throw new UsageError(`${flag} must be one of ${MODEL_DTYPES.join(', ')}, found ${JSON.stringify(value)}`, usage);
-}
-
-/**
- * `--dtype` and `--threads` as `VideoLlava.load` takes them: `dtype` (one for every part, or `part=dtype,...`) and
- * `sessionOptions.threads` (default: every core, `os.availableParallelism()`).
- */
-export function modelLoadOptions(values: { dtype?: string | undefined; threads?: string | undefined }): Pick<VideoLlavaLoadOptions, 'dtype' | 'sessionOptions'> {
-  let dtype: ModelDtypeChoice | undefined;
-  if (values.dtype !== undefined) {
-    if (values.dtype.includes('=')) {
-      const parts: Partial<Record<ModelPart, ModelDtype>> = {};
-      for (const entry of values.dtype.split(',')) {
-        const [part, value, ...rest] = entry.split('=').map((item) => item.trim());
-        if (!part || value === undefined || rest.length > 0) throw new UsageError(`--dtype takes one dtype or PART=DTYPE pairs separated by commas, found ${JSON.stringify(entry)}`, usage);
-        if (!(MODEL_PARTS as readonly string[]).includes(part)) throw new UsageError(`--dtype: ${JSON.stringify(part)} is not a model part; the parts are ${MODEL_PARTS.join(', ')}`, usage);
-        parts[part as ModelPart] = dtypeOf(value, `--dtype ${part}`);
-      }
-      dtype = parts;
-    } else dtype = dtypeOf(values.dtype, '--dtype');
-  }
-  const threads = integer(values.threads, 'threads', 1) ?? availableParallelism();
-  return { ...(dtype === undefined ? {} : { dtype }), sessionOptions: { threads } };
-}
-
 /**
  * `video-llava serve`: loads a converted model once and answers OpenAI chat completions about videos and images
  * until SIGTERM or SIGINT (then it finishes the running request and exits 0).
@@ -71,8 +42,7 @@ export const command: CliCommand = defineCommand({
     'max-queue': { type: 'string', value: 'N', description: 'requests that may wait behind the running one; more get 429 (default: 16)' },
     timeout: { type: 'string', value: 'S', description: 'seconds a request may take, waiting included, then 504 (default: 600; 0: no limit)' },
     'api-key': { type: 'string', value: 'KEY', description: 'require "Authorization: Bearer KEY" on /v1 (default: VIDEO_LLAVA_API_KEY, else none)' },
-    dtype: { type: 'string', value: 'DTYPE', description: 'fp32, fp16, q8, q4, or per part: decoder_model_merged=q4,video_encoder=fp16 (default: fp32)' },
-    threads: { type: 'string', value: 'N', description: 'ONNX Runtime threads per part (default: every core)' },
+    ...modelLoadFlags,
     'model-id': { type: 'string', value: 'NAME', description: 'the model name in /v1/models (default: the model folder name)' },
     'body-limit': { type: 'string', value: 'MB', description: 'the largest request body in MiB, data URLs included; larger get 413 (default: 100)' },
     ...sourceFlags,
@@ -87,7 +57,7 @@ export const command: CliCommand = defineCommand({
     const apiKey = values['api-key'] ?? io.env.VIDEO_LLAVA_API_KEY;
     const server = await createVideoLlavaServer({
       model,
-      loadOptions: { ...modelLoadOptions(values), sourceOptions: sourceOptionsFromFlags(values, io) },
+      loadOptions: { ...modelLoadOptions(model, parseModelLoadFlags(values, usage), io.cwd), sourceOptions: sourceOptionsFromFlags(values, io) },
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(port === undefined ? {} : { port }),
       ...(values['media-root'] === undefined ? {} : { mediaRoot: resolve(io.cwd, values['media-root']) }),

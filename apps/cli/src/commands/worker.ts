@@ -5,6 +5,7 @@ import { type BatchWorkerEvent, DEFAULT_QUEUE_NAME, startWorker } from '@video-l
 import type { VideoLlavaLoadOptions } from 'video-llava';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
+import { modelLoadFlags, modelLoadOptions, parseModelLoadFlags } from '../model-load-arguments.js';
 import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
 
 const usage = [
@@ -24,14 +25,6 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
  * `--dtype` and `--threads` as `VideoLlava.load` options (the file variant, ONNX Runtime's intra-op threads).
  * Kept to this one function so that a helper shared by every command can replace it.
  */
-function runtimeLoadOptions(values: { dtype?: string | undefined; threads?: string | undefined }): Pick<VideoLlavaLoadOptions, 'dtype' | 'sessionOptions'> {
-  if (values.dtype !== undefined && !(MODEL_DTYPES as readonly string[]).includes(values.dtype)) {
-    throw new UsageError(`--dtype must be one of ${MODEL_DTYPES.join(', ')}, found ${JSON.stringify(values.dtype)}`, usage);
-  }
-  // onnxruntime-node's own default used one thread on small VMs: ask for every core.
-  const threads = positiveInteger(values.threads, 'threads') ?? availableParallelism();
-  return { ...(values.dtype === undefined ? {} : { dtype: values.dtype as ModelDtype }), sessionOptions: { threads } };
-}
 
 /** One stderr line per job event (progress within a job is for `batch results` and the queue, not the log). */
 function eventPrinter(io: CliIo): (event: BatchWorkerEvent) => void {
@@ -55,8 +48,7 @@ export const command: CliCommand = defineCommand({
     redis: { type: 'string', value: 'URL', description: 'the Redis server, e.g. redis://127.0.0.1:6379 (required)' },
     queue: { type: 'string', value: 'NAME', description: `the queue to answer (default: ${DEFAULT_QUEUE_NAME})` },
     concurrency: { type: 'string', value: 'N', description: 'jobs run at once on the one model (default: 1)' },
-    dtype: { type: 'string', value: 'DTYPE', description: `the converted variant to load: ${MODEL_DTYPES.join(', ')} (default: fp32)` },
-    threads: { type: 'string', value: 'N', description: "ONNX Runtime's threads (default: every core, os.availableParallelism())" },
+    ...modelLoadFlags,
     name: { type: 'string', value: 'NAME', description: 'the name results record as `worker` (default: host-pid)' },
     'media-root': { type: 'string', value: '<dir>', description: 'the folder relative media paths of jobs resolve against (default: the working directory)' },
     quiet: { type: 'boolean', default: false, description: 'no line per job on stderr' },
@@ -66,7 +58,7 @@ export const command: CliCommand = defineCommand({
   async run({ values, positionals: [model] }, io) {
     if (values.redis === undefined) throw new UsageError('give --redis URL (e.g. redis://127.0.0.1:6379)', usage);
     const concurrency = positiveInteger(values.concurrency, 'concurrency') ?? 1;
-    const loadOptions = runtimeLoadOptions(values);
+    const loadOptions = modelLoadOptions(model, parseModelLoadFlags(values, usage), io.cwd);
     const worker = await startWorker({
       model,
       loadOptions: { ...loadOptions, sourceOptions: sourceOptionsFromFlags(values, io) },
