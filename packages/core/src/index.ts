@@ -18,3 +18,4 @@ export { Tensor, elementCount, stackTensors } from './tensor.js';
 export type { Dims } from './tensor.js';
 export { throwIfAborted } from './abort.js';
 export type { ProgressEvent, ProgressCallback } from './progress.js';
+export type { VideoLlavaWarning, VideoLlavaWarningCode, WarningCallback } from './warning.js';

@@ -113,6 +113,7 @@ export const command: CliCommand = defineCommand({
         ...(topP === undefined ? {} : { topP }),
         ...(seed === undefined ? {} : { seed }),
         ...(onProgress ? { onProgress } : {}),
+        onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),
       };
       const stream = videoLlava.stream(request);
       for await (const delta of stream) io.stdout.write(delta.text);
