@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VideoLlavaWarning } from '@video-llava/core';
@@ -15,6 +15,7 @@ import { VideoLlava } from './index.js';
 let model: VideoLlava;
 let scratch: string;
 const prompt = 'USER: <video>\nWhat happens? ASSISTANT:';
+const imageName = readdirSync(tinyFixture.images).find((name) => name.endsWith('.png'))!;
 
 beforeAll(async () => {
   model = await VideoLlava.load(await convertedFixture(), { sessionOptions: { threads: 1 }, prefixCache: false });
@@ -57,5 +58,18 @@ describe('generation on damaged and short media', () => {
     const file = join(scratch, 'audio.m4a');
     await ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', file);
     await expect(model.generate({ prompt, videos: [file], maxNewTokens: 2 })).rejects.toMatchObject({ code: 'INVALID_FILE', file });
+  });
+});
+
+describe('text that looks like a placeholder', () => {
+  it('a question mentioning the HTML <video> tag and `<image>` code is asked about one image (the typed tags stay text)', async () => {
+    const question = 'What does the HTML <video> tag do, and `<image>` in code?';
+    const answer = await model.generate({
+      messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }],
+      images: [join(tinyFixture.images, imageName)],
+      maxNewTokens: 1,
+    });
+    expect(answer.prompt).toEqual([`USER: <image>\n${question} ASSISTANT:`]);
+    expect(answer.ids).toHaveLength(1);
   });
 });

@@ -274,11 +274,13 @@ export class VideoLlavaPipeline {
         actual: prompt === undefined ? 'neither' : 'both',
       });
     }
-    const texts = prompt !== undefined ? (typeof prompt === 'string' ? [prompt] : [...prompt]) : [await this.processor.applyChatTemplate(messages!)];
+    // Chat messages keep the user's text as text: a `<video>` typed in a question is not a placeholder.
+    const chatPrompt = prompt === undefined ? await this.processor.applyChatTemplateAsPrompt(messages!) : undefined;
+    const texts = prompt !== undefined ? (typeof prompt === 'string' ? [prompt] : [...prompt]) : [chatPrompt!.text];
     const context = { platform: this.#platform, processor: this.processor, signal, onProgress, onWarning };
     const pixelValuesVideos = await videoPixelValues(videos, context);
     const pixelValuesImages = await imagePixelValues(images, context);
-    const inputs = this.processor({ text: texts, ...(pixelValuesImages ? { pixelValuesImages } : {}), ...(pixelValuesVideos ? { pixelValuesVideos } : {}) });
+    const inputs = this.processor({ text: chatPrompt ? [chatPrompt] : texts, ...(pixelValuesImages ? { pixelValuesImages } : {}), ...(pixelValuesVideos ? { pixelValuesVideos } : {}) });
     const skip = skipSpecialTokens ?? true;
     const tokenizer = this.processor.tokenizer;
     return {
