@@ -147,6 +147,7 @@ export class VideoLlavaForConditionalGeneration {
       dtypes: init.dtypes ?? resolveModelDtypes(undefined),
       sessionOptions: init.sessionOptions ?? {},
       onProgress: init.onProgress,
+      config: init.config,
     });
   }
 
