@@ -73,3 +73,10 @@ describe('text that looks like a placeholder', () => {
     expect(answer.ids).toHaveLength(1);
   });
 });
+
+describe('a missing model folder', () => {
+  it('is reported as a missing folder, not as a missing config.json or tokenizer.json', async () => {
+    const missing = join(scratch, 'no-such-model');
+    await expect(VideoLlava.load(missing)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', file: missing, message: expect.stringContaining(`${missing}: no such model folder`) });
+  });
+});

@@ -38,10 +38,10 @@ describe('video-llava info', () => {
     expect(run.out).toContain('stored dtype      float16');
   });
 
-  it('a missing folder exits 1 with a message naming the file', async () => {
+  it('a missing folder exits 1 with a message naming the missing folder', async () => {
     const run = await runCliForTest(['info', 'fixtures/no-such-model/model'], { cwd: repositoryRoot });
     expect(run.code).toBe(1);
-    expect(run.err).toContain(join(repositoryRoot, 'fixtures/no-such-model/model/config.json'));
+    expect(run.err).toContain(`${join(repositoryRoot, 'fixtures/no-such-model/model')}: no such model folder`);
     expect(run.out).toBe('');
   });
 
