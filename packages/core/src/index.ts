@@ -1,4 +1,4 @@
-export { VideoLlavaError, describeValue } from './errors.js';
+export { VIDEO_LLAVA_ERROR_CODES, VideoLlavaError, describeValue } from './errors.js';
 export type { VideoLlavaErrorCode, VideoLlavaErrorDetails } from './errors.js';
 export {
   DATA_TYPES,

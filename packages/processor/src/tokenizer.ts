@@ -122,11 +122,13 @@ export class Tokenizer {
   private literalBackendInstance: Backend | undefined;
   private readonly addedTokenPattern: RegExp | undefined;
   private readonly addedIds: number[];
+  private readonly file: string;
 
   private constructor(
     backend: Backend,
     buildLiteralBackend: () => Backend,
     addedTokenContents: readonly string[],
+    file: string,
     config: TokenizerConfig,
     decoderConfig: unknown,
     idToToken: Array<string | undefined>,
@@ -135,6 +137,7 @@ export class Tokenizer {
   ) {
     this.backend = backend;
     this.buildLiteralBackend = buildLiteralBackend;
+    this.file = file;
     this.addedTokenPattern = alternation(addedTokenContents);
     this.addedIds = [...new Set(addedTokenContents.map((content) => tokenToId.get(content)!))].sort((a, b) => a - b);
     this.config = config;
@@ -142,7 +145,7 @@ export class Tokenizer {
     this.tokenToIdTable = tokenToId;
     this.specialTokens = new Set(specialTokens.keys());
     this.specialIds = [...new Set(specialTokens.values())].sort((a, b) => a - b);
-    const fallback = (tokens: string[]): string => (backend.decoder ? backend.decoder(tokens) : tokens.join(' '));
+    const fallback = (tokens: string[]): string => (backend.decoder ? this.runBackend(() => backend.decoder!(tokens)) : tokens.join(' '));
     this.tokenDecoder = createTokenDecoder(decoderConfig, fallback);
   }
 
@@ -199,7 +202,11 @@ export class Tokenizer {
       if (token.special) specialTokens.set(token.content, token.id);
     }
     const addedTokenContents = [...prepared.addedTokens.values()].map((token) => token.content);
-    return new Tokenizer(backend, buildLiteralBackend, addedTokenContents, config, prepared.json['decoder'] ?? null, idToToken, tokenToId, specialTokens);
+    const tokenizer = new Tokenizer(backend, buildLiteralBackend, addedTokenContents, file, config, prepared.json['decoder'] ?? null, idToToken, tokenToId, specialTokens);
+    // The backend checks little when it is built: parts it cannot run fail on the first text. Run one now, so that
+    // a broken file is refused when it loads.
+    tokenizer.decode(tokenizer.encode(`a b${addedTokenContents[0] ?? ''}`).ids);
+    return tokenizer;
   }
 
   /**
@@ -245,14 +252,44 @@ export class Tokenizer {
     if (isPromptText(text)) {
       const literal = this.literalForm(text);
       if (literal === undefined) return this.encode(text.text, options);
-      const { ids, tokens } = this.literalBackend.encode(literal, addSpecialTokens);
-      return { ids, tokens: tokens.map((token, index) => (token.startsWith(PRIVATE_TOKEN_MARK) ? (this.idToTokenTable[ids[index]!] ?? token) : token)) };
+      const { ids, tokens } = this.runBackend(() => this.literalBackend.encode(literal, addSpecialTokens));
+      return { ids, tokens: tokens.map((token, index) => (typeof token === 'string' && token.startsWith(PRIVATE_TOKEN_MARK) ? (this.idToTokenTable[ids[index]!] ?? token) : token)) };
     }
     if (typeof text !== 'string') {
       throw new VideoLlavaError('INVALID_ARGUMENT', `Tokenizer.encode needs a string, found ${describeValue(text)}.`, { field: 'text', expected: 'a string', actual: typeof text });
     }
-    const { ids, tokens } = this.backend.encode(text, addSpecialTokens);
+    const { ids, tokens } = this.runBackend(() => this.backend.encode(text, addSpecialTokens));
     return { ids, tokens };
+  }
+
+  /** A backend failure means a part of tokenizer.json it accepted but cannot run: the file's fault. */
+  private runBackend<T>(run: () => T): T {
+    let result: T;
+    try {
+      result = run();
+    } catch (error) {
+      if (VideoLlavaError.isInstance(error)) throw error;
+      throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: the tokenizer it describes fails on text (${error instanceof Error ? error.message : String(error)}); the file is malformed.`, {
+        file: this.file,
+        expected: 'a Hugging Face tokenizer.json',
+        actual: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    }
+    const encoding = result as { ids?: unknown; tokens?: unknown };
+    if (Array.isArray(encoding?.ids)) {
+      encoding.ids.forEach((id: unknown, index: number) => {
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+          const token = Array.isArray(encoding.tokens) ? encoding.tokens[index] : undefined;
+          throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: the tokenizer it describes gives the token ${describeValue(token)} the id ${describeValue(id)} (not in its vocabulary); the file is malformed.`, {
+            file: this.file,
+            expected: 'a non-negative integer id for every token',
+            actual: id,
+          });
+        }
+      });
+    }
+    return result;
   }
 
   private get literalBackend(): Backend {
