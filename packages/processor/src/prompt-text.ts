@@ -12,7 +12,11 @@ import type { ChatMessage } from './chat-message.js';
 export interface PromptText {
   /** The prompt, exactly as `applyChatTemplate` returns it. */
   readonly text: string;
-  /** `[start, end)` ranges of {@link text} (UTF-16 indices, ascending, disjoint) holding the user's text. */
+  /**
+   * `[start, end)` ranges of {@link text} (UTF-16 indices, ascending, disjoint) that are the user's own text: an
+   * added-token string overlapping one is text. `applyChatTemplateAsPrompt` marks the special-token strings the user
+   * typed (the rest of the user's text tokenizes the same either way).
+   */
   readonly literalRanges: ReadonlyArray<readonly [number, number]>;
 }
 
