@@ -15,6 +15,9 @@ export function processedImageSize(settings: VisionProcessorConfig, towerImageSi
   return { height: towerImageSize, width: towerImageSize };
 }
 
+/** More media tokens than any language model's context (2^24): a config asking for them is broken. */
+const MAX_MEDIA_TOKENS = 2 ** 24;
+
 function patchGrid(settings: VisionProcessorConfig, model: VideoLlavaConfig, processor: ProcessorConfig, file: string): { high: number; wide: number } {
   const { height, width } = processedImageSize(settings, model.visionConfig.imageSize);
   const patch = processor.patchSize;
@@ -47,6 +50,15 @@ export function deriveValues(model: VideoLlavaConfig, processor: ProcessorConfig
   const tokensPerImage = processor.visionFeatureSelectStrategy === 'default' ? imageTokensWithCls - 1 : imageTokensWithCls;
   const tokensPerFrame = frame.high * frame.wide + processor.numAdditionalImageTokens;
   const framesPerVideo = processor.videoProcessor.numFrames;
+  // Sizes that are integers each can still multiply past what any model takes (or past exact arithmetic).
+  const tokensPerVideo = framesPerVideo * tokensPerFrame;
+  if (!Number.isSafeInteger(tokensPerVideo) || !Number.isSafeInteger(tokensPerImage) || tokensPerVideo > MAX_MEDIA_TOKENS || tokensPerImage > MAX_MEDIA_TOKENS) {
+    throw new VideoLlavaError(
+      'INVALID_CONFIG',
+      `${file}: the image and video sizes give ${tokensPerImage} tokens per image and ${tokensPerVideo} per video (${framesPerVideo} frames of ${tokensPerFrame}); more than ${MAX_MEDIA_TOKENS} cannot be meant (check crop_size, size, patch_size and num_frames).`,
+      { file, field: 'crop_size', expected: `at most ${MAX_MEDIA_TOKENS} tokens per image or video`, actual: Math.max(tokensPerImage, tokensPerVideo) },
+    );
+  }
   return {
     headDim: model.textConfig.headDim,
     patchesPerSide: image.high,
@@ -54,7 +66,7 @@ export function deriveValues(model: VideoLlavaConfig, processor: ProcessorConfig
     tokensPerImage,
     tokensPerFrame,
     framesPerVideo,
-    tokensPerVideo: framesPerVideo * tokensPerFrame,
+    tokensPerVideo,
     storedDtype: model.storedDtype,
   };
 }

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
 import { splitRelativePath } from './relative-path.js';
@@ -28,11 +28,14 @@ export class DirectorySource implements ModelSource {
     return full;
   }
 
+  /** @throws VideoLlavaError `FILE_NOT_FOUND` when the model folder itself is missing (or is a file) */
   async exists(path: string): Promise<boolean> {
+    const full = this.resolvePath(path);
     try {
-      await access(this.resolvePath(path));
+      await access(full);
       return true;
-    } catch {
+    } catch (error) {
+      await this.checkRoot(error);
       return false;
     }
   }
@@ -46,6 +49,7 @@ export class DirectorySource implements ModelSource {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
+        await this.checkRoot(error);
         throw new VideoLlavaError('FILE_NOT_FOUND', `${full}: no such file (the model folder ${this.root} has no ${path}).`, {
           file: full,
           field: path,
@@ -55,6 +59,29 @@ export class DirectorySource implements ModelSource {
         });
       }
       throw new VideoLlavaError('INVALID_FILE', `${full}: cannot be read (${(error as Error).message}).`, { file: full, cause: error });
+    }
+  }
+
+  /** A missing file of a missing folder is reported as the missing folder (or a file where the folder should be). */
+  private async checkRoot(cause: unknown): Promise<void> {
+    let isFolder: boolean;
+    try {
+      isFolder = (await stat(this.root)).isDirectory();
+    } catch {
+      throw new VideoLlavaError('FILE_NOT_FOUND', `${this.root}: no such model folder (nothing exists at that path; check the spelling and the working folder).`, {
+        file: this.root,
+        expected: 'an existing model folder',
+        actual: 'missing',
+        cause,
+      });
+    }
+    if (!isFolder) {
+      throw new VideoLlavaError('FILE_NOT_FOUND', `${this.root} is a file, not a model folder; give the folder that holds config.json.`, {
+        file: this.root,
+        expected: 'a model folder',
+        actual: 'a file',
+        cause,
+      });
     }
   }
 

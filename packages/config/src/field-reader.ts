@@ -76,7 +76,7 @@ export class FieldReader {
   integer(name: string, fallback: number, range: RangeOptions = {}): number {
     const value = this.json[name];
     if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value)) this.fail(name, 'an integer', value);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) this.fail(name, 'an integer', value);
     return this.checkRange(name, value, range, 'an integer');
   }
 
@@ -119,8 +119,8 @@ export class FieldReader {
   integerList(name: string, fallback: number[]): number[] {
     const value = this.json[name];
     if (value === undefined || value === null) return fallback;
-    if (typeof value === 'number' && Number.isInteger(value)) return [value];
-    if (Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isInteger(item))) return value as number[];
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return [value];
+    if (Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isSafeInteger(item))) return value as number[];
     this.fail(name, 'an integer or a list of integers', value);
   }
 

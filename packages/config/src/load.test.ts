@@ -61,6 +61,16 @@ describe('loadPretrainedConfig errors name the file and the field', () => {
     expect(error.message).toContain(join(folder, 'config.json'));
   });
 
+  it('a missing model folder is reported as a missing folder, a file as not a folder', async () => {
+    const missing = join(folder, 'no-such-model');
+    const error = await catchError(() => loadPretrainedConfigFrom(missing));
+    expect(error).toMatchObject({ code: 'FILE_NOT_FOUND', file: missing, actual: 'missing' });
+    expect(error.message).toContain(`${missing}: no such model folder`);
+    const file = join(folder, 'config.json');
+    const notFolder = await catchError(() => loadPretrainedConfig(new DirectorySource(file)));
+    expect(notFolder).toMatchObject({ code: 'FILE_NOT_FOUND', file, actual: 'a file' });
+  });
+
   it('missing processor settings', async () => {
     await rm(join(folder, 'preprocessor_config.json'));
     const error = await catchError(() => loadPretrainedConfigFrom(folder));

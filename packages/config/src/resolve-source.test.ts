@@ -39,12 +39,13 @@ describe('resolveSource', () => {
     expect((source as DirectorySource).root).toBe(join(folder, 'org', 'name'));
   });
 
-  it('a path that is no folder and no hub id is a folder whose first read names the missing file', async () => {
+  it('a path that is no folder and no hub id is a folder whose first read names the missing folder', async () => {
     const missing = join(folder, 'no', 'such', 'model');
     expect(resolveSource(missing)).toBeInstanceOf(DirectorySource);
     expect(resolveSource('./org/name', { cwd: folder, env: {} })).toBeInstanceOf(DirectorySource);
     const error = await catchError(() => loadPretrainedConfigFrom(missing));
     expect(error.code).toBe('FILE_NOT_FOUND');
-    expect(error.message).toContain(join(missing, 'config.json'));
+    expect(error.file).toBe(missing);
+    expect(error.message).toContain(`${missing}: no such model folder`);
   });
 });

@@ -1,27 +1,32 @@
 const marker = Symbol.for('@video-llava/error');
 
 /**
- * Stable error codes. Match on `error.code`, never on message text.
+ * Every stable error code, in one list (`docs/errors.md` explains each: what causes it and what to do).
  */
-export type VideoLlavaErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'FILE_NOT_FOUND'
-  | 'INVALID_JSON'
-  | 'INVALID_CONFIG'
-  | 'UNSUPPORTED'
-  | 'DOWNLOAD_FAILED'
-  | 'INVALID_FILE'
-  | 'DECODE_FAILED'
-  | 'SHAPE_MISMATCH'
-  | 'DTYPE_MISMATCH'
-  | 'TOKEN_COUNT_MISMATCH'
-  | 'SEQUENCE_TOO_LONG'
-  | 'OUT_OF_MEMORY'
-  | 'SESSION_RELEASED'
-  | 'RUNTIME_ERROR'
-  | 'ABORTED'
-  | 'INVALID_CHECKPOINT'
-  | (string & {});
+export const VIDEO_LLAVA_ERROR_CODES = [
+  'INVALID_ARGUMENT',
+  'FILE_NOT_FOUND',
+  'INVALID_JSON',
+  'INVALID_CONFIG',
+  'UNSUPPORTED',
+  'DOWNLOAD_FAILED',
+  'INVALID_FILE',
+  'DECODE_FAILED',
+  'SHAPE_MISMATCH',
+  'DTYPE_MISMATCH',
+  'TOKEN_COUNT_MISMATCH',
+  'SEQUENCE_TOO_LONG',
+  'OUT_OF_MEMORY',
+  'SESSION_RELEASED',
+  'RUNTIME_ERROR',
+  'ABORTED',
+  'INVALID_CHECKPOINT',
+] as const;
+
+/**
+ * Stable error codes. Match on `error.code`, never on message text. See {@link VIDEO_LLAVA_ERROR_CODES}.
+ */
+export type VideoLlavaErrorCode = (typeof VIDEO_LLAVA_ERROR_CODES)[number] | (string & {});
 
 /** Where and how input was wrong: every field is optional, fill in what is known. */
 export interface VideoLlavaErrorDetails {

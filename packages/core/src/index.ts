@@ -1,4 +1,4 @@
-export { VideoLlavaError, describeValue } from './errors.js';
+export { VIDEO_LLAVA_ERROR_CODES, VideoLlavaError, describeValue } from './errors.js';
 export type { VideoLlavaErrorCode, VideoLlavaErrorDetails } from './errors.js';
 export {
   DATA_TYPES,
@@ -18,3 +18,4 @@ export { Tensor, elementCount, stackTensors } from './tensor.js';
 export type { Dims } from './tensor.js';
 export { throwIfAborted } from './abort.js';
 export type { ProgressEvent, ProgressCallback } from './progress.js';
+export type { VideoLlavaWarning, VideoLlavaWarningCode, WarningCallback } from './warning.js';

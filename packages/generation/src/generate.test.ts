@@ -137,6 +137,19 @@ describe('generate: greedy search', () => {
     expect(long.generatedIds[0]).toHaveLength(20);
   });
 
+  it('caps prompt + new tokens at maxPositionEmbeddings before any work (finish reason length); refuses a prompt that fills it', async () => {
+    const logits = hashedLogits(VOCAB);
+    const model = new MockLanguageModel({ vocabSize: VOCAB, logits, maxPositionEmbeddings: 8 });
+    const result = await generate({ model, inputIds: [[1, 17, 33]], maxNewTokens: 1e9, eosTokenId: null });
+    expect(result.generatedIds).toEqual([referenceGreedy(logits, [1, 17, 33], 5)]);
+    expect(result.finishReasons).toEqual(['length']);
+    // The last token is never fed back: the model saw at most 7 positions.
+    expect(model.calls.forward).toBe(4);
+    const full = new MockLanguageModel({ vocabSize: VOCAB, logits, maxPositionEmbeddings: 3 });
+    await expect(generate({ model: full, inputIds: [[1, 17, 33]], maxNewTokens: 4 })).rejects.toMatchObject({ code: 'SEQUENCE_TOO_LONG', field: 'inputIds' });
+    expect(full.calls.prefill).toBe(0);
+  });
+
   it('stops every row at maxLength, a total length (prompt included)', async () => {
     const logits = hashedLogits(VOCAB);
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits });

@@ -15,7 +15,9 @@ import type { StoppingCriterion } from './stopping-criteria/stopping-criterion.j
  */
 export interface GenerationOptions {
   /**
-   * New tokens to generate at most. Takes precedence over `maxLength` (as in transformers).
+   * New tokens to generate at most. Takes precedence over `maxLength` (as in transformers). The total (prompt + new
+   * tokens) is capped at the model's `maxPositionEmbeddings` (`text_config.max_position_embeddings`): a larger
+   * request generates up to that total and ends with finish reason `length`.
    * @default from generation_config.json, else unset
    */
   maxNewTokens?: number | null | undefined;

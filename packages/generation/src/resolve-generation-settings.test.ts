@@ -24,6 +24,15 @@ describe('resolveGenerationSettings: lengths as transformers generate computes t
     expect(resolveGenerationSettings(fixtureConfig, {}, 16, 30).maxLength).toBe(30);
   });
 
+  it('caps any requested total at maxPositionEmbeddings (transformers would only warn), and says so', () => {
+    const capped = resolveGenerationSettings(fixtureConfig, { maxNewTokens: 1e9 }, 16, 4096);
+    expect(capped).toMatchObject({ maxLength: 4096, cappedByMaxPositionEmbeddings: true });
+    expect(resolveGenerationSettings(fixtureConfig, { maxLength: 5000 }, 16, 4096)).toMatchObject({ maxLength: 4096, cappedByMaxPositionEmbeddings: true });
+    expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 10 }, 16, 4096)).toMatchObject({ maxLength: 26, cappedByMaxPositionEmbeddings: false });
+    expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 4080 }, 16, 4096)).toMatchObject({ maxLength: 4096, cappedByMaxPositionEmbeddings: false });
+    expectError(() => resolveGenerationSettings(fixtureConfig, { maxNewTokens: 1 }, 4096, 4096), 'SEQUENCE_TOO_LONG', 'inputIds');
+  });
+
   it('lets maxNewTokens win over maxLength, from the options or the file', () => {
     expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 24, maxLength: 100 }, 16).maxLength).toBe(40);
     const fromFile = parseGenerationConfig({ max_new_tokens: 7, max_length: 100 });

@@ -32,6 +32,11 @@ export interface ResolvedGenerationSettings extends DecodingSettings {
   stopStrings: string[];
   /** The prompt length the lengths were computed for. */
   promptLength: number;
+  /**
+   * True when the requested length (`maxNewTokens` or `maxLength`) went past the model's `maxPositionEmbeddings`
+   * and `maxLength` was lowered to it: the rows then end with finish reason `length` at that total.
+   */
+  cappedByMaxPositionEmbeddings: boolean;
 }
 
 function invalid(field: string, expected: string, actual: unknown): VideoLlavaError {
@@ -68,11 +73,13 @@ function stopStringList(value: string | readonly string[] | undefined, raw: Reco
 /**
  * Merges `options` over `config` (the parsed `generation_config.json`, or transformers' defaults) and applies
  * transformers' `generate` rules: `maxNewTokens` wins over `maxLength`; an untouched default `maxLength` of 20 means
- * 20 new tokens (capped by `maxPositionEmbeddings`); `minNewTokens` wins over `minLength`; the pad id falls back to
- * the first EOS id; a temperature of 0 means greedy. Validates every value.
+ * 20 new tokens; `minNewTokens` wins over `minLength`; the pad id falls back to the first EOS id; a temperature of 0
+ * means greedy. Validates every value. One rule differs from transformers (which only warns): with
+ * `maxPositionEmbeddings`, the total length (prompt + new tokens) is capped at it, whatever `maxNewTokens` or
+ * `maxLength` asked (`cappedByMaxPositionEmbeddings` says so; the rows end with finish reason `length`).
  *
  * @throws VideoLlavaError `INVALID_ARGUMENT` naming the option; `SEQUENCE_TOO_LONG` when the prompt already
- *   reaches `maxLength`
+ *   reaches `maxLength` (field `maxLength`) or `maxPositionEmbeddings` (field `inputIds`)
  */
 export function resolveGenerationSettings(
   config: GenerationConfig | undefined,
@@ -119,6 +126,23 @@ export function resolveGenerationSettings(
     maxLength = 20 + promptLength;
     if (maxPositionEmbeddings !== undefined) maxLength = Math.min(maxLength, maxPositionEmbeddings);
   }
+  // transformers only warns past max_position_embeddings and keeps going: rotary positions past the table
+  // (the contrib decoder's cos/sin caches have exactly that many rows) and a cache growing without bound
+  // (maxNewTokens 1e9) are of no use to anyone, so here the total length is capped there, before any work.
+  let cappedByMaxPositionEmbeddings = false;
+  if (maxPositionEmbeddings !== undefined) {
+    if (promptLength >= maxPositionEmbeddings) {
+      throw new VideoLlavaError(
+        'SEQUENCE_TOO_LONG',
+        `The prompt has ${promptLength} tokens but the model takes at most max_position_embeddings = ${maxPositionEmbeddings} positions (prompt + new tokens): nothing is left to generate. Shorten the prompt (fewer images or frames, less text).`,
+        { field: 'inputIds', expected: `fewer than ${maxPositionEmbeddings} tokens (text_config.max_position_embeddings)`, actual: promptLength },
+      );
+    }
+    if (maxLength > maxPositionEmbeddings) {
+      maxLength = maxPositionEmbeddings;
+      cappedByMaxPositionEmbeddings = true;
+    }
+  }
   let minLength = integerAtLeast('minLength', options.minLength ?? base.minLength, 0);
   if (minNewTokens !== null && minNewTokens !== undefined) minLength = integerAtLeast('minNewTokens', minNewTokens, 0) + promptLength;
   if (promptLength >= maxLength) {
@@ -132,6 +156,7 @@ export function resolveGenerationSettings(
     maxLength,
     minLength,
     minNewTokens: minNewTokens ?? null,
+    cappedByMaxPositionEmbeddings,
     doSample,
     numBeams,
     temperature,

@@ -1,6 +1,7 @@
-import type { ModelSource } from '@video-llava/config';
+import type { ModelSource, PretrainedConfig } from '@video-llava/config';
 import { type ProgressCallback, type ProgressEvent, VideoLlavaError } from '@video-llava/core';
 import type { Backend, InferenceSession, ModelFile, SessionOptions } from '@video-llava/runtime';
+import { checkConfigAgainstOnnx } from './check-config-against-onnx.js';
 import { joinDescription, locateExternalData, locateModelFile } from './locate-model-file.js';
 import { type ModelDtype, type ModelPart, modelFilePath } from './model-dtype.js';
 
@@ -11,6 +12,8 @@ export interface ModelSessionsInit {
   dtypes: Readonly<Record<ModelPart, ModelDtype>>;
   sessionOptions: SessionOptions | ((part: ModelPart) => SessionOptions);
   onProgress?: ProgressCallback | undefined;
+  /** The configs, checked against each part's ONNX inputs and outputs when it opens (see `checkConfigAgainstOnnx`). */
+  config?: PretrainedConfig | undefined;
 }
 
 /**
@@ -104,6 +107,14 @@ export class ModelSessions {
       ...(signal ? { signal } : {}),
       ...(named ? { onProgress: named } : {}),
     });
+    if (this.#init.config) {
+      try {
+        checkConfigAgainstOnnx(part, session, this.#init.config, joinDescription(source, 'config.json'), this.fileDescription(part));
+      } catch (error) {
+        await session.release();
+        throw error;
+      }
+    }
     onProgress?.({ stage: 'load', file: path, done: 1, total: 1, unit: 'items' });
     return session;
   }

@@ -197,6 +197,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       dtypes: init.dtypes ?? resolveModelDtypes(undefined),
       sessionOptions: init.sessionOptions ?? {},
       onProgress: init.onProgress,
+      config: init.config,
     });
   }
 

@@ -9,6 +9,8 @@ export type { VideoLlavaPromptOptions } from './video-llava-prompt.js';
 export { renderChatTemplate } from './render-chat-template.js';
 export type { RenderChatTemplateOptions } from './render-chat-template.js';
 export type { ChatContentPart, ChatMessage } from './chat-message.js';
+export { isPromptText } from './prompt-text.js';
+export type { PromptText } from './prompt-text.js';
 export { expandMediaTokens } from './expand-media-tokens.js';
 export type { MediaExpansion } from './expand-media-tokens.js';
 export { padSequences } from './pad-sequences.js';

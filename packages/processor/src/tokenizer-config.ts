@@ -1,4 +1,5 @@
 import { FieldReader } from '@video-llava/config';
+import { VideoLlavaError, describeValue } from '@video-llava/core';
 
 /** A token that `tokenizer_config.json` names (`added_tokens_decoder`, `additional_special_tokens`, ...). */
 export interface TokenSpec {
@@ -113,9 +114,14 @@ function readChatTemplate(reader: FieldReader): string | null {
  * @param specialTokensMap the parsed `special_tokens_map.json`, consulted for named tokens the config lacks
  * @throws VideoLlavaError `INVALID_CONFIG` naming the file and field of a malformed value
  */
+function jsonObject(value: unknown, file: string): Record<string, unknown> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  throw new VideoLlavaError('INVALID_CONFIG', `${file}: should hold a JSON object, found ${describeValue(value)}.`, { file, expected: 'a JSON object', actual: value });
+}
+
 export function parseTokenizerConfig(json: Record<string, unknown>, file = 'tokenizer_config.json', specialTokensMap?: Record<string, unknown>): TokenizerConfig {
-  const reader = new FieldReader(json, file);
-  const mapReader = specialTokensMap ? new FieldReader(specialTokensMap, 'special_tokens_map.json') : null;
+  const reader = new FieldReader(jsonObject(json, file), file);
+  const mapReader = specialTokensMap ? new FieldReader(jsonObject(specialTokensMap, 'special_tokens_map.json'), 'special_tokens_map.json') : null;
   const tokenizerClass = reader.optionalString('tokenizer_class');
   const isLlama = tokenizerClass !== null && /^(Code)?Llama/.test(tokenizerClass);
   const optionalBoolean = (name: string): boolean | null => (reader.has(name) ? reader.boolean(name, false) : null);

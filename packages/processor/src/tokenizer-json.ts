@@ -41,8 +41,8 @@ function readAddedTokens(json: Json, file: string): RawAddedToken[] {
   const value = json['added_tokens'] ?? [];
   if (!Array.isArray(value)) invalid(file, 'added_tokens', 'a list', value);
   return value.map((item, index) => {
-    if (!isObject(item) || typeof item['content'] !== 'string' || typeof item['id'] !== 'number' || !Number.isSafeInteger(item['id'])) {
-      invalid(file, `added_tokens[${index}]`, 'an object with an integer "id" and a string "content"', item);
+    if (!isObject(item) || typeof item['content'] !== 'string' || typeof item['id'] !== 'number' || !Number.isSafeInteger(item['id']) || item['id'] < 0) {
+      invalid(file, `added_tokens[${index}]`, 'an object with a non-negative integer "id" and a string "content"', item);
     }
     return {
       id: item['id'] as number,
@@ -61,7 +61,7 @@ function readVocabulary(model: Json, file: string): Map<string, number> {
   const map = new Map<string, number>();
   if (isObject(vocab)) {
     for (const [token, id] of Object.entries(vocab)) {
-      if (typeof id !== 'number' || !Number.isSafeInteger(id)) invalid(file, `model.vocab[${JSON.stringify(token)}]`, 'an integer id', id);
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) invalid(file, `model.vocab[${JSON.stringify(token)}]`, 'a non-negative integer id', id);
       map.set(token, id);
     }
   } else if (Array.isArray(vocab)) {
@@ -141,6 +141,10 @@ export function prepareTokenizerJson(tokenizerJson: unknown, config: TokenizerCo
     });
   }
   if (!Array.isArray(model['merges'])) invalid(file, 'model.merges', 'a list of merges', model['merges']);
+  for (const name of ['unk_token', 'continuing_subword_prefix', 'end_of_word_suffix']) {
+    const value = model[name];
+    if (value !== undefined && value !== null && typeof value !== 'string') invalid(file, `model.${name}`, 'a string or null', value);
+  }
   const vocabulary = readVocabulary(model, file);
   const added = readAddedTokens(tokenizerJson, file);
   const addedById = new Map(added.map((token) => [token.id, token]));

@@ -2,6 +2,7 @@ import { readJsonFile, type ModelSource, type ReadOptions } from '@video-llava/c
 import { VideoLlavaError, describeValue } from '@video-llava/core';
 import type { DecodeOptions } from './decode-options.js';
 import { createMetaspacePreTokenizer } from './metaspace-pre-tokenizer.js';
+import { PRIVATE_TOKEN_MARK, type PromptText, alternation, isPromptText } from './prompt-text.js';
 import { type StreamDecodingTokenizer, TokenStreamDecoder } from './token-stream-decoder.js';
 import { createTokenDecoder, type TokenDecoder } from './token-decoder.js';
 import { parseTokenizerConfig, type TokenizerConfig } from './tokenizer-config.js';
@@ -106,9 +107,17 @@ export class Tokenizer implements StreamDecodingTokenizer {
   private readonly tokenToIdTable: Map<string, number>;
   private readonly specialTokens: Set<string>;
   private readonly specialIds: number[];
+  private readonly buildLiteralBackend: () => Backend;
+  private literalBackendInstance: Backend | undefined;
+  private readonly addedTokenPattern: RegExp | undefined;
+  private readonly addedIds: number[];
+  private readonly file: string;
 
   private constructor(
     backend: Backend,
+    buildLiteralBackend: () => Backend,
+    addedTokenContents: readonly string[],
+    file: string,
     config: TokenizerConfig,
     decoderConfig: unknown,
     idToToken: Array<string | undefined>,
@@ -116,12 +125,16 @@ export class Tokenizer implements StreamDecodingTokenizer {
     specialTokens: Map<string, number>,
   ) {
     this.backend = backend;
+    this.buildLiteralBackend = buildLiteralBackend;
+    this.file = file;
+    this.addedTokenPattern = alternation(addedTokenContents);
+    this.addedIds = [...new Set(addedTokenContents.map((content) => tokenToId.get(content)!))].sort((a, b) => a - b);
     this.config = config;
     this.idToTokenTable = idToToken;
     this.tokenToIdTable = tokenToId;
     this.specialTokens = new Set(specialTokens.keys());
     this.specialIds = [...new Set(specialTokens.values())].sort((a, b) => a - b);
-    const fallback = (tokens: string[]): string => (backend.decoder ? backend.decoder(tokens) : tokens.join(' '));
+    const fallback = (tokens: string[]): string => (backend.decoder ? this.runBackend(() => backend.decoder!(tokens)) : tokens.join(' '));
     this.tokenDecoder = createTokenDecoder(decoderConfig, fallback);
   }
 
@@ -136,20 +149,34 @@ export class Tokenizer implements StreamDecodingTokenizer {
     const config = parseTokenizerConfig(files.tokenizerConfig ?? {}, configFile === file ? 'tokenizer_config.json' : configFile, files.specialTokensMap);
     const prepared = prepareTokenizerJson(files.tokenizerJson, config, file, options.legacy ?? config.legacy);
     const { Tokenizer: BackendTokenizer } = await import('@huggingface/tokenizers');
-    let backend: Backend;
-    try {
-      // The backend reads only clean_up_tokenization_spaces and a few flags from the config; decoding is ours.
-      backend = new BackendTokenizer(prepared.json, { clean_up_tokenization_spaces: false }) as unknown as Backend;
-    } catch (error) {
-      throw new VideoLlavaError('INVALID_CONFIG', `${file}: the tokenizer could not be built (${(error as Error).message}).`, {
-        file,
-        expected: 'a Hugging Face tokenizer.json',
-        actual: (error as Error).message,
-        cause: error,
-      });
-    }
-    const preTokenizer = prepared.json['pre_tokenizer'] as Record<string, unknown> | null | undefined;
-    if (preTokenizer && preTokenizer['type'] === 'Metaspace') backend.pre_tokenizer = createMetaspacePreTokenizer(preTokenizer);
+    const build = (json: Record<string, unknown>): Backend => {
+      let built: Backend;
+      try {
+        // The backend reads only clean_up_tokenization_spaces and a few flags from the config; decoding is ours.
+        built = new BackendTokenizer(json, { clean_up_tokenization_spaces: false }) as unknown as Backend;
+      } catch (error) {
+        throw new VideoLlavaError('INVALID_CONFIG', `${file}: the tokenizer could not be built (${(error as Error).message}).`, {
+          file,
+          expected: 'a Hugging Face tokenizer.json',
+          actual: (error as Error).message,
+          cause: error,
+        });
+      }
+      const preTokenizer = json['pre_tokenizer'] as Record<string, unknown> | null | undefined;
+      if (preTokenizer && preTokenizer['type'] === 'Metaspace') built.pre_tokenizer = createMetaspacePreTokenizer(preTokenizer);
+      return built;
+    };
+    const backend = build(prepared.json);
+    // The same tokenizer with every added token renamed to a private string: text that spells an added token is
+    // then tokenized as the characters it is, and only the renamed strings (put in by encode) are matched.
+    const buildLiteralBackend = (): Backend => {
+      const json = structuredClone(prepared.json);
+      const added = json['added_tokens'];
+      if (Array.isArray(added)) {
+        for (const token of added as Array<Record<string, unknown>>) token['content'] = `${PRIVATE_TOKEN_MARK}${String(token['id'])}${PRIVATE_TOKEN_MARK}`;
+      }
+      return build(json);
+    };
 
     const idToToken: Array<string | undefined> = [];
     const tokenToId = new Map<string, number>();
@@ -163,7 +190,12 @@ export class Tokenizer implements StreamDecodingTokenizer {
       tokenToId.set(token.content, token.id);
       if (token.special) specialTokens.set(token.content, token.id);
     }
-    return new Tokenizer(backend, config, prepared.json['decoder'] ?? null, idToToken, tokenToId, specialTokens);
+    const addedTokenContents = [...prepared.addedTokens.values()].map((token) => token.content);
+    const tokenizer = new Tokenizer(backend, buildLiteralBackend, addedTokenContents, file, config, prepared.json['decoder'] ?? null, idToToken, tokenToId, specialTokens);
+    // The backend checks little when it is built: parts it cannot run fail on the first text. Run one now, so that
+    // a broken file is refused when it loads.
+    tokenizer.decode(tokenizer.encode(`a b${addedTokenContents[0] ?? ''}`).ids);
+    return tokenizer;
   }
 
   /**
@@ -198,13 +230,88 @@ export class Tokenizer implements StreamDecodingTokenizer {
   /**
    * Tokenizes `text`. Added tokens such as `<image>` are matched first; the text between them goes through the
    * normalizer, the pre-tokenizer and BPE (with byte fallback for characters outside the vocabulary).
+   *
+   * A {@link PromptText} (a chat prompt whose user text is marked) is tokenized the same way, except that an
+   * added-token string inside one of its literal ranges is not matched: it is tokenized as the characters it is
+   * (transformers' `split_special_tokens=True`, for the user's text only). Private-use characters U+E000 in such a
+   * prompt become U+FFFD.
    */
-  encode(text: string, options: EncodeOptions = {}): Encoding {
+  encode(text: string | PromptText, options: EncodeOptions = {}): Encoding {
+    const addSpecialTokens = { add_special_tokens: options.addSpecialTokens ?? true };
+    if (isPromptText(text)) {
+      const literal = this.literalForm(text);
+      if (literal === undefined) return this.encode(text.text, options);
+      const { ids, tokens } = this.runBackend(() => this.literalBackend.encode(literal, addSpecialTokens));
+      return { ids, tokens: tokens.map((token, index) => (typeof token === 'string' && token.startsWith(PRIVATE_TOKEN_MARK) ? (this.idToTokenTable[ids[index]!] ?? token) : token)) };
+    }
     if (typeof text !== 'string') {
       throw new VideoLlavaError('INVALID_ARGUMENT', `Tokenizer.encode needs a string, found ${describeValue(text)}.`, { field: 'text', expected: 'a string', actual: typeof text });
     }
-    const { ids, tokens } = this.backend.encode(text, { add_special_tokens: options.addSpecialTokens ?? true });
+    const { ids, tokens } = this.runBackend(() => this.backend.encode(text, addSpecialTokens));
     return { ids, tokens };
+  }
+
+  /** A backend failure means a part of tokenizer.json it accepted but cannot run: the file's fault. */
+  private runBackend<T>(run: () => T): T {
+    let result: T;
+    try {
+      result = run();
+    } catch (error) {
+      if (VideoLlavaError.isInstance(error)) throw error;
+      throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: the tokenizer it describes fails on text (${error instanceof Error ? error.message : String(error)}); the file is malformed.`, {
+        file: this.file,
+        expected: 'a Hugging Face tokenizer.json',
+        actual: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    }
+    const encoding = result as { ids?: unknown; tokens?: unknown };
+    if (Array.isArray(encoding?.ids)) {
+      encoding.ids.forEach((id: unknown, index: number) => {
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+          const token = Array.isArray(encoding.tokens) ? encoding.tokens[index] : undefined;
+          throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: the tokenizer it describes gives the token ${describeValue(token)} the id ${describeValue(id)} (not in its vocabulary); the file is malformed.`, {
+            file: this.file,
+            expected: 'a non-negative integer id for every token',
+            actual: id,
+          });
+        }
+      });
+    }
+    return result;
+  }
+
+  private get literalBackend(): Backend {
+    this.literalBackendInstance ??= this.buildLiteralBackend();
+    return this.literalBackendInstance;
+  }
+
+  /**
+   * The text for the literal backend: added tokens outside the literal ranges renamed to their private strings,
+   * those inside left as text. Undefined when no added-token string lies inside a literal range (then the prompt
+   * tokenizes as its plain text, with the same ids).
+   */
+  private literalForm(prompt: PromptText): string | undefined {
+    const pattern = this.addedTokenPattern;
+    if (pattern === undefined || prompt.literalRanges.length === 0) return undefined;
+    const inLiteral = (start: number, end: number): boolean => prompt.literalRanges.some(([from, to]) => start < to && end > from);
+    let out = '';
+    let last = 0;
+    let literalFound = false;
+    for (const match of prompt.text.matchAll(pattern)) {
+      const start = match.index;
+      const end = start + match[0].length;
+      out += prompt.text.slice(last, start).replaceAll(PRIVATE_TOKEN_MARK, '\uFFFD');
+      if (inLiteral(start, end)) {
+        literalFound = true;
+        out += match[0];
+      } else {
+        out += `${PRIVATE_TOKEN_MARK}${this.tokenToIdTable.get(match[0])}${PRIVATE_TOKEN_MARK}`;
+      }
+      last = end;
+    }
+    out += prompt.text.slice(last).replaceAll(PRIVATE_TOKEN_MARK, '\uFFFD');
+    return literalFound ? out : undefined;
   }
 
   /**
@@ -259,6 +366,11 @@ export class Tokenizer implements StreamDecodingTokenizer {
   /** Whether the decoder turns `<0xHH>` tokens into bytes (streaming then holds incomplete characters). */
   get byteFallback(): boolean {
     return this.tokenDecoder.byteFallback;
+  }
+
+  /** The ids of every added token (`added_tokens` of tokenizer.json, special or not), ascending. */
+  get addedTokenIds(): readonly number[] {
+    return this.addedIds;
   }
 
   /** The ids of all special tokens, ascending. */

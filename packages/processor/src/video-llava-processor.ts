@@ -5,6 +5,7 @@ import { type VideoFrames, VideoLlavaVideoProcessor } from '@video-llava/video-p
 import type { ChatMessage } from './chat-message.js';
 import { expandMediaTokens } from './expand-media-tokens.js';
 import { padSequences, type PaddingStrategy } from './pad-sequences.js';
+import { type PromptText, collectLiteralRanges, isPromptText, markLiteralText } from './prompt-text.js';
 import { renderChatTemplate } from './render-chat-template.js';
 import { Tokenizer, type DecodeOptions, type TokenizerOptions } from './tokenizer.js';
 import { formatVideoLlavaPrompt } from './video-llava-prompt.js';
@@ -21,8 +22,12 @@ export interface VideoPreprocessor {
 
 /** The input of {@link VideoLlavaProcessor.process} (transformers' `processor(text=..., images=..., videos=...)`). */
 export interface VideoLlavaProcessorInput {
-  /** One prompt or a batch; each `<image>` / `<video>` marks where the next image / video goes. */
-  text: string | readonly string[];
+  /**
+   * One prompt or a batch; each `<image>` / `<video>` marks where the next image / video goes. A {@link PromptText}
+   * (from {@link VideoLlavaProcessor.applyChatTemplateAsPrompt}) keeps the user's text as text: a `<video>` the user
+   * typed there is not a placeholder.
+   */
+  text: string | PromptText | ReadonlyArray<string | PromptText>;
   /** Images (`RawImage`s), one per `<image>` over the whole batch, in order. */
   images?: RawImage | readonly RawImage[];
   /**
@@ -258,6 +263,21 @@ export class VideoLlavaProcessor {
   }
 
   /**
+   * {@link applyChatTemplate}, keeping the user's text apart: every added-token string (`<video>`, `<image>`,
+   * `</s>`, ...) inside a message's text is marked as literal, so the processor tokenizes it as the characters it
+   * is. Only the placeholders the template puts in for `{type: 'video'}` / `{type: 'image'}` parts are
+   * placeholders. transformers would match them in the text too (a user asking about the HTML `<video>` tag
+   * could never be answered); this is its `split_special_tokens=True`, applied to the user's text only.
+   *
+   * @returns the prompt (`text` is exactly what {@link applyChatTemplate} returns) with its literal ranges
+   */
+  async applyChatTemplateAsPrompt(messages: readonly ChatMessage[], options: ApplyChatTemplateOptions = {}): Promise<PromptText> {
+    if (!Array.isArray(messages)) return { text: await this.applyChatTemplate(messages, options), literalRanges: [] };
+    const specialStrings = this.tokenizer.convertIdsToTokens(this.tokenizer.addedTokenIds).filter((token): token is string => token !== undefined);
+    return collectLiteralRanges(await this.applyChatTemplate(markLiteralText(messages, specialStrings), options));
+  }
+
+  /**
    * Tokenizes the prompts, expands `<image>` / `<video>`, pads the batch and processes the media.
    *
    * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH` when the placeholders and the media do not match in number,
@@ -268,8 +288,8 @@ export class VideoLlavaProcessor {
     if (typeof input !== 'object' || input === null) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `The processor takes an object { text, images, videos, ... }, found ${describeValue(input)}.`, { field: 'input', expected: '{ text, ... }', actual: input });
     }
-    const texts = typeof input.text === 'string' ? [input.text] : input.text;
-    if (!Array.isArray(texts) || texts.length === 0 || texts.some((text) => typeof text !== 'string')) {
+    const texts = typeof input.text === 'string' || isPromptText(input.text) ? [input.text] : input.text;
+    if (!Array.isArray(texts) || texts.length === 0 || texts.some((text) => typeof text !== 'string' && !isPromptText(text))) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `text should be a string or a non-empty list of strings, found ${describeValue(input.text)}.`, { field: 'text', expected: 'string | string[]', actual: input.text });
     }
     const pixelValuesImages = this.pixelValuesImages(input);

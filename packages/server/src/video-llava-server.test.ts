@@ -384,8 +384,8 @@ describe('bad input: a 4xx with an OpenAI-style error, and the server keeps serv
     // decode fine, never reached the model.
     expect(opened).toEqual([]);
     expect(resolved.every((path) => path.startsWith(mediaRoot))).toBe(true);
-    const escape = await post(url, video('escape.mp4'));
-    expectOpenAiError(escape, 403, 'messages[0].content[0].video_url.url', 'media_outside_root');
+    const escaped = await post(url, video('escape.mp4'));
+    expectOpenAiError(escaped, 403, 'messages[0].content[0].video_url.url', 'media_outside_root');
     // The same file inside the root is opened and answered.
     const inside = await post(url, video('clips/clip.mp4'));
     expect(inside.status, JSON.stringify(inside.json)).toBe(200);

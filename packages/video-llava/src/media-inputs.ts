@@ -1,4 +1,4 @@
-import { type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
+import { type ProgressCallback, Tensor, type WarningCallback, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
 import type { RawImage } from '@video-llava/image-processor';
 import type { VideoLlavaProcessor } from '@video-llava/processor';
 import type { VideoFrames } from '@video-llava/video-processor';
@@ -69,6 +69,7 @@ export interface MediaContext {
   processor: VideoLlavaProcessor;
   signal?: AbortSignal | undefined;
   onProgress?: ProgressCallback | undefined;
+  onWarning?: WarningCallback | undefined;
 }
 
 function asList<T>(value: T | readonly T[] | undefined, field: string): readonly T[] {
@@ -139,7 +140,7 @@ async function pixelValues<TDecoded>(media: unknown, context: MediaContext, kind
     if (context.platform.isMediaFile(entry)) {
       const file = typeof entry === 'string' ? { file: entry } : {};
       context.onProgress?.({ stage: kind.stage, done: index, total: list.length, unit: 'items', ...file });
-      decoded = await kind.load(context.platform, entry, { numFrames, signal: context.signal });
+      decoded = await kind.load(context.platform, entry, { numFrames, signal: context.signal, onWarning: context.onWarning });
       context.onProgress?.({ stage: kind.stage, done: index + 1, total: list.length, unit: 'items', ...file });
     } else if (kind.isDecoded(entry)) decoded = entry as TDecoded;
     else {

@@ -40,7 +40,7 @@ export const nodePlatform: VideoLlavaPlatform = {
   resolveSource: (source, options) => resolveSource(source, options as Parameters<typeof resolveSource>[1]),
   isMediaFile: (input) => typeof input === 'string' || input instanceof URL || isBytes(input),
   async loadVideo(input, options) {
-    if (typeof input === 'string' || input instanceof URL) return loadVideo(localPath(input, 'videos'), { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}) });
+    if (typeof input === 'string' || input instanceof URL) return loadVideo(localPath(input, 'videos'), { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
     if (!isBytes(input)) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `A video must be a path, a file: URL or bytes, found ${describeValue(input)}.`, { field: 'videos', expected: 'a path, URL or bytes', actual: describeValue(input) });
     }
@@ -48,7 +48,7 @@ export const nodePlatform: VideoLlavaPlatform = {
     const file = join(tmpdir(), `video-llava-${randomBytes(8).toString('hex')}`);
     await writeFile(file, await bytesOf(input), { mode: 0o600 });
     try {
-      return await loadVideo(file, { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}) });
+      return await loadVideo(file, { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
     } finally {
       await rm(file, { force: true });
     }

@@ -1,4 +1,5 @@
 import type { ModelSource } from '@video-llava/config';
+import type { WarningCallback } from '@video-llava/core';
 import type { RawImage } from '@video-llava/image-processor';
 import type { Backend } from '@video-llava/runtime';
 import type { VideoFrames } from '@video-llava/video-processor';
@@ -27,6 +28,8 @@ export interface MediaLoadOptions {
   numFrames: number;
   /** Cancels the decoding (`ABORTED`). */
   signal?: AbortSignal | undefined;
+  /** Receives the decoder's warnings (a short video's repeated frames, a damaged file's lost part). */
+  onWarning?: WarningCallback | undefined;
 }
 
 /**

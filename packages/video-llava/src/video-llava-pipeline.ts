@@ -1,5 +1,5 @@
 import type { ModelSource, PretrainedConfig } from '@video-llava/config';
-import { type ProgressCallback, VideoLlavaError, describeValue } from '@video-llava/core';
+import { type ProgressCallback, VideoLlavaError, type WarningCallback, describeValue } from '@video-llava/core';
 import { type FinishReason, type GenerationDelta, type GenerationOptions, type GenerationResult, type GenerationStep, singlePassStream } from '@video-llava/generation';
 import { type ModelDtypeChoice, type ModelPart, VideoLlavaForConditionalGeneration, type VideoLlavaGenerateOptions } from '@video-llava/model';
 import { type ChatMessage, VideoLlavaProcessor } from '@video-llava/processor';
@@ -85,6 +85,11 @@ export interface VideoLlavaRequest extends GenerationOptions {
    * (prompt tokens), `decode` (new tokens).
    */
   onProgress?: ProgressCallback;
+  /**
+   * Receives warnings about the media as they are decoded: `FRAMES_REPEATED` (a video shorter than the frames
+   * sampled), `MEDIA_DAMAGED` (part of a file could not be read; the rest was used).
+   */
+  onWarning?: WarningCallback;
   /** Called at every step with the logits and processed scores (e.g. to record the top tokens). */
   onStep?: (step: GenerationStep) => void | Promise<void>;
 }
@@ -269,7 +274,7 @@ export class VideoLlavaPipeline {
     if (typeof request !== 'object' || request === null) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `generate takes a request { prompt | messages, videos, images, ... }, found ${describeValue(request)}.`, { field: 'request', expected: '{ prompt | messages, ... }', actual: describeValue(request) });
     }
-    const { prompt, messages, videos, images, skipSpecialTokens, prefixCache, signal, onProgress, onStep, ...generation } = request;
+    const { prompt, messages, videos, images, skipSpecialTokens, prefixCache, signal, onProgress, onWarning, onStep, ...generation } = request;
     if ((prompt === undefined) === (messages === undefined)) {
       throw new VideoLlavaError('INVALID_ARGUMENT', `Give either prompt or messages${prompt === undefined ? '' : ', not both'}.`, {
         field: 'prompt',
@@ -277,11 +282,13 @@ export class VideoLlavaPipeline {
         actual: prompt === undefined ? 'neither' : 'both',
       });
     }
-    const texts = prompt !== undefined ? (typeof prompt === 'string' ? [prompt] : [...prompt]) : [await this.processor.applyChatTemplate(messages!)];
-    const context = { platform: this.#platform, processor: this.processor, signal, onProgress };
+    // Chat messages keep the user's text as text: a `<video>` typed in a question is not a placeholder.
+    const chatPrompt = prompt === undefined ? await this.processor.applyChatTemplateAsPrompt(messages!) : undefined;
+    const texts = prompt !== undefined ? (typeof prompt === 'string' ? [prompt] : [...prompt]) : [chatPrompt!.text];
+    const context = { platform: this.#platform, processor: this.processor, signal, onProgress, onWarning };
     const pixelValuesVideos = await videoPixelValues(videos, context);
     const pixelValuesImages = await imagePixelValues(images, context);
-    const inputs = this.processor({ text: texts, ...(pixelValuesImages ? { pixelValuesImages } : {}), ...(pixelValuesVideos ? { pixelValuesVideos } : {}) });
+    const inputs = this.processor({ text: chatPrompt ? [chatPrompt] : texts, ...(pixelValuesImages ? { pixelValuesImages } : {}), ...(pixelValuesVideos ? { pixelValuesVideos } : {}) });
     const skip = skipSpecialTokens ?? true;
     const tokenizer = this.processor.tokenizer;
     return {

@@ -59,7 +59,7 @@ export const webPlatform: VideoLlavaPlatform = {
     if (!isFileLike(input)) {
       return Promise.reject(new VideoLlavaError('INVALID_ARGUMENT', `A video must be a URL, a Blob or bytes, found ${describeValue(input)}.`, { field: 'videos', expected: 'a URL, Blob or bytes', actual: describeValue(input) }));
     }
-    return loadVideo(input as BrowserVideoSource, { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}) });
+    return loadVideo(input as BrowserVideoSource, { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
   },
   loadImage: (input, options) => loadImage(input as BrowserImageSource, options.signal ? { signal: options.signal } : {}),
 };

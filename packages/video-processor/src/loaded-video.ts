@@ -1,4 +1,4 @@
-import type { Tensor } from '@video-llava/core';
+import type { Tensor, VideoLlavaWarning } from '@video-llava/core';
 
 /** Which frames to take from a video. Give at most one of `numFrames`, `indices` and `fps`. */
 export interface FrameSelection {
@@ -30,4 +30,10 @@ export interface LoadedVideo {
   width: number;
   /** Frame height (after the stream's rotation). */
   height: number;
+  /**
+   * What the caller should know about these frames (also given to the loader's `onWarning` as they happen):
+   * `FRAMES_REPEATED` for a video shorter than the frames sampled, `MEDIA_DAMAGED` when part of the file could
+   * not be read and the frames come from the rest. Empty for a whole video.
+   */
+  warnings?: VideoLlavaWarning[];
 }

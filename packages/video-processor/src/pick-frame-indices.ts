@@ -1,4 +1,4 @@
-import { VideoLlavaError, describeValue } from '@video-llava/core';
+import { VideoLlavaError, type WarningCallback, describeValue } from '@video-llava/core';
 import type { FrameSelection } from './loaded-video.js';
 import { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indices.js';
 
@@ -9,11 +9,17 @@ import { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indi
  * @param file the video, for error messages
  * @param totalFrames frames in the video
  * @param videoFps the video's frame rate, when known (needed for `fps`)
+ * A video with fewer frames than `numFrames` is sampled as the model card's example does
+ * (`np.arange(0, total, total / numFrames).astype(int)`, i.e. `floor(i * total / numFrames)`), which repeats
+ * frames; `onWarning` then receives a `FRAMES_REPEATED` warning saying so. (transformers' `sample_frames`
+ * refuses such a video; `sampleFrameIndices` still does, for callers that want that rule.)
+ *
  * @param selection what the caller asked for
+ * @param onWarning receives the `FRAMES_REPEATED` warning of a short video
  * @throws VideoLlavaError `INVALID_ARGUMENT` naming the file: conflicting options, an index out of range, or more
- *   frames asked than the video has
+ *   frames asked at an `fps` than the video has
  */
-export function pickFrameIndices(file: string, totalFrames: number, videoFps: number | undefined, selection: FrameSelection): number[] {
+export function pickFrameIndices(file: string, totalFrames: number, videoFps: number | undefined, selection: FrameSelection, onWarning?: WarningCallback): number[] {
   const given = (['numFrames', 'indices', 'fps'] as const).filter((name) => selection[name] !== undefined);
   if (given.length > 1) {
     throw new VideoLlavaError('INVALID_ARGUMENT', `${file}: ${given.join(' and ')} are mutually exclusive ways to pick frames; give one.`, {
@@ -49,7 +55,19 @@ export function pickFrameIndices(file: string, totalFrames: number, videoFps: nu
       }
       return sampleFrameIndicesAtFps(totalFrames, videoFps, selection.fps);
     }
-    return sampleFrameIndices(totalFrames, selection.numFrames ?? 8);
+    const numFrames = selection.numFrames ?? 8;
+    if (Number.isSafeInteger(numFrames) && Number.isSafeInteger(totalFrames) && totalFrames >= 1 && numFrames > totalFrames) {
+      const indices = Array.from({ length: numFrames }, (_, index) => Math.floor((index * totalFrames) / numFrames));
+      onWarning?.({
+        code: 'FRAMES_REPEATED',
+        message: `${file} has ${totalFrames} frame${totalFrames === 1 ? '' : 's'}, fewer than the ${numFrames} sampled: frames repeat (indices ${indices.join(', ')}), as the model card's np.arange sampling does.`,
+        file,
+        expected: numFrames,
+        actual: totalFrames,
+      });
+      return indices;
+    }
+    return sampleFrameIndices(totalFrames, numFrames);
   } catch (error) {
     if (!VideoLlavaError.isInstance(error)) throw error;
     // name the file: "clip.mp4: Cannot sample 8 frames from a video of 5 frames ..."

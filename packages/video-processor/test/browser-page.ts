@@ -26,6 +26,7 @@ async function runLoadVideo(url: string, options: BrowserLoadVideoOptions, as: '
       height: video.height,
       dims: video.frames.dims,
       frames: toBase64(video.frames.data as Uint8Array),
+      warnings: (video.warnings ?? []).map((warning) => warning.code),
     };
   } catch (error) {
     if (VideoLlavaError.isInstance(error)) return { ok: false, code: error.code, message: error.message, field: error.field, file: error.file, actual: error.actual };

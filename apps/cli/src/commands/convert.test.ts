@@ -22,7 +22,7 @@ describe('video-llava convert', () => {
     expect(report.dtypes).toEqual(['q4']);
     const onnxFiles = ['decoder_model_merged_q4.onnx', 'embed_tokens_q4.onnx', 'image_encoder_q4.onnx', 'video_encoder_q4.onnx'];
     expect(readdirSync(join(output, 'onnx')).sort()).toEqual(onnxFiles);
-    expect(readdirSync(output).sort()).toEqual(readdirSync(tinyFixture.model).filter((name) => name !== 'model.safetensors').concat('onnx').sort());
+    expect(readdirSync(output).sort()).toEqual(readdirSync(tinyFixture.model).filter((name) => name !== 'model.safetensors').concat('onnx', 'video_llava_conversion.json').sort());
     for (const file of report.files) expect(readFileSync(join(output, file.path)).byteLength).toBe(file.bytes);
     expect(report.files.find((file: { path: string }) => file.path === 'onnx/decoder_model_merged_q4.onnx').weightError.maxAbsError).toBeGreaterThan(0);
     // Standard ONNX ops unless --contrib-ops.
@@ -71,6 +71,18 @@ describe('video-llava convert', () => {
     expect(run.code).toBe(1);
     expect(run.err).toBe(`video-llava convert: <checkpoint-dir> ./no-such-checkpoint: no such folder (${join(root, 'no-such-checkpoint')}). Give a model folder, a hub id (org/name) or a URL.\n`);
     expect(existsSync(join(root, 'never-out'))).toBe(false);
+  });
+
+  it('`convert ./ck . --overwrite` refuses (the working folder holds the checkpoint) and deletes nothing', async () => {
+    const working = join(root, 'working');
+    await mkdir(join(working, 'ck'), { recursive: true });
+    for (const name of readdirSync(tinyFixture.model)) await writeFile(join(working, 'ck', name), readFileSync(join(tinyFixture.model, name)));
+    await writeFile(join(working, 'notes.txt'), 'mine');
+    const run = await runCliForTest(['convert', './ck', '.', '--overwrite'], { cwd: working });
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(`The output folder ${working} contains the checkpoint folder ${join(working, 'ck')}`);
+    expect(readdirSync(working).sort()).toEqual(['ck', 'notes.txt']);
+    expect(readdirSync(join(working, 'ck')).sort()).toEqual(readdirSync(tinyFixture.model).sort());
   });
 
   it('accepts a hub id, downloading through HF_ENDPOINT into HF_HUB_CACHE', async () => {

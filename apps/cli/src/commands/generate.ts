@@ -72,6 +72,7 @@ export const command: CliCommand = defineCommand({
           videos,
           images,
           ...generation,
+          onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),
         },
         (text) => {
           display?.finish();

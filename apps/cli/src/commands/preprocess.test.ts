@@ -113,13 +113,16 @@ describe('video-llava preprocess', () => {
     expect(notVideo.code).toBe(1);
     expect(notVideo.err).toContain(text);
     expect(notVideo.err).toContain('not a video');
-    const tooMany = await preprocess(['--video', fixtureVideo, '--frames', '49', '--out', join(folder, 'never3.npy')]);
-    expect(tooMany.code).toBe(1);
-    expect(tooMany.err).toContain('Cannot sample 49 frames from a video of 48 frames');
-    expect(() => readFileSync(join(folder, 'never3.npy'))).toThrow();
     const videoAsImage = await preprocess(['--image', fixtureVideo, '--out', join(folder, 'never4.npy')]);
     expect(videoAsImage.code).toBe(1);
     expect(videoAsImage.err).toContain(`--image ${fixtureVideo} is a video (MP4 / QuickTime), not an image: pass it with --video.`);
+  });
+
+  it('more --frames than the video has: frames repeat (the model card\'s sampling), with a warning on stderr', async () => {
+    const tooMany = await preprocess(['--video', fixtureVideo, '--frames', '49', '--out', join(folder, 'repeated.npy'), '--json']);
+    expect(tooMany.code).toBe(0);
+    expect(tooMany.err).toContain(`warning: ${fixtureVideo} has 48 frames, fewer than the 49 sampled: frames repeat`);
+    expect(JSON.parse(tooMany.out).frameIndices.slice(0, 3)).toEqual([0, 0, 1]);
   });
 
   it('an --out that cannot be written exits 1 naming it', async () => {

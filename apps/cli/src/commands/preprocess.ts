@@ -166,7 +166,7 @@ export const command: CliCommand = defineCommand({
     } else {
       const input = resolve(io.cwd, video!);
       const videoConfig = config.processor.videoProcessor;
-      const loaded = await loadVideo(input, { numFrames: frames ?? videoConfig.numFrames });
+      const loaded = await loadVideo(input, { numFrames: frames ?? videoConfig.numFrames, onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`) });
       decodeDone = performance.now();
       // loadVideo already picked the frames: the processor takes them as they are
       pixels = new VideoLlavaVideoProcessor(videoConfig).preprocess(loaded, { doSampleFrames: false }).pixelValuesVideos;

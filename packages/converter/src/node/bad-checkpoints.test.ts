@@ -227,13 +227,17 @@ describe('the output folder appears only when complete', () => {
     expect(error.code).toBe('ABORTED');
   });
 
-  it('a non-empty output folder is refused without overwrite and left as it was', async () => {
+  it('a non-empty output folder is refused without overwrite and left as it was; overwrite replaces an earlier output', async () => {
     mkdirSync(output);
     writeFileSync(join(output, 'keep.txt'), 'mine');
     await expect(convertCheckpoint(checkpoint, output)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file: output });
+    // Not an earlier conversion output: overwrite refuses it too (output-folder.test.ts has the other cases).
+    await expect(convertCheckpoint(checkpoint, output, { overwrite: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file: output });
     expect(readdirSync(output)).toEqual(['keep.txt']);
+    rmSync(output, { recursive: true });
+    await convertCheckpoint(checkpoint, output, { parts: ['video_encoder'] });
     const report = await convertCheckpoint(checkpoint, output, { overwrite: true, parts: ['embed_tokens'] });
-    expect(readdirSync(output).sort()).toEqual(['config.json', 'generation_config.json', 'onnx']);
+    expect(readdirSync(output).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'video_llava_conversion.json']);
     expect(readdirSync(join(output, 'onnx'))).toEqual(['embed_tokens.onnx']);
     expect(report.files.map((file) => file.path).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/embed_tokens.onnx']);
     expect(readdirSync(root).sort()).toEqual(['checkpoint', 'out']);

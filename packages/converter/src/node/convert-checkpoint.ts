@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type ProgressCallback, VideoLlavaError } from '@video-llava/core';
 import { type DeferredBytes, createModel, encodeModelStream } from '@video-llava/onnx';
@@ -10,6 +10,7 @@ import { MODEL_PARTS, type ModelPart, type WeightFormat, onnxFileName, parseWeig
 import { type OpenedCheckpoint, openCheckpoint } from './checkpoint-directory.js';
 import { DEFAULT_EXTERNAL_DATA_CHUNK_BYTES, ExternalDataFiles, checkExternalDataChunkBytes } from './external-data-files.js';
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
+import { CONVERSION_MANIFEST, type ConversionManifest, checkOutputApartFromSource, checkReplaceableOutput } from './output-folder.js';
 import { type CheckpointSourceOptions, resolveCheckpointDirectory } from './resolve-checkpoint.js';
 import { safetensorsSliceReader, writeWeights } from './weight-writer.js';
 import { writeFully } from './write-fully.js';
@@ -45,7 +46,10 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    */
   externalDataChunkBytes?: number;
   /**
-   * Replace an existing non-empty output folder (only once the new one is complete).
+   * Replace an existing non-empty output folder (only once the new one is complete). Only an earlier conversion
+   * output is replaced: a folder with the `video_llava_conversion.json` manifest every conversion writes, holding
+   * nothing the manifest does not list; any other folder is refused, naming it. An output that is, holds or lies
+   * inside the checkpoint folder is refused with or without this option.
    * @default false
    */
   overwrite?: boolean;
@@ -99,15 +103,11 @@ export interface ConvertOptions extends CheckpointSourceOptions {
 
 const DEFAULT_THRESHOLD = 2 ** 31 - 2 ** 26;
 
-async function isNonEmptyDirectory(path: string): Promise<boolean> {
+async function isDirectory(path: string): Promise<boolean> {
   try {
-    return (await readdir(path)).length > 0;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${path} exists and is not a folder.`, { file: path, field: 'outputDirectory', expected: 'a folder path', actual: 'a file' });
-    }
-    throw error;
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -124,7 +124,9 @@ async function fileBytes(path: string): Promise<number> {
  * Names, shapes and dtypes are validated against `config.json` before anything is written. Weights are
  * converted tensor by tensor in chunks (memory stays near `chunkBytes` plus the largest tensor's per-row
  * scales). Everything is written to `<out>.partial-*` and renamed to `<out>` at the end, so a failed
- * conversion never leaves a complete-looking folder.
+ * conversion never leaves a complete-looking folder. The folder gets a manifest, `video_llava_conversion.json`,
+ * listing every file written; `overwrite` replaces only such a folder, so it never deletes what a conversion did
+ * not write. The output may not be, hold or lie inside the checkpoint folder (compared by real path).
  *
  * @throws VideoLlavaError for a bad checkpoint (`INVALID_CHECKPOINT`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`,
  * `INVALID_FILE`, `INVALID_CONFIG`), bad options (`INVALID_ARGUMENT`), or `ABORTED`
@@ -144,16 +146,15 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
   const externalDataChunkBytes = options.externalDataChunkBytes ?? DEFAULT_EXTERNAL_DATA_CHUNK_BYTES;
   checkExternalDataChunkBytes(externalDataChunkBytes);
   const output = resolve(options.cwd ?? process.cwd(), outputDirectory);
-  if (!options.overwrite && (await isNonEmptyDirectory(output))) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${output} already exists and is not empty; choose a new folder or pass overwrite (--overwrite).`, {
-      file: output,
-      field: 'outputDirectory',
-      expected: 'a new or empty folder',
-      actual: 'a non-empty folder',
-    });
-  }
+  // A local checkpoint is checked against the output before anything else (before the hub is asked), so that
+  // `convert ./ck . --overwrite` is refused as "contains the checkpoint", not for some later reason.
+  const localSource = resolve(options.cwd ?? process.cwd(), source);
+  if (await isDirectory(localSource)) await checkOutputApartFromSource(output, localSource);
+  const overwrite = options.overwrite ?? false;
+  await checkReplaceableOutput(output, overwrite);
 
   const checkpointDirectory = await resolveCheckpointDirectory(source, options);
+  await checkOutputApartFromSource(output, checkpointDirectory);
   const checkpoint = await openCheckpoint(checkpointDirectory);
   const staging = join(dirname(output), `${basename(output)}.partial-${randomBytes(4).toString('hex')}`);
   try {
@@ -199,7 +200,11 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
         files.push({ path: name, bytes: await fileBytes(join(staging, name)) });
       }
     }
+    const manifest: ConversionManifest = { converter: '@video-llava/converter', version: 1, source, files: files.map((file) => file.path) };
+    await writeFile(join(staging, CONVERSION_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await checkpoint.close();
+    // Checked again: the folder may have changed during the conversion.
+    await checkReplaceableOutput(output, overwrite);
     await publish(staging, output);
     const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
     return { source, checkpointDirectory, outputDirectory: output, dtypes, files, totalBytes, seconds: (performance.now() - started) / 1000, unusedTensors: checkpoint.unusedTensors };

@@ -86,7 +86,7 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
       'video_encoder.onnx_data',
     ]);
     // A complete model folder of the contract.
-    expect(readdirSync(bf16.report.outputDirectory).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(bf16.report.outputDirectory).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'video_llava_conversion.json']);
     expect(readdirSync(join(bf16.report.outputDirectory, 'onnx')).sort()).toEqual(['decoder_model_merged.onnx', 'embed_tokens.onnx', 'image_encoder.onnx', 'video_encoder.onnx']);
     const logits = reference.run.logitsLast;
     expect(logits.every(Number.isFinite)).toBe(true);

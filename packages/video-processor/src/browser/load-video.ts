@@ -1,4 +1,4 @@
-import { Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
+import { Tensor, VideoLlavaError, type VideoLlavaWarning, type WarningCallback, describeValue, throwIfAborted } from '@video-llava/core';
 import type { FrameSelection, LoadedVideo } from '../loaded-video.js';
 import { arrangeFrames, pickFrameIndices } from '../pick-frame-indices.js';
 
@@ -16,6 +16,11 @@ export interface BrowserLoadVideoOptions extends FrameSelection {
   decoder?: 'auto' | 'webcodecs' | 'video-element';
   /** Stops decoding and rejects with `ABORTED`. */
   signal?: AbortSignal;
+  /**
+   * Receives what the caller should know about the frames (also in the result's `warnings`): `FRAMES_REPEATED`
+   * when the video has fewer frames than `numFrames`, which then repeat as the model card's sampling does.
+   */
+  onWarning?: WarningCallback;
 }
 
 type Mediabunny = typeof import('mediabunny');
@@ -308,7 +313,11 @@ export async function loadVideo(source: BrowserVideoSource, options: BrowserLoad
     }
     const stats = await track.computePacketStats();
     const fps = stats.averagePacketRate > 0 ? stats.averagePacketRate : undefined;
-    const indices = pickFrameIndices(file, times.length, fps, options);
+    const warnings: VideoLlavaWarning[] = [];
+    const indices = pickFrameIndices(file, times.length, fps, options, (warning) => {
+      warnings.push(warning);
+      options.onWarning?.(warning);
+    });
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     const width = await track.getDisplayWidth();
     const height = await track.getDisplayHeight();
@@ -348,6 +357,7 @@ export async function loadVideo(source: BrowserVideoSource, options: BrowserLoad
       fps,
       width,
       height,
+      warnings,
     };
   } finally {
     input.dispose();

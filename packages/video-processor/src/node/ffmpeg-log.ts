@@ -70,3 +70,72 @@ export function lastErrorLine(log: string): string {
     .filter((line) => line.length > 0 && !line.startsWith('frame=') && !/^(video|audio):\d/.test(line));
   return lines.at(-1) ?? '(FFmpeg printed nothing)';
 }
+
+/**
+ * What FFmpeg logs while reading or decoding a damaged file (truncated, corrupt packets, broken bitstream), and
+ * never for a whole one: the demuxer's short reads and the decoders' error concealment.
+ */
+const DAMAGE_PATTERNS: readonly RegExp[] = [
+  /corrupt input packet/i,
+  /partial file/i,
+  /Invalid data found when processing input/i,
+  /error while decoding/i,
+  /concealing \d+ (DC|AC|MV)/i,
+  /Invalid NAL unit size/i,
+  /decode_slice_header error/i,
+  /Packet corrupt/i,
+  /Truncating packet/i,
+  /Error splitting the input into NAL units/i,
+  /header damaged/i,
+  /illegal (short )?term/i,
+  /slice end not reached/i,
+];
+
+/**
+ * The first line of the processing part of a log (after `Stream mapping:`, or the whole log) that says the input is
+ * damaged, or undefined for a clean read.
+ */
+export function findDamage(log: string): string | undefined {
+  const mapping = log.indexOf('Stream mapping:');
+  const processing = mapping === -1 ? log : log.slice(mapping);
+  for (const line of processing.split(/\r?\n|\r/)) {
+    const text = line.trim();
+    if (DAMAGE_PATTERNS.some((pattern) => pattern.test(text))) return text;
+  }
+  return undefined;
+}
+
+/** The `Duration:` of the input in seconds, when the container declares one. */
+export function parseDeclaredDuration(log: string): number | undefined {
+  const match = /^\s*Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/m.exec(log);
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+}
+
+/** Known FFmpeg failures, in words that say what is wrong with the file (FFmpeg's own line stays in `actual`). */
+const FAILURE_EXPLANATIONS: ReadonlyArray<[RegExp, string]> = [
+  [/moov atom not found/i, 'the MP4/MOV index (moov atom) is missing: the file is truncated or was never finished'],
+  [/Invalid data found when processing input/i, 'its data is not valid for its format: the file is damaged, truncated, or not a video'],
+  [/Permission denied/i, 'it cannot be read (permission denied)'],
+  [/No such file or directory/i, 'it does not exist'],
+  [/Is a directory/i, 'it is a folder, not a file'],
+  [/Decoder \(codec ([^)]+)\) not found|Unknown decoder/i, 'FFmpeg has no decoder for its codec'],
+  [/could not find codec parameters|unspecified size/i, 'FFmpeg cannot tell the video stream\'s codec parameters (size, pixel format): the stream is damaged or truncated'],
+  [/does not contain any stream/i, 'it holds no stream FFmpeg can read'],
+  [/Output file #0 does not contain any stream|Stream map .* matches no streams/i, 'it has no video stream'],
+  [/EBML header parsing failed|Invalid atom size|truncated|End of file/i, 'the file is truncated or its container structure is damaged'],
+  [/Cannot allocate memory/i, 'decoding it ran out of memory'],
+];
+
+/**
+ * A sentence saying what is wrong with the file, from an FFmpeg log: a known failure in words, else FFmpeg's most
+ * telling line (see {@link lastErrorLine}).
+ */
+export function explainFfmpegFailure(log: string): string {
+  for (const [pattern, explanation] of FAILURE_EXPLANATIONS) {
+    const line = log.split(/\r?\n|\r/).find((candidate) => pattern.test(candidate));
+    if (line !== undefined) return `${explanation} (FFmpeg: ${line.trim()})`;
+  }
+  return `FFmpeg said: ${lastErrorLine(log)}`;
+}

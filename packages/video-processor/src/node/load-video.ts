@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { Tensor, VideoLlavaError } from '@video-llava/core';
+import { Tensor, VideoLlavaError, type VideoLlavaWarning, type WarningCallback } from '@video-llava/core';
 import type { FrameSelection, LoadedVideo } from '../loaded-video.js';
 import { arrangeFrames, pickFrameIndices } from '../pick-frame-indices.js';
-import { lastErrorLine, parseOutputSize } from './ffmpeg-log.js';
+import { explainFfmpegFailure, findDamage, lastErrorLine, parseOutputSize } from './ffmpeg-log.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
-import { type FfmpegOptions, countDecodedFrames, probeVideoStream } from './probe-video.js';
+import { type FfmpegOptions, type VideoProbe, decodeAllFrames, probeVideoStream } from './probe-video.js';
 import { type SeekPlan, planSeeks, seekableFrameTimes } from './seek-plan.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 
@@ -25,6 +25,19 @@ export interface LoadVideoOptions extends FfmpegOptions, FrameSelection {
    * @default true
    */
   seek?: boolean;
+  /**
+   * Receives what the caller should know about the frames as it happens (also listed in the result's
+   * `warnings`): `FRAMES_REPEATED` when the video has fewer frames than `numFrames` (frames repeat, as the model
+   * card's sampling does), `MEDIA_DAMAGED` when part of the file could not be read or decoded.
+   */
+  onWarning?: WarningCallback;
+  /**
+   * What to do with a damaged file (a truncated file whose index survived, corrupt packets, frames decoded with
+   * errors): `'warn'` samples what could be read and reports a `MEDIA_DAMAGED` warning saying what was lost;
+   * `'error'` refuses it with `DECODE_FAILED`.
+   * @default 'warn'
+   */
+  damagedMedia?: 'warn' | 'error';
 }
 
 /** Largest frame buffer we allocate: beyond it, ask for fewer frames. */
@@ -77,7 +90,7 @@ interface FfmpegFrameRun {
  * `count` frames: nothing after the last wanted frame is decoded, and memory is the output alone.
  * @returns the frames that arrived (fewer than `count` when the stream ended early)
  */
-async function decodeFrames(run: FfmpegFrameRun): Promise<number> {
+async function decodeFrames(run: FfmpegFrameRun): Promise<{ count: number; damage: string | undefined }> {
   const { binary, file, width, height, count, into, offset } = run;
   const frameBytes = width * height * 3;
   const end = offset + frameBytes * count;
@@ -119,7 +132,7 @@ async function decodeFrames(run: FfmpegFrameRun): Promise<number> {
     },
   });
   if (code !== 0) {
-    throw new VideoLlavaError('DECODE_FAILED', `FFmpeg failed to decode ${file}: ${lastErrorLine(log)}`, { file, actual: lastErrorLine(log) });
+    throw new VideoLlavaError('DECODE_FAILED', `${file} could not be decoded: ${explainFfmpegFailure(log)}.`, { file, expected: 'a decodable video stream', actual: lastErrorLine(log) });
   }
   const size = parseOutputSize(log);
   if (size !== undefined && (size.width !== width || size.height !== height)) {
@@ -136,7 +149,7 @@ async function decodeFrames(run: FfmpegFrameRun): Promise<number> {
       actual: received,
     });
   }
-  return received / frameBytes;
+  return { count: received / frameBytes, damage: findDamage(log) };
 }
 
 /**
@@ -152,7 +165,7 @@ function seekConcurrency(segments: number): number {
  * gave fewer frames than planned (the seek landed after a wanted frame, or a time did not name a frame): the other
  * runs are stopped, and the caller decodes from the start.
  */
-async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputOptions' | 'filter' | 'count' | 'offset'>): Promise<boolean> {
+async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputOptions' | 'filter' | 'count' | 'offset'>, onDamage: (line: string) => void): Promise<boolean> {
   const frameBytes = run.width * run.height * 3;
   const jobs: Array<Omit<FfmpegFrameRun, keyof typeof run>> = [];
   let offset = 0;
@@ -171,7 +184,8 @@ async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputO
   const worker = async (): Promise<void> => {
     while (next < jobs.length && !short && !stop.signal.aborted) {
       const job = jobs[next++]!;
-      const count = await decodeFrames({ ...run, ...job, signal: stop.signal });
+      const { count, damage } = await decodeFrames({ ...run, ...job, signal: stop.signal });
+      if (damage !== undefined) onDamage(damage);
       if (count !== job.count) {
         short = true;
         stop.abort();
@@ -203,43 +217,82 @@ async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputO
  * @param file a video in any container and codec FFmpeg reads
  * @param options which frames (`numFrames`, `indices` or `fps`), the FFmpeg binary, an abort signal
  * @returns the frames `[frames, height, width, 3]` with their indices, the frame count, the frame rate and size
+ * A video shorter than `numFrames` is sampled with repeated frames (`floor(i * total / numFrames)`, the model
+ * card's `np.arange` rule) and a `FRAMES_REPEATED` warning; a damaged file (FFmpeg reports a short read, corrupt
+ * packets or decoding errors) is sampled from what can be read with a `MEDIA_DAMAGED` warning saying what was
+ * lost, or refused with `damagedMedia: 'error'`. Warnings go to `onWarning` and the result's `warnings`.
+ *
  * @throws VideoLlavaError naming the file: `FILE_NOT_FOUND`; `INVALID_FILE` (empty, not a video, no video
- *   stream); `INVALID_ARGUMENT` when the video has fewer frames than asked (as the reference's sampler, which
- *   refuses: pass `indices` to repeat frames instead) or an index is out of range; `DECODE_FAILED`;
+ *   stream); `INVALID_ARGUMENT` when an index is out of range or `fps` asks for more frames than the video has;
+ *   `DECODE_FAILED` (also for damaged media with `damagedMedia: 'error'`);
  *   `OUT_OF_MEMORY` for requests too large to hold; `UNSUPPORTED` when no FFmpeg is available; `ABORTED`
  */
 export async function loadVideo(file: string, options: LoadVideoOptions = {}): Promise<LoadedVideo> {
   const seek = options.seek ?? true;
   const { probe, packets, startSeconds } = await probeVideoStream(file, options, seek && options.frameCount !== 'decode');
   const binary = await resolveFfmpegPath(options.ffmpegPath);
+  const warnings: VideoLlavaWarning[] = [];
+  const warn = (warning: VideoLlavaWarning): void => {
+    warnings.push(warning);
+    options.onWarning?.(warning);
+  };
+  // One MEDIA_DAMAGED warning per file: the first finding says the most (what could be read at all).
+  let damageReported = false;
+  const damaged = (message: string, expected: unknown, actual: unknown): void => {
+    if (damageReported) return;
+    damageReported = true;
+    if (options.damagedMedia === 'error') throw new VideoLlavaError('DECODE_FAILED', `${message} Refused (damagedMedia: 'error').`, { file, expected, actual });
+    warn({ code: 'MEDIA_DAMAGED', message, file, expected, actual });
+  };
+  if (probe.damage !== undefined) damaged(lostFramesMessage(file, probe, probe.totalFrames, probe.damage), declaredFrames(probe) ?? 'the whole stream', probe.totalFrames);
   // For the codecs seeking is planned for, the packet list tells the shown frames exactly (an edit list's hidden
   // frames left out) without decoding anything.
   const shown = packets ? seekableFrameTimes(packets, probe.codec) : undefined;
-  let total = options.frameCount === 'decode' ? await countDecodedFrames(file, options) : (shown?.length ?? probe.totalFrames);
+  let total: number;
+  if (options.frameCount === 'decode') {
+    const counted = await decodeAllFrames(file, options);
+    if (counted.damage !== undefined) damaged(lostFramesMessage(file, probe, counted.frames, counted.damage), probe.totalFrames, counted.frames);
+    total = counted.frames;
+  } else {
+    total = shown?.length ?? probe.totalFrames;
+  }
   const frameBytes = probe.width * probe.height * 3;
   const run = { binary, file, width: probe.width, height: probe.height, signal: options.signal };
 
   for (let attempt = 0; ; attempt++) {
-    const indices = pickFrameIndices(file, total, probe.fps, options);
+    if (total === 0) {
+      throw new VideoLlavaError('DECODE_FAILED', `${file}: not one frame of its video stream decodes (the file is damaged).`, { file, expected: 'at least one decodable frame', actual: 0 });
+    }
+    const indices = pickFrameIndices(file, total, probe.fps, options, attempt === 0 ? warn : undefined);
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     const data = allocateFrames(file, sorted.length, probe.width, probe.height);
     const plan = attempt === 0 && shown !== undefined && packets ? planSeeks(packets, shown, startSeconds, sorted) : undefined;
     let count = sorted.length;
-    if (plan === undefined || !(await decodeWithSeeks(plan, { ...run, into: data }))) {
-      count = await decodeFrames({ ...run, inputOptions: [], filter: selectExpression(sorted), count: sorted.length, into: data, offset: 0 });
+    let decodeDamage: string | undefined;
+    if (plan === undefined || !(await decodeWithSeeks(plan, { ...run, into: data }, (line) => (decodeDamage ??= line)))) {
+      const decoded = await decodeFrames({ ...run, inputOptions: [], filter: selectExpression(sorted), count: sorted.length, into: data, offset: 0 });
+      count = decoded.count;
+      decodeDamage = decoded.damage;
     }
     if (count < sorted.length) {
-      // The stream has fewer decodable frames than packets: count what decodes and sample again.
-      const decodedTotal = await countDecodedFrames(file, options);
-      if (attempt > 0 || decodedTotal >= total) {
+      // The stream has fewer decodable frames than packets: count what decodes and sample again. Codecs with
+      // packets that show no frame do this on whole files; a damaged file says so in FFmpeg's log.
+      const counted = await decodeAllFrames(file, options);
+      if (attempt > 0 || counted.frames >= total) {
         throw new VideoLlavaError(
           'DECODE_FAILED',
-          `${file}: frame ${sorted[count]} could not be decoded (the stream counts ${total} frames, the decoder gave ${decodedTotal}).`,
+          `${file}: frame ${sorted[count]} could not be decoded (the stream counts ${total} frames, the decoder gave ${counted.frames}).`,
           { file, expected: sorted.length, actual: count },
         );
       }
-      total = decodedTotal;
+      if (counted.damage !== undefined) {
+        damaged(`${file} is damaged (${counted.damage}): only ${counted.frames} of its ${total} frames decode; the frames are sampled from those ${counted.frames}, the rest is lost.`, total, counted.frames);
+      }
+      total = counted.frames;
       continue;
+    }
+    if (decodeDamage !== undefined) {
+      damaged(`${file} is damaged: some of the sampled frames (indices ${sorted.join(', ')}) decoded with errors (${decodeDamage}) and may show concealment artefacts.`, 'clean frames', decodeDamage);
     }
     const frames = arrangeFrames(data, sorted, indices, frameBytes);
     return {
@@ -250,6 +303,22 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
       fps: probe.fps,
       width: probe.width,
       height: probe.height,
+      warnings,
     };
   }
+}
+
+/** Frames the container declares (its duration times the frame rate), when it declares both. */
+function declaredFrames(probe: VideoProbe): number | undefined {
+  return probe.declaredSeconds !== undefined && probe.fps !== undefined ? Math.round(probe.declaredSeconds * probe.fps) : undefined;
+}
+
+function lostFramesMessage(file: string, probe: VideoProbe, readable: number, damage: string): string {
+  const declared = declaredFrames(probe);
+  const seconds = (frames: number): string => (probe.fps === undefined ? '' : ` (${(frames / probe.fps).toFixed(2)} s)`);
+  const claim =
+    declared !== undefined && probe.declaredSeconds !== undefined
+      ? `only ${readable} frames${seconds(readable)} of the about ${declared} frames (${probe.declaredSeconds.toFixed(2)} s) it declares could be read`
+      : `only ${readable} frames${seconds(readable)} could be read`;
+  return `${file} is damaged or truncated (${damage}): ${claim}; the frames are sampled from what could be read, the rest is lost.`;
 }

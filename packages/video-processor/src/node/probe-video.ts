@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { VideoLlavaError } from '@video-llava/core';
-import { lastErrorLine, parseFrameCount, parseVideoStream } from './ffmpeg-log.js';
+import { explainFfmpegFailure, findDamage, lastErrorLine, parseDeclaredDuration, parseFrameCount, parseVideoStream } from './ffmpeg-log.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
 import { type PacketList, parsePacketList } from './packet-list.js';
 import { runFfmpeg } from './run-ffmpeg.js';
@@ -31,6 +31,13 @@ export interface VideoProbe {
   codec: string;
   /** Rotation applied to the frames (0, 90, 180, 270). */
   rotation: number;
+  /** The duration the container declares, in seconds, when it declares one. */
+  declaredSeconds: number | undefined;
+  /**
+   * FFmpeg's first line saying the file is damaged (a short read, a corrupt packet) while it was demuxed, when
+   * it said so: then {@link totalFrames} counts only the frames that could be read.
+   */
+  damage: string | undefined;
 }
 
 /**
@@ -90,7 +97,7 @@ export async function probeVideoStream(file: string, options: FfmpegOptions, wit
   const stream = parseVideoStream(log);
   if (!/^Input #0/m.test(log)) {
     // FFmpeg could not even open it as a container
-    throw new VideoLlavaError('INVALID_FILE', `${file} is not a video FFmpeg can read (truncated, or not a video at all): ${lastErrorLine(log)}`, {
+    throw new VideoLlavaError('INVALID_FILE', `${file} is not a video FFmpeg can read: ${explainFfmpegFailure(log)}.`, {
       file,
       expected: 'a video file (any container and codec FFmpeg reads)',
       actual: lastErrorLine(log),
@@ -107,7 +114,7 @@ export async function probeVideoStream(file: string, options: FfmpegOptions, wit
     });
   }
   if (code !== 0) {
-    throw new VideoLlavaError('INVALID_FILE', `FFmpeg could not read the video stream of ${file}: ${lastErrorLine(log)}`, {
+    throw new VideoLlavaError('INVALID_FILE', `The video stream of ${file} could not be read: ${explainFfmpegFailure(log)}.`, {
       file,
       field: 'video stream',
       expected: 'a readable video stream',
@@ -132,6 +139,8 @@ export async function probeVideoStream(file: string, options: FfmpegOptions, wit
     height: swap ? stream.width : stream.height,
     codec: stream.codec,
     rotation: stream.rotation,
+    declaredSeconds: parseDeclaredDuration(log),
+    damage: findDamage(log),
   };
   const start = Number(/^\s*Duration: .*?, start: (-?[\d.]+)/m.exec(log)?.[1] ?? 0);
   return {
@@ -146,13 +155,18 @@ export async function probeVideoStream(file: string, options: FfmpegOptions, wit
  * memory stays flat). Slower than {@link probeVideo}'s packet count, but exact for every codec.
  */
 export async function countDecodedFrames(file: string, options: FfmpegOptions = {}): Promise<number> {
+  return (await decodeAllFrames(file, options)).frames;
+}
+
+/** {@link countDecodedFrames}, with FFmpeg's first line saying the stream is damaged, when it said so. @internal */
+export async function decodeAllFrames(file: string, options: FfmpegOptions = {}): Promise<{ frames: number; damage: string | undefined }> {
   const binary = await resolveFfmpegPath(options.ffmpegPath);
   const { code, log } = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'null', '-'], {
     file,
     signal: options.signal,
   });
   if (code !== 0) {
-    throw new VideoLlavaError('DECODE_FAILED', `FFmpeg failed to decode ${file}: ${lastErrorLine(log)}`, { file, actual: lastErrorLine(log) });
+    throw new VideoLlavaError('DECODE_FAILED', `${file} could not be decoded: ${explainFfmpegFailure(log)}.`, { file, expected: 'a decodable video stream', actual: lastErrorLine(log) });
   }
-  return parseFrameCount(log) ?? 0;
+  return { frames: parseFrameCount(log) ?? 0, damage: findDamage(log) };
 }
