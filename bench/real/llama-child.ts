@@ -18,7 +18,24 @@ interface ChildArgs {
 
 const args = JSON.parse(process.argv[2]!) as ChildArgs;
 const require = createRequire(join(args.peers, 'package.json'));
-const { getLlama, LlamaLogLevel } = (await import(require.resolve('node-llama-cpp'))) as typeof import('node-llama-cpp');
+// The peer is installed outside the workspace (bench/real/peers-install.ts): the little of its API used here.
+interface Generator extends AsyncGenerator<number, void, void> {}
+interface Sequence {
+  clearHistory(): Promise<void>;
+  evaluate(tokens: number[], options: { temperature: number }): Generator;
+  controlledEvaluate(input: unknown[]): Promise<unknown[]>;
+}
+interface NodeLlamaCpp {
+  LlamaLogLevel: { error: string };
+  getLlama(options: Record<string, unknown>): Promise<{
+    loadModel(options: { modelPath: string; gpuLayers: number }): Promise<{
+      createContext(options: Record<string, unknown>): Promise<{ getSequence(): Sequence; dispose(): Promise<void> }>;
+      dispose(): Promise<void>;
+    }>;
+    dispose(): Promise<void>;
+  }>;
+}
+const { getLlama, LlamaLogLevel } = (await import(require.resolve('node-llama-cpp'))) as NodeLlamaCpp;
 
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: args.threads });
 const loadStarted = performance.now();
@@ -39,7 +56,7 @@ for (const [name, ids] of Object.entries(args.prompts)) {
   if (args.probabilities) {
     // Prefill, with the next-token distribution after the last prompt token.
     const items = ids.map((id, index) => (index === ids.length - 1 ? ([id, { generateNext: { probabilities: true, token: true } }] as const) : id));
-    const outputs = await sequence.controlledEvaluate(items as never);
+    const outputs = await sequence.controlledEvaluate(items);
     prefillMs = performance.now() - started;
     const last = outputs.at(-1) as { next?: { token?: number; probabilities?: Map<number, number> } } | undefined;
     const map = last?.next?.probabilities ?? new Map<number, number>();
