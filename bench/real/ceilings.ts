@@ -135,9 +135,15 @@ function input(rows: number): Record<string, ort.Tensor> {
   return { x: new ort.Tensor('float32', values, [rows, HIDDEN]) };
 }
 
-/** Measures the ceilings on `threads` threads (ONNX Runtime's intra-op pool, as our sessions get). */
-export async function measureCeilings(threads: number, log: (line: string) => void): Promise<Ceilings> {
-  const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all' };
+/** Measures the ceilings on `threads` threads (ONNX Runtime's intra-op pool, as our sessions get), or on a GPU provider. */
+export async function measureCeilings(threads: number, log: (line: string) => void, executionProvider = 'cpu'): Promise<Ceilings> {
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+    ...(executionProvider === 'cpu' ? {} : { executionProviders: [executionProvider] }),
+  };
   log('ceilings: building or reusing the models');
   const [streamFile, matmulFile, q4File] = [await streamModel(), await fp32MatMulModel(), await q4Model()];
 

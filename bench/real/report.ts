@@ -59,7 +59,7 @@ export interface RunReport {
   date: string;
   commit: string;
   dirty: boolean;
-  machine: { cpu: string; threads: number; availableParallelism: number; totalMemoryGiB: number };
+  machine: { cpu: string; threads: number; availableParallelism: number; totalMemoryGiB: number; executionProvider: string; nominalBandwidthGBps?: number };
   layers: { text: number; vision: number };
   newTokens: number;
   convertOptions: Record<string, unknown>;
@@ -92,12 +92,12 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(`### Video-LLaVA-7B dimensions, ${report.layers.text} text layers, ${report.layers.vision} vision layers (\`pnpm bench 7b\`)`);
   lines.push('');
   lines.push(
-    `${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${report.commit}\`${report.dirty ? ' (with uncommitted changes)' : ''}; ${report.machine.cpu}, ${report.machine.threads} threads (of ${report.machine.availableParallelism}), ${report.machine.totalMemoryGiB.toFixed(0)} GiB; ${report.newTokens} new tokens per question (greedy, no EOS stop); run took ${((report.totalSeconds ?? 0) / 60).toFixed(1)} min${Object.keys(report.setupSeconds).length ? ` (of which written once: ${Object.entries(report.setupSeconds).map(([name, seconds]) => `${name} ${seconds.toFixed(0)} s`).join(', ')})` : ' (cache warm)'}.`,
+    `${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${report.commit}\`${report.dirty ? ' (with uncommitted changes)' : ''}; ${report.machine.cpu}, ${report.machine.executionProvider === 'cpu' ? `${report.machine.threads} threads (of ${report.machine.availableParallelism})` : `execution provider ${report.machine.executionProvider}`}, ${report.machine.totalMemoryGiB.toFixed(0)} GiB; ${report.newTokens} new tokens per question (greedy, no EOS stop); run took ${((report.totalSeconds ?? 0) / 60).toFixed(1)} min${Object.keys(report.setupSeconds).length ? ` (of which written once: ${Object.entries(report.setupSeconds).map(([name, seconds]) => `${name} ${seconds.toFixed(0)} s`).join(', ')})` : ' (cache warm)'}.`,
   );
   if (Object.keys(report.convertOptions).length || Object.keys(report.sessionOptions).length) lines.push(`Converter options ${JSON.stringify(report.convertOptions)}, session options ${JSON.stringify(report.sessionOptions)}.`);
   lines.push('');
   if (c) {
-    lines.push('| ceiling (onnxruntime-node, same run, same threads) | measured |');
+    lines.push(`| ceiling (onnxruntime-node, same run, ${report.machine.executionProvider === 'cpu' ? 'same threads' : `${report.machine.executionProvider} provider`}) | measured |`);
     lines.push('| --- | --- |');
     lines.push(`| weight streaming: fp32 MatMul 1x4096x11008 chain (${(c.streamBytes / 1e9).toFixed(2)} GB) | ${c.streamGBps.toFixed(1)} GB/s |`);
     lines.push(`| fp32 MatMul 2048x4096x4096 | ${c.fp32MatMulGflops.toFixed(0)} GFLOP/s |`);
@@ -136,6 +136,11 @@ export function renderMarkdown(report: RunReport): string {
       lines.push(
         `| decode at ${question.promptTokens} context (median of ${question.decodeStepsMs.length} steps) | ${ms(question.decodeMsPerToken)}/token | ${ms(floorMs)}: ${(bytes / 1e9).toFixed(2)} GB (weights + cache) at ${x(c?.streamGBps, 1)} GB/s | ${x(floorMs && question.decodeMsPerToken && floorMs / question.decodeMsPerToken)} of the streaming rate |`,
       );
+      const nominal = report.machine.nominalBandwidthGBps;
+      if (nominal) {
+        const nominalFloorMs = (bytes / (nominal * 1e9)) * 1000;
+        lines.push(`| decode at ${question.promptTokens} context vs the GPU's memory bandwidth | ${ms(question.decodeMsPerToken)}/token | ${ms(nominalFloorMs)} at ${nominal} GB/s (nominal) | ${x(question.decodeMsPerToken && nominalFloorMs / question.decodeMsPerToken, 3)} of it |`);
+      }
     }
     const d274 = ours.image.decodeMsPerToken;
     const d2074 = ours.video.decodeMsPerToken;

@@ -28,6 +28,9 @@ const { values } = parseArgs({
     'convert-options': { type: 'string', default: '{}' },
     'session-options': { type: 'string', default: '{}' },
     'child-minutes': { type: 'string', default: '15' },
+    // GPU (bench/gpu-7b.sh): ours and the ceilings on this execution provider; the floors then use its streaming rate.
+    ep: { type: 'string', default: 'cpu' },
+    'gpu-bandwidth-gbps': { type: 'string' },
     readme: { type: 'boolean', default: true },
     'no-readme': { type: 'boolean', default: false },
   },
@@ -41,7 +44,12 @@ const newTokens = Number(values['new-tokens']);
 const dtypes = values.dtypes.split(',').filter(Boolean);
 const childSeconds = Number(values['child-minutes']) * 60;
 const convertOptions = JSON.parse(values['convert-options']) as Record<string, unknown>;
-const sessionOptions = JSON.parse(values['session-options']) as Record<string, unknown>;
+const executionProvider = values.ep;
+const sessionOptions = {
+  ...(executionProvider === 'cpu' ? {} : { executionProviders: [executionProvider] }),
+  ...(JSON.parse(values['session-options']) as Record<string, unknown>),
+};
+const nominalBandwidthGBps = values['gpu-bandwidth-gbps'] === undefined ? undefined : Number(values['gpu-bandwidth-gbps']);
 for (const [name, value] of Object.entries({ '--text-layers': layers.text, '--vision-layers': layers.vision, '--threads': threads, '--new-tokens': newTokens })) {
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, found ${value}`);
 }
@@ -51,7 +59,14 @@ mkdirSync(cacheRoot(), { recursive: true });
 const report: RunReport = {
   date: new Date().toISOString(),
   ...gitDescribe(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', threads, availableParallelism: availableParallelism(), totalMemoryGiB: totalmem() / 2 ** 30 },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    threads,
+    availableParallelism: availableParallelism(),
+    totalMemoryGiB: totalmem() / 2 ** 30,
+    executionProvider,
+    ...(nominalBandwidthGBps === undefined ? {} : { nominalBandwidthGBps }),
+  },
   layers,
   newTokens,
   convertOptions,
@@ -77,7 +92,7 @@ if (!values['skip-peers']) {
 }
 
 // 2. The machine's ceilings, on the same threads.
-report.ceilings = await measureCeilings(threads, log);
+report.ceilings = await measureCeilings(threads, log, executionProvider);
 
 // 3. The prompts, from the real processor (the checkpoint carries the fixture's tokenizer and processor files).
 const processor = await VideoLlavaProcessor.fromPretrained(resolveSource(checkpoint.directory));
@@ -119,7 +134,7 @@ function memAvailableBytes(): number {
 const checkpointBytes = (JSON.parse(readFileSync(join(checkpoint.directory, 'model.safetensors.index.json'), 'utf8')) as { metadata: { total_size: number } }).metadata.total_size;
 const conversions = new Map<string, Conversion>();
 for (const dtype of dtypes) {
-  if (dtype === 'fp16' || dtype === 'fp32') {
+  if ((dtype === 'fp16' || dtype === 'fp32') && executionProvider === 'cpu') {
     // ONNX Runtime's CPU provider has few float16 kernels on x86: it may hold float32 copies next to the float16
     // weights. Run only when that would still fit in the memory available now (the machine is shared).
     const weights = dtype === 'fp16' ? checkpointBytes : 2 * checkpointBytes;
