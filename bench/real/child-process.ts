@@ -4,7 +4,8 @@ import { BENCH_DIR } from './paths.js';
 
 /**
  * Runs `bench/real/<script>` in a child Node process (from source, like `pnpm bench`) with `args` as JSON, within
- * `timeoutSeconds`, and returns the JSON it printed after `RESULT `. Its stderr goes to ours.
+ * `timeoutSeconds`, and returns the JSON of the last line it printed after `RESULT ` (a child may print partial
+ * results as it goes: past the budget, the last one is returned with `timedOut: true`). Its stderr goes to ours.
  */
 export function runChild<T>(script: string, args: unknown, timeoutSeconds: number, env: NodeJS.ProcessEnv = {}): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -22,8 +23,12 @@ export function runChild<T>(script: string, args: unknown, timeoutSeconds: numbe
     }, timeoutSeconds * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const line = stdout.split('\n').find((text) => text.startsWith('RESULT '));
-      if (timedOut) reject(new Error(`${script} ran past its ${timeoutSeconds} s budget and was stopped`));
+      const line = stdout
+        .split('\n')
+        .filter((text) => text.startsWith('RESULT '))
+        .at(-1);
+      if (timedOut && line) resolve({ ...(JSON.parse(line.slice('RESULT '.length)) as T), timedOut: true });
+      else if (timedOut) reject(new Error(`${script} ran past its ${timeoutSeconds} s budget and was stopped`));
       else if (code !== 0 || !line) reject(new Error(`${script} failed (exit ${code ?? signal})${line ? '' : ': no RESULT line'}\n${stdout.slice(-2000)}`));
       else resolve(JSON.parse(line.slice('RESULT '.length)) as T);
     });

@@ -65,7 +65,7 @@ export async function checkGgufWriter(threads: number, log: Log): Promise<GgufCh
   const ours = { tokens: answer.ids, ...softmaxTop(firstLogits!, 5) };
 
   const llama: GgufCheckResult['llama'] = {};
-  for (const type of ['F32', 'Q8_0'] as GgufTensorType[]) {
+  for (const type of ['F32', 'Q8_0', 'Q4_0'] as GgufTensorType[]) {
     const file = join(folder, `fixture-text-${type}-w${GGUF_WRITER_VERSION}.gguf`);
     await writeLlamaGguf(FIXTURE_MODEL_DIR, file, { type });
     const result = await runChild<{ results: Record<string, { tokens: number[]; top: [number, number][]; probabilities: (number | null)[] }> }>(

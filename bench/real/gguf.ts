@@ -1,6 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeFloats, encodeFloat16, openCheckpoint } from '@video-llava/converter/node';
+import { decodeFloats, openCheckpoint } from '@video-llava/converter/node';
+
 
 // A small GGUF (v3) writer for the LLaMA text model of a Video-LLaVA checkpoint, so that llama.cpp runs the same
 // weights as our ONNX files: header, llama architecture metadata from config.json, the SPM vocabulary from
@@ -105,19 +106,51 @@ export function ggmlBytes(type: GgufTensorType, count: number): number {
   return (count / BLOCK) * (type === 'Q8_0' ? 34 : 18);
 }
 
+const halfScratch = new Float32Array(1);
+const halfBits = new Uint32Array(halfScratch.buffer);
+/** float32 -> float16 bits, round to nearest even (ggml's GGML_FP32_TO_FP16 for finite values). */
+export function toHalf(value: number): number {
+  halfScratch[0] = value;
+  const x = halfBits[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  let e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    let half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
+  return sign | half;
+}
+
 /** ggml's reference Q8_0: per block of 32, d = amax / 127 (float16), q = round(x / d). */
 export function quantizeQ8_0(values: Float32Array): Uint8Array {
   const out = new Uint8Array(ggmlBytes('Q8_0', values.length));
-  const view = new DataView(out.buffer);
-  const scale = new Float32Array(1);
+  const signed = new Int8Array(out.buffer);
   for (let block = 0, o = 0; block < values.length; block += BLOCK, o += 34) {
     let amax = 0;
-    for (let index = 0; index < BLOCK; index++) amax = Math.max(amax, Math.abs(values[block + index]!));
+    for (let index = 0; index < BLOCK; index++) {
+      const v = values[block + index]!;
+      if (v > amax) amax = v;
+      else if (-v > amax) amax = -v;
+    }
     const d = amax / 127;
     const id = d ? 1 / d : 0;
-    scale[0] = d;
-    view.setUint16(o, encodeFloat16(scale)[0]!, true);
-    for (let index = 0; index < BLOCK; index++) view.setInt8(o + 2 + index, Math.round(values[block + index]! * id));
+    const half = toHalf(d);
+    out[o] = half & 0xff;
+    out[o + 1] = half >>> 8;
+    for (let index = 0; index < BLOCK; index++) signed[o + 2 + index] = Math.round(values[block + index]! * id);
   }
   return out;
 }
@@ -128,22 +161,22 @@ export function quantizeQ8_0(values: Float32Array): Uint8Array {
  */
 export function quantizeQ4_0(values: Float32Array): Uint8Array {
   const out = new Uint8Array(ggmlBytes('Q4_0', values.length));
-  const view = new DataView(out.buffer);
-  const scale = new Float32Array(1);
   for (let block = 0, o = 0; block < values.length; block += BLOCK, o += 18) {
     let amax = 0;
     let max = 0;
     for (let index = 0; index < BLOCK; index++) {
       const v = values[block + index]!;
-      if (Math.abs(v) > amax) {
-        amax = Math.abs(v);
+      const a = v < 0 ? -v : v;
+      if (a > amax) {
+        amax = a;
         max = v;
       }
     }
     const d = max / -8;
     const id = d ? 1 / d : 0;
-    scale[0] = d;
-    view.setUint16(o, encodeFloat16(scale)[0]!, true);
+    const half = toHalf(d);
+    out[o] = half & 0xff;
+    out[o + 1] = half >>> 8;
     for (let index = 0; index < BLOCK / 2; index++) {
       const x0 = Math.min(15, Math.trunc(values[block + index]! * id + 8.5));
       const x1 = Math.min(15, Math.trunc(values[block + index + BLOCK / 2]! * id + 8.5));

@@ -9,6 +9,7 @@ interface ChildArgs {
   dtype: string;
   threads: number;
   newTokens: number;
+  prompts: { image: string; video: string };
   video: string;
   image: string;
   /** Extra session options (JSON) merged over `{ threads }`. */
@@ -46,7 +47,7 @@ async function question(model: VideoLlava, kind: 'image' | 'video') {
   const record = recorder();
   const started = performance.now();
   const answer = await model.generate({
-    prompt: kind === 'video' ? 'USER: <video>\nWhy is this video funny? ASSISTANT:' : 'USER: <image>\nWhat is shown in this image? ASSISTANT:',
+    prompt: args.prompts[kind],
     ...(kind === 'video' ? { videos: [args.video] } : { images: [args.image] }),
     maxNewTokens: args.newTokens + 1,
     // A fixed number of tokens: no end-of-sequence stop (random weights may emit </s> at any step).
@@ -97,9 +98,15 @@ try {
   cacheDtype = undefined;
 }
 
-const video = await question(model, 'video');
-log(`video question: ${video.promptTokens} prompt tokens, prefill ${((video.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(video.decodeMsPerToken ?? 0).toFixed(0)} ms/token, peak RSS ${video.maxRssGiB.toFixed(2)} GiB`);
+// The image question first (the shorter one), then the video question; a result line after each, so that a run
+// stopped past its budget still reports what it measured.
+const result: Record<string, unknown> = { dtype: args.dtype, threads: args.threads, loadMs, afterLoadRssGiB, cacheDtype };
 const image = await question(model, 'image');
 log(`image question: ${image.promptTokens} prompt tokens, prefill ${((image.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(image.decodeMsPerToken ?? 0).toFixed(0)} ms/token`);
+result['image'] = image;
+process.stdout.write(`RESULT ${JSON.stringify({ ...result, peakRssGiB: gib(process.resourceUsage().maxRSS) })}\n`);
+const video = await question(model, 'video');
+log(`video question: ${video.promptTokens} prompt tokens, prefill ${((video.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(video.decodeMsPerToken ?? 0).toFixed(0)} ms/token, peak RSS ${video.maxRssGiB.toFixed(2)} GiB`);
+result['video'] = video;
+process.stdout.write(`RESULT ${JSON.stringify({ ...result, peakRssGiB: gib(process.resourceUsage().maxRSS) })}\n`);
 await model.release();
-process.stdout.write(`RESULT ${JSON.stringify({ dtype: args.dtype, threads: args.threads, loadMs, afterLoadRssGiB, cacheDtype, video, image, peakRssGiB: gib(process.resourceUsage().maxRSS) })}\n`);

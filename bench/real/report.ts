@@ -22,9 +22,12 @@ export interface OursResult {
   loadMs: number;
   afterLoadRssGiB: number;
   cacheDtype?: string;
-  video: QuestionResult;
-  image: QuestionResult;
+  /** Missing when the run stopped before it (see `timedOut`). */
+  video?: QuestionResult;
+  image?: QuestionResult;
   peakRssGiB: number;
+  /** The process ran past its budget: what it measured before is here. */
+  timedOut?: boolean;
   conversion: { key: string; decoderBytes: number; totalBytes: number };
 }
 
@@ -41,7 +44,8 @@ export interface PeerResult {
   variant: string;
   dtype: string;
   loadMs: number;
-  results: Record<'image' | 'video', PeerPromptResult>;
+  /** By prompt; transformers.js may run the image prompt only (`--tfjs-prompts`). */
+  results: Partial<Record<'image' | 'video', PeerPromptResult>>;
   peakRssGiB: number;
 }
 
@@ -114,12 +118,14 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('| --- | --- | --- | --- |');
     const loadFloorMs = c ? (ours.conversion.totalBytes / (c.streamGBps * 1e9)) * 1000 : undefined;
     lines.push(`| load (4 parts) | ${s(ours.loadMs)} | ${s(loadFloorMs)} (folder bytes at the streaming rate) | ${x(loadFloorMs && loadFloorMs / ours.loadMs)} of the floor |`);
-    const encodeGflops = work && ours.video.encodeMs ? work.videoEncodeFlop / (ours.video.encodeMs / 1000) / 1e9 : undefined;
-    lines.push(`| vision encode, 8 frames (+ projector) | ${s(ours.video.encodeMs)} (${x(encodeGflops, 0)} GFLOP/s) | fp32 MatMul ${x(c?.fp32MatMulGflops, 0)} GFLOP/s | ${x(encodeGflops && c && encodeGflops / c.fp32MatMulGflops)} x |`);
+    if (ours.timedOut) lines.push(`| (stopped past its budget: ${ours.video ? '' : 'no video question'}) | | | |`);
+    const encodeGflops = work && ours.video?.encodeMs ? work.videoEncodeFlop / (ours.video.encodeMs / 1000) / 1e9 : undefined;
+    lines.push(`| vision encode, 8 frames (+ projector) | ${s(ours.video?.encodeMs)} (${x(encodeGflops, 0)} GFLOP/s) | fp32 MatMul ${x(c?.fp32MatMulGflops, 0)} GFLOP/s | ${x(encodeGflops && c && encodeGflops / c.fp32MatMulGflops)} x |`);
     for (const [name, question] of [
       ['image', ours.image],
       ['video', ours.video],
     ] as const) {
+      if (!question) continue;
       const tokPerS = question.prefillMs ? question.promptTokens / (question.prefillMs / 1000) : undefined;
       const gflops = work && tokPerS ? (tokPerS * work.prefillFlopPerToken) / 1e9 : undefined;
       lines.push(
@@ -130,6 +136,7 @@ export function renderMarkdown(report: RunReport): string {
       ['image', ours.image],
       ['video', ours.video],
     ] as const) {
+      if (!question) continue;
       const context = question.promptTokens + Math.floor(question.newTokens / 2);
       const bytes = ours.conversion.decoderBytes + cacheBytes(report, ours, context);
       const floorMs = c ? (bytes / (c.streamGBps * 1e9)) * 1000 : undefined;
@@ -142,13 +149,17 @@ export function renderMarkdown(report: RunReport): string {
         lines.push(`| decode at ${question.promptTokens} context vs the GPU's memory bandwidth | ${ms(question.decodeMsPerToken)}/token | ${ms(nominalFloorMs)} at ${nominal} GB/s (nominal) | ${x(question.decodeMsPerToken && nominalFloorMs / question.decodeMsPerToken, 3)} of it |`);
       }
     }
-    const d274 = ours.image.decodeMsPerToken;
-    const d2074 = ours.video.decodeMsPerToken;
+    const d274 = ours.image?.decodeMsPerToken;
+    const d2074 = ours.video?.decodeMsPerToken;
     lines.push(`| decode, long / short context | ${x(d274 && d2074 && d2074 / d274)} x | target at most 1.3 x | |`);
     const weightsGiB = ours.conversion.totalBytes / 2 ** 30;
-    const videoCacheGiB = cacheBytes(report, ours, ours.video.promptTokens + ours.video.newTokens) / 2 ** 30;
-    lines.push(`| peak RSS, video question (load included) | ${ours.video.maxRssGiB.toFixed(2)} GiB | weights ${weightsGiB.toFixed(2)} GiB + cache ${videoCacheGiB.toFixed(2)} GiB | ${x(ours.video.maxRssGiB / (weightsGiB + videoCacheGiB))} x |`);
     const v = ours.video;
+    if (!v) {
+      lines.push('');
+      continue;
+    }
+    const videoCacheGiB = cacheBytes(report, ours, v.promptTokens + v.newTokens) / 2 ** 30;
+    lines.push(`| peak RSS, image then video question (load included) | ${v.maxRssGiB.toFixed(2)} GiB | weights ${weightsGiB.toFixed(2)} GiB + cache ${videoCacheGiB.toFixed(2)} GiB | ${x(v.maxRssGiB / (weightsGiB + videoCacheGiB))} x |`);
     const ttft = ours.loadMs + (v.firstTokenMs ?? 0);
     const other = (v.firstTokenMs ?? 0) - (v.mediaDecodeMs ?? 0) - (v.encodeMs ?? 0) - (v.prefillMs ?? 0);
     lines.push(`| video question, time to first token | ${s(ttft)} = load ${s(ours.loadMs)} + decode (FFmpeg, 8 frames) ${s(v.mediaDecodeMs)} + encode ${s(v.encodeMs)} + prefill ${s(v.prefillMs)} + other ${s(other)} | | |`);
@@ -160,25 +171,31 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('| --- | --- | --- | --- | --- | --- |');
     for (const peer of report.peers) {
       const ours = report.ours.find((entry) => entry.dtype === peer.dtype);
-      const rate = (r: PeerPromptResult) => r.promptTokens / (r.prefillMs / 1000);
+      const rate = (r: PeerPromptResult | undefined) => (r ? r.promptTokens / (r.prefillMs / 1000) : undefined);
+      const oursRate = (q: QuestionResult | undefined) => (q?.prefillMs ? q.promptTokens / (q.prefillMs / 1000) : undefined);
+      const { image, video } = peer.results;
       const ratios = ours
         ? [
-            x(ours.image.prefillMs && ours.image.promptTokens / (ours.image.prefillMs / 1000) / rate(peer.results.image)),
-            x(ours.video.prefillMs && ours.video.promptTokens / (ours.video.prefillMs / 1000) / rate(peer.results.video)),
-            x(ours.image.decodeMsPerToken && peer.results.image.decodeMsPerToken && peer.results.image.decodeMsPerToken / ours.image.decodeMsPerToken),
-            x(ours.video.decodeMsPerToken && peer.results.video.decodeMsPerToken && peer.results.video.decodeMsPerToken / ours.video.decodeMsPerToken),
+            x(oursRate(ours.image) && rate(image) && oursRate(ours.image)! / rate(image)!),
+            x(oursRate(ours.video) && rate(video) && oursRate(ours.video)! / rate(video)!),
+            x(ours.image?.decodeMsPerToken && image?.decodeMsPerToken && image.decodeMsPerToken / ours.image.decodeMsPerToken),
+            x(ours.video?.decodeMsPerToken && video?.decodeMsPerToken && video.decodeMsPerToken / ours.video.decodeMsPerToken),
           ].join(' / ')
         : 'no ours of that dtype';
       lines.push(
-        `| ${peer.peer}: ${peer.variant} | ${x(rate(peer.results.image), 1)} tok/s | ${x(rate(peer.results.video), 1)} tok/s | ${ms(peer.results.image.decodeMsPerToken)} | ${ms(peer.results.video.decodeMsPerToken)} | ${ratios} (ours ${peer.dtype}; above 1: ours faster) |`,
+        `| ${peer.peer}: ${peer.variant} | ${x(rate(image), 1)} tok/s | ${x(rate(video), 1)} tok/s | ${ms(image?.decodeMsPerToken)} | ${ms(video?.decodeMsPerToken)} | ${ratios} (ours ${peer.dtype}; above 1: ours faster) |`,
       );
     }
     lines.push('');
   }
   if (report.ggufCheck) {
     const g = report.ggufCheck;
+    const others = Object.entries(g.llama)
+      .filter(([type]) => type !== 'F32')
+      .map(([type, entry]) => `${type} ${(entry.greedyAgreement * 8).toFixed(0)}/8, ${entry.maxLogProbabilityDifference.toExponential(1)}`)
+      .join('; ');
     lines.push(
-      `GGUF writer check (tiny fixture text model, ${g.promptTokens} prompt tokens): F32 greedy ${(g.llama['F32']!.greedyAgreement * 8).toFixed(0)}/8 equal to ours, max |log p| difference over the vocabulary ${g.llama['F32']!.maxLogProbabilityDifference.toExponential(1)} (bound ${g.f32Bound}); Q8_0 ${(g.llama['Q8_0']!.greedyAgreement * 8).toFixed(0)}/8, ${g.llama['Q8_0']!.maxLogProbabilityDifference.toExponential(1)}: ${g.passed ? 'passed' : 'FAILED'}.`,
+      `GGUF writer check (tiny fixture text model, ${g.promptTokens} prompt tokens, llama.cpp vs our fp32 ONNX): F32 greedy ${(g.llama['F32']!.greedyAgreement * 8).toFixed(0)}/8 equal, max |log p| difference over the vocabulary ${g.llama['F32']!.maxLogProbabilityDifference.toExponential(1)} (bound ${g.f32Bound}); ${others}: ${g.passed ? 'passed' : 'FAILED'}.`,
     );
     lines.push('');
   }
@@ -187,19 +204,21 @@ export function renderMarkdown(report: RunReport): string {
   const q8 = report.ours.find((entry) => entry.dtype === 'q8');
   const llamaQ4 = report.peers.find((peer) => peer.peer === 'llama.cpp' && peer.dtype === 'q4');
   if (q4 && c) {
-    const floorShort = ((q4.conversion.decoderBytes + cacheBytes(report, q4, q4.image.promptTokens)) / (c.streamGBps * 1e9)) * 1000;
-    const prefillGflops = work && q4.video.prefillMs ? ((q4.video.promptTokens / (q4.video.prefillMs / 1000)) * work.prefillFlopPerToken) / 1e9 : undefined;
+    const short = q4.image;
+    const long = q4.video;
+    const floorShort = short ? ((q4.conversion.decoderBytes + cacheBytes(report, q4, short.promptTokens)) / (c.streamGBps * 1e9)) * 1000 : undefined;
+    const prefillGflops = work && long?.prefillMs ? ((long.promptTokens / (long.prefillMs / 1000)) * work.prefillFlopPerToken) / 1e9 : undefined;
+    const shortMs = short?.decodeMsPerToken;
+    const longMs = long?.decodeMsPerToken;
+    const q8Ms = q8?.image?.decodeMsPerToken;
+    const llamaMs = llamaQ4?.results.image?.decodeMsPerToken;
     const targets: [string, boolean | undefined, string][] = [
-      ['q4 decode at the short context reads at least 50% of the streaming rate', q4.image.decodeMsPerToken === undefined ? undefined : floorShort / q4.image.decodeMsPerToken >= 0.5, `${x(q4.image.decodeMsPerToken && floorShort / q4.image.decodeMsPerToken)}`],
-      [
-        'q4 decode faster than llama.cpp Q4_0 (short context)',
-        llamaQ4?.results.image.decodeMsPerToken === undefined || q4.image.decodeMsPerToken === undefined ? undefined : q4.image.decodeMsPerToken < llamaQ4.results.image.decodeMsPerToken,
-        `${ms(q4.image.decodeMsPerToken)} vs ${ms(llamaQ4?.results.image.decodeMsPerToken)}`,
-      ],
-      ['q4 decode, long context at most 1.3 x the short', q4.image.decodeMsPerToken && q4.video.decodeMsPerToken ? q4.video.decodeMsPerToken / q4.image.decodeMsPerToken <= 1.3 : undefined, x(q4.image.decodeMsPerToken && q4.video.decodeMsPerToken && q4.video.decodeMsPerToken / q4.image.decodeMsPerToken)],
-      ['q8 decode at most 2 x q4', q8?.image.decodeMsPerToken && q4.image.decodeMsPerToken ? q8.image.decodeMsPerToken / q4.image.decodeMsPerToken <= 2 : undefined, x(q8?.image.decodeMsPerToken && q4.image.decodeMsPerToken && q8.image.decodeMsPerToken / q4.image.decodeMsPerToken)],
+      ['q4 decode at the short context reads at least 50% of the streaming rate', shortMs && floorShort ? floorShort / shortMs >= 0.5 : undefined, x(shortMs && floorShort && floorShort / shortMs)],
+      ['q4 decode faster than llama.cpp Q4_0 (short context)', shortMs && llamaMs ? shortMs < llamaMs : undefined, `${ms(shortMs)} vs ${ms(llamaMs)}`],
+      ['q4 decode, long context at most 1.3 x the short', shortMs && longMs ? longMs / shortMs <= 1.3 : undefined, x(shortMs && longMs && longMs / shortMs)],
+      ['q8 decode at most 2 x q4', q8Ms && shortMs ? q8Ms / shortMs <= 2 : undefined, x(q8Ms && shortMs && q8Ms / shortMs)],
       ['q4 video prefill at least 2 x the fp32 MatMul throughput', prefillGflops === undefined ? undefined : prefillGflops >= 2 * c.fp32MatMulGflops, `${x(prefillGflops && prefillGflops / c.fp32MatMulGflops)} x`],
-      ['q4 video question peak RSS at most 8 GiB', q4.video.maxRssGiB <= 8, `${q4.video.maxRssGiB.toFixed(2)} GiB`],
+      ['q4 video question peak RSS at most 8 GiB', long ? long.maxRssGiB <= 8 : undefined, long ? `${long.maxRssGiB.toFixed(2)} GiB` : '-'],
     ];
     lines.push('| target (issue 10, q4) | met | measured |');
     lines.push('| --- | --- | --- |');

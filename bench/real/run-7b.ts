@@ -24,7 +24,9 @@ const { values } = parseArgs({
     'new-tokens': { type: 'string', default: '8' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-peers': { type: 'boolean', default: false },
+    'skip-ours': { type: 'boolean', default: false },
     'tfjs-dtypes': { type: 'string', default: 'q4' },
+    'tfjs-prompts': { type: 'string', default: 'image,video' },
     'convert-options': { type: 'string', default: '{}' },
     'session-options': { type: 'string', default: '{}' },
     'child-minutes': { type: 'string', default: '15' },
@@ -98,9 +100,11 @@ report.ceilings = await measureCeilings(threads, log, executionProvider);
 const processor = await VideoLlavaProcessor.fromPretrained(resolveSource(checkpoint.directory));
 const frames = processor.config.processor.videoProcessor.numFrames;
 const size = 224;
+// The same question for both: 256 image tokens + 18 = 274, 2056 video tokens + 18 = 2074 (the issue's prompt lengths).
+const PROMPTS = { image: 'USER: <image>\nWhy is this funny? ASSISTANT:', video: 'USER: <video>\nWhy is this funny? ASSISTANT:' };
 const promptIds = {
-  image: Array.from(processor({ text: 'USER: <image>\nWhat is shown in this image? ASSISTANT:', pixelValuesImages: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }).inputIds.data as BigInt64Array, Number),
-  video: Array.from(processor({ text: 'USER: <video>\nWhy is this video funny? ASSISTANT:', pixelValuesVideos: new Tensor('float32', new Float32Array(frames * 3 * size * size), [1, frames, 3, size, size]) }).inputIds.data as BigInt64Array, Number),
+  image: Array.from(processor({ text: PROMPTS.image, pixelValuesImages: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }).inputIds.data as BigInt64Array, Number),
+  video: Array.from(processor({ text: PROMPTS.video, pixelValuesVideos: new Tensor('float32', new Float32Array(frames * 3 * size * size), [1, frames, 3, size, size]) }).inputIds.data as BigInt64Array, Number),
 };
 report.promptTokens = { image: promptIds.image.length, video: promptIds.video.length };
 {
@@ -120,7 +124,28 @@ report.promptTokens = { image: promptIds.image.length, video: promptIds.video.le
 }
 log(`prompts: image ${promptIds.image.length} tokens, video ${promptIds.video.length} tokens (${frames} frames)`);
 
-// 4. Ours, per dtype, each in its own process.
+// 4. llama.cpp on the same weights (GGUF files written from the same checkpoint): first, as it takes minutes where
+// a conversion of ours takes many.
+if (!values['skip-peers']) {
+  const gguf = { q4: 'Q4_0', q8: 'Q8_0' } as const;
+  for (const dtype of dtypes) {
+    const type = gguf[dtype as keyof typeof gguf];
+    if (!type) continue;
+    try {
+      const file = await ggufOnce(checkpoint.directory, layers, type, log);
+      if (file.seconds !== undefined) report.setupSeconds[`gguf ${type}`] = file.seconds;
+      log(`llama.cpp ${type}: measuring`);
+      const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>('llama-child.ts', { peers: peersDir(), file: file.file, threads, newTokens: newTokens + 1, prompts: promptIds }, childSeconds);
+      report.peers.push({ peer: 'llama.cpp', variant: `node-llama-cpp 3.21.1, GGUF ${type} (${(file.bytes / 1e9).toFixed(2)} GB)`, dtype, ...result });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      report.skipped.push({ what: `llama.cpp ${type}`, reason: `failed: ${reason}` });
+      log(`llama.cpp ${type} failed: ${reason}`);
+    }
+  }
+}
+
+// 5. Ours, per dtype, each in its own process.
 function memAvailableBytes(): number {
   try {
     const match = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
@@ -133,7 +158,7 @@ function memAvailableBytes(): number {
 /** fp16 parameters of the text model and vision tower, from the checkpoint (float16) size. */
 const checkpointBytes = (JSON.parse(readFileSync(join(checkpoint.directory, 'model.safetensors.index.json'), 'utf8')) as { metadata: { total_size: number } }).metadata.total_size;
 const conversions = new Map<string, Conversion>();
-for (const dtype of dtypes) {
+for (const dtype of values['skip-ours'] ? [] : dtypes) {
   if ((dtype === 'fp16' || dtype === 'fp32') && executionProvider === 'cpu') {
     // ONNX Runtime's CPU provider has few float16 kernels on x86: it may hold float32 copies next to the float16
     // weights. Run only when that would still fit in the memory available now (the machine is shared).
@@ -154,7 +179,7 @@ for (const dtype of dtypes) {
     log(`ours ${dtype}: measuring (decoder files ${(conversion.decoderBytes / 1e9).toFixed(2)} GB)`);
     const result = await runChild<Omit<OursResult, 'conversion'>>(
       'ours-child.ts',
-      { folder: conversion.directory, dtype, threads, newTokens, video: FIXTURE_VIDEO, image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'), sessionOptions },
+      { folder: conversion.directory, dtype, threads, newTokens, prompts: PROMPTS, video: FIXTURE_VIDEO, image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'), sessionOptions },
       childSeconds,
     );
     report.ours.push({ ...result, conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes } });
@@ -165,24 +190,8 @@ for (const dtype of dtypes) {
   }
 }
 
-// 5. The peers on the same work.
+// 6. transformers.js on our files.
 if (!values['skip-peers']) {
-  const gguf = { q4: 'Q4_0', q8: 'Q8_0' } as const;
-  for (const dtype of dtypes) {
-    const type = gguf[dtype as keyof typeof gguf];
-    if (!type) continue;
-    try {
-      const file = await ggufOnce(checkpoint.directory, layers, type, log);
-      if (file.seconds !== undefined) report.setupSeconds[`gguf ${type}`] = file.seconds;
-      log(`llama.cpp ${type}: measuring`);
-      const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>('llama-child.ts', { peers: peersDir(), file: file.file, threads, newTokens: newTokens + 1, prompts: promptIds }, childSeconds);
-      report.peers.push({ peer: 'llama.cpp', variant: `node-llama-cpp 3.21.1, GGUF ${type} (${(file.bytes / 1e9).toFixed(2)} GB)`, dtype, ...result });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-      report.skipped.push({ what: `llama.cpp ${type}`, reason: `failed: ${reason}` });
-      log(`llama.cpp ${type} failed: ${reason}`);
-    }
-  }
   for (const dtype of values['tfjs-dtypes'].split(',').filter(Boolean)) {
     const conversion = conversions.get(dtype);
     if (!conversion) {
@@ -193,7 +202,7 @@ if (!values['skip-peers']) {
       log(`transformers.js ${dtype}: measuring`);
       const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>(
         'transformers-child.ts',
-        { peers: peersDir(), folder: conversion.directory, dtype, view: join(cacheRoot(), `tfjs-view-${dtype}`), threads, newTokens: newTokens + 1, prompts: promptIds },
+        { peers: peersDir(), folder: conversion.directory, dtype, view: join(cacheRoot(), `tfjs-view-${dtype}`), threads, newTokens: newTokens + 1, prompts: Object.fromEntries(values['tfjs-prompts'].split(',').filter(Boolean).map((name) => [name, promptIds[name as 'image' | 'video']])) },
         childSeconds,
       );
       report.peers.push({ peer: 'transformers.js', variant: `@huggingface/transformers 4.3.1 on our ${dtype} ONNX files`, dtype, ...result });
