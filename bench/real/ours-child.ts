@@ -59,14 +59,20 @@ async function question(model: VideoLlava, kind: 'image' | 'video') {
   const totalMs = performance.now() - started;
   const steps = record.decodeStamps.slice(1).map((stamp, index) => stamp - record.decodeStamps[index]!);
   const prefill = record.stages.get('prefill');
+  const encode = record.stages.get('encode');
   const firstToken = record.decodeStamps[0];
+  // The generation loop's prefill window holds the media encoding (the embeddings are made inside it): the prefill
+  // proper is the window less the encoding.
+  const encodeInsidePrefill = prefill && encode && encode.first >= prefill.first && encode.last <= prefill.last;
+  const prefillMs = prefill ? prefill.last - prefill.first - (encodeInsidePrefill ? encode.last - encode.first : 0) : undefined;
   return {
     promptTokens: answer.promptTokens,
     newTokens: answer.ids.length,
     totalMs,
     mediaDecodeMs: record.span(kind === 'video' ? 'decode-video' : 'decode-image'),
     encodeMs: record.span('encode'),
-    prefillMs: record.span('prefill'),
+    prefillMs,
+    prefillWindowMs: record.span('prefill'),
     /** From the call to the first token (media decode, preprocess, encode, prefill, first argmax). */
     firstTokenMs: firstToken === undefined ? undefined : firstToken - started,
     prefillEndToFirstTokenMs: firstToken !== undefined && prefill ? firstToken - prefill.last : undefined,
@@ -88,12 +94,12 @@ const loadMs = performance.now() - loadStarted;
 const afterLoadRssGiB = gib(process.resourceUsage().maxRSS);
 log(`loaded in ${(loadMs / 1000).toFixed(1)} s (peak RSS ${afterLoadRssGiB.toFixed(2)} GiB)`);
 
-// The cache's element type, when the model tells it (decode floors count the cache bytes read per step).
+// The cache's element type, when the model tells it (decode floors count the cache bytes read per step): the
+// `tensors` of an empty cache (VideoLlavaCache), or whatever the current code returns.
 let cacheDtype: string | undefined;
 try {
-  const cache = (await (model.model as unknown as { emptyCache(batch: number): Promise<unknown> }).emptyCache(1)) as unknown;
-  const first = Array.isArray(cache) ? cache[0] : cache && typeof cache === 'object' ? Object.values(cache as Record<string, unknown>).find((value) => value && typeof value === 'object' && 'dtype' in (value as object)) : undefined;
-  cacheDtype = (first as { dtype?: string } | undefined)?.dtype ?? (first as { key?: { dtype?: string } } | undefined)?.key?.dtype;
+  const cache = (await (model.model as unknown as { emptyCache(rows: number): Promise<unknown> }).emptyCache(1)) as { tensors?: Record<string, { dtype?: string }> } | undefined;
+  cacheDtype = Object.values(cache?.tensors ?? {})[0]?.dtype;
 } catch {
   cacheDtype = undefined;
 }

@@ -80,6 +80,15 @@ const report: RunReport = {
   peers: [],
 };
 
+// The JSON is saved after every stage, so that a run stopped midway keeps what it measured (real/render.ts renders it).
+const resultsDir = join(BENCH_DIR, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const jsonFile = join(resultsDir, `7b-t${layers.text}-${report.date.replace(/[:.]/g, '-')}.json`);
+const save = () => {
+  report.totalSeconds = (performance.now() - started) / 1000;
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+};
+
 // 1. What is written once: the checkpoint, the peers.
 const checkpoint = await syntheticCheckpoint(layers, log);
 if (checkpoint.seconds !== undefined) report.setupSeconds['checkpoint'] = checkpoint.seconds;
@@ -95,6 +104,7 @@ if (!values['skip-peers']) {
 
 // 2. The machine's ceilings, on the same threads.
 report.ceilings = await measureCeilings(threads, log, executionProvider);
+save();
 
 // 3. The prompts, from the real processor (the checkpoint carries the fixture's tokenizer and processor files).
 const processor = await VideoLlavaProcessor.fromPretrained(resolveSource(checkpoint.directory));
@@ -137,6 +147,7 @@ if (!values['skip-peers']) {
       log(`llama.cpp ${type}: measuring`);
       const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>('llama-child.ts', { peers: peersDir(), file: file.file, threads, newTokens: newTokens + 1, prompts: promptIds }, childSeconds);
       report.peers.push({ peer: 'llama.cpp', variant: `node-llama-cpp 3.21.1, GGUF ${type} (${(file.bytes / 1e9).toFixed(2)} GB)`, dtype, ...result });
+      save();
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
       report.skipped.push({ what: `llama.cpp ${type}`, reason: `failed: ${reason}` });
@@ -183,6 +194,7 @@ for (const dtype of values['skip-ours'] ? [] : dtypes) {
       childSeconds,
     );
     report.ours.push({ ...result, conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes } });
+    save();
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     report.skipped.push({ what: `ours ${dtype}`, reason: `failed: ${reason}` });
@@ -214,17 +226,12 @@ if (!values['skip-peers']) {
   }
 }
 
-report.totalSeconds = (performance.now() - started) / 1000;
+save();
 const markdown = renderMarkdown(report);
 process.stdout.write(`\n${markdown}\n`);
-const resultsDir = join(BENCH_DIR, 'results');
-mkdirSync(resultsDir, { recursive: true });
-const stamp = report.date.replace(/[:.]/g, '-');
-const jsonFile = join(resultsDir, `7b-t${layers.text}-${stamp}.json`);
-writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
 log(`results: ${jsonFile}`);
 if (values.readme && !values['no-readme'] && layers.text === 32) {
   writeReadmeSection(join(BENCH_DIR, 'README.md'), markdown);
   log('bench/README.md updated');
 }
-log(`done in ${(report.totalSeconds / 60).toFixed(1)} min`);
+log(`done in ${((report.totalSeconds ?? 0) / 60).toFixed(1)} min`);
