@@ -169,6 +169,7 @@ function memAvailableBytes(): number {
 /** fp16 parameters of the text model and vision tower, from the checkpoint (float16) size. */
 const checkpointBytes = (JSON.parse(readFileSync(join(checkpoint.directory, 'model.safetensors.index.json'), 'utf8')) as { metadata: { total_size: number } }).metadata.total_size;
 const conversions = new Map<string, Conversion>();
+if (values['skip-ours']) report.skipped.push({ what: `ours (${dtypes.join(', ')})`, reason: 'left out of this run (--skip-ours)' });
 for (const dtype of values['skip-ours'] ? [] : dtypes) {
   if ((dtype === 'fp16' || dtype === 'fp32') && executionProvider === 'cpu') {
     // ONNX Runtime's CPU provider has few float16 kernels on x86: it may hold float32 copies next to the float16
