@@ -3,6 +3,11 @@
 import { startWorker } from '@video-llava/worker';
 
 const [model, redis, queue, threads] = process.argv.slice(2) as [string, string, string, string];
-const worker = await startWorker({ model, redis, queue, loadOptions: { sessionOptions: { threads: Number(threads) } } });
+const worker = await startWorker({
+  model,
+  redis,
+  queue,
+  loadOptions: { sessionOptions: { threads: Number(threads) } },
+});
 process.stdout.write('ready\n');
 await worker.closeOnSignals();

@@ -34,11 +34,19 @@ const suite: BenchSuite = {
     const videoFile = join(tinyFixture.video, 'sample_48f_320x240.mp4');
     try {
       await convertCheckpoint(tinyFixture.model, folder, { dtypes: ['fp32'] });
-      const model = await VideoLlava.load(folder, { sessionOptions: { threads: THREADS }, prefixCache: false, preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'] });
+      const model = await VideoLlava.load(folder, {
+        sessionOptions: { threads: THREADS },
+        prefixCache: false,
+        preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'],
+      });
       const numFrames = model.config.processor.videoProcessor.numFrames;
 
       // The whole answer, from the file.
-      const answerMs = await medianMs(() => model.generate({ prompt: PROMPT, videos: [videoFile], maxNewTokens: NEW_TOKENS, doSample: false }), 3, 1);
+      const answerMs = await medianMs(
+        () => model.generate({ prompt: PROMPT, videos: [videoFile], maxNewTokens: NEW_TOKENS, doSample: false }),
+        3,
+        1,
+      );
       // The stages on their own.
       const decodeMs = await medianMs(() => loadVideo(videoFile, { numFrames }), 5, 1);
       const video = await loadVideo(videoFile, { numFrames });
@@ -74,11 +82,15 @@ const suite: BenchSuite = {
       /** The bare loop's time of each step after the prefill, in ms. */
       const bareLoop = async (): Promise<number[]> => {
         const past: Record<string, ort.Tensor> = {};
-        for (const name of pastNames) past[name] = new ort.Tensor('float32', new Float32Array(0), [1, text.numKeyValueHeads, 0, text.headDim]);
+        for (const name of pastNames)
+          past[name] = new ort.Tensor('float32', new Float32Array(0), [1, text.numKeyValueHeads, 0, text.headDim]);
         const prefill = await decoder.run({
           inputs_embeds: new ort.Tensor('float32', embeds.data, [...embeds.dims]),
           attention_mask: new ort.Tensor('int64', inputs.attentionMask.data, [1, promptLength]),
-          position_ids: new ort.Tensor('int64', positionIdsFromAttentionMask(inputs.attentionMask, promptLength).data, [1, promptLength]),
+          position_ids: new ort.Tensor('int64', positionIdsFromAttentionMask(inputs.attentionMask, promptLength).data, [
+            1,
+            promptLength,
+          ]),
           ...lastLogitsOnly,
           ...past,
         });
@@ -89,7 +101,9 @@ const suite: BenchSuite = {
         for (let step = 1; step < NEW_TOKENS; step++) {
           const start = performance.now();
           const length = promptLength + step;
-          const { inputs_embeds } = await embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) });
+          const { inputs_embeds } = await embed.run({
+            input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]),
+          });
           const outputs = await decoder.run({
             inputs_embeds: inputs_embeds!,
             attention_mask: new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
@@ -106,7 +120,13 @@ const suite: BenchSuite = {
       /** Our time of each step after the prefill (between the loop's step hooks), in ms. */
       const oursLoop = async (): Promise<number[]> => {
         const stamps: number[] = [];
-        await model.generate({ prompt: PROMPT, videos: [pixelValuesVideos], maxNewTokens: NEW_TOKENS, doSample: false, onStep: (step) => void (stamps[step.step] = performance.now()) });
+        await model.generate({
+          prompt: PROMPT,
+          videos: [pixelValuesVideos],
+          maxNewTokens: NEW_TOKENS,
+          doSample: false,
+          onStep: (step) => void (stamps[step.step] = performance.now()),
+        });
         return stamps.slice(1).map((stamp, index) => stamp - stamps[index]!);
       };
       // Interleaved rounds, the median step of each side: the machine's noise hits both alike.

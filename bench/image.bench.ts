@@ -30,7 +30,12 @@ const suite: BenchSuite = {
         const { resizedTo, crop } = targets[index]!;
         await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
           .resize(resizedTo.width, resizedTo.height, { kernel: 'cubic', fit: 'fill' })
-          .extract({ left: Math.floor((resizedTo.width - crop.width) / 2), top: Math.floor((resizedTo.height - crop.height) / 2), width: crop.width, height: crop.height })
+          .extract({
+            left: Math.floor((resizedTo.width - crop.width) / 2),
+            top: Math.floor((resizedTo.height - crop.height) / 2),
+            width: crop.width,
+            height: crop.height,
+          })
           .raw()
           .toBuffer();
       }
@@ -43,7 +48,12 @@ const suite: BenchSuite = {
         const { resizedTo, crop } = targets[index]!;
         await sharp(data)
           .resize(resizedTo.width, resizedTo.height, { kernel: 'cubic', fit: 'fill' })
-          .extract({ left: Math.floor((resizedTo.width - crop.width) / 2), top: Math.floor((resizedTo.height - crop.height) / 2), width: crop.width, height: crop.height })
+          .extract({
+            left: Math.floor((resizedTo.width - crop.width) / 2),
+            top: Math.floor((resizedTo.height - crop.height) / 2),
+            width: crop.width,
+            height: crop.height,
+          })
           .removeAlpha()
           .raw()
           .toBuffer();

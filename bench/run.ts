@@ -22,7 +22,8 @@ const files = readdirSync(here)
 function format(row: BenchRow): string {
   const value = `${row.value.toPrecision(4)} ${row.unit}`;
   const peer = row.peer ? `  peer ${row.peer.name}: ${row.peer.value.toPrecision(4)} ${row.unit}` : '';
-  const ratio = row.ratio === undefined ? '' : `  ratio ${row.ratio.toFixed(3)}${row.ratioMeaning ? ` (${row.ratioMeaning})` : ''}`;
+  const ratio =
+    row.ratio === undefined ? '' : `  ratio ${row.ratio.toFixed(3)}${row.ratioMeaning ? ` (${row.ratioMeaning})` : ''}`;
   return `  ${row.name}: ${value}${peer}${ratio}${row.note ? `  [${row.note}]` : ''}`;
 }
 

@@ -23,7 +23,10 @@ function tinyModel(): Uint8Array {
  * shared machine hit both alike. Returns the median time of each and the median of the per-round ratios, which
  * cancels load that drifts between rounds.
  */
-async function pairedMedians(ours: () => Promise<unknown>, raw: () => Promise<unknown>): Promise<{ ours: number; raw: number; ratio: number }> {
+async function pairedMedians(
+  ours: () => Promise<unknown>,
+  raw: () => Promise<unknown>,
+): Promise<{ ours: number; raw: number; ratio: number }> {
   const oursTimes: number[] = [];
   const rawTimes: number[] = [];
   const ratios: number[] = [];
@@ -48,15 +51,31 @@ async function pairedMedians(ours: () => Promise<unknown>, raw: () => Promise<un
 /** The part of onnxruntime-node and onnxruntime-web that a raw call uses (their APIs agree here). */
 interface RawOrt {
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
-  InferenceSession: { create(model: Uint8Array, options: object): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>; release(): Promise<void> }> };
+  InferenceSession: {
+    create(
+      model: Uint8Array,
+      options: object,
+    ): Promise<{
+      run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
+      release(): Promise<void>;
+    }>;
+  };
 }
 
 async function measure(label: string, backend: Backend, ort: RawOrt, provider: string): Promise<BenchRow> {
   const model = tinyModel();
   const a = Float32Array.from([1, 2, 3]);
   const b = Float32Array.from([10, 20, 30]);
-  const ours = await backend.createSession(model, { executionProviders: [provider], threads: 1, graphOptimizationLevel: 'all' });
-  const raw = await ort.InferenceSession.create(model, { executionProviders: [provider], intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const ours = await backend.createSession(model, {
+    executionProviders: [provider],
+    threads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const raw = await ort.InferenceSession.create(model, {
+    executionProviders: [provider],
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   try {
     // Both sides do what a caller does: wrap the typed arrays, run, read the output's data.
     const oursCalls = async (): Promise<void> => {
@@ -67,7 +86,10 @@ async function measure(label: string, backend: Backend, ort: RawOrt, provider: s
     };
     const rawCalls = async (): Promise<void> => {
       for (let call = 0; call < CALLS; call++) {
-        const { c } = await raw.run({ a: new ort.Tensor('float32', a, [1, 3]), b: new ort.Tensor('float32', b, [1, 3]) });
+        const { c } = await raw.run({
+          a: new ort.Tensor('float32', a, [1, 3]),
+          b: new ort.Tensor('float32', b, [1, 3]),
+        });
         if ((c!.data as Float32Array)[2] !== 33) throw new Error(`${label}: wrong sum`);
       }
     };
@@ -99,7 +121,12 @@ const suite: BenchSuite = {
     ortWeb.env.wasm.numThreads = 1;
     return [
       await measure('onnxruntime-node', createNodeBackend(), ortNode, 'cpu'),
-      await measure('onnxruntime-web in Node.js', createWebBackend({ threads: 1, loadOnnxruntime: async () => ortWeb as never }), ortWeb, 'wasm'),
+      await measure(
+        'onnxruntime-web in Node.js',
+        createWebBackend({ threads: 1, loadOnnxruntime: async () => ortWeb as never }),
+        ortWeb,
+        'wasm',
+      ),
     ];
   },
 };

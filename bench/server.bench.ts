@@ -48,10 +48,19 @@ const suite: BenchSuite = {
     const server = await createVideoLlavaServer({ model, port: 0, mediaRoot, maxQueue: MAX_QUEUE, log: false });
     try {
       const url = await server.listen();
-      const messages = [{ role: 'user' as const, content: [{ type: 'video' as const }, { type: 'text' as const, text: QUESTION }] }];
-      const reference = await model.generate({ messages, videos: [videoFile], maxNewTokens: MAX_TOKENS, doSample: false });
+      const messages = [
+        { role: 'user' as const, content: [{ type: 'video' as const }, { type: 'text' as const, text: QUESTION }] },
+      ];
+      const reference = await model.generate({
+        messages,
+        videos: [videoFile],
+        maxNewTokens: MAX_TOKENS,
+        doSample: false,
+      });
       const numFrames = model.config.processor.videoProcessor.numFrames;
-      const pixels = model.processor.videoProcessor.preprocess(await nodePlatform.loadVideo(videoFile, { numFrames })).pixelValuesVideos;
+      const pixels = model.processor.videoProcessor.preprocess(
+        await nodePlatform.loadVideo(videoFile, { numFrames }),
+      ).pixelValuesVideos;
 
       // The ceiling: the same answers straight from the library, one after another (prefix cache warm, as the
       // server's is after its first request).
@@ -60,8 +69,14 @@ const suite: BenchSuite = {
       const direct = async (): Promise<void> => {
         const start = performance.now();
         for (let run = 0; run < directRuns; run++) {
-          const answer = await model.generate({ messages, videos: [pixels], maxNewTokens: MAX_TOKENS, doSample: false });
-          if (answer.text !== reference.text) throw new Error(`the library's own answer changed: ${JSON.stringify(answer.text)}`);
+          const answer = await model.generate({
+            messages,
+            videos: [pixels],
+            maxNewTokens: MAX_TOKENS,
+            doSample: false,
+          });
+          if (answer.text !== reference.text)
+            throw new Error(`the library's own answer changed: ${JSON.stringify(answer.text)}`);
         }
         directMs += performance.now() - start;
       };
@@ -74,7 +89,15 @@ const suite: BenchSuite = {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
             model: 'tiny',
-            messages: [{ role: 'user', content: [{ type: 'video_url', video_url: { url: index % 2 === 0 ? dataUrl : 'clip.mp4' } }, { type: 'text', text: QUESTION }] }],
+            messages: [
+              {
+                role: 'user',
+                content: [
+                  { type: 'video_url', video_url: { url: index % 2 === 0 ? dataUrl : 'clip.mp4' } },
+                  { type: 'text', text: QUESTION },
+                ],
+              },
+            ],
             temperature: 0,
             max_tokens: MAX_TOKENS,
           }),
@@ -82,11 +105,19 @@ const suite: BenchSuite = {
         });
         const body = (await response.json()) as { choices?: { message: { content: string } }[] };
         if (response.status === 200) {
-          if (body.choices?.[0]?.message.content !== reference.text) throw new Error(`request ${index}: answer ${JSON.stringify(body.choices?.[0]?.message.content)}, expected ${JSON.stringify(reference.text)}`);
+          if (body.choices?.[0]?.message.content !== reference.text)
+            throw new Error(
+              `request ${index}: answer ${JSON.stringify(body.choices?.[0]?.message.content)}, expected ${JSON.stringify(reference.text)}`,
+            );
         } else if (response.status === 429) {
-          if (!(Number(response.headers.get('retry-after')) >= 1)) throw new Error(`request ${index}: 429 without a Retry-After`);
+          if (!(Number(response.headers.get('retry-after')) >= 1))
+            throw new Error(`request ${index}: 429 without a Retry-After`);
         } else throw new Error(`request ${index}: HTTP ${response.status} ${JSON.stringify(body)}`);
-        return { status: response.status, ms: performance.now() - start, retryAfter: Number(response.headers.get('retry-after') ?? 0) };
+        return {
+          status: response.status,
+          ms: performance.now() - start,
+          retryAfter: Number(response.headers.get('retry-after') ?? 0),
+        };
       };
 
       await ask(0); // warm: decodes the video once, fills the prefix cache
@@ -109,23 +140,49 @@ const suite: BenchSuite = {
       const seconds = (performance.now() - runStart) / 1000;
       await direct();
       const directPerSecond = (2 * directRuns) / (directMs / 1000);
-      if (answeredCount < ANSWERS) throw new Error(`only ${answeredCount} of ${ANSWERS} answers within ${results.length} requests and ${RUN_LIMIT_MS / 1000} s`);
+      if (answeredCount < ANSWERS)
+        throw new Error(
+          `only ${answeredCount} of ${ANSWERS} answers within ${results.length} requests and ${RUN_LIMIT_MS / 1000} s`,
+        );
       const answered = results.filter((result) => result.status === 200);
       const refused = results.length - answered.length;
-      if (refused === 0) throw new Error(`no request was refused: ${CLIENTS} clients never filled a queue of ${MAX_QUEUE}`);
+      if (refused === 0)
+        throw new Error(`no request was refused: ${CLIENTS} clients never filled a queue of ${MAX_QUEUE}`);
       const latencies = answered.map((result) => result.ms);
       const quarter = Math.max(1, Math.floor(rss.length / 4));
       const early = median(rss.slice(0, quarter));
       const late = median(rss.slice(-quarter));
-      if (late / early > RSS_GROWTH_LIMIT) throw new Error(`resident memory grew from ${(early / 2 ** 20).toFixed(0)} MiB to ${(late / 2 ** 20).toFixed(0)} MiB under load`);
+      if (late / early > RSS_GROWTH_LIMIT)
+        throw new Error(
+          `resident memory grew from ${(early / 2 ** 20).toFixed(0)} MiB to ${(late / 2 ** 20).toFixed(0)} MiB under load`,
+        );
       const perSecond = answered.length / seconds;
       return [
-        { name: 'answers per second (200, exact text)', value: perSecond, unit: 'req/s', peer: { name: 'VideoLlava.generate back to back', value: directPerSecond }, ratio: perSecond / directPerSecond, ratioMeaning: 'server / library (higher is better, 1 = no overhead)' },
+        {
+          name: 'answers per second (200, exact text)',
+          value: perSecond,
+          unit: 'req/s',
+          peer: { name: 'VideoLlava.generate back to back', value: directPerSecond },
+          ratio: perSecond / directPerSecond,
+          ratioMeaning: 'server / library (higher is better, 1 = no overhead)',
+        },
         { name: 'latency p50 of answered requests', value: percentile(latencies, 0.5), unit: 'ms' },
         { name: 'latency p90', value: percentile(latencies, 0.9), unit: 'ms' },
         { name: 'latency p99', value: percentile(latencies, 0.99), unit: 'ms' },
-        { name: 'refused with 429 (queue full)', value: refused, unit: 'requests', note: `of ${results.length}; ${answered.length} answered` },
-        { name: 'resident memory, last quarter / first quarter', value: late / 2 ** 20, unit: 'MiB', peer: { name: 'first quarter', value: early / 2 ** 20 }, ratio: late / early, ratioMeaning: `late / early (flat = 1; fails above ${RSS_GROWTH_LIMIT})` },
+        {
+          name: 'refused with 429 (queue full)',
+          value: refused,
+          unit: 'requests',
+          note: `of ${results.length}; ${answered.length} answered`,
+        },
+        {
+          name: 'resident memory, last quarter / first quarter',
+          value: late / 2 ** 20,
+          unit: 'MiB',
+          peer: { name: 'first quarter', value: early / 2 ** 20 },
+          ratio: late / early,
+          ratioMeaning: `late / early (flat = 1; fails above ${RSS_GROWTH_LIMIT})`,
+        },
       ];
     } finally {
       await server.close();

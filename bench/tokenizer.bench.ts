@@ -23,13 +23,17 @@ const suite: BenchSuite = {
   async run(): Promise<BenchRow[]> {
     const ours = await loadTokenizer(tinyFixture.model);
     const tokenizerJson = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer.json'), 'utf8')) as object;
-    const tokenizerConfig = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer_config.json'), 'utf8')) as object;
+    const tokenizerConfig = JSON.parse(
+      readFileSync(join(tinyFixture.model, 'tokenizer_config.json'), 'utf8'),
+    ) as object;
     const library = new LibraryTokenizer(tokenizerJson, tokenizerConfig);
 
     // Realistic prompts: the reference strings (English, code, CJK, emoji, special tokens), as lines of a long text.
     const references = tinyFixture.json<Array<{ text: string }>>('tokenizer_public.json');
     const lines = references.map((reference) => reference.text);
-    const texts = Array.from({ length: 40 }, (_, index) => lines.map((line, position) => `${line} (${index}.${position})`).join('\n'));
+    const texts = Array.from({ length: 40 }, (_, index) =>
+      lines.map((line, position) => `${line} (${index}.${position})`).join('\n'),
+    );
     const tokenCount = texts.reduce((sum, text) => sum + ours.encode(text).ids.length, 0);
     const libraryCount = texts.reduce((sum, text) => sum + library.encode(text).ids.length, 0);
 

@@ -33,7 +33,9 @@ function run(binary: string, args: string[]): Promise<number> {
     child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(bytes) : reject(new Error(`${binary} ${args.join(' ')} exited ${code}: ${log.slice(-500)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(bytes) : reject(new Error(`${binary} ${args.join(' ')} exited ${code}: ${log.slice(-500)}`)),
+    );
   });
 }
 
@@ -81,20 +83,58 @@ const suite: BenchSuite = {
         const { pixelValuesVideos } = processor.preprocess(video);
         phases.load.push(loaded - start);
         phases.preprocess.push(performance.now() - loaded);
-        if (pixelValuesVideos.dims[1] !== FRAMES || video.indices.join() !== indices.join()) throw new Error('unexpected frames');
+        if (pixelValuesVideos.dims[1] !== FRAMES || video.indices.join() !== indices.join())
+          throw new Error('unexpected frames');
       } finally {
         clearInterval(sampler);
       }
     };
     const bareSelect = async (): Promise<void> => {
       const select = `select='${indices.map((index) => `eq(n\\,${index})`).join('+')}'`;
-      const bytes = await run(ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-vf', select, '-vsync', '0', '-frames:v', String(FRAMES), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+      const bytes = await run(ffmpeg, [
+        '-hide_banner',
+        '-nostdin',
+        '-nostats',
+        '-i',
+        file,
+        '-map',
+        '0:v:0',
+        '-vf',
+        select,
+        '-vsync',
+        '0',
+        '-frames:v',
+        String(FRAMES),
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        'pipe:1',
+      ]);
       if (bytes !== frameBytes * FRAMES) throw new Error(`bare FFmpeg gave ${bytes} bytes`);
     };
     const seekEach = async (): Promise<void> => {
       for (const index of indices) {
         const seconds = (index / (probe.fps ?? RATE)).toFixed(6);
-        const bytes = await run(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-ss', seconds, '-i', file, '-map', '0:v:0', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+        const bytes = await run(ffmpeg, [
+          '-hide_banner',
+          '-nostdin',
+          '-loglevel',
+          'error',
+          '-ss',
+          seconds,
+          '-i',
+          file,
+          '-map',
+          '0:v:0',
+          '-frames:v',
+          '1',
+          '-f',
+          'rawvideo',
+          '-pix_fmt',
+          'rgb24',
+          'pipe:1',
+        ]);
         if (bytes !== frameBytes) throw new Error(`seeking FFmpeg gave ${bytes} bytes`);
       }
     };
@@ -115,14 +155,20 @@ const suite: BenchSuite = {
     const bareMs = median(times.bare);
     const seekMs = median(times.seek);
     const video = `${probe.totalFrames} frames ${probe.width}x${probe.height} ${probe.codec}, frames ${indices.join(',')}`;
-    const made = madeInMs === undefined ? 'video reused from the temporary folder' : `video made in ${(madeInMs / 1000).toFixed(1)} s`;
+    const made =
+      madeInMs === undefined
+        ? 'video reused from the temporary folder'
+        : `video made in ${(madeInMs / 1000).toFixed(1)} s`;
     const outputMiB = (frameBytes * FRAMES) / 2 ** 20;
     return [
       {
         name: `loadVideo + VideoLlavaVideoProcessor, ${FRAMES} frames (${video})`,
         value: oursMs,
         unit: 'ms',
-        peer: { name: 'bare FFmpeg decoding the same frames by index from the start (select=eq(n,i), rgb24 to a pipe)', value: bareMs },
+        peer: {
+          name: 'bare FFmpeg decoding the same frames by index from the start (select=eq(n,i), rgb24 to a pipe)',
+          value: bareMs,
+        },
         ratio: oursMs / bareMs,
         ratioMeaning: 'ours / bare FFmpeg (lower is better; under 1 thanks to seeking to key frames)',
         note:

@@ -28,19 +28,61 @@ function makeVideos(folder: string): string[] {
   const filters = ['null', 'hflip', 'vflip', 'negate', 'hflip,vflip', 'transpose=1'];
   return filters.slice(0, VIDEOS).map((filter, index) => {
     const output = join(folder, `video-${index}.mp4`);
-    execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', source, '-vf', filter, '-c:v', 'mpeg4', '-q:v', '2', output]);
+    execFileSync(ffmpeg.path, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-y',
+      '-i',
+      source,
+      '-vf',
+      filter,
+      '-c:v',
+      'mpeg4',
+      '-q:v',
+      '2',
+      output,
+    ]);
     return output;
   });
 }
 
 function jobsFor(videos: string[], run: string): BatchJob[] {
-  const questions = ['Why is this funny?', 'What happens next?', 'Describe the scene.', 'What colors are there?', 'Who is in it?'];
-  return videos.flatMap((video, v) => questions.slice(0, QUESTIONS).map((question, q) => ({ id: `${run}-${v}-${q}`, question, videos: [video], maxNewTokens: NEW_TOKENS, doSample: false })));
+  const questions = [
+    'Why is this funny?',
+    'What happens next?',
+    'Describe the scene.',
+    'What colors are there?',
+    'Who is in it?',
+  ];
+  return videos.flatMap((video, v) =>
+    questions.slice(0, QUESTIONS).map((question, q) => ({
+      id: `${run}-${v}-${q}`,
+      question,
+      videos: [video],
+      maxNewTokens: NEW_TOKENS,
+      doSample: false,
+    })),
+  );
 }
 
 async function startWorkers(count: number, model: string, redis: string, queue: string): Promise<ChildProcess[]> {
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, ['--conditions=@video-llava/source', '--import', 'tsx', join(here, 'batch-worker-process.ts'), model, redis, queue, String(THREADS)], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] }),
+    spawn(
+      process.execPath,
+      [
+        '--conditions=@video-llava/source',
+        '--import',
+        'tsx',
+        join(here, 'batch-worker-process.ts'),
+        model,
+        redis,
+        queue,
+        String(THREADS),
+      ],
+      { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] },
+    ),
   );
   await Promise.all(
     children.map(
@@ -55,7 +97,9 @@ async function startWorkers(count: number, model: string, redis: string, queue: 
 }
 
 async function stopWorkers(children: ChildProcess[]): Promise<void> {
-  await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+  await Promise.all(
+    children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))),
+  );
 }
 
 /** Jobs per minute through the queue with `count` worker processes. */
@@ -99,8 +143,22 @@ const suite: BenchSuite = {
       const one = await throughQueue(1, model, videos, redis.url);
       const two = await throughQueue(2, model, videos, redis.url);
       return [
-        { name: 'one worker process vs the library in one process (queue overhead)', value: one, unit: 'jobs/min', peer: { name: 'library, no queue', value: libraryPerMinute }, ratio: one / libraryPerMinute, ratioMeaning: 'worker / library (1 = no overhead)' },
-        { name: 'two worker processes vs one', value: two, unit: 'jobs/min', peer: { name: 'one worker', value: one }, ratio: two / one, ratioMeaning: 'two / one (2 = linear, bounded by free cores)' },
+        {
+          name: 'one worker process vs the library in one process (queue overhead)',
+          value: one,
+          unit: 'jobs/min',
+          peer: { name: 'library, no queue', value: libraryPerMinute },
+          ratio: one / libraryPerMinute,
+          ratioMeaning: 'worker / library (1 = no overhead)',
+        },
+        {
+          name: 'two worker processes vs one',
+          value: two,
+          unit: 'jobs/min',
+          peer: { name: 'one worker', value: one },
+          ratio: two / one,
+          ratioMeaning: 'two / one (2 = linear, bounded by free cores)',
+        },
       ];
     } finally {
       await redis.stop();

@@ -1,7 +1,10 @@
 import { defaultClientConditions, defineConfig } from 'vite';
 
 /** Cross-origin isolation: onnxruntime-web runs WebAssembly threads only in an isolated page. */
-export const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+export const CROSS_ORIGIN_ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 export default defineConfig({
   // Relative asset URLs: the build works from any folder of a static server.

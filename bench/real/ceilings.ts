@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExternalDataLayout, GraphBuilder, attribute, createModel, encodeModel } from '@video-llava/onnx';
+import { ExternalDataLayout, GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import * as ort from 'onnxruntime-node';
 import { median } from '../types.js';
 import { cacheRoot } from './paths.js';
@@ -64,7 +64,11 @@ async function streamModel(): Promise<string> {
         const { reference, padding } = layout.place(values.byteLength);
         await data.write(new Uint8Array(padding));
         await data.write(new Uint8Array(values.buffer));
-        const weight = graph.initializer(`w${pair}_${rows}`, { dataType: 'float32', dims: [rows, columns], externalData: reference });
+        const weight = graph.initializer(`w${pair}_${rows}`, {
+          dataType: 'float32',
+          dims: [rows, columns],
+          externalData: reference,
+        });
         x = graph.op('MatMul', [x, weight]);
       }
     }
@@ -78,7 +82,11 @@ async function fp32MatMulModel(): Promise<string> {
   return buildOnce('matmul-fp32', async (folder) => {
     const graph = new GraphBuilder('matmul');
     const x = graph.input('x', 'float32', ['rows', HIDDEN]);
-    const weight = graph.initializer('w', { dataType: 'float32', dims: [HIDDEN, HIDDEN], data: new Float32Array(HIDDEN * HIDDEN).fill(1 / HIDDEN) });
+    const weight = graph.initializer('w', {
+      dataType: 'float32',
+      dims: [HIDDEN, HIDDEN],
+      data: new Float32Array(HIDDEN * HIDDEN).fill(1 / HIDDEN),
+    });
     graph.output(graph.op('MatMul', [x, weight]), 'float32', ['rows', HIDDEN], 'y');
     writeModel(folder, graph);
   });
@@ -107,9 +115,22 @@ async function q4Model(): Promise<string> {
         await data.write(bytes);
         return reference;
       };
-      const b = graph.initializer(`b${index}`, { dataType: 'uint8', dims: [HIDDEN, blocks, 16], externalData: await place(packed) });
-      const s = graph.initializer(`s${index}`, { dataType: 'float32', dims: [HIDDEN * blocks], externalData: await place(new Uint8Array(scales.buffer)) });
-      x = graph.op('MatMulNBits', [x, b, s], { K: HIDDEN, N: HIDDEN, bits: 4, block_size: 32, accuracy_level: 4 }, { domain: 'com.microsoft' });
+      const b = graph.initializer(`b${index}`, {
+        dataType: 'uint8',
+        dims: [HIDDEN, blocks, 16],
+        externalData: await place(packed),
+      });
+      const s = graph.initializer(`s${index}`, {
+        dataType: 'float32',
+        dims: [HIDDEN * blocks],
+        externalData: await place(new Uint8Array(scales.buffer)),
+      });
+      x = graph.op(
+        'MatMulNBits',
+        [x, b, s],
+        { K: HIDDEN, N: HIDDEN, bits: 4, block_size: 32, accuracy_level: 4 },
+        { domain: 'com.microsoft' },
+      );
     }
     await data.close();
     graph.output(x, 'float32', ['rows', HIDDEN], 'y');
@@ -117,7 +138,11 @@ async function q4Model(): Promise<string> {
   });
 }
 
-async function timeRuns(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, repeats: number): Promise<number> {
+async function timeRuns(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  repeats: number,
+): Promise<number> {
   await session.run(feeds);
   const times: number[] = [];
   for (let index = 0; index < repeats; index++) {
@@ -136,7 +161,11 @@ function input(rows: number): Record<string, ort.Tensor> {
 }
 
 /** Measures the ceilings on `threads` threads (ONNX Runtime's intra-op pool, as our sessions get), or on a GPU provider. */
-export async function measureCeilings(threads: number, log: (line: string) => void, executionProvider = 'cpu'): Promise<Ceilings> {
+export async function measureCeilings(
+  threads: number,
+  log: (line: string) => void,
+  executionProvider = 'cpu',
+): Promise<Ceilings> {
   const options: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

@@ -20,7 +20,10 @@ const NEW_TOKENS = 8;
 export interface GgufCheckResult {
   promptTokens: number;
   ours: { tokens: number[]; top: [number, number][] };
-  llama: Record<string, { tokens: number[]; top: [number, number][]; maxLogProbabilityDifference: number; greedyAgreement: number }>;
+  llama: Record<
+    string,
+    { tokens: number[]; top: [number, number][]; maxLogProbabilityDifference: number; greedyAgreement: number }
+  >;
   /** The bound on the F32 file's log-probability difference (1.6e-4 measured; without the q/k permutation 5.2e-3). */
   f32Bound: number;
   passed: boolean;
@@ -68,7 +71,9 @@ export async function checkGgufWriter(threads: number, log: Log): Promise<GgufCh
   for (const type of ['F32', 'Q8_0', 'Q4_0'] as GgufTensorType[]) {
     const file = join(folder, `fixture-text-${type}-w${GGUF_WRITER_VERSION}.gguf`);
     await writeLlamaGguf(FIXTURE_MODEL_DIR, file, { type });
-    const result = await runChild<{ results: Record<string, { tokens: number[]; top: [number, number][]; probabilities: (number | null)[] }> }>(
+    const result = await runChild<{
+      results: Record<string, { tokens: number[]; top: [number, number][]; probabilities: (number | null)[] }>;
+    }>(
       'llama-child.ts',
       { peers: peersDir(), file, threads, newTokens: NEW_TOKENS, prompts: { check: ids }, probabilities: true },
       300,
@@ -78,12 +83,23 @@ export async function checkGgufWriter(threads: number, log: Log): Promise<GgufCh
     let maxLogProbabilityDifference = 0;
     for (let id = 0; id < ours.probabilities.length; id++) {
       const theirsProbability = theirs.probabilities[id];
-      if (theirsProbability === undefined || theirsProbability === null) throw new Error(`llama.cpp gave no probability for token ${id}`);
-      maxLogProbabilityDifference = Math.max(maxLogProbabilityDifference, Math.abs(Math.log(theirsProbability) - Math.log(ours.probabilities[id]!)));
+      if (theirsProbability === undefined || theirsProbability === null)
+        throw new Error(`llama.cpp gave no probability for token ${id}`);
+      maxLogProbabilityDifference = Math.max(
+        maxLogProbabilityDifference,
+        Math.abs(Math.log(theirsProbability) - Math.log(ours.probabilities[id]!)),
+      );
     }
     const agree = theirs.tokens.filter((token, index) => token === ours.tokens[index]).length;
-    llama[type] = { tokens: theirs.tokens, top: theirs.top, maxLogProbabilityDifference, greedyAgreement: agree / NEW_TOKENS };
-    log(`gguf check ${type}: greedy ${agree}/${NEW_TOKENS} equal, max |log p ours - log p llama.cpp| over the vocabulary ${maxLogProbabilityDifference.toExponential(2)}`);
+    llama[type] = {
+      tokens: theirs.tokens,
+      top: theirs.top,
+      maxLogProbabilityDifference,
+      greedyAgreement: agree / NEW_TOKENS,
+    };
+    log(
+      `gguf check ${type}: greedy ${agree}/${NEW_TOKENS} equal, max |log p ours - log p llama.cpp| over the vocabulary ${maxLogProbabilityDifference.toExponential(2)}`,
+    );
   }
   const f32Bound = 5e-4;
   const passed = llama['F32']!.maxLogProbabilityDifference <= f32Bound && llama['F32']!.greedyAgreement === 1;

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFloat16 } from '@video-llava/converter/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ggmlBytes, llamaVocabulary, permuteForLlamaRope, quantizeQ4_0, quantizeQ8_0, toHalf, writeLlamaGguf } from './gguf.js';
+import {
+  ggmlBytes,
+  llamaVocabulary,
+  permuteForLlamaRope,
+  quantizeQ4_0,
+  quantizeQ8_0,
+  toHalf,
+  writeLlamaGguf,
+} from './gguf.js';
 import { FIXTURE_MODEL_DIR } from './paths.js';
 
 const halfToFloat = (bits: number): number => {
@@ -17,8 +25,13 @@ const halfToFloat = (bits: number): number => {
 
 describe('toHalf', () => {
   it('rounds like the converter float16 encoder (normals, subnormals, ties, overflow)', () => {
-    const values = Float32Array.from([0, -0, 1, -1, 65504, 65520, 1e9, 6.1e-5, 5.96e-8, 2.98e-8, 1e-10, 1.00048828125, 1.000732421875, 0.1, -123.456]);
-    const random = Float32Array.from({ length: 20000 }, (_, index) => Math.sin(index * 12.9898) * 10 ** ((index % 13) - 8));
+    const values = Float32Array.from([
+      0, -0, 1, -1, 65504, 65520, 1e9, 6.1e-5, 5.96e-8, 2.98e-8, 1e-10, 1.00048828125, 1.000732421875, 0.1, -123.456,
+    ]);
+    const random = Float32Array.from(
+      { length: 20000 },
+      (_, index) => Math.sin(index * 12.9898) * 10 ** ((index % 13) - 8),
+    );
     for (const list of [values, random]) {
       const expected = encodeFloat16(list);
       expect(Array.from(list, toHalf)).toEqual(Array.from(expected));
@@ -83,7 +96,9 @@ describe('permuteForLlamaRope', () => {
     const out = permuteForLlamaRope(values, rows, 2, 2);
     const order = Array.from({ length: rows }, (_, row) => out[row * 2]!);
     expect(order).toEqual([0, 2, 1, 3, 4, 6, 5, 7]);
-    expect(Array.from({ length: rows }, (_, row) => out[row * 2 + 1]! - out[row * 2]!)).toEqual(new Array(rows).fill(100));
+    expect(Array.from({ length: rows }, (_, row) => out[row * 2 + 1]! - out[row * 2]!)).toEqual(
+      new Array(rows).fill(100),
+    );
   });
 });
 
@@ -92,8 +107,18 @@ describe('llamaVocabulary', () => {
     const tokenizer = JSON.parse(readFileSync(join(FIXTURE_MODEL_DIR, 'tokenizer.json'), 'utf8'));
     const { tokens, types, scores } = llamaVocabulary(tokenizer, 32064);
     expect(tokens.length).toBe(32064);
-    expect([tokens[0], tokens[1], tokens[2], tokens[3], tokens[32000], tokens[32001], tokens[32063]]).toEqual(['<unk>', '<s>', '</s>', '<0x00>', '<image>', '<video>', '[PAD32063]']);
-    expect([types[0], types[1], types[2], types[3], types[300], types[32000], types[32063]]).toEqual([2, 3, 3, 6, 1, 4, 5]);
+    expect([tokens[0], tokens[1], tokens[2], tokens[3], tokens[32000], tokens[32001], tokens[32063]]).toEqual([
+      '<unk>',
+      '<s>',
+      '</s>',
+      '<0x00>',
+      '<image>',
+      '<video>',
+      '[PAD32063]',
+    ]);
+    expect([types[0], types[1], types[2], types[3], types[300], types[32000], types[32063]]).toEqual([
+      2, 3, 3, 6, 1, 4, 5,
+    ]);
     expect(scores[259]).toBe(-0);
     expect(scores[1259]).toBe(-1000);
   });
@@ -126,10 +151,20 @@ describe('writeLlamaGguf', () => {
       const rank = bytes.readUInt32LE(position);
       const dims = Array.from({ length: rank }, (_, dim) => Number(bytes.readBigUInt64LE(position + 4 + 8 * dim)));
       position += 4 + 8 * rank;
-      infos.push({ name, dims, type: bytes.readUInt32LE(position), offset: Number(bytes.readBigUInt64LE(position + 4)) });
+      infos.push({
+        name,
+        dims,
+        type: bytes.readUInt32LE(position),
+        offset: Number(bytes.readBigUInt64LE(position + 4)),
+      });
       position += 12;
     }
-    expect(infos.map((info) => info.name).slice(0, 4)).toEqual(['token_embd.weight', 'blk.0.attn_norm.weight', 'blk.0.attn_q.weight', 'blk.0.attn_k.weight']);
+    expect(infos.map((info) => info.name).slice(0, 4)).toEqual([
+      'token_embd.weight',
+      'blk.0.attn_norm.weight',
+      'blk.0.attn_q.weight',
+      'blk.0.attn_k.weight',
+    ]);
     expect(infos.at(-1)).toMatchObject({ name: 'output.weight', dims: [64, 32064], type: 8 });
     expect(infos[1]).toMatchObject({ dims: [64], type: 0 });
     const dataStart = Math.ceil(position / 32) * 32;

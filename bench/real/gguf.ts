@@ -2,7 +2,6 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeFloats, openCheckpoint } from '@video-llava/converter/node';
 
-
 // A small GGUF (v3) writer for the LLaMA text model of a Video-LLaVA checkpoint, so that llama.cpp runs the same
 // weights as our ONNX files: header, llama architecture metadata from config.json, the SPM vocabulary from
 // tokenizer.json, and the tensors as llama.cpp names them, in F32, Q8_0 or Q4_0 blocks (ggml's reference
@@ -20,7 +19,14 @@ const ALIGNMENT = 32;
 // GGUF metadata value types.
 const T = { UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9 } as const;
 
-type MetaValue = { type: 'u32'; value: number } | { type: 'f32'; value: number } | { type: 'bool'; value: boolean } | { type: 'string'; value: string } | { type: 'strings'; value: string[] } | { type: 'f32s'; value: Float32Array } | { type: 'i32s'; value: Int32Array };
+type MetaValue =
+  | { type: 'u32'; value: number }
+  | { type: 'f32'; value: number }
+  | { type: 'bool'; value: boolean }
+  | { type: 'string'; value: string }
+  | { type: 'strings'; value: string[] }
+  | { type: 'f32s'; value: Float32Array }
+  | { type: 'i32s'; value: Int32Array };
 
 class ByteSink {
   private chunks: Buffer[] = [];
@@ -116,7 +122,7 @@ export function toHalf(value: number): number {
   const exponent = (x >>> 23) & 0xff;
   let mantissa = x & 0x7fffff;
   if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  let e = exponent - 127 + 15;
+  const e = exponent - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -125,12 +131,12 @@ export function toHalf(value: number): number {
     let half = mantissa >>> shift;
     const rest = mantissa & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && (half & 1))) half++;
+    if (rest > halfway || (rest === halfway && half & 1)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mantissa >>> 13);
   const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
   return sign | half;
 }
 
@@ -212,8 +218,15 @@ export function permuteForLlamaRope(values: Float32Array, rows: number, columns:
 }
 
 /** The LLaMA SPM vocabulary of a Hugging Face tokenizer.json (BPE with byte fallback), padded to `vocabSize`. */
-export function llamaVocabulary(tokenizer: { model: { type: string; vocab: Record<string, number> }; added_tokens?: { id: number; content: string; special: boolean }[] }, vocabSize: number) {
-  if (tokenizer.model.type !== 'BPE') throw new Error(`tokenizer.json: expected the LLaMA BPE (byte fallback) model, found ${tokenizer.model.type}`);
+export function llamaVocabulary(
+  tokenizer: {
+    model: { type: string; vocab: Record<string, number> };
+    added_tokens?: { id: number; content: string; special: boolean }[];
+  },
+  vocabSize: number,
+) {
+  if (tokenizer.model.type !== 'BPE')
+    throw new Error(`tokenizer.json: expected the LLaMA BPE (byte fallback) model, found ${tokenizer.model.type}`);
   const tokens: (string | undefined)[] = new Array(vocabSize).fill(undefined);
   const types = new Int32Array(vocabSize).fill(1);
   const scores = new Float32Array(vocabSize);
@@ -254,13 +267,22 @@ export interface WriteGgufOptions {
  * Writes the text model (LLaMA) of a Video-LLaVA checkpoint folder as a GGUF v3 file llama.cpp loads
  * (`general.architecture = llama`), reading the safetensors tensor by tensor.
  */
-export async function writeLlamaGguf(checkpointDirectory: string, outputFile: string, options: WriteGgufOptions): Promise<{ bytes: number; tensorBytes: number }> {
+export async function writeLlamaGguf(
+  checkpointDirectory: string,
+  outputFile: string,
+  options: WriteGgufOptions,
+): Promise<{ bytes: number; tensorBytes: number }> {
   const checkpoint = await openCheckpoint(checkpointDirectory);
   try {
     const text = checkpoint.config.textConfig;
-    if (text.rope.ropeType !== 'default') throw new Error(`${checkpointDirectory}: rope type ${text.rope.ropeType} is not written by this GGUF writer (default only)`);
+    if (text.rope.ropeType !== 'default')
+      throw new Error(
+        `${checkpointDirectory}: rope type ${text.rope.ropeType} is not written by this GGUF writer (default only)`,
+      );
     const ropeTheta = text.rope.ropeTheta;
-    const tokenizer = JSON.parse(await readFile(options.tokenizerFile ?? join(checkpointDirectory, 'tokenizer.json'), 'utf8'));
+    const tokenizer = JSON.parse(
+      await readFile(options.tokenizerFile ?? join(checkpointDirectory, 'tokenizer.json'), 'utf8'),
+    );
     const vocabulary = llamaVocabulary(tokenizer, text.vocabSize);
     const prefix = 'model.language_model.';
     type Entry = { name: string; canonical: string; dims: number[]; type: GgufTensorType; permuteHeads?: number };
@@ -269,7 +291,13 @@ export async function writeLlamaGguf(checkpointDirectory: string, outputFile: st
       const tensor = checkpoint.tensors.get(canonical);
       if (!tensor) throw new Error(`${checkpointDirectory}: no tensor ${canonical}`);
       const dims = [...tensor.shape].reverse(); // ggml's ne[0] is the contiguous dimension
-      entries.push({ name, canonical, dims, type: dims.length === 1 ? 'F32' : options.type, ...(permuteHeads ? { permuteHeads } : {}) });
+      entries.push({
+        name,
+        canonical,
+        dims,
+        type: dims.length === 1 ? 'F32' : options.type,
+        ...(permuteHeads ? { permuteHeads } : {}),
+      });
     };
     add('token_embd.weight', `${prefix}embed_tokens.weight`);
     for (let layer = 0; layer < text.numHiddenLayers; layer++) {
@@ -329,7 +357,10 @@ export async function writeLlamaGguf(checkpointDirectory: string, outputFile: st
       header.u32(GGML_TYPES[entry.type]);
       header.u64(offset);
       offsets.push(offset);
-      offset += ggmlBytes(entry.type, entry.dims.reduce((a, b) => a * b, 1));
+      offset += ggmlBytes(
+        entry.type,
+        entry.dims.reduce((a, b) => a * b, 1),
+      );
       offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
     }
     const headerBytes = header.bytes();
@@ -343,7 +374,9 @@ export async function writeLlamaGguf(checkpointDirectory: string, outputFile: st
         const [columns, rows = 1] = entry.dims as [number, number?];
         const elementBytes = (tensor.end - tensor.start) / (rows * columns);
         // Whole tensor for the permuted q/k (at most hidden x hidden); rows in chunks of ~16 MiB otherwise.
-        const rowsPerChunk = entry.permuteHeads ? rows : Math.max(1, Math.floor((16 * 2 ** 20) / (columns * elementBytes)));
+        const rowsPerChunk = entry.permuteHeads
+          ? rows
+          : Math.max(1, Math.floor((16 * 2 ** 20) / (columns * elementBytes)));
         let position = dataStart + offsets[index]!;
         for (let row = 0; row < rows; row += rowsPerChunk) {
           const count = Math.min(rowsPerChunk, rows - row);

@@ -42,7 +42,12 @@ const loadStarted = performance.now();
 const model = await llama.loadModel({ modelPath: args.file, gpuLayers: 0 });
 const loadMs = performance.now() - loadStarted;
 const longest = Math.max(...Object.values(args.prompts).map((ids) => ids.length));
-const context = await model.createContext({ contextSize: Math.ceil((longest + args.newTokens + 8) / 256) * 256, batchSize: 512, threads: args.threads, sequences: 1 });
+const context = await model.createContext({
+  contextSize: Math.ceil((longest + args.newTokens + 8) / 256) * 256,
+  batchSize: 512,
+  threads: args.threads,
+  sequences: 1,
+});
 const sequence = context.getSequence();
 const results: Record<string, unknown> = {};
 for (const [name, ids] of Object.entries(args.prompts)) {
@@ -55,7 +60,9 @@ for (const [name, ids] of Object.entries(args.prompts)) {
   const started = performance.now();
   if (args.probabilities) {
     // Prefill, with the next-token distribution after the last prompt token.
-    const items = ids.map((id, index) => (index === ids.length - 1 ? ([id, { generateNext: { probabilities: true, token: true } }] as const) : id));
+    const items = ids.map((id, index) =>
+      index === ids.length - 1 ? ([id, { generateNext: { probabilities: true, token: true } }] as const) : id,
+    );
     const outputs = await sequence.controlledEvaluate(items);
     prefillMs = performance.now() - started;
     const last = outputs.at(-1) as { next?: { token?: number; probabilities?: Map<number, number> } } | undefined;
@@ -89,10 +96,21 @@ for (const [name, ids] of Object.entries(args.prompts)) {
     await generator.return();
   }
   const steps = stamps.slice(1).map((stamp, index) => stamp - stamps[index]!);
-  results[name] = { promptTokens: ids.length, prefillMs, decodeStepsMs: steps, decodeMsPerToken: steps.length ? median(steps) : undefined, tokens, ...(top ? { top, probabilities } : {}) };
-  process.stderr.write(`  [llama.cpp] ${name}: ${ids.length} tokens, prefill ${(prefillMs / 1000).toFixed(1)} s, decode ${steps.length ? median(steps).toFixed(0) : '-'} ms/token\n`);
+  results[name] = {
+    promptTokens: ids.length,
+    prefillMs,
+    decodeStepsMs: steps,
+    decodeMsPerToken: steps.length ? median(steps) : undefined,
+    tokens,
+    ...(top ? { top, probabilities } : {}),
+  };
+  process.stderr.write(
+    `  [llama.cpp] ${name}: ${ids.length} tokens, prefill ${(prefillMs / 1000).toFixed(1)} s, decode ${steps.length ? median(steps).toFixed(0) : '-'} ms/token\n`,
+  );
 }
 await context.dispose();
 await model.dispose();
-process.stdout.write(`RESULT ${JSON.stringify({ loadMs, results, peakRssGiB: process.resourceUsage().maxRSS / 2 ** 20 })}\n`);
+process.stdout.write(
+  `RESULT ${JSON.stringify({ loadMs, results, peakRssGiB: process.resourceUsage().maxRSS / 2 ** 20 })}\n`,
+);
 await llama.dispose();

@@ -64,7 +64,9 @@ async function question(model: VideoLlava, kind: 'image' | 'video') {
   // The generation loop's prefill window holds the media encoding (the embeddings are made inside it): the prefill
   // proper is the window less the encoding.
   const encodeInsidePrefill = prefill && encode && encode.first >= prefill.first && encode.last <= prefill.last;
-  const prefillMs = prefill ? prefill.last - prefill.first - (encodeInsidePrefill ? encode.last - encode.first : 0) : undefined;
+  const prefillMs = prefill
+    ? prefill.last - prefill.first - (encodeInsidePrefill ? encode.last - encode.first : 0)
+    : undefined;
   return {
     promptTokens: answer.promptTokens,
     newTokens: answer.ids.length,
@@ -98,7 +100,9 @@ log(`loaded in ${(loadMs / 1000).toFixed(1)} s (peak RSS ${afterLoadRssGiB.toFix
 // `tensors` of an empty cache (VideoLlavaCache), or whatever the current code returns.
 let cacheDtype: string | undefined;
 try {
-  const cache = (await (model.model as unknown as { emptyCache(rows: number): Promise<unknown> }).emptyCache(1)) as { tensors?: Record<string, { dtype?: string }> } | undefined;
+  const cache = (await (model.model as unknown as { emptyCache(rows: number): Promise<unknown> }).emptyCache(1)) as
+    | { tensors?: Record<string, { dtype?: string }> }
+    | undefined;
   cacheDtype = Object.values(cache?.tensors ?? {})[0]?.dtype;
 } catch {
   cacheDtype = undefined;
@@ -106,13 +110,23 @@ try {
 
 // The image question first (the shorter one), then the video question; a result line after each, so that a run
 // stopped past its budget still reports what it measured.
-const result: Record<string, unknown> = { dtype: args.dtype, threads: args.threads, loadMs, afterLoadRssGiB, cacheDtype };
+const result: Record<string, unknown> = {
+  dtype: args.dtype,
+  threads: args.threads,
+  loadMs,
+  afterLoadRssGiB,
+  cacheDtype,
+};
 const image = await question(model, 'image');
-log(`image question: ${image.promptTokens} prompt tokens, prefill ${((image.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(image.decodeMsPerToken ?? 0).toFixed(0)} ms/token`);
+log(
+  `image question: ${image.promptTokens} prompt tokens, prefill ${((image.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(image.decodeMsPerToken ?? 0).toFixed(0)} ms/token`,
+);
 result['image'] = image;
 process.stdout.write(`RESULT ${JSON.stringify({ ...result, peakRssGiB: gib(process.resourceUsage().maxRSS) })}\n`);
 const video = await question(model, 'video');
-log(`video question: ${video.promptTokens} prompt tokens, prefill ${((video.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(video.decodeMsPerToken ?? 0).toFixed(0)} ms/token, peak RSS ${video.maxRssGiB.toFixed(2)} GiB`);
+log(
+  `video question: ${video.promptTokens} prompt tokens, prefill ${((video.prefillMs ?? 0) / 1000).toFixed(1)} s, decode ${(video.decodeMsPerToken ?? 0).toFixed(0)} ms/token, peak RSS ${video.maxRssGiB.toFixed(2)} GiB`,
+);
 result['video'] = video;
 process.stdout.write(`RESULT ${JSON.stringify({ ...result, peakRssGiB: gib(process.resourceUsage().maxRSS) })}\n`);
 await model.release();

@@ -36,17 +36,26 @@ export function ensurePeers(folder: string, log: (line: string) => void): NodeJS
       join(folder, 'package.json'),
       `${JSON.stringify({ name: 'video-llava-bench-peers', private: true, description: 'Peers of pnpm bench 7b, installed on demand (git-ignored).', dependencies: PEER_VERSIONS }, null, 2)}\n`,
     );
-    log(`installing ${missing.map(([name, version]) => `${name}@${version}`).join(', ')} into ${folder} (once; node-llama-cpp alone is ~732 MB)`);
+    log(
+      `installing ${missing.map(([name, version]) => `${name}@${version}`).join(', ')} into ${folder} (once; node-llama-cpp alone is ~732 MB)`,
+    );
     const started = performance.now();
     const result = spawnSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: folder,
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true' },
+      env: {
+        ...process.env,
+        ONNXRUNTIME_NODE_INSTALL: 'skip',
+        ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip',
+        NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true',
+      },
     });
-    if (result.status !== 0) throw new Error(`npm install of the bench peers in ${folder} failed (exit ${result.status ?? result.signal})`);
+    if (result.status !== 0)
+      throw new Error(`npm install of the bench peers in ${folder} failed (exit ${result.status ?? result.signal})`);
     for (const [name, version] of Object.entries(PEER_VERSIONS)) {
       const found = installedVersion(folder, name);
-      if (found !== version) throw new Error(`after npm install, ${name} in ${folder} is ${found ?? 'missing'}, expected ${version}`);
+      if (found !== version)
+        throw new Error(`after npm install, ${name} in ${folder} is ${found ?? 'missing'}, expected ${version}`);
     }
     log(`peers installed in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }

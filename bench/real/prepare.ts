@@ -1,6 +1,11 @@
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ConvertOptions, convertCheckpoint, videoLlava7bDimensions, writeSyntheticCheckpoint } from '@video-llava/converter/node';
+import {
+  type ConvertOptions,
+  convertCheckpoint,
+  videoLlava7bDimensions,
+  writeSyntheticCheckpoint,
+} from '@video-llava/converter/node';
 import { type GgufTensorType, writeLlamaGguf } from './gguf.js';
 import { FIXTURE_MODEL_DIR, cacheRoot, converterHash } from './paths.js';
 
@@ -44,9 +49,16 @@ export async function syntheticCheckpoint(layers: Layers, log: Log): Promise<{ d
   rmSync(directory, { recursive: true, force: true });
   const partial = `${directory}.partial`;
   rmSync(partial, { recursive: true, force: true });
-  log(`writing the synthetic checkpoint (${layers.text} text layers, ${layers.vision} vision layers) into ${directory} (once)`);
+  log(
+    `writing the synthetic checkpoint (${layers.text} text layers, ${layers.vision} vision layers) into ${directory} (once)`,
+  );
   const started = performance.now();
-  await writeSyntheticCheckpoint(partial, { config: videoLlava7bDimensions(layers), dtype: 'float16', shards: 2, copyFilesFrom: FIXTURE_MODEL_DIR });
+  await writeSyntheticCheckpoint(partial, {
+    config: videoLlava7bDimensions(layers),
+    dtype: 'float16',
+    shards: 2,
+    copyFilesFrom: FIXTURE_MODEL_DIR,
+  });
   markDone(partial, key);
   renameSync(partial, directory);
   const seconds = (performance.now() - started) / 1000;
@@ -81,14 +93,21 @@ export function decoderFiles(directory: string, dtype: string): string[] {
  * holds a conversion made by the same converter files with the same options; stale conversions of that dtype are
  * removed (they take gigabytes).
  */
-export async function convertOnce(checkpoint: string, layers: Layers, dtype: string, extraOptions: Partial<ConvertOptions>, log: Log): Promise<Conversion> {
+export async function convertOnce(
+  checkpoint: string,
+  layers: Layers,
+  dtype: string,
+  extraOptions: Partial<ConvertOptions>,
+  log: Log,
+): Promise<Conversion> {
   const options: ConvertOptions = { ...extraOptions, dtypes: [dtype as never] };
   const key = converterHash({ checkpoint: `t${layers.text}-v${layers.vision}`, options }).slice(0, 16);
   const prefix = `onnx-7b-t${layers.text}-v${layers.vision}-${dtype}-`;
   const directory = join(cacheRoot(), `${prefix}${key}`);
   let seconds: number | undefined;
   if (!markerOk(directory, key)) {
-    for (const name of readdirSync(cacheRoot())) if (name.startsWith(prefix)) rmSync(join(cacheRoot(), name), { recursive: true, force: true });
+    for (const name of readdirSync(cacheRoot()))
+      if (name.startsWith(prefix)) rmSync(join(cacheRoot(), name), { recursive: true, force: true });
     log(`converting to ${dtype} (converter key ${key}) into ${directory}`);
     const started = performance.now();
     let last = 0;
@@ -98,7 +117,9 @@ export async function convertOnce(checkpoint: string, layers: Layers, dtype: str
         const now = performance.now();
         if (now - last < 15000) return;
         last = now;
-        log(`  ${dtype}: ${event.file ?? ''} ${event.total ? ((100 * event.done) / event.total).toFixed(0) : event.done}%`);
+        log(
+          `  ${dtype}: ${event.file ?? ''} ${event.total ? ((100 * event.done) / event.total).toFixed(0) : event.done}%`,
+        );
       },
     });
     markDone(directory, key);
@@ -106,15 +127,28 @@ export async function convertOnce(checkpoint: string, layers: Layers, dtype: str
     log(`converted to ${dtype} in ${seconds.toFixed(0)} s`);
   }
   const decoderBytes = decoderFiles(directory, dtype).reduce((sum, file) => sum + statSync(file).size, 0);
-  return { dtype, directory, key, ...(seconds === undefined ? {} : { seconds }), decoderBytes, totalBytes: diskBytes(directory) };
+  return {
+    dtype,
+    directory,
+    key,
+    ...(seconds === undefined ? {} : { seconds }),
+    decoderBytes,
+    totalBytes: diskBytes(directory),
+  };
 }
 
 /** The checkpoint's text model as a GGUF file of `type`, written once. */
-export async function ggufOnce(checkpoint: string, layers: Layers, type: GgufTensorType, log: Log): Promise<{ file: string; bytes: number; seconds?: number }> {
+export async function ggufOnce(
+  checkpoint: string,
+  layers: Layers,
+  type: GgufTensorType,
+  log: Log,
+): Promise<{ file: string; bytes: number; seconds?: number }> {
   const file = join(cacheRoot(), `llama-7b-t${layers.text}-${type}.gguf`);
   const key = { writer: GGUF_WRITER_VERSION, type, layers };
   const marker = `${file}.complete.json`;
-  if (existsSync(file) && existsSync(marker) && readFileSync(marker, 'utf8') === JSON.stringify(key)) return { file, bytes: statSync(file).size };
+  if (existsSync(file) && existsSync(marker) && readFileSync(marker, 'utf8') === JSON.stringify(key))
+    return { file, bytes: statSync(file).size };
   log(`writing ${file} (GGUF ${type}, once)`);
   const started = performance.now();
   const partial = `${file}.partial`;

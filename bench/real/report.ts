@@ -63,7 +63,14 @@ export interface RunReport {
   date: string;
   commit: string;
   dirty: boolean;
-  machine: { cpu: string; threads: number; availableParallelism: number; totalMemoryGiB: number; executionProvider: string; nominalBandwidthGBps?: number };
+  machine: {
+    cpu: string;
+    threads: number;
+    availableParallelism: number;
+    totalMemoryGiB: number;
+    executionProvider: string;
+    nominalBandwidthGBps?: number;
+  };
   layers: { text: number; vision: number };
   newTokens: number;
   convertOptions: Record<string, unknown>;
@@ -82,7 +89,8 @@ export interface RunReport {
 
 const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`);
 const ms = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(0)} ms`);
-const x = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(digits)}`);
+const x = (value: number | undefined, digits = 2) =>
+  value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(digits)}`;
 
 function cacheBytes(report: RunReport, ours: OursResult, context: number): number {
   const element = ours.cacheDtype === 'float16' ? 2 : 4;
@@ -93,34 +101,60 @@ function cacheBytes(report: RunReport, ours: OursResult, context: number): numbe
 export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
   const c = report.ceilings;
-  lines.push(`### Video-LLaVA-7B dimensions, ${report.layers.text} text layers, ${report.layers.vision} vision layers (\`pnpm bench 7b\`)`);
+  lines.push(
+    `### Video-LLaVA-7B dimensions, ${report.layers.text} text layers, ${report.layers.vision} vision layers (\`pnpm bench 7b\`)`,
+  );
   lines.push('');
   lines.push(
-    `${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${report.commit}\`${report.dirty ? ' (with uncommitted changes)' : ''}; ${report.machine.cpu}, ${report.machine.executionProvider === 'cpu' ? `${report.machine.threads} threads (of ${report.machine.availableParallelism})` : `execution provider ${report.machine.executionProvider}`}, ${report.machine.totalMemoryGiB.toFixed(0)} GiB; ${report.newTokens} new tokens per question (greedy, no EOS stop); run took ${((report.totalSeconds ?? 0) / 60).toFixed(1)} min${Object.keys(report.setupSeconds).length ? ` (of which written once: ${Object.entries(report.setupSeconds).map(([name, seconds]) => `${name} ${seconds.toFixed(0)} s`).join(', ')})` : ' (cache warm)'}.`,
+    `${report.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${report.commit}\`${report.dirty ? ' (with uncommitted changes)' : ''}; ${report.machine.cpu}, ${report.machine.executionProvider === 'cpu' ? `${report.machine.threads} threads (of ${report.machine.availableParallelism})` : `execution provider ${report.machine.executionProvider}`}, ${report.machine.totalMemoryGiB.toFixed(0)} GiB; ${report.newTokens} new tokens per question (greedy, no EOS stop); run took ${((report.totalSeconds ?? 0) / 60).toFixed(1)} min${
+      Object.keys(report.setupSeconds).length
+        ? ` (of which written once: ${Object.entries(report.setupSeconds)
+            .map(([name, seconds]) => `${name} ${seconds.toFixed(0)} s`)
+            .join(', ')})`
+        : ' (cache warm)'
+    }.`,
   );
-  if (Object.keys(report.convertOptions).length || Object.keys(report.sessionOptions).length) lines.push(`Converter options ${JSON.stringify(report.convertOptions)}, session options ${JSON.stringify(report.sessionOptions)}.`);
+  if (Object.keys(report.convertOptions).length || Object.keys(report.sessionOptions).length)
+    lines.push(
+      `Converter options ${JSON.stringify(report.convertOptions)}, session options ${JSON.stringify(report.sessionOptions)}.`,
+    );
   lines.push('');
   if (c) {
-    lines.push(`| ceiling (onnxruntime-node, same run, ${report.machine.executionProvider === 'cpu' ? 'same threads' : `${report.machine.executionProvider} provider`}) | measured |`);
+    lines.push(
+      `| ceiling (onnxruntime-node, same run, ${report.machine.executionProvider === 'cpu' ? 'same threads' : `${report.machine.executionProvider} provider`}) | measured |`,
+    );
     lines.push('| --- | --- |');
-    lines.push(`| weight streaming: fp32 MatMul 1x4096x11008 chain (${(c.streamBytes / 1e9).toFixed(2)} GB) | ${c.streamGBps.toFixed(1)} GB/s |`);
+    lines.push(
+      `| weight streaming: fp32 MatMul 1x4096x11008 chain (${(c.streamBytes / 1e9).toFixed(2)} GB) | ${c.streamGBps.toFixed(1)} GB/s |`,
+    );
     lines.push(`| fp32 MatMul 2048x4096x4096 | ${c.fp32MatMulGflops.toFixed(0)} GFLOP/s |`);
-    lines.push(`| int8: MatMulNBits 4-bit, accuracy_level 4, 512x4096x4096 chain | ${c.int8MatMulGflops.toFixed(0)} GFLOP/s |`);
-    lines.push(`| q4 GEMV: the same MatMulNBits chain, 1 row (${(c.q4Bytes / 1e9).toFixed(2)} GB) | ${c.q4GemvGBps.toFixed(1)} GB/s |`);
+    lines.push(
+      `| int8: MatMulNBits 4-bit, accuracy_level 4, 512x4096x4096 chain | ${c.int8MatMulGflops.toFixed(0)} GFLOP/s |`,
+    );
+    lines.push(
+      `| q4 GEMV: the same MatMulNBits chain, 1 row (${(c.q4Bytes / 1e9).toFixed(2)} GB) | ${c.q4GemvGBps.toFixed(1)} GB/s |`,
+    );
     lines.push('');
   }
   const work = report.work;
   for (const ours of report.ours) {
     const decoderGB = ours.conversion.decoderBytes / 1e9;
-    lines.push(`**ours, ${ours.dtype}** (decoder files ${decoderGB.toFixed(2)} GB, cache ${ours.cacheDtype ?? 'unknown type'}; folder ${(ours.conversion.totalBytes / 1e9).toFixed(2)} GB)`);
+    lines.push(
+      `**ours, ${ours.dtype}** (decoder files ${decoderGB.toFixed(2)} GB, cache ${ours.cacheDtype ?? 'unknown type'}; folder ${(ours.conversion.totalBytes / 1e9).toFixed(2)} GB)`,
+    );
     lines.push('');
     lines.push('| what | ours | floor or ceiling | ratio |');
     lines.push('| --- | --- | --- | --- |');
     const loadFloorMs = c ? (ours.conversion.totalBytes / (c.streamGBps * 1e9)) * 1000 : undefined;
-    lines.push(`| load (4 parts) | ${s(ours.loadMs)} | ${s(loadFloorMs)} (folder bytes at the streaming rate) | ${x(loadFloorMs && loadFloorMs / ours.loadMs)} of the floor |`);
+    lines.push(
+      `| load (4 parts) | ${s(ours.loadMs)} | ${s(loadFloorMs)} (folder bytes at the streaming rate) | ${x(loadFloorMs && loadFloorMs / ours.loadMs)} of the floor |`,
+    );
     if (ours.timedOut) lines.push(`| (stopped past its budget: ${ours.video ? '' : 'no video question'}) | | | |`);
-    const encodeGflops = work && ours.video?.encodeMs ? work.videoEncodeFlop / (ours.video.encodeMs / 1000) / 1e9 : undefined;
-    lines.push(`| vision encode, 8 frames (+ projector) | ${s(ours.video?.encodeMs)} (${x(encodeGflops, 0)} GFLOP/s) | fp32 MatMul ${x(c?.fp32MatMulGflops, 0)} GFLOP/s | ${x(encodeGflops && c && encodeGflops / c.fp32MatMulGflops)} x |`);
+    const encodeGflops =
+      work && ours.video?.encodeMs ? work.videoEncodeFlop / (ours.video.encodeMs / 1000) / 1e9 : undefined;
+    lines.push(
+      `| vision encode, 8 frames (+ projector) | ${s(ours.video?.encodeMs)} (${x(encodeGflops, 0)} GFLOP/s) | fp32 MatMul ${x(c?.fp32MatMulGflops, 0)} GFLOP/s | ${x(encodeGflops && c && encodeGflops / c.fp32MatMulGflops)} x |`,
+    );
     for (const [name, question] of [
       ['image', ours.image],
       ['video', ours.video],
@@ -132,7 +166,7 @@ export function renderMarkdown(report: RunReport): string {
         `| prefill, ${name} prompt (${question.promptTokens} tokens) | ${s(question.prefillMs)}: ${x(tokPerS, 1)} tok/s, ${x(gflops, 0)} GFLOP/s | fp32 MatMul ${x(c?.fp32MatMulGflops, 0)}, int8 ${x(c?.int8MatMulGflops, 0)} GFLOP/s | ${x(gflops && c && gflops / c.fp32MatMulGflops)} x fp32, ${x(gflops && c && gflops / c.int8MatMulGflops)} x int8 |`,
       );
     }
-    for (const [name, question] of [
+    for (const [, question] of [
       ['image', ours.image],
       ['video', ours.video],
     ] as const) {
@@ -146,7 +180,9 @@ export function renderMarkdown(report: RunReport): string {
       const nominal = report.machine.nominalBandwidthGBps;
       if (nominal) {
         const nominalFloorMs = (bytes / (nominal * 1e9)) * 1000;
-        lines.push(`| decode at ${question.promptTokens} context vs the GPU's memory bandwidth | ${ms(question.decodeMsPerToken)}/token | ${ms(nominalFloorMs)} at ${nominal} GB/s (nominal) | ${x(question.decodeMsPerToken && nominalFloorMs / question.decodeMsPerToken, 3)} of it |`);
+        lines.push(
+          `| decode at ${question.promptTokens} context vs the GPU's memory bandwidth | ${ms(question.decodeMsPerToken)}/token | ${ms(nominalFloorMs)} at ${nominal} GB/s (nominal) | ${x(question.decodeMsPerToken && nominalFloorMs / question.decodeMsPerToken, 3)} of it |`,
+        );
       }
     }
     const d274 = ours.image?.decodeMsPerToken;
@@ -159,27 +195,42 @@ export function renderMarkdown(report: RunReport): string {
       continue;
     }
     const videoCacheGiB = cacheBytes(report, ours, v.promptTokens + v.newTokens) / 2 ** 30;
-    lines.push(`| peak RSS, image then video question (load included) | ${v.maxRssGiB.toFixed(2)} GiB | weights ${weightsGiB.toFixed(2)} GiB + cache ${videoCacheGiB.toFixed(2)} GiB | ${x(v.maxRssGiB / (weightsGiB + videoCacheGiB))} x |`);
+    lines.push(
+      `| peak RSS, image then video question (load included) | ${v.maxRssGiB.toFixed(2)} GiB | weights ${weightsGiB.toFixed(2)} GiB + cache ${videoCacheGiB.toFixed(2)} GiB | ${x(v.maxRssGiB / (weightsGiB + videoCacheGiB))} x |`,
+    );
     const ttft = ours.loadMs + (v.firstTokenMs ?? 0);
     const other = (v.firstTokenMs ?? 0) - (v.mediaDecodeMs ?? 0) - (v.encodeMs ?? 0) - (v.prefillMs ?? 0);
-    lines.push(`| video question, time to first token | ${s(ttft)} = load ${s(ours.loadMs)} + decode (FFmpeg, 8 frames) ${s(v.mediaDecodeMs)} + encode ${s(v.encodeMs)} + prefill ${s(v.prefillMs)} + other ${s(other)} | | |`);
+    lines.push(
+      `| video question, time to first token | ${s(ttft)} = load ${s(ours.loadMs)} + decode (FFmpeg, 8 frames) ${s(v.mediaDecodeMs)} + encode ${s(v.encodeMs)} + prefill ${s(v.prefillMs)} + other ${s(other)} | | |`,
+    );
     lines.push('');
   }
   // Peers side by side.
   if (report.peers.length > 0) {
-    lines.push('| peer (same threads, same prompt token ids) | prefill image | prefill video | decode short ctx | decode long ctx | ours / theirs (prefill tok/s; decode speed) |');
+    lines.push(
+      '| peer (same threads, same prompt token ids) | prefill image | prefill video | decode short ctx | decode long ctx | ours / theirs (prefill tok/s; decode speed) |',
+    );
     lines.push('| --- | --- | --- | --- | --- | --- |');
     for (const peer of report.peers) {
       const ours = report.ours.find((entry) => entry.dtype === peer.dtype);
       const rate = (r: PeerPromptResult | undefined) => (r ? r.promptTokens / (r.prefillMs / 1000) : undefined);
-      const oursRate = (q: QuestionResult | undefined) => (q?.prefillMs ? q.promptTokens / (q.prefillMs / 1000) : undefined);
+      const oursRate = (q: QuestionResult | undefined) =>
+        q?.prefillMs ? q.promptTokens / (q.prefillMs / 1000) : undefined;
       const { image, video } = peer.results;
       const ratios = ours
         ? [
             x(oursRate(ours.image) && rate(image) && oursRate(ours.image)! / rate(image)!),
             x(oursRate(ours.video) && rate(video) && oursRate(ours.video)! / rate(video)!),
-            x(ours.image?.decodeMsPerToken && image?.decodeMsPerToken && image.decodeMsPerToken / ours.image.decodeMsPerToken),
-            x(ours.video?.decodeMsPerToken && video?.decodeMsPerToken && video.decodeMsPerToken / ours.video.decodeMsPerToken),
+            x(
+              ours.image?.decodeMsPerToken &&
+                image?.decodeMsPerToken &&
+                image.decodeMsPerToken / ours.image.decodeMsPerToken,
+            ),
+            x(
+              ours.video?.decodeMsPerToken &&
+                video?.decodeMsPerToken &&
+                video.decodeMsPerToken / ours.video.decodeMsPerToken,
+            ),
           ].join(' / ')
         : 'no ours of that dtype';
       lines.push(
@@ -192,7 +243,10 @@ export function renderMarkdown(report: RunReport): string {
     const g = report.ggufCheck;
     const others = Object.entries(g.llama)
       .filter(([type]) => type !== 'F32')
-      .map(([type, entry]) => `${type} ${(entry.greedyAgreement * 8).toFixed(0)}/8, ${entry.maxLogProbabilityDifference.toExponential(1)}`)
+      .map(
+        ([type, entry]) =>
+          `${type} ${(entry.greedyAgreement * 8).toFixed(0)}/8, ${entry.maxLogProbabilityDifference.toExponential(1)}`,
+      )
       .join('; ');
     lines.push(
       `GGUF writer check (tiny fixture text model, ${g.promptTokens} prompt tokens, llama.cpp vs our fp32 ONNX): F32 greedy ${(g.llama['F32']!.greedyAgreement * 8).toFixed(0)}/8 equal, max |log p| difference over the vocabulary ${g.llama['F32']!.maxLogProbabilityDifference.toExponential(1)} (bound ${g.f32Bound}); ${others}: ${g.passed ? 'passed' : 'FAILED'}.`,
@@ -206,23 +260,53 @@ export function renderMarkdown(report: RunReport): string {
   if (q4 && c) {
     const short = q4.image;
     const long = q4.video;
-    const floorShort = short ? ((q4.conversion.decoderBytes + cacheBytes(report, q4, short.promptTokens)) / (c.streamGBps * 1e9)) * 1000 : undefined;
-    const prefillGflops = work && long?.prefillMs ? ((long.promptTokens / (long.prefillMs / 1000)) * work.prefillFlopPerToken) / 1e9 : undefined;
+    const floorShort = short
+      ? ((q4.conversion.decoderBytes + cacheBytes(report, q4, short.promptTokens)) / (c.streamGBps * 1e9)) * 1000
+      : undefined;
+    const prefillGflops =
+      work && long?.prefillMs
+        ? ((long.promptTokens / (long.prefillMs / 1000)) * work.prefillFlopPerToken) / 1e9
+        : undefined;
     const shortMs = short?.decodeMsPerToken;
     const longMs = long?.decodeMsPerToken;
     const q8Ms = q8?.image?.decodeMsPerToken;
     const llamaMs = llamaQ4?.results.image?.decodeMsPerToken;
     const targets: [string, boolean | undefined, string][] = [
-      ['q4 decode at the short context reads at least 50% of the streaming rate', shortMs && floorShort ? floorShort / shortMs >= 0.5 : undefined, x(shortMs && floorShort && floorShort / shortMs)],
-      ['q4 decode faster than llama.cpp Q4_0 (short context)', shortMs && llamaMs ? shortMs < llamaMs : undefined, `${ms(shortMs)} vs ${ms(llamaMs)}`],
-      ['q4 decode, long context at most 1.3 x the short', shortMs && longMs ? longMs / shortMs <= 1.3 : undefined, x(shortMs && longMs && longMs / shortMs)],
-      ['q8 decode at most 2 x q4', q8Ms && shortMs ? q8Ms / shortMs <= 2 : undefined, x(q8Ms && shortMs && q8Ms / shortMs)],
-      ['q4 video prefill at least 2 x the fp32 MatMul throughput', prefillGflops === undefined ? undefined : prefillGflops >= 2 * c.fp32MatMulGflops, `${x(prefillGflops && prefillGflops / c.fp32MatMulGflops)} x`],
-      ['q4 video question peak RSS at most 8 GiB', long ? long.maxRssGiB <= 8 : undefined, long ? `${long.maxRssGiB.toFixed(2)} GiB` : '-'],
+      [
+        'q4 decode at the short context reads at least 50% of the streaming rate',
+        shortMs && floorShort ? floorShort / shortMs >= 0.5 : undefined,
+        x(shortMs && floorShort && floorShort / shortMs),
+      ],
+      [
+        'q4 decode faster than llama.cpp Q4_0 (short context)',
+        shortMs && llamaMs ? shortMs < llamaMs : undefined,
+        `${ms(shortMs)} vs ${ms(llamaMs)}`,
+      ],
+      [
+        'q4 decode, long context at most 1.3 x the short',
+        shortMs && longMs ? longMs / shortMs <= 1.3 : undefined,
+        x(shortMs && longMs && longMs / shortMs),
+      ],
+      [
+        'q8 decode at most 2 x q4',
+        q8Ms && shortMs ? q8Ms / shortMs <= 2 : undefined,
+        x(q8Ms && shortMs && q8Ms / shortMs),
+      ],
+      [
+        'q4 video prefill at least 2 x the fp32 MatMul throughput',
+        prefillGflops === undefined ? undefined : prefillGflops >= 2 * c.fp32MatMulGflops,
+        `${x(prefillGflops && prefillGflops / c.fp32MatMulGflops)} x`,
+      ],
+      [
+        'q4 video question peak RSS at most 8 GiB',
+        long ? long.maxRssGiB <= 8 : undefined,
+        long ? `${long.maxRssGiB.toFixed(2)} GiB` : '-',
+      ],
     ];
     lines.push('| target (issue 10, q4) | met | measured |');
     lines.push('| --- | --- | --- |');
-    for (const [name, met, measured] of targets) lines.push(`| ${name} | ${met === undefined ? '-' : met ? 'yes' : 'NO'} | ${measured} |`);
+    for (const [name, met, measured] of targets)
+      lines.push(`| ${name} | ${met === undefined ? '-' : met ? 'yes' : 'NO'} | ${measured} |`);
     lines.push('');
   }
   for (const skipped of report.skipped) lines.push(`- ${skipped.what}: ${skipped.reason}`);
@@ -238,6 +322,9 @@ export function writeReadmeSection(file: string, markdown: string): void {
   const start = text.indexOf(START);
   const end = text.indexOf(END);
   const section = `${START}\n${markdown}\n${END}`;
-  const next = start >= 0 && end > start ? `${text.slice(0, start)}${section}${text.slice(end + END.length)}` : `${text}\n${section}\n`;
+  const next =
+    start >= 0 && end > start
+      ? `${text.slice(0, start)}${section}${text.slice(end + END.length)}`
+      : `${text}\n${section}\n`;
   writeFileSync(file, next);
 }

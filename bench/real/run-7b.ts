@@ -39,7 +39,8 @@ const { values } = parseArgs({
 });
 
 const started = performance.now();
-const log = (line: string) => process.stderr.write(`[7b ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stderr.write(`[7b ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const layers = { text: Number(values['text-layers']), vision: Number(values['vision-layers']) };
 const threads = Number(values.threads);
 const newTokens = Number(values['new-tokens']);
@@ -51,11 +52,19 @@ const sessionOptions = {
   ...(executionProvider === 'cpu' ? {} : { executionProviders: [executionProvider] }),
   ...(JSON.parse(values['session-options']) as Record<string, unknown>),
 };
-const nominalBandwidthGBps = values['gpu-bandwidth-gbps'] === undefined ? undefined : Number(values['gpu-bandwidth-gbps']);
-for (const [name, value] of Object.entries({ '--text-layers': layers.text, '--vision-layers': layers.vision, '--threads': threads, '--new-tokens': newTokens })) {
+const nominalBandwidthGBps =
+  values['gpu-bandwidth-gbps'] === undefined ? undefined : Number(values['gpu-bandwidth-gbps']);
+for (const [name, value] of Object.entries({
+  '--text-layers': layers.text,
+  '--vision-layers': layers.vision,
+  '--threads': threads,
+  '--new-tokens': newTokens,
+})) {
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, found ${value}`);
 }
-for (const dtype of dtypes) if (!['fp32', 'fp16', 'q8', 'q4'].includes(dtype)) throw new Error(`--dtypes: unknown dtype ${dtype} (fp32, fp16, q8, q4)`);
+for (const dtype of dtypes)
+  if (!['fp32', 'fp16', 'q8', 'q4'].includes(dtype))
+    throw new Error(`--dtypes: unknown dtype ${dtype} (fp32, fp16, q8, q4)`);
 mkdirSync(cacheRoot(), { recursive: true });
 
 const report: RunReport = {
@@ -99,7 +108,8 @@ if (!values['skip-peers']) {
   if (!hadPeers) report.setupSeconds['peers install'] = (performance.now() - before) / 1000;
   // The GGUF writer's own check, on the tiny fixture (seconds).
   report.ggufCheck = await checkGgufWriter(threads, log);
-  if (!report.ggufCheck.passed) log('WARNING: the GGUF writer check failed: the llama.cpp figures below are not of the same model');
+  if (!report.ggufCheck.passed)
+    log('WARNING: the GGUF writer check failed: the llama.cpp figures below are not of the same model');
 }
 
 // 2. The machine's ceilings, on the same threads.
@@ -111,20 +121,44 @@ const processor = await VideoLlavaProcessor.fromPretrained(resolveSource(checkpo
 const frames = processor.config.processor.videoProcessor.numFrames;
 const size = 224;
 // The same question for both: 256 image tokens + 18 = 274, 2056 video tokens + 18 = 2074 (the issue's prompt lengths).
-const PROMPTS = { image: 'USER: <image>\nWhy is this funny? ASSISTANT:', video: 'USER: <video>\nWhy is this funny? ASSISTANT:' };
+const PROMPTS = {
+  image: 'USER: <image>\nWhy is this funny? ASSISTANT:',
+  video: 'USER: <video>\nWhy is this funny? ASSISTANT:',
+};
 const promptIds = {
-  image: Array.from(processor({ text: PROMPTS.image, pixelValuesImages: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }).inputIds.data as BigInt64Array, Number),
-  video: Array.from(processor({ text: PROMPTS.video, pixelValuesVideos: new Tensor('float32', new Float32Array(frames * 3 * size * size), [1, frames, 3, size, size]) }).inputIds.data as BigInt64Array, Number),
+  image: Array.from(
+    processor({
+      text: PROMPTS.image,
+      pixelValuesImages: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]),
+    }).inputIds.data as BigInt64Array,
+    Number,
+  ),
+  video: Array.from(
+    processor({
+      text: PROMPTS.video,
+      pixelValuesVideos: new Tensor('float32', new Float32Array(frames * 3 * size * size), [1, frames, 3, size, size]),
+    }).inputIds.data as BigInt64Array,
+    Number,
+  ),
 };
 report.promptTokens = { image: promptIds.image.length, video: promptIds.video.length };
 {
   const text = processor.config.model.textConfig;
   const vision = processor.config.model.visionConfig;
-  const layerWeights = text.hiddenSize * (text.numAttentionHeads + 2 * text.numKeyValueHeads) * text.headDim + text.numAttentionHeads * text.headDim * text.hiddenSize + 3 * text.hiddenSize * text.intermediateSize;
+  const layerWeights =
+    text.hiddenSize * (text.numAttentionHeads + 2 * text.numKeyValueHeads) * text.headDim +
+    text.numAttentionHeads * text.headDim * text.hiddenSize +
+    3 * text.hiddenSize * text.intermediateSize;
   const featureLayer = processor.config.model.visionFeatureLayer;
-  const deepest = Math.max(...(Array.isArray(featureLayer) ? featureLayer : [featureLayer]).map((layer) => (layer < 0 ? vision.numHiddenLayers + 1 + layer : layer)));
+  const deepest = Math.max(
+    ...(Array.isArray(featureLayer) ? featureLayer : [featureLayer]).map((layer) =>
+      layer < 0 ? vision.numHiddenLayers + 1 + layer : layer,
+    ),
+  );
   const patches = (vision.imageSize / vision.patchSize) ** 2 + 1;
-  const perLayer = 2 * patches * (4 * vision.hiddenSize ** 2 + 2 * vision.hiddenSize * vision.intermediateSize) + 4 * patches ** 2 * vision.hiddenSize;
+  const perLayer =
+    2 * patches * (4 * vision.hiddenSize ** 2 + 2 * vision.hiddenSize * vision.intermediateSize) +
+    4 * patches ** 2 * vision.hiddenSize;
   const projector = 2 * patches * (vision.hiddenSize * text.hiddenSize + text.hiddenSize ** 2);
   report.work = {
     prefillFlopPerToken: 2 * text.numHiddenLayers * layerWeights,
@@ -145,8 +179,17 @@ if (!values['skip-peers']) {
       const file = await ggufOnce(checkpoint.directory, layers, type, log);
       if (file.seconds !== undefined) report.setupSeconds[`gguf ${type}`] = file.seconds;
       log(`llama.cpp ${type}: measuring`);
-      const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>('llama-child.ts', { peers: peersDir(), file: file.file, threads, newTokens: newTokens + 1, prompts: promptIds }, childSeconds);
-      report.peers.push({ peer: 'llama.cpp', variant: `node-llama-cpp 3.21.1, GGUF ${type} (${(file.bytes / 1e9).toFixed(2)} GB)`, dtype, ...result });
+      const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>(
+        'llama-child.ts',
+        { peers: peersDir(), file: file.file, threads, newTokens: newTokens + 1, prompts: promptIds },
+        childSeconds,
+      );
+      report.peers.push({
+        peer: 'llama.cpp',
+        variant: `node-llama-cpp 3.21.1, GGUF ${type} (${(file.bytes / 1e9).toFixed(2)} GB)`,
+        dtype,
+        ...result,
+      });
       save();
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -167,15 +210,20 @@ function memAvailableBytes(): number {
   return freemem();
 }
 /** fp16 parameters of the text model and vision tower, from the checkpoint (float16) size. */
-const checkpointBytes = (JSON.parse(readFileSync(join(checkpoint.directory, 'model.safetensors.index.json'), 'utf8')) as { metadata: { total_size: number } }).metadata.total_size;
+const checkpointBytes = (
+  JSON.parse(readFileSync(join(checkpoint.directory, 'model.safetensors.index.json'), 'utf8')) as {
+    metadata: { total_size: number };
+  }
+).metadata.total_size;
 const conversions = new Map<string, Conversion>();
-if (values['skip-ours']) report.skipped.push({ what: `ours (${dtypes.join(', ')})`, reason: 'left out of this run (--skip-ours)' });
+if (values['skip-ours'])
+  report.skipped.push({ what: `ours (${dtypes.join(', ')})`, reason: 'left out of this run (--skip-ours)' });
 for (const dtype of values['skip-ours'] ? [] : dtypes) {
   if ((dtype === 'fp16' || dtype === 'fp32') && executionProvider === 'cpu') {
     // ONNX Runtime's CPU provider has few float16 kernels on x86: it may hold float32 copies next to the float16
     // weights. Run only when that would still fit in the memory available now (the machine is shared).
     const weights = dtype === 'fp16' ? checkpointBytes : 2 * checkpointBytes;
-    const need = weights + (2 * checkpointBytes) + 4 * 2 ** 30;
+    const need = weights + 2 * checkpointBytes + 4 * 2 ** 30;
     const available = memAvailableBytes();
     if (need > available) {
       const reason = `needs up to ${(need / 2 ** 30).toFixed(1)} GiB (${(weights / 2 ** 30).toFixed(1)} GiB of ${dtype} weights, float32 copies ONNX Runtime's CPU provider may make, the cache), ${(available / 2 ** 30).toFixed(1)} GiB available of ${(totalmem() / 2 ** 30).toFixed(1)} GiB`;
@@ -191,10 +239,22 @@ for (const dtype of values['skip-ours'] ? [] : dtypes) {
     log(`ours ${dtype}: measuring (decoder files ${(conversion.decoderBytes / 1e9).toFixed(2)} GB)`);
     const result = await runChild<Omit<OursResult, 'conversion'>>(
       'ours-child.ts',
-      { folder: conversion.directory, dtype, threads, newTokens, prompts: PROMPTS, video: FIXTURE_VIDEO, image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'), sessionOptions },
+      {
+        folder: conversion.directory,
+        dtype,
+        threads,
+        newTokens,
+        prompts: PROMPTS,
+        video: FIXTURE_VIDEO,
+        image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'),
+        sessionOptions,
+      },
       childSeconds,
     );
-    report.ours.push({ ...result, conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes } });
+    report.ours.push({
+      ...result,
+      conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes },
+    });
     save();
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -215,13 +275,34 @@ if (!values['skip-peers']) {
       log(`transformers.js ${dtype}: measuring`);
       const result = await runChild<Omit<PeerResult, 'peer' | 'variant' | 'dtype'>>(
         'transformers-child.ts',
-        { peers: peersDir(), folder: conversion.directory, dtype, view: join(cacheRoot(), `tfjs-view-${dtype}`), threads, newTokens: newTokens + 1, prompts: Object.fromEntries(values['tfjs-prompts'].split(',').filter(Boolean).map((name) => [name, promptIds[name as 'image' | 'video']])) },
+        {
+          peers: peersDir(),
+          folder: conversion.directory,
+          dtype,
+          view: join(cacheRoot(), `tfjs-view-${dtype}`),
+          threads,
+          newTokens: newTokens + 1,
+          prompts: Object.fromEntries(
+            values['tfjs-prompts']
+              .split(',')
+              .filter(Boolean)
+              .map((name) => [name, promptIds[name as 'image' | 'video']]),
+          ),
+        },
         childSeconds,
       );
-      report.peers.push({ peer: 'transformers.js', variant: `@huggingface/transformers 4.3.1 on our ${dtype} ONNX files`, dtype, ...result });
+      report.peers.push({
+        peer: 'transformers.js',
+        variant: `@huggingface/transformers 4.3.1 on our ${dtype} ONNX files`,
+        dtype,
+        ...result,
+      });
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n').slice(0, 3).join(' ') : String(error);
-      report.skipped.push({ what: `transformers.js ${dtype}`, reason: `its loader or run failed on our files: ${reason}` });
+      report.skipped.push({
+        what: `transformers.js ${dtype}`,
+        reason: `its loader or run failed on our files: ${reason}`,
+      });
       log(`transformers.js ${dtype} failed: ${reason}`);
     }
   }

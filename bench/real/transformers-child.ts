@@ -27,7 +27,10 @@ interface TransformersJs {
   env: { allowRemoteModels: boolean; localModelPath: string };
   Tensor: new (type: string, data: BigInt64Array, dims: number[]) => unknown;
   LlavaForConditionalGeneration: {
-    from_pretrained(id: string, options: Record<string, unknown>): Promise<{ generate(options: Record<string, unknown>): Promise<unknown>; dispose(): Promise<void> }>;
+    from_pretrained(
+      id: string,
+      options: Record<string, unknown>,
+    ): Promise<{ generate(options: Record<string, unknown>): Promise<unknown>; dispose(): Promise<void> }>;
   };
 }
 const transformers = (await import(require.resolve('@huggingface/transformers'))) as TransformersJs;
@@ -38,7 +41,10 @@ const OURS: Record<string, string> = { fp32: '', fp16: '_fp16', q8: '_q8', q4: '
 rmSync(args.view, { recursive: true, force: true });
 mkdirSync(join(args.view, 'onnx'), { recursive: true });
 const config = JSON.parse(readFileSync(join(args.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-writeFileSync(join(args.view, 'config.json'), JSON.stringify({ ...config, model_type: 'llava', architectures: ['LlavaForConditionalGeneration'] }, null, 2));
+writeFileSync(
+  join(args.view, 'config.json'),
+  JSON.stringify({ ...config, model_type: 'llava', architectures: ['LlavaForConditionalGeneration'] }, null, 2),
+);
 symlinkSync(join(args.folder, 'generation_config.json'), join(args.view, 'generation_config.json'));
 const ours = OURS[args.dtype]!;
 const theirs = SUFFIX[args.dtype]!;
@@ -84,8 +90,18 @@ for (const [name, ids] of Object.entries(args.prompts)) {
   const prefillMs = tokenStamps[0]! - started;
   const steps = tokenStamps.slice(1).map((stamp, index) => stamp - tokenStamps[index]!);
   const tokens = output.tolist()[0]!.slice(ids.length).map(Number);
-  results[name] = { promptTokens: ids.length, prefillMs, decodeStepsMs: steps, decodeMsPerToken: steps.length ? median(steps) : undefined, tokens };
-  process.stderr.write(`  [transformers.js ${args.dtype}] ${name}: ${ids.length} tokens, prefill ${(prefillMs / 1000).toFixed(1)} s, decode ${steps.length ? median(steps).toFixed(0) : '-'} ms/token\n`);
+  results[name] = {
+    promptTokens: ids.length,
+    prefillMs,
+    decodeStepsMs: steps,
+    decodeMsPerToken: steps.length ? median(steps) : undefined,
+    tokens,
+  };
+  process.stderr.write(
+    `  [transformers.js ${args.dtype}] ${name}: ${ids.length} tokens, prefill ${(prefillMs / 1000).toFixed(1)} s, decode ${steps.length ? median(steps).toFixed(0) : '-'} ms/token\n`,
+  );
 }
 await model.dispose();
-process.stdout.write(`RESULT ${JSON.stringify({ loadMs, results, peakRssGiB: process.resourceUsage().maxRSS / 2 ** 20 })}\n`);
+process.stdout.write(
+  `RESULT ${JSON.stringify({ loadMs, results, peakRssGiB: process.resourceUsage().maxRSS / 2 ** 20 })}\n`,
+);

@@ -1,2 +1,5 @@
 import type { Options } from 'tsup';
-export declare function defineLibraryConfig(entry: Record<string, string> | string[], overrides?: Options): Options | Options[];
+export declare function defineLibraryConfig(
+  entry: Record<string, string> | string[],
+  overrides?: Options,
+): Options | Options[];

@@ -23,13 +23,26 @@ interface Exit {
   stderr: string;
 }
 
-async function exec(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Exit> {
+async function exec(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Exit> {
   try {
-    const { stdout, stderr } = await run(file, args, { maxBuffer: 64 * 2 ** 20, cwd: options.cwd, env: options.env ?? process.env });
+    const { stdout, stderr } = await run(file, args, {
+      maxBuffer: 64 * 2 ** 20,
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+    });
     return { code: 0, signal: null, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; signal?: NodeJS.Signals; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : null, signal: failed.signal ?? null, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : null,
+      signal: failed.signal ?? null,
+      stdout: failed.stdout ?? '',
+      stderr: failed.stderr ?? '',
+    };
   }
 }
 
@@ -47,22 +60,41 @@ describe('the video-llava bin and long command lines', () => {
   const question = 'a'.repeat(100_000);
 
   it('a 100,000-character --question gets an answer or a message, never a crash', async () => {
-    const result = await exec(process.execPath, [bin, 'generate', converted, '--question', question, '--video', videoFile, '--max-new-tokens', '2', '--quiet'], { env: { ...process.env, ORT_DISABLE_TELEMETRY: undefined } });
+    const result = await exec(
+      process.execPath,
+      [bin, 'generate', converted, '--question', question, '--video', videoFile, '--max-new-tokens', '2', '--quiet'],
+      { env: { ...process.env, ORT_DISABLE_TELEMETRY: undefined } },
+    );
     expect(result.signal).toBeNull();
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/text is \d{5,} tokens after expanding the images and videos .* more than the model's max_position_embeddings 4096/);
+    expect(result.stderr).toMatch(
+      /text is \d{5,} tokens after expanding the images and videos .* more than the model's max_position_embeddings 4096/,
+    );
   });
 
   it('--question-file takes the same 100,000 characters without them on the command line', async () => {
     const file = join(await folders.folder(), 'question.txt');
     await writeFile(file, question);
-    const fromFile = await exec(process.execPath, [bin, 'generate', converted, '--question-file', file, '--video', videoFile, '--max-new-tokens', '2', '--quiet']);
+    const fromFile = await exec(process.execPath, [
+      bin,
+      'generate',
+      converted,
+      '--question-file',
+      file,
+      '--video',
+      videoFile,
+      '--max-new-tokens',
+      '2',
+      '--quiet',
+    ]);
     expect(fromFile.signal).toBeNull();
     expect(fromFile.stderr).toMatch(/text is \d{5,} tokens after expanding/);
   });
 
   it('refuses a long command line, with the way round, when the user turned ONNX Runtime telemetry on', async () => {
-    const result = await exec(process.execPath, [bin, 'generate', converted, '--question', question], { env: { ...process.env, ORT_DISABLE_TELEMETRY: '0' } });
+    const result = await exec(process.execPath, [bin, 'generate', converted, '--question', question], {
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '0' },
+    });
     expect(result.signal).toBeNull();
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('pass long text with --prompt-file FILE or --question-file FILE');
@@ -71,7 +103,11 @@ describe('the video-llava bin and long command lines', () => {
 
 /** The workspace's install of the third-party packages the CLI needs, by name: where pnpm put each one. */
 async function thirdPartyPackages(): Promise<Map<string, string>> {
-  const { stdout } = await run('pnpm', ['--filter', '@video-llava/cli', 'list', '--prod', '--depth', 'Infinity', '--json'], { cwd: repositoryRoot, maxBuffer: 64 * 2 ** 20 });
+  const { stdout } = await run(
+    'pnpm',
+    ['--filter', '@video-llava/cli', 'list', '--prod', '--depth', 'Infinity', '--json'],
+    { cwd: repositoryRoot, maxBuffer: 64 * 2 ** 20 },
+  );
   interface Listed {
     version: string;
     path: string;
@@ -99,13 +135,21 @@ describe('npm pack', () => {
   it('the packed CLI installs with npm into an empty folder beside the other packed packages, offline, and runs', async () => {
     const packs = await folders.folder();
     // every workspace package the CLI needs, packed as it would be published (workspace:* becomes the version)
-    const { stdout } = await run('pnpm', ['--filter', '@video-llava/cli...', '--prod', 'list', '--depth', '-1', '--json'], { cwd: repositoryRoot, maxBuffer: 16 * 2 ** 20 });
+    const { stdout } = await run(
+      'pnpm',
+      ['--filter', '@video-llava/cli...', '--prod', 'list', '--depth', '-1', '--json'],
+      { cwd: repositoryRoot, maxBuffer: 16 * 2 ** 20 },
+    );
     // (the filter takes development dependencies too: the private tooling packages are left out)
-    const workspace = (JSON.parse(stdout) as { path: string; private?: boolean }[]).filter((item) => !item.private).map((item) => item.path);
+    const workspace = (JSON.parse(stdout) as { path: string; private?: boolean }[])
+      .filter((item) => !item.private)
+      .map((item) => item.path);
     for (const folder of workspace) await run('pnpm', ['pack', '--pack-destination', packs], { cwd: folder });
     const tarballs = readdirSync(packs).filter((name) => name.endsWith('.tgz'));
     expect(tarballs).toContain('video-llava-cli-0.0.0.tgz');
-    const cliManifest = JSON.parse((await run('tar', ['-xOzf', join(packs, 'video-llava-cli-0.0.0.tgz'), 'package/package.json'])).stdout);
+    const cliManifest = JSON.parse(
+      (await run('tar', ['-xOzf', join(packs, 'video-llava-cli-0.0.0.tgz'), 'package/package.json'])).stdout,
+    );
     expect(cliManifest.bin).toEqual({ 'video-llava': './dist/bin.js' });
     expect(JSON.stringify(cliManifest.dependencies)).not.toContain('workspace:');
 
@@ -119,7 +163,10 @@ describe('npm pack', () => {
       const target = join(app, 'node_modules', name);
       await mkdir(dirname(target), { recursive: true });
       await run('cp', ['-al', path, target]).catch(() => run('cp', ['-a', path, target]));
-      const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')) as { version: string; bin?: string | Record<string, string> };
+      const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')) as {
+        version: string;
+        bin?: string | Record<string, string>;
+      };
       dependencies[name] = manifest.version;
       const bins = typeof manifest.bin === 'string' ? { [name.split('/').pop()!]: manifest.bin } : (manifest.bin ?? {});
       for (const [command, file] of Object.entries(bins)) {
@@ -127,11 +174,18 @@ describe('npm pack', () => {
         await symlink(join('..', name, file), join(app, 'node_modules/.bin', command));
       }
     }
-    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'cli-install-test', private: true, dependencies }));
-    const install = await exec('npm', ['install', '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => join(packs, name))], {
-      cwd: app,
-      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_offline: 'true' },
-    });
+    await writeFile(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'cli-install-test', private: true, dependencies }),
+    );
+    const install = await exec(
+      'npm',
+      ['install', '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => join(packs, name))],
+      {
+        cwd: app,
+        env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_offline: 'true' },
+      },
+    );
     expect(install.code, install.stderr).toBe(0);
 
     const installed = join(app, 'node_modules/.bin/video-llava');
@@ -141,9 +195,27 @@ describe('npm pack', () => {
     for (const command of ['info', 'convert', 'generate', 'chat']) expect(help.stdout).toContain(`  ${command} `);
     // and does the work: convert the fixture checkpoint to q4, then answer from the q4-only folder
     const output = join(app, 'tiny-q4');
-    const convert = await exec(installed, ['convert', tinyFixture.model, output, '--dtype', 'q4', '--json'], { cwd: app });
+    const convert = await exec(installed, ['convert', tinyFixture.model, output, '--dtype', 'q4', '--json'], {
+      cwd: app,
+    });
     expect(convert.code, convert.stderr).toBe(0);
-    const answer = await exec(installed, ['generate', output, '--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '3', '--greedy', '--json', '--quiet'], { cwd: app });
+    const answer = await exec(
+      installed,
+      [
+        'generate',
+        output,
+        '--question',
+        'Why is this funny?',
+        '--video',
+        videoFile,
+        '--max-new-tokens',
+        '3',
+        '--greedy',
+        '--json',
+        '--quiet',
+      ],
+      { cwd: app },
+    );
     expect(answer.code, answer.stderr).toBe(0);
     expect(JSON.parse(answer.stdout.trimEnd().split('\n').pop()!).ids).toHaveLength(3);
   }, 600_000);

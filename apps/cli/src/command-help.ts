@@ -15,6 +15,9 @@ export function formatUsage(usage: string): string {
 
 /** What `video-llava <command> --help` prints: the usage, the summary and the options. */
 export function formatCommandHelp(command: CliCommand): string {
-  const options = Object.entries(command.options).map(([name, flag]): [string, string] => [`--${name}${flag.value ? ` ${flag.value}` : ''}`, flag.description]);
+  const options = Object.entries(command.options).map(([name, flag]): [string, string] => [
+    `--${name}${flag.value ? ` ${flag.value}` : ''}`,
+    flag.description,
+  ]);
   return `${formatUsage(command.usage)}\n${command.summary}\n\nOptions:\n${formatColumns(options)}`;
 }

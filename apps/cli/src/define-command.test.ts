@@ -24,6 +24,8 @@ describe('defineCommand', () => {
   });
 
   it('throws a UsageError with the usage before running', async () => {
-    await expect(command.run([], createTestIo())).rejects.toEqual(new UsageError('missing <word>: the word to print', 'video-llava echo <word> [--twice]'));
+    await expect(command.run([], createTestIo())).rejects.toEqual(
+      new UsageError('missing <word>: the word to print', 'video-llava echo <word> [--twice]'),
+    );
   });
 });

@@ -2,9 +2,10 @@ import type { CliCommand, CliIo, FlagSpecs } from './command.js';
 import { type CommandLineSpec, type RequiredPositional, parseCommandLine } from './parse-command-line.js';
 
 /** A command's command line, parsed and checked by {@link parseCommandLine}. */
-export type ParsedCommandLine<Options extends FlagSpecs, Positionals extends readonly RequiredPositional[]> = ReturnType<
-  typeof parseCommandLine<Options, Positionals>
->;
+export type ParsedCommandLine<
+  Options extends FlagSpecs,
+  Positionals extends readonly RequiredPositional[],
+> = ReturnType<typeof parseCommandLine<Options, Positionals>>;
 
 /** What {@link defineCommand} makes a {@link CliCommand} of. */
 export interface CommandDefinition<Options extends FlagSpecs, Positionals extends readonly RequiredPositional[]>

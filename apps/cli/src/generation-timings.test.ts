@@ -29,7 +29,14 @@ describe('recordGenerationTimings', () => {
       timings.onProgress({ stage: 'decode', done, total: 10, unit: 'tokens' });
     }
     clock = 1730;
-    expect(timings.finish()).toEqual({ load: 250, mediaDecode: 305, encode: 100, prefill: 190, decodePerToken: 60, decode: 121 });
+    expect(timings.finish()).toEqual({
+      load: 250,
+      mediaDecode: 305,
+      encode: 100,
+      prefill: 190,
+      decodePerToken: 60,
+      decode: 121,
+    });
   });
 
   it('gives no per-token figure for one token, and no encode time without media', () => {
@@ -41,6 +48,13 @@ describe('recordGenerationTimings', () => {
     timings.onProgress({ stage: 'prefill', done: 10, total: 10, unit: 'tokens' });
     clock = 26;
     timings.onProgress({ stage: 'decode', done: 1, total: 1, unit: 'tokens' });
-    expect(timings.finish()).toEqual({ load: 0, mediaDecode: 5, encode: 0, prefill: 20, decodePerToken: null, decode: 1 });
+    expect(timings.finish()).toEqual({
+      load: 0,
+      mediaDecode: 5,
+      encode: 0,
+      prefill: 20,
+      decodePerToken: null,
+      decode: 1,
+    });
   });
 });

@@ -30,7 +30,10 @@ const round = (milliseconds: number): number => Math.round(milliseconds * 10) / 
  * @param now the clock
  * @default now performance.now
  */
-export function recordGenerationTimings(load: number, now: () => number = () => performance.now()): { onProgress: ProgressCallback; finish(): GenerationTimings } {
+export function recordGenerationTimings(
+  load: number,
+  now: () => number = () => performance.now(),
+): { onProgress: ProgressCallback; finish(): GenerationTimings } {
   const start = now();
   let firstEncode: number | undefined;
   let lastEncode: number | undefined;
@@ -43,8 +46,7 @@ export function recordGenerationTimings(load: number, now: () => number = () => 
       if (event.stage === 'encode') {
         firstEncode ??= time;
         lastEncode = time;
-      }
-      else if (event.stage === 'prefill') {
+      } else if (event.stage === 'prefill') {
         if (event.done === 0) prefillStart ??= time;
         else if (event.total !== undefined && event.done >= event.total) prefillEnd ??= time;
       } else if (event.stage === 'decode') decodes.push(time);

@@ -22,7 +22,10 @@ describe('sniffMediaFile', () => {
   it('tells the fixture video from the fixture images by their first bytes', async () => {
     expect(sniffMediaFile(await readFile(video))).toEqual({ kind: 'video', format: 'MP4 / QuickTime' });
     const [image] = tinyFixture.json<{ images: string[] }[]>('cases.json').flatMap((fixtureCase) => fixtureCase.images);
-    expect(sniffMediaFile(await readFile(join(tinyFixture.images, image!)))).toMatchObject({ kind: 'image', format: 'PNG' });
+    expect(sniffMediaFile(await readFile(join(tinyFixture.images, image!)))).toMatchObject({
+      kind: 'image',
+      format: 'PNG',
+    });
   });
 
   it('knows the other containers, and says nothing of bytes it does not know', () => {
@@ -36,7 +39,10 @@ describe('sniffMediaFile', () => {
 
 describe('checkMediaFiles', () => {
   it('returns absolute paths for files of the right kind', async () => {
-    expect(await checkMediaFiles({ videos: ['sample_48f_320x240.mp4'], images: [] }, tinyFixture.video)).toEqual({ videos: [video], images: [] });
+    expect(await checkMediaFiles({ videos: ['sample_48f_320x240.mp4'], images: [] }, tinyFixture.video)).toEqual({
+      videos: [video],
+      images: [],
+    });
   });
 
   it('says a video given as --image is a video, and an image given as --video is an image', async () => {
@@ -44,7 +50,11 @@ describe('checkMediaFiles', () => {
     expect(asImage.code).toBe('INVALID_ARGUMENT');
     expect(asImage.message).toBe(`--image ${video} is a video (MP4 / QuickTime), not an image: pass it with --video.`);
     expect(asImage.field).toBe('--image');
-    const png = await folders.place({ 'frame.mp4': await readFile(join(tinyFixture.images, tinyFixture.json<{ images: string[] }[]>('cases.json').flatMap((c) => c.images)[0]!)) });
+    const png = await folders.place({
+      'frame.mp4': await readFile(
+        join(tinyFixture.images, tinyFixture.json<{ images: string[] }[]>('cases.json').flatMap((c) => c.images)[0]!),
+      ),
+    });
     const asVideo = await rejection(checkMediaFiles({ videos: [png('frame.mp4')], images: [] }, '/'));
     expect(asVideo.message).toMatch(/--video .*frame\.mp4 is an image \(PNG\), not a video: pass it with --image\./);
   });

@@ -12,7 +12,8 @@ export interface MediaFileKind {
   animated?: boolean;
 }
 
-const ascii = (bytes: Uint8Array, start: number, length: number): string => String.fromCharCode(...bytes.subarray(start, start + length));
+const ascii = (bytes: Uint8Array, start: number, length: number): string =>
+  String.fromCharCode(...bytes.subarray(start, start + length));
 
 /**
  * The kind of a media file from its first bytes (at least 376 for MPEG-TS), or undefined when they match no format
@@ -30,13 +31,17 @@ export function sniffMediaFile(bytes: Uint8Array): MediaFileKind | undefined {
   if (ascii(bytes, 0, 2) === 'BM' && bytes.length >= 26) return { kind: 'image', format: 'BMP' };
   if (ascii(bytes, 0, 4) === 'II*\0' || ascii(bytes, 0, 4) === 'MM\0*') return { kind: 'image', format: 'TIFF' };
   if (ascii(bytes, 4, 4) === 'ftyp') return { kind: 'video', format: 'MP4 / QuickTime' };
-  if (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) return { kind: 'video', format: 'Matroska / WebM' };
+  if (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3)
+    return { kind: 'video', format: 'Matroska / WebM' };
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'AVI ') return { kind: 'video', format: 'AVI' };
   if (ascii(bytes, 0, 3) === 'FLV') return { kind: 'video', format: 'FLV' };
   if (ascii(bytes, 0, 4) === 'OggS') return { kind: 'video', format: 'Ogg' };
-  if (bytes[0] === 0x30 && bytes[1] === 0x26 && bytes[2] === 0xb2 && bytes[3] === 0x75) return { kind: 'video', format: 'ASF / WMV' };
-  if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 1 && bytes[3] === 0xba) return { kind: 'video', format: 'MPEG program stream' };
-  if (bytes.length >= 377 && bytes[0] === 0x47 && bytes[188] === 0x47 && bytes[376] === 0x47) return { kind: 'video', format: 'MPEG transport stream' };
+  if (bytes[0] === 0x30 && bytes[1] === 0x26 && bytes[2] === 0xb2 && bytes[3] === 0x75)
+    return { kind: 'video', format: 'ASF / WMV' };
+  if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 1 && bytes[3] === 0xba)
+    return { kind: 'video', format: 'MPEG program stream' };
+  if (bytes.length >= 377 && bytes[0] === 0x47 && bytes[188] === 0x47 && bytes[376] === 0x47)
+    return { kind: 'video', format: 'MPEG transport stream' };
   return undefined;
 }
 
@@ -47,12 +52,28 @@ async function readHead(file: string, flag: string): Promise<Uint8Array> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new VideoLlavaError('FILE_NOT_FOUND', `${flag} ${file}: no such file.`, { file, field: flag, expected: 'an existing file', actual: 'missing', cause: error });
+      throw new VideoLlavaError('FILE_NOT_FOUND', `${flag} ${file}: no such file.`, {
+        file,
+        field: flag,
+        expected: 'an existing file',
+        actual: 'missing',
+        cause: error,
+      });
     }
-    throw new VideoLlavaError('INVALID_FILE', `${flag} ${file}: cannot be read (${code ?? (error as Error).message}).`, { file, field: flag, expected: 'a readable file', actual: code, cause: error });
+    throw new VideoLlavaError(
+      'INVALID_FILE',
+      `${flag} ${file}: cannot be read (${code ?? (error as Error).message}).`,
+      { file, field: flag, expected: 'a readable file', actual: code, cause: error },
+    );
   }
   try {
-    if ((await handle.stat()).isDirectory()) throw new VideoLlavaError('INVALID_FILE', `${flag} ${file} is a folder, not a file.`, { file, field: flag, expected: 'a file', actual: 'a folder' });
+    if ((await handle.stat()).isDirectory())
+      throw new VideoLlavaError('INVALID_FILE', `${flag} ${file} is a folder, not a file.`, {
+        file,
+        field: flag,
+        expected: 'a file',
+        actual: 'a folder',
+      });
     const head = new Uint8Array(512);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     return head.subarray(0, bytesRead);
@@ -69,19 +90,26 @@ async function readHead(file: string, flag: string): Promise<Uint8Array> {
  * @returns the absolute paths, in the order given
  * @throws VideoLlavaError `FILE_NOT_FOUND` for a missing file, `INVALID_ARGUMENT` for a file of the wrong kind
  */
-export async function checkMediaFiles(media: { videos: readonly string[]; images: readonly string[] }, cwd: string): Promise<{ videos: string[]; images: string[] }> {
+export async function checkMediaFiles(
+  media: { videos: readonly string[]; images: readonly string[] },
+  cwd: string,
+): Promise<{ videos: string[]; images: string[] }> {
   const check = async (given: string, flag: '--video' | '--image'): Promise<string> => {
     const file = resolve(cwd, given);
     const sniffed = sniffMediaFile(await readHead(file, flag));
     const wanted = flag === '--video' ? 'video' : 'image';
     if (sniffed && sniffed.kind !== wanted && !sniffed.animated) {
       const other = flag === '--video' ? '--image' : '--video';
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${flag} ${given} is ${sniffed.kind === 'image' ? 'an image' : 'a video'} (${sniffed.format}), not ${wanted === 'image' ? 'an image' : 'a video'}: pass it with ${other}.`, {
-        file,
-        field: flag,
-        expected: `a ${wanted} file`,
-        actual: `${sniffed.kind} (${sniffed.format})`,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${flag} ${given} is ${sniffed.kind === 'image' ? 'an image' : 'a video'} (${sniffed.format}), not ${wanted === 'image' ? 'an image' : 'a video'}: pass it with ${other}.`,
+        {
+          file,
+          field: flag,
+          expected: `a ${wanted} file`,
+          actual: `${sniffed.kind} (${sniffed.format})`,
+        },
+      );
     }
     return file;
   };

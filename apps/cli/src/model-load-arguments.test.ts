@@ -5,7 +5,13 @@ import { VideoLlavaError } from '@video-llava/core';
 import { temporaryFolders } from '@video-llava/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from './command.js';
-import { chooseModelDtypes, modelLoadOptions, parseDtypeArgument, parseModelLoadFlags, parseThreadsArgument } from './model-load-arguments.js';
+import {
+  chooseModelDtypes,
+  modelLoadOptions,
+  parseDtypeArgument,
+  parseModelLoadFlags,
+  parseThreadsArgument,
+} from './model-load-arguments.js';
 import { listOnnxVariants } from './onnx-variants.js';
 
 const usage = 'video-llava test <model>';
@@ -21,7 +27,12 @@ async function modelFolder(files: Record<string, number>): Promise<string> {
 }
 
 const allParts = (suffix: string, size = 10): Record<string, number> =>
-  Object.fromEntries(['embed_tokens', 'image_encoder', 'video_encoder', 'decoder_model_merged'].map((part) => [`${part}${suffix}.onnx`, size]));
+  Object.fromEntries(
+    ['embed_tokens', 'image_encoder', 'video_encoder', 'decoder_model_merged'].map((part) => [
+      `${part}${suffix}.onnx`,
+      size,
+    ]),
+  );
 
 function thrown(run: () => unknown): unknown {
   try {
@@ -35,9 +46,14 @@ function thrown(run: () => unknown): unknown {
 describe('--dtype', () => {
   it('takes one dtype for every part, per part with the short or the file names, or both', () => {
     expect(parseDtypeArgument('q4', usage)).toEqual({ rest: 'q4', parts: {} });
-    expect(parseDtypeArgument('decoder=q4,vision=fp16', usage)).toEqual({ parts: { decoder_model_merged: 'q4', image_encoder: 'fp16', video_encoder: 'fp16' } });
+    expect(parseDtypeArgument('decoder=q4,vision=fp16', usage)).toEqual({
+      parts: { decoder_model_merged: 'q4', image_encoder: 'fp16', video_encoder: 'fp16' },
+    });
     expect(parseDtypeArgument('fp16, embed_tokens=q8', usage)).toEqual({ rest: 'fp16', parts: { embed_tokens: 'q8' } });
-    expect(parseDtypeArgument('embed=q8,video_encoder=fp32', usage).parts).toEqual({ embed_tokens: 'q8', video_encoder: 'fp32' });
+    expect(parseDtypeArgument('embed=q8,video_encoder=fp32', usage).parts).toEqual({
+      embed_tokens: 'q8',
+      video_encoder: 'fp32',
+    });
   });
 
   it.each([
@@ -55,16 +71,28 @@ describe('--dtype', () => {
 
   it('picks the one variant a folder holds of each part, and what --dtype names', async () => {
     const q4 = await modelFolder(allParts('_q4'));
-    expect(chooseModelDtypes(q4, undefined)).toEqual({ embed_tokens: 'q4', image_encoder: 'q4', video_encoder: 'q4', decoder_model_merged: 'q4' });
+    expect(chooseModelDtypes(q4, undefined)).toEqual({
+      embed_tokens: 'q4',
+      image_encoder: 'q4',
+      video_encoder: 'q4',
+      decoder_model_merged: 'q4',
+    });
     const mixed = await modelFolder({ ...allParts(''), ...allParts('_q4') });
-    expect(chooseModelDtypes(mixed, parseDtypeArgument('fp32,decoder=q4', usage))).toEqual({ embed_tokens: 'fp32', image_encoder: 'fp32', video_encoder: 'fp32', decoder_model_merged: 'q4' });
+    expect(chooseModelDtypes(mixed, parseDtypeArgument('fp32,decoder=q4', usage))).toEqual({
+      embed_tokens: 'fp32',
+      image_encoder: 'fp32',
+      video_encoder: 'fp32',
+      decoder_model_merged: 'q4',
+    });
   });
 
   it('lists the variants when the folder holds several and --dtype is not given', async () => {
     const mixed = await modelFolder({ ...allParts(''), ...allParts('_q4') });
     const error = thrown(() => chooseModelDtypes(mixed, undefined)) as VideoLlavaError;
     expect(VideoLlavaError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toMatch(/holds several variants of embed_tokens: fp32 \(embed_tokens\.onnx\), q4 \(embed_tokens_q4\.onnx\)\. Choose with --dtype/);
+    expect(error.message).toMatch(
+      /holds several variants of embed_tokens: fp32 \(embed_tokens\.onnx\), q4 \(embed_tokens_q4\.onnx\)\. Choose with --dtype/,
+    );
     expect(error.field).toBe('--dtype');
   });
 
@@ -72,7 +100,9 @@ describe('--dtype', () => {
     const q4 = await modelFolder(allParts('_q4'));
     const error = thrown(() => chooseModelDtypes(q4, parseDtypeArgument('decoder=q8', usage))) as VideoLlavaError;
     expect(error.code).toBe('FILE_NOT_FOUND');
-    expect(error.message).toContain('has no decoder_model_merged_q8.onnx; it holds q4 (decoder_model_merged_q4.onnx). Pass --dtype q4');
+    expect(error.message).toContain(
+      'has no decoder_model_merged_q8.onnx; it holds q4 (decoder_model_merged_q4.onnx). Pass --dtype q4',
+    );
   });
 
   it('leaves a folder without ONNX files to the library (it says to convert the checkpoint)', async () => {
@@ -87,7 +117,9 @@ describe('--dtype', () => {
       dtype: { embed_tokens: 'fp16', image_encoder: 'fp16', video_encoder: 'fp16', decoder_model_merged: 'q4' },
       sessionOptions: { threads: 3 },
     });
-    expect(modelLoadOptions('org/name', parseModelLoadFlags({}, usage), '/nonexistent-root')).toEqual({ sessionOptions: { threads: availableParallelism() } });
+    expect(modelLoadOptions('org/name', parseModelLoadFlags({}, usage), '/nonexistent-root')).toEqual({
+      sessionOptions: { threads: availableParallelism() },
+    });
   });
 });
 
@@ -98,16 +130,30 @@ describe('--threads', () => {
   });
 
   it.each(['0', '-1', '1.5', 'many', ''])('refuses %j naming the flag and the range', (value) => {
-    expect(() => parseThreadsArgument(value, usage)).toThrow(new UsageError(`--threads must be an integer >= 1, found ${JSON.stringify(value)}`, usage));
+    expect(() => parseThreadsArgument(value, usage)).toThrow(
+      new UsageError(`--threads must be an integer >= 1, found ${JSON.stringify(value)}`, usage),
+    );
   });
 });
 
 describe('listOnnxVariants', () => {
   it('counts external data files in a variant size, and ignores other files', async () => {
-    const folder = await modelFolder({ 'decoder_model_merged.onnx': 100, 'decoder_model_merged.onnx_data': 1000, 'decoder_model_merged.onnx_data_1': 500, 'decoder_model_merged_q4.onnx': 70, 'notes.txt': 3 });
+    const folder = await modelFolder({
+      'decoder_model_merged.onnx': 100,
+      'decoder_model_merged.onnx_data': 1000,
+      'decoder_model_merged.onnx_data_1': 500,
+      'decoder_model_merged_q4.onnx': 70,
+      'notes.txt': 3,
+    });
     const variants = listOnnxVariants(folder);
     expect(variants.decoder_model_merged).toEqual([
-      { part: 'decoder_model_merged', dtype: 'fp32', file: 'decoder_model_merged.onnx', bytes: 1600, externalData: ['decoder_model_merged.onnx_data', 'decoder_model_merged.onnx_data_1'] },
+      {
+        part: 'decoder_model_merged',
+        dtype: 'fp32',
+        file: 'decoder_model_merged.onnx',
+        bytes: 1600,
+        externalData: ['decoder_model_merged.onnx_data', 'decoder_model_merged.onnx_data_1'],
+      },
       { part: 'decoder_model_merged', dtype: 'q4', file: 'decoder_model_merged_q4.onnx', bytes: 70, externalData: [] },
     ]);
     expect(variants.embed_tokens).toEqual([]);

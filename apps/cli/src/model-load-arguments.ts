@@ -19,7 +19,11 @@ export const modelLoadFlags = {
     description:
       'the ONNX variant to load: fp32, fp16, q8 or q4 for every part, or per part (decoder, vision, embed, or a file name such as decoder_model_merged), e.g. decoder=q4,vision=fp16 (default: the one variant the folder holds of each part)',
   },
-  threads: { type: 'string', value: 'N', description: `threads per ONNX operator (default: os.availableParallelism(), ${availableParallelism()} here)` },
+  threads: {
+    type: 'string',
+    value: 'N',
+    description: `threads per ONNX operator (default: os.availableParallelism(), ${availableParallelism()} here)`,
+  },
 } as const;
 
 /** The values {@link modelLoadFlags} parse to. */
@@ -53,7 +57,10 @@ export const PART_ALIASES: Readonly<Record<string, readonly ModelPart[]>> = {
 
 function dtypeOf(value: string, where: string, usage: string): ModelDtype {
   if ((MODEL_DTYPES as readonly string[]).includes(value)) return value as ModelDtype;
-  throw new UsageError(`--dtype: ${where} must be one of ${MODEL_DTYPES.join(', ')}, found ${JSON.stringify(value)}`, usage);
+  throw new UsageError(
+    `--dtype: ${where} must be one of ${MODEL_DTYPES.join(', ')}, found ${JSON.stringify(value)}`,
+    usage,
+  );
 }
 
 /**
@@ -65,22 +72,35 @@ function dtypeOf(value: string, where: string, usage: string): ModelDtype {
 export function parseDtypeArgument(value: string, usage: string): DtypeRequest {
   const request: DtypeRequest = { parts: {} };
   const entries = value.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => entry === '')) throw new UsageError(`--dtype: an empty entry in ${JSON.stringify(value)}; give DTYPE or PART=DTYPE, separated by commas`, usage);
+  if (entries.some((entry) => entry === ''))
+    throw new UsageError(
+      `--dtype: an empty entry in ${JSON.stringify(value)}; give DTYPE or PART=DTYPE, separated by commas`,
+      usage,
+    );
   for (const entry of entries) {
     const equals = entry.indexOf('=');
     if (equals < 0) {
-      if (request.rest !== undefined) throw new UsageError(`--dtype: two dtypes for every part (${request.rest}, ${entry}); name the part of one of them (PART=DTYPE)`, usage);
+      if (request.rest !== undefined)
+        throw new UsageError(
+          `--dtype: two dtypes for every part (${request.rest}, ${entry}); name the part of one of them (PART=DTYPE)`,
+          usage,
+        );
       request.rest = dtypeOf(entry, 'the dtype', usage);
       continue;
     }
     const name = entry.slice(0, equals).trim();
     const dtype = dtypeOf(entry.slice(equals + 1).trim(), `the dtype of ${name}`, usage);
-    const parts = PART_ALIASES[name] ?? ((MODEL_PARTS as readonly string[]).includes(name) ? [name as ModelPart] : undefined);
+    const parts =
+      PART_ALIASES[name] ?? ((MODEL_PARTS as readonly string[]).includes(name) ? [name as ModelPart] : undefined);
     if (parts === undefined) {
-      throw new UsageError(`--dtype: ${JSON.stringify(name)} is not a model part; the parts are ${[...Object.keys(PART_ALIASES), ...MODEL_PARTS].join(', ')}`, usage);
+      throw new UsageError(
+        `--dtype: ${JSON.stringify(name)} is not a model part; the parts are ${[...Object.keys(PART_ALIASES), ...MODEL_PARTS].join(', ')}`,
+        usage,
+      );
     }
     for (const part of parts) {
-      if (request.parts[part] !== undefined && request.parts[part] !== dtype) throw new UsageError(`--dtype: ${part} is given twice (${request.parts[part]}, ${dtype})`, usage);
+      if (request.parts[part] !== undefined && request.parts[part] !== dtype)
+        throw new UsageError(`--dtype: ${part} is given twice (${request.parts[part]}, ${dtype})`, usage);
       request.parts[part] = dtype;
     }
   }
@@ -95,7 +115,8 @@ export function parseDtypeArgument(value: string, usage: string): DtypeRequest {
 export function parseThreadsArgument(value: string | undefined, usage: string): number {
   if (value === undefined) return availableParallelism();
   const threads = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(threads) || threads < 1) throw new UsageError(`--threads must be an integer >= 1, found ${JSON.stringify(value)}`, usage);
+  if (value.trim() === '' || !Number.isSafeInteger(threads) || threads < 1)
+    throw new UsageError(`--threads must be an integer >= 1, found ${JSON.stringify(value)}`, usage);
   return threads;
 }
 
@@ -104,7 +125,10 @@ export function parseThreadsArgument(value: string | undefined, usage: string): 
  * @throws UsageError for a bad `--dtype` or `--threads`
  */
 export function parseModelLoadFlags(values: ModelLoadFlagValues, usage: string): ModelLoadArguments {
-  return { dtype: values.dtype === undefined ? undefined : parseDtypeArgument(values.dtype, usage), threads: parseThreadsArgument(values.threads, usage) };
+  return {
+    dtype: values.dtype === undefined ? undefined : parseDtypeArgument(values.dtype, usage),
+    threads: parseThreadsArgument(values.threads, usage),
+  };
 }
 
 function describeVariants(variants: readonly OnnxVariant[]): string {
@@ -132,7 +156,12 @@ export function chooseModelDtypes(folder: string, request: DtypeRequest | undefi
         throw new VideoLlavaError(
           'FILE_NOT_FOUND',
           `--dtype asks for ${asked} of ${part}, but ${onnxFolder} has no ${file}; it holds ${describeVariants(held)}. Pass --dtype ${held.length === 1 ? held[0]!.dtype : '<one of those>'}, or convert the checkpoint with --dtype ${asked}.`,
-          { file: join(onnxFolder, file), field: '--dtype', expected: held.map((variant) => variant.dtype), actual: asked },
+          {
+            file: join(onnxFolder, file),
+            field: '--dtype',
+            expected: held.map((variant) => variant.dtype),
+            actual: asked,
+          },
         );
       }
       chosen[part] = asked;
@@ -165,11 +194,19 @@ function isDirectory(path: string): boolean {
  * @param cwd the folder a relative path is resolved against
  * @throws VideoLlavaError from {@link chooseModelDtypes}
  */
-export function modelLoadOptions(model: string, parsed: ModelLoadArguments, cwd: string): { dtype?: ModelDtypeChoice; sessionOptions: { threads: number } } {
+export function modelLoadOptions(
+  model: string,
+  parsed: ModelLoadArguments,
+  cwd: string,
+): { dtype?: ModelDtypeChoice; sessionOptions: { threads: number } } {
   const sessionOptions = { threads: parsed.threads };
   const folder = /^https?:\/\//i.test(model) ? undefined : isAbsolute(model) ? model : resolve(cwd, model);
-  if (folder !== undefined && isDirectory(folder)) return { dtype: chooseModelDtypes(folder, parsed.dtype), sessionOptions };
+  if (folder !== undefined && isDirectory(folder))
+    return { dtype: chooseModelDtypes(folder, parsed.dtype), sessionOptions };
   if (parsed.dtype === undefined) return { sessionOptions };
   const { rest, parts } = parsed.dtype;
-  return { dtype: rest === undefined ? parts : { ...Object.fromEntries(MODEL_PARTS.map((part) => [part, rest])), ...parts }, sessionOptions };
+  return {
+    dtype: rest === undefined ? parts : { ...Object.fromEntries(MODEL_PARTS.map((part) => [part, rest])), ...parts },
+    sessionOptions,
+  };
 }

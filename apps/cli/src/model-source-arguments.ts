@@ -6,15 +6,26 @@ import type { CliIo } from './command.js';
 import type { RequiredPositional } from './parse-command-line.js';
 
 /** The `<model-dir>` argument of the commands that read a checkpoint: a folder, a hub id or a URL. */
-export const modelPositional = { name: '<model-dir>', description: 'a checkpoint folder, a hub id (org/name) or a URL' } as const satisfies RequiredPositional;
+export const modelPositional = {
+  name: '<model-dir>',
+  description: 'a checkpoint folder, a hub id (org/name) or a URL',
+} as const satisfies RequiredPositional;
 
 /**
  * The flags of every command that reads a model: `--cache-dir <dir>` (the hub cache folder, relative to the working
  * directory) and `--offline` (never touch the network). Spread into a command's options.
  */
 export const sourceFlags = {
-  'cache-dir': { type: 'string', value: '<dir>', description: 'the hub cache for a hub id (default: HF_HUB_CACHE, else ~/.cache/huggingface/hub)' },
-  offline: { type: 'boolean', default: false, description: 'use the hub cache only, never the network (default: from HF_HUB_OFFLINE)' },
+  'cache-dir': {
+    type: 'string',
+    value: '<dir>',
+    description: 'the hub cache for a hub id (default: HF_HUB_CACHE, else ~/.cache/huggingface/hub)',
+  },
+  offline: {
+    type: 'boolean',
+    default: false,
+    description: 'use the hub cache only, never the network (default: from HF_HUB_OFFLINE)',
+  },
 } as const;
 
 /** The values {@link sourceFlags} parse to. */
@@ -35,7 +46,10 @@ export function sourceOptionsFromFlags(
   return {
     cwd: io.cwd,
     env: io.env,
-    hub: { ...(values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, values['cache-dir']) } : {}), ...(values.offline ? { offline: true } : {}) },
+    hub: {
+      ...(values['cache-dir'] ? { cacheDirectory: resolve(io.cwd, values['cache-dir']) } : {}),
+      ...(values.offline ? { offline: true } : {}),
+    },
   };
 }
 
@@ -58,20 +72,33 @@ export function checkModelArgument(model: string, cwd: string, flag = '<model-di
   }
   if (stats?.isDirectory()) return;
   if (stats) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${flag} ${model} is a file; give the model folder (the one with config.json and onnx/), a hub id (org/name) or a URL.`, {
-      file: path,
-      field: flag,
-      expected: 'a model folder, a hub id or a URL',
-      actual: 'a file',
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${flag} ${model} is a file; give the model folder (the one with config.json and onnx/), a hub id (org/name) or a URL.`,
+      {
+        file: path,
+        field: flag,
+        expected: 'a model folder, a hub id or a URL',
+        actual: 'a file',
+      },
+    );
   }
-  const localSpelling = model.startsWith('.') || model.startsWith('~') || isAbsolute(model) || model.includes('\\') || !looksLikeHubId(model);
+  const localSpelling =
+    model.startsWith('.') ||
+    model.startsWith('~') ||
+    isAbsolute(model) ||
+    model.includes('\\') ||
+    !looksLikeHubId(model);
   if (localSpelling) {
-    throw new VideoLlavaError('FILE_NOT_FOUND', `${flag} ${model}: no such folder (${path}). Give a model folder, a hub id (org/name) or a URL.`, {
-      file: path,
-      field: flag,
-      expected: 'an existing folder',
-      actual: 'missing',
-    });
+    throw new VideoLlavaError(
+      'FILE_NOT_FOUND',
+      `${flag} ${model}: no such folder (${path}). Give a model folder, a hub id (org/name) or a URL.`,
+      {
+        file: path,
+        field: flag,
+        expected: 'an existing folder',
+        actual: 'missing',
+      },
+    );
   }
 }

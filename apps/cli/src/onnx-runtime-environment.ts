@@ -18,7 +18,10 @@ const DISABLED = new Set(['1', 'true']);
  * @param env the environment to read and set (`process.env`, which native code reads)
  * @returns a message when the user turned telemetry on and the command line is too long for it, else undefined
  */
-export function guardOnnxRuntimeTelemetry(commandLine: readonly string[], env: Record<string, string | undefined>): string | undefined {
+export function guardOnnxRuntimeTelemetry(
+  commandLine: readonly string[],
+  env: Record<string, string | undefined>,
+): string | undefined {
   const value = env.ORT_DISABLE_TELEMETRY;
   if (value === undefined || value === '') {
     env.ORT_DISABLE_TELEMETRY = '1';

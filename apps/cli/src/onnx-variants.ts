@@ -23,7 +23,10 @@ const VARIANT_NAME = new RegExp(`^(${MODEL_PARTS.join('|')})(?:_(${MODEL_DTYPES.
  */
 export function listOnnxVariants(folder: string): Record<ModelPart, OnnxVariant[]> {
   const onnxFolder = join(folder, 'onnx');
-  const result = Object.fromEntries(MODEL_PARTS.map((part) => [part, [] as OnnxVariant[]])) as Record<ModelPart, OnnxVariant[]>;
+  const result = Object.fromEntries(MODEL_PARTS.map((part) => [part, [] as OnnxVariant[]])) as Record<
+    ModelPart,
+    OnnxVariant[]
+  >;
   let names: string[];
   try {
     names = readdirSync(onnxFolder);
@@ -34,7 +37,9 @@ export function listOnnxVariants(folder: string): Record<ModelPart, OnnxVariant[
   for (const name of names) {
     const match = VARIANT_NAME.exec(name);
     if (!match) continue;
-    const externalData = names.filter((other) => other.startsWith(`${name}_data`) || other.startsWith(`${name}.data`)).sort();
+    const externalData = names
+      .filter((other) => other.startsWith(`${name}_data`) || other.startsWith(`${name}.data`))
+      .sort();
     result[match[1] as ModelPart].push({
       part: match[1] as ModelPart,
       dtype: (match[2] ?? 'fp32') as ModelDtype,
@@ -43,6 +48,7 @@ export function listOnnxVariants(folder: string): Record<ModelPart, OnnxVariant[
       externalData,
     });
   }
-  for (const part of MODEL_PARTS) result[part].sort((a, b) => MODEL_DTYPES.indexOf(a.dtype) - MODEL_DTYPES.indexOf(b.dtype));
+  for (const part of MODEL_PARTS)
+    result[part].sort((a, b) => MODEL_DTYPES.indexOf(a.dtype) - MODEL_DTYPES.indexOf(b.dtype));
   return result;
 }

@@ -26,7 +26,10 @@ function usageError(argv: string[]): UsageError {
 
 describe('parseCommandLine', () => {
   it('returns the flag values and one string per positional', () => {
-    expect(parseCommandLine(['a', '--json', 'b', '--mode', 'fast'], spec)).toEqual({ values: { json: true, mode: 'fast' }, positionals: ['a', 'b'] });
+    expect(parseCommandLine(['a', '--json', 'b', '--mode', 'fast'], spec)).toEqual({
+      values: { json: true, mode: 'fast' },
+      positionals: ['a', 'b'],
+    });
     expect(parseCommandLine(['a', 'b'], spec).values.json).toBe(false);
   });
 
@@ -42,7 +45,7 @@ describe('parseCommandLine', () => {
     expect(usageError(['a', 'b', '--colour']).message).toContain("Unknown option '--colour'");
   });
 
-  it('gives a negative number to the flag before it, so the flag\'s own check can name its range', () => {
+  it("gives a negative number to the flag before it, so the flag's own check can name its range", () => {
     expect(parseCommandLine(['a', 'b', '--mode', '-1'], spec).values.mode).toBe('-1');
     expect(parseCommandLine(['a', 'b', '--mode', '-0.5'], spec).values.mode).toBe('-0.5');
     expect(parseCommandLine(['a', 'b', '--mode', '-.5'], spec).values.mode).toBe('-.5');

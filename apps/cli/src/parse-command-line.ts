@@ -34,7 +34,13 @@ function attachNegativeNumbers(argv: readonly string[], options: FlagSpecs): str
       result.push(...argv.slice(index));
       break;
     }
-    if (word.startsWith('--') && !word.includes('=') && options[word.slice(2)]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+    if (
+      word.startsWith('--') &&
+      !word.includes('=') &&
+      options[word.slice(2)]?.type === 'string' &&
+      next !== undefined &&
+      NEGATIVE_NUMBER.test(next)
+    ) {
       result.push(`${word}=${next}`);
       index++;
     } else result.push(word);
@@ -50,13 +56,15 @@ function attachNegativeNumbers(argv: readonly string[], options: FlagSpecs): str
  * @throws UsageError with `spec.usage` for an unknown flag, a flag without its value, a missing argument
  * (`missing <name>: <description>`) or an extra one; the bin prints it and exits 2
  */
-export function parseCommandLine<const Options extends FlagSpecs, const Positionals extends readonly RequiredPositional[]>(
-  argv: string[],
-  spec: CommandLineSpec<Options, Positionals>,
-) {
+export function parseCommandLine<
+  const Options extends FlagSpecs,
+  const Positionals extends readonly RequiredPositional[],
+>(argv: string[], spec: CommandLineSpec<Options, Positionals>) {
   // parseArgs gets only what it knows: the help texts stay out
   const options = Object.fromEntries(
-    Object.entries(spec.options).map(([name, { value, description, ...descriptor }]): [string, ParseArgsOptionDescriptor] => [name, descriptor]),
+    Object.entries(spec.options).map(
+      ([name, { value, description, ...descriptor }]): [string, ParseArgsOptionDescriptor] => [name, descriptor],
+    ),
   ) as unknown as Options;
   let parsed;
   try {
@@ -66,7 +74,8 @@ export function parseCommandLine<const Options extends FlagSpecs, const Position
   }
   const { positionals } = parsed;
   spec.positionals.forEach((positional, index) => {
-    if (positionals[index] === undefined) throw new UsageError(`missing ${positional.name}: ${positional.description}`, spec.usage);
+    if (positionals[index] === undefined)
+      throw new UsageError(`missing ${positional.name}: ${positional.description}`, spec.usage);
   });
   const extra = positionals.slice(spec.positionals.length);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`, spec.usage);

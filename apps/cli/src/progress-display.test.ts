@@ -31,6 +31,7 @@ describe('createProgressDisplay', () => {
         '',
       ].join('\n'),
     );
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters
     expect(io.err()).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
   });
 

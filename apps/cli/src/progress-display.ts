@@ -35,6 +35,7 @@ function formatAmount(value: number, unit: ProgressEvent['unit']): string {
 
 /** Control characters (a file name may hold them) never reach a log. */
 function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
@@ -73,8 +74,13 @@ export function createProgressDisplay(stderr: CliIo['stderr'], options: Progress
         const filled = Math.round(fraction * BAR_WIDTH);
         // another stage: the bar drawn so far stays, as it was
         if (openStage !== undefined && openStage !== event.stage) finish();
-        const amount = total === undefined ? formatAmount(event.done, event.unit) : `${formatAmount(event.done, event.unit)} / ${formatAmount(total, event.unit)}${unitWord(event)}`;
-        stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${amount}\u001b[K`);
+        const amount =
+          total === undefined
+            ? formatAmount(event.done, event.unit)
+            : `${formatAmount(event.done, event.unit)} / ${formatAmount(total, event.unit)}${unitWord(event)}`;
+        stderr.write(
+          `\r${label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${amount}\u001b[K`,
+        );
         openStage = event.stage;
         if (done) {
           completed.add(key);
@@ -85,7 +91,12 @@ export function createProgressDisplay(stderr: CliIo['stderr'], options: Progress
       if (done) {
         completed.add(key);
         // "1 items" says nothing: a count is shown when there is something to count
-        const count = event.unit === 'bytes' ? ` 100% of ${formatAmount(total!, 'bytes')}` : event.unit === 'items' && total === 1 ? '' : ` ${formatAmount(total!, event.unit)}${unitWord(event)}`;
+        const count =
+          event.unit === 'bytes'
+            ? ` 100% of ${formatAmount(total!, 'bytes')}`
+            : event.unit === 'items' && total === 1
+              ? ''
+              : ` ${formatAmount(total!, event.unit)}${unitWord(event)}`;
         stderr.write(`${label}${count || (event.file ? '' : ' done')}\n`);
         return;
       }

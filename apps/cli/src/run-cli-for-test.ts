@@ -13,7 +13,10 @@ export interface CliRun {
  * @param options.cwd the working directory relative paths resolve against; default `process.cwd()`
  * @param options.env the environment (`HF_ENDPOINT`, `HF_HUB_CACHE`, ...); default none
  */
-export async function runCliForTest(argv: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliRun> {
+export async function runCliForTest(
+  argv: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<CliRun> {
   const io = createTestIo(options.cwd);
   if (options.env) io.env = options.env;
   const code = await runCli(argv, io);

@@ -6,12 +6,28 @@ import { UsageError } from './command.js';
  * command's options; {@link parseSamplingFlags} checks them before anything loads.
  */
 export const samplingFlags = {
-  'max-new-tokens': { type: 'string', value: 'N', description: "the most tokens to generate, an integer >= 1 (default: the checkpoint's generation_config.json)" },
+  'max-new-tokens': {
+    type: 'string',
+    value: 'N',
+    description: "the most tokens to generate, an integer >= 1 (default: the checkpoint's generation_config.json)",
+  },
   greedy: { type: 'boolean', default: false, description: 'take the most likely token at each step, never sample' },
   temperature: { type: 'string', value: 'T', description: 'sample, with this temperature, a number >= 0' },
-  'top-k': { type: 'string', value: 'K', description: 'sample from the K most likely tokens, an integer >= 0 (0: all)' },
-  'top-p': { type: 'string', value: 'P', description: 'sample from the most likely tokens that together reach probability P, a number in [0, 1]' },
-  seed: { type: 'string', value: 'S', description: 'sample, with this seed, an integer >= 0: the same seed gives the same answer' },
+  'top-k': {
+    type: 'string',
+    value: 'K',
+    description: 'sample from the K most likely tokens, an integer >= 0 (0: all)',
+  },
+  'top-p': {
+    type: 'string',
+    value: 'P',
+    description: 'sample from the most likely tokens that together reach probability P, a number in [0, 1]',
+  },
+  seed: {
+    type: 'string',
+    value: 'S',
+    description: 'sample, with this seed, an integer >= 0: the same seed gives the same answer',
+  },
 } as const;
 
 /** The values {@link samplingFlags} parse to. */
@@ -37,14 +53,21 @@ interface NumberRule {
 function rangeText(rule: NumberRule): string {
   const kind = rule.integer ? 'an integer' : 'a number';
   const low = `${rule.exclusiveMinimum ? '>' : '>='} ${rule.minimum}`;
-  return rule.maximum === undefined ? `${kind} ${low}` : `${kind} ${rule.exclusiveMinimum ? `in (${rule.minimum}, ${rule.maximum}]` : `in [${rule.minimum}, ${rule.maximum}]`}`;
+  return rule.maximum === undefined
+    ? `${kind} ${low}`
+    : `${kind} ${rule.exclusiveMinimum ? `in (${rule.minimum}, ${rule.maximum}]` : `in [${rule.minimum}, ${rule.maximum}]`}`;
 }
 
 /**
  * A flag's number, checked against its range.
  * @throws UsageError `--<flag> must be <range>, found "<value>"`
  */
-export function numberArgument(value: string | undefined, flag: string, rule: NumberRule, usage: string): number | undefined {
+export function numberArgument(
+  value: string | undefined,
+  flag: string,
+  rule: NumberRule,
+  usage: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
   const valid =
@@ -64,7 +87,8 @@ export function numberArgument(value: string | undefined, flag: string, rule: Nu
  */
 export function parseSamplingFlags(values: SamplingFlagValues, usage: string): GenerationOptions {
   const sampling = SAMPLING_FLAGS.filter((flag) => values[flag] !== undefined);
-  if (values.greedy && sampling.length > 0) throw new UsageError(`--greedy cannot go with --${sampling.join(', --')} (those sample)`, usage);
+  if (values.greedy && sampling.length > 0)
+    throw new UsageError(`--greedy cannot go with --${sampling.join(', --')} (those sample)`, usage);
   const maxNewTokens = numberArgument(values['max-new-tokens'], 'max-new-tokens', { integer: true, minimum: 1 }, usage);
   const temperature = numberArgument(values.temperature, 'temperature', { integer: false, minimum: 0 }, usage);
   const topK = numberArgument(values['top-k'], 'top-k', { integer: true, minimum: 0 }, usage);

@@ -44,5 +44,9 @@ export async function streamAnswer(
   });
   for await (const delta of stream) write(delta.text);
   const answer = await stream.result;
-  return { answer, timings: timings.finish(), reusedPrefixTokens: videoLlava.model.statistics.reusedPrefixTokens - reusedBefore };
+  return {
+    answer,
+    timings: timings.finish(),
+    reusedPrefixTokens: videoLlava.model.statistics.reusedPrefixTokens - reusedBefore,
+  };
 }

@@ -13,7 +13,12 @@ function formatBytes(bytes: number): string {
  * Why a model cannot be loaded here before its bytes are held: a single file of 2 GiB or more (convert again, which
  * writes external data in chunks below 2 GB), or more weights than WebAssembly's 4 GiB memory.
  */
-export function tooBigForBrowser(file: string, fileBytes: number, totalBytes: number, device: string): string | undefined {
+export function tooBigForBrowser(
+  file: string,
+  fileBytes: number,
+  totalBytes: number,
+  device: string,
+): string | undefined {
   if (fileBytes >= LARGEST_BROWSER_FILE) {
     return `This model is too big for the browser as converted: ${file} is ${formatBytes(fileBytes)}, and a browser cannot hold one file of 2 GB or more. Convert it again with a current \`video-llava convert\` (it writes the weights in chunks of at most 2 GB: .onnx_data, .onnx_data_1, ...), or choose a smaller dtype (q4).`;
   }
@@ -26,10 +31,16 @@ export function tooBigForBrowser(file: string, fileBytes: number, totalBytes: nu
 /** A message for a failed model load: memory exhaustion says the model is too big, anything else says what failed. */
 export function explainLoadError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof RangeError || /out of memory|bad_alloc|allocation failed|Array buffer allocation|memory access out of bounds|Cannot enlarge memory/i.test(message)) {
+  if (
+    error instanceof RangeError ||
+    /out of memory|bad_alloc|allocation failed|Array buffer allocation|memory access out of bounds|Cannot enlarge memory/i.test(
+      message,
+    )
+  ) {
     return `This model is too big for this browser: it ran out of memory while loading (${message}). Try a smaller dtype (q4), WebGPU, or a desktop browser with more memory.`;
   }
-  if (VideoLlavaError.isInstance(error) && error.code === 'FILE_NOT_FOUND') return `A file of the model is missing: ${message}`;
+  if (VideoLlavaError.isInstance(error) && error.code === 'FILE_NOT_FOUND')
+    return `A file of the model is missing: ${message}`;
   return `The model could not be loaded: ${message}`;
 }
 

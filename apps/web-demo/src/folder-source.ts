@@ -4,7 +4,12 @@ import { VideoLlavaError } from 'video-llava/web';
 export interface FolderSource {
   readonly description: string;
   exists(path: string): Promise<boolean>;
-  readBytes(path: string, options?: { onProgress?: (event: { stage: 'download'; file: string; done: number; total: number; unit: 'bytes' }) => void }): Promise<Uint8Array>;
+  readBytes(
+    path: string,
+    options?: {
+      onProgress?: (event: { stage: 'download'; file: string; done: number; total: number; unit: 'bytes' }) => void;
+    },
+  ): Promise<Uint8Array>;
   readText(path: string): Promise<string>;
 }
 
@@ -16,7 +21,11 @@ export function folderSource(name: string, files: ReadonlyMap<string, File>): Fo
   const file = (path: string): File => {
     const found = files.get(path);
     if (found === undefined) {
-      throw new VideoLlavaError('FILE_NOT_FOUND', `The folder "${name}" has no ${path}.`, { file: `${name}/${path}`, expected: 'a file of a converted model folder', actual: 'missing' });
+      throw new VideoLlavaError('FILE_NOT_FOUND', `The folder "${name}" has no ${path}.`, {
+        file: `${name}/${path}`,
+        expected: 'a file of a converted model folder',
+        actual: 'missing',
+      });
     }
     return found;
   };
@@ -26,7 +35,13 @@ export function folderSource(name: string, files: ReadonlyMap<string, File>): Fo
     readBytes: async (path, options) => {
       const found = file(path);
       const bytes = new Uint8Array(await found.arrayBuffer());
-      options?.onProgress?.({ stage: 'download', file: path, done: bytes.byteLength, total: bytes.byteLength, unit: 'bytes' });
+      options?.onProgress?.({
+        stage: 'download',
+        file: path,
+        done: bytes.byteLength,
+        total: bytes.byteLength,
+        unit: 'bytes',
+      });
       return bytes;
     },
     readText: async (path) => file(path).text(),
@@ -64,7 +79,8 @@ export function hasDirectoryPicker(): boolean {
 
 /** Asks for a folder with the File System Access API and lists its files (two levels: the folder and `onnx/`). */
 export async function pickDirectory(): Promise<{ name: string; files: Map<string, File> }> {
-  const picker = (globalThis as unknown as { showDirectoryPicker: (options?: object) => Promise<DirectoryHandle> }).showDirectoryPicker;
+  const picker = (globalThis as unknown as { showDirectoryPicker: (options?: object) => Promise<DirectoryHandle> })
+    .showDirectoryPicker;
   const root = await picker({ mode: 'read' });
   const files = new Map<string, File>();
   const walk = async (directory: DirectoryHandle, prefix: string, depth: number): Promise<void> => {

@@ -1,5 +1,12 @@
 import './style.css';
-import { type ChatMessage, type ProgressEvent, VideoLlava, type VideoLlavaAnswer, VideoLlavaError, webPlatform } from 'video-llava/web';
+import {
+  type ChatMessage,
+  type ProgressEvent,
+  VideoLlava,
+  type VideoLlavaAnswer,
+  VideoLlavaError,
+  webPlatform,
+} from 'video-llava/web';
 import { explainLoadError, explainMediaError, tooBigForBrowser } from './explain.js';
 import { type FolderSource, filesFromInput, folderSource, hasDirectoryPicker, pickDirectory } from './folder-source.js';
 import { type DecodedMedia, drawImageThumbnail, drawVideoThumbnails } from './media.js';
@@ -60,7 +67,12 @@ function updateButtons(): void {
   ui.cancelButton.disabled = !busy;
   ui.loadButton.disabled = loading !== undefined;
   ui.folderButton.disabled = loading !== undefined;
-  ui.askHint.textContent = model === undefined ? 'Load a model first.' : media.length === 0 ? 'No video: the question is about text only.' : '';
+  ui.askHint.textContent =
+    model === undefined
+      ? 'Load a model first.'
+      : media.length === 0
+        ? 'No video: the question is about text only.'
+        : '';
 }
 
 /** WebGPU when the browser gives an adapter, else WebAssembly; `?device=` forces one. */
@@ -80,7 +92,8 @@ const DEVICE_NAMES: Record<string, string> = { webgpu: 'WebGPU', wasm: 'WebAssem
 function showDevice(providers: readonly string[]): void {
   const names = [...new Set(providers.map((provider) => DEVICE_NAMES[provider] ?? provider))];
   // onnxruntime-web's default: half the cores, at most 4, in a cross-origin isolated page; else one
-  const count = settings.threads ?? (crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1);
+  const count =
+    settings.threads ?? (crossOriginIsolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1);
   const threads = names.includes('WebAssembly') ? ` · ${count} thread${count === 1 ? '' : 's'}` : '';
   ui.device.textContent = `device: ${names.join(' + ')}${threads}`;
   ui.device.dataset.device = [...new Set(providers)].join(',');
@@ -130,7 +143,10 @@ async function loadModel(source: string | FolderSource, label: string): Promise<
   try {
     const loaded = await VideoLlava.load(source, {
       backend: recordingBackend(providers),
-      sessionOptions: { executionProviders: device === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'], ...(settings.threads === undefined ? {} : { threads: settings.threads }) },
+      sessionOptions: {
+        executionProviders: device === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
+        ...(settings.threads === undefined ? {} : { threads: settings.threads }),
+      },
       preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder'],
       onProgress,
       signal: controller.signal,
@@ -144,7 +160,10 @@ async function loadModel(source: string | FolderSource, label: string): Promise<
     resetConversationView();
     showDevice(providers);
     ui.progress.finish();
-    setStatus(`${label} is ready (${((performance.now() - started) / 1000).toFixed(1)} s). Pick a video and ask.`, 'ok');
+    setStatus(
+      `${label} is ready (${((performance.now() - started) / 1000).toFixed(1)} s). Pick a video and ask.`,
+      'ok',
+    );
     document.body.dataset.model = 'ready';
     if (pickedFiles.length > 0 && media.length === 0) await decodeMedia(pickedFiles);
   } catch (error) {
@@ -182,7 +201,10 @@ async function decodeMedia(files: File[]): Promise<void> {
         decoded.push({ kind: 'image', name: file.name, image });
         ui.thumbnails.append(await drawImageThumbnail(file, file.name));
       } else {
-        const video = (await webPlatform.loadVideo(file, { numFrames: frames })) as unknown as Extract<DecodedMedia, { kind: 'video' }>['video'];
+        const video = (await webPlatform.loadVideo(file, { numFrames: frames })) as unknown as Extract<
+          DecodedMedia,
+          { kind: 'video' }
+        >['video'];
         decoded.push({ kind: 'video', name: file.name, video });
         ui.thumbnails.append(...drawVideoThumbnails(video));
       }
@@ -220,18 +242,28 @@ function resetConversationView(): void {
   model?.clearPrefixCache();
   const empty = document.createElement('p');
   empty.className = 'empty';
-  empty.textContent = media.length > 0 ? `Ask about ${media.map((item) => item.name).join(', ')}.` : 'Your questions and the model’s answers appear here.';
+  empty.textContent =
+    media.length > 0
+      ? `Ask about ${media.map((item) => item.name).join(', ')}.`
+      : 'Your questions and the model’s answers appear here.';
   ui.conversation.replaceChildren(empty);
 }
 
 /** The chat so far plus the new question: the media go with the first question, as Video-LLaVA was trained. */
 function messagesFor(question: string): ChatMessage[] {
-  const placeholders = [...media.filter((item) => item.kind === 'image').map(() => ({ type: 'image' as const })), ...media.filter((item) => item.kind === 'video').map(() => ({ type: 'video' as const }))];
+  const placeholders = [
+    ...media.filter((item) => item.kind === 'image').map(() => ({ type: 'image' as const })),
+    ...media.filter((item) => item.kind === 'video').map(() => ({ type: 'video' as const })),
+  ];
   const messages: ChatMessage[] = [];
   const all = [...turns.map((turn) => turn.question), question];
   all.forEach((text, index) => {
-    messages.push({ role: 'user', content: index === 0 ? [...placeholders, { type: 'text', text }] : [{ type: 'text', text }] });
-    if (index < turns.length) messages.push({ role: 'assistant', content: [{ type: 'text', text: turns[index]!.answer }] });
+    messages.push({
+      role: 'user',
+      content: index === 0 ? [...placeholders, { type: 'text', text }] : [{ type: 'text', text }],
+    });
+    if (index < turns.length)
+      messages.push({ role: 'assistant', content: [{ type: 'text', text: turns[index]!.answer }] });
   });
   return messages;
 }
@@ -260,7 +292,13 @@ function appendTurn(question: string): { answer: HTMLElement; stats: HTMLElement
   return { answer, stats, stage };
 }
 
-const STAGE_NAMES: Record<string, string> = { 'decode-video': 'decoding the video', 'decode-image': 'decoding the image', encode: 'encoding the frames', prefill: 'reading the prompt', decode: 'answering' };
+const STAGE_NAMES: Record<string, string> = {
+  'decode-video': 'decoding the video',
+  'decode-image': 'decoding the image',
+  encode: 'encoding the frames',
+  prefill: 'reading the prompt',
+  decode: 'answering',
+};
 
 async function ask(): Promise<void> {
   const question = ui.question.value.trim();
@@ -315,7 +353,11 @@ async function ask(): Promise<void> {
       speed === undefined ? undefined : `${speed.toFixed(1)} tokens/s`,
       firstToken === undefined ? undefined : `first token after ${((firstToken - started) / 1000).toFixed(1)} s`,
       reused > 0 ? `${reused} prompt tokens reused from the last answer` : undefined,
-      answer.finishReason === 'abort' ? 'cancelled' : answer.finishReason === 'length' ? 'stopped at max_new_tokens' : undefined,
+      answer.finishReason === 'abort'
+        ? 'cancelled'
+        : answer.finishReason === 'length'
+          ? 'stopped at max_new_tokens'
+          : undefined,
     ];
     view.stats.textContent = parts.filter(Boolean).join(' · ');
     view.answer.dataset.reusedTokens = String(reused);
@@ -323,7 +365,14 @@ async function ask(): Promise<void> {
     view.answer.dataset.tokenIds = JSON.stringify(answer.ids);
     turns.push({ question, answer: answer.text });
   } catch (error) {
-    const message = VideoLlavaError.isInstance(error) && ['DECODE_FAILED', 'INVALID_FILE', 'UNSUPPORTED'].includes(error.code) && error.field === 'videos' ? explainMediaError(media[0]?.name ?? 'the media', error) : error instanceof Error ? error.message : String(error);
+    const message =
+      VideoLlavaError.isInstance(error) &&
+      ['DECODE_FAILED', 'INVALID_FILE', 'UNSUPPORTED'].includes(error.code) &&
+      error.field === 'videos'
+        ? explainMediaError(media[0]?.name ?? 'the media', error)
+        : error instanceof Error
+          ? error.message
+          : String(error);
     view.stats.textContent = '';
     view.answer.classList.add('failed');
     text.data = message;

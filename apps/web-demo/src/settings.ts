@@ -24,7 +24,8 @@ export function readSettings(search: string): DemoSettings {
   const deviceText = parameters.get('device');
   let device: DemoSettings['device'];
   if (deviceText === 'wasm' || deviceText === 'webgpu') device = deviceText;
-  else if (deviceText !== null && deviceText !== '') problems.push(`device=${deviceText} is not wasm or webgpu; choosing automatically.`);
+  else if (deviceText !== null && deviceText !== '')
+    problems.push(`device=${deviceText} is not wasm or webgpu; choosing automatically.`);
   const greedyText = parameters.get('greedy');
   const greedy = greedyText === '1' || greedyText === 'true';
   const maxText = parameters.get('max_new_tokens');

@@ -37,13 +37,35 @@ beforeAll(async () => {
   chromiumPath(); // names CHROMIUM_PATH and tooling/scripts/ensure-browser.sh when there is no Chromium
   work = await mkdtemp(join(tmpdir(), 'video-llava-web-demo-'));
   const site = join(work, 'site');
-  await build({ root: app, configFile: join(app, 'vite.config.ts'), logLevel: 'warn', build: { outDir: site, emptyOutDir: true } });
+  await build({
+    root: app,
+    configFile: join(app, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: site, emptyOutDir: true },
+  });
   model = join(work, 'model');
   await convertCheckpoint(tinyFixture.model, model, { externalDataThreshold: 0, externalDataChunkBytes: CHUNK });
   // Lossless H.264, every frame kept: Chromium decodes it within 3 levels of the reference frames, which moves no
   // greedy token of the video case (packages/video-llava/test/web-chromium.test.ts measures both)
   h264 = join(work, 'sample_48f_320x240_h264.mp4');
-  execFileSync(await resolveFfmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', original, '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv420p', '-vsync', '0', h264]);
+  execFileSync(await resolveFfmpegPath(), [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
+    '-i',
+    original,
+    '-c:v',
+    'libx264',
+    '-qp',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-vsync',
+    '0',
+    h264,
+  ]);
   server = await startStaticServer({
     routes: { '/': { file: join(site, 'index.html'), type: 'text/html; charset=utf-8' } },
     folders: { '/model/': model, '/': site },
@@ -68,7 +90,10 @@ afterAll(async () => {
 });
 
 /** Types a question, presses Ask and waits for the answer to finish. */
-async function ask(text: string, on: Page = page): Promise<{ ids: number[]; text: string; reused: number; finishReason: string | undefined }> {
+async function ask(
+  text: string,
+  on: Page = page,
+): Promise<{ ids: number[]; text: string; reused: number; finishReason: string | undefined }> {
   await on.fill('textarea', text);
   await on.click('[data-action=ask]');
   const answer = on.locator('[data-testid=answer][data-done="true"]');
@@ -83,13 +108,17 @@ async function ask(text: string, on: Page = page): Promise<{ ids: number[]; text
 
 describe('apps/web-demo in Chromium', () => {
   it('loads the chunked model from ?model= on WebAssembly with 2 threads, every chunk fetched once, and says so', async () => {
-    expect(await page.getAttribute('body', 'data-model'), await page.innerText('[data-testid=model-status]')).toBe('ready');
+    expect(await page.getAttribute('body', 'data-model'), await page.innerText('[data-testid=model-status]')).toBe(
+      'ready',
+    );
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(await page.innerText('[data-testid=device]')).toBe('device: WebAssembly · 2 threads');
     // onnxruntime-web started its thread from its own chunk of the Vite build
     expect(workers).toEqual([expect.stringMatching(/^\/assets\/ort\.bundle\.min-[\w-]+\.js$/)]);
     expect(await page.getAttribute('[data-testid=device]', 'data-device')).toBe('wasm');
-    const chunks = (await readdir(join(model, 'onnx'))).filter((name) => /^decoder_model_merged\.onnx_data(_\d+)?$/.test(name));
+    const chunks = (await readdir(join(model, 'onnx'))).filter((name) =>
+      /^decoder_model_merged\.onnx_data(_\d+)?$/.test(name),
+    );
     expect(chunks.length).toBeGreaterThan(2);
     for (const chunk of chunks) expect(server.requests.get(`/model/onnx/${chunk}`), chunk).toBe(1);
     expect(await page.innerText('[data-testid=progress]')).toMatch(/files \(.*\) loaded, 3 sessions opened/);
@@ -144,7 +173,9 @@ describe('apps/web-demo in Chromium', () => {
     await page.evaluate(() => document.body.removeAttribute('data-model'));
     await page.setInputFiles('[data-testid=model-folder]', model);
     await page.waitForSelector('body[data-model]', { state: 'attached', timeout: 240_000 });
-    expect(await page.getAttribute('body', 'data-model'), await page.innerText('[data-testid=model-status]')).toBe('ready');
+    expect(await page.getAttribute('body', 'data-model'), await page.innerText('[data-testid=model-status]')).toBe(
+      'ready',
+    );
     expect(await page.innerText('[data-testid=model-status]')).toMatch(/^the folder “model” is ready/);
     // Read from the picked files, not from the server
     expect([...server.requests.entries()].filter(([path]) => path.startsWith('/model/'))).toEqual(served);
@@ -167,11 +198,16 @@ describe('apps/web-demo in Chromium', () => {
     try {
       await gpu.goto(`${server.origin}?model=/model/&device=webgpu&greedy=1&max_new_tokens=${steps}`);
       await gpu.waitForSelector('body[data-model]', { state: 'attached', timeout: 240_000 });
-      expect(await gpu.getAttribute('body', 'data-model'), await gpu.innerText('[data-testid=model-status]')).toBe('ready');
+      expect(await gpu.getAttribute('body', 'data-model'), await gpu.innerText('[data-testid=model-status]')).toBe(
+        'ready',
+      );
       expect(onnxRequests()).toEqual(before);
       expect(await gpu.innerText('[data-testid=device]')).toBe('device: WebGPU');
       const question = /^USER: (.*) ASSISTANT:$/.exec(textOnly.text[0]!)![1]!;
-      const reference = Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number);
+      const reference = Array.from(
+        tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array,
+        Number,
+      );
       expect((await ask(question, gpu)).ids).toEqual(reference.slice(0, steps));
     } finally {
       await gpu.close();
@@ -180,7 +216,9 @@ describe('apps/web-demo in Chromium', () => {
 
   it('logged no errors in the page but the 404s of the optional model files it looks for', () => {
     expect(consoleErrors.filter((message) => !message.includes('status of 404'))).toEqual([]);
-    const missing = [...server.requests.keys()].filter((path) => !path.startsWith('/model/') && path !== '/' && !path.startsWith('/assets/'));
+    const missing = [...server.requests.keys()].filter(
+      (path) => !path.startsWith('/model/') && path !== '/' && !path.startsWith('/assets/'),
+    );
     expect(missing, 'everything the page asked for outside the model folder is the built app').toEqual([]);
   });
 });

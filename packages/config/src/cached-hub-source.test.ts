@@ -11,7 +11,12 @@ import { loadPretrainedConfig } from './load.js';
 
 const repo = 'tiny-org/video-llava-tiny';
 const commit = '0123456789abcdef0123456789abcdef01234567';
-const tinyFiles = Object.fromEntries(['config.json', 'generation_config.json', 'processor_config.json'].map((name) => [name, readFileSync(join(tinyFixture.model, name))]));
+const tinyFiles = Object.fromEntries(
+  ['config.json', 'generation_config.json', 'processor_config.json'].map((name) => [
+    name,
+    readFileSync(join(tinyFixture.model, name)),
+  ]),
+);
 const weights = new Uint8Array(400_000).map((_, index) => (index * 2654435761) >>> 24);
 const weightsEtag = regularEtag(weights);
 
@@ -19,10 +24,16 @@ describe('CachedHubSource', () => {
   let server: HubTestServer;
   let cache: string;
   let repositoryFolder: string;
-  const source = (options: CachedHubSourceOptions = {}) => new CachedHubSource(repo, { env: { HF_ENDPOINT: server.url, HF_HUB_CACHE: cache }, ...options });
+  const source = (options: CachedHubSourceOptions = {}) =>
+    new CachedHubSource(repo, { env: { HF_ENDPOINT: server.url, HF_HUB_CACHE: cache }, ...options });
 
   beforeEach(async () => {
-    server = await startHubTestServer({ repo, commit, files: { ...tinyFiles, 'onnx/weights.bin': weights, 'model.safetensors': weights.slice(0, 123_457) }, lfs: ['model.safetensors'] });
+    server = await startHubTestServer({
+      repo,
+      commit,
+      files: { ...tinyFiles, 'onnx/weights.bin': weights, 'model.safetensors': weights.slice(0, 123_457) },
+      lfs: ['model.safetensors'],
+    });
     cache = await mkdtemp(join(tmpdir(), 'video-llava-hub-'));
     repositoryFolder = join(cache, 'models--tiny-org--video-llava-tiny');
   });
@@ -33,7 +44,9 @@ describe('CachedHubSource', () => {
 
   it('writes the hub cache layout, and a second load makes no request', async () => {
     const first = await loadPretrainedConfig(source());
-    expect([first.derived.tokensPerImage, first.derived.tokensPerFrame, first.derived.tokensPerVideo]).toEqual([256, 257, 2056]);
+    expect([first.derived.tokensPerImage, first.derived.tokensPerFrame, first.derived.tokensPerVideo]).toEqual([
+      256, 257, 2056,
+    ]);
     expect(server.requests.length).toBeGreaterThan(0);
 
     expect((await readFile(join(repositoryFolder, 'refs', 'main'), 'utf8')).trim()).toBe(commit);
@@ -59,7 +72,9 @@ describe('CachedHubSource', () => {
     expect(hub.cacheDirectory).toBe(join(home, 'hub'));
     await loadPretrainedConfig(hub);
     expect(server.requests.every((entry) => entry.authorization === 'Bearer hf_secret')).toBe(true);
-    expect(existsSync(join(home, 'hub', 'models--tiny-org--video-llava-tiny', 'snapshots', commit, 'config.json'))).toBe(true);
+    expect(
+      existsSync(join(home, 'hub', 'models--tiny-org--video-llava-tiny', 'snapshots', commit, 'config.json')),
+    ).toBe(true);
   });
 
   it('reports download progress with bytes done and total, then reads cache hits without a request', async () => {
@@ -74,7 +89,9 @@ describe('CachedHubSource', () => {
     const again: ProgressEvent[] = [];
     expect(await source().readBytes('onnx/weights.bin', { onProgress: (event) => again.push(event) })).toEqual(weights);
     expect(server.requests.length).toBe(before);
-    expect(again).toEqual([{ stage: 'read', file: 'onnx/weights.bin', done: weights.length, total: weights.length, unit: 'bytes' }]);
+    expect(again).toEqual([
+      { stage: 'read', file: 'onnx/weights.bin', done: weights.length, total: weights.length, unit: 'bytes' },
+    ]);
   });
 
   it('resumes a partial download with a Range request for the remaining bytes only', async () => {
@@ -180,7 +197,9 @@ describe('CachedHubSource', () => {
   });
 
   it('a commit revision needs no refs file', async () => {
-    await new CachedHubSource(`${repo}@${commit}`, { env: { HF_ENDPOINT: server.url, HF_HUB_CACHE: cache } }).readText('config.json');
+    await new CachedHubSource(`${repo}@${commit}`, { env: { HF_ENDPOINT: server.url, HF_HUB_CACHE: cache } }).readText(
+      'config.json',
+    );
     expect(existsSync(join(repositoryFolder, 'refs'))).toBe(false);
     expect(existsSync(join(repositoryFolder, 'snapshots', commit, 'config.json'))).toBe(true);
   });

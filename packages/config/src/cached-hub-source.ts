@@ -43,7 +43,9 @@ type Probe =
   | { kind: 'remote'; commit: string; etag: string; size: number | undefined; snapshotPath: string };
 
 /** What a HEAD request to the hub said about a file. */
-type Metadata = { kind: 'found'; commit: string; etag: string; size: number | undefined } | { kind: 'missing'; commit: string | undefined; message: string };
+type Metadata =
+  | { kind: 'found'; commit: string; etag: string; size: number | undefined }
+  | { kind: 'missing'; commit: string | undefined; message: string };
 
 const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
 const SAFE_SEGMENT = /^[\w.-]+$/;
@@ -59,7 +61,10 @@ function isRelativeLocation(location: string): boolean {
 
 /** `W/"abc"` -> `abc`; anything unsafe in a file name becomes `_`. */
 function normalizeEtag(value: string): string {
-  const bare = value.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  const bare = value
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
   return bare.replace(/[^\w.-]/g, '_');
 }
 
@@ -128,12 +133,20 @@ export class CachedHubSource extends HubSource {
     this.offline = options.offline ?? isTruthy(env['HF_HUB_OFFLINE']);
     this.checkForUpdates = options.checkForUpdates ?? false;
     this.revisionSegments = this.revision.split('/');
-    if (this.revisionSegments.some((segment) => segment === '' || segment === '.' || segment === '..' || segment.includes('\\'))) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Revision ${JSON.stringify(this.revision)} cannot name a folder of the hub cache.`, {
-        field: 'revision',
-        expected: 'a branch, tag or commit hash without empty, "." or ".." segments',
-        actual: this.revision,
-      });
+    if (
+      this.revisionSegments.some(
+        (segment) => segment === '' || segment === '.' || segment === '..' || segment.includes('\\'),
+      )
+    ) {
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Revision ${JSON.stringify(this.revision)} cannot name a folder of the hub cache.`,
+        {
+          field: 'revision',
+          expected: 'a branch, tag or commit hash without empty, "." or ".." segments',
+          actual: this.revision,
+        },
+      );
     }
   }
 
@@ -174,7 +187,11 @@ export class CachedHubSource extends HubSource {
     const snapshot = this.snapshotPath(commit, segments);
     if ((await fileSize(snapshot)) !== undefined) return { kind: 'cached', localPath: snapshot };
     if ((await fileSize(this.noExistPath(commit, segments))) !== undefined) {
-      return { kind: 'missing', actual: 'HTTP 404', detail: `the hub cache at ${this.repositoryFolder} remembers that commit ${commit} has no such file` };
+      return {
+        kind: 'missing',
+        actual: 'HTTP 404',
+        detail: `the hub cache at ${this.repositoryFolder} remembers that commit ${commit} has no such file`,
+      };
     }
     return undefined;
   }
@@ -197,20 +214,35 @@ export class CachedHubSource extends HubSource {
       }
       if (response.status === 404) {
         const commit = response.headers.get('x-repo-commit') ?? undefined;
-        return { kind: 'missing', commit: commit && SAFE_SEGMENT.test(commit) ? commit : undefined, message: response.headers.get('x-error-message') ?? '' };
+        return {
+          kind: 'missing',
+          commit: commit && SAFE_SEGMENT.test(commit) ? commit : undefined,
+          message: response.headers.get('x-error-message') ?? '',
+        };
       }
       // A large (LFS) file answers with a redirect to a CDN; the hub's own headers describe it.
-      if (!(response.ok || (response.status >= 300 && response.status < 400))) throw statusError({ ...target, url }, response, 'HTTP 200 or a redirect');
+      if (!(response.ok || (response.status >= 300 && response.status < 400)))
+        throw statusError({ ...target, url }, response, 'HTTP 200 or a redirect');
       const commit = response.headers.get('x-repo-commit');
       const etagHeader = response.headers.get('x-linked-etag') ?? response.headers.get('etag');
       if (commit === null || etagHeader === null || !SAFE_SEGMENT.test(commit) || commit === '.' || commit === '..') {
         throw new VideoLlavaError(
           'DOWNLOAD_FAILED',
           `${url}: the server did not send ${commit === null ? 'an X-Repo-Commit' : etagHeader === null ? 'an ETag' : 'a usable X-Repo-Commit'} header, so it does not look like a Hugging Face hub and its files cannot be cached safely (use HttpSource for a plain web server).`,
-          { file: url, field: commit === null ? 'x-repo-commit' : 'etag', expected: 'the headers a Hugging Face hub sends (X-Repo-Commit, ETag)', actual: commit ?? etagHeader ?? 'missing' },
+          {
+            file: url,
+            field: commit === null ? 'x-repo-commit' : 'etag',
+            expected: 'the headers a Hugging Face hub sends (X-Repo-Commit, ETag)',
+            actual: commit ?? etagHeader ?? 'missing',
+          },
         );
       }
-      return { kind: 'found', commit, etag: normalizeEtag(etagHeader), size: integerHeader(response, 'x-linked-size') ?? integerHeader(response, 'content-length') };
+      return {
+        kind: 'found',
+        commit,
+        etag: normalizeEtag(etagHeader),
+        size: integerHeader(response, 'x-linked-size') ?? integerHeader(response, 'content-length'),
+      };
     }
     throw new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: more than ${MAX_RELATIVE_REDIRECTS} redirects.`, {
       file: target.url,
@@ -231,14 +263,23 @@ export class CachedHubSource extends HubSource {
       if (hit) return hit;
     }
     if (this.offline) {
-      return { kind: 'missing', actual: 'not in the cache', detail: `offline mode (HF_HUB_OFFLINE) is on and the hub cache at ${this.repositoryFolder} has no copy for revision ${this.revision}` };
+      return {
+        kind: 'missing',
+        actual: 'not in the cache',
+        detail: `offline mode (HF_HUB_OFFLINE) is on and the hub cache at ${this.repositoryFolder} has no copy for revision ${this.revision}`,
+      };
     }
     let metadata: Metadata;
     try {
       metadata = await this.fetchMetadata(target, options);
     } catch (error) {
       // Like huggingface_hub: when the hub cannot be reached, a cached copy is better than nothing.
-      if (known !== undefined && VideoLlavaError.isInstance(error) && error.code === 'DOWNLOAD_FAILED' && error.field === 'network') {
+      if (
+        known !== undefined &&
+        VideoLlavaError.isInstance(error) &&
+        error.code === 'DOWNLOAD_FAILED' &&
+        error.field === 'network'
+      ) {
         const hit = await this.fromCache(known, segments);
         if (hit) return hit;
       }
@@ -264,7 +305,12 @@ export class CachedHubSource extends HubSource {
    * Downloads into `blobs/{etag}.incomplete` (resuming what is there), checks the size, then renames it to
    * `blobs/{etag}`.
    */
-  private async downloadBlob(target: TransferTarget, blobPath: string, expectedSize: number | undefined, options: ReadOptions): Promise<void> {
+  private async downloadBlob(
+    target: TransferTarget,
+    blobPath: string,
+    expectedSize: number | undefined,
+    options: ReadOptions,
+  ): Promise<void> {
     const incomplete = `${blobPath}.incomplete`;
     await mkdir(dirname(blobPath), { recursive: true });
     for (let attempt = 0; ; attempt++) {
@@ -276,13 +322,21 @@ export class CachedHubSource extends HubSource {
       if (expectedSize !== undefined && offset === expectedSize && offset > 0) break;
       const headers: Record<string, string> = { ...this.headers, 'Accept-Encoding': 'identity' };
       if (offset > 0) headers['Range'] = `bytes=${offset}-`;
-      const response = await request(this.fetchFunction, target, { method: 'GET', headers, redirect: 'follow' }, options);
+      const response = await request(
+        this.fetchFunction,
+        target,
+        { method: 'GET', headers, redirect: 'follow' },
+        options,
+      );
       if (response.status === 404) {
         await discardBody(response);
         throw fileNotFoundError(target, 'HTTP 404', response.headers.get('x-error-message') ?? '');
       }
       let append = false;
-      if (offset > 0 && (response.status === 416 || (response.status === 206 && contentRangeStart(response) !== offset))) {
+      if (
+        offset > 0 &&
+        (response.status === 416 || (response.status === 206 && contentRangeStart(response) !== offset))
+      ) {
         // The partial file does not fit what the server has: start over once.
         await discardBody(response);
         await rm(incomplete, { force: true });
@@ -290,14 +344,24 @@ export class CachedHubSource extends HubSource {
         throw statusError(target, response, `HTTP 206 from byte ${offset}`);
       }
       if (response.status === 206 && offset > 0) append = true;
-      else if (response.status === 200) offset = 0; // a server that ignores Range sends the whole file: start over
+      else if (response.status === 200)
+        offset = 0; // a server that ignores Range sends the whole file: start over
       else {
         await discardBody(response);
         throw statusError(target, response, offset > 0 ? 'HTTP 206 or 200' : 'HTTP 200');
       }
       const handle = await open(incomplete, append ? 'a' : 'w');
       try {
-        await streamBody(response, target, { write: (chunk) => writeFully(handle, chunk), offset, ...(expectedSize === undefined ? {} : { total: expectedSize }) }, options);
+        await streamBody(
+          response,
+          target,
+          {
+            write: (chunk) => writeFully(handle, chunk),
+            offset,
+            ...(expectedSize === undefined ? {} : { total: expectedSize }),
+          },
+          options,
+        );
       } finally {
         await handle.close();
       }
@@ -306,12 +370,16 @@ export class CachedHubSource extends HubSource {
     const size = (await fileSize(incomplete)) ?? 0;
     if (expectedSize !== undefined && size !== expectedSize) {
       await rm(incomplete, { force: true });
-      throw new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: downloaded ${size} bytes but the hub says the file has ${expectedSize}; the partial file was removed.`, {
-        file: target.url,
-        field: 'size',
-        expected: expectedSize,
-        actual: size,
-      });
+      throw new VideoLlavaError(
+        'DOWNLOAD_FAILED',
+        `${target.url}: downloaded ${size} bytes but the hub says the file has ${expectedSize}; the partial file was removed.`,
+        {
+          file: target.url,
+          field: 'size',
+          expected: expectedSize,
+          actual: size,
+        },
+      );
     }
     await rename(incomplete, blobPath);
   }
@@ -349,13 +417,17 @@ export class CachedHubSource extends HubSource {
       .catch((error: unknown) => {
         if (VideoLlavaError.isInstance(error)) throw error;
         const code = (error as NodeJS.ErrnoException).code ?? 'error';
-        throw new VideoLlavaError('INVALID_FILE', `The hub cache at ${this.repositoryFolder} cannot be used for ${path} (${code}: ${(error as Error).message}).`, {
-          file: this.repositoryFolder,
-          field: path,
-          expected: 'a writable cache folder',
-          actual: code,
-          cause: error,
-        });
+        throw new VideoLlavaError(
+          'INVALID_FILE',
+          `The hub cache at ${this.repositoryFolder} cannot be used for ${path} (${code}: ${(error as Error).message}).`,
+          {
+            file: this.repositoryFolder,
+            field: path,
+            expected: 'a writable cache folder',
+            actual: code,
+            cause: error,
+          },
+        );
       })
       .finally(() => this.inFlight.delete(path));
     this.inFlight.set(path, started);
@@ -370,7 +442,8 @@ export class CachedHubSource extends HubSource {
   override async readBytes(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
     const { localPath, downloaded } = await this.materializeOnce(path, options);
     const bytes = await readFile(localPath);
-    if (!downloaded) options.onProgress?.({ stage: 'read', file: path, done: bytes.length, total: bytes.length, unit: 'bytes' });
+    if (!downloaded)
+      options.onProgress?.({ stage: 'read', file: path, done: bytes.length, total: bytes.length, unit: 'bytes' });
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 

@@ -19,11 +19,15 @@ export class DirectorySource implements ModelSource {
     splitRelativePath(path);
     const full = resolve(this.root, path);
     if (full !== this.root && !full.startsWith(this.root + sep)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Path ${JSON.stringify(path)} leaves the model folder ${this.root}.`, {
-        field: 'path',
-        expected: 'a path inside the model folder',
-        actual: path,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Path ${JSON.stringify(path)} leaves the model folder ${this.root}.`,
+        {
+          field: 'path',
+          expected: 'a path inside the model folder',
+          actual: path,
+        },
+      );
     }
     return full;
   }
@@ -50,15 +54,22 @@ export class DirectorySource implements ModelSource {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         await this.checkRoot(error);
-        throw new VideoLlavaError('FILE_NOT_FOUND', `${full}: no such file (the model folder ${this.root} has no ${path}).`, {
-          file: full,
-          field: path,
-          expected: 'an existing file',
-          actual: 'missing',
-          cause: error,
-        });
+        throw new VideoLlavaError(
+          'FILE_NOT_FOUND',
+          `${full}: no such file (the model folder ${this.root} has no ${path}).`,
+          {
+            file: full,
+            field: path,
+            expected: 'an existing file',
+            actual: 'missing',
+            cause: error,
+          },
+        );
       }
-      throw new VideoLlavaError('INVALID_FILE', `${full}: cannot be read (${(error as Error).message}).`, { file: full, cause: error });
+      throw new VideoLlavaError('INVALID_FILE', `${full}: cannot be read (${(error as Error).message}).`, {
+        file: full,
+        cause: error,
+      });
     }
   }
 
@@ -68,20 +79,28 @@ export class DirectorySource implements ModelSource {
     try {
       isFolder = (await stat(this.root)).isDirectory();
     } catch {
-      throw new VideoLlavaError('FILE_NOT_FOUND', `${this.root}: no such model folder (nothing exists at that path; check the spelling and the working folder).`, {
-        file: this.root,
-        expected: 'an existing model folder',
-        actual: 'missing',
-        cause,
-      });
+      throw new VideoLlavaError(
+        'FILE_NOT_FOUND',
+        `${this.root}: no such model folder (nothing exists at that path; check the spelling and the working folder).`,
+        {
+          file: this.root,
+          expected: 'an existing model folder',
+          actual: 'missing',
+          cause,
+        },
+      );
     }
     if (!isFolder) {
-      throw new VideoLlavaError('FILE_NOT_FOUND', `${this.root} is a file, not a model folder; give the folder that holds config.json.`, {
-        file: this.root,
-        expected: 'a model folder',
-        actual: 'a file',
-        cause,
-      });
+      throw new VideoLlavaError(
+        'FILE_NOT_FOUND',
+        `${this.root} is a file, not a model folder; give the folder that holds config.json.`,
+        {
+          file: this.root,
+          expected: 'a model folder',
+          actual: 'a file',
+          cause,
+        },
+      );
     }
   }
 

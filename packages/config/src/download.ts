@@ -15,7 +15,11 @@ export interface TransferTarget {
 }
 
 function isAbortError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && ((error as { name?: string }).name === 'AbortError' || (error as { name?: string }).name === 'TimeoutError');
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    ((error as { name?: string }).name === 'AbortError' || (error as { name?: string }).name === 'TimeoutError')
+  );
 }
 
 function causeMessage(error: unknown): string {
@@ -36,43 +40,60 @@ export function abortedError(target: TransferTarget, cause: unknown): VideoLlava
 
 /** `FILE_NOT_FOUND` for a URL that answered 404 (or a cache that has no copy). */
 export function fileNotFoundError(target: TransferTarget, actual: string, detail = ''): VideoLlavaError {
-  return new VideoLlavaError('FILE_NOT_FOUND', `${target.url}: no such file (${actual})${detail ? `; ${detail}` : ''}.`, {
-    file: target.url,
-    field: target.path,
-    expected: 'an existing file',
-    actual,
-  });
+  return new VideoLlavaError(
+    'FILE_NOT_FOUND',
+    `${target.url}: no such file (${actual})${detail ? `; ${detail}` : ''}.`,
+    {
+      file: target.url,
+      field: target.path,
+      expected: 'an existing file',
+      actual,
+    },
+  );
 }
 
 /** `DOWNLOAD_FAILED` for a response with an unexpected status. */
 export function statusError(target: TransferTarget, response: Response, expected = 'HTTP 200'): VideoLlavaError {
   const status = describeStatus(response);
   const hint = (response.status === 401 || response.status === 403) && target.accessHint ? ` ${target.accessHint}` : '';
-  return new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: download failed with ${status} (expected ${expected}).${hint}`, {
-    file: target.url,
-    field: 'status',
-    expected,
-    actual: status,
-  });
+  return new VideoLlavaError(
+    'DOWNLOAD_FAILED',
+    `${target.url}: download failed with ${status} (expected ${expected}).${hint}`,
+    {
+      file: target.url,
+      field: 'status',
+      expected,
+      actual: status,
+    },
+  );
 }
 
 /**
  * Calls `fetch`, turning a network failure into `DOWNLOAD_FAILED` and a cancellation into `ABORTED`,
  * both naming the URL.
  */
-export async function request(fetchFunction: FetchFunction, target: TransferTarget, init: RequestInit, options: ReadOptions = {}): Promise<Response> {
+export async function request(
+  fetchFunction: FetchFunction,
+  target: TransferTarget,
+  init: RequestInit,
+  options: ReadOptions = {},
+): Promise<Response> {
   throwIfAborted(options.signal, `download of ${target.url}`);
   try {
     return await fetchFunction(target.url, options.signal ? { ...init, signal: options.signal } : init);
   } catch (error) {
     if (options.signal?.aborted || isAbortError(error)) throw abortedError(target, error);
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: request failed before any response (${causeMessage(error)}).`, {
-      file: target.url,
-      field: 'network',
-      expected: 'an HTTP response',
-      actual: causeMessage(error),
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `${target.url}: request failed before any response (${causeMessage(error)}).`,
+      {
+        file: target.url,
+        field: 'network',
+        expected: 'an HTTP response',
+        actual: causeMessage(error),
+        cause: error,
+      },
+    );
   }
 }
 
@@ -110,11 +131,23 @@ export interface BodySink {
  *
  * @returns the number of bytes received
  */
-export async function streamBody(response: Response, target: TransferTarget, sink: BodySink, options: ReadOptions = {}): Promise<number> {
+export async function streamBody(
+  response: Response,
+  target: TransferTarget,
+  sink: BodySink,
+  options: ReadOptions = {},
+): Promise<number> {
   const expected = expectedBodyLength(response);
   const offset = sink.offset ?? 0;
   const total = sink.total ?? (expected === undefined ? undefined : offset + expected);
-  const report = (done: number): void => options.onProgress?.({ stage: 'download', file: target.path, done: offset + done, ...(total === undefined ? {} : { total }), unit: 'bytes' });
+  const report = (done: number): void =>
+    options.onProgress?.({
+      stage: 'download',
+      file: target.path,
+      done: offset + done,
+      ...(total === undefined ? {} : { total }),
+      unit: 'bytes',
+    });
   let received = 0;
   report(0);
   if (response.body === null) {
@@ -128,12 +161,16 @@ export async function streamBody(response: Response, target: TransferTarget, sin
       if (done) break;
       received += value.byteLength;
       if (expected !== undefined && received > expected) {
-        throw new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: the server sent more than the ${expected} bytes its Content-Length announced (${describeStatus(response)}).`, {
-          file: target.url,
-          field: 'content-length',
-          expected,
-          actual: received,
-        });
+        throw new VideoLlavaError(
+          'DOWNLOAD_FAILED',
+          `${target.url}: the server sent more than the ${expected} bytes its Content-Length announced (${describeStatus(response)}).`,
+          {
+            file: target.url,
+            field: 'content-length',
+            expected,
+            actual: received,
+          },
+        );
       }
       await sink.write(value);
       report(received);
@@ -152,17 +189,30 @@ export async function streamBody(response: Response, target: TransferTarget, sin
   return received;
 }
 
-function truncatedError(target: TransferTarget, response: Response, expected: number, received: number): VideoLlavaError {
-  return new VideoLlavaError('DOWNLOAD_FAILED', `${target.url}: truncated download (${describeStatus(response)}), received ${received} of the ${expected} bytes announced by Content-Length.`, {
-    file: target.url,
-    field: 'content-length',
-    expected,
-    actual: received,
-  });
+function truncatedError(
+  target: TransferTarget,
+  response: Response,
+  expected: number,
+  received: number,
+): VideoLlavaError {
+  return new VideoLlavaError(
+    'DOWNLOAD_FAILED',
+    `${target.url}: truncated download (${describeStatus(response)}), received ${received} of the ${expected} bytes announced by Content-Length.`,
+    {
+      file: target.url,
+      field: 'content-length',
+      expected,
+      actual: received,
+    },
+  );
 }
 
 /** Streams a body into one `Uint8Array` (see {@link streamBody} for the checks). */
-export async function readBody(response: Response, target: TransferTarget, options: ReadOptions = {}): Promise<Uint8Array> {
+export async function readBody(
+  response: Response,
+  target: TransferTarget,
+  options: ReadOptions = {},
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   const length = await streamBody(
     response,

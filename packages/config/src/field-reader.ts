@@ -30,12 +30,16 @@ export class FieldReader {
   }
 
   fail(name: string, expected: string, actual: unknown): never {
-    throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: field "${this.path(name)}" should be ${expected}, found ${describeValue(actual)}.`, {
-      file: this.file,
-      field: this.path(name),
-      expected,
-      actual,
-    });
+    throw new VideoLlavaError(
+      'INVALID_CONFIG',
+      `${this.file}: field "${this.path(name)}" should be ${expected}, found ${describeValue(actual)}.`,
+      {
+        file: this.file,
+        field: this.path(name),
+        expected,
+        actual,
+      },
+    );
   }
 
   /**
@@ -43,12 +47,16 @@ export class FieldReader {
    * (another model type, a rope scaling it lacks).
    */
   unsupported(name: string, expected: string, actual: unknown): never {
-    throw new VideoLlavaError('UNSUPPORTED', `${this.file}: field "${this.path(name)}" is ${describeValue(actual)}, which video-llava.js does not support; expected ${expected}.`, {
-      file: this.file,
-      field: this.path(name),
-      expected,
-      actual,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `${this.file}: field "${this.path(name)}" is ${describeValue(actual)}, which video-llava.js does not support; expected ${expected}.`,
+      {
+        file: this.file,
+        field: this.path(name),
+        expected,
+        actual,
+      },
+    );
   }
 
   private checkRange(name: string, value: number, range: RangeOptions, kind: string): number {
@@ -56,7 +64,10 @@ export class FieldReader {
     if (range.min !== undefined) parts.push(`>= ${range.min}`);
     if (range.above !== undefined) parts.push(`> ${range.above}`);
     if (range.max !== undefined) parts.push(`<= ${range.max}`);
-    const ok = (range.min === undefined || value >= range.min) && (range.above === undefined || value > range.above) && (range.max === undefined || value <= range.max);
+    const ok =
+      (range.min === undefined || value >= range.min) &&
+      (range.above === undefined || value > range.above) &&
+      (range.max === undefined || value <= range.max);
     if (!ok) this.fail(name, `${kind} ${parts.join(' and ')}`, value);
     return value;
   }
@@ -111,7 +122,8 @@ export class FieldReader {
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const value = this.json[name];
     if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) this.fail(name, `one of ${allowed.map((item) => JSON.stringify(item)).join(', ')}`, value);
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
+      this.fail(name, `one of ${allowed.map((item) => JSON.stringify(item)).join(', ')}`, value);
     return value as T;
   }
 
@@ -120,7 +132,8 @@ export class FieldReader {
     const value = this.json[name];
     if (value === undefined || value === null) return fallback;
     if (typeof value === 'number' && Number.isSafeInteger(value)) return [value];
-    if (Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isSafeInteger(item))) return value as number[];
+    if (Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isSafeInteger(item)))
+      return value as number[];
     this.fail(name, 'an integer or a list of integers', value);
   }
 
@@ -128,7 +141,12 @@ export class FieldReader {
     const value = this.json[name];
     if (value === undefined || value === null) return fallback;
     if (typeof value === 'number' && Number.isFinite(value)) return [value, value, value];
-    if (Array.isArray(value) && value.length === 3 && value.every((item) => typeof item === 'number' && Number.isFinite(item))) return value as [number, number, number];
+    if (
+      Array.isArray(value) &&
+      value.length === 3 &&
+      value.every((item) => typeof item === 'number' && Number.isFinite(item))
+    )
+      return value as [number, number, number];
     this.fail(name, 'a list of 3 numbers', value);
   }
 
@@ -144,12 +162,16 @@ export class FieldReader {
 /** Checks that parsed JSON is an object at the top level. */
 export function asJsonObject(value: unknown, file: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new VideoLlavaError('INVALID_CONFIG', `${file}: expected a JSON object at the top level, found ${describeValue(value)}.`, {
-      file,
-      field: '(root)',
-      expected: 'a JSON object',
-      actual: Array.isArray(value) ? 'an array' : typeof value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_CONFIG',
+      `${file}: expected a JSON object at the top level, found ${describeValue(value)}.`,
+      {
+        file,
+        field: '(root)',
+        expected: 'a JSON object',
+        actual: Array.isArray(value) ? 'an array' : typeof value,
+      },
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -171,7 +193,12 @@ export function parseJsonText(text: string, file: string): Record<string, unknow
   } catch (error) {
     const reason = (error as Error).message;
     const offset = /position (\d+)/.exec(reason)?.[1];
-    const where = offset === undefined ? (text.trim() === '' ? 'the file is empty' : 'end of file') : lineAndColumn(text, Number(offset));
+    const where =
+      offset === undefined
+        ? text.trim() === ''
+          ? 'the file is empty'
+          : 'end of file'
+        : lineAndColumn(text, Number(offset));
     throw new VideoLlavaError('INVALID_JSON', `${file}: invalid JSON at ${where} (${reason}).`, {
       file,
       field: where,

@@ -7,7 +7,17 @@ import { parseModelConfig } from './model-config.js';
 describe('parseGenerationConfig', () => {
   it("fills transformers' GenerationConfig defaults (greedy, max_length 20)", () => {
     const config = parseGenerationConfig(tinyJson('generation_config.json'));
-    expect(config).toMatchObject({ maxLength: 20, maxNewTokens: null, doSample: false, numBeams: 1, temperature: 1, topK: 50, topP: 1, repetitionPenalty: 1, useCache: true });
+    expect(config).toMatchObject({
+      maxLength: 20,
+      maxNewTokens: null,
+      doSample: false,
+      numBeams: 1,
+      temperature: 1,
+      topK: 50,
+      topP: 1,
+      repetitionPenalty: 1,
+      useCache: true,
+    });
     const raw = tinyJson('generation_config.json');
     expect(config.eosTokenId).toEqual([raw['eos_token_id']]);
     expect(config.padTokenId).toBe(raw['pad_token_id']);
@@ -17,7 +27,11 @@ describe('parseGenerationConfig', () => {
     expect(parseGenerationConfig({ eos_token_id: [2, 32002] }).eosTokenId).toEqual([2, 32002]);
     const model = parseModelConfig(tinyJson('config.json'));
     const config = parseGenerationConfig({}, 'generation_config.json', model);
-    expect([config.bosTokenId, config.eosTokenId, config.padTokenId]).toEqual([model.textConfig.bosTokenId, model.textConfig.eosTokenId, model.textConfig.padTokenId]);
+    expect([config.bosTokenId, config.eosTokenId, config.padTokenId]).toEqual([
+      model.textConfig.bosTokenId,
+      model.textConfig.eosTokenId,
+      model.textConfig.padTokenId,
+    ]);
   });
 
   it('allows temperature 0 for greedy configs only', async () => {
@@ -28,7 +42,11 @@ describe('parseGenerationConfig', () => {
 
   it('errors name the file and the field', async () => {
     const type = await catchError(() => parseGenerationConfig({ eos_token_id: '2' }, 'model/generation_config.json'));
-    expect([type.code, type.file, type.field]).toEqual(['INVALID_CONFIG', 'model/generation_config.json', 'eos_token_id']);
+    expect([type.code, type.file, type.field]).toEqual([
+      'INVALID_CONFIG',
+      'model/generation_config.json',
+      'eos_token_id',
+    ]);
     expect(type.message).toContain('model/generation_config.json');
     expect(type.message).toContain('eos_token_id');
     const range = await catchError(() => parseGenerationConfig({ top_p: 1.5 }));

@@ -10,13 +10,18 @@ import type { GenerationConfig, VideoLlavaConfig } from './types.js';
  * @param file where it came from, for error messages
  * @param modelConfig the model config, for token id fallbacks
  */
-export function parseGenerationConfig(json: unknown, file = 'generation_config.json', modelConfig?: VideoLlavaConfig): GenerationConfig {
+export function parseGenerationConfig(
+  json: unknown,
+  file = 'generation_config.json',
+  modelConfig?: VideoLlavaConfig,
+): GenerationConfig {
   const reader = new FieldReader(asJsonObject(json, file), file);
   const text = modelConfig?.textConfig;
   const earlyStoppingValue = reader.json['early_stopping'];
   let earlyStopping: boolean | 'never' = false;
   if (earlyStoppingValue === 'never') earlyStopping = 'never';
-  else if (earlyStoppingValue !== undefined && earlyStoppingValue !== null) earlyStopping = reader.boolean('early_stopping', false);
+  else if (earlyStoppingValue !== undefined && earlyStoppingValue !== null)
+    earlyStopping = reader.boolean('early_stopping', false);
   const doSample = reader.boolean('do_sample', false);
   // transformers only needs a positive temperature when it samples (greedy configs sometimes carry 0).
   const temperature = reader.number('temperature', 1, doSample ? { above: 0 } : { min: 0 });

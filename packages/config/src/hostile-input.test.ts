@@ -1,4 +1,11 @@
-import { anyJson, fc, hostileParameters, mutatedBytes, mutatedJson, parsesOrFailsCleanly } from '@video-llava/test-utils/hostile';
+import {
+  anyJson,
+  fc,
+  hostileParameters,
+  mutatedBytes,
+  mutatedJson,
+  parsesOrFailsCleanly,
+} from '@video-llava/test-utils/hostile';
 import { describe, expect, it } from 'vitest';
 import { tinyJson, v4Json } from '../test/fixture-paths.js';
 import { deriveValues } from './derived.js';
@@ -35,7 +42,15 @@ describe('hostile input: config readers', () => {
           return;
         }
         const text = outcome.value.textConfig;
-        for (const size of [text.hiddenSize, text.vocabSize, text.numHiddenLayers, text.numAttentionHeads, text.numKeyValueHeads, text.headDim, text.maxPositionEmbeddings]) {
+        for (const size of [
+          text.hiddenSize,
+          text.vocabSize,
+          text.numHiddenLayers,
+          text.numAttentionHeads,
+          text.numKeyValueHeads,
+          text.headDim,
+          text.maxPositionEmbeddings,
+        ]) {
           expect(positiveInteger(size), JSON.stringify(text)).toBe(true);
         }
       }),
@@ -46,7 +61,9 @@ describe('hostile input: config readers', () => {
   it('generation_config.json parses or fails naming it', () => {
     fc.assert(
       fc.property(fc.oneof(mutatedJson(generationJson), anyJson()), (json) => {
-        const outcome = parsesOrFailsCleanly('parseGenerationConfig', () => parseGenerationConfig(json, 'generation_config.json', validModel));
+        const outcome = parsesOrFailsCleanly('parseGenerationConfig', () =>
+          parseGenerationConfig(json, 'generation_config.json', validModel),
+        );
         if (!outcome.ok) {
           expect(configCodes).toContain(outcome.error.code);
           expect(outcome.error.file).toBe('generation_config.json');
@@ -85,7 +102,9 @@ describe('hostile input: config readers', () => {
   it('JSON text: any bytes as UTF-8 parse to an object or fail with INVALID_JSON naming the file', () => {
     const text = fc.oneof(
       fc.string({ maxLength: 80 }),
-      mutatedBytes(new TextEncoder().encode(JSON.stringify(configJson))).map((bytes) => new TextDecoder().decode(bytes)),
+      mutatedBytes(new TextEncoder().encode(JSON.stringify(configJson))).map((bytes) =>
+        new TextDecoder().decode(bytes),
+      ),
     );
     fc.assert(
       fc.property(text, (input) => {

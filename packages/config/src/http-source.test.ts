@@ -8,13 +8,22 @@ import { type HubTestServer, startHubTestServer } from '@video-llava/test-utils'
 import { HttpSource } from './http-source.js';
 import { loadPretrainedConfig } from './load.js';
 
-const v4Files = Object.fromEntries(['config.json', 'generation_config.json', 'preprocessor_config.json'].map((name) => [name, readFileSync(join(v4Fixture, name))]));
+const v4Files = Object.fromEntries(
+  ['config.json', 'generation_config.json', 'preprocessor_config.json'].map((name) => [
+    name,
+    readFileSync(join(v4Fixture, name)),
+  ]),
+);
 const binary = new Uint8Array(300_000).map((_, index) => (index * 7919) % 251);
 
 describe('HttpSource', () => {
   let server: HubTestServer;
   beforeEach(async () => {
-    server = await startHubTestServer({ repo: 'org/model', commit: 'c'.repeat(40), files: { ...v4Files, 'onnx/weights.bin': binary } });
+    server = await startHubTestServer({
+      repo: 'org/model',
+      commit: 'c'.repeat(40),
+      files: { ...v4Files, 'onnx/weights.bin': binary },
+    });
   });
   afterEach(async () => {
     await server.close();
@@ -24,7 +33,9 @@ describe('HttpSource', () => {
     const source = new HttpSource(`${server.url}/static`);
     const config = await loadPretrainedConfig(source);
     expect(config.processor.layout).toBe('v4');
-    expect([config.derived.tokensPerImage, config.derived.tokensPerFrame, config.derived.tokensPerVideo]).toEqual([256, 257, 2056]);
+    expect([config.derived.tokensPerImage, config.derived.tokensPerFrame, config.derived.tokensPerVideo]).toEqual([
+      256, 257, 2056,
+    ]);
     expect(config.source).toBe(`${server.url}/static`);
     expect(server.requests.every((entry) => entry.method === 'GET')).toBe(true);
   });
@@ -34,7 +45,13 @@ describe('HttpSource', () => {
     const events: ProgressEvent[] = [];
     const bytes = await source.readBytes('onnx/weights.bin', { onProgress: (event) => events.push(event) });
     expect(bytes).toEqual(binary);
-    expect(events[0]).toMatchObject({ stage: 'download', file: 'onnx/weights.bin', done: 0, total: binary.length, unit: 'bytes' });
+    expect(events[0]).toMatchObject({
+      stage: 'download',
+      file: 'onnx/weights.bin',
+      done: 0,
+      total: binary.length,
+      unit: 'bytes',
+    });
     expect(events.at(-1)).toMatchObject({ done: binary.length, total: binary.length });
     expect(events.map((event) => event.done)).toEqual([...events.map((event) => event.done)].sort((a, b) => a - b));
     expect(await source.exists('config.json')).toBe(true);
@@ -79,8 +96,16 @@ describe('HttpSource', () => {
 
   it('a body that ends cleanly but short of its Content-Length is DOWNLOAD_FAILED (injected fetch)', async () => {
     const fetch = async () => new Response('{"a"', { status: 200, headers: { 'content-length': '10' } });
-    const error = await catchError(() => new HttpSource('https://models.example/tiny', { fetch }).readText('config.json'));
-    expect([error.code, error.file, error.field, error.expected, error.actual]).toEqual(['DOWNLOAD_FAILED', 'https://models.example/tiny/config.json', 'content-length', 10, 4]);
+    const error = await catchError(() =>
+      new HttpSource('https://models.example/tiny', { fetch }).readText('config.json'),
+    );
+    expect([error.code, error.file, error.field, error.expected, error.actual]).toEqual([
+      'DOWNLOAD_FAILED',
+      'https://models.example/tiny/config.json',
+      'content-length',
+      10,
+      4,
+    ]);
     expect(error.message).toContain('https://models.example/tiny/config.json');
     expect(error.message).toContain('HTTP 200');
   });
@@ -96,7 +121,9 @@ describe('HttpSource', () => {
   it('an aborted signal stops the transfer with ABORTED', async () => {
     const controller = new AbortController();
     controller.abort();
-    const error = await catchError(() => new HttpSource(`${server.url}/static`).readBytes('onnx/weights.bin', { signal: controller.signal }));
+    const error = await catchError(() =>
+      new HttpSource(`${server.url}/static`).readBytes('onnx/weights.bin', { signal: controller.signal }),
+    );
     expect(error.code).toBe('ABORTED');
     const midway = new AbortController();
     const error2 = await catchError(() =>

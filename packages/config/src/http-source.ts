@@ -1,5 +1,13 @@
 import { VideoLlavaError } from '@video-llava/core';
-import { type FetchFunction, type TransferTarget, discardBody, fileNotFoundError, readBody, request, statusError } from './download.js';
+import {
+  type FetchFunction,
+  type TransferTarget,
+  discardBody,
+  fileNotFoundError,
+  readBody,
+  request,
+  statusError,
+} from './download.js';
 import { splitRelativePath } from './relative-path.js';
 import type { ModelSource, ReadOptions } from './source.js';
 

@@ -15,7 +15,13 @@ export function looksLikeHubId(value: string): boolean {
   const body = value.startsWith('hf://') ? value.slice('hf://'.length) : value;
   const at = body.indexOf('@');
   const repo = at === -1 ? body : body.slice(0, at);
-  return repo.includes('/') && REPO_PATTERN.test(repo) && !repo.includes('--') && !repo.includes('..') && (at === -1 || body.length > at + 1);
+  return (
+    repo.includes('/') &&
+    REPO_PATTERN.test(repo) &&
+    !repo.includes('--') &&
+    !repo.includes('..') &&
+    (at === -1 || body.length > at + 1)
+  );
 }
 
 /**

@@ -10,7 +10,10 @@ import { loadPretrainedConfig } from './load.js';
 
 describe('loadPretrainedConfig from a folder', () => {
   it('derives the reference token counts on the tiny fixture (v5 layout)', async () => {
-    const cases = tinyFixture.json<{ name: string; n_image_tokens: number; n_video_tokens: number; images: string[]; videos: number }[]>('cases.json');
+    const cases =
+      tinyFixture.json<
+        { name: string; n_image_tokens: number; n_video_tokens: number; images: string[]; videos: number }[]
+      >('cases.json');
     const image = cases.find((entry) => entry.name === 'image')!;
     const video = cases.find((entry) => entry.name === 'video')!;
     const config = await loadPretrainedConfigFrom(tinyFixture.model);
@@ -19,7 +22,9 @@ describe('loadPretrainedConfig from a folder', () => {
     expect(config.derived.tokensPerImage).toBe(image.n_image_tokens / image.images.length);
     expect(config.derived.tokensPerVideo).toBe(video.n_video_tokens / video.videos);
     expect(config.derived.tokensPerFrame).toBe(config.derived.tokensPerVideo / config.derived.framesPerVideo);
-    expect([config.derived.tokensPerImage, config.derived.tokensPerFrame, config.derived.tokensPerVideo]).toEqual([256, 257, 2056]);
+    expect([config.derived.tokensPerImage, config.derived.tokensPerFrame, config.derived.tokensPerVideo]).toEqual([
+      256, 257, 2056,
+    ]);
     expect(config.model.storedDtype).toBe('float16');
     expect(config.generation.maxLength).toBe(20);
   });
@@ -27,11 +32,28 @@ describe('loadPretrainedConfig from a folder', () => {
   it('reads the v4-layout copy of LanguageBind/Video-LLaVA-7B-hf: 256 / 257 / 2056, video settings = image settings', async () => {
     const config = await loadPretrainedConfigFrom(v4Fixture);
     expect(config.processor.layout).toBe('v4');
-    expect(config.derived).toMatchObject({ headDim: 128, patchesPerSide: 16, numPatches: 256, tokensPerImage: 256, tokensPerFrame: 257, framesPerVideo: 8, tokensPerVideo: 2056, storedDtype: 'float16' });
-    const { doSampleFrames: _doSampleFrames, numFrames: _numFrames, fps: _fps, ...videoVision } = config.processor.videoProcessor;
+    expect(config.derived).toMatchObject({
+      headDim: 128,
+      patchesPerSide: 16,
+      numPatches: 256,
+      tokensPerImage: 256,
+      tokensPerFrame: 257,
+      framesPerVideo: 8,
+      tokensPerVideo: 2056,
+      storedDtype: 'float16',
+    });
+    const {
+      doSampleFrames: _doSampleFrames,
+      numFrames: _numFrames,
+      fps: _fps,
+      ...videoVision
+    } = config.processor.videoProcessor;
     expect(videoVision).toEqual(config.processor.imageProcessor);
     // the processors' settings name the file they came from by its full path, as errors do
-    expect(config.processor.imageProcessor.origin).toEqual({ file: join(v4Fixture, 'preprocessor_config.json'), fieldPrefix: '' });
+    expect(config.processor.imageProcessor.origin).toEqual({
+      file: join(v4Fixture, 'preprocessor_config.json'),
+      fieldPrefix: '',
+    });
     expect(config.generation.eosTokenId).toEqual([2]);
   });
 
@@ -93,7 +115,11 @@ describe('loadPretrainedConfig errors name the file and the field', () => {
     json.vision_config.num_hidden_layers = 24.5;
     await writeFile(join(folder, 'config.json'), JSON.stringify(json));
     const error = await catchError(() => loadPretrainedConfigFrom(folder));
-    expect([error.code, error.file, error.field]).toEqual(['INVALID_CONFIG', join(folder, 'config.json'), 'vision_config.num_hidden_layers']);
+    expect([error.code, error.file, error.field]).toEqual([
+      'INVALID_CONFIG',
+      join(folder, 'config.json'),
+      'vision_config.num_hidden_layers',
+    ]);
     expect(error.message).toContain(join(folder, 'config.json'));
     expect(error.message).toContain('vision_config.num_hidden_layers');
     expect(error.message).toContain('24.5');
@@ -102,7 +128,11 @@ describe('loadPretrainedConfig errors name the file and the field', () => {
   it('out-of-range value in the v4 preprocessor file', async () => {
     await writeFile(join(folder, 'preprocessor_config.json'), JSON.stringify({ crop_size: { height: 0, width: 224 } }));
     const error = await catchError(() => loadPretrainedConfigFrom(folder));
-    expect([error.code, error.file, error.field]).toEqual(['INVALID_CONFIG', join(folder, 'preprocessor_config.json'), 'crop_size.height']);
+    expect([error.code, error.file, error.field]).toEqual([
+      'INVALID_CONFIG',
+      join(folder, 'preprocessor_config.json'),
+      'crop_size.height',
+    ]);
     expect(error.message).toContain(join(folder, 'preprocessor_config.json'));
   });
 

@@ -27,7 +27,11 @@ export interface PretrainedConfig {
  *
  * @throws VideoLlavaError `FILE_NOT_FOUND` (unless optional), `INVALID_JSON` naming the file, `DOWNLOAD_FAILED`
  */
-export async function readJsonFile(source: ModelSource, path: string, options: ReadOptions & { optional?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
+export async function readJsonFile(
+  source: ModelSource,
+  path: string,
+  options: ReadOptions & { optional?: boolean } = {},
+): Promise<Record<string, unknown> | undefined> {
   const { optional, ...readOptions } = options;
   let text: string;
   try {
@@ -74,7 +78,9 @@ export async function loadPretrainedConfig(source: ModelSource, options: ReadOpt
   const modelJson = await readJsonFile(source, 'config.json', options);
   const model = relabel(joinDescription(source, 'config.json'), () => parseModelConfig(modelJson, 'config.json'));
   const generationJson = (await readJsonFile(source, 'generation_config.json', { ...options, optional: true })) ?? {};
-  const generation = relabel(joinDescription(source, 'generation_config.json'), () => parseGenerationConfig(generationJson, 'generation_config.json', model));
+  const generation = relabel(joinDescription(source, 'generation_config.json'), () =>
+    parseGenerationConfig(generationJson, 'generation_config.json', model),
+  );
   const [processorConfig, preprocessorConfig, videoPreprocessorConfig] = await Promise.all([
     readJsonFile(source, 'processor_config.json', { ...options, optional: true }),
     readJsonFile(source, 'preprocessor_config.json', { ...options, optional: true }),
@@ -87,6 +93,9 @@ export async function loadPretrainedConfig(source: ModelSource, options: ReadOpt
   for (const settings of [processor.imageProcessor, processor.videoProcessor]) {
     if (settings.origin) settings.origin = { ...settings.origin, file: joinDescription(source, settings.origin.file) };
   }
-  const derived = relabel(joinDescription(source, processor.layout === 'v5' ? 'processor_config.json' : 'preprocessor_config.json'), () => deriveValues(model, processor));
+  const derived = relabel(
+    joinDescription(source, processor.layout === 'v5' ? 'processor_config.json' : 'preprocessor_config.json'),
+    () => deriveValues(model, processor),
+  );
   return { model, generation, processor, derived, source: source.description };
 }

@@ -17,7 +17,11 @@ function parseRope(text: FieldReader): RopeParameters {
   // a rope_parameters entry); the graphs rotate all of them, so anything but 1 is refused rather than mis-converted.
   for (const reader of [text, v5, scaling]) {
     if (reader?.has('partial_rotary_factor') && reader.number('partial_rotary_factor', 1) !== 1) {
-      reader.unsupported('partial_rotary_factor', '1 (rotary embeddings on every dimension of a head)', reader.json['partial_rotary_factor']);
+      reader.unsupported(
+        'partial_rotary_factor',
+        '1 (rotary embeddings on every dimension of a head)',
+        reader.json['partial_rotary_factor'],
+      );
     }
   }
   const source = scaling ?? v5;
@@ -25,9 +29,14 @@ function parseRope(text: FieldReader): RopeParameters {
   const typeField = source.has('rope_type') || !source.has('type') ? 'rope_type' : 'type';
   const ropeType = source.string(typeField, 'default');
   if (!(SUPPORTED_ROPE_TYPES as readonly string[]).includes(ropeType)) {
-    source.unsupported(typeField, `one of ${SUPPORTED_ROPE_TYPES.map((type) => JSON.stringify(type)).join(', ')} (other rotary scalings are not implemented)`, ropeType);
+    source.unsupported(
+      typeField,
+      `one of ${SUPPORTED_ROPE_TYPES.map((type) => JSON.stringify(type)).join(', ')} (other rotary scalings are not implemented)`,
+      ropeType,
+    );
   }
-  if (ropeType === 'linear' && !source.has('factor')) source.fail('factor', 'a number >= 1 (linear rope scaling needs a factor)', source.json['factor']);
+  if (ropeType === 'linear' && !source.has('factor'))
+    source.fail('factor', 'a number >= 1 (linear rope scaling needs a factor)', source.json['factor']);
   const factor = ropeType === 'linear' ? source.number('factor', 1, { min: 1 }) : 1;
   return { ropeType, ropeTheta, factor };
 }
@@ -35,7 +44,11 @@ function parseRope(text: FieldReader): RopeParameters {
 function parseTextConfig(text: FieldReader, root: FieldReader): TextConfig {
   const modelType = text.string('model_type', 'llama');
   if (!(SUPPORTED_TEXT_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    text.unsupported('model_type', `one of ${SUPPORTED_TEXT_MODEL_TYPES.map((type) => JSON.stringify(type)).join(', ')} (the language model Video-LLaVA uses)`, modelType);
+    text.unsupported(
+      'model_type',
+      `one of ${SUPPORTED_TEXT_MODEL_TYPES.map((type) => JSON.stringify(type)).join(', ')} (the language model Video-LLaVA uses)`,
+      modelType,
+    );
   }
   const hiddenSize = text.positiveInteger('hidden_size', 4096);
   const numAttentionHeads = text.positiveInteger('num_attention_heads', 32);
@@ -45,7 +58,11 @@ function parseTextConfig(text: FieldReader, root: FieldReader): TextConfig {
   }
   const headDimDefault = Math.floor(hiddenSize / numAttentionHeads);
   if (!text.has('head_dim') && hiddenSize % numAttentionHeads !== 0) {
-    text.fail('hidden_size', `a multiple of num_attention_heads (${numAttentionHeads}) when head_dim is not given`, hiddenSize);
+    text.fail(
+      'hidden_size',
+      `a multiple of num_attention_heads (${numAttentionHeads}) when head_dim is not given`,
+      hiddenSize,
+    );
   }
   const headDim = text.positiveInteger('head_dim', headDimDefault);
   if (headDim % 2 !== 0) text.fail('head_dim', 'an even number (rotary embeddings rotate pairs)', headDim);
@@ -74,21 +91,42 @@ function parseTextConfig(text: FieldReader, root: FieldReader): TextConfig {
 }
 
 /** CLIPVisionConfig's own defaults (ViT-B/32), used for fields a present `vision_config` leaves out. */
-const CLIP_VISION_DEFAULTS = { hiddenSize: 768, intermediateSize: 3072, numHiddenLayers: 12, numAttentionHeads: 12, imageSize: 224, patchSize: 32, projectionDim: 512 };
+const CLIP_VISION_DEFAULTS = {
+  hiddenSize: 768,
+  intermediateSize: 3072,
+  numHiddenLayers: 12,
+  numAttentionHeads: 12,
+  imageSize: 224,
+  patchSize: 32,
+  projectionDim: 512,
+};
 /** What VideoLlavaConfig builds when `vision_config` is absent altogether: CLIP ViT-L/14 at 224 px. */
-const VIDEO_LLAVA_VISION_DEFAULTS = { hiddenSize: 1024, intermediateSize: 4096, numHiddenLayers: 24, numAttentionHeads: 16, imageSize: 224, patchSize: 14, projectionDim: 768 };
+const VIDEO_LLAVA_VISION_DEFAULTS = {
+  hiddenSize: 1024,
+  intermediateSize: 4096,
+  numHiddenLayers: 24,
+  numAttentionHeads: 16,
+  imageSize: 224,
+  patchSize: 14,
+  projectionDim: 768,
+};
 
 function parseVisionConfig(vision: FieldReader, present: boolean): VisionConfig {
   const modelType = vision.string('model_type', 'clip_vision_model');
   if (!(SUPPORTED_VISION_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    vision.unsupported('model_type', `one of ${SUPPORTED_VISION_MODEL_TYPES.map((type) => JSON.stringify(type)).join(', ')} (the vision tower Video-LLaVA uses)`, modelType);
+    vision.unsupported(
+      'model_type',
+      `one of ${SUPPORTED_VISION_MODEL_TYPES.map((type) => JSON.stringify(type)).join(', ')} (the vision tower Video-LLaVA uses)`,
+      modelType,
+    );
   }
   // transformers: a vision_config dict becomes CLIPVisionConfig(**dict), so its missing fields take CLIP's
   // defaults; only a config without vision_config gets VideoLlavaConfig's ViT-L/14.
   const defaults = present ? CLIP_VISION_DEFAULTS : VIDEO_LLAVA_VISION_DEFAULTS;
   const hiddenSize = vision.positiveInteger('hidden_size', defaults.hiddenSize);
   const numAttentionHeads = vision.positiveInteger('num_attention_heads', defaults.numAttentionHeads);
-  if (hiddenSize % numAttentionHeads !== 0) vision.fail('hidden_size', `a multiple of num_attention_heads (${numAttentionHeads})`, hiddenSize);
+  if (hiddenSize % numAttentionHeads !== 0)
+    vision.fail('hidden_size', `a multiple of num_attention_heads (${numAttentionHeads})`, hiddenSize);
   const imageSize = vision.positiveInteger('image_size', defaults.imageSize);
   const patchSize = vision.positiveInteger('patch_size', defaults.patchSize);
   if (patchSize > imageSize) vision.fail('patch_size', `at most image_size (${imageSize})`, patchSize);
@@ -140,7 +178,8 @@ export function parseModelConfig(json: unknown, file = 'config.json'): VideoLlav
   const root = new FieldReader(asJsonObject(json, file), file);
   if (!root.has('model_type')) root.fail('model_type', '"video_llava"', root.json['model_type']);
   const modelType = root.string('model_type', '');
-  if (modelType !== 'video_llava') root.unsupported('model_type', '"video_llava" (a VideoLlavaForConditionalGeneration checkpoint)', modelType);
+  if (modelType !== 'video_llava')
+    root.unsupported('model_type', '"video_llava" (a VideoLlavaForConditionalGeneration checkpoint)', modelType);
   const text = root.object('text_config') ?? new FieldReader({}, file, 'text_config');
   const visionPresent = root.has('vision_config');
   const vision = root.object('vision_config') ?? new FieldReader({}, file, 'vision_config');
@@ -149,12 +188,15 @@ export function parseModelConfig(json: unknown, file = 'config.json'): VideoLlav
   const dtypeField = root.has('dtype') ? 'dtype' : 'torch_dtype';
   const storedDtype = root.oneOf(dtypeField, STORED_DTYPES, 'float32');
   // v5 configs may spell the ids image_token_id / video_token_id (attribute aliases of the *_index fields).
-  const imageTokenField = root.has('image_token_index') || !root.has('image_token_id') ? 'image_token_index' : 'image_token_id';
-  const videoTokenField = root.has('video_token_index') || !root.has('video_token_id') ? 'video_token_index' : 'video_token_id';
+  const imageTokenField =
+    root.has('image_token_index') || !root.has('image_token_id') ? 'image_token_index' : 'image_token_id';
+  const videoTokenField =
+    root.has('video_token_index') || !root.has('video_token_id') ? 'video_token_index' : 'video_token_id';
   const tokenRange = { min: 0, max: textConfig.vocabSize - 1 };
   const imageTokenIndex = root.integer(imageTokenField, 32000, tokenRange);
   const videoTokenIndex = root.integer(videoTokenField, 32001, tokenRange);
-  if (imageTokenIndex === videoTokenIndex) root.fail(videoTokenField, `an id different from ${imageTokenField} (${imageTokenIndex})`, videoTokenIndex);
+  if (imageTokenIndex === videoTokenIndex)
+    root.fail(videoTokenField, `an id different from ${imageTokenField} (${imageTokenIndex})`, videoTokenIndex);
   return {
     modelType: 'video_llava',
     textConfig,

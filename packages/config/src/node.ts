@@ -14,7 +14,13 @@ export type { ResolveSourceOptions } from './resolve-source.js';
  * {@link loadPretrainedConfig} from a folder path, an http(s) URL, a hub id (`org/name[@revision]`) or any
  * source (see {@link resolveSource}).
  */
-export async function loadPretrainedConfigFrom(source: string | ModelSource, options: ReadOptions & ResolveSourceOptions = {}): Promise<PretrainedConfig> {
+export async function loadPretrainedConfigFrom(
+  source: string | ModelSource,
+  options: ReadOptions & ResolveSourceOptions = {},
+): Promise<PretrainedConfig> {
   const { onProgress, signal, ...resolveOptions } = options;
-  return loadPretrainedConfig(resolveSource(source, resolveOptions), { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
+  return loadPretrainedConfig(resolveSource(source, resolveOptions), {
+    ...(onProgress ? { onProgress } : {}),
+    ...(signal ? { signal } : {}),
+  });
 }

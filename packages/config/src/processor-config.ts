@@ -1,15 +1,28 @@
 import { VideoLlavaError } from '@video-llava/core';
 import { processedImageSize } from './derived.js';
 import { FieldReader, asJsonObject } from './field-reader.js';
-import type { ImageProcessorConfig, ProcessorConfig, SizeSpec, VideoLlavaConfig, VideoProcessorConfig, VisionProcessorConfig } from './types.js';
+import type {
+  ImageProcessorConfig,
+  ProcessorConfig,
+  SizeSpec,
+  VideoLlavaConfig,
+  VideoProcessorConfig,
+  VisionProcessorConfig,
+} from './types.js';
 
 const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 /** A `[height, width]` pair, as transformers' `get_size_dict` reads a list or tuple. */
-function sizePair(reader: FieldReader, name: string, value: unknown, expected: string): { height: number; width: number } | null {
+function sizePair(
+  reader: FieldReader,
+  name: string,
+  value: unknown,
+  expected: string,
+): { height: number; width: number } | null {
   if (!Array.isArray(value)) return null;
-  if (value.length !== 2 || !value.every((item) => typeof item === 'number' && Number.isInteger(item) && item >= 1)) reader.fail(name, expected, value);
+  if (value.length !== 2 || !value.every((item) => typeof item === 'number' && Number.isInteger(item) && item >= 1))
+    reader.fail(name, expected, value);
   return { height: value[0] as number, width: value[1] as number };
 }
 
@@ -34,12 +47,16 @@ function parseSize(reader: FieldReader, name: string, fallback: SizeSpec): SizeS
     const longestEdge = size.optionalInteger('longest_edge', { min: 1 });
     return longestEdge === null ? { shortestEdge } : { shortestEdge, longestEdge };
   }
-  if (size.has('height') && size.has('width')) return { height: size.positiveInteger('height', 224), width: size.positiveInteger('width', 224) };
+  if (size.has('height') && size.has('width'))
+    return { height: size.positiveInteger('height', 224), width: size.positiveInteger('width', 224) };
   reader.fail(name, expected, value);
 }
 
 /** `crop_size` by `get_size_dict(crop_size, default_to_square=True)`: an int is a square, a list `[height, width]`. */
-function parseCropSize(reader: FieldReader, fallback: { height: number; width: number }): { height: number; width: number } {
+function parseCropSize(
+  reader: FieldReader,
+  fallback: { height: number; width: number },
+): { height: number; width: number } {
   const value = reader.json['crop_size'];
   const expected = 'a positive integer, [height, width] or {"height": H, "width": W}';
   if (value === undefined || value === null) return fallback;
@@ -108,12 +125,19 @@ function parseVideoProcessor(reader: FieldReader): PartialVideoProcessor {
  * Frames per video when the video processor does not say: the model config's `video_seq_length` divided by the
  * tokens one frame contributes, when that divides evenly (2056 / 257 = 8 for Video-LLaVA), else 8.
  */
-function defaultFrameCount(video: VisionProcessorConfig, patchSize: number, numAdditionalImageTokens: number, modelConfig: VideoLlavaConfig | undefined): number {
+function defaultFrameCount(
+  video: VisionProcessorConfig,
+  patchSize: number,
+  numAdditionalImageTokens: number,
+  modelConfig: VideoLlavaConfig | undefined,
+): number {
   const fallback = 8;
   if (!modelConfig) return fallback;
   const { height, width } = processedImageSize(video, modelConfig.visionConfig.imageSize);
   const tokensPerFrame = Math.floor(height / patchSize) * Math.floor(width / patchSize) + numAdditionalImageTokens;
-  return tokensPerFrame > 0 && modelConfig.videoSeqLength % tokensPerFrame === 0 ? modelConfig.videoSeqLength / tokensPerFrame : fallback;
+  return tokensPerFrame > 0 && modelConfig.videoSeqLength % tokensPerFrame === 0
+    ? modelConfig.videoSeqLength / tokensPerFrame
+    : fallback;
 }
 
 /** The files a processor config may come from. Each is the parsed JSON, or undefined when the file is absent. */
@@ -137,7 +161,10 @@ export interface ProcessorConfigFiles {
  * @throws VideoLlavaError `FILE_NOT_FOUND` when neither layout is present; `INVALID_CONFIG` naming file and field
  */
 export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: VideoLlavaConfig): ProcessorConfig {
-  const processor = files.processorConfig === undefined ? null : new FieldReader(asJsonObject(files.processorConfig, 'processor_config.json'), 'processor_config.json');
+  const processor =
+    files.processorConfig === undefined
+      ? null
+      : new FieldReader(asJsonObject(files.processorConfig, 'processor_config.json'), 'processor_config.json');
   const nestedImage = processor?.object('image_processor') ?? null;
   let layout: 'v5' | 'v4';
   let imageProcessor: ImageProcessorConfig;
@@ -150,7 +177,10 @@ export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: 
     video = parseVideoProcessor(processor!.object('video_processor') ?? nestedImage);
   } else if (files.preprocessorConfig !== undefined) {
     layout = 'v4';
-    const image = new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json');
+    const image = new FieldReader(
+      asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'),
+      'preprocessor_config.json',
+    );
     imageProcessor = parseVisionProcessor(image);
     // transformers v4's VideoLlavaImageProcessor handled videos with its own settings, and v5 loads a video
     // processor from preprocessor_config.json when video_preprocessor_config.json is absent: the same settings,
@@ -158,18 +188,31 @@ export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: 
     video =
       files.videoPreprocessorConfig === undefined
         ? parseVideoProcessor(image)
-        : parseVideoProcessor(new FieldReader(asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'), 'video_preprocessor_config.json'));
+        : parseVideoProcessor(
+            new FieldReader(
+              asJsonObject(files.videoPreprocessorConfig, 'video_preprocessor_config.json'),
+              'video_preprocessor_config.json',
+            ),
+          );
   } else {
     throw new VideoLlavaError(
       'FILE_NOT_FOUND',
       'No processor settings: expected processor_config.json with an "image_processor" object (transformers v5) or preprocessor_config.json (transformers v4).',
-      { file: 'processor_config.json', field: 'image_processor', expected: 'processor_config.json or preprocessor_config.json', actual: processor ? 'processor_config.json without image_processor' : 'neither file' },
+      {
+        file: 'processor_config.json',
+        field: 'image_processor',
+        expected: 'processor_config.json or preprocessor_config.json',
+        actual: processor ? 'processor_config.json without image_processor' : 'neither file',
+      },
     );
   }
   // Processor kwargs: v5 keeps them in processor_config.json; v4 checkpoints may keep them in preprocessor_config.json.
-  const kwargsSources = [processor, files.preprocessorConfig === undefined ? null : new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json')].filter(
-    (reader): reader is FieldReader => reader !== null,
-  );
+  const kwargsSources = [
+    processor,
+    files.preprocessorConfig === undefined
+      ? null
+      : new FieldReader(asJsonObject(files.preprocessorConfig, 'preprocessor_config.json'), 'preprocessor_config.json'),
+  ].filter((reader): reader is FieldReader => reader !== null);
   const pick = <T>(read: (reader: FieldReader) => T | null, fallback: T): T => {
     for (const reader of kwargsSources) {
       const value = read(reader);
@@ -177,13 +220,25 @@ export function parseProcessorConfig(files: ProcessorConfigFiles, modelConfig?: 
     }
     return fallback;
   };
-  const patchSize = pick((reader) => reader.optionalInteger('patch_size', { min: 1 }), modelConfig?.visionConfig.patchSize ?? 14);
+  const patchSize = pick(
+    (reader) => reader.optionalInteger('patch_size', { min: 1 }),
+    modelConfig?.visionConfig.patchSize ?? 14,
+  );
   const visionFeatureSelectStrategy = pick(
-    (reader) => (reader.has('vision_feature_select_strategy') ? reader.oneOf('vision_feature_select_strategy', ['default', 'full'] as const, 'default') : null),
+    (reader) =>
+      reader.has('vision_feature_select_strategy')
+        ? reader.oneOf('vision_feature_select_strategy', ['default', 'full'] as const, 'default')
+        : null,
     modelConfig?.visionFeatureSelectStrategy ?? 'default',
   );
-  const numAdditionalImageTokens = pick((reader) => reader.optionalInteger('num_additional_image_tokens', { min: 0 }), 1);
-  const videoProcessor: VideoProcessorConfig = { ...video, numFrames: video.numFrames ?? defaultFrameCount(video, patchSize, numAdditionalImageTokens, modelConfig) };
+  const numAdditionalImageTokens = pick(
+    (reader) => reader.optionalInteger('num_additional_image_tokens', { min: 0 }),
+    1,
+  );
+  const videoProcessor: VideoProcessorConfig = {
+    ...video,
+    numFrames: video.numFrames ?? defaultFrameCount(video, patchSize, numAdditionalImageTokens, modelConfig),
+  };
   return {
     imageProcessor,
     videoProcessor,

@@ -11,13 +11,20 @@ import { VideoLlavaError } from '@video-llava/core';
  */
 export function splitRelativePath(path: string): string[] {
   const segments = typeof path === 'string' ? path.split('/') : [];
-  const valid = segments.length > 0 && !path.includes('\\') && segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+  const valid =
+    segments.length > 0 &&
+    !path.includes('\\') &&
+    segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
   if (!valid) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `File path ${JSON.stringify(path)} is not a relative path inside the checkpoint.`, {
-      field: 'path',
-      expected: 'a relative "/"-separated path without "." or ".." segments, e.g. "onnx/decoder_model_merged.onnx"',
-      actual: path,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `File path ${JSON.stringify(path)} is not a relative path inside the checkpoint.`,
+      {
+        field: 'path',
+        expected: 'a relative "/"-separated path without "." or ".." segments, e.g. "onnx/decoder_model_merged.onnx"',
+        actual: path,
+      },
+    );
   }
   return segments;
 }

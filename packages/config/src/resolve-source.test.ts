@@ -25,10 +25,18 @@ describe('resolveSource', () => {
   });
 
   it('a hub id is a CachedHubSource with its revision, endpoint and cache from the environment', () => {
-    const source = resolveSource('LanguageBind/Video-LLaVA-7B-hf@v1.0', { cwd: folder, env: { HF_ENDPOINT: 'http://127.0.0.1:1', HF_HUB_CACHE: join(folder, 'cache') } });
+    const source = resolveSource('LanguageBind/Video-LLaVA-7B-hf@v1.0', {
+      cwd: folder,
+      env: { HF_ENDPOINT: 'http://127.0.0.1:1', HF_HUB_CACHE: join(folder, 'cache') },
+    });
     expect(source).toBeInstanceOf(CachedHubSource);
     const hub = source as CachedHubSource;
-    expect([hub.repo, hub.revision, hub.endpoint, hub.cacheDirectory]).toEqual(['LanguageBind/Video-LLaVA-7B-hf', 'v1.0', 'http://127.0.0.1:1', join(folder, 'cache')]);
+    expect([hub.repo, hub.revision, hub.endpoint, hub.cacheDirectory]).toEqual([
+      'LanguageBind/Video-LLaVA-7B-hf',
+      'v1.0',
+      'http://127.0.0.1:1',
+      join(folder, 'cache'),
+    ]);
     expect((resolveSource('hf://org/name', { cwd: folder, env: {} }) as CachedHubSource).revision).toBe('main');
   });
 

@@ -54,6 +54,7 @@ export function resolveSource(source: string | ModelSource, options: ResolveSour
   if (/^https?:\/\//i.test(source)) return new HttpSource(source, options.http);
   const localPath = isAbsolute(source) ? source : resolve(cwd, source);
   if (isDirectory(localPath)) return new DirectorySource(localPath);
-  if (!source.startsWith('.') && !isAbsolute(source) && looksLikeHubId(source)) return new CachedHubSource(source, { env, ...options.hub });
+  if (!source.startsWith('.') && !isAbsolute(source) && looksLikeHubId(source))
+    return new CachedHubSource(source, { env, ...options.hub });
   return new DirectorySource(localPath);
 }

@@ -35,17 +35,31 @@ const median = (times) => [...times].sort((a, b) => a - b)[Math.floor(times.leng
 
 try {
   const checkpoint = join(root, 'checkpoint');
-  await converter.writeSyntheticCheckpoint(checkpoint, { config: converter.videoLlava7bDimensions({ text: layers, vision: 2 }) });
+  await converter.writeSyntheticCheckpoint(checkpoint, {
+    config: converter.videoLlava7bDimensions({ text: layers, vision: 2 }),
+  });
   const variants = {};
   const sessions = {};
   for (const contribOps of [false, true]) {
     const name = contribOps ? 'contrib' : 'standard';
-    const report = await converter.convertCheckpoint(checkpoint, join(root, name), { dtypes: [values.dtype], parts: ['decoder_model_merged'], contribOps });
+    const report = await converter.convertCheckpoint(checkpoint, join(root, name), {
+      dtypes: [values.dtype],
+      parts: ['decoder_model_merged'],
+      contribOps,
+    });
     const file = join(report.outputDirectory, 'onnx', report.files[0].path.slice('onnx/'.length));
-    sessions[name] = await ort.InferenceSession.create(file, { logSeverityLevel: 3, intraOpNumThreads: Number(values.threads) });
+    sessions[name] = await ort.InferenceSession.create(file, {
+      logSeverityLevel: 3,
+      intraOpNumThreads: Number(values.threads),
+    });
     variants[name] = { prefill: [], step: [] };
   }
-  const embeds = (length) => new ort.Tensor('float32', Float32Array.from({ length: length * width }, (_, index) => Math.sin(index) * 0.5), [1, length, width]);
+  const embeds = (length) =>
+    new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: length * width }, (_, index) => Math.sin(index) * 0.5),
+      [1, length, width],
+    );
   // The variants take turns, so load from other processes falls on both alike.
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const name of ['standard', 'contrib']) {
@@ -53,11 +67,17 @@ try {
       const feeds = {
         inputs_embeds: embeds(prefill),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(prefill).fill(1n), [1, prefill]),
-        position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: prefill }, (_, index) => BigInt(index)), [1, prefill]),
+        position_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: prefill }, (_, index) => BigInt(index)),
+          [1, prefill],
+        ),
         // Generation's prefill: only the last position's logits.
         num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
       };
-      for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 32, 0, 128]);
+      for (let layer = 0; layer < layers; layer++)
+        for (const kind of ['key', 'value'])
+          feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 32, 0, 128]);
       let started = performance.now();
       let outputs = await session.run(feeds);
       variants[name].prefill.push(performance.now() - started);
@@ -69,7 +89,9 @@ try {
           position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(total - 1)]), [1, 1]),
           num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
         };
-        for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) next[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`];
+        for (let layer = 0; layer < layers; layer++)
+          for (const kind of ['key', 'value'])
+            next[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`];
         started = performance.now();
         outputs = await session.run(next);
         variants[name].step.push(performance.now() - started);
@@ -86,7 +108,9 @@ try {
       stepMinMs: Number(Math.min(...stepTimes).toFixed(2)),
     };
   }
-  process.stdout.write(`${JSON.stringify({ layers, prefill, steps, dtype: values.dtype, ...variants, prefillRatio: variants.standard.prefillMs / variants.contrib.prefillMs, prefillMinRatio: variants.standard.prefillMinMs / variants.contrib.prefillMinMs, stepRatio: variants.standard.stepMs / variants.contrib.stepMs, stepMinRatio: variants.standard.stepMinMs / variants.contrib.stepMinMs }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ layers, prefill, steps, dtype: values.dtype, ...variants, prefillRatio: variants.standard.prefillMs / variants.contrib.prefillMs, prefillMinRatio: variants.standard.prefillMinMs / variants.contrib.prefillMinMs, stepRatio: variants.standard.stepMs / variants.contrib.stepMs, stepMinRatio: variants.standard.stepMinMs / variants.contrib.stepMinMs }, null, 2)}\n`,
+  );
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

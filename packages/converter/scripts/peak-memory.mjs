@@ -41,7 +41,9 @@ if (values.child) {
       const now = Date.now();
       if (now - last < 2000 && event.done !== event.total) return;
       last = now;
-      process.stderr.write(`convert ${event.file} ${((100 * event.done) / (event.total ?? 1)).toFixed(1)}% rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB\n`);
+      process.stderr.write(
+        `convert ${event.file} ${((100 * event.done) / (event.total ?? 1)).toFixed(1)}% rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB\n`,
+      );
     },
   });
   process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, report }));
@@ -53,14 +55,24 @@ try {
   const checkpoint = join(root, 'checkpoint');
   const layers = { text: Number(values['text-layers']), vision: Number(values['vision-layers']) };
   let started = performance.now();
-  const written = await converter.writeSyntheticCheckpoint(checkpoint, { config: converter.videoLlava7bDimensions(layers), dtype: 'float16', shards: 2 });
-  const generateSeconds = (performance.now() - started) / 1000;
-  process.stderr.write(`synthetic checkpoint: ${(written.weightBytes / 2 ** 30).toFixed(2)} GiB in ${generateSeconds.toFixed(1)} s\n`);
-  started = performance.now();
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--dtype', values.dtype, checkpoint, join(root, 'out')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 2 ** 20,
+  const written = await converter.writeSyntheticCheckpoint(checkpoint, {
+    config: converter.videoLlava7bDimensions(layers),
+    dtype: 'float16',
+    shards: 2,
   });
+  const generateSeconds = (performance.now() - started) / 1000;
+  process.stderr.write(
+    `synthetic checkpoint: ${(written.weightBytes / 2 ** 30).toFixed(2)} GiB in ${generateSeconds.toFixed(1)} s\n`,
+  );
+  started = performance.now();
+  const child = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--child', '--dtype', values.dtype, checkpoint, join(root, 'out')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 2 ** 20,
+    },
+  );
   if (child.status !== 0) throw new Error(`the conversion failed (exit ${child.status})`);
   const { maxRssKiB, report } = JSON.parse(child.stdout.toString('utf8'));
   const maxRssMiB = maxRssKiB / 1024;
@@ -97,16 +109,25 @@ async function runDecoders(directory, dtypes, layers) {
     const feeds = {
       inputs_embeds: new ort.Tensor('float32', embeds, [1, sequence, 4096]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(sequence).fill(1n), [1, sequence]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: sequence }, (_, index) => BigInt(index)), [1, sequence]),
+      position_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: sequence }, (_, index) => BigInt(index)),
+        [1, sequence],
+      ),
       num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
     };
     for (let layer = 0; layer < layers; layer++) {
-      for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 32, 0, 128]);
+      for (const kind of ['key', 'value'])
+        feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 32, 0, 128]);
     }
     const started = performance.now();
     const outputs = await session.run(feeds);
     const logits = outputs.logits.data;
-    results[dtype] = { logitsDims: outputs.logits.dims, finite: logits.every(Number.isFinite), seconds: Number(((performance.now() - started) / 1000).toFixed(2)) };
+    results[dtype] = {
+      logitsDims: outputs.logits.dims,
+      finite: logits.every(Number.isFinite),
+      seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+    };
     await session.release();
   }
   return results;

@@ -56,7 +56,13 @@ export interface BuiltPart {
 }
 
 /** Builds the graph of one model part of the ONNX contract and plans its weights. */
-export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensors: ReadonlyMap<string, CheckpointTensor>, format: WeightFormat, options: BuildPartOptions = {}): BuiltPart {
+export function buildModelPart(
+  part: ModelPart,
+  config: VideoLlavaConfig,
+  tensors: ReadonlyMap<string, CheckpointTensor>,
+  format: WeightFormat,
+  options: BuildPartOptions = {},
+): BuiltPart {
   const graph = new GraphBuilder(part);
   const planner = new WeightPlanner(graph, tensors, format, options.blockSize ?? 32, options.accuracyLevel ?? 4);
   const companions: BuiltPart['companions'] = [];
@@ -74,8 +80,17 @@ export function buildModelPart(part: ModelPart, config: VideoLlavaConfig, tensor
       buildDecoder(planner, config, { ...options, cacheOutputs: 'present' });
       if (options.kvBufferDecoder ?? true) {
         const buffered = new GraphBuilder(KV_BUFFER_DECODER_STEM);
-        buildDecoder(planner.withGraph(buffered), config, { ...options, hiddenStateOutputs: false, contribOps: true, cacheOutputs: 'new' });
-        companions.push({ stem: KV_BUFFER_DECODER_STEM, graph: buffered, opsetImports: { '': 17, 'com.microsoft': 1 } });
+        buildDecoder(planner.withGraph(buffered), config, {
+          ...options,
+          hiddenStateOutputs: false,
+          contribOps: true,
+          cacheOutputs: 'new',
+        });
+        companions.push({
+          stem: KV_BUFFER_DECODER_STEM,
+          graph: buffered,
+          opsetImports: { '': 17, 'com.microsoft': 1 },
+        });
       }
       break;
   }

@@ -11,9 +11,20 @@
  */
 export type CheckpointLayout = 'hub' | 'transformers-v5-saved' | 'transformers-v5';
 
-type Component = 'model.image_tower.' | 'model.video_tower.' | 'model.language_model.' | 'lm_head.' | 'model.multi_modal_projector.';
+type Component =
+  | 'model.image_tower.'
+  | 'model.video_tower.'
+  | 'model.language_model.'
+  | 'lm_head.'
+  | 'model.multi_modal_projector.';
 
-const COMPONENTS: readonly Component[] = ['model.image_tower.', 'model.video_tower.', 'model.language_model.', 'lm_head.', 'model.multi_modal_projector.'];
+const COMPONENTS: readonly Component[] = [
+  'model.image_tower.',
+  'model.video_tower.',
+  'model.language_model.',
+  'lm_head.',
+  'model.multi_modal_projector.',
+];
 
 /** Each layout's prefix for each canonical prefix. */
 export const CHECKPOINT_LAYOUT_PREFIXES: Readonly<Record<CheckpointLayout, Readonly<Record<Component, string>>>> = {
@@ -46,7 +57,8 @@ export const CHECKPOINT_LAYOUTS: readonly CheckpointLayout[] = ['hub', 'transfor
 /** The name a canonical tensor name has in a checkpoint of `layout`. */
 export function checkpointName(canonical: string, layout: CheckpointLayout): string {
   for (const component of COMPONENTS) {
-    if (canonical.startsWith(component)) return CHECKPOINT_LAYOUT_PREFIXES[layout][component] + canonical.slice(component.length);
+    if (canonical.startsWith(component))
+      return CHECKPOINT_LAYOUT_PREFIXES[layout][component] + canonical.slice(component.length);
   }
   return canonical;
 }
@@ -59,9 +71,9 @@ export function candidateNames(canonical: string): string[] {
 /** The canonical name of a checkpoint tensor name, or `undefined` when no layout produces it. */
 export function canonicalName(name: string): string | undefined {
   // Longest prefixes first so `image_tower.vision_model.` wins over `image_tower.`.
-  const pairs = CHECKPOINT_LAYOUTS.flatMap((layout) => COMPONENTS.map((component) => [CHECKPOINT_LAYOUT_PREFIXES[layout][component], component] as const)).sort(
-    (a, b) => b[0].length - a[0].length,
-  );
+  const pairs = CHECKPOINT_LAYOUTS.flatMap((layout) =>
+    COMPONENTS.map((component) => [CHECKPOINT_LAYOUT_PREFIXES[layout][component], component] as const),
+  ).sort((a, b) => b[0].length - a[0].length);
   for (const [prefix, component] of pairs) if (name.startsWith(prefix)) return component + name.slice(prefix.length);
   return undefined;
 }

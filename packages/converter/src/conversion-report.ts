@@ -60,14 +60,19 @@ export function formatConversionReport(report: ConversionReport): string {
   ]);
   const header = ['file', 'size', 'bytes', 'max |w - stored|', 'relative RMS error'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ');
   return [
     `Converted ${report.source} -> ${report.outputDirectory} (${report.dtypes.join(', ')}) in ${report.seconds.toFixed(1)} s`,
     line(header),
     ...rows.map(line),
     `total ${formatBytes(report.totalBytes)} (${report.totalBytes} bytes)`,
     ...(report.unusedTensors.length > 0
-      ? [`${report.unusedTensors.length} checkpoint tensor(s) not used by the model, not converted: ${report.unusedTensors.slice(0, 5).join(', ')}${report.unusedTensors.length > 5 ? ', ...' : ''}`]
+      ? [
+          `${report.unusedTensors.length} checkpoint tensor(s) not used by the model, not converted: ${report.unusedTensors.slice(0, 5).join(', ')}${report.unusedTensors.length > 5 ? ', ...' : ''}`,
+        ]
       : []),
     '',
   ].join('\n');

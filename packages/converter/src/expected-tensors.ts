@@ -38,8 +38,16 @@ export function expectedTensors(config: VideoLlavaConfig): ExpectedTensor[] {
   const patches = Math.floor(vision.imageSize / vision.patchSize) ** 2;
   for (const tower of ['model.image_tower.', 'model.video_tower.']) {
     add(`${tower}embeddings.class_embedding`, [D], [vD]);
-    add(`${tower}embeddings.patch_embedding.weight`, [D, vision.numChannels, vision.patchSize, vision.patchSize], [vD, 'vision_config.num_channels', 'vision_config.patch_size', 'vision_config.patch_size']);
-    add(`${tower}embeddings.position_embedding.weight`, [patches + 1, D], ['(vision_config.image_size // patch_size)^2 + 1', vD]);
+    add(
+      `${tower}embeddings.patch_embedding.weight`,
+      [D, vision.numChannels, vision.patchSize, vision.patchSize],
+      [vD, 'vision_config.num_channels', 'vision_config.patch_size', 'vision_config.patch_size'],
+    );
+    add(
+      `${tower}embeddings.position_embedding.weight`,
+      [patches + 1, D],
+      ['(vision_config.image_size // patch_size)^2 + 1', vD],
+    );
     add(`${tower}pre_layrnorm.weight`, [D], [vD]);
     add(`${tower}pre_layrnorm.bias`, [D], [vD]);
     for (let layer = 0; layer < vision.numHiddenLayers; layer++) {

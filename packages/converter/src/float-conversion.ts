@@ -31,15 +31,20 @@ export function decodeFloats(bytes: Uint8Array, dtype: string): Float32Array {
     case 'BF16': {
       const count = bytes.byteLength / 2;
       const bits = new Uint32Array(count);
-      for (let index = 0; index < count; index++) bits[index] = ((bytes[2 * index]! | (bytes[2 * index + 1]! << 8)) << 16) >>> 0;
+      for (let index = 0; index < count; index++)
+        bits[index] = ((bytes[2 * index]! | (bytes[2 * index + 1]! << 8)) << 16) >>> 0;
       return new Float32Array(bits.buffer);
     }
     default:
-      throw new VideoLlavaError('DTYPE_MISMATCH', `Cannot decode ${dtype} weights; the converter reads F32, F16 and BF16.`, {
-        field: 'dtype',
-        expected: ['F32', 'F16', 'BF16'],
-        actual: dtype,
-      });
+      throw new VideoLlavaError(
+        'DTYPE_MISMATCH',
+        `Cannot decode ${dtype} weights; the converter reads F32, F16 and BF16.`,
+        {
+          field: 'dtype',
+          expected: ['F32', 'F16', 'BF16'],
+          actual: dtype,
+        },
+      );
   }
 }
 

@@ -1,4 +1,10 @@
-import { fc, hostileParameters, mutatedBytes, mutatedJson, parsesOrFailsCleanly } from '@video-llava/test-utils/hostile';
+import {
+  fc,
+  hostileParameters,
+  mutatedBytes,
+  mutatedJson,
+  parsesOrFailsCleanly,
+} from '@video-llava/test-utils/hostile';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensorsHeader, readSafetensorsHeaderLength } from './safetensors-header.js';
 

@@ -1,6 +1,12 @@
 export { buildModelPart } from './build-part.js';
 export type { BuildPartOptions, BuiltPart } from './build-part.js';
-export { CHECKPOINT_LAYOUTS, CHECKPOINT_LAYOUT_PREFIXES, canonicalName, candidateNames, checkpointName } from './checkpoint-layout.js';
+export {
+  CHECKPOINT_LAYOUTS,
+  CHECKPOINT_LAYOUT_PREFIXES,
+  canonicalName,
+  candidateNames,
+  checkpointName,
+} from './checkpoint-layout.js';
 export type { CheckpointLayout } from './checkpoint-layout.js';
 export { expectedTensors, visionLayersNeeded } from './expected-tensors.js';
 export type { ExpectedTensor } from './expected-tensors.js';
@@ -23,7 +29,13 @@ export {
 export type { SafetensorsFloatType, SafetensorsHeader, SafetensorsTensorInfo } from './safetensors-header.js';
 export { validateCheckpoint } from './validate-checkpoint.js';
 export type { CheckpointTensor } from './validate-checkpoint.js';
-export { MODEL_PARTS, WEIGHT_FORMATS, WEIGHT_FORMAT_SUFFIXES, onnxFileName, parseWeightFormat } from './weight-format.js';
+export {
+  MODEL_PARTS,
+  WEIGHT_FORMATS,
+  WEIGHT_FORMAT_SUFFIXES,
+  onnxFileName,
+  parseWeightFormat,
+} from './weight-format.js';
 export type { ModelPart, WeightFormat } from './weight-format.js';
 export { WeightError } from './weight-error.js';
 export { WeightPlanner } from './weight-plan.js';

@@ -7,7 +7,11 @@ export type { OpenedCheckpoint } from './node/checkpoint-directory.js';
 export { resolveCheckpointDirectory } from './node/resolve-checkpoint.js';
 export type { CheckpointSourceOptions } from './node/resolve-checkpoint.js';
 export { SafetensorsFile } from './node/safetensors-file.js';
-export { SYNTHETIC_DEFAULT_CONFIG, videoLlava7bDimensions, writeSyntheticCheckpoint } from './node/synthetic-checkpoint.js';
+export {
+  SYNTHETIC_DEFAULT_CONFIG,
+  videoLlava7bDimensions,
+  writeSyntheticCheckpoint,
+} from './node/synthetic-checkpoint.js';
 export type { SyntheticCheckpoint, SyntheticCheckpointOptions } from './node/synthetic-checkpoint.js';
 export { DEFAULT_EXTERNAL_DATA_CHUNK_BYTES, ExternalDataFiles } from './node/external-data-files.js';
 export type { ExternalDataFileWritten, ExternalDataFilesOptions } from './node/external-data-files.js';

@@ -14,11 +14,15 @@ export interface BlockQuantizedRows {
 /** Checks a `MatMulNBits` block size: a power of two, at least 16. */
 export function checkBlockSize(blockSize: number): void {
   if (!Number.isSafeInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `blockSize must be a power of two of at least 16 (MatMulNBits), found ${blockSize}.`, {
-      field: 'blockSize',
-      expected: '16, 32, 64, 128, ...',
-      actual: blockSize,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `blockSize must be a power of two of at least 16 (MatMulNBits), found ${blockSize}.`,
+      {
+        field: 'blockSize',
+        expected: '16, 32, 64, 128, ...',
+        actual: blockSize,
+      },
+    );
   }
 }
 
@@ -29,7 +33,14 @@ export function checkBlockSize(blockSize: number): void {
  *
  * @param error accumulates the difference between the weights and their dequantized values
  */
-export function quantizeBlockwise(values: Float32Array, rows: number, columns: number, bits: 4 | 8, blockSize: number, error?: WeightError): BlockQuantizedRows {
+export function quantizeBlockwise(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+  bits: 4 | 8,
+  blockSize: number,
+  error?: WeightError,
+): BlockQuantizedRows {
   checkBlockSize(blockSize);
   const blocks = Math.ceil(columns / blockSize);
   const blob = (blockSize * bits) / 8;
@@ -83,7 +94,12 @@ export interface RowQuantized {
 }
 
 /** Quantizes each row of a `[rows, columns]` weight to int8 with a per-row scale (absmax / 127). */
-export function quantizeRowsInt8(values: Float32Array, rows: number, columns: number, error?: WeightError): RowQuantized {
+export function quantizeRowsInt8(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+  error?: WeightError,
+): RowQuantized {
   const out = new Int8Array(rows * columns);
   const scales = new Float32Array(rows);
   for (let row = 0; row < rows; row++) {

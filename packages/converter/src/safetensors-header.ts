@@ -61,15 +61,33 @@ function invalid(file: string, field: string, message: string, expected: unknown
  */
 export function readSafetensorsHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8 || prefix.byteLength < 8) {
-    invalid(file, 'header', `is ${fileSize} bytes, too short for a safetensors file (it starts with an 8-byte header length).`, 'at least 8 bytes', fileSize);
+    invalid(
+      file,
+      'header',
+      `is ${fileSize} bytes, too short for a safetensors file (it starts with an 8-byte header length).`,
+      'at least 8 bytes',
+      fileSize,
+    );
   }
   const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (length > BigInt(SAFETENSORS_MAX_HEADER_BYTES) || length < 2n) {
-    invalid(file, 'header', `declares a ${length}-byte JSON header; a safetensors header is 2 to ${SAFETENSORS_MAX_HEADER_BYTES} bytes. The file is not safetensors or is corrupt.`, `2..${SAFETENSORS_MAX_HEADER_BYTES}`, length);
+    invalid(
+      file,
+      'header',
+      `declares a ${length}-byte JSON header; a safetensors header is 2 to ${SAFETENSORS_MAX_HEADER_BYTES} bytes. The file is not safetensors or is corrupt.`,
+      `2..${SAFETENSORS_MAX_HEADER_BYTES}`,
+      length,
+    );
   }
   const headerLength = Number(length);
   if (8 + headerLength > fileSize) {
-    invalid(file, 'header', `declares a ${headerLength}-byte header but the file has only ${fileSize - 8} bytes after the length: the file is truncated.`, `${headerLength} header bytes`, fileSize - 8);
+    invalid(
+      file,
+      'header',
+      `declares a ${headerLength}-byte header but the file has only ${fileSize - 8} bytes after the length: the file is truncated.`,
+      `${headerLength} header bytes`,
+      fileSize - 8,
+    );
   }
   return headerLength;
 }
@@ -90,41 +108,83 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (error) {
-    throw new VideoLlavaError('INVALID_FILE', `${file}: the safetensors header is not valid JSON (${(error as Error).message}).`, {
-      file,
-      field: 'header',
-      expected: 'a JSON object',
-      actual: 'malformed JSON',
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'INVALID_FILE',
+      `${file}: the safetensors header is not valid JSON (${(error as Error).message}).`,
+      {
+        file,
+        field: 'header',
+        expected: 'a JSON object',
+        actual: 'malformed JSON',
+        cause: error,
+      },
+    );
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) invalid(file, 'header', 'the safetensors header must be a JSON object.', 'a JSON object', json);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    invalid(file, 'header', 'the safetensors header must be a JSON object.', 'a JSON object', json);
   const tensors: SafetensorsTensorInfo[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null) invalid(file, '__metadata__', '__metadata__ must be an object of strings.', 'an object', value);
+      if (typeof value !== 'object' || value === null)
+        invalid(file, '__metadata__', '__metadata__ must be an object of strings.', 'an object', value);
       metadata = value as Record<string, string>;
       continue;
     }
-    if (typeof value !== 'object' || value === null) invalid(file, name, `tensor "${name}" must be an object with dtype, shape and data_offsets.`, '{dtype, shape, data_offsets}', value);
+    if (typeof value !== 'object' || value === null)
+      invalid(
+        file,
+        name,
+        `tensor "${name}" must be an object with dtype, shape and data_offsets.`,
+        '{dtype, shape, data_offsets}',
+        value,
+      );
     const entry = value as Record<string, unknown>;
     const dtype = entry['dtype'];
     if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPE_BYTES, dtype)) {
-      invalid(file, name, `tensor "${name}" has dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}.`, Object.keys(SAFETENSORS_DTYPE_BYTES), dtype);
+      invalid(
+        file,
+        name,
+        `tensor "${name}" has dtype ${JSON.stringify(dtype)}; expected one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}.`,
+        Object.keys(SAFETENSORS_DTYPE_BYTES),
+        dtype,
+      );
     }
     const shape = entry['shape'];
     if (!Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && (dim as number) >= 0)) {
-      invalid(file, name, `tensor "${name}" has shape ${JSON.stringify(shape)}; expected a list of non-negative integers.`, 'a list of non-negative integers', shape);
+      invalid(
+        file,
+        name,
+        `tensor "${name}" has shape ${JSON.stringify(shape)}; expected a list of non-negative integers.`,
+        'a list of non-negative integers',
+        shape,
+      );
     }
     const offsets = entry['data_offsets'];
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((offset) => Number.isSafeInteger(offset) && (offset as number) >= 0) || (offsets[0] as number) > (offsets[1] as number)) {
-      invalid(file, name, `tensor "${name}" has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end.`, '[begin, end]', offsets);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((offset) => Number.isSafeInteger(offset) && (offset as number) >= 0) ||
+      (offsets[0] as number) > (offsets[1] as number)
+    ) {
+      invalid(
+        file,
+        name,
+        `tensor "${name}" has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end.`,
+        '[begin, end]',
+        offsets,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const expectedBytes = elementCount(shape as number[]) * SAFETENSORS_DTYPE_BYTES[dtype]!;
     if (end - begin !== expectedBytes) {
-      invalid(file, name, `tensor "${name}" is ${dtype}[${(shape as number[]).join(',')}] (${expectedBytes} bytes) but its data_offsets [${begin}, ${end}] span ${end - begin} bytes.`, expectedBytes, end - begin);
+      invalid(
+        file,
+        name,
+        `tensor "${name}" is ${dtype}[${(shape as number[]).join(',')}] (${expectedBytes} bytes) but its data_offsets [${begin}, ${end}] span ${end - begin} bytes.`,
+        expectedBytes,
+        end - begin,
+      );
     }
     if (end > dataBytes) {
       invalid(

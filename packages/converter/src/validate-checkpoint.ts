@@ -23,7 +23,11 @@ export interface CheckpointTensor extends SafetensorsTensorInfo {
  * @throws VideoLlavaError `INVALID_CHECKPOINT` (missing tensor), `SHAPE_MISMATCH` (shape or layer count disagrees
  * with the config), `DTYPE_MISMATCH` (not a float type); each names the tensor (`field`) and its file
  */
-export function validateCheckpoint(config: VideoLlavaConfig, tensors: ReadonlyMap<string, SafetensorsTensorInfo>, configFile = 'config.json'): Map<string, CheckpointTensor> {
+export function validateCheckpoint(
+  config: VideoLlavaConfig,
+  tensors: ReadonlyMap<string, SafetensorsTensorInfo>,
+  configFile = 'config.json',
+): Map<string, CheckpointTensor> {
   const resolved = new Map<string, CheckpointTensor>();
   const files = [...new Set([...tensors.values()].map((tensor) => tensor.file))];
   const where = files.length === 1 ? files[0]! : `the checkpoint (${files.length} safetensors files)`;
@@ -33,23 +37,43 @@ export function validateCheckpoint(config: VideoLlavaConfig, tensors: ReadonlyMa
     if (name === undefined) {
       // Without tied embeddings transformers would leave a missing lm_head randomly initialised: say which setting
       // would make the checkpoint complete, rather than convert a head nobody trained.
-      const hint = expected.canonical === 'lm_head.weight' ? ` (text_config.tie_word_embeddings is false; a checkpoint that shares the input embeddings says true)` : '';
+      const hint =
+        expected.canonical === 'lm_head.weight'
+          ? ` (text_config.tie_word_embeddings is false; a checkpoint that shares the input embeddings says true)`
+          : '';
       throw new VideoLlavaError(
         'INVALID_CHECKPOINT',
-        `${where}: tensor "${candidates[0]}" is missing (also looked for ${candidates.slice(1).map((candidate) => `"${candidate}"`).join(', ')}). ${configFile} describes a model that needs it, with shape [${expected.shape.join(', ')}]${hint}.`,
-        { file: files[0], field: candidates[0], expected: `a tensor of shape [${expected.shape.join(', ')}]`, actual: 'missing' },
+        `${where}: tensor "${candidates[0]}" is missing (also looked for ${candidates
+          .slice(1)
+          .map((candidate) => `"${candidate}"`)
+          .join(
+            ', ',
+          )}). ${configFile} describes a model that needs it, with shape [${expected.shape.join(', ')}]${hint}.`,
+        {
+          file: files[0],
+          field: candidates[0],
+          expected: `a tensor of shape [${expected.shape.join(', ')}]`,
+          actual: 'missing',
+        },
       );
     }
     const tensor = tensors.get(name)!;
     if (!FLOAT_DTYPES.includes(tensor.dtype)) {
-      throw new VideoLlavaError('DTYPE_MISMATCH', `${tensor.file}: tensor "${name}" is ${tensor.dtype}; the converter reads F32, F16 and BF16 weights.`, {
-        file: tensor.file,
-        field: name,
-        expected: FLOAT_DTYPES,
-        actual: tensor.dtype,
-      });
+      throw new VideoLlavaError(
+        'DTYPE_MISMATCH',
+        `${tensor.file}: tensor "${name}" is ${tensor.dtype}; the converter reads F32, F16 and BF16 weights.`,
+        {
+          file: tensor.file,
+          field: name,
+          expected: FLOAT_DTYPES,
+          actual: tensor.dtype,
+        },
+      );
     }
-    if (tensor.shape.length !== expected.shape.length || tensor.shape.some((dim, axis) => dim !== expected.shape[axis])) {
+    if (
+      tensor.shape.length !== expected.shape.length ||
+      tensor.shape.some((dim, axis) => dim !== expected.shape[axis])
+    ) {
       throw new VideoLlavaError(
         'SHAPE_MISMATCH',
         `${tensor.file}: tensor "${name}" has shape [${tensor.shape.join(', ')}] but ${configFile} implies [${expected.shape.join(', ')}] (${expected.shapeFrom.join(', ')}). The config and the weights disagree.`,
@@ -62,9 +86,17 @@ export function validateCheckpoint(config: VideoLlavaConfig, tensors: ReadonlyMa
   return resolved;
 }
 
-function checkLayerCounts(config: VideoLlavaConfig, tensors: ReadonlyMap<string, SafetensorsTensorInfo>, configFile: string): void {
+function checkLayerCounts(
+  config: VideoLlavaConfig,
+  tensors: ReadonlyMap<string, SafetensorsTensorInfo>,
+  configFile: string,
+): void {
   const limits: Array<[RegExp, number, string]> = [
-    [/^model\.(image|video)_tower\.encoder\.layers\.(\d+)\./, config.visionConfig.numHiddenLayers, 'vision_config.num_hidden_layers'],
+    [
+      /^model\.(image|video)_tower\.encoder\.layers\.(\d+)\./,
+      config.visionConfig.numHiddenLayers,
+      'vision_config.num_hidden_layers',
+    ],
     [/^model\.language_model\.layers\.()(\d+)\./, config.textConfig.numHiddenLayers, 'text_config.num_hidden_layers'],
   ];
   for (const [name, tensor] of tensors) {

@@ -14,23 +14,37 @@ export type WeightFormat = 'fp32' | 'fp16' | 'q8' | 'q4';
 export const WEIGHT_FORMATS: readonly WeightFormat[] = ['fp32', 'fp16', 'q8', 'q4'];
 
 /** The file-name suffix of each format (`decoder_model_merged_q4.onnx`); fp32 has none. */
-export const WEIGHT_FORMAT_SUFFIXES: Readonly<Record<WeightFormat, string>> = { fp32: '', fp16: '_fp16', q8: '_q8', q4: '_q4' };
+export const WEIGHT_FORMAT_SUFFIXES: Readonly<Record<WeightFormat, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_q8',
+  q4: '_q4',
+};
 
 /** Checks a format name (e.g. from the command line). */
 export function parseWeightFormat(value: string, field = 'dtype'): WeightFormat {
   if ((WEIGHT_FORMATS as readonly string[]).includes(value)) return value as WeightFormat;
-  throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be one of ${WEIGHT_FORMATS.join(', ')}, found ${JSON.stringify(value)}.`, {
-    field,
-    expected: WEIGHT_FORMATS,
-    actual: value,
-  });
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `${field} must be one of ${WEIGHT_FORMATS.join(', ')}, found ${JSON.stringify(value)}.`,
+    {
+      field,
+      expected: WEIGHT_FORMATS,
+      actual: value,
+    },
+  );
 }
 
 /** The ONNX model parts of the contract. */
 export type ModelPart = 'image_encoder' | 'video_encoder' | 'embed_tokens' | 'decoder_model_merged';
 
 /** All parts, in the order they are converted. */
-export const MODEL_PARTS: readonly ModelPart[] = ['embed_tokens', 'image_encoder', 'video_encoder', 'decoder_model_merged'];
+export const MODEL_PARTS: readonly ModelPart[] = [
+  'embed_tokens',
+  'image_encoder',
+  'video_encoder',
+  'decoder_model_merged',
+];
 
 /** `onnx/<part><suffix>.onnx`. */
 export function onnxFileName(part: ModelPart, format: WeightFormat): string {

@@ -14,8 +14,22 @@ export interface WeightOutput {
 /** How one checkpoint tensor becomes one or more initializers. Jobs read the tensor row by row. */
 export type WeightJob =
   | { kind: 'float'; source: CheckpointTensor; storeAs: 'float32' | 'float16'; outputs: [WeightOutput] }
-  | { kind: 'block-quantized'; source: CheckpointTensor; bits: 4 | 8; blockSize: number; rows: number; columns: number; outputs: [WeightOutput, WeightOutput, WeightOutput] }
-  | { kind: 'row-int8'; source: CheckpointTensor; rows: number; columns: number; outputs: [WeightOutput, WeightOutput] };
+  | {
+      kind: 'block-quantized';
+      source: CheckpointTensor;
+      bits: 4 | 8;
+      blockSize: number;
+      rows: number;
+      columns: number;
+      outputs: [WeightOutput, WeightOutput, WeightOutput];
+    }
+  | {
+      kind: 'row-int8';
+      source: CheckpointTensor;
+      rows: number;
+      columns: number;
+      outputs: [WeightOutput, WeightOutput];
+    };
 
 function output(name: string, dataType: TensorDataType, dims: number[]): WeightOutput {
   return { name, dataType, dims, byteLength: tensorByteLength(dataType, elementCount(dims)) };
@@ -54,7 +68,10 @@ export class WeightPlanner {
    * two graphs (the decoder's two cache layouts) can share one set of initializers and one external data file.
    */
   withGraph(graph: GraphBuilder): WeightPlanner {
-    return new WeightPlanner(graph, this.tensors, this.format, this.blockSize, this.accuracyLevel, { jobs: this.jobs, made: this.made });
+    return new WeightPlanner(graph, this.tensors, this.format, this.blockSize, this.accuracyLevel, {
+      jobs: this.jobs,
+      made: this.made,
+    });
   }
 
   /** The float type activations and float weights have in this format. */
@@ -70,11 +87,15 @@ export class WeightPlanner {
   private source(canonical: string): CheckpointTensor {
     const tensor = this.tensors.get(canonical);
     if (!tensor) {
-      throw new VideoLlavaError('INVALID_CHECKPOINT', `The checkpoint has no tensor "${canonical}" (validation should have caught this).`, {
-        field: canonical,
-        expected: 'a tensor',
-        actual: 'missing',
-      });
+      throw new VideoLlavaError(
+        'INVALID_CHECKPOINT',
+        `The checkpoint has no tensor "${canonical}" (validation should have caught this).`,
+        {
+          field: canonical,
+          expected: 'a tensor',
+          actual: 'missing',
+        },
+      );
     }
     return tensor;
   }
@@ -121,7 +142,12 @@ export class WeightPlanner {
         this.jobs.push({ kind: 'block-quantized', source, bits, blockSize: this.blockSize, rows, columns, outputs });
         return outputs.map((item) => item.name);
       }) as [string, string, string];
-      y = graph.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: columns, N: rows, bits, block_size: this.blockSize, accuracy_level: this.accuracyLevel }, { domain: 'com.microsoft' });
+      y = graph.op(
+        'MatMulNBits',
+        [x, packed, scales, zeroPoints],
+        { K: columns, N: rows, bits, block_size: this.blockSize, accuracy_level: this.accuracyLevel },
+        { domain: 'com.microsoft' },
+      );
       if (bias !== undefined) y = graph.op('Add', [y, this.tensor(bias)]);
       return y;
     }
@@ -140,12 +166,18 @@ export class WeightPlanner {
     const source = this.source(table);
     const [rows, columns] = source.shape as [number, number];
     const [values, scales] = this.once(`rows:${table}`, () => {
-      const outputs: [WeightOutput, WeightOutput] = [output(`${table}_int8`, 'int8', [rows, columns]), output(`${table}_row_scales`, 'float32', [rows])];
+      const outputs: [WeightOutput, WeightOutput] = [
+        output(`${table}_int8`, 'int8', [rows, columns]),
+        output(`${table}_row_scales`, 'float32', [rows]),
+      ];
       this.jobs.push({ kind: 'row-int8', source, rows, columns, outputs });
       return outputs.map((item) => item.name);
     }) as [string, string];
     const gathered = graph.op('Cast', [graph.op('Gather', [values, ids], { axis: 0 })], { to: 1 });
-    const rowScales = graph.op('Unsqueeze', [graph.op('Gather', [scales, ids], { axis: 0 }), graph.constant('int64', [-1])]);
+    const rowScales = graph.op('Unsqueeze', [
+      graph.op('Gather', [scales, ids], { axis: 0 }),
+      graph.constant('int64', [-1]),
+    ]);
     return graph.op('Mul', [gathered, rowScales]);
   }
 }

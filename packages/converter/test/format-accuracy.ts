@@ -16,12 +16,20 @@ export interface FormatAccuracy {
 /** Runs the six fixture cases on `directory`'s files of one format and compares with the references. */
 export async function measureFormatAccuracy(directory: string, dtype: WeightFormat): Promise<FormatAccuracy> {
   const sessions = await loadSessions(directory, WEIGHT_FORMAT_SUFFIXES[dtype]);
-  const result: FormatAccuracy = { dtype, maxLogitError: 0, firstTokenAgreement: { equal: 0, rows: 0 }, greedyPrefixAgreement: { equal: 0, tokens: 0 } };
+  const result: FormatAccuracy = {
+    dtype,
+    maxLogitError: 0,
+    firstTokenAgreement: { equal: 0, rows: 0 },
+    greedyPrefixAgreement: { equal: 0, tokens: 0 },
+  };
   try {
     for (const fixtureCase of fixtureCases()) {
       const run = await runCase(sessions, fixtureCase);
       const reference = tinyFixture.npy(`case_${fixtureCase.name}`, 'logits_last.npy');
-      result.maxLogitError = Math.max(result.maxLogitError, measureDifference(run.logitsLast, reference.data as Float32Array).maxAbsDifference);
+      result.maxLogitError = Math.max(
+        result.maxLogitError,
+        measureDifference(run.logitsLast, reference.data as Float32Array).maxAbsDifference,
+      );
       const expected = tinyFixture.npy(`case_${fixtureCase.name}`, 'generated_ids.npy');
       const [rows, steps] = expected.dims as [number, number];
       const generated = await greedyGenerate(sessions, run, steps);

@@ -21,8 +21,14 @@ export default async function setup(project: TestProject): Promise<() => void> {
   await convertCheckpoint(tinyFixture.model, output, { dtypes: ['fp32'], hiddenStateOutputs: true });
   project.provide('fixtureFp32', output);
   const contrib = join(root, 'video-llava-tiny-onnx-contrib');
-  await convertCheckpoint(tinyFixture.model, contrib, { dtypes: ['fp32'], hiddenStateOutputs: true, contribOps: true, parts: ['decoder_model_merged'] });
-  for (const part of ['embed_tokens', 'image_encoder', 'video_encoder']) copyFileSync(join(output, 'onnx', `${part}.onnx`), join(contrib, 'onnx', `${part}.onnx`));
+  await convertCheckpoint(tinyFixture.model, contrib, {
+    dtypes: ['fp32'],
+    hiddenStateOutputs: true,
+    contribOps: true,
+    parts: ['decoder_model_merged'],
+  });
+  for (const part of ['embed_tokens', 'image_encoder', 'video_encoder'])
+    copyFileSync(join(output, 'onnx', `${part}.onnx`), join(contrib, 'onnx', `${part}.onnx`));
   project.provide('fixtureFp32Contrib', contrib);
   return () => rmSync(root, { recursive: true, force: true });
 }

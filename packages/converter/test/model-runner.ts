@@ -9,7 +9,14 @@ export interface ModelSessions {
   image: ort.InferenceSession;
   video: ort.InferenceSession;
   decoder: ort.InferenceSession;
-  config: { imageTokenIndex: number; videoTokenIndex: number; layers: number; kvHeads: number; headDim: number; hidden: number };
+  config: {
+    imageTokenIndex: number;
+    videoTokenIndex: number;
+    layers: number;
+    kvHeads: number;
+    headDim: number;
+    hidden: number;
+  };
   release(): Promise<void>;
 }
 
@@ -22,7 +29,12 @@ export async function loadSessions(
 ): Promise<ModelSessions> {
   const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 2 };
   const open = (name: string) => ort.InferenceSession.create(join(directory, 'onnx', `${name}${suffix}.onnx`), options);
-  const [embed, image, video, rawDecoder] = await Promise.all([open('embed_tokens'), open('image_encoder'), open('video_encoder'), open(kvBufferUnfilled === undefined ? 'decoder_model_merged' : 'decoder_kv_buffer')]);
+  const [embed, image, video, rawDecoder] = await Promise.all([
+    open('embed_tokens'),
+    open('image_encoder'),
+    open('video_encoder'),
+    open(kvBufferUnfilled === undefined ? 'decoder_model_merged' : 'decoder_kv_buffer'),
+  ]);
   const decoder = kvBufferUnfilled === undefined ? rawDecoder : kvBufferAsPresent(rawDecoder, kvBufferUnfilled);
   return {
     embed,
@@ -41,7 +53,9 @@ export async function loadSessions(
  * a decoder without it, which always returns every position's logits.
  */
 export function numLogitsToKeepFeed(decoder: ort.InferenceSession, count: number): Record<string, ort.Tensor> {
-  return decoder.inputNames.includes('num_logits_to_keep') ? { num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(count)), []) } : {};
+  return decoder.inputNames.includes('num_logits_to_keep')
+    ? { num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(count)), []) }
+    : {};
 }
 
 export function toOrt(tensor: CoreTensor): ort.Tensor {
@@ -56,7 +70,10 @@ function stack(tensors: CoreTensor[]): ort.Tensor {
     data.set(tensor.data as Float32Array, offset);
     offset += tensor.size;
   }
-  return new ort.Tensor('float32', data, [tensors.reduce((sum, tensor) => sum + tensor.dims[0]!, 0), ...tensors[0]!.dims.slice(1)]);
+  return new ort.Tensor('float32', data, [
+    tensors.reduce((sum, tensor) => sum + tensor.dims[0]!, 0),
+    ...tensors[0]!.dims.slice(1),
+  ]);
 }
 
 /** What running one fixture case through the ONNX files gives. */
@@ -77,7 +94,8 @@ export interface CaseRun {
 export function argmaxRows(logits: Float32Array, rows: number, vocab: number): number[] {
   return Array.from({ length: rows }, (_, row) => {
     let best = 0;
-    for (let index = 1; index < vocab; index++) if (logits[row * vocab + index]! > logits[row * vocab + best]!) best = index;
+    for (let index = 1; index < vocab; index++)
+      if (logits[row * vocab + index]! > logits[row * vocab + best]!) best = index;
     return best;
   });
 }
@@ -86,7 +104,12 @@ export function argmaxRows(logits: Float32Array, rows: number, vocab: number): n
  * Runs the encoders, scatters features into the token embeddings, and runs the decoder's first step.
  * @param numLogitsToKeep the prefill's `num_logits_to_keep` (0: every position's logits, as `logits_all` wants)
  */
-export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase, fetchHiddenStates = false, numLogitsToKeep = 0): Promise<CaseRun & { state: GenerationState }> {
+export async function runCase(
+  sessions: ModelSessions,
+  fixtureCase: FixtureCase,
+  fetchHiddenStates = false,
+  numLogitsToKeep = 0,
+): Promise<CaseRun & { state: GenerationState }> {
   const name = `case_${fixtureCase.name}`;
   const inputIds = tinyFixture.npy(name, 'input_ids.npy');
   const mask = tinyFixture.npy(name, 'attention_mask.npy');
@@ -115,11 +138,15 @@ export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase,
   let videoRow = 0;
   for (let position = 0; position < ids.length; position++) {
     const id = Number(ids[position]);
-    if (id === sessions.config.imageTokenIndex) embeds.set(imageFeatures!.subarray(imageRow * hidden, ++imageRow * hidden), position * hidden);
-    else if (id === sessions.config.videoTokenIndex) embeds.set(videoFeatures!.subarray(videoRow * hidden, ++videoRow * hidden), position * hidden);
+    if (id === sessions.config.imageTokenIndex)
+      embeds.set(imageFeatures!.subarray(imageRow * hidden, ++imageRow * hidden), position * hidden);
+    else if (id === sessions.config.videoTokenIndex)
+      embeds.set(videoFeatures!.subarray(videoRow * hidden, ++videoRow * hidden), position * hidden);
   }
-  if (imageFeatures && imageRow * hidden !== imageFeatures.length) throw new Error(`${name}: ${imageRow} <image> tokens for ${imageFeatures.length / hidden} feature rows`);
-  if (videoFeatures && videoRow * hidden !== videoFeatures.length) throw new Error(`${name}: ${videoRow} <video> tokens for ${videoFeatures.length / hidden} feature rows`);
+  if (imageFeatures && imageRow * hidden !== imageFeatures.length)
+    throw new Error(`${name}: ${imageRow} <image> tokens for ${imageFeatures.length / hidden} feature rows`);
+  if (videoFeatures && videoRow * hidden !== videoFeatures.length)
+    throw new Error(`${name}: ${videoRow} <video> tokens for ${videoFeatures.length / hidden} feature rows`);
   const maskData = mask.data as BigInt64Array;
   // transformers' generate(): position_ids = cumsum(attention_mask) - 1, 1 where masked.
   const positions = new BigInt64Array(batch * sequence);
@@ -131,7 +158,13 @@ export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase,
       positions[index] = maskData[index] === 0n ? 1n : count - 1n;
     }
   }
-  const state: GenerationState = { mask: maskData, positions: Array.from({ length: batch }, (_, row) => positions[row * sequence + sequence - 1]!), past: {}, batch, length: sequence };
+  const state: GenerationState = {
+    mask: maskData,
+    positions: Array.from({ length: batch }, (_, row) => positions[row * sequence + sequence - 1]!),
+    past: {},
+    batch,
+    length: sequence,
+  };
   const feeds: Record<string, ort.Tensor> = {
     inputs_embeds: new ort.Tensor('float32', embeds, [batch, sequence, hidden]),
     attention_mask: toOrt(mask),
@@ -139,18 +172,28 @@ export async function runCase(sessions: ModelSessions, fixtureCase: FixtureCase,
     ...numLogitsToKeepFeed(sessions.decoder, numLogitsToKeep),
   };
   for (let layer = 0; layer < sessions.config.layers; layer++) {
-    for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, sessions.config.kvHeads, 0, sessions.config.headDim]);
+    for (const kind of ['key', 'value'])
+      feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [
+        batch,
+        sessions.config.kvHeads,
+        0,
+        sessions.config.headDim,
+      ]);
   }
-  const outputNames = sessions.decoder.outputNames.filter((output) => fetchHiddenStates || !output.startsWith('hidden_states.'));
+  const outputNames = sessions.decoder.outputNames.filter(
+    (output) => fetchHiddenStates || !output.startsWith('hidden_states.'),
+  );
   const prefill = await sessions.decoder.run(feeds, outputNames);
   const logits = prefill.logits!;
   const vocab = logits.dims[2]!;
   const kept = logits.dims[1]!;
   const all = logits.data as Float32Array;
   const logitsLast = new Float32Array(batch * vocab);
-  for (let row = 0; row < batch; row++) logitsLast.set(all.subarray((row * kept + kept - 1) * vocab, (row * kept + kept) * vocab), row * vocab);
+  for (let row = 0; row < batch; row++)
+    logitsLast.set(all.subarray((row * kept + kept - 1) * vocab, (row * kept + kept) * vocab), row * vocab);
   for (let layer = 0; layer < sessions.config.layers; layer++) {
-    for (const kind of ['key', 'value']) state.past[`past_key_values.${layer}.${kind}`] = prefill[`present.${layer}.${kind}`]!;
+    for (const kind of ['key', 'value'])
+      state.past[`past_key_values.${layer}.${kind}`] = prefill[`present.${layer}.${kind}`]!;
   }
   return { projectorOutputs, embeds, prefill, logitsLast, batch, sequence, vocab, state };
 }
@@ -168,7 +211,12 @@ export interface GenerationState {
  * Greedy decoding of `steps` tokens with the KV cache, after {@link runCase}'s prefill.
  * @param onStepLogits receives the `[B, V]` logits each token was chosen from (step 0: the prefill's last position)
  */
-export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { state: GenerationState }, steps: number, onStepLogits?: (step: number, logits: Float32Array) => void): Promise<number[][]> {
+export async function greedyGenerate(
+  sessions: ModelSessions,
+  run: CaseRun & { state: GenerationState },
+  steps: number,
+  onStepLogits?: (step: number, logits: Float32Array) => void,
+): Promise<number[][]> {
   const { state, vocab } = run;
   const batch = state.batch;
   onStepLogits?.(0, run.logitsLast);
@@ -178,7 +226,9 @@ export async function greedyGenerate(sessions: ModelSessions, run: CaseRun & { s
   for (let step = 0; step < steps; step++) {
     next.forEach((token, row) => generated[row]!.push(token));
     if (step === steps - 1) break;
-    const { inputs_embeds } = await sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(next, BigInt), [batch, 1]) });
+    const { inputs_embeds } = await sessions.embed.run({
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(next, BigInt), [batch, 1]),
+    });
     const length = state.length + step + 1;
     const grown = new BigInt64Array(batch * length);
     for (let row = 0; row < batch; row++) {
@@ -231,7 +281,11 @@ export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: numbe
       const tensor = feeds[name]!;
       const [rows, heads, , width] = tensor.dims as [number, number, number, number];
       const data = new Float32Array(rows * heads * capacity * width).fill(1e4);
-      for (let block = 0; block < rows * heads; block++) data.set((tensor.data as Float32Array).subarray(block * past * width, (block + 1) * past * width), block * capacity * width);
+      for (let block = 0; block < rows * heads; block++)
+        data.set(
+          (tensor.data as Float32Array).subarray(block * past * width, (block + 1) * past * width),
+          block * capacity * width,
+        );
       widened[name] = new ort.Tensor('float32', data, [rows, heads, capacity, width]);
     }
     const outputs = await session.run(widened);
@@ -242,12 +296,28 @@ export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: numbe
       const [rows, heads, , width] = before.dims as [number, number, number, number];
       const present = new Float32Array(rows * heads * (past + newLength) * width);
       for (let block = 0; block < rows * heads; block++) {
-        present.set((before.data as Float32Array).subarray(block * past * width, (block + 1) * past * width), block * (past + newLength) * width);
-        present.set((fresh.data as Float32Array).subarray(block * newLength * width, (block + 1) * newLength * width), (block * (past + newLength) + past) * width);
+        present.set(
+          (before.data as Float32Array).subarray(block * past * width, (block + 1) * past * width),
+          block * (past + newLength) * width,
+        );
+        present.set(
+          (fresh.data as Float32Array).subarray(block * newLength * width, (block + 1) * newLength * width),
+          (block * (past + newLength) + past) * width,
+        );
       }
-      result[name.replace('past_key_values.', 'present.')] = new ort.Tensor('float32', present, [rows, heads, past + newLength, width]);
+      result[name.replace('past_key_values.', 'present.')] = new ort.Tensor('float32', present, [
+        rows,
+        heads,
+        past + newLength,
+        width,
+      ]);
     }
     return result;
   };
-  return { inputNames: session.inputNames, outputNames, run, release: () => session.release() } as unknown as ort.InferenceSession;
+  return {
+    inputNames: session.inputNames,
+    outputNames,
+    run,
+    release: () => session.release(),
+  } as unknown as ort.InferenceSession;
 }

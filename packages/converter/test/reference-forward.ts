@@ -20,7 +20,10 @@ function readSafetensors(directory: string): Map<string, Weight> {
   for (const file of readdirSync(directory).filter((name) => name.endsWith('.safetensors'))) {
     const bytes = readFileSync(join(directory, file));
     const headerLength = Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+      string,
+      { dtype: string; shape: number[]; data_offsets: [number, number] }
+    >;
     const base = 8 + headerLength;
     for (const [name, entry] of Object.entries(header)) {
       if (name === '__metadata__') continue;
@@ -31,7 +34,8 @@ function readSafetensors(directory: string): Map<string, Weight> {
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let index = 0; index < count; index++) {
         if (entry.dtype === 'F32') data[index] = view.getFloat32(index * 4, true);
-        else if (entry.dtype === 'BF16') data[index] = new Float32Array(new Uint32Array([view.getUint16(index * 2, true) << 16]).buffer)[0]!;
+        else if (entry.dtype === 'BF16')
+          data[index] = new Float32Array(new Uint32Array([view.getUint16(index * 2, true) << 16]).buffer)[0]!;
         else throw new Error(`reference: ${name} is ${entry.dtype}; write the checkpoint as float32 or bfloat16`);
       }
       out.set(name, { shape: entry.shape, data });
@@ -107,7 +111,8 @@ function layerNorm(x: Float64Array, rows: number, weight: Weight, bias: Weight, 
     let variance = 0;
     for (let i = 0; i < dim; i++) variance += (x[row * dim + i]! - mean) ** 2;
     variance /= dim;
-    for (let i = 0; i < dim; i++) y[row * dim + i] = ((x[row * dim + i]! - mean) / Math.sqrt(variance + eps)) * weight.data[i]! + bias.data[i]!;
+    for (let i = 0; i < dim; i++)
+      y[row * dim + i] = ((x[row * dim + i]! - mean) / Math.sqrt(variance + eps)) * weight.data[i]! + bias.data[i]!;
   }
   return y;
 }
@@ -119,7 +124,8 @@ function rmsNorm(x: Float64Array, rows: number, weight: Weight, eps: number): Fl
     let meanSquare = 0;
     for (let i = 0; i < dim; i++) meanSquare += x[row * dim + i]! ** 2;
     meanSquare /= dim;
-    for (let i = 0; i < dim; i++) y[row * dim + i] = weight.data[i]! * (x[row * dim + i]! / Math.sqrt(meanSquare + eps));
+    for (let i = 0; i < dim; i++)
+      y[row * dim + i] = weight.data[i]! * (x[row * dim + i]! / Math.sqrt(meanSquare + eps));
   }
   return y;
 }
@@ -133,7 +139,16 @@ function attendHead(
   k: Float64Array,
   v: Float64Array,
   out: Float64Array,
-  shape: { queryRows: number; keyRows: number; headDim: number; qWidth: number; kvWidth: number; qh: number; kvh: number; scale: number },
+  shape: {
+    queryRows: number;
+    keyRows: number;
+    headDim: number;
+    qWidth: number;
+    kvWidth: number;
+    qh: number;
+    kvh: number;
+    scale: number;
+  },
   allowed: (i: number, j: number) => boolean,
 ): void {
   const { queryRows, keyRows, headDim, qWidth, kvWidth, qh, kvh, scale } = shape;
@@ -171,8 +186,31 @@ function add(a: Float64Array, b: Float64Array): Float64Array {
 
 /** The raw config with the transformers defaults of the fields this reference reads. */
 interface ReferenceConfig {
-  vision: { hidden: number; heads: number; layers: number; channels: number; imageSize: number; patch: number; act: string; eps: number };
-  text: { hidden: number; heads: number; kvHeads: number; headDim: number; layers: number; act: string; eps: number; theta: number; ropeFactor: number; attentionBias: boolean; mlpBias: boolean; tie: boolean; vocab: number };
+  vision: {
+    hidden: number;
+    heads: number;
+    layers: number;
+    channels: number;
+    imageSize: number;
+    patch: number;
+    act: string;
+    eps: number;
+  };
+  text: {
+    hidden: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    layers: number;
+    act: string;
+    eps: number;
+    theta: number;
+    ropeFactor: number;
+    attentionBias: boolean;
+    mlpBias: boolean;
+    tie: boolean;
+    vocab: number;
+  };
   featureLayer: number | number[];
   strategy: string;
   projectorAct: string;
@@ -182,7 +220,8 @@ interface ReferenceConfig {
 function readConfig(json: Json): ReferenceConfig {
   const v = (json['vision_config'] ?? {}) as Json;
   const t = (json['text_config'] ?? {}) as Json;
-  const pick = <T>(object: Json, name: string, fallback: T): T => (object[name] === undefined || object[name] === null ? fallback : (object[name] as T));
+  const pick = <T>(object: Json, name: string, fallback: T): T =>
+    object[name] === undefined || object[name] === null ? fallback : (object[name] as T);
   const hidden = pick(t, 'hidden_size', 4096);
   const heads = pick(t, 'num_attention_heads', 32);
   const rope = (t['rope_scaling'] ?? t['rope_parameters'] ?? {}) as Json;
@@ -235,8 +274,16 @@ export class ReferenceVideoLlava {
   weight(name: string): Weight {
     const candidates = [
       name,
-      name.replace(/^model\.(image|video)_tower\./, '$1_tower.vision_model.').replace(/^model\.language_model\./, 'language_model.model.').replace(/^lm_head\./, 'language_model.lm_head.').replace(/^model\.multi_modal_projector\./, 'multi_modal_projector.'),
-      name.replace(/^model\.(image|video)_tower\./, '$1_tower.').replace(/^model\.language_model\./, 'language_model.model.').replace(/^lm_head\./, 'language_model.lm_head.').replace(/^model\.multi_modal_projector\./, 'multi_modal_projector.'),
+      name
+        .replace(/^model\.(image|video)_tower\./, '$1_tower.vision_model.')
+        .replace(/^model\.language_model\./, 'language_model.model.')
+        .replace(/^lm_head\./, 'language_model.lm_head.')
+        .replace(/^model\.multi_modal_projector\./, 'multi_modal_projector.'),
+      name
+        .replace(/^model\.(image|video)_tower\./, '$1_tower.')
+        .replace(/^model\.language_model\./, 'language_model.model.')
+        .replace(/^lm_head\./, 'language_model.lm_head.')
+        .replace(/^model\.multi_modal_projector\./, 'multi_modal_projector.'),
     ];
     for (const candidate of candidates) {
       const found = this.#weights.get(candidate);
@@ -272,7 +319,8 @@ export class ReferenceVideoLlava {
           let sum = 0;
           for (let c = 0; c < C; c++) {
             for (let ky = 0; ky < P; ky++) {
-              for (let kx = 0; kx < P; kx++) sum += conv.data[((d * C + c) * P + ky) * P + kx]! * pixels[(c * S + py * P + ky) * S + px * P + kx]!;
+              for (let kx = 0; kx < P; kx++)
+                sum += conv.data[((d * C + c) * P + ky) * P + kx]! * pixels[(c * S + py * P + ky) * S + px * P + kx]!;
             }
           }
           x[token * D + d] = sum;
@@ -280,7 +328,8 @@ export class ReferenceVideoLlava {
       }
     }
     const positions = w('embeddings.position_embedding.weight');
-    if (positions.shape[0] !== tokens) throw new Error(`reference: ${positions.shape[0]} position embeddings for ${tokens} tokens`);
+    if (positions.shape[0] !== tokens)
+      throw new Error(`reference: ${positions.shape[0]} position embeddings for ${tokens} tokens`);
     for (let index = 0; index < x.length; index++) x[index] = x[index]! + positions.data[index]!;
     x = layerNorm(x, tokens, w('pre_layrnorm.weight'), w('pre_layrnorm.bias'), eps);
     const states = [x];
@@ -293,7 +342,23 @@ export class ReferenceVideoLlava {
       const v = linear(normed, tokens, l('self_attn.v_proj.weight'), l('self_attn.v_proj.bias'));
       const context = new Float64Array(tokens * D);
       for (let head = 0; head < heads; head++) {
-        attendHead(q, k, v, context, { queryRows: tokens, keyRows: tokens, headDim, qWidth: D, kvWidth: D, qh: head, kvh: head, scale: headDim ** -0.5 }, () => true);
+        attendHead(
+          q,
+          k,
+          v,
+          context,
+          {
+            queryRows: tokens,
+            keyRows: tokens,
+            headDim,
+            qWidth: D,
+            kvWidth: D,
+            qh: head,
+            kvh: head,
+            scale: headDim ** -0.5,
+          },
+          () => true,
+        );
       }
       x = add(x, linear(context, tokens, l('self_attn.out_proj.weight'), l('self_attn.out_proj.bias')));
       const normed2 = layerNorm(x, tokens, l('layer_norm2.weight'), l('layer_norm2.bias'), eps);
@@ -306,8 +371,14 @@ export class ReferenceVideoLlava {
 
   /** The multi-modal projector on `rows` rows. */
   project(features: Float64Array, rows: number): Float64Array {
-    const bias = (name: string) => (this.config.projectorBias ? this.weight(`model.multi_modal_projector.${name}.bias`) : undefined);
-    const hidden = linear(features, rows, this.weight('model.multi_modal_projector.linear_1.weight'), bias('linear_1')).map((value) => act(this.config.projectorAct, value));
+    const bias = (name: string) =>
+      this.config.projectorBias ? this.weight(`model.multi_modal_projector.${name}.bias`) : undefined;
+    const hidden = linear(
+      features,
+      rows,
+      this.weight('model.multi_modal_projector.linear_1.weight'),
+      bias('linear_1'),
+    ).map((value) => act(this.config.projectorAct, value));
     return linear(hidden, rows, this.weight('model.multi_modal_projector.linear_2.weight'), bias('linear_2'));
   }
 
@@ -331,7 +402,10 @@ export class ReferenceVideoLlava {
 
   /** `get_image_features` of one image `[C, S, S]`: `[tokens, text hidden]`. */
   imageFeatures(pixels: Float64Array): Float64Array {
-    const { features, rows } = this.#select(this.visionHiddenStates('image', pixels), this.config.strategy === 'default');
+    const { features, rows } = this.#select(
+      this.visionHiddenStates('image', pixels),
+      this.config.strategy === 'default',
+    );
     return this.project(features, rows);
   }
 
@@ -377,17 +451,51 @@ export class ReferenceVideoLlava {
     const groups = t.heads / t.kvHeads;
     for (let layer = 0; layer < t.layers; layer++) {
       const normed = rmsNorm(x, n, l(layer, 'input_layernorm.weight'), t.eps);
-      const q = linear(normed, n, l(layer, 'self_attn.q_proj.weight'), bias(layer, 'self_attn.q_proj', t.attentionBias));
-      const k = linear(normed, n, l(layer, 'self_attn.k_proj.weight'), bias(layer, 'self_attn.k_proj', t.attentionBias));
-      const v = linear(normed, n, l(layer, 'self_attn.v_proj.weight'), bias(layer, 'self_attn.v_proj', t.attentionBias));
+      const q = linear(
+        normed,
+        n,
+        l(layer, 'self_attn.q_proj.weight'),
+        bias(layer, 'self_attn.q_proj', t.attentionBias),
+      );
+      const k = linear(
+        normed,
+        n,
+        l(layer, 'self_attn.k_proj.weight'),
+        bias(layer, 'self_attn.k_proj', t.attentionBias),
+      );
+      const v = linear(
+        normed,
+        n,
+        l(layer, 'self_attn.v_proj.weight'),
+        bias(layer, 'self_attn.v_proj', t.attentionBias),
+      );
       rope(q, t.heads);
       rope(k, t.kvHeads);
       const context = new Float64Array(n * t.heads * t.headDim);
       for (let head = 0; head < t.heads; head++) {
         // repeat_kv: query head h reads key/value head floor(h / groups).
-        attendHead(q, k, v, context, { queryRows: n, keyRows: n, headDim: t.headDim, qWidth: t.heads * t.headDim, kvWidth: t.kvHeads * t.headDim, qh: head, kvh: Math.floor(head / groups), scale: t.headDim ** -0.5 }, (i, j) => j <= i);
+        attendHead(
+          q,
+          k,
+          v,
+          context,
+          {
+            queryRows: n,
+            keyRows: n,
+            headDim: t.headDim,
+            qWidth: t.heads * t.headDim,
+            kvWidth: t.kvHeads * t.headDim,
+            qh: head,
+            kvh: Math.floor(head / groups),
+            scale: t.headDim ** -0.5,
+          },
+          (i, j) => j <= i,
+        );
       }
-      x = add(x, linear(context, n, l(layer, 'self_attn.o_proj.weight'), bias(layer, 'self_attn.o_proj', t.attentionBias)));
+      x = add(
+        x,
+        linear(context, n, l(layer, 'self_attn.o_proj.weight'), bias(layer, 'self_attn.o_proj', t.attentionBias)),
+      );
       const normed2 = rmsNorm(x, n, l(layer, 'post_attention_layernorm.weight'), t.eps);
       const gate = linear(normed2, n, l(layer, 'mlp.gate_proj.weight'), bias(layer, 'mlp.gate_proj', t.mlpBias));
       const up = linear(normed2, n, l(layer, 'mlp.up_proj.weight'), bias(layer, 'mlp.up_proj', t.mlpBias));

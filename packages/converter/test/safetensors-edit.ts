@@ -20,7 +20,15 @@ export function writeRawSafetensors(path: string, file: RawSafetensors): void {
 }
 
 /** Rewrites one tensor's header entry (or removes it when `edit` returns undefined). */
-export function editTensorHeader(path: string, name: string, edit: (entry: { dtype: string; shape: number[]; data_offsets: [number, number] }) => { dtype: string; shape: number[]; data_offsets: [number, number] } | undefined): void {
+export function editTensorHeader(
+  path: string,
+  name: string,
+  edit: (entry: {
+    dtype: string;
+    shape: number[];
+    data_offsets: [number, number];
+  }) => { dtype: string; shape: number[]; data_offsets: [number, number] } | undefined,
+): void {
   const file = readRawSafetensors(path);
   const entry = file.header[name] as { dtype: string; shape: number[]; data_offsets: [number, number] } | undefined;
   if (!entry) throw new Error(`${path} has no tensor ${name}`);

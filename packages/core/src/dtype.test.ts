@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { bfloat16ToFloat32, float16BitsToNumber, float16ToFloat32, float32ToFloat16, numberToFloat16Bits } from './index.js';
+import {
+  bfloat16ToFloat32,
+  float16BitsToNumber,
+  float16ToFloat32,
+  float32ToFloat16,
+  numberToFloat16Bits,
+} from './index.js';
 
 describe('float16 and bfloat16', () => {
   it('round-trips every finite float16 bit pattern exactly', () => {

@@ -49,11 +49,15 @@ export function allocateTypedArray<T extends DataType>(dtype: T, length: number)
     case 'bool':
       return new Uint8Array(length) as TypedArrayFor<T>;
     default:
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Unknown dtype ${String(dtype)}; expected one of ${DATA_TYPES.join(', ')}.`, {
-        field: 'dtype',
-        expected: DATA_TYPES,
-        actual: dtype,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Unknown dtype ${String(dtype)}; expected one of ${DATA_TYPES.join(', ')}.`,
+        {
+          field: 'dtype',
+          expected: DATA_TYPES,
+          actual: dtype,
+        },
+      );
   }
 }
 
@@ -105,7 +109,8 @@ export function numberToFloat16Bits(value: number): number {
     const halfMantissa = mantissa >>> shift;
     const remainder = mantissa & ((1 << shift) - 1);
     const halfway = 1 << (shift - 1);
-    const rounded = remainder > halfway || (remainder === halfway && (halfMantissa & 1) === 1) ? halfMantissa + 1 : halfMantissa;
+    const rounded =
+      remainder > halfway || (remainder === halfway && (halfMantissa & 1) === 1) ? halfMantissa + 1 : halfMantissa;
     return sign | rounded;
   }
   const halfMantissa = mantissa >>> 13;

@@ -14,11 +14,15 @@ export function elementCount(dims: Dims): number {
 function checkDims(dims: Dims, field: string): void {
   for (const [axis, dim] of dims.entries()) {
     if (!Number.isSafeInteger(dim) || dim < 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${field}[${axis}] must be a non-negative integer, found ${describeValue(dim)}.`, {
-        field: `${field}[${axis}]`,
-        expected: 'a non-negative integer',
-        actual: dim,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${field}[${axis}] must be a non-negative integer, found ${describeValue(dim)}.`,
+        {
+          field: `${field}[${axis}]`,
+          expected: 'a non-negative integer',
+          actual: dim,
+        },
+      );
     }
   }
 }
@@ -45,19 +49,27 @@ export class Tensor<T extends DataType = DataType> {
     }
     checkDims(dims, 'dims');
     if (!isTypedArrayFor(dtype, data)) {
-      throw new VideoLlavaError('DTYPE_MISMATCH', `A ${dtype} tensor needs its matching typed array, found ${describeValue(data)}.`, {
-        field: 'data',
-        expected: dtype,
-        actual: (data as object | undefined)?.constructor?.name,
-      });
+      throw new VideoLlavaError(
+        'DTYPE_MISMATCH',
+        `A ${dtype} tensor needs its matching typed array, found ${describeValue(data)}.`,
+        {
+          field: 'data',
+          expected: dtype,
+          actual: (data as object | undefined)?.constructor?.name,
+        },
+      );
     }
     const expected = elementCount(dims);
     if (data.length !== expected) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `Tensor data has ${data.length} elements but dims [${dims.join(', ')}] need ${expected}.`, {
-        field: 'data',
-        expected,
-        actual: data.length,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `Tensor data has ${data.length} elements but dims [${dims.join(', ')}] need ${expected}.`,
+        {
+          field: 'data',
+          expected,
+          actual: data.length,
+        },
+      );
     }
     this.dtype = dtype;
     this.dims = Object.freeze([...dims]);
@@ -91,11 +103,15 @@ export class Tensor<T extends DataType = DataType> {
   at(index: number): Tensor<T> {
     const [outer, ...inner] = this.dims;
     if (outer === undefined || !Number.isInteger(index) || index < 0 || index >= outer) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Index ${index} is out of range for the first axis of a [${this.dims.join(', ')}] tensor.`, {
-        field: 'index',
-        expected: outer === undefined ? 'a tensor of rank >= 1' : `0 <= index < ${outer}`,
-        actual: index,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Index ${index} is out of range for the first axis of a [${this.dims.join(', ')}] tensor.`,
+        {
+          field: 'index',
+          expected: outer === undefined ? 'a tensor of rank >= 1' : `0 <= index < ${outer}`,
+          actual: index,
+        },
+      );
     }
     const stride = elementCount(inner);
     const data = this.data.subarray(index * stride, (index + 1) * stride) as TypedArrayFor<T>;
@@ -123,13 +139,20 @@ export function stackTensors<T extends DataType>(tensors: readonly Tensor<T>[], 
   const out = allocateTypedArray(first.dtype, first.size * tensors.length);
   for (const [index, tensor] of tensors.entries()) {
     if (tensor.dtype !== first.dtype || tensor.dims.join(',') !== first.dims.join(',')) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `${field}[${index}] is ${tensor.toString()} but ${field}[0] is ${first.toString()}; stacked tensors must agree.`, {
-        field: `${field}[${index}]`,
-        expected: first.toString(),
-        actual: tensor.toString(),
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `${field}[${index}] is ${tensor.toString()} but ${field}[0] is ${first.toString()}; stacked tensors must agree.`,
+        {
+          field: `${field}[${index}]`,
+          expected: first.toString(),
+          actual: tensor.toString(),
+        },
+      );
     }
-    (out as { set(array: ArrayLike<unknown>, offset: number): void }).set(tensor.data as ArrayLike<unknown>, index * first.size);
+    (out as { set(array: ArrayLike<unknown>, offset: number): void }).set(
+      tensor.data as ArrayLike<unknown>,
+      index * first.size,
+    );
   }
   return new Tensor(first.dtype, out as TypedArrayFor<T>, [tensors.length, ...first.dims]);
 }

@@ -70,14 +70,20 @@ function drawWithoutReplacement(values: Float32Array, count: number, random: Ran
  *
  * @internal used by `generate`
  */
-export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> {
+export async function* beamSearchLoop<TCache>(
+  setup: LoopSetup<TCache>,
+): AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> {
   const { model, settings, prompt, signal } = setup;
   if (!model.selectCacheRows) {
-    throw new VideoLlavaError('UNSUPPORTED', 'Beam search needs a model that can reorder its cache (selectCacheRows), and this one cannot.', {
-      field: 'model.selectCacheRows',
-      expected: 'a function',
-      actual: undefined,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      'Beam search needs a model that can reorder its cache (selectCacheRows), and this one cannot.',
+      {
+        field: 'model.selectCacheRows',
+        expected: 'a function',
+        actual: undefined,
+      },
+    );
   }
   const vocabSize = model.vocabSize;
   const beams = settings.numBeams;
@@ -91,7 +97,7 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
   const fillValue = eos.length > 0 ? settings.padTokenId || eos[0]! : -1;
   const lengthPenalty = settings.lengthPenalty;
   const earlyStopping = settings.earlyStopping;
-  const penaltyDivisor = (length: number) => Math.fround(Math.pow(length, lengthPenalty));
+  const penaltyDivisor = (length: number) => Math.fround(length ** lengthPenalty);
 
   const promptMasks = Array.from({ length: rowCount }, (_, row) => prompt.mask[Math.floor(row / beams)]!);
   let running: Int32Array[] = Array.from({ length: rowCount }, (_, row) => {
@@ -101,7 +107,13 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
   });
   let runningScores = new Float32Array(rowCount);
   for (let row = 0; row < rowCount; row++) runningScores[row] = row % beams === 0 ? 0 : VERY_NEGATIVE;
-  const finished: FinishedSlot[] = running.map((sequence) => ({ sequence, score: VERY_NEGATIVE, generated: 0, finished: false, reason: 'length' }));
+  const finished: FinishedSlot[] = running.map((sequence) => ({
+    sequence,
+    score: VERY_NEGATIVE,
+    generated: 0,
+    finished: false,
+    reason: 'length',
+  }));
   const unsatisfied = new Uint8Array(batchSize).fill(1);
   let currentLength = promptLength;
   let cache: TCache | undefined;
@@ -114,12 +126,20 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
     else {
       cache = prefilled.cache;
       let logits = prefilled.logits;
-      setup.onProgress?.({ stage: 'prefill', done: batchSize * promptLength, total: batchSize * promptLength, unit: 'tokens' });
+      setup.onProgress?.({
+        stage: 'prefill',
+        done: batchSize * promptLength,
+        total: batchSize * promptLength,
+        unit: 'tokens',
+      });
       const logProbabilities = new Float32Array(rowCount * vocabSize);
       const accumulated = new Float32Array(beams * vocabSize);
       for (let step = 0; ; step++) {
         for (let row = 0; row < rowCount; row++) {
-          logSoftmaxInto(logits.subarray(row * vocabSize, (row + 1) * vocabSize), logProbabilities.subarray(row * vocabSize, (row + 1) * vocabSize));
+          logSoftmaxInto(
+            logits.subarray(row * vocabSize, (row + 1) * vocabSize),
+            logProbabilities.subarray(row * vocabSize, (row + 1) * vocabSize),
+          );
         }
         applyLogitsProcessors(
           setup.processors,
@@ -139,7 +159,8 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
             const row = firstRow + beam;
             const offset = row * vocabSize;
             const score = runningScores[row]!;
-            for (let token = 0; token < vocabSize; token++) accumulated[beam * vocabSize + token] = logProbabilities[offset + token]! + score;
+            for (let token = 0; token < vocabSize; token++)
+              accumulated[beam * vocabSize + token] = logProbabilities[offset + token]! + score;
           }
           const picked = settings.doSample
             ? drawWithoutReplacement(accumulated, candidateCount, setup.random!)
@@ -156,7 +177,9 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
           );
 
           // Next running beams: the best candidates, those that stopped pushed down by -1e9.
-          const runningCandidateScores = Float32Array.from(candidateScores, (value, index) => (stopped[index] === undefined ? value : value + VERY_NEGATIVE));
+          const runningCandidateScores = Float32Array.from(candidateScores, (value, index) =>
+            stopped[index] === undefined ? value : value + VERY_NEGATIVE,
+          );
           const keptRunning = selectTopIndices(runningCandidateScores, 0, candidates.length, beams);
           for (let beam = 0; beam < beams; beam++) {
             const candidate = keptRunning[beam]!;
@@ -206,7 +229,8 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
         // The early-stopping heuristic: can the best running beam still beat the worst finished hypothesis?
         for (let batch = 0; batch < batchSize; batch++) {
           const firstRow = batch * beams;
-          const hypotheticalLength = earlyStopping === 'never' && lengthPenalty > 0 ? maxLength - promptLength : currentLength - promptLength;
+          const hypotheticalLength =
+            earlyStopping === 'never' && lengthPenalty > 0 ? maxLength - promptLength : currentLength - promptLength;
           const bestPossible = Math.fround(runningScores[firstRow]! / penaltyDivisor(hypotheticalLength));
           const slots = finished.slice(firstRow, firstRow + beams);
           const worstFinished = Math.min(...slots.map((slot) => slot.score));
@@ -222,7 +246,11 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
         }
         const reorderedFrom: TCache = cache!;
         cache = undefined;
-        const reordered: TCache | typeof ABORTED = await callModel('selectCacheRows', signal, (): Promise<TCache> => model.selectCacheRows!(reorderedFrom, sourceRows, signal));
+        const reordered: TCache | typeof ABORTED = await callModel(
+          'selectCacheRows',
+          signal,
+          (): Promise<TCache> => model.selectCacheRows!(reorderedFrom, sourceRows, signal),
+        );
         if (reordered === ABORTED) {
           aborted = true;
           break;
@@ -254,16 +282,24 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
             reason: 'abort' as const,
           })),
         ];
-        const kept = selectTopIndices(Float32Array.from(pool, (slot) => slot.score), 0, pool.length, beams);
+        const kept = selectTopIndices(
+          Float32Array.from(pool, (slot) => slot.score),
+          0,
+          pool.length,
+          beams,
+        );
         for (let slot = 0; slot < beams; slot++) finished[firstRow + slot] = pool[kept[slot]!]!;
       }
     }
 
     const returned: FinishedSlot[] = [];
-    for (let batch = 0; batch < batchSize; batch++) returned.push(...finished.slice(batch * beams, batch * beams + settings.numReturnSequences));
+    for (let batch = 0; batch < batchSize; batch++)
+      returned.push(...finished.slice(batch * beams, batch * beams + settings.numReturnSequences));
     const outputLength = Math.max(0, ...returned.map((slot) => slot.generated));
     const result: GenerationResult<TCache> = {
-      generatedIds: returned.map((slot) => Array.from(slot.sequence.subarray(promptLength, promptLength + outputLength))),
+      generatedIds: returned.map((slot) =>
+        Array.from(slot.sequence.subarray(promptLength, promptLength + outputLength)),
+      ),
       lengths: returned.map((slot) => slot.generated),
       finishReasons: returned.map((slot) => (aborted && slot.generated === 0 ? 'abort' : slot.reason)),
       texts: undefined,
@@ -282,9 +318,16 @@ export async function* beamSearchLoop<TCache>(setup: LoopSetup<TCache>): AsyncGe
         const last = step === slot.generated - 1;
         if (last && detokenizer) delta += detokenizer.flush();
         text += delta;
-        yield { sequence: index, step, tokenId, text: delta, finishReason: last ? result.finishReasons[index] : undefined };
+        yield {
+          sequence: index,
+          step,
+          tokenId,
+          text: delta,
+          finishReason: last ? result.finishReasons[index] : undefined,
+        };
       }
-      if (slot.generated === 0) yield { sequence: index, step: 0, tokenId: undefined, text: '', finishReason: result.finishReasons[index] };
+      if (slot.generated === 0)
+        yield { sequence: index, step: 0, tokenId: undefined, text: '', finishReason: result.finishReasons[index] };
       texts.push(text);
     }
     if (setup.createDetokenizer) result.texts = texts;

@@ -33,27 +33,51 @@ function logSoftmax(values: ArrayLike<number>): number[] {
   return array.map((value) => value - maximum - logSum);
 }
 
-function referenceBeamSearch(logits: (context: readonly number[]) => ArrayLike<number>, prompt: number[], vocab: number, options: Options): Hypothesis[] {
+function referenceBeamSearch(
+  logits: (context: readonly number[]) => ArrayLike<number>,
+  prompt: number[],
+  vocab: number,
+  options: Options,
+): Hypothesis[] {
   const { beams, maxNew, eos, lengthPenalty, earlyStopping } = options;
   const candidatesKept = Math.max(2, 1 + eos.length) * beams;
-  let running: { tokens: number[]; score: number }[] = Array.from({ length: beams }, (_, beam) => ({ tokens: [], score: beam === 0 ? 0 : VERY_NEGATIVE }));
-  let finished: Hypothesis[] = Array.from({ length: beams }, () => ({ tokens: [], score: VERY_NEGATIVE, finished: false }));
+  let running: { tokens: number[]; score: number }[] = Array.from({ length: beams }, (_, beam) => ({
+    tokens: [],
+    score: beam === 0 ? 0 : VERY_NEGATIVE,
+  }));
+  let finished: Hypothesis[] = Array.from({ length: beams }, () => ({
+    tokens: [],
+    score: VERY_NEGATIVE,
+    finished: false,
+  }));
   let canImprove = true;
   for (let step = 0; step < maxNew; step++) {
     const all: { tokens: number[]; score: number; order: number }[] = [];
     running.forEach((beam, index) => {
       const logProbabilities = logSoftmax(logits([...prompt, ...beam.tokens]));
-      for (let token = 0; token < vocab; token++) all.push({ tokens: [...beam.tokens, token], score: beam.score + logProbabilities[token]!, order: index * vocab + token });
+      for (let token = 0; token < vocab; token++)
+        all.push({
+          tokens: [...beam.tokens, token],
+          score: beam.score + logProbabilities[token]!,
+          order: index * vocab + token,
+        });
     });
     all.sort((left, right) => right.score - left.score || left.order - right.order);
     const candidates = all.slice(0, candidatesKept);
-    const stops = candidates.map((candidate) => eos.includes(candidate.tokens.at(-1)!) || candidate.tokens.length === maxNew);
+    const stops = candidates.map(
+      (candidate) => eos.includes(candidate.tokens.at(-1)!) || candidate.tokens.length === maxNew,
+    );
 
     const rowFull = earlyStopping === true && finished.every((hypothesis) => hypothesis.finished);
     const newcomers: Hypothesis[] = [];
     if (!rowFull && canImprove) {
       candidates.forEach((candidate, rank) => {
-        if (rank < beams && stops[rank]) newcomers.push({ tokens: candidate.tokens, score: candidate.score / (step + 1) ** lengthPenalty, finished: true });
+        if (rank < beams && stops[rank])
+          newcomers.push({
+            tokens: candidate.tokens,
+            score: candidate.score / (step + 1) ** lengthPenalty,
+            finished: true,
+          });
       });
     }
     // Stable sort: the hypotheses already kept come first on equal scores.
@@ -86,7 +110,10 @@ async function compare(salt: number, prompts: number[][], options: Options): Pro
   const result = await generate({
     model,
     inputIds: prompts.map((prompt) => [...new Array<number>(width - prompt.length).fill(5), ...prompt]),
-    attentionMask: prompts.map((prompt) => [...new Array<number>(width - prompt.length).fill(0), ...prompt.map(() => 1)]),
+    attentionMask: prompts.map((prompt) => [
+      ...new Array<number>(width - prompt.length).fill(0),
+      ...prompt.map(() => 1),
+    ]),
     numBeams: options.beams,
     numReturnSequences: options.returned,
     maxNewTokens: options.maxNew,
@@ -110,19 +137,38 @@ async function compare(salt: number, prompts: number[][], options: Options): Pro
 describe('beam search: the same hypotheses as a restatement of the reference', () => {
   const settings: [string, Omit<Options, 'maxNew'>][] = [
     ['2 beams, early stopping false', { beams: 2, eos: [2], lengthPenalty: 1, earlyStopping: false, returned: 2 }],
-    ['3 beams, length penalty 0.5, early stopping false', { beams: 3, eos: [2], lengthPenalty: 0.5, earlyStopping: false, returned: 3 }],
+    [
+      '3 beams, length penalty 0.5, early stopping false',
+      { beams: 3, eos: [2], lengthPenalty: 0.5, earlyStopping: false, returned: 3 },
+    ],
     ['3 beams, early stopping true', { beams: 3, eos: [2], lengthPenalty: 1, earlyStopping: true, returned: 2 }],
-    ["3 beams, length penalty 2, early stopping 'never'", { beams: 3, eos: [2], lengthPenalty: 2, earlyStopping: 'never', returned: 3 }],
-    ["2 beams, length penalty -0.5, early stopping 'never'", { beams: 2, eos: [2], lengthPenalty: -0.5, earlyStopping: 'never', returned: 1 }],
+    [
+      "3 beams, length penalty 2, early stopping 'never'",
+      { beams: 3, eos: [2], lengthPenalty: 2, earlyStopping: 'never', returned: 3 },
+    ],
+    [
+      "2 beams, length penalty -0.5, early stopping 'never'",
+      { beams: 2, eos: [2], lengthPenalty: -0.5, earlyStopping: 'never', returned: 1 },
+    ],
     ['4 beams, two EOS ids (K = 12)', { beams: 4, eos: [2, 4], lengthPenalty: 1, earlyStopping: false, returned: 4 }],
   ];
   it.each(settings)('%s', async (_name, options) => {
     for (const salt of [11, 12, 13, 14, 15, 16]) await compare(salt, [[1, 0, 3]], { ...options, maxNew: 7 });
   });
 
-  it.each([false, true, 'never'] as const)('treats each row of a left-padded batch on its own (early stopping %s)', async (earlyStopping) => {
-    for (const salt of [21, 22, 23, 24, 25, 26]) {
-      await compare(salt, [[1, 3], [0, 1, 1, 3], [3]], { beams: 3, eos: [2], lengthPenalty: 1, earlyStopping, returned: 2, maxNew: 6 });
-    }
-  });
+  it.each([false, true, 'never'] as const)(
+    'treats each row of a left-padded batch on its own (early stopping %s)',
+    async (earlyStopping) => {
+      for (const salt of [21, 22, 23, 24, 25, 26]) {
+        await compare(salt, [[1, 3], [0, 1, 1, 3], [3]], {
+          beams: 3,
+          eos: [2],
+          lengthPenalty: 1,
+          earlyStopping,
+          returned: 2,
+          maxNew: 6,
+        });
+      }
+    },
+  );
 });

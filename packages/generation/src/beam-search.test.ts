@@ -45,7 +45,8 @@ function enumerate(
       const total = sum + logProbabilities[token]!;
       if (total === -Infinity) continue;
       const next = [...tokens, token];
-      if (token === EOS || next.length === MAX_NEW) results.push({ tokens: next, score: total / next.length ** lengthPenalty });
+      if (token === EOS || next.length === MAX_NEW)
+        results.push({ tokens: next, score: total / next.length ** lengthPenalty });
       else walk(next, total);
     }
   };
@@ -53,11 +54,18 @@ function enumerate(
   return results.sort((left, right) => right.score - left.score);
 }
 
-async function beamSearch(logits: (context: readonly number[]) => ArrayLike<number>, prompts: number[][], options: Record<string, unknown>) {
+async function beamSearch(
+  logits: (context: readonly number[]) => ArrayLike<number>,
+  prompts: number[][],
+  options: Record<string, unknown>,
+) {
   const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
   const width = Math.max(...prompts.map((prompt) => prompt.length));
   const padded = prompts.map((prompt) => [...new Array<number>(width - prompt.length).fill(0), ...prompt]);
-  const attentionMask = prompts.map((prompt) => [...new Array<number>(width - prompt.length).fill(0), ...prompt.map(() => 1)]);
+  const attentionMask = prompts.map((prompt) => [
+    ...new Array<number>(width - prompt.length).fill(0),
+    ...prompt.map(() => 1),
+  ]);
   const result = await generate({
     model,
     inputIds: padded,
@@ -74,13 +82,18 @@ async function beamSearch(logits: (context: readonly number[]) => ArrayLike<numb
   return { result, model };
 }
 
-function expectSameAsEnumeration(result: Awaited<ReturnType<typeof beamSearch>>['result'], expected: Hypothesis[][]): void {
+function expectSameAsEnumeration(
+  result: Awaited<ReturnType<typeof beamSearch>>['result'],
+  expected: Hypothesis[][],
+): void {
   expected.forEach((hypotheses, batch) => {
     const top = hypotheses.slice(0, BEAMS);
     const rows = result.generatedIds.slice(batch * BEAMS, (batch + 1) * BEAMS);
     const lengths = result.lengths.slice(batch * BEAMS, (batch + 1) * BEAMS);
     expect(rows.map((row, index) => row.slice(0, lengths[index]))).toEqual(top.map((hypothesis) => hypothesis.tokens));
-    result.sequenceScores!.slice(batch * BEAMS, (batch + 1) * BEAMS).forEach((score, index) => expect(score).toBeCloseTo(top[index]!.score, 5));
+    result
+      .sequenceScores!.slice(batch * BEAMS, (batch + 1) * BEAMS)
+      .forEach((score, index) => expect(score).toBeCloseTo(top[index]!.score, 5));
   });
 }
 
@@ -95,7 +108,14 @@ describe('beam search: exhaustive on a toy model', () => {
 
   it('handles a left-padded batch, each row on its own', async () => {
     const logits = hashedLogits(VOCAB, 2.5, 9);
-    const { result } = await beamSearch(logits, [[1, 1], [0, 1, 0, 0]], { lengthPenalty: 1 });
+    const { result } = await beamSearch(
+      logits,
+      [
+        [1, 1],
+        [0, 1, 0, 0],
+      ],
+      { lengthPenalty: 1 },
+    );
     expectSameAsEnumeration(result, [enumerate(logits, [1, 1], 1), enumerate(logits, [0, 1, 0, 0], 1)]);
     // Padding: every returned row has the same length; shorter hypotheses continue with the fill value, which is
     // `pad_token_id or eos_token_id[0]` in transformers: the pad id here is 0, falsy in Python, so EOS.
@@ -103,7 +123,9 @@ describe('beam search: exhaustive on a toy model', () => {
     expect(width).toBe(MAX_NEW);
     expect(result.generatedIds.every((row) => row.length === width)).toBe(true);
     expect(result.lengths.some((length) => length < width)).toBe(true);
-    result.generatedIds.forEach((row, index) => expect(row.slice(result.lengths[index])).toEqual(new Array(width - result.lengths[index]!).fill(EOS)));
+    result.generatedIds.forEach((row, index) =>
+      expect(row.slice(result.lengths[index])).toEqual(new Array(width - result.lengths[index]!).fill(EOS)),
+    );
   });
 
   it('never repeats an n-gram inside a beam (prompt included)', async () => {
@@ -112,7 +134,8 @@ describe('beam search: exhaustive on a toy model', () => {
     const { result } = await beamSearch(logits, [prompt], { noRepeatNgramSize: 2 });
     const banned = (context: number[], logProbabilities: number[]) => {
       const last = context[context.length - 1];
-      for (let index = 0; index + 1 < context.length; index++) if (context[index] === last) logProbabilities[context[index + 1]!] = -Infinity;
+      for (let index = 0; index + 1 < context.length; index++)
+        if (context[index] === last) logProbabilities[context[index + 1]!] = -Infinity;
     };
     const expected = enumerate(logits, prompt, 1, banned);
     // Fewer than 12 hypotheses survive the ban; the rest of the returned slots are -1e9 placeholders.
@@ -152,14 +175,31 @@ function scripted(script: Record<string, [number, number, number]>, fallback: [n
       .slice(1)
       .map((token) => 'AB!'[token])
       .join('');
-    return Float32Array.from([...(script[key] ?? fallback), 0], (probability, token) => (token === PAD ? -Infinity : Math.log(probability)));
+    return Float32Array.from([...(script[key] ?? fallback), 0], (probability, token) =>
+      token === PAD ? -Infinity : Math.log(probability),
+    );
   };
 }
 
-const run = (logits: (context: readonly number[]) => ArrayLike<number>, earlyStopping: boolean | 'never', extra: Record<string, unknown> = {}) =>
-  generate({ model: new MockLanguageModel({ vocabSize: 4, logits }), inputIds: [[B]], numBeams: 2, numReturnSequences: 2, maxNewTokens: 6, eosTokenId: EOS, padTokenId: PAD, earlyStopping, ...extra });
+const run = (
+  logits: (context: readonly number[]) => ArrayLike<number>,
+  earlyStopping: boolean | 'never',
+  extra: Record<string, unknown> = {},
+) =>
+  generate({
+    model: new MockLanguageModel({ vocabSize: 4, logits }),
+    inputIds: [[B]],
+    numBeams: 2,
+    numReturnSequences: 2,
+    maxNewTokens: 6,
+    eosTokenId: EOS,
+    padTokenId: PAD,
+    earlyStopping,
+    ...extra,
+  });
 
-const realTokens = (result: Awaited<ReturnType<typeof run>>) => result.generatedIds.map((row, index) => row.slice(0, result.lengths[index]));
+const realTokens = (result: Awaited<ReturnType<typeof run>>) =>
+  result.generatedIds.map((row, index) => row.slice(0, result.lengths[index]));
 
 describe('beam search: early stopping', () => {
   // Two beams, K = 4 candidates, length penalty 1. After the prompt: EOS 0.5, A 0.4, B 0.1 -> "!" finishes with
@@ -168,7 +208,14 @@ describe('beam search: early stopping', () => {
   // After "AA", A is almost certain (0.98): "AAAAAA" = (-1.609 + 4 ln 0.98) / 6 = -0.282 beats everything.
   // Every other context (the B branch) says EOS 0.96, so whatever starts with B finishes early and scores badly.
   const first = scripted(
-    { '': [0.4, 0.1, 0.5], A: [0.5, 0.1, 0.4], AA: [0.98, 0.01, 0.01], AAA: [0.98, 0.01, 0.01], AAAA: [0.98, 0.01, 0.01], AAAAA: [0.98, 0.01, 0.01] },
+    {
+      '': [0.4, 0.1, 0.5],
+      A: [0.5, 0.1, 0.4],
+      AA: [0.98, 0.01, 0.01],
+      AAA: [0.98, 0.01, 0.01],
+      AAAA: [0.98, 0.01, 0.01],
+      AAAAA: [0.98, 0.01, 0.01],
+    },
     [0.02, 0.02, 0.96],
   );
   const aaaaaa = (Math.log(0.4) + Math.log(0.5) + 4 * Math.log(0.98)) / 6;
@@ -197,7 +244,14 @@ describe('beam search: early stopping', () => {
   // hypothesis (-0.698), so `false` stops; `'never'` bounds with the maximum length (-1.62 / 6 = -0.27) and goes on
   // to find "AAAAAA" = (-1.62 + 4 ln 0.98) / 6.
   const second = scripted(
-    { '': [0.45, 0.05, 0.5], A: [0.44, 0.01, 0.55], AA: [0.98, 0.01, 0.01], AAA: [0.98, 0.01, 0.01], AAAA: [0.98, 0.01, 0.01], AAAAA: [0.98, 0.01, 0.01] },
+    {
+      '': [0.45, 0.05, 0.5],
+      A: [0.44, 0.01, 0.55],
+      AA: [0.98, 0.01, 0.01],
+      AAA: [0.98, 0.01, 0.01],
+      AAAA: [0.98, 0.01, 0.01],
+      AAAAA: [0.98, 0.01, 0.01],
+    },
     [0.02, 0.02, 0.96],
   );
 
@@ -224,15 +278,32 @@ describe('beam search: early stopping', () => {
     for (const earlyStopping of ['never', false] as const) {
       const result = await run(third, earlyStopping, { lengthPenalty: -0.5 });
       expect(realTokens(result)).toEqual([[EOS], [A, A, EOS]]);
-      expect(result.sequenceScores![1]).toBeCloseTo((Math.log(0.45) + Math.log(0.6) + Math.log(0.98)) * Math.sqrt(3), 5);
+      expect(result.sequenceScores![1]).toBeCloseTo(
+        (Math.log(0.45) + Math.log(0.6) + Math.log(0.98)) * Math.sqrt(3),
+        5,
+      );
     }
   });
 
   it('keeps a batch row that is done closed while another row goes on', async () => {
     // Row 0 (prompt [B]) follows `second`: done after two steps, although "AAAAAA" would score better later. Row 1
     // (prompt [A]) never favours EOS, so the batch runs to the end; row 0 must not take "AAAAAA" on the way.
-    const logits = (context: readonly number[]) => (context[0] === A ? Float32Array.from([0.9, 0.05, 0.05, 0], (probability, token) => (token === PAD ? -Infinity : Math.log(probability))) : second(context));
-    const result = await generate({ model: new MockLanguageModel({ vocabSize: 4, logits }), inputIds: [[B], [A]], numBeams: 2, numReturnSequences: 2, maxNewTokens: 6, eosTokenId: EOS, padTokenId: PAD, earlyStopping: false });
+    const logits = (context: readonly number[]) =>
+      context[0] === A
+        ? Float32Array.from([0.9, 0.05, 0.05, 0], (probability, token) =>
+            token === PAD ? -Infinity : Math.log(probability),
+          )
+        : second(context);
+    const result = await generate({
+      model: new MockLanguageModel({ vocabSize: 4, logits }),
+      inputIds: [[B], [A]],
+      numBeams: 2,
+      numReturnSequences: 2,
+      maxNewTokens: 6,
+      eosTokenId: EOS,
+      padTokenId: PAD,
+      earlyStopping: false,
+    });
     expect(realTokens(result).slice(0, 2)).toEqual([[EOS], [A, EOS]]);
     expect(result.generatedIds[2]).toEqual([A, A, A, A, A, A]);
   });
@@ -258,7 +329,16 @@ describe('beam search: early stopping', () => {
 describe('beam search: plumbing', () => {
   it('expands the prompt cache once per beam and reorders it every step', async () => {
     const model = new MockLanguageModel({ vocabSize: 16, logits: hashedLogits(16) });
-    await generate({ model, inputIds: [[1, 2], [3, 4]], numBeams: 3, maxNewTokens: 3, eosTokenId: null });
+    await generate({
+      model,
+      inputIds: [
+        [1, 2],
+        [3, 4],
+      ],
+      numBeams: 3,
+      maxNewTokens: 3,
+      eosTokenId: null,
+    });
     expect(model.calls.prefill).toBe(1);
     expect(model.prefillTokens).toBe(4);
     expect(Array.from(model.selections[0]!)).toEqual([0, 0, 0, 1, 1, 1]);
@@ -289,7 +369,16 @@ describe('beam search: plumbing', () => {
   });
 
   it('beam sampling repeats itself with a seed', async () => {
-    const go = (seed: number) => generate({ model: new MockLanguageModel({ vocabSize: 16, logits: hashedLogits(16) }), inputIds: [[1, 2]], numBeams: 3, doSample: true, seed, maxNewTokens: 6, eosTokenId: 3 });
+    const go = (seed: number) =>
+      generate({
+        model: new MockLanguageModel({ vocabSize: 16, logits: hashedLogits(16) }),
+        inputIds: [[1, 2]],
+        numBeams: 3,
+        doSample: true,
+        seed,
+        maxNewTokens: 6,
+        eosTokenId: 3,
+      });
     const first = await go(5);
     expect((await go(5)).generatedIds).toEqual(first.generatedIds);
     expect(first.seed).toBe(5);

@@ -12,12 +12,18 @@ const PAD = 0;
 /** argmax written out here, independently of the package: first maximum wins. */
 function best(values: ArrayLike<number>): number {
   let index = 0;
-  for (let candidate = 1; candidate < values.length; candidate++) if (values[candidate]! > values[index]!) index = candidate;
+  for (let candidate = 1; candidate < values.length; candidate++)
+    if (values[candidate]! > values[index]!) index = candidate;
   return index;
 }
 
 /** Greedy decoding spelled out step by step, with an optional score rule applied before the argmax. */
-function referenceGreedy(logits: (context: readonly number[]) => ArrayLike<number>, prompt: number[], steps: number, rule?: (context: number[], scores: number[]) => void): number[] {
+function referenceGreedy(
+  logits: (context: readonly number[]) => ArrayLike<number>,
+  prompt: number[],
+  steps: number,
+  rule?: (context: number[], scores: number[]) => void,
+): number[] {
   const context = [...prompt];
   const generated: number[] = [];
   for (let step = 0; step < steps; step++) {
@@ -119,7 +125,16 @@ describe('generate: greedy search', () => {
   it('stops on any of several EOS ids, and pads with the first EOS id when there is no pad id', async () => {
     const logits = scriptedLogits({ 5: [9, 4], 6: [8, 9, 10, 11] }, { 5: 2, 6: 2 });
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
-    const result = await generate({ model, inputIds: [[1, 5], [1, 6]], maxNewTokens: 4, eosTokenId: [EOS, 4], padTokenId: null });
+    const result = await generate({
+      model,
+      inputIds: [
+        [1, 5],
+        [1, 6],
+      ],
+      maxNewTokens: 4,
+      eosTokenId: [EOS, 4],
+      padTokenId: null,
+    });
     expect(result.generatedIds).toEqual([
       [9, 4, EOS, EOS],
       [8, 9, 10, 11],
@@ -133,7 +148,12 @@ describe('generate: greedy search', () => {
     const generationConfig = parseGenerationConfig({ bos_token_id: 1, eos_token_id: 2, pad_token_id: 32002 });
     const result = await generate({ model, inputIds: [[1, 5]], generationConfig });
     expect(result.generatedIds).toEqual([[9, 10, 2]]);
-    const long = await generate({ model: new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) }), inputIds: [[1, 5]], generationConfig, eosTokenId: null });
+    const long = await generate({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) }),
+      inputIds: [[1, 5]],
+      generationConfig,
+      eosTokenId: null,
+    });
     expect(long.generatedIds[0]).toHaveLength(20);
   });
 
@@ -146,7 +166,10 @@ describe('generate: greedy search', () => {
     // The last token is never fed back: the model saw at most 7 positions.
     expect(model.calls.forward).toBe(4);
     const full = new MockLanguageModel({ vocabSize: VOCAB, logits, maxPositionEmbeddings: 3 });
-    await expect(generate({ model: full, inputIds: [[1, 17, 33]], maxNewTokens: 4 })).rejects.toMatchObject({ code: 'SEQUENCE_TOO_LONG', field: 'inputIds' });
+    await expect(generate({ model: full, inputIds: [[1, 17, 33]], maxNewTokens: 4 })).rejects.toMatchObject({
+      code: 'SEQUENCE_TOO_LONG',
+      field: 'inputIds',
+    });
     expect(full.calls.prefill).toBe(0);
   });
 
@@ -181,7 +204,13 @@ describe('generate: greedy search', () => {
     const logits = hashedLogits(VOCAB, 4, 7);
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
     const prompt = [1, 40, 41, 42, 40];
-    const result = await generate({ model, inputIds: [prompt], maxNewTokens: 16, eosTokenId: null, repetitionPenalty: 1.3 });
+    const result = await generate({
+      model,
+      inputIds: [prompt],
+      maxNewTokens: 16,
+      eosTokenId: null,
+      repetitionPenalty: 1.3,
+    });
     const expected = referenceGreedy(logits, prompt, 16, (context, scores) => {
       for (const token of new Set(context)) {
         const score = scores[token]!;
@@ -203,10 +232,17 @@ describe('generate: greedy search', () => {
     };
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
     const prompt = [1, 10, 11];
-    const result = await generate({ model, inputIds: [prompt], maxNewTokens: 10, eosTokenId: null, noRepeatNgramSize: 2 });
+    const result = await generate({
+      model,
+      inputIds: [prompt],
+      maxNewTokens: 10,
+      eosTokenId: null,
+      noRepeatNgramSize: 2,
+    });
     const expected = referenceGreedy(logits, prompt, 10, (context, scores) => {
       const last = context[context.length - 1];
-      for (let index = 0; index + 1 < context.length; index++) if (context[index] === last) scores[context[index + 1]!] = -Infinity;
+      for (let index = 0; index + 1 < context.length; index++)
+        if (context[index] === last) scores[context[index + 1]!] = -Infinity;
     });
     expect(result.generatedIds).toEqual([expected]);
     const all = [...prompt, ...result.generatedIds[0]!];
@@ -221,7 +257,14 @@ describe('generate: greedy search', () => {
     const free = referenceGreedy(logits, [1, 2], 12);
     const stop = decode(free.slice(4, 6));
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
-    const result = await generate({ model, inputIds: [[1, 2]], maxNewTokens: 12, eosTokenId: null, stopStrings: stop, decode });
+    const result = await generate({
+      model,
+      inputIds: [[1, 2]],
+      maxNewTokens: 12,
+      eosTokenId: null,
+      stopStrings: stop,
+      decode,
+    });
     const firstEnd = decode(free).indexOf(stop) + stop.length;
     expect(result.generatedIds).toEqual([free.slice(0, firstEnd)]);
     expect(result.finishReasons).toEqual(['stop-string']);
@@ -258,7 +301,8 @@ describe('generate: greedy search', () => {
     }
     const expectedTop = contexts.map((before) => {
       const scores = Array.from(logits(before));
-      for (const token of new Set(before)) scores[token] = Math.fround(scores[token]! < 0 ? scores[token]! * 2 : scores[token]! / 2);
+      for (const token of new Set(before))
+        scores[token] = Math.fround(scores[token]! < 0 ? scores[token]! * 2 : scores[token]! / 2);
       return scores
         .map((value, index) => [value, index] as const)
         .sort((left, right) => right[0] - left[0] || left[1] - right[1])
@@ -283,7 +327,13 @@ describe('generate: greedy search', () => {
   it('reports progress for prefill and decode', async () => {
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) });
     const events: string[] = [];
-    await generate({ model, inputIds: [[1, 2, 3]], maxNewTokens: 2, eosTokenId: null, onProgress: (event) => events.push(`${event.stage} ${event.done}/${event.total}`) });
+    await generate({
+      model,
+      inputIds: [[1, 2, 3]],
+      maxNewTokens: 2,
+      eosTokenId: null,
+      onProgress: (event) => events.push(`${event.stage} ${event.done}/${event.total}`),
+    });
     expect(events).toEqual(['prefill 0/3', 'prefill 3/3', 'decode 1/2', 'decode 2/2']);
   });
 });
@@ -292,29 +342,53 @@ describe('generate: errors', () => {
   const base = () => new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) });
 
   it('refuses ragged, out-of-vocabulary or empty prompts and masks that do not fit', async () => {
-    await expect(generate({ model: base(), inputIds: [[1, 2], [3]] })).rejects.toSatisfy((error) => (expectError(error, 'SHAPE_MISMATCH', 'inputIds[1]'), true));
-    await expect(generate({ model: base(), inputIds: [[1, VOCAB]] })).rejects.toSatisfy((error) => (expectError(error, 'INVALID_ARGUMENT', 'inputIds[0][1]'), true));
-    await expect(generate({ model: base(), inputIds: [] })).rejects.toSatisfy((error) => (expectError(error, 'INVALID_ARGUMENT', 'inputIds'), true));
-    await expect(generate({ model: base(), inputIds: [[1, 2]], attentionMask: [[1]] })).rejects.toSatisfy((error) => (expectError(error, 'SHAPE_MISMATCH', 'attentionMask'), true));
-    await expect(generate({ model: base(), inputIds: [[1, 2]], attentionMask: [[0, 0]] })).rejects.toSatisfy((error) => (expectError(error, 'INVALID_ARGUMENT', 'attentionMask[0]'), true));
-    // An inferred mask with a row of nothing but the pad id.
-    await expect(generate({ model: base(), inputIds: [[PAD, 1], [PAD, PAD]], padTokenId: PAD, eosTokenId: EOS })).rejects.toSatisfy(
-      (error) => (expectError(error, 'INVALID_ARGUMENT', 'attentionMask'), true),
+    await expect(generate({ model: base(), inputIds: [[1, 2], [3]] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'SHAPE_MISMATCH', 'inputIds[1]'), true),
     );
+    await expect(generate({ model: base(), inputIds: [[1, VOCAB]] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'INVALID_ARGUMENT', 'inputIds[0][1]'), true),
+    );
+    await expect(generate({ model: base(), inputIds: [] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'INVALID_ARGUMENT', 'inputIds'), true),
+    );
+    await expect(generate({ model: base(), inputIds: [[1, 2]], attentionMask: [[1]] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'SHAPE_MISMATCH', 'attentionMask'), true),
+    );
+    await expect(generate({ model: base(), inputIds: [[1, 2]], attentionMask: [[0, 0]] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'INVALID_ARGUMENT', 'attentionMask[0]'), true),
+    );
+    // An inferred mask with a row of nothing but the pad id.
+    await expect(
+      generate({
+        model: base(),
+        inputIds: [
+          [PAD, 1],
+          [PAD, PAD],
+        ],
+        padTokenId: PAD,
+        eosTokenId: EOS,
+      }),
+    ).rejects.toSatisfy((error) => (expectError(error, 'INVALID_ARGUMENT', 'attentionMask'), true));
   });
 
   it('refuses a prompt that does not fit in maxLength', async () => {
-    await expect(generate({ model: base(), inputIds: [[1, 2, 3]], maxLength: 3 })).rejects.toSatisfy((error) => (expectError(error, 'SEQUENCE_TOO_LONG', 'maxLength'), true));
+    await expect(generate({ model: base(), inputIds: [[1, 2, 3]], maxLength: 3 })).rejects.toSatisfy(
+      (error) => (expectError(error, 'SEQUENCE_TOO_LONG', 'maxLength'), true),
+    );
   });
 
   it('refuses beam search on a model that cannot reorder its cache', async () => {
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB), selectCacheRows: false });
-    await expect(generate({ model, inputIds: [[1, 2]], numBeams: 2 })).rejects.toSatisfy((error) => (expectError(error, 'UNSUPPORTED', 'model.selectCacheRows'), true));
+    await expect(generate({ model, inputIds: [[1, 2]], numBeams: 2 })).rejects.toSatisfy(
+      (error) => (expectError(error, 'UNSUPPORTED', 'model.selectCacheRows'), true),
+    );
     expect(model.calls.prefill).toBe(0);
   });
 
   it('refuses stop strings without a decode function', async () => {
-    await expect(generate({ model: base(), inputIds: [[1, 2]], stopStrings: ['x'] })).rejects.toSatisfy((error) => (expectError(error, 'INVALID_ARGUMENT', 'decode'), true));
+    await expect(generate({ model: base(), inputIds: [[1, 2]], stopStrings: ['x'] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'INVALID_ARGUMENT', 'decode'), true),
+    );
   });
 
   it('names logits of the wrong size and NaN logits, releasing the cache', async () => {
@@ -325,11 +399,19 @@ describe('generate: errors', () => {
       forward: (input) => wrong.forward(input as never),
       releaseCache: (cache) => wrong.releaseCache(cache as never),
     };
-    await expect(generate({ model: shrunk, inputIds: [[1, 2]] })).rejects.toSatisfy((error) => (expectError(error, 'SHAPE_MISMATCH', 'prefill.logits'), true));
+    await expect(generate({ model: shrunk, inputIds: [[1, 2]] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'SHAPE_MISMATCH', 'prefill.logits'), true),
+    );
     expect(wrong.liveCaches).toBe(0);
 
-    const nan = new MockLanguageModel({ vocabSize: VOCAB, logits: (context) => (context.length > 3 ? new Float32Array(VOCAB).fill(Number.NaN) : hashedLogits(VOCAB)(context)) });
-    await expect(generate({ model: nan, inputIds: [[1, 2]], maxNewTokens: 5, eosTokenId: null })).rejects.toSatisfy((error) => (expectError(error, 'RUNTIME_ERROR', 'forward.logits'), true));
+    const nan = new MockLanguageModel({
+      vocabSize: VOCAB,
+      logits: (context) =>
+        context.length > 3 ? new Float32Array(VOCAB).fill(Number.NaN) : hashedLogits(VOCAB)(context),
+    });
+    await expect(generate({ model: nan, inputIds: [[1, 2]], maxNewTokens: 5, eosTokenId: null })).rejects.toSatisfy(
+      (error) => (expectError(error, 'RUNTIME_ERROR', 'forward.logits'), true),
+    );
     expect(nan.liveCaches).toBe(0);
   });
 
@@ -344,7 +426,9 @@ describe('generate: errors', () => {
       },
       releaseCache: (cache) => inner.releaseCache(cache as never),
     };
-    const error = await generate({ model: failing, inputIds: [[1, 2]], maxNewTokens: 5, eosTokenId: null }).catch((caught: unknown) => caught);
+    const error = await generate({ model: failing, inputIds: [[1, 2]], maxNewTokens: 5, eosTokenId: null }).catch(
+      (caught: unknown) => caught,
+    );
     expectError(error, 'RUNTIME_ERROR', 'forward');
     expect((error as Error).cause).toBeInstanceOf(TypeError);
     expect(inner.liveCaches).toBe(0);
@@ -364,6 +448,8 @@ describe('generate: errors', () => {
   });
 
   it('refuses a model that is not a CausalLanguageModel', async () => {
-    await expect(generate({ model: {} as never, inputIds: [[1]] })).rejects.toSatisfy((error) => (expectError(error, 'INVALID_ARGUMENT', 'model'), true));
+    await expect(generate({ model: {} as never, inputIds: [[1]] })).rejects.toSatisfy(
+      (error) => (expectError(error, 'INVALID_ARGUMENT', 'model'), true),
+    );
   });
 });

@@ -14,36 +14,66 @@ import { buildStoppingCriteria } from './stopping-criteria/build-stopping-criter
 function checkModel(model: unknown): void {
   const candidate = model as { vocabSize?: unknown; prefill?: unknown; forward?: unknown } | undefined;
   if (!candidate || typeof candidate.prefill !== 'function' || typeof candidate.forward !== 'function') {
-    throw new VideoLlavaError('INVALID_ARGUMENT', 'model must be a CausalLanguageModel (with prefill and forward methods).', {
-      field: 'model',
-      expected: 'an object with vocabSize, prefill() and forward()',
-      actual: describeValue(model),
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      'model must be a CausalLanguageModel (with prefill and forward methods).',
+      {
+        field: 'model',
+        expected: 'an object with vocabSize, prefill() and forward()',
+        actual: describeValue(model),
+      },
+    );
   }
   if (!Number.isSafeInteger(candidate.vocabSize) || (candidate.vocabSize as number) < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `model.vocabSize must be a positive integer, found ${describeValue(candidate.vocabSize)}.`, {
-      field: 'model.vocabSize',
-      expected: 'a positive integer',
-      actual: candidate.vocabSize,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `model.vocabSize must be a positive integer, found ${describeValue(candidate.vocabSize)}.`,
+      {
+        field: 'model.vocabSize',
+        expected: 'a positive integer',
+        actual: candidate.vocabSize,
+      },
+    );
   }
 }
 
 /** Validates the options and builds the loop. @internal */
-function createLoop<TCache>(options: GenerateOptions<TCache>, signal: AbortSignal | undefined): AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> {
+function createLoop<TCache>(
+  options: GenerateOptions<TCache>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> {
   checkModel(options.model);
   const model = options.model;
   // The prompt's length is needed for the length rules, and the settings (pad, EOS) to read the prompt: resolve
   // the token ids first from the config and options, then everything with the real prompt length.
-  const preliminary = resolveGenerationSettings(options.generationConfig, { ...options, maxLength: Number.MAX_SAFE_INTEGER, maxNewTokens: null }, 0);
-  const prompt = preparePromptBatch(options.inputIds, options.attentionMask, preliminary.padTokenId, preliminary.eosTokenIds, model.vocabSize);
-  const settings = resolveGenerationSettings(options.generationConfig, options, prompt.length, model.maxPositionEmbeddings);
+  const preliminary = resolveGenerationSettings(
+    options.generationConfig,
+    { ...options, maxLength: Number.MAX_SAFE_INTEGER, maxNewTokens: null },
+    0,
+  );
+  const prompt = preparePromptBatch(
+    options.inputIds,
+    options.attentionMask,
+    preliminary.padTokenId,
+    preliminary.eosTokenIds,
+    model.vocabSize,
+  );
+  const settings = resolveGenerationSettings(
+    options.generationConfig,
+    options,
+    prompt.length,
+    model.maxPositionEmbeddings,
+  );
   if (settings.numBeams > 1 && typeof model.selectCacheRows !== 'function') {
-    throw new VideoLlavaError('UNSUPPORTED', `Beam search (numBeams ${settings.numBeams}) needs a model that can reorder its cache (selectCacheRows), and this one cannot.`, {
-      field: 'model.selectCacheRows',
-      expected: 'a function',
-      actual: undefined,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `Beam search (numBeams ${settings.numBeams}) needs a model that can reorder its cache (selectCacheRows), and this one cannot.`,
+      {
+        field: 'model.selectCacheRows',
+        expected: 'a function',
+        actual: undefined,
+      },
+    );
   }
   if (options.randomGenerator !== undefined && typeof options.randomGenerator?.nextFloat !== 'function') {
     throw new VideoLlavaError('INVALID_ARGUMENT', 'randomGenerator must have a nextFloat() method.', {

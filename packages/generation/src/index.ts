@@ -1,4 +1,9 @@
-export type { CausalLanguageModel, LanguageModelInput, LanguageModelOutput, LanguageModelStepInput } from './causal-language-model.js';
+export type {
+  CausalLanguageModel,
+  LanguageModelInput,
+  LanguageModelOutput,
+  LanguageModelStepInput,
+} from './causal-language-model.js';
 export { generate, streamGeneration } from './generate.js';
 export type { GenerationStream } from './generate.js';
 export { singlePassStream } from './single-pass-stream.js';

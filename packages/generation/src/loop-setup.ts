@@ -26,7 +26,13 @@ export interface LoopSetup<TCache> {
 }
 
 /** Builds the object an `onStep` hook receives. @internal */
-export function stepEvent(step: number, rowCount: number, vocabSize: number, logits: Float32Array, scores: Float32Array): GenerationStep {
+export function stepEvent(
+  step: number,
+  rowCount: number,
+  vocabSize: number,
+  logits: Float32Array,
+  scores: Float32Array,
+): GenerationStep {
   return {
     step,
     rowCount,

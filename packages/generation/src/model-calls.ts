@@ -6,37 +6,56 @@ import { type PromptBatch, int64Tensor, positionIdsFromMask } from './prompt-bat
 export const ABORTED = Symbol('aborted');
 
 /** Runs a model call; a rejection caused by the abort becomes {@link ABORTED}, anything else a VideoLlavaError. */
-export async function callModel<T>(what: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T | typeof ABORTED> {
+export async function callModel<T>(
+  what: string,
+  signal: AbortSignal | undefined,
+  call: () => Promise<T>,
+): Promise<T | typeof ABORTED> {
   try {
     return await call();
   } catch (error) {
     if (signal?.aborted) return ABORTED;
     if (VideoLlavaError.isInstance(error)) throw error;
-    throw new VideoLlavaError('RUNTIME_ERROR', `The language model failed in ${what}: ${error instanceof Error ? error.message : String(error)}`, {
-      field: what,
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'RUNTIME_ERROR',
+      `The language model failed in ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        field: what,
+        cause: error,
+      },
+    );
   }
 }
 
 /** Checks a model output: `rows * vocabSize` finite-or-infinite (never NaN) float32 logits. */
 export function checkLogits(logits: unknown, rows: number, vocabSize: number, what: string): Float32Array {
   if (!(logits instanceof Float32Array) || logits.length !== rows * vocabSize) {
-    const found = logits instanceof Float32Array ? `${logits.length} values` : String((logits as object | undefined)?.constructor?.name ?? logits);
-    throw new VideoLlavaError('SHAPE_MISMATCH', `The language model's ${what} must return float32 logits of the last position, [${rows}, ${vocabSize}] = ${rows * vocabSize} values; found ${found}.`, {
-      field: `${what}.logits`,
-      expected: `Float32Array(${rows * vocabSize})`,
-      actual: found,
-    });
+    const found =
+      logits instanceof Float32Array
+        ? `${logits.length} values`
+        : String((logits as object | undefined)?.constructor?.name ?? logits);
+    throw new VideoLlavaError(
+      'SHAPE_MISMATCH',
+      `The language model's ${what} must return float32 logits of the last position, [${rows}, ${vocabSize}] = ${rows * vocabSize} values; found ${found}.`,
+      {
+        field: `${what}.logits`,
+        expected: `Float32Array(${rows * vocabSize})`,
+        actual: found,
+      },
+    );
   }
   for (let index = 0; index < logits.length; index++) {
     if (Number.isNaN(logits[index]!)) {
       const row = Math.floor(index / vocabSize);
-      throw new VideoLlavaError('RUNTIME_ERROR', `The language model's ${what} returned NaN logits (row ${row}, token ${index % vocabSize}).`, {
-        field: `${what}.logits`,
-        expected: 'numbers (no NaN)',
-        actual: NaN,
-      });
+      throw new VideoLlavaError(
+        'RUNTIME_ERROR',
+        `The language model's ${what} returned NaN logits (row ${row}, token ${index % vocabSize}).`,
+        {
+          field: `${what}.logits`,
+          expected: 'numbers (no NaN)',
+          actual: NaN,
+        },
+      );
     }
   }
   return logits;
@@ -86,7 +105,8 @@ export async function prefillExpanded<TCache>(
   const cache = await callModel('selectCacheRows', signal, () => model.selectCacheRows!(output.cache, indices, signal));
   if (cache === ABORTED) return ABORTED;
   const expanded = new Float32Array(indices.length * vocabSize);
-  for (let row = 0; row < indices.length; row++) expanded.set(logits.subarray(indices[row]! * vocabSize, (indices[row]! + 1) * vocabSize), row * vocabSize);
+  for (let row = 0; row < indices.length; row++)
+    expanded.set(logits.subarray(indices[row]! * vocabSize, (indices[row]! + 1) * vocabSize), row * vocabSize);
   return { logits: expanded, cache };
 }
 
@@ -94,7 +114,11 @@ export async function prefillExpanded<TCache>(
  * The inputs of one decoding step: each row's newest token, the attention mask (prompt mask, then ones for every
  * new position) and the position of the new token.
  */
-export function stepTensors(sequences: readonly Int32Array[], promptMasks: readonly Uint8Array[], currentLength: number): Omit<LanguageModelInput, 'signal'> {
+export function stepTensors(
+  sequences: readonly Int32Array[],
+  promptMasks: readonly Uint8Array[],
+  currentLength: number,
+): Omit<LanguageModelInput, 'signal'> {
   const rows = sequences.length;
   const promptLength = promptMasks[0]!.length;
   const ids = new BigInt64Array(rows);

@@ -35,11 +35,15 @@ export function generationOptionsFromTransformers(kwargs: Readonly<Record<string
   for (const [key, value] of Object.entries(kwargs)) {
     const name = NAMES[key];
     if (name === undefined) {
-      throw new VideoLlavaError('UNSUPPORTED', `The transformers generate option ${JSON.stringify(key)} is not supported by @video-llava/generation (value ${describeValue(value)}).`, {
-        field: key,
-        expected: Object.keys(NAMES).join(', '),
-        actual: key,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `The transformers generate option ${JSON.stringify(key)} is not supported by @video-llava/generation (value ${describeValue(value)}).`,
+        {
+          field: key,
+          expected: Object.keys(NAMES).join(', '),
+          actual: key,
+        },
+      );
     }
     options[name] = value;
   }

@@ -23,7 +23,10 @@ function multiplyHigh(left: number, right: number): number {
   const lowHigh = leftLow * rightHigh;
   const highLow = leftHigh * rightLow;
   const middle = (lowLow >>> 16) + (lowHigh & 0xffff) + (highLow & 0xffff);
-  return (leftHigh * rightHigh + Math.floor(lowHigh / 65536) + Math.floor(highLow / 65536) + Math.floor(middle / 65536)) >>> 0;
+  return (
+    (leftHigh * rightHigh + Math.floor(lowHigh / 65536) + Math.floor(highLow / 65536) + Math.floor(middle / 65536)) >>>
+    0
+  );
 }
 
 /**
@@ -79,11 +82,15 @@ export class PhiloxRandom implements RandomGenerator {
   /** @param seed an integer in `[0, 2^53)` */
   constructor(seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `The sampling seed must be an integer in [0, 2^53), found ${describeValue(seed)}.`, {
-        field: 'seed',
-        expected: 'an integer in [0, 2^53)',
-        actual: seed,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `The sampling seed must be an integer in [0, 2^53), found ${describeValue(seed)}.`,
+        {
+          field: 'seed',
+          expected: 'an integer in [0, 2^53)',
+          actual: seed,
+        },
+      );
     }
     this.seed = seed;
     this.key = new Uint32Array([seed % TWO_POW_32, Math.floor(seed / TWO_POW_32)]);

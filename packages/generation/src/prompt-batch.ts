@@ -12,11 +12,15 @@ export interface PromptBatch {
 function toRows(value: Tensor<'int64'> | readonly (readonly number[])[], field: string): { rows: number[][] } {
   if (value instanceof Tensor) {
     if (value.dtype !== 'int64' || value.dims.length !== 2) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `${field} must be an int64 tensor [batch, length], found ${value.dtype} [${value.dims.join(', ')}].`, {
-        field,
-        expected: 'int64 [batch, length]',
-        actual: `${value.dtype} [${value.dims.join(', ')}]`,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `${field} must be an int64 tensor [batch, length], found ${value.dtype} [${value.dims.join(', ')}].`,
+        {
+          field,
+          expected: 'int64 [batch, length]',
+          actual: `${value.dtype} [${value.dims.join(', ')}]`,
+        },
+      );
     }
     const [batch, length] = value.dims as [number, number];
     const rows: number[][] = [];
@@ -26,11 +30,15 @@ function toRows(value: Tensor<'int64'> | readonly (readonly number[])[], field: 
     return { rows };
   }
   if (!Array.isArray(value)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be an int64 tensor or an array of id arrays, found ${describeValue(value)}.`, {
-      field,
-      expected: 'Tensor<int64> [batch, length] or number[][]',
-      actual: describeValue(value),
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must be an int64 tensor or an array of id arrays, found ${describeValue(value)}.`,
+      {
+        field,
+        expected: 'Tensor<int64> [batch, length] or number[][]',
+        actual: describeValue(value),
+      },
+    );
   }
   return { rows: value.map((row) => [...row]) };
 }
@@ -58,19 +66,27 @@ export function preparePromptBatch(
   const length = rows[0]!.length;
   for (const [rowIndex, row] of rows.entries()) {
     if (row.length !== length) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `inputIds rows must all have the same (left-padded) length: row 0 has ${length}, row ${rowIndex} has ${row.length}.`, {
-        field: `inputIds[${rowIndex}]`,
-        expected: length,
-        actual: row.length,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `inputIds rows must all have the same (left-padded) length: row 0 has ${length}, row ${rowIndex} has ${row.length}.`,
+        {
+          field: `inputIds[${rowIndex}]`,
+          expected: length,
+          actual: row.length,
+        },
+      );
     }
     for (const [position, id] of row.entries()) {
       if (!Number.isSafeInteger(id) || id < 0 || id >= vocabSize) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `inputIds[${rowIndex}][${position}] must be a token id in [0, ${vocabSize}), found ${describeValue(id)}.`, {
-          field: `inputIds[${rowIndex}][${position}]`,
-          expected: `an integer in [0, ${vocabSize})`,
-          actual: id,
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `inputIds[${rowIndex}][${position}] must be a token id in [0, ${vocabSize}), found ${describeValue(id)}.`,
+          {
+            field: `inputIds[${rowIndex}][${position}]`,
+            expected: `an integer in [0, ${vocabSize})`,
+            actual: id,
+          },
+        );
       }
     }
   }
@@ -78,11 +94,15 @@ export function preparePromptBatch(
   if (attentionMask !== undefined) {
     maskRows = toRows(attentionMask, 'attentionMask').rows;
     if (maskRows.length !== rows.length || maskRows.some((row) => row.length !== length)) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `attentionMask must have the shape of inputIds [${rows.length}, ${length}].`, {
-        field: 'attentionMask',
-        expected: `[${rows.length}, ${length}]`,
-        actual: `[${maskRows.length}, ${maskRows.map((row) => row.length).join('|')}]`,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `attentionMask must have the shape of inputIds [${rows.length}, ${length}].`,
+        {
+          field: 'attentionMask',
+          expected: `[${rows.length}, ${length}]`,
+          actual: `[${maskRows.length}, ${maskRows.map((row) => row.length).join('|')}]`,
+        },
+      );
     }
     for (const [rowIndex, row] of maskRows.entries()) {
       if (row.some((value) => value !== 0 && value !== 1)) {
@@ -93,24 +113,33 @@ export function preparePromptBatch(
         });
       }
       if (row.every((value) => value === 0)) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `attentionMask[${rowIndex}] is all zeros: the row has no real token.`, {
-          field: `attentionMask[${rowIndex}]`,
-          expected: 'at least one 1',
-          actual: 'all zeros',
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `attentionMask[${rowIndex}] is all zeros: the row has no real token.`,
+          {
+            field: `attentionMask[${rowIndex}]`,
+            expected: 'at least one 1',
+            actual: 'all zeros',
+          },
+        );
       }
     }
   } else {
-    const infer = padTokenId !== null && !eosTokenIds.includes(padTokenId) && rows.some((row) => row.includes(padTokenId));
+    const infer =
+      padTokenId !== null && !eosTokenIds.includes(padTokenId) && rows.some((row) => row.includes(padTokenId));
     maskRows = rows.map((row) => row.map((id) => (infer && id === padTokenId ? 0 : 1)));
     const empty = maskRows.findIndex((row) => row.every((value) => value === 0));
     if (empty >= 0) {
       // transformers would run such a row with nothing to attend to; a clear error is more useful.
-      throw new VideoLlavaError('INVALID_ARGUMENT', `inputIds[${empty}] holds only the pad id ${padTokenId}, so the inferred attention mask has no real token. Pass attentionMask explicitly, or a different padTokenId.`, {
-        field: 'attentionMask',
-        expected: 'at least one token that is not the pad id per row, or an explicit attentionMask',
-        actual: `inputIds[${empty}] is all pad ids (${padTokenId})`,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `inputIds[${empty}] holds only the pad id ${padTokenId}, so the inferred attention mask has no real token. Pass attentionMask explicitly, or a different padTokenId.`,
+        {
+          field: 'attentionMask',
+          expected: 'at least one token that is not the pad id per row, or an explicit attentionMask',
+          actual: `inputIds[${empty}] is all pad ids (${padTokenId})`,
+        },
+      );
     }
   }
   return {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveGenerationSettings } from './resolve-generation-settings.js';
 
-const fixtureConfig = parseGenerationConfig(JSON.parse(readFileSync(join(tinyFixture.model, 'generation_config.json'), 'utf8')));
+const fixtureConfig = parseGenerationConfig(
+  JSON.parse(readFileSync(join(tinyFixture.model, 'generation_config.json'), 'utf8')),
+);
 
 function expectError(run: () => unknown, code: string, field: string): void {
   try {
@@ -27,10 +29,23 @@ describe('resolveGenerationSettings: lengths as transformers generate computes t
   it('caps any requested total at maxPositionEmbeddings (transformers would only warn), and says so', () => {
     const capped = resolveGenerationSettings(fixtureConfig, { maxNewTokens: 1e9 }, 16, 4096);
     expect(capped).toMatchObject({ maxLength: 4096, cappedByMaxPositionEmbeddings: true });
-    expect(resolveGenerationSettings(fixtureConfig, { maxLength: 5000 }, 16, 4096)).toMatchObject({ maxLength: 4096, cappedByMaxPositionEmbeddings: true });
-    expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 10 }, 16, 4096)).toMatchObject({ maxLength: 26, cappedByMaxPositionEmbeddings: false });
-    expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 4080 }, 16, 4096)).toMatchObject({ maxLength: 4096, cappedByMaxPositionEmbeddings: false });
-    expectError(() => resolveGenerationSettings(fixtureConfig, { maxNewTokens: 1 }, 4096, 4096), 'SEQUENCE_TOO_LONG', 'inputIds');
+    expect(resolveGenerationSettings(fixtureConfig, { maxLength: 5000 }, 16, 4096)).toMatchObject({
+      maxLength: 4096,
+      cappedByMaxPositionEmbeddings: true,
+    });
+    expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 10 }, 16, 4096)).toMatchObject({
+      maxLength: 26,
+      cappedByMaxPositionEmbeddings: false,
+    });
+    expect(resolveGenerationSettings(fixtureConfig, { maxNewTokens: 4080 }, 16, 4096)).toMatchObject({
+      maxLength: 4096,
+      cappedByMaxPositionEmbeddings: false,
+    });
+    expectError(
+      () => resolveGenerationSettings(fixtureConfig, { maxNewTokens: 1 }, 4096, 4096),
+      'SEQUENCE_TOO_LONG',
+      'inputIds',
+    );
   });
 
   it('lets maxNewTokens win over maxLength, from the options or the file', () => {
@@ -52,8 +67,16 @@ describe('resolveGenerationSettings: lengths as transformers generate computes t
   });
 
   it('refuses a prompt that leaves no room, and maxNewTokens 0', () => {
-    expectError(() => resolveGenerationSettings(fixtureConfig, { maxLength: 16 }, 16), 'SEQUENCE_TOO_LONG', 'maxLength');
-    expectError(() => resolveGenerationSettings(fixtureConfig, { maxNewTokens: 0 }, 16), 'INVALID_ARGUMENT', 'maxNewTokens');
+    expectError(
+      () => resolveGenerationSettings(fixtureConfig, { maxLength: 16 }, 16),
+      'SEQUENCE_TOO_LONG',
+      'maxLength',
+    );
+    expectError(
+      () => resolveGenerationSettings(fixtureConfig, { maxNewTokens: 0 }, 16),
+      'INVALID_ARGUMENT',
+      'maxNewTokens',
+    );
   });
 });
 
@@ -79,7 +102,11 @@ describe('resolveGenerationSettings: defaults and overrides', () => {
   });
 
   it('lets options override the file; null unsets', () => {
-    const settings = resolveGenerationSettings(fixtureConfig, { eosTokenId: [2, 7], padTokenId: 0, topK: 3, minP: 0.1 }, 4);
+    const settings = resolveGenerationSettings(
+      fixtureConfig,
+      { eosTokenId: [2, 7], padTokenId: 0, topK: 3, minP: 0.1 },
+      4,
+    );
     expect(settings).toMatchObject({ eosTokenIds: [2, 7], padTokenId: 0, topK: 3, minP: 0.1 });
     expect(resolveGenerationSettings(fixtureConfig, { eosTokenId: null }, 4).eosTokenIds).toEqual([]);
     expect(resolveGenerationSettings(parseGenerationConfig({ min_p: 0.2 }), { minP: null }, 4).minP).toBeNull();

@@ -40,11 +40,15 @@ export interface ResolvedGenerationSettings extends DecodingSettings {
 }
 
 function invalid(field: string, expected: string, actual: unknown): VideoLlavaError {
-  return new VideoLlavaError('INVALID_ARGUMENT', `Generation option ${field} must be ${expected}, found ${describeValue(actual)}.`, {
-    field,
-    expected,
-    actual,
-  });
+  return new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `Generation option ${field} must be ${expected}, found ${describeValue(actual)}.`,
+    {
+      field,
+      expected,
+      actual,
+    },
+  );
 }
 
 function integerAtLeast(field: string, value: number, minimum: number): number {
@@ -65,7 +69,8 @@ function stopStringList(value: string | readonly string[] | undefined, raw: Reco
   if (source === undefined || source === null) return [];
   const list: unknown[] = typeof source === 'string' ? [source] : Array.isArray(source) ? source : [source];
   for (const [index, item] of list.entries()) {
-    if (typeof item !== 'string' || item.length === 0) throw invalid(`stopStrings[${index}]`, 'a non-empty string', item);
+    if (typeof item !== 'string' || item.length === 0)
+      throw invalid(`stopStrings[${index}]`, 'a non-empty string', item);
   }
   return list as string[];
 }
@@ -93,7 +98,8 @@ export function resolveGenerationSettings(
   let doSample = options.doSample ?? base.doSample;
   const numBeams = integerAtLeast('numBeams', options.numBeams ?? base.numBeams, 1);
   const temperature = options.temperature ?? base.temperature;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw invalid('temperature', 'a finite number >= 0', temperature);
+  if (!(temperature >= 0) || !Number.isFinite(temperature))
+    throw invalid('temperature', 'a finite number >= 0', temperature);
   // transformers: "we may set temperature=0.0 and do_sample=False, but the model defaults to do_sample=True".
   if (temperature === 0) doSample = false;
   const topK = integerAtLeast('topK', options.topK ?? base.topK, 0);
@@ -102,16 +108,24 @@ export function resolveGenerationSettings(
   const minP = options.minP === undefined ? base.minP : options.minP;
   if (minP !== null && !(minP >= 0 && minP <= 1)) throw invalid('minP', 'a number in [0, 1] or null', minP);
   const repetitionPenalty = options.repetitionPenalty ?? base.repetitionPenalty;
-  if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty)) throw invalid('repetitionPenalty', 'a finite number > 0', repetitionPenalty);
+  if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty))
+    throw invalid('repetitionPenalty', 'a finite number > 0', repetitionPenalty);
   const noRepeatNgramSize = integerAtLeast('noRepeatNgramSize', options.noRepeatNgramSize ?? base.noRepeatNgramSize, 0);
   const lengthPenalty = options.lengthPenalty ?? base.lengthPenalty;
   if (!Number.isFinite(lengthPenalty)) throw invalid('lengthPenalty', 'a finite number', lengthPenalty);
   const earlyStopping = options.earlyStopping ?? base.earlyStopping;
-  if (earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never') throw invalid('earlyStopping', "true, false or 'never'", earlyStopping);
-  const numReturnSequences = integerAtLeast('numReturnSequences', options.numReturnSequences ?? base.numReturnSequences, 1);
+  if (earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never')
+    throw invalid('earlyStopping', "true, false or 'never'", earlyStopping);
+  const numReturnSequences = integerAtLeast(
+    'numReturnSequences',
+    options.numReturnSequences ?? base.numReturnSequences,
+    1,
+  );
   if (numReturnSequences > 1) {
-    if (numBeams === 1 && !doSample) throw invalid('numReturnSequences', '1 for greedy search (use doSample or numBeams)', numReturnSequences);
-    if (numBeams > 1 && numReturnSequences > numBeams) throw invalid('numReturnSequences', `at most numBeams (${numBeams})`, numReturnSequences);
+    if (numBeams === 1 && !doSample)
+      throw invalid('numReturnSequences', '1 for greedy search (use doSample or numBeams)', numReturnSequences);
+    if (numBeams > 1 && numReturnSequences > numBeams)
+      throw invalid('numReturnSequences', `at most numBeams (${numBeams})`, numReturnSequences);
   }
   const eosTokenIds = tokenIdList(options.eosTokenId, base.eosTokenId);
   let padTokenId = options.padTokenId === undefined ? base.padTokenId : options.padTokenId;
@@ -135,7 +149,11 @@ export function resolveGenerationSettings(
       throw new VideoLlavaError(
         'SEQUENCE_TOO_LONG',
         `The prompt has ${promptLength} tokens but the model takes at most max_position_embeddings = ${maxPositionEmbeddings} positions (prompt + new tokens): nothing is left to generate. Shorten the prompt (fewer images or frames, less text).`,
-        { field: 'inputIds', expected: `fewer than ${maxPositionEmbeddings} tokens (text_config.max_position_embeddings)`, actual: promptLength },
+        {
+          field: 'inputIds',
+          expected: `fewer than ${maxPositionEmbeddings} tokens (text_config.max_position_embeddings)`,
+          actual: promptLength,
+        },
       );
     }
     if (maxLength > maxPositionEmbeddings) {
@@ -144,7 +162,8 @@ export function resolveGenerationSettings(
     }
   }
   let minLength = integerAtLeast('minLength', options.minLength ?? base.minLength, 0);
-  if (minNewTokens !== null && minNewTokens !== undefined) minLength = integerAtLeast('minNewTokens', minNewTokens, 0) + promptLength;
+  if (minNewTokens !== null && minNewTokens !== undefined)
+    minLength = integerAtLeast('minNewTokens', minNewTokens, 0) + promptLength;
   if (promptLength >= maxLength) {
     throw new VideoLlavaError(
       'SEQUENCE_TOO_LONG',

@@ -15,7 +15,9 @@ import { argmax, sampleToken } from './token-selection.js';
  *
  * @internal used by `generate` and `streamGeneration`
  */
-export async function* samplingLoop<TCache>(setup: LoopSetup<TCache>): AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> {
+export async function* samplingLoop<TCache>(
+  setup: LoopSetup<TCache>,
+): AsyncGenerator<GenerationDelta, GenerationResult<TCache>, void> {
   const { model, settings, prompt, signal } = setup;
   const vocabSize = model.vocabSize;
   const expand = settings.numReturnSequences;
@@ -29,7 +31,9 @@ export async function* samplingLoop<TCache>(setup: LoopSetup<TCache>): AsyncGene
   const promptMasks = Array.from({ length: rowCount }, (_, row) => prompt.mask[Math.floor(row / expand)]!);
   const finishReasons: (FinishReason | undefined)[] = new Array(rowCount).fill(undefined);
   const lengths = new Array<number>(rowCount).fill(0);
-  const detokenizers: (IncrementalDetokenizer | undefined)[] = Array.from({ length: rowCount }, (_, row) => setup.createDetokenizer?.(row));
+  const detokenizers: (IncrementalDetokenizer | undefined)[] = Array.from({ length: rowCount }, (_, row) =>
+    setup.createDetokenizer?.(row),
+  );
   const texts = detokenizers.map(() => '');
   const hasEosCriterion = settings.eosTokenIds.length > 0;
   const padTokenId = settings.padTokenId ?? 0;
@@ -47,7 +51,12 @@ export async function* samplingLoop<TCache>(setup: LoopSetup<TCache>): AsyncGene
     else {
       cache = prefilled.cache;
       let logits = prefilled.logits;
-      setup.onProgress?.({ stage: 'prefill', done: prompt.ids.length * promptLength, total: prompt.ids.length * promptLength, unit: 'tokens' });
+      setup.onProgress?.({
+        stage: 'prefill',
+        done: prompt.ids.length * promptLength,
+        total: prompt.ids.length * promptLength,
+        unit: 'tokens',
+      });
       for (let step = 0; ; step++) {
         const views = sequences.map((sequence) => sequence.subarray(0, currentLength));
         const scores = new Float32Array(logits);
@@ -61,11 +70,15 @@ export async function* samplingLoop<TCache>(setup: LoopSetup<TCache>): AsyncGene
             // A draw for every row, finished or not, so that a row's stream never depends on the others.
             token = sampleToken(rowScores, probabilities, random!);
             if (token < 0 && finishReasons[row] === undefined) {
-              throw new VideoLlavaError('RUNTIME_ERROR', `Every token of row ${row} was filtered out at step ${step}: no probability is left to sample from.`, {
-                field: 'scores',
-                expected: 'at least one finite score per row',
-                actual: 'all -Infinity',
-              });
+              throw new VideoLlavaError(
+                'RUNTIME_ERROR',
+                `Every token of row ${row} was filtered out at step ${step}: no probability is left to sample from.`,
+                {
+                  field: 'scores',
+                  expected: 'at least one finite score per row',
+                  actual: 'all -Infinity',
+                },
+              );
             }
           } else token = argmax(rowScores);
           if (hasEosCriterion && finishReasons[row] !== undefined) token = padTokenId;
@@ -90,7 +103,12 @@ export async function* samplingLoop<TCache>(setup: LoopSetup<TCache>): AsyncGene
           texts[row] += text;
           yield { sequence: row, step, tokenId: tokens[row]!, text, finishReason: reason };
         }
-        setup.onProgress?.({ stage: 'decode', done: step + 1, total: settings.maxLength - promptLength, unit: 'tokens' });
+        setup.onProgress?.({
+          stage: 'decode',
+          done: step + 1,
+          total: settings.maxLength - promptLength,
+          unit: 'tokens',
+        });
         if (unfinished === 0) break;
         if (signal?.aborted) {
           aborted = true;
@@ -99,7 +117,9 @@ export async function* samplingLoop<TCache>(setup: LoopSetup<TCache>): AsyncGene
         const inputs = stepTensors(sequences, promptMasks, currentLength);
         const currentCache: TCache = cache!;
         cache = undefined;
-        const output: LanguageModelOutput<TCache> | typeof ABORTED = await callModel('forward', signal, () => model.forward({ ...inputs, cache: currentCache, signal }));
+        const output: LanguageModelOutput<TCache> | typeof ABORTED = await callModel('forward', signal, () =>
+          model.forward({ ...inputs, cache: currentCache, signal }),
+        );
         if (output === ABORTED) {
           aborted = true;
           break;

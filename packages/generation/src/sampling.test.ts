@@ -8,8 +8,8 @@ import { MockLanguageModel, hashedLogits } from './testing/mock-language-model.j
 /** ln Γ(x) (Lanczos, g = 7, n = 9), accurate to ~1e-15 for x > 0. */
 function logGamma(x: number): number {
   const coefficients = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
-    9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const shifted = x - 1;
@@ -59,7 +59,10 @@ function chiSquarePValue(statistic: number, degrees: number): number {
 /** Pearson's statistic of observed counts against expected probabilities. */
 function chiSquare(counts: number[], probabilities: number[]): number {
   const total = counts.reduce((sum, count) => sum + count, 0);
-  return counts.reduce((sum, count, index) => sum + (count - total * probabilities[index]!) ** 2 / (total * probabilities[index]!), 0);
+  return counts.reduce(
+    (sum, count, index) => sum + (count - total * probabilities[index]!) ** 2 / (total * probabilities[index]!),
+    0,
+  );
 }
 
 // The significance of every distribution test below. Seeds are fixed, so each test is deterministic: it fails only
@@ -83,10 +86,22 @@ const STEPS = 8;
  * Draws ROWS x STEPS tokens from a model whose next-token logits are always ln(weights) (whatever the context),
  * through `generate` (numReturnSequences rows of one prompt), and counts them.
  */
-async function sampleCounts(weights: number[], options: Parameters<typeof generate>[0] extends infer T ? Partial<T> : never): Promise<number[]> {
+async function sampleCounts(
+  weights: number[],
+  options: Parameters<typeof generate>[0] extends infer T ? Partial<T> : never,
+): Promise<number[]> {
   const logits = Float32Array.from(weights, (weight) => (weight > 0 ? Math.log(weight) : -Infinity));
   const model = new MockLanguageModel({ vocabSize: weights.length, logits: () => logits });
-  const result = await generate({ model, inputIds: [[0]], maxNewTokens: STEPS, eosTokenId: null, doSample: true, numReturnSequences: ROWS, seed: 20240611, ...options });
+  const result = await generate({
+    model,
+    inputIds: [[0]],
+    maxNewTokens: STEPS,
+    eosTokenId: null,
+    doSample: true,
+    numReturnSequences: ROWS,
+    seed: 20240611,
+    ...options,
+  });
   const counts = new Array<number>(weights.length).fill(0);
   for (const row of result.generatedIds) for (const token of row) counts[token]!++;
   expect(counts.reduce((sum, count) => sum + count, 0)).toBe(ROWS * STEPS);
@@ -149,7 +164,15 @@ describe('sampling: distributions', () => {
 
 describe('sampling: seeds', () => {
   const run = (seed: number | undefined, extra: Record<string, unknown> = {}) =>
-    generate({ model: new MockLanguageModel({ vocabSize: 40, logits: hashedLogits(40, 2) }), inputIds: [[1, 2, 3]], maxNewTokens: 24, eosTokenId: null, doSample: true, seed, ...extra });
+    generate({
+      model: new MockLanguageModel({ vocabSize: 40, logits: hashedLogits(40, 2) }),
+      inputIds: [[1, 2, 3]],
+      maxNewTokens: 24,
+      eosTokenId: null,
+      doSample: true,
+      seed,
+      ...extra,
+    });
 
   it('repeats itself with a fixed seed, and reports the seed', async () => {
     const first = await run(7);
@@ -179,15 +202,48 @@ describe('sampling: seeds', () => {
       return values;
     };
     const model = new MockLanguageModel({ vocabSize: 40, logits: scripted });
-    const pair = await generate({ model, inputIds: [[1, 2, 3], [5, 2, 3]], maxNewTokens: 10, eosTokenId: 2, doSample: true, seed: 11, topK: 0 });
+    const pair = await generate({
+      model,
+      inputIds: [
+        [1, 2, 3],
+        [5, 2, 3],
+      ],
+      maxNewTokens: 10,
+      eosTokenId: 2,
+      doSample: true,
+      seed: 11,
+      topK: 0,
+    });
     expect(pair.generatedIds[1]!.slice(0, 2)).toEqual([2, 2]);
-    const two = await generate({ model, inputIds: [[1, 2, 3], [1, 2, 3]], maxNewTokens: pair.generatedIds[0]!.length, eosTokenId: 2, doSample: true, seed: 11, topK: 0 });
+    const two = await generate({
+      model,
+      inputIds: [
+        [1, 2, 3],
+        [1, 2, 3],
+      ],
+      maxNewTokens: pair.generatedIds[0]!.length,
+      eosTokenId: 2,
+      doSample: true,
+      seed: 11,
+      topK: 0,
+    });
     expect(two.generatedIds[0]).toEqual(pair.generatedIds[0]);
   });
 
   it('returns numReturnSequences independent samples per batch row, batch row first', async () => {
     const model = new MockLanguageModel({ vocabSize: 40, logits: hashedLogits(40, 2) });
-    const result = await generate({ model, inputIds: [[1, 2], [3, 4]], maxNewTokens: 6, eosTokenId: null, doSample: true, seed: 3, numReturnSequences: 3 });
+    const result = await generate({
+      model,
+      inputIds: [
+        [1, 2],
+        [3, 4],
+      ],
+      maxNewTokens: 6,
+      eosTokenId: null,
+      doSample: true,
+      seed: 3,
+      numReturnSequences: 3,
+    });
     expect(result.generatedIds).toHaveLength(6);
     expect(new Set(result.generatedIds.slice(0, 3).map(String)).size).toBeGreaterThan(1);
     // The prompt ran once per batch row; its cache was expanded for the 3 samples.
@@ -198,7 +254,15 @@ describe('sampling: seeds', () => {
 
   it('prefills the expanded prompt when the model cannot select cache rows', async () => {
     const model = new MockLanguageModel({ vocabSize: 40, logits: hashedLogits(40, 2), selectCacheRows: false });
-    const result = await generate({ model, inputIds: [[1, 2]], maxNewTokens: 3, eosTokenId: null, doSample: true, seed: 3, numReturnSequences: 2 });
+    const result = await generate({
+      model,
+      inputIds: [[1, 2]],
+      maxNewTokens: 3,
+      eosTokenId: null,
+      doSample: true,
+      seed: 3,
+      numReturnSequences: 2,
+    });
     expect(result.generatedIds).toHaveLength(2);
     expect(model.prefillTokens).toBe(4);
   });

@@ -46,7 +46,9 @@ describe('singlePassStream', () => {
     for await (const _delta of stream) {
       // read them all
     }
-    expect(() => stream[Symbol.asyncIterator]()).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'stream' }));
+    expect(() => stream[Symbol.asyncIterator]()).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'stream' }),
+    );
     const drained = counting(2).stream;
     await drained.result;
     expect(() => drained[Symbol.asyncIterator]()).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));

@@ -24,13 +24,20 @@ export interface SinglePassStream<TDelta, TResult> extends AsyncIterable<TDelta>
  * return singlePassStream(deltas(), answer);
  * ```
  */
-export function singlePassStream<TDelta, TResult>(deltas: AsyncGenerator<TDelta, void, void>, result: Promise<TResult>): SinglePassStream<TDelta, TResult> {
+export function singlePassStream<TDelta, TResult>(
+  deltas: AsyncGenerator<TDelta, void, void>,
+  result: Promise<TResult>,
+): SinglePassStream<TDelta, TResult> {
   result.catch(() => undefined);
   let started = false;
   return {
     [Symbol.asyncIterator]() {
       if (started) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', 'A generation stream can be iterated only once.', { field: 'stream', expected: 'one iteration', actual: 'a second one' });
+        throw new VideoLlavaError('INVALID_ARGUMENT', 'A generation stream can be iterated only once.', {
+          field: 'stream',
+          expected: 'one iteration',
+          actual: 'a second one',
+        });
       }
       started = true;
       return deltas;

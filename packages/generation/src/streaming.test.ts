@@ -54,7 +54,13 @@ async function collect(stream: AsyncIterable<GenerationDelta>): Promise<Generati
 describe('streamGeneration', () => {
   it('streams every token with its text as it is chosen, then resolves the same result as generate', async () => {
     const logits = saying([3, 7, 8, 4, EOS], 2);
-    const stream = streamGeneration({ model: new MockLanguageModel({ vocabSize: VOCAB, logits }), inputIds: [[1, 5]], maxNewTokens: 10, eosTokenId: EOS, createDetokenizer: toyDetokenizer });
+    const stream = streamGeneration({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits }),
+      inputIds: [[1, 5]],
+      maxNewTokens: 10,
+      eosTokenId: EOS,
+      createDetokenizer: toyDetokenizer,
+    });
     const deltas = await collect(stream);
     expect(deltas.map((delta) => delta.tokenId)).toEqual([3, 7, 8, 4, EOS]);
     expect(deltas.map((delta) => delta.text)).toEqual(['d', '', 'é', 'e', '</s>']);
@@ -63,15 +69,33 @@ describe('streamGeneration', () => {
     const result = await stream.result;
     expect(result.generatedIds).toEqual([[3, 7, 8, 4, EOS]]);
     expect(result.texts).toEqual(['dée</s>']);
-    const direct = await generate({ model: new MockLanguageModel({ vocabSize: VOCAB, logits }), inputIds: [[1, 5]], maxNewTokens: 10, eosTokenId: EOS, createDetokenizer: toyDetokenizer });
+    const direct = await generate({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits }),
+      inputIds: [[1, 5]],
+      maxNewTokens: 10,
+      eosTokenId: EOS,
+      createDetokenizer: toyDetokenizer,
+    });
     expect(direct).toEqual(result);
   });
 
   it('interleaves the rows of a batch step by step and stops streaming a row once it has finished', async () => {
     // Row 0 (second token 5) says 3 EOS; row 1 (second token 6) says 4 4 4 EOS.
-    const logits = (context: readonly number[]) => (context[1] === 5 ? saying([3, EOS], 2) : saying([4, 4, 4, EOS], 2))(context);
+    const logits = (context: readonly number[]) =>
+      (context[1] === 5 ? saying([3, EOS], 2) : saying([4, 4, 4, EOS], 2))(context);
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits });
-    const deltas = await collect(streamGeneration({ model, inputIds: [[1, 5], [1, 6]], maxNewTokens: 10, eosTokenId: EOS, padTokenId: 0 }));
+    const deltas = await collect(
+      streamGeneration({
+        model,
+        inputIds: [
+          [1, 5],
+          [1, 6],
+        ],
+        maxNewTokens: 10,
+        eosTokenId: EOS,
+        padTokenId: 0,
+      }),
+    );
     expect(deltas.map((delta) => [delta.sequence, delta.step, delta.tokenId])).toEqual([
       [0, 0, 3],
       [1, 0, 4],
@@ -85,7 +109,13 @@ describe('streamGeneration', () => {
 
   it('stops the generation when the reader stops, releases the cache and resolves the tokens so far', async () => {
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) });
-    const stream = streamGeneration({ model, inputIds: [[1, 5]], maxNewTokens: 50, eosTokenId: null, createDetokenizer: toyDetokenizer });
+    const stream = streamGeneration({
+      model,
+      inputIds: [[1, 5]],
+      maxNewTokens: 50,
+      eosTokenId: null,
+      createDetokenizer: toyDetokenizer,
+    });
     const seen: number[] = [];
     for await (const delta of stream) {
       seen.push(delta.tokenId!);
@@ -108,7 +138,12 @@ describe('streamGeneration', () => {
   });
 
   it('can be iterated only once', async () => {
-    const stream = streamGeneration({ model: new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) }), inputIds: [[1, 5]], maxNewTokens: 2, eosTokenId: null });
+    const stream = streamGeneration({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) }),
+      inputIds: [[1, 5]],
+      maxNewTokens: 2,
+      eosTokenId: null,
+    });
     await collect(stream);
     try {
       stream[Symbol.asyncIterator]();
@@ -119,14 +154,30 @@ describe('streamGeneration', () => {
   });
 
   it('rejects both the iteration and the result when the options are wrong', async () => {
-    const stream = streamGeneration({ model: new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) }), inputIds: [[1, 5]], topP: 2 });
-    await expect(collect(stream)).rejects.toSatisfy((error) => VideoLlavaError.isInstance(error) && error.field === 'topP');
-    await expect(stream.result).rejects.toSatisfy((error) => VideoLlavaError.isInstance(error) && error.code === 'INVALID_ARGUMENT');
+    const stream = streamGeneration({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) }),
+      inputIds: [[1, 5]],
+      topP: 2,
+    });
+    await expect(collect(stream)).rejects.toSatisfy(
+      (error) => VideoLlavaError.isInstance(error) && error.field === 'topP',
+    );
+    await expect(stream.result).rejects.toSatisfy(
+      (error) => VideoLlavaError.isInstance(error) && error.code === 'INVALID_ARGUMENT',
+    );
   });
 
   it('streams beam search results whole once the search has ended, best first', async () => {
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB, 3) });
-    const stream = streamGeneration({ model, inputIds: [[1, 5]], numBeams: 3, numReturnSequences: 2, maxNewTokens: 4, eosTokenId: null, createDetokenizer: toyDetokenizer });
+    const stream = streamGeneration({
+      model,
+      inputIds: [[1, 5]],
+      numBeams: 3,
+      numReturnSequences: 2,
+      maxNewTokens: 4,
+      eosTokenId: null,
+      createDetokenizer: toyDetokenizer,
+    });
     const deltas = await collect(stream);
     const result = await stream.result;
     for (const sequence of [0, 1]) {
@@ -150,12 +201,30 @@ describe('abort', () => {
         if (kind === 'forward' && index === 3) controller.abort();
       },
     });
-    const result = await generate({ model, inputIds: [[1, 5], [1, 6]], maxNewTokens: 30, eosTokenId: null, signal: controller.signal, createDetokenizer: toyDetokenizer });
+    const result = await generate({
+      model,
+      inputIds: [
+        [1, 5],
+        [1, 6],
+      ],
+      maxNewTokens: 30,
+      eosTokenId: null,
+      signal: controller.signal,
+      createDetokenizer: toyDetokenizer,
+    });
     expect(result.finishReasons).toEqual(['abort', 'abort']);
     // Tokens 1-4 were chosen from the prefill and three forward passes; the fourth forward never returned.
     expect(result.generatedIds.map((row) => row.length)).toEqual([4, 4]);
     expect(result.lengths).toEqual([4, 4]);
-    const full = await generate({ model: new MockLanguageModel({ vocabSize: VOCAB, logits }), inputIds: [[1, 5], [1, 6]], maxNewTokens: 4, eosTokenId: null });
+    const full = await generate({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits }),
+      inputIds: [
+        [1, 5],
+        [1, 6],
+      ],
+      maxNewTokens: 4,
+      eosTokenId: null,
+    });
     expect(result.generatedIds).toEqual(full.generatedIds);
     expect(model.liveCaches).toBe(0);
   });
@@ -164,7 +233,13 @@ describe('abort', () => {
     const controller = new AbortController();
     controller.abort();
     const model = new MockLanguageModel({ vocabSize: VOCAB, logits: hashedLogits(VOCAB) });
-    const result = await generate({ model, inputIds: [[1, 5]], maxNewTokens: 5, eosTokenId: null, signal: controller.signal });
+    const result = await generate({
+      model,
+      inputIds: [[1, 5]],
+      maxNewTokens: 5,
+      eosTokenId: null,
+      signal: controller.signal,
+    });
     expect(result.generatedIds).toEqual([[]]);
     expect(result.lengths).toEqual([0]);
     expect(result.finishReasons).toEqual(['abort']);
@@ -173,7 +248,8 @@ describe('abort', () => {
 
   it('keeps the finish reason of rows that ended before the abort, and closes the others with a delta', async () => {
     const controller = new AbortController();
-    const logits = (context: readonly number[]) => (context[1] === 5 ? saying([3, EOS], 2) : saying([4, 4, 4, 4, 4, 4], 2))(context);
+    const logits = (context: readonly number[]) =>
+      (context[1] === 5 ? saying([3, EOS], 2) : saying([4, 4, 4, 4, 4, 4], 2))(context);
     const model = new MockLanguageModel({
       vocabSize: VOCAB,
       logits,
@@ -181,10 +257,24 @@ describe('abort', () => {
         if (kind === 'forward' && index === 2) controller.abort();
       },
     });
-    const deltas = await collect(streamGeneration({ model, inputIds: [[1, 5], [1, 6]], maxNewTokens: 30, eosTokenId: EOS, signal: controller.signal, createDetokenizer: toyDetokenizer }));
+    const deltas = await collect(
+      streamGeneration({
+        model,
+        inputIds: [
+          [1, 5],
+          [1, 6],
+        ],
+        maxNewTokens: 30,
+        eosTokenId: EOS,
+        signal: controller.signal,
+        createDetokenizer: toyDetokenizer,
+      }),
+    );
     const closing = deltas.at(-1)!;
     expect(closing).toEqual({ sequence: 1, step: 3, tokenId: undefined, text: '', finishReason: 'abort' });
-    expect(deltas.filter((delta) => delta.finishReason !== undefined).map((delta) => [delta.sequence, delta.finishReason])).toEqual([
+    expect(
+      deltas.filter((delta) => delta.finishReason !== undefined).map((delta) => [delta.sequence, delta.finishReason]),
+    ).toEqual([
       [0, 'eos'],
       [1, 'abort'],
     ]);
@@ -200,7 +290,14 @@ describe('abort', () => {
         if (kind === 'forward' && index === 1) controller.abort();
       },
     });
-    const result = await generate({ model, inputIds: [[1, 5]], maxNewTokens: 30, eosTokenId: EOS, signal: controller.signal, createDetokenizer: toyDetokenizer });
+    const result = await generate({
+      model,
+      inputIds: [[1, 5]],
+      maxNewTokens: 30,
+      eosTokenId: EOS,
+      signal: controller.signal,
+      createDetokenizer: toyDetokenizer,
+    });
     expect(result.generatedIds).toEqual([[3, 7]]);
     expect(result.texts).toEqual(['d?']);
   });
@@ -215,12 +312,27 @@ describe('abort', () => {
         if (kind === 'forward' && index === 2) controller.abort();
       },
     });
-    const result = await generate({ model, inputIds: [[1, 5]], numBeams: 3, numReturnSequences: 3, maxNewTokens: 20, eosTokenId: null, signal: controller.signal });
+    const result = await generate({
+      model,
+      inputIds: [[1, 5]],
+      numBeams: 3,
+      numReturnSequences: 3,
+      maxNewTokens: 20,
+      eosTokenId: null,
+      signal: controller.signal,
+    });
     // Three steps ran (prefill + 2 forwards); without EOS nothing finished, so the three running beams come back.
     expect(result.lengths).toEqual([3, 3, 3]);
     expect(result.finishReasons).toEqual(['abort', 'abort', 'abort']);
     // They are exactly what a full search of 3 new tokens returns (same scores: log-probability sum / 3).
-    const full = await generate({ model: new MockLanguageModel({ vocabSize: VOCAB, logits }), inputIds: [[1, 5]], numBeams: 3, numReturnSequences: 3, maxNewTokens: 3, eosTokenId: null });
+    const full = await generate({
+      model: new MockLanguageModel({ vocabSize: VOCAB, logits }),
+      inputIds: [[1, 5]],
+      numBeams: 3,
+      numReturnSequences: 3,
+      maxNewTokens: 3,
+      eosTokenId: null,
+    });
     expect(result.generatedIds).toEqual(full.generatedIds);
     expect(result.sequenceScores).toEqual(full.sequenceScores);
     expect(model.liveCaches).toBe(0);

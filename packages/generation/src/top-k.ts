@@ -51,19 +51,27 @@ export function selectTopIndices(values: ArrayLike<number>, start: number, lengt
  */
 export function topK(values: Float32Array, k: number, rows = 1): TopKResult {
   if (!Number.isSafeInteger(rows) || rows < 1 || values.length % rows !== 0) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `topK: rows must be a positive integer dividing values.length (${values.length}), found ${describeValue(rows)}.`, {
-      field: 'rows',
-      expected: `a divisor of ${values.length}`,
-      actual: rows,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `topK: rows must be a positive integer dividing values.length (${values.length}), found ${describeValue(rows)}.`,
+      {
+        field: 'rows',
+        expected: `a divisor of ${values.length}`,
+        actual: rows,
+      },
+    );
   }
   const width = values.length / rows;
   if (!Number.isSafeInteger(k) || k < 1 || k > width) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `topK: k must be an integer in [1, ${width}], found ${describeValue(k)}.`, {
-      field: 'k',
-      expected: `an integer in [1, ${width}]`,
-      actual: k,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `topK: k must be an integer in [1, ${width}], found ${describeValue(k)}.`,
+      {
+        field: 'k',
+        expected: `an integer in [1, ${width}]`,
+        actual: k,
+      },
+    );
   }
   const result: TopKResult = { indices: [], values: [] };
   for (let row = 0; row < rows; row++) {

@@ -15,13 +15,29 @@ import { packRow, writePng } from '../test/png-writer.js';
 const PIXEL_TOLERANCE = 1e-5;
 
 const images = readdirSync(tinyFixture.images).sort();
-const files = new Map<string, Uint8Array>(images.map((file) => [`/images/${file}`, fileBytes(join(tinyFixture.images, file))]));
+const files = new Map<string, Uint8Array>(
+  images.map((file) => [`/images/${file}`, fileBytes(join(tinyFixture.images, file))]),
+);
 const landscape = files.get('/images/landscape_640x480.png')!;
 files.set('/bad/empty.png', new Uint8Array(0));
 files.set('/bad/notes.png', new TextEncoder().encode('hello, this is text\n'));
 files.set('/bad/truncated.png', landscape.subarray(0, Math.floor(landscape.length / 2)));
-files.set('/bad/huge.png', writePng({ width: 1, height: 1, bitDepth: 8, colorType: 2, rows: [], headerSize: { width: 100_000, height: 100_000 }, headerOnly: true }));
-files.set('/bad/one-pixel.png', writePng({ width: 1, height: 1, bitDepth: 8, colorType: 2, rows: [packRow([10, 20, 30], 8)] }));
+files.set(
+  '/bad/huge.png',
+  writePng({
+    width: 1,
+    height: 1,
+    bitDepth: 8,
+    colorType: 2,
+    rows: [],
+    headerSize: { width: 100_000, height: 100_000 },
+    headerOnly: true,
+  }),
+);
+files.set(
+  '/bad/one-pixel.png',
+  writePng({ width: 1, height: 1, bitDepth: 8, colorType: 2, rows: [packRow([10, 20, 30], 8)] }),
+);
 
 let browser: BrowserPage;
 let config: ImageProcessorConfig;
@@ -36,7 +52,10 @@ afterAll(async () => {
 
 async function inPage(path: string, kind: SourceKind = 'url', withConfig = true): Promise<PageResult> {
   return browser.page.evaluate(
-    ([path, kind, config]) => (globalThis as unknown as { imageProcessor: { run(...args: unknown[]): Promise<PageResult> } }).imageProcessor.run(path, kind, config),
+    ([path, kind, config]) =>
+      (
+        globalThis as unknown as { imageProcessor: { run(...args: unknown[]): Promise<PageResult> } }
+      ).imageProcessor.run(path, kind, config),
     [path, kind, withConfig ? config : null] as const,
   );
 }
@@ -47,12 +66,20 @@ function pixelTensor(result: PageResult): Tensor<'float32'> {
 }
 
 describe('browser loadImage + VideoLlavaImageProcessor in chromium', () => {
-  it.each(images.filter((file) => file.endsWith('.png')))('%s: pixel values within 1e-5 of the reference', async (file) => {
-    const result = await inPage(`/images/${file}`);
-    expect(result.error).toBeUndefined();
-    const difference = assertClose(pixelTensor(result), tinyFixture.npy('pixel_values', `${file}.npy`), PIXEL_TOLERANCE, `${file} (browser)`);
-    expect(difference.maxAbsDifference).toBe(0);
-  });
+  it.each(images.filter((file) => file.endsWith('.png')))(
+    '%s: pixel values within 1e-5 of the reference',
+    async (file) => {
+      const result = await inPage(`/images/${file}`);
+      expect(result.error).toBeUndefined();
+      const difference = assertClose(
+        pixelTensor(result),
+        tinyFixture.npy('pixel_values', `${file}.npy`),
+        PIXEL_TOLERANCE,
+        `${file} (browser)`,
+      );
+      expect(difference.maxAbsDifference).toBe(0);
+    },
+  );
 
   it('keeps PIL modes for PNG (grey, palette, alpha), as in Node', async () => {
     expect((await inPage('/images/gray_256x256.png', 'url', false)).mode).toBe('L');
@@ -65,10 +92,23 @@ describe('browser loadImage + VideoLlavaImageProcessor in chromium', () => {
     expect(result.error).toBeUndefined();
     const decoded = tinyFixture.npy('decoded_photo_512x384.jpg.npy');
     // Measured with Debian chromium 156: max difference 0 levels (its libjpeg-turbo decodes like PIL's).
-    const decodedDifference = assertClose(new Uint8Array(Buffer.from(result.rgb!, 'base64')), decoded.data as Uint8Array, 1, 'decoded JPEG (chromium)');
+    const decodedDifference = assertClose(
+      new Uint8Array(Buffer.from(result.rgb!, 'base64')),
+      decoded.data as Uint8Array,
+      1,
+      'decoded JPEG (chromium)',
+    );
     // One level of decoding difference moves a normalized value by at most 1 / 255 / min(std) (about 0.0146).
-    const tolerance = decodedDifference.maxAbsDifference === 0 ? PIXEL_TOLERANCE : 1 / 255 / Math.min(...config.imageStd) + PIXEL_TOLERANCE;
-    assertClose(pixelTensor(result), tinyFixture.npy('pixel_values', 'photo_512x384.jpg.npy'), tolerance, 'photo_512x384.jpg (browser)');
+    const tolerance =
+      decodedDifference.maxAbsDifference === 0
+        ? PIXEL_TOLERANCE
+        : 1 / 255 / Math.min(...config.imageStd) + PIXEL_TOLERANCE;
+    assertClose(
+      pixelTensor(result),
+      tinyFixture.npy('pixel_values', 'photo_512x384.jpg.npy'),
+      tolerance,
+      'photo_512x384.jpg (browser)',
+    );
   });
 
   it.each(['blob', 'bytes', 'arraybuffer'] as const)('takes a %s as well as a URL', async (kind) => {
@@ -80,7 +120,12 @@ describe('browser loadImage + VideoLlavaImageProcessor in chromium', () => {
   it('takes ImageData (any ImageBitmapSource) and drops an all-opaque alpha', async () => {
     const result = await inPage('/images/square_224.png', 'imagedata');
     expect(result.mode).toBe('RGB');
-    assertClose(pixelTensor(result), tinyFixture.npy('pixel_values', 'square_224.png.npy'), PIXEL_TOLERANCE, 'ImageData');
+    assertClose(
+      pixelTensor(result),
+      tinyFixture.npy('pixel_values', 'square_224.png.npy'),
+      PIXEL_TOLERANCE,
+      'ImageData',
+    );
   });
 
   it('a 1x1 image works', async () => {

@@ -55,16 +55,28 @@ async function download(url: string, options: LoadImageOptions): Promise<Uint8Ar
   try {
     response = await fetch(url, options.signal ? { signal: options.signal } : {});
   } catch (error) {
-    if (options.signal?.aborted) throw new VideoLlavaError('ABORTED', `${url}: the download was aborted.`, { file: url, cause: options.signal.reason });
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `${url}: the image could not be downloaded (${error instanceof Error ? error.message : String(error)}).`, { file: url, cause: error });
+    if (options.signal?.aborted)
+      throw new VideoLlavaError('ABORTED', `${url}: the download was aborted.`, {
+        file: url,
+        cause: options.signal.reason,
+      });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `${url}: the image could not be downloaded (${error instanceof Error ? error.message : String(error)}).`,
+      { file: url, cause: error },
+    );
   }
   if (!response.ok) {
     const code = response.status === 404 ? 'FILE_NOT_FOUND' : 'DOWNLOAD_FAILED';
-    throw new VideoLlavaError(code, `${url}: the server answered ${response.status} ${response.statusText}.`.replace(/ \.$/, '.'), {
-      file: url,
-      expected: 'HTTP 200',
-      actual: response.status,
-    });
+    throw new VideoLlavaError(
+      code,
+      `${url}: the server answered ${response.status} ${response.statusText}.`.replace(/ \.$/, '.'),
+      {
+        file: url,
+        expected: 'HTTP 200',
+        actual: response.status,
+      },
+    );
   }
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -85,7 +97,8 @@ function fromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: n
       }
     }
   }
-  if (!opaque) return new RawImage(new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength).slice(), width, height, 'RGBA');
+  if (!opaque)
+    return new RawImage(new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength).slice(), width, height, 'RGBA');
   const rgb = new Uint8Array(pixels * 3);
   for (let index = 0; index < pixels; index++) {
     rgb[index * 3] = rgba[index * 4]!;
@@ -95,29 +108,45 @@ function fromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: n
   return new RawImage(rgb, width, height, 'RGB');
 }
 
-async function decodeWithBrowser(source: ImageBitmapSource, file: string, maxPixels: number, keepAlpha: boolean): Promise<RawImage> {
+async function decodeWithBrowser(
+  source: ImageBitmapSource,
+  file: string,
+  maxPixels: number,
+  keepAlpha: boolean,
+): Promise<RawImage> {
   if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') {
-    throw new VideoLlavaError('UNSUPPORTED', `${file}: this environment has no createImageBitmap/OffscreenCanvas to decode the image; use @video-llava/image-processor/node in Node.`, {
-      file,
-      expected: 'createImageBitmap and OffscreenCanvas',
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `${file}: this environment has no createImageBitmap/OffscreenCanvas to decode the image; use @video-llava/image-processor/node in Node.`,
+      {
+        file,
+        expected: 'createImageBitmap and OffscreenCanvas',
+      },
+    );
   }
   let bitmap: ImageBitmap;
   try {
     // No colour management and no premultiplication: the file's own values, as PIL reads them.
     bitmap = await createImageBitmap(source, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (error) {
-    throw new VideoLlavaError('DECODE_FAILED', `${file}: the browser could not decode the image; it may be truncated or corrupt (${error instanceof Error ? error.message : String(error)}).`, {
-      file,
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'DECODE_FAILED',
+      `${file}: the browser could not decode the image; it may be truncated or corrupt (${error instanceof Error ? error.message : String(error)}).`,
+      {
+        file,
+        cause: error,
+      },
+    );
   }
   try {
     const { width, height } = bitmap;
     checkPixelLimit(width, height, 4, maxPixels, file);
     const canvas = new OffscreenCanvas(width, height);
     const context = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
-    if (!context) throw new VideoLlavaError('UNSUPPORTED', `${file}: no 2D canvas context is available to read the pixels.`, { file });
+    if (!context)
+      throw new VideoLlavaError('UNSUPPORTED', `${file}: no 2D canvas context is available to read the pixels.`, {
+        file,
+      });
     context.drawImage(bitmap, 0, 0);
     const pixels = context.getImageData(0, 0, width, height, { colorSpace: 'srgb' });
     return fromRgba(pixels.data, width, height, keepAlpha);
@@ -132,7 +161,12 @@ async function decodeBytes(bytes: Uint8Array, file: string, maxPixels: number): 
   // PNG is decoded here, so that it keeps PIL's mode (grey, palette, alpha) and exact values.
   if (header.format === 'png') return decodePng(bytes, { inflate, file, maxPixels });
   const type = { jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' }[header.format];
-  return decodeWithBrowser(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }), file, maxPixels, header.format !== 'jpeg');
+  return decodeWithBrowser(
+    new Blob([bytes as Uint8Array<ArrayBuffer>], { type }),
+    file,
+    maxPixels,
+    header.format !== 'jpeg',
+  );
 }
 
 /**
@@ -172,11 +206,15 @@ export async function loadImage(source: BrowserImageSource, options: LoadImageOp
     return fromRgba(source.data, source.width, source.height, true);
   }
   if (source === null || typeof source !== 'object') {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `loadImage needs a URL, bytes, a Blob or an ImageBitmapSource, found ${describeValue(source)}.`, {
-      field: 'source',
-      expected: 'Blob | ArrayBuffer | Uint8Array | string | URL | ImageBitmapSource',
-      actual: source,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `loadImage needs a URL, bytes, a Blob or an ImageBitmapSource, found ${describeValue(source)}.`,
+      {
+        field: 'source',
+        expected: 'Blob | ArrayBuffer | Uint8Array | string | URL | ImageBitmapSource',
+        actual: source,
+      },
+    );
   }
   return decodeWithBrowser(source, options.name ?? '<image>', maxPixels, true);
 }

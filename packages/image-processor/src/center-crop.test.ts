@@ -4,11 +4,18 @@ import { RawImage } from './raw-image.js';
 
 /** An L image whose pixel at (x, y) is `y * 16 + x`, so every crop can be read back by position. */
 function positions(width: number, height: number): RawImage {
-  return new RawImage(Uint8Array.from({ length: width * height }, (_, index) => Math.floor(index / width) * 16 + (index % width)), width, height, 'L');
+  return new RawImage(
+    Uint8Array.from({ length: width * height }, (_, index) => Math.floor(index / width) * 16 + (index % width)),
+    width,
+    height,
+    'L',
+  );
 }
 
 function rowsOf(image: RawImage): number[][] {
-  return Array.from({ length: image.height }, (_, y) => [...image.data.subarray(y * image.width, (y + 1) * image.width)]);
+  return Array.from({ length: image.height }, (_, y) => [
+    ...image.data.subarray(y * image.width, (y + 1) * image.width),
+  ]);
 }
 
 describe('centerCrop (transformers center_crop)', () => {
@@ -47,7 +54,12 @@ describe('centerCrop (transformers center_crop)', () => {
   });
 
   it('keeps every channel of a pixel together, and the palette of a P image', () => {
-    const rgb = new RawImage(Uint8Array.from({ length: 3 * 3 * 3 }, (_, index) => index), 3, 3, 'RGB');
+    const rgb = new RawImage(
+      Uint8Array.from({ length: 3 * 3 * 3 }, (_, index) => index),
+      3,
+      3,
+      'RGB',
+    );
     expect([...centerCrop(rgb, 1, 1).data]).toEqual([12, 13, 14]);
     const palette = new Uint8Array([5, 6, 7]);
     const indexed = new RawImage(new Uint8Array(9), 3, 3, 'P', { palette });
@@ -55,6 +67,8 @@ describe('centerCrop (transformers center_crop)', () => {
   });
 
   it('refuses sizes that are not positive integers', () => {
-    expect(() => centerCrop(positions(2, 2), 0, 2)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'height' }));
+    expect(() => centerCrop(positions(2, 2), 0, 2)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'height' }),
+    );
   });
 });

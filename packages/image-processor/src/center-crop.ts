@@ -20,11 +20,15 @@ export function centerCrop(image: RawImage, height: number, width: number): RawI
     ['width', width],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `centerCrop ${name} must be a positive integer, found ${describeValue(value)}.`, {
-        field: name,
-        expected: 'a positive integer',
-        actual: value,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `centerCrop ${name} must be a positive integer, found ${describeValue(value)}.`,
+        {
+          field: name,
+          expected: 'a positive integer',
+          actual: value,
+        },
+      );
     }
   }
   if (height === image.height && width === image.width) return image;
@@ -48,7 +52,10 @@ export function centerCrop(image: RawImage, height: number, width: number): RawI
     const lastX = Math.min(width, leftPad + image.width - left);
     if (lastX <= firstX) continue;
     const sourceStart = (sourceY * image.width + (left + firstX - leftPad)) * channels;
-    out.set(image.data.subarray(sourceStart, sourceStart + (lastX - firstX) * channels), (y * width + firstX) * channels);
+    out.set(
+      image.data.subarray(sourceStart, sourceStart + (lastX - firstX) * channels),
+      (y * width + firstX) * channels,
+    );
   }
   return new RawImage(out, width, height, image.mode, image.palette ? { palette: image.palette } : {});
 }

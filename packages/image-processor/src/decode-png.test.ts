@@ -10,7 +10,11 @@ import type { RawImage } from './raw-image.js';
 
 /** sharp's (libspng's) decoding of the same bytes, as 8-bit RGB: the independent opinion. */
 async function sharpRgb(bytes: Uint8Array): Promise<Uint8Array> {
-  const { data } = await sharp(bytes).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(bytes)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
   return new Uint8Array(data);
 }
 
@@ -34,7 +38,12 @@ describe('PNG decoding (keeps PIL modes)', () => {
 
   it.each([1, 2, 4, 8])('reads %i-bit grey as mode L scaled to 0..255 like PIL (and libspng)', async (bitDepth) => {
     const width = 13;
-    const rows = [0, 1, 2].map((row) => packRow(samples(width, (1 << bitDepth) - 1).map((value, index) => (value + row * index) % (1 << bitDepth)), bitDepth));
+    const rows = [0, 1, 2].map((row) =>
+      packRow(
+        samples(width, (1 << bitDepth) - 1).map((value, index) => (value + row * index) % (1 << bitDepth)),
+        bitDepth,
+      ),
+    );
     const bytes = writePng({ width, height: 3, bitDepth, colorType: 0, rows });
     const image = await loadImage(bytes);
     expect(image.mode).toBe('L');
@@ -44,7 +53,13 @@ describe('PNG decoding (keeps PIL modes)', () => {
 
   it('reads 16-bit grey as PIL does (mode I;16, whose RGB conversion clips at 255)', async () => {
     const values = [0, 1, 200, 255, 256, 1000, 65535, 300];
-    const bytes = writePng({ width: values.length, height: 1, bitDepth: 16, colorType: 0, rows: [packRow(values, 16)] });
+    const bytes = writePng({
+      width: values.length,
+      height: 1,
+      bitDepth: 16,
+      colorType: 0,
+      rows: [packRow(values, 16)],
+    });
     const image = await loadImage(bytes);
     expect(image.mode).toBe('L');
     // Pillow's I16_RGB: the low byte when the high byte is 0, else 255.
@@ -57,11 +72,19 @@ describe('PNG decoding (keeps PIL modes)', () => {
       [2, 3],
       [6, 4],
     ] as const) {
-      const rows = [0, 1].map((row) => packRow(samples(width * channels, 65535).map((value) => (value * (row + 3)) % 65536), 16));
+      const rows = [0, 1].map((row) =>
+        packRow(
+          samples(width * channels, 65535).map((value) => (value * (row + 3)) % 65536),
+          16,
+        ),
+      );
       const bytes = writePng({ width, height: 2, bitDepth: 16, colorType, rows });
       const image = await loadImage(bytes);
       expect(image.mode).toBe(channels === 3 ? 'RGB' : 'RGBA');
-      const { data } = await sharp(bytes).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(bytes)
+        .toColourspace('rgb16')
+        .raw({ depth: 'ushort' })
+        .toBuffer({ resolveWithObject: true });
       const wide = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
       expect([...image.data]).toEqual([...wide].map((value) => value >> 8));
     }
@@ -71,8 +94,21 @@ describe('PNG decoding (keeps PIL modes)', () => {
     const entries = Math.min(1 << bitDepth, 7);
     const palette = new Uint8Array(samples(entries * 3, 255));
     const width = 11;
-    const rows = [0, 1, 2].map((row) => packRow(samples(width, entries - 1).map((value, index) => (value + row + index) % entries), bitDepth));
-    const bytes = writePng({ width, height: 3, bitDepth, colorType: 3, rows, palette, extra: [{ type: 'tRNS', data: new Uint8Array([0, 128]) }] });
+    const rows = [0, 1, 2].map((row) =>
+      packRow(
+        samples(width, entries - 1).map((value, index) => (value + row + index) % entries),
+        bitDepth,
+      ),
+    );
+    const bytes = writePng({
+      width,
+      height: 3,
+      bitDepth,
+      colorType: 3,
+      rows,
+      palette,
+      extra: [{ type: 'tRNS', data: new Uint8Array([0, 128]) }],
+    });
     const image = await loadImage(bytes);
     expect(image.mode).toBe('P');
     expect([...image.palette!.subarray(0, palette.length)]).toEqual([...palette]);
@@ -82,7 +118,12 @@ describe('PNG decoding (keeps PIL modes)', () => {
 
   it('reads grey+alpha as LA', async () => {
     const width = 9;
-    const rows = [0, 1].map((row) => packRow(samples(width * 2, 255).map((value) => (value + row * 31) % 256), 8));
+    const rows = [0, 1].map((row) =>
+      packRow(
+        samples(width * 2, 255).map((value) => (value + row * 31) % 256),
+        8,
+      ),
+    );
     const bytes = writePng({ width, height: 2, bitDepth: 8, colorType: 4, rows });
     const image: RawImage = await loadImage(bytes);
     expect(image.mode).toBe('LA');
@@ -93,7 +134,10 @@ describe('PNG decoding (keeps PIL modes)', () => {
     const source = readFileSync(join(tinyFixture.images, 'odd_225x333.png'));
     for (const palette of [false, true]) {
       // An odd size, so that the Adam7 passes have partial blocks.
-      const interlaced = await sharp(source).extract({ left: 3, top: 5, width: 37, height: 29 }).png({ progressive: true, palette }).toBuffer();
+      const interlaced = await sharp(source)
+        .extract({ left: 3, top: 5, width: 37, height: 29 })
+        .png({ progressive: true, palette })
+        .toBuffer();
       const plain = await sharp(interlaced).png({ progressive: false, palette }).toBuffer();
       expect(interlaced[28]).toBe(1);
       const a = convertToRgb(await loadImage(new Uint8Array(interlaced)));
@@ -116,13 +160,22 @@ describe('PNG decoding (keeps PIL modes)', () => {
     const bytes = writePng({ width: 4, height: 4, bitDepth: 8, colorType: 0, rows: [packRow([1, 2, 3, 4], 8)] });
     const error = await loadImage(bytes, { name: 'short.png' }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'DECODE_FAILED', file: 'short.png' });
-    expect((error as Error).message).toMatch(/short\.png: the PNG is truncated: its image data gives 5 bytes, 20 expected for 4x4/);
+    expect((error as Error).message).toMatch(
+      /short\.png: the PNG is truncated: its image data gives 5 bytes, 20 expected for 4x4/,
+    );
   });
 
   it('refuses a palette image without a palette and an invalid colour type', async () => {
     const noPalette = writePng({ width: 1, height: 1, bitDepth: 8, colorType: 3, rows: [new Uint8Array([0])] });
-    await expect(loadImage(noPalette, { name: 'p.png' })).rejects.toMatchObject({ code: 'DECODE_FAILED', field: 'PLTE', file: 'p.png' });
+    await expect(loadImage(noPalette, { name: 'p.png' })).rejects.toMatchObject({
+      code: 'DECODE_FAILED',
+      field: 'PLTE',
+      file: 'p.png',
+    });
     const badType = writePng({ width: 1, height: 1, bitDepth: 8, colorType: 5, rows: [new Uint8Array([0])] });
-    await expect(loadImage(badType, { name: 't.png' })).rejects.toMatchObject({ code: 'DECODE_FAILED', field: 'IHDR.colorType' });
+    await expect(loadImage(badType, { name: 't.png' })).rejects.toMatchObject({
+      code: 'DECODE_FAILED',
+      field: 'IHDR.colorType',
+    });
   });
 });

@@ -27,7 +27,13 @@ export interface PngHeader {
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 // Allowed bit depths of each colour type (PNG spec, table 11.1), and samples per pixel.
-const DEPTHS: Record<number, readonly number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const DEPTHS: Record<number, readonly number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
 const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 let crcTable: Uint32Array | undefined;
@@ -46,7 +52,11 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function fail(file: string, message: string, details: { field?: string; expected?: unknown; actual?: unknown; cause?: unknown } = {}): never {
+function fail(
+  file: string,
+  message: string,
+  details: { field?: string; expected?: unknown; actual?: unknown; cause?: unknown } = {},
+): never {
   throw new VideoLlavaError('DECODE_FAILED', `${file}: ${message}`, { file, ...details });
 }
 
@@ -68,11 +78,25 @@ export function isPng(bytes: Uint8Array): boolean {
  * @throws VideoLlavaError `DECODE_FAILED` naming the file when the header is missing, cut short or invalid
  */
 export function readPngHeader(bytes: Uint8Array, file = '<bytes>'): PngHeader {
-  if (!isPng(bytes)) fail(file, 'not a PNG file (the signature \\x89PNG\\r\\n\\x1a\\n is missing).', { field: 'signature', expected: 'PNG signature' });
-  if (bytes.length < 33) fail(file, `the PNG is truncated: ${bytes.length} bytes, too short for its IHDR header.`, { field: 'IHDR', expected: '>= 33 bytes', actual: bytes.length });
+  if (!isPng(bytes))
+    fail(file, 'not a PNG file (the signature \\x89PNG\\r\\n\\x1a\\n is missing).', {
+      field: 'signature',
+      expected: 'PNG signature',
+    });
+  if (bytes.length < 33)
+    fail(file, `the PNG is truncated: ${bytes.length} bytes, too short for its IHDR header.`, {
+      field: 'IHDR',
+      expected: '>= 33 bytes',
+      actual: bytes.length,
+    });
   const length = readUint32(bytes, 8);
   const type = String.fromCharCode(...bytes.subarray(12, 16));
-  if (type !== 'IHDR' || length !== 13) fail(file, `the first PNG chunk should be a 13-byte IHDR, found ${JSON.stringify(type)} of ${length} bytes.`, { field: 'IHDR', expected: 'IHDR', actual: type });
+  if (type !== 'IHDR' || length !== 13)
+    fail(file, `the first PNG chunk should be a 13-byte IHDR, found ${JSON.stringify(type)} of ${length} bytes.`, {
+      field: 'IHDR',
+      expected: 'IHDR',
+      actual: type,
+    });
   const width = readUint32(bytes, 16);
   const height = readUint32(bytes, 20);
   const bitDepth = bytes[24]!;
@@ -81,15 +105,28 @@ export function readPngHeader(bytes: Uint8Array, file = '<bytes>'): PngHeader {
   const filter = bytes[27]!;
   const interlace = bytes[28]!;
   if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) {
-    fail(file, `invalid PNG size ${width}x${height}.`, { field: 'IHDR.size', expected: 'width and height in 1..2^31-1', actual: `${width}x${height}` });
+    fail(file, `invalid PNG size ${width}x${height}.`, {
+      field: 'IHDR.size',
+      expected: 'width and height in 1..2^31-1',
+      actual: `${width}x${height}`,
+    });
   }
   if (!DEPTHS[colorType]?.includes(bitDepth)) {
-    fail(file, `invalid PNG colour type ${colorType} with bit depth ${bitDepth}.`, { field: 'IHDR.colorType', expected: 'a valid colour type and bit depth', actual: `${colorType}/${bitDepth}` });
+    fail(file, `invalid PNG colour type ${colorType} with bit depth ${bitDepth}.`, {
+      field: 'IHDR.colorType',
+      expected: 'a valid colour type and bit depth',
+      actual: `${colorType}/${bitDepth}`,
+    });
   }
   if (compression !== 0 || filter !== 0 || interlace > 1) {
-    fail(file, `unsupported PNG compression/filter/interlace method ${compression}/${filter}/${interlace}.`, { field: 'IHDR', expected: '0/0/0 or 0/0/1', actual: `${compression}/${filter}/${interlace}` });
+    fail(file, `unsupported PNG compression/filter/interlace method ${compression}/${filter}/${interlace}.`, {
+      field: 'IHDR',
+      expected: '0/0/0 or 0/0/1',
+      actual: `${compression}/${filter}/${interlace}`,
+    });
   }
-  if (crc32(bytes, 12, 29) !== readUint32(bytes, 29)) fail(file, 'the PNG header (IHDR) is corrupt: its CRC does not match.', { field: 'IHDR.crc' });
+  if (crc32(bytes, 12, 29) !== readUint32(bytes, 29))
+    fail(file, 'the PNG header (IHDR) is corrupt: its CRC does not match.', { field: 'IHDR.crc' });
   return { width, height, bitDepth, colorType, interlaced: interlace === 1 };
 }
 
@@ -103,7 +140,14 @@ function paeth(left: number, up: number, upLeft: number): number {
 }
 
 /** Undoes the PNG row filters of one (sub)image in place; returns the offset just past it. */
-function unfilter(data: Uint8Array, offset: number, rowBytes: number, rows: number, bytesPerPixel: number, file: string): number {
+function unfilter(
+  data: Uint8Array,
+  offset: number,
+  rowBytes: number,
+  rows: number,
+  bytesPerPixel: number,
+  file: string,
+): number {
   for (let row = 0; row < rows; row++) {
     const filterType = data[offset]!;
     const start = offset + 1;
@@ -112,10 +156,13 @@ function unfilter(data: Uint8Array, offset: number, rowBytes: number, rows: numb
       case 0:
         break;
       case 1:
-        for (let index = bytesPerPixel; index < rowBytes; index++) data[start + index] = (data[start + index]! + data[start + index - bytesPerPixel]!) & 0xff;
+        for (let index = bytesPerPixel; index < rowBytes; index++)
+          data[start + index] = (data[start + index]! + data[start + index - bytesPerPixel]!) & 0xff;
         break;
       case 2:
-        if (previous >= 0) for (let index = 0; index < rowBytes; index++) data[start + index] = (data[start + index]! + data[previous + index]!) & 0xff;
+        if (previous >= 0)
+          for (let index = 0; index < rowBytes; index++)
+            data[start + index] = (data[start + index]! + data[previous + index]!) & 0xff;
         break;
       case 3:
         for (let index = 0; index < rowBytes; index++) {
@@ -133,7 +180,11 @@ function unfilter(data: Uint8Array, offset: number, rowBytes: number, rows: numb
         }
         break;
       default:
-        fail(file, `corrupt PNG data: unknown row filter ${filterType}.`, { field: 'IDAT', expected: 'filter 0..4', actual: filterType });
+        fail(file, `corrupt PNG data: unknown row filter ${filterType}.`, {
+          field: 'IDAT',
+          expected: 'filter 0..4',
+          actual: filterType,
+        });
     }
     offset = start + rowBytes;
   }
@@ -217,9 +268,19 @@ export async function decodePng(bytes: Uint8Array, options: DecodePngOptions): P
   const bitsPerPixel = samples * bitDepth;
   const bytesPerPixel = Math.max(1, bitsPerPixel >> 3);
   const passes = header.interlaced
-    ? ADAM7.map(([x0, y0, dx, dy]) => ({ x0, y0, dx, dy, width: Math.ceil((width - x0) / dx), height: Math.ceil((height - y0) / dy) })).filter((pass) => pass.width > 0 && pass.height > 0)
+    ? ADAM7.map(([x0, y0, dx, dy]) => ({
+        x0,
+        y0,
+        dx,
+        dy,
+        width: Math.ceil((width - x0) / dx),
+        height: Math.ceil((height - y0) / dy),
+      })).filter((pass) => pass.width > 0 && pass.height > 0)
     : [{ x0: 0, y0: 0, dx: 1, dy: 1, width, height }];
-  const expectedLength = passes.reduce((total, pass) => total + pass.height * (1 + Math.ceil((pass.width * bitsPerPixel) / 8)), 0);
+  const expectedLength = passes.reduce(
+    (total, pass) => total + pass.height * (1 + Math.ceil((pass.width * bitsPerPixel) / 8)),
+    0,
+  );
 
   const idat: Uint8Array[] = [];
   let idatLength = 0;
@@ -227,26 +288,42 @@ export async function decodePng(bytes: Uint8Array, options: DecodePngOptions): P
   let sawEnd = false;
   let offset = 8;
   while (offset < bytes.length) {
-    if (offset + 8 > bytes.length) fail(file, `the PNG is truncated: a chunk header at byte ${offset} is cut short.`, { field: 'chunk', expected: 'complete chunks', actual: `${bytes.length} bytes` });
+    if (offset + 8 > bytes.length)
+      fail(file, `the PNG is truncated: a chunk header at byte ${offset} is cut short.`, {
+        field: 'chunk',
+        expected: 'complete chunks',
+        actual: `${bytes.length} bytes`,
+      });
     const length = readUint32(bytes, offset);
     const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
     const dataStart = offset + 8;
     const dataEnd = dataStart + length;
     if (dataEnd + 4 > bytes.length) {
-      fail(file, `the PNG is truncated: chunk ${JSON.stringify(type)} at byte ${offset} needs ${length + 12} bytes but only ${bytes.length - offset} remain.`, {
-        field: type,
-        expected: length + 12,
-        actual: bytes.length - offset,
-      });
+      fail(
+        file,
+        `the PNG is truncated: chunk ${JSON.stringify(type)} at byte ${offset} needs ${length + 12} bytes but only ${bytes.length - offset} remain.`,
+        {
+          field: type,
+          expected: length + 12,
+          actual: bytes.length - offset,
+        },
+      );
     }
     if (crc32(bytes, offset + 4, dataEnd) !== readUint32(bytes, dataEnd)) {
-      fail(file, `the PNG is corrupt: the CRC of chunk ${JSON.stringify(type)} at byte ${offset} does not match.`, { field: `${type}.crc` });
+      fail(file, `the PNG is corrupt: the CRC of chunk ${JSON.stringify(type)} at byte ${offset} does not match.`, {
+        field: `${type}.crc`,
+      });
     }
     if (type === 'IDAT') {
       idat.push(bytes.subarray(dataStart, dataEnd));
       idatLength += length;
     } else if (type === 'PLTE') {
-      if (length % 3 !== 0 || length > 768 || length === 0) fail(file, `invalid PNG palette of ${length} bytes.`, { field: 'PLTE', expected: '3 * n bytes, n in 1..256', actual: length });
+      if (length % 3 !== 0 || length > 768 || length === 0)
+        fail(file, `invalid PNG palette of ${length} bytes.`, {
+          field: 'PLTE',
+          expected: '3 * n bytes, n in 1..256',
+          actual: length,
+        });
       palette = bytes.slice(dataStart, dataEnd);
     } else if (type === 'IEND') {
       sawEnd = true;
@@ -254,8 +331,14 @@ export async function decodePng(bytes: Uint8Array, options: DecodePngOptions): P
     }
     offset = dataEnd + 4;
   }
-  if (idatLength === 0) fail(file, sawEnd ? 'the PNG has no image data (no IDAT chunk).' : 'the PNG is truncated: it ends before its image data.', { field: 'IDAT', expected: 'IDAT chunks', actual: 'none' });
-  if (colorType === 3 && !palette) fail(file, 'the palette PNG has no PLTE chunk.', { field: 'PLTE', expected: 'a palette', actual: 'none' });
+  if (idatLength === 0)
+    fail(
+      file,
+      sawEnd ? 'the PNG has no image data (no IDAT chunk).' : 'the PNG is truncated: it ends before its image data.',
+      { field: 'IDAT', expected: 'IDAT chunks', actual: 'none' },
+    );
+  if (colorType === 3 && !palette)
+    fail(file, 'the palette PNG has no PLTE chunk.', { field: 'PLTE', expected: 'a palette', actual: 'none' });
 
   const compressed = new Uint8Array(idatLength);
   let position = 0;
@@ -271,7 +354,11 @@ export async function decodePng(bytes: Uint8Array, options: DecodePngOptions): P
     fail(file, `the PNG's image data is truncated or corrupt (zlib: ${reason}).`, { field: 'IDAT', cause: error });
   }
   if (raw.length < expectedLength) {
-    fail(file, `the PNG is truncated: its image data gives ${raw.length} bytes, ${expectedLength} expected for ${width}x${height}.`, { field: 'IDAT', expected: expectedLength, actual: raw.length });
+    fail(
+      file,
+      `the PNG is truncated: its image data gives ${raw.length} bytes, ${expectedLength} expected for ${width}x${height}.`,
+      { field: 'IDAT', expected: expectedLength, actual: raw.length },
+    );
   }
 
   const out = new Uint8Array(width * height * channels);
@@ -285,7 +372,8 @@ export async function decodePng(bytes: Uint8Array, options: DecodePngOptions): P
       const y = pass.y0 + row * pass.dy;
       for (let column = 0; column < pass.width; column++) {
         const target = (y * width + pass.x0 + column * pass.dx) * channels;
-        for (let sample = 0; sample < channels; sample++) out[target + sample] = read(raw, start, column * samples + sample);
+        for (let sample = 0; sample < channels; sample++)
+          out[target + sample] = read(raw, start, column * samples + sample);
       }
     }
     rowOffset = end;

@@ -13,7 +13,11 @@ export interface ImageHeader {
   channels: number;
 }
 
-function fail(file: string, message: string, details: { field?: string; expected?: unknown; actual?: unknown } = {}): never {
+function fail(
+  file: string,
+  message: string,
+  details: { field?: string; expected?: unknown; actual?: unknown } = {},
+): never {
   throw new VideoLlavaError('DECODE_FAILED', `${file}: ${message}`, { file, ...details });
 }
 
@@ -37,14 +41,22 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
     const start = String.fromCharCode(...bytes.subarray(0, 6));
     if (start === 'GIF87a' || start === 'GIF89a') return 'gif';
   }
-  if (bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP') return 'webp';
+  if (
+    bytes.length >= 12 &&
+    String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' &&
+    String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP'
+  )
+    return 'webp';
   return undefined;
 }
 
 function jpegHeader(bytes: Uint8Array, file: string): ImageHeader {
   let offset = 2;
   while (offset + 4 <= bytes.length) {
-    if (bytes[offset] !== 0xff) fail(file, `corrupt JPEG: expected a marker at byte ${offset}, found 0x${bytes[offset]!.toString(16)}.`, { field: 'marker' });
+    if (bytes[offset] !== 0xff)
+      fail(file, `corrupt JPEG: expected a marker at byte ${offset}, found 0x${bytes[offset]!.toString(16)}.`, {
+        field: 'marker',
+      });
     const marker = bytes[offset + 1]!;
     if (marker === 0xff) {
       offset++;
@@ -61,25 +73,49 @@ function jpegHeader(bytes: Uint8Array, file: string): ImageHeader {
       const height = (bytes[offset + 5]! << 8) | bytes[offset + 6]!;
       const width = (bytes[offset + 7]! << 8) | bytes[offset + 8]!;
       const components = bytes[offset + 9]!;
-      if (width === 0 || height === 0) fail(file, `the JPEG header gives an invalid size ${width}x${height}.`, { field: 'SOF', expected: 'positive sizes', actual: `${width}x${height}` });
+      if (width === 0 || height === 0)
+        fail(file, `the JPEG header gives an invalid size ${width}x${height}.`, {
+          field: 'SOF',
+          expected: 'positive sizes',
+          actual: `${width}x${height}`,
+        });
       return { format: 'jpeg', width, height, channels: components === 1 ? 1 : 3 };
     }
     if (marker === 0xd9 || marker === 0xda) break;
     offset += 2 + length;
   }
-  fail(file, 'the JPEG is truncated or corrupt: no frame header (SOF) with its size was found.', { field: 'SOF', expected: 'a SOF marker', actual: 'none' });
+  fail(file, 'the JPEG is truncated or corrupt: no frame header (SOF) with its size was found.', {
+    field: 'SOF',
+    expected: 'a SOF marker',
+    actual: 'none',
+  });
 }
 
 function gifHeader(bytes: Uint8Array, file: string): ImageHeader {
-  if (bytes.length < 10) fail(file, `the GIF is truncated: ${bytes.length} bytes, too short for its header.`, { field: 'header', expected: '>= 10 bytes', actual: bytes.length });
+  if (bytes.length < 10)
+    fail(file, `the GIF is truncated: ${bytes.length} bytes, too short for its header.`, {
+      field: 'header',
+      expected: '>= 10 bytes',
+      actual: bytes.length,
+    });
   const width = bytes[6]! | (bytes[7]! << 8);
   const height = bytes[8]! | (bytes[9]! << 8);
-  if (width === 0 || height === 0) fail(file, `the GIF header gives an invalid size ${width}x${height}.`, { field: 'size', expected: 'positive sizes', actual: `${width}x${height}` });
+  if (width === 0 || height === 0)
+    fail(file, `the GIF header gives an invalid size ${width}x${height}.`, {
+      field: 'size',
+      expected: 'positive sizes',
+      actual: `${width}x${height}`,
+    });
   return { format: 'gif', width, height, channels: 4 };
 }
 
 function webpHeader(bytes: Uint8Array, file: string): ImageHeader {
-  if (bytes.length < 30) fail(file, `the WebP is truncated: ${bytes.length} bytes, too short for its header.`, { field: 'header', expected: '>= 30 bytes', actual: bytes.length });
+  if (bytes.length < 30)
+    fail(file, `the WebP is truncated: ${bytes.length} bytes, too short for its header.`, {
+      field: 'header',
+      expected: '>= 30 bytes',
+      actual: bytes.length,
+    });
   const chunk = String.fromCharCode(...bytes.subarray(12, 16));
   const at = 20;
   if (chunk === 'VP8 ') {
@@ -96,7 +132,11 @@ function webpHeader(bytes: Uint8Array, file: string): ImageHeader {
     const height = 1 + (bytes[at + 7]! | (bytes[at + 8]! << 8) | (bytes[at + 9]! << 16));
     return { format: 'webp', width, height, channels: bytes[at]! & 0x10 ? 4 : 3 };
   }
-  fail(file, `unknown WebP chunk ${describeValue(chunk)}.`, { field: 'chunk', expected: 'VP8, VP8L or VP8X', actual: chunk });
+  fail(file, `unknown WebP chunk ${describeValue(chunk)}.`, {
+    field: 'chunk',
+    expected: 'VP8, VP8L or VP8X',
+    actual: chunk,
+  });
 }
 
 /**
@@ -111,11 +151,15 @@ function webpHeader(bytes: Uint8Array, file: string): ImageHeader {
  */
 export function readImageHeader(bytes: Uint8Array, file = '<bytes>'): ImageHeader {
   if (bytes.length === 0) {
-    throw new VideoLlavaError('INVALID_FILE', `${file}: the file is empty (0 bytes); expected a PNG, JPEG, WebP or GIF image.`, {
-      file,
-      expected: 'PNG, JPEG, WebP or GIF data',
-      actual: '0 bytes',
-    });
+    throw new VideoLlavaError(
+      'INVALID_FILE',
+      `${file}: the file is empty (0 bytes); expected a PNG, JPEG, WebP or GIF image.`,
+      {
+        file,
+        expected: 'PNG, JPEG, WebP or GIF data',
+        actual: '0 bytes',
+      },
+    );
   }
   const format = sniffImageFormat(bytes);
   switch (format) {
@@ -131,10 +175,14 @@ export function readImageHeader(bytes: Uint8Array, file = '<bytes>'): ImageHeade
     case 'webp':
       return webpHeader(bytes, file);
     default:
-      throw new VideoLlavaError('INVALID_FILE', `${file}: not an image this package reads (PNG, JPEG, WebP or GIF); it starts with ${describeStart(bytes)}.`, {
-        file,
-        expected: 'PNG, JPEG, WebP or GIF data',
-        actual: describeStart(bytes),
-      });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file}: not an image this package reads (PNG, JPEG, WebP or GIF); it starts with ${describeStart(bytes)}.`,
+        {
+          file,
+          expected: 'PNG, JPEG, WebP or GIF data',
+          actual: describeStart(bytes),
+        },
+      );
   }
 }

@@ -16,7 +16,13 @@ export const DEFAULT_MAX_PIXELS = 2 * 89_478_485;
  * @param file the file, for the message
  * @throws VideoLlavaError `OUT_OF_MEMORY` naming the file, the size and the limit
  */
-export function checkPixelLimit(width: number, height: number, channels: number, maxPixels: number, file: string): void {
+export function checkPixelLimit(
+  width: number,
+  height: number,
+  channels: number,
+  maxPixels: number,
+  file: string,
+): void {
   const pixels = width * height;
   if (pixels > maxPixels) {
     const gigabytes = ((pixels * channels) / 1e9).toFixed(1);

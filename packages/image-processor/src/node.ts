@@ -31,13 +31,17 @@ async function loadSharp(file: string): Promise<SharpFunction> {
     return await sharpModule;
   } catch (error) {
     sharpModule = undefined;
-    throw new VideoLlavaError('UNSUPPORTED', `${file}: decoding JPEG, WebP and GIF in Node needs the optional dependency "sharp" (npm install sharp@0.35.5); it could not be loaded.`, {
-      file,
-      field: 'sharp',
-      expected: 'the sharp package',
-      actual: error instanceof Error ? error.message : String(error),
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `${file}: decoding JPEG, WebP and GIF in Node needs the optional dependency "sharp" (npm install sharp@0.35.5); it could not be loaded.`,
+      {
+        file,
+        field: 'sharp',
+        expected: 'the sharp package',
+        actual: error instanceof Error ? error.message : String(error),
+        cause: error,
+      },
+    );
   }
 }
 
@@ -46,14 +50,21 @@ function inflate(data: Uint8Array, expectedLength: number): Uint8Array {
   return inflateSync(data, { maxOutputLength: Math.max(expectedLength + 1, 64) });
 }
 
-async function readBytes(source: string | URL | Uint8Array, options: LoadImageOptions): Promise<{ bytes: Uint8Array; file: string }> {
+async function readBytes(
+  source: string | URL | Uint8Array,
+  options: LoadImageOptions,
+): Promise<{ bytes: Uint8Array; file: string }> {
   if (source instanceof Uint8Array) return { bytes: source, file: options.name ?? '<bytes>' };
   if (typeof source !== 'string' && !(source instanceof URL)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `loadImage needs a file path, a file: URL or the file's bytes (Uint8Array), found ${describeValue(source)}.`, {
-      field: 'pathOrBytes',
-      expected: 'string | URL | Uint8Array',
-      actual: (source as object | null | undefined)?.constructor?.name ?? source,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `loadImage needs a file path, a file: URL or the file's bytes (Uint8Array), found ${describeValue(source)}.`,
+      {
+        field: 'pathOrBytes',
+        expected: 'string | URL | Uint8Array',
+        actual: (source as object | null | undefined)?.constructor?.name ?? source,
+      },
+    );
   }
   const file = source instanceof URL ? fileURLToPath(source) : source;
   try {
@@ -62,12 +73,25 @@ async function readBytes(source: string | URL | Uint8Array, options: LoadImageOp
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') {
-      throw new VideoLlavaError('FILE_NOT_FOUND', `${file}: no such image file.`, { file, expected: 'an existing file', actual: 'missing', cause: error });
+      throw new VideoLlavaError('FILE_NOT_FOUND', `${file}: no such image file.`, {
+        file,
+        expected: 'an existing file',
+        actual: 'missing',
+        cause: error,
+      });
     }
     if (code === 'EISDIR') {
-      throw new VideoLlavaError('INVALID_FILE', `${file}: is a folder, not an image file.`, { file, expected: 'a file', actual: 'a folder', cause: error });
+      throw new VideoLlavaError('INVALID_FILE', `${file}: is a folder, not an image file.`, {
+        file,
+        expected: 'a file',
+        actual: 'a folder',
+        cause: error,
+      });
     }
-    throw new VideoLlavaError('INVALID_FILE', `${file}: cannot be read (${code ?? (error as Error).message}).`, { file, cause: error });
+    throw new VideoLlavaError('INVALID_FILE', `${file}: cannot be read (${code ?? (error as Error).message}).`, {
+      file,
+      cause: error,
+    });
   }
 }
 
@@ -77,17 +101,32 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: numbe
   try {
     // No ICC transform, no EXIF rotation, first frame only: PIL does none of these either. A truncated file is an
     // error (failOn 'warning'), as in PIL, rather than an image padded with grey.
-    const pipeline = sharp(bytes, { ignoreIcc: true, autoOrient: false, pages: 1, page: 0, limitInputPixels: maxPixels, failOn: 'warning' });
+    const pipeline = sharp(bytes, {
+      ignoreIcc: true,
+      autoOrient: false,
+      pages: 1,
+      page: 0,
+      limitInputPixels: maxPixels,
+      failOn: 'warning',
+    });
     // A grey JPEG stays one channel (PIL's mode L) instead of being widened to sRGB.
     if (grey) pipeline.toColourspace('b-w');
     result = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
     const reason = error instanceof Error ? error.message.trim() : String(error);
-    throw new VideoLlavaError('DECODE_FAILED', `${file}: the image could not be decoded; it may be truncated or corrupt (${reason}).`, { file, cause: error });
+    throw new VideoLlavaError(
+      'DECODE_FAILED',
+      `${file}: the image could not be decoded; it may be truncated or corrupt (${reason}).`,
+      { file, cause: error },
+    );
   }
   const { width, height, channels } = result.info;
   if (channels < 1 || channels > 4) {
-    throw new VideoLlavaError('UNSUPPORTED', `${file}: decodes to ${channels} channels; only 1 to 4 are supported.`, { file, expected: '1 to 4 channels', actual: channels });
+    throw new VideoLlavaError('UNSUPPORTED', `${file}: decodes to ${channels} channels; only 1 to 4 are supported.`, {
+      file,
+      expected: '1 to 4 channels',
+      actual: channels,
+    });
   }
   const data = new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength);
   return new RawImage(data, width, height, channels as 1 | 2 | 3 | 4);
@@ -109,7 +148,10 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: numbe
  * @throws VideoLlavaError with `file` set: `FILE_NOT_FOUND`; `INVALID_FILE` (empty, not an image, a folder);
  *   `DECODE_FAILED` (truncated or corrupt); `OUT_OF_MEMORY` (too many pixels); `UNSUPPORTED` (sharp missing)
  */
-export async function loadImage(pathOrBytes: string | URL | Uint8Array, options: LoadImageOptions = {}): Promise<RawImage> {
+export async function loadImage(
+  pathOrBytes: string | URL | Uint8Array,
+  options: LoadImageOptions = {},
+): Promise<RawImage> {
   const { bytes, file } = await readBytes(pathOrBytes, options);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const header = readImageHeader(bytes, file);

@@ -9,14 +9,22 @@ export type ChannelLayout = 'channels-first' | 'channels-last';
  */
 export function checkChannelValues(values: readonly number[], channels: number, field: string): void {
   if (values.length !== channels || values.some((value) => typeof value !== 'number' || !Number.isFinite(value))) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must have one finite number per channel (${channels}), found ${describeValue(values)}.`, {
-      field,
-      expected: `${channels} finite numbers`,
-      actual: values,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must have one finite number per channel (${channels}), found ${describeValue(values)}.`,
+      {
+        field,
+        expected: `${channels} finite numbers`,
+        actual: values,
+      },
+    );
   }
   if (field.endsWith('std') && values.some((value) => value === 0)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must not contain 0, found ${describeValue(values)}.`, { field, expected: 'non-zero values', actual: values });
+    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must not contain 0, found ${describeValue(values)}.`, {
+      field,
+      expected: 'non-zero values',
+      actual: values,
+    });
   }
 }
 
@@ -32,16 +40,25 @@ export function checkChannelValues(values: readonly number[], channels: number, 
  * @returns a new Float32Array in the same order
  * @throws VideoLlavaError `INVALID_ARGUMENT` when `mean`/`std` do not match or `values` is not a whole number of pixels
  */
-export function normalize(values: Float32Array, mean: readonly number[], std: readonly number[], layout: ChannelLayout = 'channels-first'): Float32Array {
+export function normalize(
+  values: Float32Array,
+  mean: readonly number[],
+  std: readonly number[],
+  layout: ChannelLayout = 'channels-first',
+): Float32Array {
   const channels = mean.length;
   checkChannelValues(mean, channels, 'mean');
   checkChannelValues(std, channels, 'std');
   if (channels === 0 || values.length % channels !== 0) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `normalize: ${values.length} values are not a whole number of ${channels}-channel pixels.`, {
-      field: 'values',
-      expected: `a multiple of ${channels}`,
-      actual: values.length,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `normalize: ${values.length} values are not a whole number of ${channels}-channel pixels.`,
+      {
+        field: 'values',
+        expected: `a multiple of ${channels}`,
+        actual: values.length,
+      },
+    );
   }
   const mean32 = mean.map((value) => Math.fround(value));
   const std32 = std.map((value) => Math.fround(value));

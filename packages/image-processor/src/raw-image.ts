@@ -11,9 +11,20 @@ import { VideoLlavaError, describeValue } from '@video-llava/core';
 export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P';
 
 /** Bytes per pixel of each {@link ImageMode}. */
-export const CHANNELS_OF_MODE: Readonly<Record<ImageMode, 1 | 2 | 3 | 4>> = Object.freeze({ L: 1, LA: 2, RGB: 3, RGBA: 4, P: 1 });
+export const CHANNELS_OF_MODE: Readonly<Record<ImageMode, 1 | 2 | 3 | 4>> = Object.freeze({
+  L: 1,
+  LA: 2,
+  RGB: 3,
+  RGBA: 4,
+  P: 1,
+});
 
-const MODE_OF_CHANNELS: Readonly<Record<1 | 2 | 3 | 4, ImageMode>> = Object.freeze({ 1: 'L', 2: 'LA', 3: 'RGB', 4: 'RGBA' });
+const MODE_OF_CHANNELS: Readonly<Record<1 | 2 | 3 | 4, ImageMode>> = Object.freeze({
+  1: 'L',
+  2: 'LA',
+  3: 'RGB',
+  4: 'RGBA',
+});
 
 /** Number of palette entries a `P` image carries (PIL's palettes always have room for 256). */
 export const PALETTE_SIZE = 256;
@@ -33,11 +44,15 @@ function isMode(value: unknown): value is ImageMode {
 
 function checkDimension(name: 'width' | 'height', value: number): void {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `RawImage ${name} must be a positive integer, found ${describeValue(value)}.`, {
-      field: name,
-      expected: 'a positive integer',
-      actual: value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `RawImage ${name} must be a positive integer, found ${describeValue(value)}.`,
+      {
+        field: name,
+        expected: 'a positive integer',
+        actual: value,
+      },
+    );
   }
 }
 
@@ -77,7 +92,13 @@ export class RawImage {
    * @throws VideoLlavaError `INVALID_ARGUMENT` when the sizes, the mode or the palette are wrong, or
    *   `SHAPE_MISMATCH` when `data` has the wrong length
    */
-  constructor(data: Uint8Array, width: number, height: number, channelsOrMode: 1 | 2 | 3 | 4 | ImageMode = 'RGB', options: RawImageOptions = {}) {
+  constructor(
+    data: Uint8Array,
+    width: number,
+    height: number,
+    channelsOrMode: 1 | 2 | 3 | 4 | ImageMode = 'RGB',
+    options: RawImageOptions = {},
+  ) {
     checkDimension('width', width);
     checkDimension('height', height);
     let mode: ImageMode;
@@ -86,46 +107,66 @@ export class RawImage {
     } else if (channelsOrMode === 1 || channelsOrMode === 2 || channelsOrMode === 3 || channelsOrMode === 4) {
       mode = MODE_OF_CHANNELS[channelsOrMode];
     } else {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `RawImage channels must be 1, 2, 3 or 4 or a mode (L, LA, RGB, RGBA, P), found ${describeValue(channelsOrMode)}.`, {
-        field: 'channels',
-        expected: '1, 2, 3, 4, "L", "LA", "RGB", "RGBA" or "P"',
-        actual: channelsOrMode,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `RawImage channels must be 1, 2, 3 or 4 or a mode (L, LA, RGB, RGBA, P), found ${describeValue(channelsOrMode)}.`,
+        {
+          field: 'channels',
+          expected: '1, 2, 3, 4, "L", "LA", "RGB", "RGBA" or "P"',
+          actual: channelsOrMode,
+        },
+      );
     }
     if (!(data instanceof Uint8Array)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `RawImage data must be a Uint8Array, found ${describeValue(data)}.`, {
-        field: 'data',
-        expected: 'Uint8Array',
-        actual: (data as object | null | undefined)?.constructor?.name ?? data,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `RawImage data must be a Uint8Array, found ${describeValue(data)}.`,
+        {
+          field: 'data',
+          expected: 'Uint8Array',
+          actual: (data as object | null | undefined)?.constructor?.name ?? data,
+        },
+      );
     }
     const channels = CHANNELS_OF_MODE[mode];
     const expected = width * height * channels;
     if (data.length !== expected) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `RawImage data has ${data.length} bytes but a ${width}x${height} ${mode} image needs ${expected}.`, {
-        field: 'data',
-        expected,
-        actual: data.length,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `RawImage data has ${data.length} bytes but a ${width}x${height} ${mode} image needs ${expected}.`,
+        {
+          field: 'data',
+          expected,
+          actual: data.length,
+        },
+      );
     }
     let palette: Uint8Array | undefined;
     if (mode === 'P') {
       const given = options.palette;
       if (!(given instanceof Uint8Array) || given.length % 3 !== 0 || given.length > PALETTE_SIZE * 3) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `A P (palette) RawImage needs a palette of RGB triples, at most ${PALETTE_SIZE * 3} bytes, found ${describeValue(given)}.`, {
-          field: 'palette',
-          expected: `a Uint8Array of 3 * n bytes, n <= ${PALETTE_SIZE}`,
-          actual: given === undefined ? undefined : given.length,
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `A P (palette) RawImage needs a palette of RGB triples, at most ${PALETTE_SIZE * 3} bytes, found ${describeValue(given)}.`,
+          {
+            field: 'palette',
+            expected: `a Uint8Array of 3 * n bytes, n <= ${PALETTE_SIZE}`,
+            actual: given === undefined ? undefined : given.length,
+          },
+        );
       }
       palette = new Uint8Array(PALETTE_SIZE * 3);
       palette.set(given);
     } else if (options.palette !== undefined) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Only a P (palette) RawImage takes a palette; this one is ${mode}.`, {
-        field: 'palette',
-        expected: 'no palette',
-        actual: mode,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Only a P (palette) RawImage takes a palette; this one is ${mode}.`,
+        {
+          field: 'palette',
+          expected: 'no palette',
+          actual: mode,
+        },
+      );
     }
     this.data = data;
     this.width = width;

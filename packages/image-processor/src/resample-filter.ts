@@ -25,11 +25,15 @@ const FILTER_OF_CODE: readonly ResampleFilter[] = ['nearest', 'lanczos', 'biline
 export function resampleFilterFromPilCode(code: number, field = 'resample'): ResampleFilter {
   const filter = Number.isInteger(code) ? FILTER_OF_CODE[code] : undefined;
   if (filter === undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} ${describeValue(code)} is not a PIL resampling filter; expected 0 (nearest), 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) or 5 (hamming).`, {
-      field,
-      expected: '0, 1, 2, 3, 4 or 5',
-      actual: code,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} ${describeValue(code)} is not a PIL resampling filter; expected 0 (nearest), 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) or 5 (hamming).`,
+      {
+        field,
+        expected: '0, 1, 2, 3, 4 or 5',
+        actual: code,
+      },
+    );
   }
   return filter;
 }

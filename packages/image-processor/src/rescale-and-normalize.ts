@@ -28,23 +28,36 @@ export interface RescaleNormalizeOptions {
  * @returns `target` (or the new array)
  * @throws VideoLlavaError `INVALID_ARGUMENT` for a palette image, mismatched mean/std, or a target too small
  */
-export function rescaleAndNormalize(image: RawImage, options: RescaleNormalizeOptions, target?: Float32Array, offset = 0): Float32Array {
+export function rescaleAndNormalize(
+  image: RawImage,
+  options: RescaleNormalizeOptions,
+  target?: Float32Array,
+  offset = 0,
+): Float32Array {
   const channels = image.channels;
   if (image.mode === 'P') {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `rescaleAndNormalize needs pixel values, not palette indices: convert the ${image.toString()} to RGB first.`, {
-      field: 'image',
-      expected: 'an L, LA, RGB or RGBA image',
-      actual: image.mode,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `rescaleAndNormalize needs pixel values, not palette indices: convert the ${image.toString()} to RGB first.`,
+      {
+        field: 'image',
+        expected: 'an L, LA, RGB or RGBA image',
+        actual: image.mode,
+      },
+    );
   }
   const plane = image.width * image.height;
   const out = target ?? new Float32Array(plane * channels);
   if (offset < 0 || out.length < offset + plane * channels) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `rescaleAndNormalize: the target has ${out.length} floats, too few for ${plane * channels} from offset ${offset}.`, {
-      field: 'target',
-      expected: offset + plane * channels,
-      actual: out.length,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `rescaleAndNormalize: the target has ${out.length} floats, too few for ${plane * channels} from offset ${offset}.`,
+      {
+        field: 'target',
+        expected: offset + plane * channels,
+        actual: out.length,
+      },
+    );
   }
   let mean32: number[] = [];
   let std32: number[] = [];

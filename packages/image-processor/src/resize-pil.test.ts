@@ -42,7 +42,10 @@ function floatResize(image: RawImage, width: number, height: number): Float64Arr
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < width; x++) {
       for (let channel = 0; channel < c; channel++) {
-        const value = columns[x]!.reduce((sum, [source, weight]) => sum + image.data[(y * image.width + source) * c + channel]! * weight, 0);
+        const value = columns[x]!.reduce(
+          (sum, [source, weight]) => sum + image.data[(y * image.width + source) * c + channel]! * weight,
+          0,
+        );
         // The intermediate image is 8-bit: what overshoots is clipped before the second pass.
         horizontal[(y * width + x) * c + channel] = Math.min(255, Math.max(0, value));
       }
@@ -51,7 +54,10 @@ function floatResize(image: RawImage, width: number, height: number): Float64Arr
   const out = new Float64Array(width * height * c);
   for (let y = 0; y < height; y++) {
     for (let index = 0; index < width * c; index++) {
-      out[y * width * c + index] = rows[y]!.reduce((sum, [source, weight]) => sum + horizontal[source * width * c + index]! * weight, 0);
+      out[y * width * c + index] = rows[y]!.reduce(
+        (sum, [source, weight]) => sum + horizontal[source * width * c + index]! * weight,
+        0,
+      );
     }
   }
   return out;
@@ -86,7 +92,10 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
           [1, 1],
         ] as const) {
           const out = resizePil(image, width, height, filter);
-          expect(out.data.every((byte) => byte === value), `${filter} ${value} -> ${width}x${height}`).toBe(true);
+          expect(
+            out.data.every((byte) => byte === value),
+            `${filter} ${value} -> ${width}x${height}`,
+          ).toBe(true);
         }
       }
     }
@@ -133,8 +142,15 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
     const image = noiseImage(19, 11, 3, 5);
     const out = resizeBicubicPil(image, 8, 23);
     for (let channel = 0; channel < 3; channel++) {
-      const plane = new RawImage(image.data.filter((_, index) => index % 3 === channel), 19, 11, 'L');
-      expect([...resizeBicubicPil(plane, 8, 23).data]).toEqual([...out.data.filter((_, index) => index % 3 === channel)]);
+      const plane = new RawImage(
+        image.data.filter((_, index) => index % 3 === channel),
+        19,
+        11,
+        'L',
+      );
+      expect([...resizeBicubicPil(plane, 8, 23).data]).toEqual([
+        ...out.data.filter((_, index) => index % 3 === channel),
+      ]);
     }
   });
 
@@ -153,8 +169,17 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
       if (out.data[index + 3]! > 0) expect(out.data[index], `red at pixel ${index / 4}`).toBe(0);
     }
     // Without premultiplication red would show: the same data as plain RGB + separate alpha does bleed.
-    const rgb = new RawImage(data.filter((_, index) => index % 4 !== 3), width, 4, 'RGB');
-    expect(resizeBicubicPil(rgb, 7, 4).data.some((value, index) => index % 3 === 0 && value > 0 && Math.floor(index / 3) % 7 >= 3)).toBe(true);
+    const rgb = new RawImage(
+      data.filter((_, index) => index % 4 !== 3),
+      width,
+      4,
+      'RGB',
+    );
+    expect(
+      resizeBicubicPil(rgb, 7, 4).data.some(
+        (value, index) => index % 3 === 0 && value > 0 && Math.floor(index / 3) % 7 >= 3,
+      ),
+    ).toBe(true);
   });
 
   it('uses nearest for palette images (as PIL) and keeps the palette', () => {
@@ -170,7 +195,9 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
     const row = new RawImage(new Uint8Array([10, 11, 12, 13, 14, 15, 16, 17]), 8, 1, 'L');
     // Pillow's ImagingScaleAffine: source x = trunc((x + 0.5) * 8 / 4) = 2x + 1.
     expect([...resizePil(row, 4, 1, 'nearest').data]).toEqual([11, 13, 15, 17]);
-    expect([...resizePil(row, 16, 1, 'nearest').data]).toEqual([10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16, 16, 17, 17]);
+    expect([...resizePil(row, 16, 1, 'nearest').data]).toEqual([
+      10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16, 16, 17, 17,
+    ]);
   });
 
   it('bilinear halves a two-pixel pattern to its average', () => {
@@ -180,21 +207,47 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
     expect(out.data.every((value) => value >= 75 && value <= 125)).toBe(true);
   });
 
-  it('gives Pillow\'s exact output for every filter, down and up, on a row and on a 5x4 image', () => {
+  it("gives Pillow's exact output for every filter, down and up, on a row and on a 5x4 image", () => {
     // Expected values are Pillow 9.4's Image.resize on the same L images. Two are worked by hand here:
     // box 6 -> 4 (scale 1.5, support 0.75): output 0 is centred at 0.75 and takes pixels 0 and 1 with equal weight,
     // (0 + 40) / 2 = 20; output 1 at 2.25 takes pixel 2 alone (90). Bilinear output 0 (support 1.5) takes pixels 0
     // and 1 with triangle weights 0.833 and 0.5, normalised 0.625 and 0.375: 40 * 0.375 = 15.
     const row = new RawImage(Uint8Array.from([0, 40, 90, 160, 200, 255]), 6, 1, 'L');
-    const rowExpected: Record<'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos', [number[], number[]]> = {
-      nearest: [[0, 90, 160, 255], [0, 40, 40, 90, 90, 160, 200, 255, 255]],
-      box: [[20, 90, 180, 255], [0, 40, 40, 90, 160, 160, 200, 255, 255]],
-      bilinear: [[15, 81, 166, 234], [0, 20, 48, 82, 125, 167, 193, 228, 255]],
-      hamming: [[11, 78, 169, 240], [0, 20, 41, 89, 125, 161, 199, 228, 255]],
-      bicubic: [[11, 76, 170, 239], [0, 16, 48, 80, 126, 168, 193, 231, 255]],
-      lanczos: [[9, 77, 170, 240], [0, 15, 48, 81, 126, 167, 191, 233, 255]],
+    const rowExpected: Record<
+      'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos',
+      [number[], number[]]
+    > = {
+      nearest: [
+        [0, 90, 160, 255],
+        [0, 40, 40, 90, 90, 160, 200, 255, 255],
+      ],
+      box: [
+        [20, 90, 180, 255],
+        [0, 40, 40, 90, 160, 160, 200, 255, 255],
+      ],
+      bilinear: [
+        [15, 81, 166, 234],
+        [0, 20, 48, 82, 125, 167, 193, 228, 255],
+      ],
+      hamming: [
+        [11, 78, 169, 240],
+        [0, 20, 41, 89, 125, 161, 199, 228, 255],
+      ],
+      bicubic: [
+        [11, 76, 170, 239],
+        [0, 16, 48, 80, 126, 168, 193, 231, 255],
+      ],
+      lanczos: [
+        [9, 77, 170, 240],
+        [0, 15, 48, 81, 126, 167, 191, 233, 255],
+      ],
     };
-    const grid = new RawImage(Uint8Array.from([10, 200, 30, 250, 90, 60, 0, 255, 120, 15, 180, 220, 5, 75, 140, 35, 95, 170, 45, 230]), 5, 4, 'L');
+    const grid = new RawImage(
+      Uint8Array.from([10, 200, 30, 250, 90, 60, 0, 255, 120, 15, 180, 220, 5, 75, 140, 35, 95, 170, 45, 230]),
+      5,
+      4,
+      'L',
+    );
     const gridExpected: Record<keyof typeof rowExpected, number[]> = {
       nearest: [60, 255, 15, 35, 170, 230],
       box: [68, 143, 119, 133, 88, 123],
@@ -203,7 +256,10 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
       bicubic: [76, 141, 108, 121, 102, 121],
       lanczos: [75, 145, 107, 124, 100, 117],
     };
-    for (const [filter, [down, up]] of Object.entries(rowExpected) as [keyof typeof rowExpected, [number[], number[]]][]) {
+    for (const [filter, [down, up]] of Object.entries(rowExpected) as [
+      keyof typeof rowExpected,
+      [number[], number[]],
+    ][]) {
       expect(Array.from(resizePil(row, 4, 1, filter).data), `${filter} 6 -> 4`).toEqual(down);
       expect(Array.from(resizePil(row, 9, 1, filter).data), `${filter} 6 -> 9`).toEqual(up);
       expect(Array.from(resizePil(grid, 3, 2, filter).data), `${filter} 5x4 -> 3x2`).toEqual(gridExpected[filter]);
@@ -233,23 +289,44 @@ describe('resizePil / resizeBicubicPil (PIL Resample.c port)', () => {
         }
         const windowed = resizePilWindow(image, width, height, window);
         expect(windowed.mode).toBe(mode);
-        expect(Buffer.from(windowed.data).equals(Buffer.from(manual)), `${mode} ${width}x${height} ${JSON.stringify(window)}`).toBe(true);
-        if (window.left === Math.floor((width - window.width) / 2) && window.top === Math.floor((height - window.height) / 2)) {
+        expect(
+          Buffer.from(windowed.data).equals(Buffer.from(manual)),
+          `${mode} ${width}x${height} ${JSON.stringify(window)}`,
+        ).toBe(true);
+        if (
+          window.left === Math.floor((width - window.width) / 2) &&
+          window.top === Math.floor((height - window.height) / 2)
+        ) {
           expect(Buffer.from(windowed.data).equals(Buffer.from(cut.data))).toBe(true);
         }
       }
     }
-    expect(() => resizePilWindow(noiseImage(4, 4, 1), 8, 8, { left: 5, top: 0, width: 4, height: 4 })).toThrowError(expect.objectContaining({ field: 'window' }));
+    expect(() => resizePilWindow(noiseImage(4, 4, 1), 8, 8, { left: 5, top: 0, width: 4, height: 4 })).toThrowError(
+      expect.objectContaining({ field: 'window' }),
+    );
   });
 
   it('refuses sizes that are not positive integers, naming the argument', () => {
     const image = noiseImage(4, 4, 1);
-    expect(() => resizeBicubicPil(image, 0, 4)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'width' }));
-    expect(() => resizeBicubicPil(image, 4, 2.5)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'height' }));
+    expect(() => resizeBicubicPil(image, 0, 4)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'width' }),
+    );
+    expect(() => resizeBicubicPil(image, 4, 2.5)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'height' }),
+    );
   });
 
   it('maps PIL resample codes and refuses unknown ones', () => {
-    expect([0, 1, 2, 3, 4, 5].map((code) => resampleFilterFromPilCode(code))).toEqual(['nearest', 'lanczos', 'bilinear', 'bicubic', 'box', 'hamming']);
-    expect(() => resampleFilterFromPilCode(6)).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'resample' }));
+    expect([0, 1, 2, 3, 4, 5].map((code) => resampleFilterFromPilCode(code))).toEqual([
+      'nearest',
+      'lanczos',
+      'bilinear',
+      'bicubic',
+      'box',
+      'hamming',
+    ]);
+    expect(() => resampleFilterFromPilCode(6)).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'resample' }),
+    );
   });
 });

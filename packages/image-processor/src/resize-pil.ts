@@ -25,7 +25,13 @@ interface PassCoefficients {
  * Pillow's `precompute_coeffs` followed by `normalize_coeffs_8bpc` for a box of `[0, inSize)`, for the output
  * positions `start .. start + positions - 1` of `outSize` (each position's coefficients depend on it alone).
  */
-function precomputeCoefficients(inSize: number, outSize: number, kernel: ResampleKernel, start = 0, positions = outSize): PassCoefficients {
+function precomputeCoefficients(
+  inSize: number,
+  outSize: number,
+  kernel: ResampleKernel,
+  start = 0,
+  positions = outSize,
+): PassCoefficients {
   // The box bounds are C floats; whole image sizes below 2^24 are exact.
   const scale = Math.fround(inSize) / outSize;
   const filterScale = scale < 1.0 ? 1.0 : scale;
@@ -109,7 +115,8 @@ function resampleHorizontal(
       } else {
         for (let channel = 0; channel < channels; channel++) {
           let sum = HALF;
-          for (let tap = w, at = index + channel; tap < end; tap++, at += channels) sum = (sum + data[at]! * weights[tap]!) | 0;
+          for (let tap = w, at = index + channel; tap < end; tap++, at += channels)
+            sum = (sum + data[at]! * weights[tap]!) | 0;
           out[o++] = clip8(sum);
         }
       }
@@ -153,7 +160,13 @@ function resampleVertical(
 }
 
 /** Input rows the vertical pass reads for output rows `outStart .. outStart + outRows - 1`. */
-function rowsNeeded(height: number, outHeight: number, kernel: ResampleKernel, outStart: number, outRows: number): { start: number; end: number } {
+function rowsNeeded(
+  height: number,
+  outHeight: number,
+  kernel: ResampleKernel,
+  outStart: number,
+  outRows: number,
+): { start: number; end: number } {
   const { first, count } = precomputeCoefficients(height, outHeight, kernel, outStart, outRows);
   let start = height;
   let end = 0;
@@ -165,7 +178,14 @@ function rowsNeeded(height: number, outHeight: number, kernel: ResampleKernel, o
 }
 
 /** Pillow's `ImagingScaleAffine`: nearest neighbour with positions accumulated in double precision. */
-function resizeNearest(data: Uint8Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Uint8Array {
+function resizeNearest(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  outWidth: number,
+  outHeight: number,
+): Uint8Array {
   const out = new Uint8Array(outWidth * outHeight * channels);
   const stepX = Math.fround(width) / outWidth;
   const stepY = Math.fround(height) / outHeight;
@@ -233,11 +253,15 @@ function checkTargetSize(width: number, height: number): void {
     ['height', height],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `resize ${name} must be a positive integer, found ${describeValue(value)}.`, {
-        field: name,
-        expected: 'a positive integer',
-        actual: value,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `resize ${name} must be a positive integer, found ${describeValue(value)}.`,
+        {
+          field: name,
+          expected: 'a positive integer',
+          actual: value,
+        },
+      );
     }
   }
 }
@@ -250,7 +274,13 @@ export interface ResizeWindow {
   height: number;
 }
 
-function copyWindow(data: Uint8Array, rowStride: number, channels: number, rowBase: number, window: ResizeWindow): Uint8Array {
+function copyWindow(
+  data: Uint8Array,
+  rowStride: number,
+  channels: number,
+  rowBase: number,
+  window: ResizeWindow,
+): Uint8Array {
   const rowBytes = window.width * channels;
   const out = new Uint8Array(rowBytes * window.height);
   for (let y = 0; y < window.height; y++) {
@@ -264,31 +294,73 @@ function copyWindow(data: Uint8Array, rowStride: number, channels: number, rowBa
  * PIL's two passes, computing only `window` of the `width` x `height` result. Every output pixel depends on its own
  * position alone, so the window is bit-identical to the same rectangle cut from the whole result.
  */
-function convolve(data: Uint8Array, image: RawImage, width: number, height: number, kernel: ResampleKernel, window: ResizeWindow): Uint8Array {
+function convolve(
+  data: Uint8Array,
+  image: RawImage,
+  width: number,
+  height: number,
+  kernel: ResampleKernel,
+  window: ResizeWindow,
+): Uint8Array {
   const channels = image.channels;
   const needHorizontal = width !== image.width;
   const needVertical = height !== image.height;
   // Pillow >= 12.2 resizes very tall images vertically first (Image.resize): same passes, other order.
   if (image.height > image.width * 100 && height < image.height) {
     let pixels = data;
-    if (needVertical) pixels = resampleVertical(pixels, image.width * channels, 0, image.width * channels, image.height, 0, height, 0, height, kernel);
+    if (needVertical)
+      pixels = resampleVertical(
+        pixels,
+        image.width * channels,
+        0,
+        image.width * channels,
+        image.height,
+        0,
+        height,
+        0,
+        height,
+        kernel,
+      );
     if (needHorizontal) pixels = resampleHorizontal(pixels, image.width, channels, 0, height, width, 0, width, kernel);
     return copyWindow(pixels, width * channels, channels, 0, window);
   }
   // Input rows that the vertical pass will read (all of the window's rows when there is no vertical pass).
-  const rows = needVertical ? rowsNeeded(image.height, height, kernel, window.top, window.height) : { start: window.top, end: window.top + window.height };
+  const rows = needVertical
+    ? rowsNeeded(image.height, height, kernel, window.top, window.height)
+    : { start: window.top, end: window.top + window.height };
   let pixels = data;
   let rowStride = image.width * channels;
   let columnOffset = window.left * channels;
   let rowBase = 0;
   if (needHorizontal) {
-    pixels = resampleHorizontal(data, image.width, channels, rows.start, rows.end - rows.start, width, window.left, window.width, kernel);
+    pixels = resampleHorizontal(
+      data,
+      image.width,
+      channels,
+      rows.start,
+      rows.end - rows.start,
+      width,
+      window.left,
+      window.width,
+      kernel,
+    );
     rowStride = window.width * channels;
     columnOffset = 0;
     rowBase = rows.start;
   }
   if (needVertical) {
-    return resampleVertical(pixels, rowStride, columnOffset, window.width * channels, image.height, rowBase, height, window.top, window.height, kernel);
+    return resampleVertical(
+      pixels,
+      rowStride,
+      columnOffset,
+      window.width * channels,
+      image.height,
+      rowBase,
+      height,
+      window.top,
+      window.height,
+      kernel,
+    );
   }
   return needHorizontal ? pixels : copyWindow(pixels, rowStride, channels, rowBase, window);
 }
@@ -304,11 +376,15 @@ function checkWindow(window: ResizeWindow, width: number, height: number): void 
     left + window.width <= width &&
     top + window.height <= height;
   if (!fits) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `The window ${describeValue(window)} does not lie inside the ${width}x${height} result.`, {
-      field: 'window',
-      expected: `integers with 0 <= left, left + width <= ${width}, 0 <= top, top + height <= ${height}`,
-      actual: window,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `The window ${describeValue(window)} does not lie inside the ${width}x${height} result.`,
+      {
+        field: 'window',
+        expected: `integers with 0 <= left, left + width <= ${width}, 0 <= top, top + height <= ${height}`,
+        actual: window,
+      },
+    );
   }
 }
 
@@ -324,33 +400,57 @@ function checkWindow(window: ResizeWindow, width: number, height: number): void 
  * @default filter 'bicubic'
  * @throws VideoLlavaError `INVALID_ARGUMENT` for sizes that are not positive integers or a window outside the result
  */
-export function resizePilWindow(image: RawImage, width: number, height: number, window: ResizeWindow, filter: ResampleFilter = 'bicubic'): RawImage {
+export function resizePilWindow(
+  image: RawImage,
+  width: number,
+  height: number,
+  window: ResizeWindow,
+  filter: ResampleFilter = 'bicubic',
+): RawImage {
   checkTargetSize(width, height);
   checkWindow(window, width, height);
   const options = image.palette ? { palette: image.palette } : {};
   if (width === image.width && height === image.height) {
     if (window.width === width && window.height === height) return image;
-    return new RawImage(copyWindow(image.data, width * image.channels, image.channels, 0, window), window.width, window.height, image.mode, options);
+    return new RawImage(
+      copyWindow(image.data, width * image.channels, image.channels, 0, window),
+      window.width,
+      window.height,
+      image.mode,
+      options,
+    );
   }
   if (filter === 'nearest' || image.mode === 'P') {
     const whole = resizeNearest(image.data, image.width, image.height, image.channels, width, height);
-    const pixels = window.width === width && window.height === height ? whole : copyWindow(whole, width * image.channels, image.channels, 0, window);
+    const pixels =
+      window.width === width && window.height === height
+        ? whole
+        : copyWindow(whole, width * image.channels, image.channels, 0, window);
     return new RawImage(pixels, window.width, window.height, image.mode, options);
   }
   const kernel = RESAMPLE_KERNELS[filter];
   if (kernel === undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Unknown resampling filter ${describeValue(filter)}; expected nearest, box, bilinear, hamming, bicubic or lanczos.`, {
-      field: 'filter',
-      expected: 'nearest, box, bilinear, hamming, bicubic or lanczos',
-      actual: filter,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Unknown resampling filter ${describeValue(filter)}; expected nearest, box, bilinear, hamming, bicubic or lanczos.`,
+      {
+        field: 'filter',
+        expected: 'nearest, box, bilinear, hamming, bicubic or lanczos',
+        actual: filter,
+      },
+    );
   }
   if (image.mode === 'LA' || image.mode === 'RGBA') {
     const channels = image.channels as 2 | 4;
     const resized = convolve(premultiply(image.data, channels), image, width, height, kernel, window);
     return new RawImage(unpremultiply(resized, channels), window.width, window.height, image.mode);
   }
-  return new RawImage(convolve(image.data, image, width, height, kernel, window), window.width, window.height, image.mode);
+  return new RawImage(
+    convolve(image.data, image, width, height, kernel, window),
+    window.width,
+    window.height,
+    image.mode,
+  );
 }
 
 /**
@@ -372,7 +472,12 @@ export function resizePilWindow(image: RawImage, width: number, height: number, 
  * @returns a new image of the same mode
  * @throws VideoLlavaError `INVALID_ARGUMENT` when a target size is not a positive integer
  */
-export function resizePil(image: RawImage, width: number, height: number, filter: ResampleFilter = 'bicubic'): RawImage {
+export function resizePil(
+  image: RawImage,
+  width: number,
+  height: number,
+  filter: ResampleFilter = 'bicubic',
+): RawImage {
   checkTargetSize(width, height);
   if (width === image.width && height === image.height) return image;
   return resizePilWindow(image, width, height, { left: 0, top: 0, width, height }, filter);

@@ -23,12 +23,21 @@ describe('getResizeSize (transformers get_resize_output_image_size, default_to_s
 
   it('honours maxSize on the longer edge', () => {
     // 1000x100 at shortest 224 would be 2240 long; maxSize 500 gives int(500 * 224 / 2240) = 50 short.
-    expect(getResizeSize({ width: 1000, height: 100 }, { shortestEdge: 224 }, { maxSize: 500 })).toEqual({ height: 50, width: 500 });
-    expect(() => getResizeSize({ width: 10, height: 10 }, { shortestEdge: 224 }, { maxSize: 224 })).toThrowError(expect.objectContaining({ field: 'maxSize' }));
+    expect(getResizeSize({ width: 1000, height: 100 }, { shortestEdge: 224 }, { maxSize: 500 })).toEqual({
+      height: 50,
+      width: 500,
+    });
+    expect(() => getResizeSize({ width: 10, height: 10 }, { shortestEdge: 224 }, { maxSize: 224 })).toThrowError(
+      expect.objectContaining({ field: 'maxSize' }),
+    );
   });
 
   it('refuses sizes that are not positive integers, naming the field', () => {
-    expect(() => getResizeSize({ width: 0, height: 4 }, { shortestEdge: 2 })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'image.width' }));
-    expect(() => getResizeSize({ width: 4, height: 4 }, { shortestEdge: 1.5 })).toThrowError(expect.objectContaining({ field: 'size.shortestEdge' }));
+    expect(() => getResizeSize({ width: 0, height: 4 }, { shortestEdge: 2 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'image.width' }),
+    );
+    expect(() => getResizeSize({ width: 4, height: 4 }, { shortestEdge: 1.5 })).toThrowError(
+      expect.objectContaining({ field: 'size.shortestEdge' }),
+    );
   });
 });

@@ -19,11 +19,15 @@ export interface ResizeSizeOptions {
 
 function checkPositive(value: number, field: string): void {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a positive integer, found ${describeValue(value)}.`, {
-      field,
-      expected: 'a positive integer',
-      actual: value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must be a positive integer, found ${describeValue(value)}.`,
+      {
+        field,
+        expected: 'a positive integer',
+        actual: value,
+      },
+    );
   }
 }
 
@@ -41,7 +45,11 @@ function checkPositive(value: number, field: string): void {
  * @returns the output `{ height, width }`
  * @throws VideoLlavaError `INVALID_ARGUMENT` for sizes that are not positive integers, or a `maxSize` not above `shortestEdge`
  */
-export function getResizeSize(image: { readonly width: number; readonly height: number }, size: SizeSpec, options: ResizeSizeOptions = {}): ImageSize {
+export function getResizeSize(
+  image: { readonly width: number; readonly height: number },
+  size: SizeSpec,
+  options: ResizeSizeOptions = {},
+): ImageSize {
   checkPositive(image.width, 'image.width');
   checkPositive(image.height, 'image.height');
   if ('height' in size) {
@@ -58,11 +66,15 @@ export function getResizeSize(image: { readonly width: number; readonly height: 
   const maxSize = options.maxSize;
   if (maxSize !== undefined) {
     if (!(maxSize > requested)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `maxSize (${maxSize}) must be greater than the shortest edge (${requested}).`, {
-        field: 'maxSize',
-        expected: `> ${requested}`,
-        actual: maxSize,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `maxSize (${maxSize}) must be greater than the shortest edge (${requested}).`,
+        {
+          field: 'maxSize',
+          expected: `> ${requested}`,
+          actual: maxSize,
+        },
+      );
     }
     if (newLong > maxSize) {
       newShort = Math.trunc((maxSize * newShort) / newLong);

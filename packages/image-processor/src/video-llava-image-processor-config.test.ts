@@ -23,7 +23,7 @@ function pattern(): RawImage {
   return new RawImage(data, 4, 4, 'RGB');
 }
 
-describe('VideoLlavaImageProcessor with other checkpoints\' settings', () => {
+describe("VideoLlavaImageProcessor with other checkpoints' settings", () => {
   it('size as [height, width] equal to the image is the identity; crop_size as an int crops the centre square', () => {
     // any resample: a same-size resize returns the image itself
     for (const resample of [0, 1, 2, 3, 4, 5]) {
@@ -37,7 +37,12 @@ describe('VideoLlavaImageProcessor with other checkpoints\' settings', () => {
   });
 
   it('pads an image smaller than the crop with zeros before normalizing (the reference pads too)', () => {
-    const processor = processorOf({ do_resize: false, crop_size: { height: 6, width: 5 }, image_mean: [0.5, 0.5, 0.5], image_std: [0.25, 0.25, 0.25] });
+    const processor = processorOf({
+      do_resize: false,
+      crop_size: { height: 6, width: 5 },
+      image_mean: [0.5, 0.5, 0.5],
+      image_std: [0.25, 0.25, 0.25],
+    });
     const { pixelValues } = processor.preprocess(pattern());
     expect(pixelValues.dims).toEqual([1, 3, 6, 5]);
     // padding ceil((6 - 4) / 2) = 1 row above, 1 below; ceil((5 - 4) / 2) = 1 column left, 0 right
@@ -52,16 +57,30 @@ describe('VideoLlavaImageProcessor with other checkpoints\' settings', () => {
 
   it('rescale_factor 1/127.5 with mean 1 and std 1 maps 0..255 to -1..1; do_rescale off normalizes the bytes', () => {
     const image = new RawImage(Uint8Array.from([0, 127, 255]), 1, 1, 'RGB');
-    const signed = processorOf({ do_resize: false, do_center_crop: false, rescale_factor: 1 / 127.5, image_mean: [1, 1, 1], image_std: [1, 1, 1] });
+    const signed = processorOf({
+      do_resize: false,
+      do_center_crop: false,
+      rescale_factor: 1 / 127.5,
+      image_mean: [1, 1, 1],
+      image_std: [1, 1, 1],
+    });
     expect(Array.from(signed.preprocess(image).pixelValues.data)).toEqual([-1, f32(f32(127 / 127.5) - 1), 1]);
-    const bytes = processorOf({ do_resize: false, do_center_crop: false, do_rescale: false, image_mean: [10, 20, 30], image_std: [2, 4, 5] });
+    const bytes = processorOf({
+      do_resize: false,
+      do_center_crop: false,
+      do_rescale: false,
+      image_mean: [10, 20, 30],
+      image_std: [2, 4, 5],
+    });
     expect(Array.from(bytes.preprocess(image).pixelValues.data)).toEqual([-5, f32(107 / 4), 45]);
   });
 
   it('ignores longest_edge beside shortest_edge, as the PIL VideoLlavaImageProcessor.resize does', () => {
     const processor = processorOf({ size: { shortest_edge: 8, longest_edge: 10 }, do_center_crop: false });
     // short side 10 -> 8, long side int(8 * 30 / 10) = 24, not capped at 10
-    expect(processor.preprocess(new RawImage(new Uint8Array(30 * 10 * 3), 30, 10, 'RGB')).pixelValues.dims).toEqual([1, 3, 8, 24]);
+    expect(processor.preprocess(new RawImage(new Uint8Array(30 * 10 * 3), 30, 10, 'RGB')).pixelValues.dims).toEqual([
+      1, 3, 8, 24,
+    ]);
   });
 
   it('a 336 px LLaVA-1.5-style config gives [1, 3, 336, 336] from any aspect ratio', () => {
@@ -74,7 +93,9 @@ describe('VideoLlavaImageProcessor with other checkpoints\' settings', () => {
     const std = [0.26862954, 0.26130258, 0.27577711];
     for (let channel = 0; channel < 3; channel++) {
       const plane = pixelValues.data.subarray(channel * 336 * 336, (channel + 1) * 336 * 336);
-      expect(new Set(plane)).toEqual(new Set([f32(f32(f32(90 * (1 / 255)) - f32(mean[channel]!)) / f32(std[channel]!))]));
+      expect(new Set(plane)).toEqual(
+        new Set([f32(f32(f32(90 * (1 / 255)) - f32(mean[channel]!)) / f32(std[channel]!))]),
+      );
     }
   });
 });

@@ -47,7 +47,12 @@ describe('VideoLlavaImageProcessor against the reference (refs/pixel_values)', (
     expect(decodedDifference.maxAbsDifference).toBe(0);
     const { pixelValues } = new VideoLlavaImageProcessor(config).preprocess(image);
     // With identical decoded pixels the pixel values are identical too (measured: 0).
-    assertClose(pixelValues, tinyFixture.npy('pixel_values', 'photo_512x384.jpg.npy'), PIXEL_TOLERANCE, 'photo_512x384.jpg');
+    assertClose(
+      pixelValues,
+      tinyFixture.npy('pixel_values', 'photo_512x384.jpg.npy'),
+      PIXEL_TOLERANCE,
+      'photo_512x384.jpg',
+    );
   });
 
   it('batches several images in order to [N, 3, H, W]', async () => {
@@ -55,18 +60,30 @@ describe('VideoLlavaImageProcessor against the reference (refs/pixel_values)', (
     const loaded = await Promise.all(files.map((file) => loadImage(join(tinyFixture.images, file))));
     const { pixelValues } = new VideoLlavaImageProcessor(config).preprocess(loaded);
     expect(pixelValues.dims).toEqual([3, 3, config.cropSize.height, config.cropSize.width]);
-    files.forEach((file, index) => assertClose(pixelValues.at(index), tinyFixture.npy('pixel_values', `${file}.npy`).at(0), PIXEL_TOLERANCE, file));
+    files.forEach((file, index) =>
+      assertClose(pixelValues.at(index), tinyFixture.npy('pixel_values', `${file}.npy`).at(0), PIXEL_TOLERANCE, file),
+    );
   });
 });
 
 function noise(width: number, height: number): RawImage {
-  return new RawImage(Uint8Array.from({ length: width * height * 3 }, (_, index) => (index * 2654435761) >>> 24), width, height, 'RGB');
+  return new RawImage(
+    Uint8Array.from({ length: width * height * 3 }, (_, index) => (index * 2654435761) >>> 24),
+    width,
+    height,
+    'RGB',
+  );
 }
 
 describe('VideoLlavaImageProcessor follows every setting of the config', () => {
   it('resizes with the filter the config names (resample 2 = bilinear) and the size it gives', () => {
     const image = noise(61, 47);
-    const settings: ImageProcessorConfig = { ...config, resample: 2, size: { height: 40, width: 50 }, cropSize: { height: 30, width: 33 } };
+    const settings: ImageProcessorConfig = {
+      ...config,
+      resample: 2,
+      size: { height: 40, width: 50 },
+      cropSize: { height: 30, width: 33 },
+    };
     const processor = new VideoLlavaImageProcessor(settings);
     expect(processor.resampleFilter).toBe('bilinear');
     const prepared = processor.prepareImage(image);
@@ -86,8 +103,10 @@ describe('VideoLlavaImageProcessor follows every setting of the config', () => {
     const base = { ...config, doResize: false, doCenterCrop: false };
     const at = (channel: number, pixel: number) => image.data[pixel * 3 + channel]!;
     const rescaled = new VideoLlavaImageProcessor({ ...base, doNormalize: false }).preprocess(image).pixelValues.data;
-    const normalizedOnly = new VideoLlavaImageProcessor({ ...base, doRescale: false }).preprocess(image).pixelValues.data;
-    const neither = new VideoLlavaImageProcessor({ ...base, doRescale: false, doNormalize: false }).preprocess(image).pixelValues.data;
+    const normalizedOnly = new VideoLlavaImageProcessor({ ...base, doRescale: false }).preprocess(image).pixelValues
+      .data;
+    const neither = new VideoLlavaImageProcessor({ ...base, doRescale: false, doNormalize: false }).preprocess(image)
+      .pixelValues.data;
     const both = new VideoLlavaImageProcessor(base).preprocess(image).pixelValues.data;
     const f32 = new Float32Array(1);
     const round = (value: number) => ((f32[0] = value), f32[0]);
@@ -114,7 +133,8 @@ describe('VideoLlavaImageProcessor follows every setting of the config', () => {
     const edge = 'shortestEdge' in config.size ? config.size.shortestEdge : Number.NaN;
     expect(getResizeSize(image, config.size)).toEqual({ height: edge, width: edge });
     const plane = height * width;
-    const one = new VideoLlavaImageProcessor({ ...config, doResize: false, doCenterCrop: false }).preprocess(image).pixelValues.data;
+    const one = new VideoLlavaImageProcessor({ ...config, doResize: false, doCenterCrop: false }).preprocess(image)
+      .pixelValues.data;
     for (let channel = 0; channel < 3; channel++) {
       const values = new Set(pixelValues.data.subarray(channel * plane, (channel + 1) * plane));
       expect([...values]).toEqual([one[channel]]);
@@ -124,25 +144,44 @@ describe('VideoLlavaImageProcessor follows every setting of the config', () => {
   it('refuses non-RGB images when do_convert_rgb is off, like the reference', () => {
     const processor = new VideoLlavaImageProcessor({ ...config, doConvertRgb: false });
     const grey = new RawImage(new Uint8Array(4), 2, 2, 'L');
-    expect(() => processor.preprocess([noise(2, 2), grey])).toThrowError(expect.objectContaining({ code: 'UNSUPPORTED', field: 'images[1]', actual: 'L' }));
+    expect(() => processor.preprocess([noise(2, 2), grey])).toThrowError(
+      expect.objectContaining({ code: 'UNSUPPORTED', field: 'images[1]', actual: 'L' }),
+    );
     expect(processor.preprocess(noise(300, 300)).pixelValues.dims[1]).toBe(3);
   });
 
   it('names the image that cannot be stacked with the others', () => {
     const processor = new VideoLlavaImageProcessor({ ...config, doResize: false, doCenterCrop: false });
-    expect(() => processor.preprocess([noise(4, 4), noise(4, 4), noise(5, 4)])).toThrowError(expect.objectContaining({ code: 'SHAPE_MISMATCH', field: 'images[2]' }));
-    expect(() => processor.preprocess([])).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'images' }));
-    expect(() => processor.preprocess([{} as RawImage])).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'images[0]' }));
+    expect(() => processor.preprocess([noise(4, 4), noise(4, 4), noise(5, 4)])).toThrowError(
+      expect.objectContaining({ code: 'SHAPE_MISMATCH', field: 'images[2]' }),
+    );
+    expect(() => processor.preprocess([])).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'images' }),
+    );
+    expect(() => processor.preprocess([{} as RawImage])).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'images[0]' }),
+    );
   });
 
   it('refuses unusable settings at construction, naming the file and field they came from', () => {
-    const refusal = (field: string) => expect.objectContaining({ code: 'INVALID_CONFIG', file: expect.stringMatching(/processor_config\.json$/), field: `image_processor.${field}` });
+    const refusal = (field: string) =>
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        file: expect.stringMatching(/processor_config\.json$/),
+        field: `image_processor.${field}`,
+      });
     expect(() => new VideoLlavaImageProcessor({ ...config, resample: 9 })).toThrowError(refusal('resample'));
     expect(() => new VideoLlavaImageProcessor({ ...config, imageStd: [1, 0, 1] })).toThrowError(refusal('image_std'));
-    expect(() => new VideoLlavaImageProcessor({ ...config, cropSize: { height: 0, width: 2 } })).toThrowError(refusal('crop_size'));
-    expect(() => new VideoLlavaImageProcessor({ ...config, size: {} as ImageProcessorConfig['size'] })).toThrowError(refusal('size'));
+    expect(() => new VideoLlavaImageProcessor({ ...config, cropSize: { height: 0, width: 2 } })).toThrowError(
+      refusal('crop_size'),
+    );
+    expect(() => new VideoLlavaImageProcessor({ ...config, size: {} as ImageProcessorConfig['size'] })).toThrowError(
+      refusal('size'),
+    );
     // settings built by hand name the field alone
     const { origin: _origin, ...byHand } = config;
-    expect(() => new VideoLlavaImageProcessor({ ...byHand, resample: 9 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'resample' }));
+    expect(() => new VideoLlavaImageProcessor({ ...byHand, resample: 9 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG', field: 'resample' }),
+    );
   });
 });

@@ -58,10 +58,16 @@ export class VideoLlavaImageProcessor {
     try {
       resampleFilter = resampleFilterFromPilCode(config.resample);
     } catch {
-      invalidConfig(config.origin, 'resample', 'a PIL resampling code: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming', config.resample);
+      invalidConfig(
+        config.origin,
+        'resample',
+        'a PIL resampling code: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming',
+        config.resample,
+      );
     }
     const size = config.size as Partial<{ shortestEdge: number; height: number; width: number }> | undefined;
-    const positive = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+    const positive = (value: unknown): boolean =>
+      typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
     if (!size || !(positive(size.shortestEdge) || (positive(size.height) && positive(size.width)))) {
       invalidConfig(config.origin, 'size', '{ shortestEdge } or { height, width } with positive integers', size);
     }
@@ -76,11 +82,16 @@ export class VideoLlavaImageProcessor {
         ['image_mean', config.imageMean],
         ['image_std', config.imageStd],
       ] as const) {
-        if (!Array.isArray(values) || values.length !== 3 || values.some((value) => typeof value !== 'number' || !Number.isFinite(value))) {
+        if (
+          !Array.isArray(values) ||
+          values.length !== 3 ||
+          values.some((value) => typeof value !== 'number' || !Number.isFinite(value))
+        ) {
           invalidConfig(config.origin, field, 'three finite numbers (R, G, B)', values);
         }
       }
-      if (config.imageStd.some((value) => value === 0)) invalidConfig(config.origin, 'image_std', 'non-zero numbers', config.imageStd);
+      if (config.imageStd.some((value) => value === 0))
+        invalidConfig(config.origin, 'image_std', 'non-zero numbers', config.imageStd);
     }
     this.config = config;
     this.resampleFilter = resampleFilter;
@@ -96,11 +107,15 @@ export class VideoLlavaImageProcessor {
    */
   prepareImage(image: RawImage, field = 'image'): RawImage {
     if (!(image instanceof RawImage)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a RawImage (see loadImage), found ${describeValue(image)}.`, {
-        field,
-        expected: 'RawImage',
-        actual: (image as object | null | undefined)?.constructor?.name ?? image,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${field} must be a RawImage (see loadImage), found ${describeValue(image)}.`,
+        {
+          field,
+          expected: 'RawImage',
+          actual: (image as object | null | undefined)?.constructor?.name ?? image,
+        },
+      );
     }
     const config = this.config;
     let current = image;
@@ -108,18 +123,27 @@ export class VideoLlavaImageProcessor {
       current = convertToRgb(current);
     } else if (current.mode !== 'RGB') {
       // The reference cannot process these either (it infers channels from the array shape and fails).
-      throw new VideoLlavaError('UNSUPPORTED', `${field} is a ${current.mode} image but do_convert_rgb is false: only RGB images can be processed without conversion.`, {
-        field,
-        expected: 'RGB',
-        actual: current.mode,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `${field} is a ${current.mode} image but do_convert_rgb is false: only RGB images can be processed without conversion.`,
+        {
+          field,
+          expected: 'RGB',
+          actual: current.mode,
+        },
+      );
     }
     if (config.doResize) {
       const { width, height } = getResizeSize(current, config.size);
       const crop = config.cropSize;
       if (config.doCenterCrop && crop.width <= width && crop.height <= height) {
         // Resize and crop in one go: only the kept window is computed, bit-identical to resizing then cropping.
-        const window = { left: Math.floor((width - crop.width) / 2), top: Math.floor((height - crop.height) / 2), width: crop.width, height: crop.height };
+        const window = {
+          left: Math.floor((width - crop.width) / 2),
+          top: Math.floor((height - crop.height) / 2),
+          width: crop.width,
+          height: crop.height,
+        };
         return resizePilWindow(current, width, height, window, this.resampleFilter);
       }
       current = resizePil(current, width, height, this.resampleFilter);
@@ -140,13 +164,19 @@ export class VideoLlavaImageProcessor {
   preprocess(images: RawImage | readonly RawImage[]): ImageProcessorOutput {
     const list = images instanceof RawImage ? [images] : images;
     if (!Array.isArray(list) || list.length === 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `preprocess needs a RawImage or a non-empty array of them, found ${describeValue(images)}.`, {
-        field: 'images',
-        expected: 'RawImage | RawImage[] (at least one)',
-        actual: Array.isArray(list) ? 0 : images,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `preprocess needs a RawImage or a non-empty array of them, found ${describeValue(images)}.`,
+        {
+          field: 'images',
+          expected: 'RawImage | RawImage[] (at least one)',
+          actual: Array.isArray(list) ? 0 : images,
+        },
+      );
     }
-    const prepared = list.map((image, index) => this.prepareImage(image, images instanceof RawImage ? 'images' : `images[${index}]`));
+    const prepared = list.map((image, index) =>
+      this.prepareImage(image, images instanceof RawImage ? 'images' : `images[${index}]`),
+    );
     const first = prepared[0]!;
     const channels = first.channels;
     const plane = first.width * first.height;
@@ -157,7 +187,11 @@ export class VideoLlavaImageProcessor {
         throw new VideoLlavaError(
           'SHAPE_MISMATCH',
           `images[${index}] comes out ${image.width}x${image.height} but images[0] comes out ${first.width}x${first.height}: they cannot be stacked (turn on do_center_crop or give same-sized images).`,
-          { field: `images[${index}]`, expected: `${first.width}x${first.height}`, actual: `${image.width}x${image.height}` },
+          {
+            field: `images[${index}]`,
+            expected: `${first.width}x${first.height}`,
+            actual: `${image.width}x${image.height}`,
+          },
         );
       }
       rescaleAndNormalize(image, config, out, index * channels * plane);

@@ -19,7 +19,8 @@ export interface PageResult {
 
 function base64(bytes: Uint8Array): string {
   let text = '';
-  for (let index = 0; index < bytes.length; index += 0x8000) text += String.fromCharCode(...bytes.subarray(index, index + 0x8000));
+  for (let index = 0; index < bytes.length; index += 0x8000)
+    text += String.fromCharCode(...bytes.subarray(index, index + 0x8000));
   return btoa(text);
 }
 
@@ -42,16 +43,30 @@ async function run(path: string, kind: SourceKind, config: ImageProcessorConfig 
       }
     }
     const image = await loadImage(source, { name: path });
-    const result: PageResult = { mode: image.mode, width: image.width, height: image.height, rgb: base64(convertToRgb(image).data) };
+    const result: PageResult = {
+      mode: image.mode,
+      width: image.width,
+      height: image.height,
+      rgb: base64(convertToRgb(image).data),
+    };
     if (config) {
       const { pixelValues } = new VideoLlavaImageProcessor(config).preprocess(image);
       result.dims = [...pixelValues.dims];
-      result.pixelValues = base64(new Uint8Array(pixelValues.data.buffer, pixelValues.data.byteOffset, pixelValues.data.byteLength));
+      result.pixelValues = base64(
+        new Uint8Array(pixelValues.data.buffer, pixelValues.data.byteOffset, pixelValues.data.byteLength),
+      );
     }
     return result;
   } catch (error) {
     const details = error as { code?: string; message?: string; file?: string; field?: string };
-    return { error: { code: details.code ?? 'NOT_A_VIDEO_LLAVA_ERROR', message: String(details.message ?? error), file: details.file, field: details.field } };
+    return {
+      error: {
+        code: details.code ?? 'NOT_A_VIDEO_LLAVA_ERROR',
+        message: String(details.message ?? error),
+        file: details.file,
+        field: details.field,
+      },
+    };
   }
 }
 

@@ -10,12 +10,18 @@ import { VideoLlavaForConditionalGeneration } from './video-llava-for-conditiona
 
 const allParts: ModelPart[] = ['embed_tokens', 'decoder_model_merged', 'image_encoder', 'video_encoder'];
 
-async function loadWith(edit: (config: Record<string, any>) => void, preload: ModelPart[] = allParts): Promise<VideoLlavaError | undefined> {
+async function loadWith(
+  edit: (config: Record<string, any>) => void,
+  preload: ModelPart[] = allParts,
+): Promise<VideoLlavaError | undefined> {
   const config = miniConfigJson();
   edit(config);
   const backend = createMockBackend({ models: miniModels() });
   try {
-    const model = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS, { 'config.json': config }), { backend, preload });
+    const model = await VideoLlavaForConditionalGeneration.fromPretrained(
+      new MemorySource(PARTS, { 'config.json': config }),
+      { backend, preload },
+    );
     await model.release();
     return undefined;
   } catch (error) {
@@ -36,7 +42,13 @@ describe('checkConfigAgainstOnnx', () => {
     const error = await loadWith((config) => {
       config.text_config.hidden_size = 16;
     });
-    expect(error).toMatchObject({ code: 'INVALID_CONFIG', field: 'text_config.hidden_size', expected: 8, actual: 16, file: 'memory://mini-video-llava/config.json' });
+    expect(error).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'text_config.hidden_size',
+      expected: 8,
+      actual: 16,
+      file: 'memory://mini-video-llava/config.json',
+    });
     expect(error!.message).toContain('onnx/embed_tokens.onnx has 8 (output inputs_embeds, axis 2');
   });
 
@@ -49,9 +61,17 @@ describe('checkConfigAgainstOnnx', () => {
   });
 
   it('vision_config.image_size edited: refused when an encoder opens', async () => {
-    const error = await loadWith((config) => {
-      config.vision_config.image_size = 42;
-    }, ['image_encoder']);
-    expect(error).toMatchObject({ code: 'INVALID_CONFIG', field: 'vision_config.image_size', expected: 28, actual: 42 });
+    const error = await loadWith(
+      (config) => {
+        config.vision_config.image_size = 42;
+      },
+      ['image_encoder'],
+    );
+    expect(error).toMatchObject({
+      code: 'INVALID_CONFIG',
+      field: 'vision_config.image_size',
+      expected: 28,
+      actual: 42,
+    });
   });
 });

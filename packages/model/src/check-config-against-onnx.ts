@@ -21,21 +21,43 @@ interface SizeRule {
 function rulesFor(part: ModelPart, config: PretrainedConfig): SizeRule[] {
   const text = config.model.textConfig;
   const vision = config.model.visionConfig;
-  const width = { field: 'text_config.hidden_size', expected: text.hiddenSize, meaning: 'the width of the language model' };
-  const imageSize = { field: 'vision_config.image_size', expected: vision.imageSize, meaning: 'the image size of the vision tower' };
+  const width = {
+    field: 'text_config.hidden_size',
+    expected: text.hiddenSize,
+    meaning: 'the width of the language model',
+  };
+  const imageSize = {
+    field: 'vision_config.image_size',
+    expected: vision.imageSize,
+    meaning: 'the image size of the vision tower',
+  };
   switch (part) {
     case 'embed_tokens':
       return [{ kind: 'output', value: 'inputs_embeds', axis: 2, ...width }];
     case 'decoder_model_merged':
       return [
         { kind: 'input', value: 'inputs_embeds', axis: 2, ...width },
-        { kind: 'output', value: 'logits', axis: 2, field: 'text_config.vocab_size', expected: text.vocabSize, meaning: 'the vocabulary size' },
+        {
+          kind: 'output',
+          value: 'logits',
+          axis: 2,
+          field: 'text_config.vocab_size',
+          expected: text.vocabSize,
+          meaning: 'the vocabulary size',
+        },
       ];
     case 'image_encoder':
       return [
         { kind: 'input', value: 'pixel_values', axis: 2, ...imageSize },
         { kind: 'input', value: 'pixel_values', axis: 3, ...imageSize },
-        { kind: 'output', value: 'image_features', axis: 1, field: 'vision_config.image_size', expected: config.derived.tokensPerImage, meaning: `the tokens per image (vision_config.image_size / patch_size, vision_feature_select_strategy)` },
+        {
+          kind: 'output',
+          value: 'image_features',
+          axis: 1,
+          field: 'vision_config.image_size',
+          expected: config.derived.tokensPerImage,
+          meaning: `the tokens per image (vision_config.image_size / patch_size, vision_feature_select_strategy)`,
+        },
         { kind: 'output', value: 'image_features', axis: 2, ...width },
       ];
     case 'video_encoder':
@@ -62,9 +84,17 @@ function rulesFor(part: ModelPart, config: PretrainedConfig): SizeRule[] {
  * @throws VideoLlavaError `INVALID_CONFIG` naming the config field (`field`), with the ONNX size as `expected` and the
  *   config's as `actual`
  */
-export function checkConfigAgainstOnnx(part: ModelPart, session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>, config: PretrainedConfig, configFile: string, onnxFile: string): void {
+export function checkConfigAgainstOnnx(
+  part: ModelPart,
+  session: Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>,
+  config: PretrainedConfig,
+  configFile: string,
+  onnxFile: string,
+): void {
   for (const rule of rulesFor(part, config)) {
-    const metadata = (rule.kind === 'input' ? session.inputMetadata : session.outputMetadata).find((value) => value.name === rule.value);
+    const metadata = (rule.kind === 'input' ? session.inputMetadata : session.outputMetadata).find(
+      (value) => value.name === rule.value,
+    );
     const size = metadata?.shape[rule.axis];
     if (typeof size !== 'number' || size === rule.expected) continue;
     throw new VideoLlavaError(

@@ -12,11 +12,20 @@ export function inputDtype(session: InferenceSession, name: string): DataType | 
  *
  * @throws VideoLlavaError `DTYPE_MISMATCH` when the input takes neither float32 nor float16
  */
-export function toSessionFloat(session: InferenceSession, name: string, tensor: Tensor<'float32'>, file: string): Tensor<'float32'> | Tensor<'float16'> {
+export function toSessionFloat(
+  session: InferenceSession,
+  name: string,
+  tensor: Tensor<'float32'>,
+  file: string,
+): Tensor<'float32'> | Tensor<'float16'> {
   const dtype = inputDtype(session, name);
   if (dtype === 'float32') return tensor;
   if (dtype === 'float16') return new Tensor('float16', float32ToFloat16(tensor.data), tensor.dims);
-  throw new VideoLlavaError('DTYPE_MISMATCH', `${file}: input ${name} is ${dtype}; the model feeds it float32 or float16.`, { file, field: name, expected: 'float32 or float16', actual: dtype });
+  throw new VideoLlavaError(
+    'DTYPE_MISMATCH',
+    `${file}: input ${name} is ${dtype}; the model feeds it float32 or float16.`,
+    { file, field: name, expected: 'float32 or float16', actual: dtype },
+  );
 }
 
 /**
@@ -26,6 +35,11 @@ export function toSessionFloat(session: InferenceSession, name: string, tensor: 
  */
 export function toFloat32(tensor: Tensor, file: string, name: string): Tensor<'float32'> {
   if (tensor.dtype === 'float32') return tensor as Tensor<'float32'>;
-  if (tensor.dtype === 'float16') return new Tensor('float32', float16ToFloat32(tensor.data as Uint16Array), tensor.dims);
-  throw new VideoLlavaError('DTYPE_MISMATCH', `${file}: output ${name} is ${tensor.dtype}; the model reads float32 or float16.`, { file, field: name, expected: 'float32 or float16', actual: tensor.dtype });
+  if (tensor.dtype === 'float16')
+    return new Tensor('float32', float16ToFloat32(tensor.data as Uint16Array), tensor.dims);
+  throw new VideoLlavaError(
+    'DTYPE_MISMATCH',
+    `${file}: output ${name} is ${tensor.dtype}; the model reads float32 or float16.`,
+    { file, field: name, expected: 'float32 or float16', actual: tensor.dtype },
+  );
 }

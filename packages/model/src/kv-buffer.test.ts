@@ -13,7 +13,9 @@ function fresh(from: number, count: number): Tensor<'float32'> {
   for (let row = 0; row < ROWS; row++) {
     for (let head = 0; head < HEADS; head++) {
       for (let position = 0; position < count; position++) {
-        for (let lane = 0; lane < WIDTH; lane++) data[((row * HEADS + head) * count + position) * WIDTH + lane] = row * 1e6 + head * 1e4 + (from + position) * 10 + lane;
+        for (let lane = 0; lane < WIDTH; lane++)
+          data[((row * HEADS + head) * count + position) * WIDTH + lane] =
+            row * 1e6 + head * 1e4 + (from + position) * 10 + lane;
       }
     }
   }
@@ -29,7 +31,9 @@ function expectFilled(cache: VideoLlavaCache): void {
     for (let head = 0; head < heads; head++) {
       for (let position = 0; position < cache.length; position++) {
         for (let lane = 0; lane < width; lane++) {
-          expect(tensor.data[((row * heads + head) * capacity + position) * width + lane]).toBe(row * 1e6 + head * 1e4 + position * 10 + lane);
+          expect(tensor.data[((row * heads + head) * capacity + position) * width + lane]).toBe(
+            row * 1e6 + head * 1e4 + position * 10 + lane,
+          );
         }
       }
     }

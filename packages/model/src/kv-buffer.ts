@@ -21,7 +21,11 @@ export function kvBufferCapacity(needed: number, limit: number): number {
 
 /** The whole typed array a tensor views (its buffer from the view's start). */
 function backing(view: Float32Array): Float32Array {
-  return new Float32Array(view.buffer, view.byteOffset, (view.buffer.byteLength - view.byteOffset) / Float32Array.BYTES_PER_ELEMENT);
+  return new Float32Array(
+    view.buffer,
+    view.byteOffset,
+    (view.buffer.byteLength - view.byteOffset) / Float32Array.BYTES_PER_ELEMENT,
+  );
 }
 
 /**
@@ -36,8 +40,17 @@ function restride(data: Float32Array, blocks: number, filled: number, from: numb
 }
 
 /** Copies `rows * heads` blocks of `filled` positions from stride `from` in `source` to stride `to` in `target`. */
-function copyBlocks(source: Float32Array, target: Float32Array, blocks: number, filled: number, from: number, to: number, width: number): void {
-  for (let block = 0; block < blocks; block++) target.set(source.subarray(block * from * width, (block * from + filled) * width), block * to * width);
+function copyBlocks(
+  source: Float32Array,
+  target: Float32Array,
+  blocks: number,
+  filled: number,
+  from: number,
+  to: number,
+  width: number,
+): void {
+  for (let block = 0; block < blocks; block++)
+    target.set(source.subarray(block * from * width, (block * from + filled) * width), block * to * width);
 }
 
 /**
@@ -46,7 +59,11 @@ function copyBlocks(source: Float32Array, target: Float32Array, blocks: number, 
  *
  * @param attentionMask int64 `[rows, length + newLength]`, as the decoding loop passes it
  */
-export function kvBufferAttentionMask(attentionMask: Tensor<'int64'>, length: number, capacity: number): Tensor<'int64'> {
+export function kvBufferAttentionMask(
+  attentionMask: Tensor<'int64'>,
+  length: number,
+  capacity: number,
+): Tensor<'int64'> {
   const [rows, total] = attentionMask.dims as [number, number];
   const newLength = total - length;
   const out = new BigInt64Array(rows * (capacity + newLength));
@@ -67,18 +84,26 @@ export function kvBufferAttentionMask(attentionMask: Tensor<'int64'>, length: nu
  * @param maxPositions positions per row the buffers are allocated for (`max_position_embeddings`)
  * @returns the cache holding `cache.length + newLength` positions
  */
-export function storeNewPositions(cache: VideoLlavaCache, newValues: Readonly<Record<string, Tensor<'float32'>>>, maxPositions: number): VideoLlavaCache {
+export function storeNewPositions(
+  cache: VideoLlavaCache,
+  newValues: Readonly<Record<string, Tensor<'float32'>>>,
+  maxPositions: number,
+): VideoLlavaCache {
   const tensors: Record<string, Tensor<'float32'>> = {};
   let length = cache.length;
   for (const [name, value] of Object.entries(cache.tensors)) {
     const current = value as Tensor<'float32'>;
     const fresh = newValues[name];
     if (current.dtype !== 'float32' || fresh === undefined || fresh.dims.length !== 4) {
-      throw new VideoLlavaError('INVALID_FILE', `The decoder returned no float32 [rows, heads, new, width] keys or values for ${name}.`, {
-        field: name,
-        expected: 'float32 [rows, kvHeads, newLength, headDim]',
-        actual: fresh ? `${fresh.dtype}[${fresh.dims.join(', ')}]` : 'missing',
-      });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `The decoder returned no float32 [rows, heads, new, width] keys or values for ${name}.`,
+        {
+          field: name,
+          expected: 'float32 [rows, kvHeads, newLength, headDim]',
+          actual: fresh ? `${fresh.dtype}[${fresh.dims.join(', ')}]` : 'missing',
+        },
+      );
     }
     const [rows, heads, capacity, width] = current.dims as [number, number, number, number];
     const newLength = fresh.dims[2]!;
@@ -100,9 +125,17 @@ export function storeNewPositions(cache: VideoLlavaCache, newValues: Readonly<Re
       }
     }
     for (let block = 0; block < rows * heads; block++) {
-      data.set(fresh.data.subarray(block * newLength * width, (block + 1) * newLength * width), (block * stride + filled) * width);
+      data.set(
+        fresh.data.subarray(block * newLength * width, (block + 1) * newLength * width),
+        (block * stride + filled) * width,
+      );
     }
-    tensors[name] = new Tensor('float32', data.subarray(0, rows * heads * stride * width), [rows, heads, stride, width]);
+    tensors[name] = new Tensor('float32', data.subarray(0, rows * heads * stride * width), [
+      rows,
+      heads,
+      stride,
+      width,
+    ]);
     length = needed;
   }
   return { tensors, rows: cache.rows, length };

@@ -21,19 +21,32 @@ export function releaseCacheTensors(cache: VideoLlavaCache): void {
 }
 
 /** A cache of no positions for `rows` rows. */
-export function emptyCache(names: readonly string[], dtypes: Readonly<Record<string, DataType>>, rows: number, kvHeads: number, headDim: number): VideoLlavaCache {
+export function emptyCache(
+  names: readonly string[],
+  dtypes: Readonly<Record<string, DataType>>,
+  rows: number,
+  kvHeads: number,
+  headDim: number,
+): VideoLlavaCache {
   const tensors: Record<string, RuntimeTensor> = {};
   for (const name of names) tensors[name] = Tensor.zeros(dtypes[name] ?? 'float32', [rows, kvHeads, 0, headDim]);
   return { tensors, rows, length: 0 };
 }
 
-type Copyable = { set(array: ArrayLike<unknown>, offset?: number): void; subarray(begin: number, end: number): ArrayLike<unknown> };
+type Copyable = {
+  set(array: ArrayLike<unknown>, offset?: number): void;
+  subarray(begin: number, end: number): ArrayLike<unknown>;
+};
 
 /**
  * A new cache with the rows of `cache` picked by `rowIndices` (row `i` of the result is row `rowIndices[i]`) and only
  * its first `length` positions. Device tensors are read back; the result is on the CPU. `cache` is left as it was.
  */
-export async function gatherCache(cache: VideoLlavaCache, rowIndices: ArrayLike<number>, length = cache.length): Promise<VideoLlavaCache> {
+export async function gatherCache(
+  cache: VideoLlavaCache,
+  rowIndices: ArrayLike<number>,
+  length = cache.length,
+): Promise<VideoLlavaCache> {
   const tensors: Record<string, RuntimeTensor> = {};
   for (const [name, value] of Object.entries(cache.tensors)) {
     const tensor = await toCpuTensor(value);
@@ -43,10 +56,11 @@ export async function gatherCache(cache: VideoLlavaCache, rowIndices: ArrayLike<
     const rowSize = heads * positions * width;
     for (let row = 0; row < rowIndices.length; row++) {
       const from = rowIndices[row]!;
-      if (from < 0 || from >= rows) throw new RangeError(`cache row ${from} does not exist (the cache has ${rows} rows)`);
+      if (from < 0 || from >= rows)
+        throw new RangeError(`cache row ${from} does not exist (the cache has ${rows} rows)`);
       for (let head = 0; head < heads; head++) {
         const start = from * rowSize + head * positions * width;
-        out.set(source.subarray(start, start + length * width), ((row * heads + head) * length) * width);
+        out.set(source.subarray(start, start + length * width), (row * heads + head) * length * width);
       }
     }
     tensors[name] = new Tensor(tensor.dtype, out as never, [rowIndices.length, heads, length, width]);

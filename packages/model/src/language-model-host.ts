@@ -27,8 +27,21 @@ export interface LanguageModelHost {
   readonly config: PretrainedConfig;
   readonly statistics: ModelStatistics;
   checkMediaTokens(inputIds: Tensor<'int64'>, media: PixelInputs): void;
-  inputEmbeddings(input: { inputIds: Tensor<'int64'>; signal?: AbortSignal | undefined; onProgress?: ProgressCallback | undefined } & PixelInputs): Promise<Tensor<'float32'>>;
+  inputEmbeddings(
+    input: {
+      inputIds: Tensor<'int64'>;
+      signal?: AbortSignal | undefined;
+      onProgress?: ProgressCallback | undefined;
+    } & PixelInputs,
+  ): Promise<Tensor<'float32'>>;
   emptyCache(rows: number): Promise<VideoLlavaCache>;
   embedTokens(inputIds: Tensor<'int64'>, options?: { signal?: AbortSignal | undefined }): Promise<Tensor<'float32'>>;
-  runDecoder(input: { inputsEmbeds: Tensor<'float32'>; attentionMask: Tensor<'int64'>; positionIds: Tensor<'int64'>; cache: VideoLlavaCache; lastPositionOnly?: boolean; signal?: AbortSignal | undefined }): Promise<DecoderOutput>;
+  runDecoder(input: {
+    inputsEmbeds: Tensor<'float32'>;
+    attentionMask: Tensor<'int64'>;
+    positionIds: Tensor<'int64'>;
+    cache: VideoLlavaCache;
+    lastPositionOnly?: boolean;
+    signal?: AbortSignal | undefined;
+  }): Promise<DecoderOutput>;
 }

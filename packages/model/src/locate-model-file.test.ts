@@ -14,7 +14,8 @@ function bytesSource(files: Record<string, Uint8Array>, read: string[] = []): Mo
     readBytes: async (path) => {
       read.push(path);
       const bytes = files[path];
-      if (bytes === undefined) throw new VideoLlavaError('FILE_NOT_FOUND', `memory/${path} does not exist.`, { file: `memory/${path}` });
+      if (bytes === undefined)
+        throw new VideoLlavaError('FILE_NOT_FOUND', `memory/${path} does not exist.`, { file: `memory/${path}` });
       return bytes;
     },
     readText: async (path) => new TextDecoder().decode(files[path]),
@@ -25,7 +26,9 @@ describe('locateExternalData', () => {
   it('reads every data file a model given as bytes names, beside it in the source', async () => {
     const read: string[] = [];
     const source = bytesSource({ [`onnx/${models.externalDataFileName}`]: models.externalDataFile }, read);
-    expect(await locateExternalData(source, 'onnx/external.onnx', models.externalData)).toEqual([{ path: models.externalDataFileName, data: models.externalDataFile }]);
+    expect(await locateExternalData(source, 'onnx/external.onnx', models.externalData)).toEqual([
+      { path: models.externalDataFileName, data: models.externalDataFile },
+    ]);
     expect(read).toEqual([`onnx/${models.externalDataFileName}`]);
   });
 
@@ -38,6 +41,9 @@ describe('locateExternalData', () => {
   });
 
   it('passes on the source error naming a missing data file', async () => {
-    await expect(locateExternalData(bytesSource({}), 'onnx/external.onnx', models.externalData)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', file: `memory/onnx/${models.externalDataFileName}` });
+    await expect(locateExternalData(bytesSource({}), 'onnx/external.onnx', models.externalData)).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      file: `memory/onnx/${models.externalDataFileName}`,
+    });
   });
 });

@@ -14,7 +14,11 @@ export function joinDescription(source: ModelSource, path: string): string {
  *
  * @throws VideoLlavaError `FILE_NOT_FOUND` naming the file (with a hint to convert the checkpoint)
  */
-export async function locateModelFile(source: ModelSource, path: string, options: ReadOptions = {}): Promise<ModelFile> {
+export async function locateModelFile(
+  source: ModelSource,
+  path: string,
+  options: ReadOptions = {},
+): Promise<ModelFile> {
   if (typeof source.localPath === 'function') {
     const local = await source.localPath(path, options);
     if (local !== undefined) return local;
@@ -40,7 +44,12 @@ export async function locateModelFile(source: ModelSource, path: string, options
  *
  * @throws VideoLlavaError `FILE_NOT_FOUND` naming a missing data file (the source's error)
  */
-export async function locateExternalData(source: ModelSource, path: string, file: ModelFile, options: ReadOptions = {}): Promise<ExternalDataFile[] | undefined> {
+export async function locateExternalData(
+  source: ModelSource,
+  path: string,
+  file: ModelFile,
+  options: ReadOptions = {},
+): Promise<ExternalDataFile[] | undefined> {
   if (!(file instanceof Uint8Array || file instanceof ArrayBuffer)) return undefined;
   const names = inspectOnnxModel(file instanceof Uint8Array ? file : new Uint8Array(file))?.externalDataFiles ?? [];
   if (names.length === 0) return undefined;

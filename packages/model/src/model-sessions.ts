@@ -48,14 +48,20 @@ export class ModelSessions {
    * first use only.
    * @returns whether the file with `stem` is the one opened
    */
-  async getVariant(part: ModelPart, stem: string, signal?: AbortSignal): Promise<{ session: InferenceSession; variant: boolean }> {
-    if (this.#loaded.has(part) || this.#pending.has(part)) return { session: await this.get(part, signal), variant: this.#stems.has(part) };
+  async getVariant(
+    part: ModelPart,
+    stem: string,
+    signal?: AbortSignal,
+  ): Promise<{ session: InferenceSession; variant: boolean }> {
+    if (this.#loaded.has(part) || this.#pending.has(part))
+      return { session: await this.get(part, signal), variant: this.#stems.has(part) };
     this.#stems.set(part, stem);
     try {
       return { session: await this.get(part, signal), variant: true };
     } catch (error) {
       this.#stems.delete(part);
-      if (!VideoLlavaError.isInstance(error) || (error.code !== 'FILE_NOT_FOUND' && error.code !== 'DOWNLOAD_FAILED')) throw error;
+      if (!VideoLlavaError.isInstance(error) || (error.code !== 'FILE_NOT_FOUND' && error.code !== 'DOWNLOAD_FAILED'))
+        throw error;
       return { session: await this.get(part, signal), variant: false };
     }
   }
@@ -96,7 +102,9 @@ export class ModelSessions {
     let file: ModelFile | undefined;
     // Backends name what they read by URL or absolute path; progress names every file relative to the model folder,
     // like the config files, so one file has one name from download to load.
-    const named = onProgress ? (event: ProgressEvent) => onProgress({ ...event, file: modelRelativeName(event.file, file, path) }) : undefined;
+    const named = onProgress
+      ? (event: ProgressEvent) => onProgress({ ...event, file: modelRelativeName(event.file, file, path) })
+      : undefined;
     const readOptions = { ...(signal ? { signal } : {}), ...(named ? { onProgress: named } : {}) };
     file = await locateModelFile(source, path, readOptions);
     const externalData = base.externalData ?? (await locateExternalData(source, path, file, readOptions));
@@ -109,7 +117,13 @@ export class ModelSessions {
     });
     if (this.#init.config) {
       try {
-        checkConfigAgainstOnnx(part, session, this.#init.config, joinDescription(source, 'config.json'), this.fileDescription(part));
+        checkConfigAgainstOnnx(
+          part,
+          session,
+          this.#init.config,
+          joinDescription(source, 'config.json'),
+          this.fileDescription(part),
+        );
       } catch (error) {
         await session.release();
         throw error;
@@ -120,11 +134,15 @@ export class ModelSessions {
   }
 
   #releasedError(part: ModelPart): VideoLlavaError {
-    return new VideoLlavaError('SESSION_RELEASED', `The model was released; ${this.filePath(part)} cannot be run any more. Load the model again.`, {
-      file: this.fileDescription(part),
-      expected: 'a model that has not been released',
-      actual: 'released',
-    });
+    return new VideoLlavaError(
+      'SESSION_RELEASED',
+      `The model was released; ${this.filePath(part)} cannot be run any more. Load the model again.`,
+      {
+        file: this.fileDescription(part),
+        expected: 'a model that has not been released',
+        actual: 'released',
+      },
+    );
   }
 
   /** Whether {@link release} was called. */

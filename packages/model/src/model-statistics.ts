@@ -21,5 +21,13 @@ export interface ModelStatistics {
 
 /** All counters at zero. */
 export function emptyStatistics(): ModelStatistics {
-  return { imageEncoderRuns: 0, imagesEncoded: 0, videoEncoderRuns: 0, videosEncoded: 0, prefillTokens: 0, reusedPrefixTokens: 0, decoderRuns: 0 };
+  return {
+    imageEncoderRuns: 0,
+    imagesEncoded: 0,
+    videoEncoderRuns: 0,
+    videosEncoded: 0,
+    prefillTokens: 0,
+    reusedPrefixTokens: 0,
+    decoderRuns: 0,
+  };
 }

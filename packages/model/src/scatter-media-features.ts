@@ -22,13 +22,24 @@ export function countPlaceholders(inputIds: ArrayLike<bigint>, ids: PlaceholderI
   return { image, video };
 }
 
-function scatter(embeds: Float32Array, inputIds: ArrayLike<bigint>, tokenId: number, features: Tensor<'float32'>, width: number, kind: 'image' | 'video'): void {
+function scatter(
+  embeds: Float32Array,
+  inputIds: ArrayLike<bigint>,
+  tokenId: number,
+  features: Tensor<'float32'>,
+  width: number,
+  kind: 'image' | 'video',
+): void {
   if (features.dims[features.dims.length - 1] !== width) {
-    throw new VideoLlavaError('SHAPE_MISMATCH', `The ${kind} features are [${features.dims.join(', ')}], rows of ${features.dims[features.dims.length - 1]} values, but the text embeddings are ${width} wide (text_config.hidden_size).`, {
-      field: `${kind}Features`,
-      expected: `[..., ${width}]`,
-      actual: `[${features.dims.join(', ')}]`,
-    });
+    throw new VideoLlavaError(
+      'SHAPE_MISMATCH',
+      `The ${kind} features are [${features.dims.join(', ')}], rows of ${features.dims[features.dims.length - 1]} values, but the text embeddings are ${width} wide (text_config.hidden_size).`,
+      {
+        field: `${kind}Features`,
+        expected: `[..., ${width}]`,
+        actual: `[${features.dims.join(', ')}]`,
+      },
+    );
   }
   const id = BigInt(tokenId);
   let positions = 0;
@@ -68,7 +79,9 @@ export function scatterMediaFeatures(
   features: { imageFeatures?: Tensor<'float32'> | undefined; videoFeatures?: Tensor<'float32'> | undefined },
 ): Tensor<'float32'> {
   const width = embeds.dims[embeds.dims.length - 1]!;
-  if (features.imageFeatures) scatter(embeds.data, inputIds.data, ids.imageTokenId, features.imageFeatures, width, 'image');
-  if (features.videoFeatures) scatter(embeds.data, inputIds.data, ids.videoTokenId, features.videoFeatures, width, 'video');
+  if (features.imageFeatures)
+    scatter(embeds.data, inputIds.data, ids.imageTokenId, features.imageFeatures, width, 'image');
+  if (features.videoFeatures)
+    scatter(embeds.data, inputIds.data, ids.videoTokenId, features.videoFeatures, width, 'video');
   return embeds;
 }

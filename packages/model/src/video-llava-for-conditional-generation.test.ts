@@ -1,7 +1,21 @@
 import { Tensor, VideoLlavaError } from '@video-llava/core';
 import { type MockBackend, createMockBackend } from '@video-llava/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { FRAMES, HEAD_DIM, IMAGE_ID, KV_HEADS, MemorySource, PARTS, TOKENS_PER_FRAME, TOKENS_PER_IMAGE, TOKENS_PER_VIDEO, VIDEO_ID, miniConfigJson, miniModels, miniProcessorJson } from '../test/mock-video-llava.js';
+import {
+  FRAMES,
+  HEAD_DIM,
+  IMAGE_ID,
+  KV_HEADS,
+  MemorySource,
+  PARTS,
+  TOKENS_PER_FRAME,
+  TOKENS_PER_IMAGE,
+  TOKENS_PER_VIDEO,
+  VIDEO_ID,
+  miniConfigJson,
+  miniModels,
+  miniProcessorJson,
+} from '../test/mock-video-llava.js';
 import { naiveGreedy } from '../test/naive-greedy.js';
 import { VideoLlavaForConditionalGeneration } from './video-llava-for-conditional-generation.js';
 
@@ -9,11 +23,21 @@ function backend(): MockBackend {
   return createMockBackend({ models: miniModels() });
 }
 
-async function load(mock = backend(), options: { prefixCache?: boolean; device?: boolean } = {}): Promise<VideoLlavaForConditionalGeneration> {
+async function load(
+  mock = backend(),
+  options: { prefixCache?: boolean; device?: boolean } = {},
+): Promise<VideoLlavaForConditionalGeneration> {
   return VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), {
     backend: mock,
     prefixCache: options.prefixCache ?? true,
-    ...(options.device ? { sessionOptions: (part) => (part === 'decoder_model_merged' ? { outputLocation: { 'present.0.key': 'device', 'present.0.value': 'device' } } : {}) } : {}),
+    ...(options.device
+      ? {
+          sessionOptions: (part) =>
+            part === 'decoder_model_merged'
+              ? { outputLocation: { 'present.0.key': 'device', 'present.0.value': 'device' } }
+              : {},
+        }
+      : {}),
   });
 }
 
@@ -21,13 +45,15 @@ async function load(mock = backend(), options: { prefixCache?: boolean; device?:
 function pixels(dims: number[], seed: number): Tensor<'float32'> {
   const size = dims.reduce((product, dim) => product * dim, 1);
   const data = new Float32Array(size);
-  for (let index = 0; index < size; index++) data[index] = Math.fround(Math.sin(index * 0.013 + seed) * 0.5 + seed * 0.1);
+  for (let index = 0; index < size; index++)
+    data[index] = Math.fround(Math.sin(index * 0.013 + seed) * 0.5 + seed * 0.1);
   return new Tensor('float32', data, dims);
 }
 
 const imagePrompt = [1, 5, ...Array(TOKENS_PER_IMAGE).fill(IMAGE_ID), 6, 7];
 const videoPrompt = [1, 5, ...Array(TOKENS_PER_VIDEO).fill(VIDEO_ID), 8, 9, 10];
-const tensor2d = (rows: number[][]) => new Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
+const tensor2d = (rows: number[][]) =>
+  new Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
 const noEos = { eosTokenId: [] as number[], doSample: false };
 
 /** Two prompts, left padded: one with an image and the video, one with an image only (images, videos, ids, mask). */
@@ -50,10 +76,20 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     await model.generate({ inputIds: [[1, 5, 6]], maxNewTokens: 2, ...noEos });
     expect(model.loadedParts).not.toContain('image_encoder');
     expect(model.loadedParts).not.toContain('video_encoder');
-    await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1), maxNewTokens: 2, ...noEos });
+    await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1),
+      maxNewTokens: 2,
+      ...noEos,
+    });
     expect(model.loadedParts).toContain('video_encoder');
     expect(model.loadedParts).not.toContain('image_encoder');
-    await model.generate({ inputIds: [imagePrompt], pixelValuesImages: pixels([1, 3, 28, 28], 2), maxNewTokens: 2, ...noEos });
+    await model.generate({
+      inputIds: [imagePrompt],
+      pixelValuesImages: pixels([1, 3, 28, 28], 2),
+      maxNewTokens: 2,
+      ...noEos,
+    });
     expect(model.loadedParts).toContain('image_encoder');
     expect(mock.sessions.map((session) => session.model).sort()).toEqual([...PARTS].sort());
     await model.release();
@@ -64,7 +100,14 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     const { images, videos, rows, mask } = paddedBatch();
     const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
     const model = await load();
-    const result = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: images, pixelValuesVideos: videos, maxNewTokens: 6, ...noEos });
+    const result = await model.generate({
+      inputIds: tensor2d(rows),
+      attentionMask: tensor2d(mask),
+      pixelValuesImages: images,
+      pixelValuesVideos: videos,
+      maxNewTokens: 6,
+      ...noEos,
+    });
     expect(result.generatedIds).toEqual(expected);
     await model.release();
   });
@@ -74,14 +117,24 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     const model = await load(mock);
     const rows = [[39, 39, ...imagePrompt.slice(0, -2)], imagePrompt];
     const mask = [[0, 0, ...imagePrompt.slice(0, -2).map(() => 1)], imagePrompt.map(() => 1)];
-    const withTwoImages = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: pixels([2, 3, 28, 28], 5), maxNewTokens: 3, ...noEos });
+    const withTwoImages = await model.generate({
+      inputIds: tensor2d(rows),
+      attentionMask: tensor2d(mask),
+      pixelValuesImages: pixels([2, 3, 28, 28], 5),
+      maxNewTokens: 3,
+      ...noEos,
+    });
     expect(withTwoImages.generatedIds).toHaveLength(2);
     const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
     const prefill = decoderRuns[0]!;
-    expect(Array.from(prefill.feeds.position_ids!.data as BigInt64Array, Number)).toEqual([1, 1, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from(prefill.feeds.position_ids!.data as BigInt64Array, Number)).toEqual([
+      1, 1, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
     const encoder = mock.runs.find((run) => run.model === 'onnx/image_encoder.onnx')!;
     expect(encoder.feeds.pixel_values!.dims).toEqual([2, 3, 28, 28]);
-    const features = (await miniModels()['onnx/image_encoder.onnx']!.run(encoder.feeds, { outputs: [], runIndex: 0, model: '' })).image_features!.data as Float32Array;
+    const features = (
+      await miniModels()['onnx/image_encoder.onnx']!.run(encoder.feeds, { outputs: [], runIndex: 0, model: '' })
+    ).image_features!.data as Float32Array;
     const embeds = prefill.feeds.inputs_embeds!.data as Float32Array;
     // Row 0's placeholders (positions 4..7) take image 0's rows, row 1's (positions 2..5, flat 10..13) image 1's.
     expect(Array.from(embeds.subarray(4 * 8, 8 * 8))).toEqual(Array.from(features.subarray(0, 4 * 8)));
@@ -100,7 +153,12 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   it('reuses the cached prefix for a follow-up about the same video: no encoder run, only the new tokens prefilled, same tokens', async () => {
     const video = pixels([1, FRAMES, 3, 28, 28], 6);
     const model = await load();
-    const first = await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: video, maxNewTokens: 4, ...noEos });
+    const first = await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: video,
+      maxNewTokens: 4,
+      ...noEos,
+    });
     expect(model.statistics.videoEncoderRuns).toBe(1);
     expect(model.statistics.prefillTokens).toBe(videoPrompt.length);
     expect(model.prefixCacheLength).toBe(videoPrompt.length + 3);
@@ -111,7 +169,12 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     expect(model.statistics.reusedPrefixTokens).toBe(videoPrompt.length + 3);
     expect(model.statistics.prefillTokens).toBe(followUp.length - (videoPrompt.length + 3));
     const fresh = await load(backend(), { prefixCache: false });
-    const expected = await fresh.generate({ inputIds: [followUp], pixelValuesVideos: video, maxNewTokens: 4, ...noEos });
+    const expected = await fresh.generate({
+      inputIds: [followUp],
+      pixelValuesVideos: video,
+      maxNewTokens: 4,
+      ...noEos,
+    });
     expect(fresh.statistics.videoEncoderRuns).toBe(1);
     expect(fresh.statistics.prefillTokens).toBe(followUp.length);
     expect(second.generatedIds).toEqual(expected.generatedIds);
@@ -120,14 +183,26 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
 
   it('encodes again when the follow-up brings a different video behind the same placeholders', async () => {
     const model = await load();
-    await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 7), maxNewTokens: 2, ...noEos });
+    await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 7),
+      maxNewTokens: 2,
+      ...noEos,
+    });
     model.resetStatistics();
     const other = pixels([1, FRAMES, 3, 28, 28], 8);
-    const result = await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: other, maxNewTokens: 2, ...noEos });
+    const result = await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: other,
+      maxNewTokens: 2,
+      ...noEos,
+    });
     expect(model.statistics.videoEncoderRuns).toBe(1);
     // Only the two ids before the video are reused.
     expect(model.statistics.reusedPrefixTokens).toBe(2);
-    expect(result.generatedIds).toEqual(await naiveGreedy([videoPrompt], [videoPrompt.map(() => 1)], { videos: other }, 2));
+    expect(result.generatedIds).toEqual(
+      await naiveGreedy([videoPrompt], [videoPrompt.map(() => 1)], { videos: other }, 2),
+    );
     await model.release();
   });
 
@@ -136,9 +211,21 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     const model = await load(mock);
     const cases: [string, Parameters<VideoLlavaForConditionalGeneration['generate']>[0], unknown][] = [
       ['<image> tokens without an image', { inputIds: [imagePrompt] }, '0 <image> tokens'],
-      ['an image without tokens', { inputIds: [[1, 5, 6]], pixelValuesImages: pixels([1, 3, 28, 28], 1) }, `${TOKENS_PER_IMAGE} <image> tokens`],
-      ['two images for one placeholder', { inputIds: [imagePrompt], pixelValuesImages: pixels([2, 3, 28, 28], 1) }, `${2 * TOKENS_PER_IMAGE} <image> tokens`],
-      ['a video cut short', { inputIds: [videoPrompt.slice(0, -10)], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1) }, `${TOKENS_PER_VIDEO} <video> tokens`],
+      [
+        'an image without tokens',
+        { inputIds: [[1, 5, 6]], pixelValuesImages: pixels([1, 3, 28, 28], 1) },
+        `${TOKENS_PER_IMAGE} <image> tokens`,
+      ],
+      [
+        'two images for one placeholder',
+        { inputIds: [imagePrompt], pixelValuesImages: pixels([2, 3, 28, 28], 1) },
+        `${2 * TOKENS_PER_IMAGE} <image> tokens`,
+      ],
+      [
+        'a video cut short',
+        { inputIds: [videoPrompt.slice(0, -10)], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1) },
+        `${TOKENS_PER_VIDEO} <video> tokens`,
+      ],
     ];
     for (const [name, options, expected] of cases) {
       const error = await model.generate({ ...options, maxNewTokens: 2 }).catch((caught: unknown) => caught);
@@ -169,7 +256,12 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     expect(result.lengths).toEqual([3]);
     expect(mock.liveDeviceTensors).toBe(0);
     const kept = await load(mock, { device: true });
-    await kept.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9), maxNewTokens: 3, ...noEos });
+    await kept.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9),
+      maxNewTokens: 3,
+      ...noEos,
+    });
     expect(mock.liveDeviceTensors).toBe(2);
     await kept.release();
     expect(mock.liveDeviceTensors).toBe(0);
@@ -181,7 +273,13 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     const model = await load(mock, { device: true });
     const controller = new AbortController();
     controller.abort();
-    const result = await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9), maxNewTokens: 4, ...noEos, signal: controller.signal });
+    const result = await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 9),
+      maxNewTokens: 4,
+      ...noEos,
+      signal: controller.signal,
+    });
     expect(result.finishReasons).toEqual(['abort']);
     expect(result.generatedIds).toEqual([[]]);
     expect(mock.liveDeviceTensors).toBe(0);
@@ -192,7 +290,13 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   it('beam search reorders the device cache and frees every copy', async () => {
     const mock = backend();
     const model = await load(mock, { device: true });
-    const result = await model.generate({ inputIds: [imagePrompt], pixelValuesImages: pixels([1, 3, 28, 28], 10), numBeams: 3, maxNewTokens: 5, ...noEos });
+    const result = await model.generate({
+      inputIds: [imagePrompt],
+      pixelValuesImages: pixels([1, 3, 28, 28], 10),
+      numBeams: 3,
+      maxNewTokens: 5,
+      ...noEos,
+    });
     expect(result.generatedIds[0]).toHaveLength(5);
     expect(model.prefixCacheLength).toBe(0);
     expect(mock.liveDeviceTensors).toBe(0);
@@ -202,34 +306,60 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   it.each([
     ['a scalar', true, []],
     ['[1]', 'vector', [1]],
-  ] as const)('feeds num_logits_to_keep (%s) where the decoder has it: 1 while generating, 0 for all positions; the same tokens', async (_, numLogitsToKeep, dims) => {
-    const { images, videos, rows, mask } = paddedBatch();
-    const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
-    const mock = createMockBackend({ models: miniModels({ numLogitsToKeep }) });
-    const model = await load(mock);
-    const result = await model.generate({ inputIds: tensor2d(rows), attentionMask: tensor2d(mask), pixelValuesImages: images, pixelValuesVideos: videos, maxNewTokens: 6, ...noEos });
-    expect(result.generatedIds).toEqual(expected);
-    const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
-    expect(decoderRuns).toHaveLength(6);
-    for (const run of decoderRuns) {
-      expect(run.feeds.num_logits_to_keep!.dims).toEqual(dims);
-      expect(run.feeds.num_logits_to_keep!.data).toEqual(BigInt64Array.of(1n));
-    }
-    // Every position's logits where the caller asks for them.
-    const inputIds = tensor2d([[1, 5, 6, 7]]);
-    const attentionMask = tensor2d([[1, 1, 1, 1]]);
-    const all = await model.runDecoder({ inputsEmbeds: await model.embedTokens(inputIds), attentionMask, positionIds: tensor2d([[0, 1, 2, 3]]), cache: await model.emptyCache(1) });
-    expect(mock.runs.at(-1)!.feeds.num_logits_to_keep!.data).toEqual(BigInt64Array.of(0n));
-    expect(all.logits).toHaveLength(4 * model.vocabSize);
-    const last = await model.runDecoder({ inputsEmbeds: await model.embedTokens(inputIds), attentionMask, positionIds: tensor2d([[0, 1, 2, 3]]), cache: await model.emptyCache(1), lastPositionOnly: true });
-    expect(last.logits).toEqual(all.logits.subarray(3 * model.vocabSize));
-    await model.release();
-  });
+  ] as const)(
+    'feeds num_logits_to_keep (%s) where the decoder has it: 1 while generating, 0 for all positions; the same tokens',
+    async (_, numLogitsToKeep, dims) => {
+      const { images, videos, rows, mask } = paddedBatch();
+      const expected = await naiveGreedy(rows, mask, { images, videos }, 6);
+      const mock = createMockBackend({ models: miniModels({ numLogitsToKeep }) });
+      const model = await load(mock);
+      const result = await model.generate({
+        inputIds: tensor2d(rows),
+        attentionMask: tensor2d(mask),
+        pixelValuesImages: images,
+        pixelValuesVideos: videos,
+        maxNewTokens: 6,
+        ...noEos,
+      });
+      expect(result.generatedIds).toEqual(expected);
+      const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
+      expect(decoderRuns).toHaveLength(6);
+      for (const run of decoderRuns) {
+        expect(run.feeds.num_logits_to_keep!.dims).toEqual(dims);
+        expect(run.feeds.num_logits_to_keep!.data).toEqual(BigInt64Array.of(1n));
+      }
+      // Every position's logits where the caller asks for them.
+      const inputIds = tensor2d([[1, 5, 6, 7]]);
+      const attentionMask = tensor2d([[1, 1, 1, 1]]);
+      const all = await model.runDecoder({
+        inputsEmbeds: await model.embedTokens(inputIds),
+        attentionMask,
+        positionIds: tensor2d([[0, 1, 2, 3]]),
+        cache: await model.emptyCache(1),
+      });
+      expect(mock.runs.at(-1)!.feeds.num_logits_to_keep!.data).toEqual(BigInt64Array.of(0n));
+      expect(all.logits).toHaveLength(4 * model.vocabSize);
+      const last = await model.runDecoder({
+        inputsEmbeds: await model.embedTokens(inputIds),
+        attentionMask,
+        positionIds: tensor2d([[0, 1, 2, 3]]),
+        cache: await model.emptyCache(1),
+        lastPositionOnly: true,
+      });
+      expect(last.logits).toEqual(all.logits.subarray(3 * model.vocabSize));
+      await model.release();
+    },
+  );
 
   it('runs a decoder without num_logits_to_keep (other exporters): every position comes back, the last is kept', async () => {
     const mock = backend();
     const model = await load(mock, { prefixCache: false });
-    await model.generate({ inputIds: [videoPrompt], pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1), maxNewTokens: 2, ...noEos });
+    await model.generate({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: pixels([1, FRAMES, 3, 28, 28], 1),
+      maxNewTokens: 2,
+      ...noEos,
+    });
     const decoderRuns = mock.runs.filter((run) => run.model === 'onnx/decoder_model_merged.onnx');
     expect(decoderRuns).toHaveLength(2);
     for (const run of decoderRuns) expect(run.feeds).not.toHaveProperty('num_logits_to_keep');
@@ -237,25 +367,41 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   });
 
   it('refuses a num_logits_to_keep input that is not an int64 scalar or [1]', async () => {
-    for (const declared of [{ dtype: 'float32', shape: [] }, { dtype: 'int64', shape: [2] }] as const) {
+    for (const declared of [
+      { dtype: 'float32', shape: [] },
+      { dtype: 'int64', shape: [2] },
+    ] as const) {
       const models = miniModels();
       const decoder = models['onnx/decoder_model_merged.onnx']!;
-      models['onnx/decoder_model_merged.onnx'] = { ...decoder, inputs: [...decoder.inputs, { name: 'num_logits_to_keep', ...declared }] };
-      const error = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), { backend: createMockBackend({ models }) }).catch((caught: unknown) => caught);
+      models['onnx/decoder_model_merged.onnx'] = {
+        ...decoder,
+        inputs: [...decoder.inputs, { name: 'num_logits_to_keep', ...declared }],
+      };
+      const error = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), {
+        backend: createMockBackend({ models }),
+      }).catch((caught: unknown) => caught);
       expect((error as VideoLlavaError).code).toBe('INVALID_FILE');
       expect((error as VideoLlavaError).field).toBe('num_logits_to_keep');
     }
   });
 
   it('names the missing file of an unconverted folder and refuses a decoder that breaks the contract', async () => {
-    const missing = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS.filter((part) => !part.includes('decoder'))), { backend: backend() }).catch((error: unknown) => error);
+    const missing = await VideoLlavaForConditionalGeneration.fromPretrained(
+      new MemorySource(PARTS.filter((part) => !part.includes('decoder'))),
+      { backend: backend() },
+    ).catch((error: unknown) => error);
     expect((missing as VideoLlavaError).code).toBe('FILE_NOT_FOUND');
     expect((missing as VideoLlavaError).file).toBe('memory://mini-video-llava/onnx/decoder_model_merged.onnx');
     expect((missing as Error).message).toMatch(/video-llava convert/);
     const models = miniModels();
     const decoder = models['onnx/decoder_model_merged.onnx']!;
-    models['onnx/decoder_model_merged.onnx'] = { ...decoder, outputs: decoder.outputs.filter((output) => output.name !== 'present.0.value') };
-    const broken = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), { backend: createMockBackend({ models }) }).catch((error: unknown) => error);
+    models['onnx/decoder_model_merged.onnx'] = {
+      ...decoder,
+      outputs: decoder.outputs.filter((output) => output.name !== 'present.0.value'),
+    };
+    const broken = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(), {
+      backend: createMockBackend({ models }),
+    }).catch((error: unknown) => error);
     expect((broken as VideoLlavaError).code).toBe('INVALID_FILE');
     expect((broken as Error).message).toMatch(/missing output present\.0\.value/);
   });
@@ -263,7 +409,12 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
   it('shapes the empty cache from num_key_value_heads and head_dim (grouped-query attention, head_dim != width / heads)', async () => {
     const model = await load();
     const cache = await model.emptyCache(3);
-    expect(model.config.model.textConfig).toMatchObject({ numAttentionHeads: 4, numKeyValueHeads: KV_HEADS, headDim: HEAD_DIM, hiddenSize: 8 });
+    expect(model.config.model.textConfig).toMatchObject({
+      numAttentionHeads: 4,
+      numKeyValueHeads: KV_HEADS,
+      headDim: HEAD_DIM,
+      hiddenSize: 8,
+    });
     for (const tensor of Object.values(cache.tensors)) expect(tensor.dims).toEqual([3, KV_HEADS, 0, HEAD_DIM]);
     await model.release();
   });
@@ -272,7 +423,10 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     for (const textConfig of [{ num_key_value_heads: 4 }, { head_dim: 2 }]) {
       const json = miniConfigJson();
       Object.assign(json.text_config, textConfig);
-      const error = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS, { 'config.json': json }), { backend: backend() }).catch((caught: unknown) => caught);
+      const error = await VideoLlavaForConditionalGeneration.fromPretrained(
+        new MemorySource(PARTS, { 'config.json': json }),
+        { backend: backend() },
+      ).catch((caught: unknown) => caught);
       expect((error as VideoLlavaError).code).toBe('INVALID_FILE');
       expect((error as VideoLlavaError).field).toBe('past_key_values.0.key');
       expect((error as VideoLlavaError).actual).toBe(`[batch, ${KV_HEADS}, past, ${HEAD_DIM}]`);
@@ -285,13 +439,26 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     json.vision_feature_select_strategy = 'full';
     const processor = miniProcessorJson();
     delete processor.vision_feature_select_strategy;
-    const model = await VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource(PARTS, { 'config.json': json, 'processor_config.json': processor }), { backend: backend() });
-    expect(model.config.derived).toMatchObject({ tokensPerImage: TOKENS_PER_IMAGE + 1, tokensPerFrame: TOKENS_PER_FRAME });
-    const ids = (count: number, id: number) => new Tensor('int64', BigInt64Array.from([1, ...Array(count).fill(id), 5], BigInt), [1, count + 2]);
-    expect(() => model.checkMediaTokens(ids(TOKENS_PER_IMAGE + 1, IMAGE_ID), { pixelValuesImages: pixels([1, 3, 28, 28], 1) })).not.toThrow();
-    expect(() => model.checkMediaTokens(ids(TOKENS_PER_IMAGE, IMAGE_ID), { pixelValuesImages: pixels([1, 3, 28, 28], 1) })).toThrow(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }));
+    const model = await VideoLlavaForConditionalGeneration.fromPretrained(
+      new MemorySource(PARTS, { 'config.json': json, 'processor_config.json': processor }),
+      { backend: backend() },
+    );
+    expect(model.config.derived).toMatchObject({
+      tokensPerImage: TOKENS_PER_IMAGE + 1,
+      tokensPerFrame: TOKENS_PER_FRAME,
+    });
+    const ids = (count: number, id: number) =>
+      new Tensor('int64', BigInt64Array.from([1, ...Array(count).fill(id), 5], BigInt), [1, count + 2]);
+    expect(() =>
+      model.checkMediaTokens(ids(TOKENS_PER_IMAGE + 1, IMAGE_ID), { pixelValuesImages: pixels([1, 3, 28, 28], 1) }),
+    ).not.toThrow();
+    expect(() =>
+      model.checkMediaTokens(ids(TOKENS_PER_IMAGE, IMAGE_ID), { pixelValuesImages: pixels([1, 3, 28, 28], 1) }),
+    ).toThrow(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }));
     // Frames: as many as the pixels bring, each with the CLS.
-    expect(() => model.checkMediaTokens(ids(3 * TOKENS_PER_FRAME, VIDEO_ID), { pixelValuesVideos: pixels([1, 3, 3, 28, 28], 1) })).not.toThrow();
+    expect(() =>
+      model.checkMediaTokens(ids(3 * TOKENS_PER_FRAME, VIDEO_ID), { pixelValuesVideos: pixels([1, 3, 3, 28, 28], 1) }),
+    ).not.toThrow();
     await model.release();
   });
 
@@ -317,7 +484,13 @@ describe('VideoLlavaForConditionalGeneration.stream (mock backend)', () => {
     expect(model.prefixCacheLength).toBe(videoPrompt.length + 4);
     model.clearPrefixCache();
     expect(mock.liveDeviceTensors).toBe(0);
-    const early = model.stream({ inputIds: [videoPrompt], pixelValuesVideos: video, maxNewTokens: 5, ...noEos, prefixCache: false });
+    const early = model.stream({
+      inputIds: [videoPrompt],
+      pixelValuesVideos: video,
+      maxNewTokens: 5,
+      ...noEos,
+      prefixCache: false,
+    });
     for await (const delta of early) if (delta.step === 1) break;
     expect((await early.result).finishReasons).toEqual(['abort']);
     expect(mock.liveDeviceTensors).toBe(0);

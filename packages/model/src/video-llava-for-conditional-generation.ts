@@ -1,7 +1,28 @@
 import { type ModelSource, type PretrainedConfig, loadPretrainedConfig } from '@video-llava/config';
-import { type DataType, type ProgressCallback, Tensor, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
-import { type GenerateOptions, type GenerationDelta, type GenerationResult, type GenerationStream, generate, singlePassStream, streamGeneration } from '@video-llava/generation';
-import { type Backend, type InferenceSession, type RuntimeTensor, type SessionOptions, toCpuTensor } from '@video-llava/runtime';
+import {
+  type DataType,
+  type ProgressCallback,
+  Tensor,
+  VideoLlavaError,
+  describeValue,
+  throwIfAborted,
+} from '@video-llava/core';
+import {
+  type GenerateOptions,
+  type GenerationDelta,
+  type GenerationResult,
+  type GenerationStream,
+  generate,
+  singlePassStream,
+  streamGeneration,
+} from '@video-llava/generation';
+import {
+  type Backend,
+  type InferenceSession,
+  type RuntimeTensor,
+  type SessionOptions,
+  toCpuTensor,
+} from '@video-llava/runtime';
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { kvBufferAttentionMask, storeNewPositions } from './kv-buffer.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
@@ -67,7 +88,9 @@ export interface VideoLlavaModelOptions {
 }
 
 /** Options of {@link VideoLlavaForConditionalGeneration.generate}: `@video-llava/generation`'s, plus pixels. */
-export interface VideoLlavaGenerateOptions extends Omit<GenerateOptions<VideoLlavaCache>, 'model' | 'keepCache' | 'inputIds'>, PixelInputs {
+export interface VideoLlavaGenerateOptions
+  extends Omit<GenerateOptions<VideoLlavaCache>, 'model' | 'keepCache' | 'inputIds'>,
+    PixelInputs {
   /** The prompt ids, `[batch, length]`, left padded (the processor's `inputIds`). */
   inputIds: Tensor<'int64'> | readonly (readonly number[])[];
   /**
@@ -99,12 +122,24 @@ function int64Tensor(value: Tensor<'int64'> | readonly (readonly number[])[], fi
   if (value instanceof Tensor || (typeof value === 'object' && value !== null && 'dims' in value)) {
     const tensor = value as Tensor;
     if (tensor.dtype !== 'int64' || tensor.dims.length !== 2) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `${field} must be an int64 [batch, length] tensor, found ${tensor.dtype}[${tensor.dims.join(', ')}].`, { field, expected: 'int64 [batch, length]', actual: `${tensor.dtype}[${tensor.dims.join(', ')}]` });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `${field} must be an int64 [batch, length] tensor, found ${tensor.dtype}[${tensor.dims.join(', ')}].`,
+        { field, expected: 'int64 [batch, length]', actual: `${tensor.dtype}[${tensor.dims.join(', ')}]` },
+      );
     }
     return tensor as Tensor<'int64'>;
   }
-  if (!Array.isArray(value) || value.length === 0 || !value.every((row) => Array.isArray(row) && row.length === (value[0] as readonly number[]).length)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be an int64 tensor or equal-length rows of ids, found ${describeValue(value)}.`, { field, expected: '[batch, length] ids', actual: describeValue(value) });
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((row) => Array.isArray(row) && row.length === (value[0] as readonly number[]).length)
+  ) {
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must be an int64 tensor or equal-length rows of ids, found ${describeValue(value)}.`,
+      { field, expected: '[batch, length] ids', actual: describeValue(value) },
+    );
   }
   const rows = value as readonly (readonly number[])[];
   const width = rows[0]!.length;
@@ -129,13 +164,26 @@ export interface DecoderRunInput {
 }
 
 /** Columns `from..to` of a `[rows, columns, width]` (or `[rows, columns]` with `width` 1) tensor, copied. */
-function sliceColumns<T extends 'float32' | 'int64'>(tensor: Tensor<T>, from: number, to: number, width: number): Tensor<T> {
+function sliceColumns<T extends 'float32' | 'int64'>(
+  tensor: Tensor<T>,
+  from: number,
+  to: number,
+  width: number,
+): Tensor<T> {
   const [rows, columns] = tensor.dims as [number, number];
   if (from === 0 && to === columns) return tensor;
   const data = tensor.data as Float32Array | BigInt64Array;
   const out = new (data.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor)(rows * (to - from) * width);
-  for (let row = 0; row < rows; row++) (out as Float32Array).set((data as Float32Array).subarray((row * columns + from) * width, (row * columns + to) * width), row * (to - from) * width);
-  return new Tensor(tensor.dtype, out as Tensor<T>['data'], tensor.dims.length === 3 ? [rows, to - from, width] : [rows, to - from]);
+  for (let row = 0; row < rows; row++)
+    (out as Float32Array).set(
+      (data as Float32Array).subarray((row * columns + from) * width, (row * columns + to) * width),
+      row * (to - from) * width,
+    );
+  return new Tensor(
+    tensor.dtype,
+    out as Tensor<T>['data'],
+    tensor.dims.length === 3 ? [rows, to - from, width] : [rows, to - from],
+  );
 }
 
 /**
@@ -188,7 +236,11 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     this.#decoderCache = resolveDecoderCache(init.decoderCache, init.backend, init.sessionOptions);
     const chunk = init.prefillChunkSize ?? 512;
     if (!Number.isSafeInteger(chunk) || chunk < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `prefillChunkSize must be a positive integer, found ${describeValue(chunk)}.`, { field: 'prefillChunkSize', expected: 'a positive integer', actual: describeValue(chunk) });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `prefillChunkSize must be a positive integer, found ${describeValue(chunk)}.`,
+        { field: 'prefillChunkSize', expected: 'a positive integer', actual: describeValue(chunk) },
+      );
     }
     this.#prefillChunkSize = chunk;
     this.#sessions = new ModelSessions({
@@ -209,15 +261,25 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
    * @throws VideoLlavaError from the configs (`INVALID_CONFIG`, ...), `FILE_NOT_FOUND` for a missing ONNX file (a
    *   checkpoint that was not converted), the backend's errors, `INVALID_FILE` for a decoder that breaks the contract
    */
-  static async fromPretrained(source: ModelSource, options: VideoLlavaModelOptions): Promise<VideoLlavaForConditionalGeneration> {
+  static async fromPretrained(
+    source: ModelSource,
+    options: VideoLlavaModelOptions,
+  ): Promise<VideoLlavaForConditionalGeneration> {
     if (typeof options?.backend?.createSession !== 'function') {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `options.backend must be a Backend (createNodeBackend() of @video-llava/runtime-node or createWebBackend() of @video-llava/runtime-web), found ${describeValue(options?.backend)}.`, {
-        field: 'backend',
-        expected: 'a Backend',
-        actual: describeValue(options?.backend),
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `options.backend must be a Backend (createNodeBackend() of @video-llava/runtime-node or createWebBackend() of @video-llava/runtime-web), found ${describeValue(options?.backend)}.`,
+        {
+          field: 'backend',
+          expected: 'a Backend',
+          actual: describeValue(options?.backend),
+        },
+      );
     }
-    const readOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const readOptions = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
     const config = options.config ?? (await loadPretrainedConfig(source, readOptions));
     const model = new VideoLlavaForConditionalGeneration({
       config,
@@ -264,10 +326,16 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
    * @param pixelValuesImages float32 `[images, 3, H, W]`
    * @returns float32 `[images, tokensPerImage, hidden]`
    */
-  async encodeImages(pixelValuesImages: Tensor<'float32'>, options: { signal?: AbortSignal | undefined } = {}): Promise<Tensor<'float32'>> {
+  async encodeImages(
+    pixelValuesImages: Tensor<'float32'>,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Tensor<'float32'>> {
     const session = await this.#sessions.get('image_encoder', options.signal);
     const file = this.#sessions.fileDescription('image_encoder');
-    const outputs = await session.run({ pixel_values: toSessionFloat(session, 'pixel_values', pixelValuesImages, file) }, { outputs: ['image_features'], ...(options.signal ? { signal: options.signal } : {}) });
+    const outputs = await session.run(
+      { pixel_values: toSessionFloat(session, 'pixel_values', pixelValuesImages, file) },
+      { outputs: ['image_features'], ...(options.signal ? { signal: options.signal } : {}) },
+    );
     this.statistics.imageEncoderRuns++;
     this.statistics.imagesEncoded += pixelValuesImages.dims[0]!;
     return toFloat32(await toCpuTensor(outputs.image_features!), file, 'image_features');
@@ -279,20 +347,32 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
    * @param pixelValuesVideos float32 `[videos, frames, 3, H, W]`
    * @returns float32 `[videos, frames * tokensPerFrame, hidden]`
    */
-  async encodeVideos(pixelValuesVideos: Tensor<'float32'>, options: { signal?: AbortSignal | undefined } = {}): Promise<Tensor<'float32'>> {
+  async encodeVideos(
+    pixelValuesVideos: Tensor<'float32'>,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Tensor<'float32'>> {
     const session = await this.#sessions.get('video_encoder', options.signal);
     const file = this.#sessions.fileDescription('video_encoder');
-    const outputs = await session.run({ pixel_values_videos: toSessionFloat(session, 'pixel_values_videos', pixelValuesVideos, file) }, { outputs: ['video_features'], ...(options.signal ? { signal: options.signal } : {}) });
+    const outputs = await session.run(
+      { pixel_values_videos: toSessionFloat(session, 'pixel_values_videos', pixelValuesVideos, file) },
+      { outputs: ['video_features'], ...(options.signal ? { signal: options.signal } : {}) },
+    );
     this.statistics.videoEncoderRuns++;
     this.statistics.videosEncoded += pixelValuesVideos.dims[0]!;
     return toFloat32(await toCpuTensor(outputs.video_features!), file, 'video_features');
   }
 
   /** Token embeddings, float32 `[batch, length, hidden]`, of int64 `[batch, length]` ids. */
-  async embedTokens(inputIds: Tensor<'int64'>, options: { signal?: AbortSignal | undefined } = {}): Promise<Tensor<'float32'>> {
+  async embedTokens(
+    inputIds: Tensor<'int64'>,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Tensor<'float32'>> {
     const session = await this.#sessions.get('embed_tokens', options.signal);
     const file = this.#sessions.fileDescription('embed_tokens');
-    const outputs = await session.run({ input_ids: inputIds }, { outputs: ['inputs_embeds'], ...(options.signal ? { signal: options.signal } : {}) });
+    const outputs = await session.run(
+      { input_ids: inputIds },
+      { outputs: ['inputs_embeds'], ...(options.signal ? { signal: options.signal } : {}) },
+    );
     return toFloat32(await toCpuTensor(outputs.inputs_embeds!), file, 'inputs_embeds');
   }
 
@@ -301,7 +381,10 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
    * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH` naming both counts
    */
   checkMediaTokens(inputIds: Tensor<'int64'>, media: PixelInputs): void {
-    const counts = countPlaceholders(inputIds.data, { imageTokenId: this.config.model.imageTokenIndex, videoTokenId: this.config.model.videoTokenIndex });
+    const counts = countPlaceholders(inputIds.data, {
+      imageTokenId: this.config.model.imageTokenIndex,
+      videoTokenId: this.config.model.videoTokenIndex,
+    });
     const derived = this.config.derived;
     const images = media.pixelValuesImages?.dims[0] ?? 0;
     const expectedImageTokens = images * derived.tokensPerImage;
@@ -331,7 +414,13 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
    * @returns float32 `[batch, length, hidden]`
    * @throws VideoLlavaError `TOKEN_COUNT_MISMATCH` when placeholders and media disagree
    */
-  async inputEmbeddings(input: { inputIds: Tensor<'int64'>; signal?: AbortSignal | undefined; onProgress?: ProgressCallback | undefined } & PixelInputs): Promise<Tensor<'float32'>> {
+  async inputEmbeddings(
+    input: {
+      inputIds: Tensor<'int64'>;
+      signal?: AbortSignal | undefined;
+      onProgress?: ProgressCallback | undefined;
+    } & PixelInputs,
+  ): Promise<Tensor<'float32'>> {
     this.checkMediaTokens(input.inputIds, input);
     const items = (input.pixelValuesImages?.dims[0] ?? 0) + (input.pixelValuesVideos?.dims[0] ?? 0);
     let done = 0;
@@ -351,7 +440,12 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     }
     throwIfAborted(input.signal, 'generation');
     const embeds = await this.embedTokens(input.inputIds, input);
-    return scatterMediaFeatures(embeds, input.inputIds, { imageTokenId: this.config.model.imageTokenIndex, videoTokenId: this.config.model.videoTokenIndex }, { imageFeatures, videoFeatures });
+    return scatterMediaFeatures(
+      embeds,
+      input.inputIds,
+      { imageTokenId: this.config.model.imageTokenIndex, videoTokenId: this.config.model.videoTokenIndex },
+      { imageFeatures, videoFeatures },
+    );
   }
 
   /** A cache of no positions for `rows` sequences, shaped as the decoder's `past_key_values.*` inputs want. */
@@ -376,7 +470,8 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const layout = this.#layout(session);
     const [rows, length] = input.inputsEmbeds.dims as [number, number];
     const chunk = this.#prefillChunkSize;
-    if (layout.kind !== 'buffer' || length <= chunk || input.attentionMask.dims[1] !== input.cache.length + length) return this.#runDecoderOnce(input);
+    if (layout.kind !== 'buffer' || length <= chunk || input.attentionMask.dims[1] !== input.cache.length + length)
+      return this.#runDecoderOnce(input);
     // A long prompt in blocks: each attends to the cache the blocks before it wrote, so the attention scores and the
     // keys and values a run returns stay the size of one block (the same numbers as one run, up to float rounding).
     const width = input.inputsEmbeds.dims[2]!;
@@ -403,7 +498,11 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const logits = new Float32Array(rows * length * vocab);
     let offset = 0;
     for (const block of blocks) {
-      for (let row = 0; row < rows; row++) logits.set(block.logits.subarray(row * block.positions * vocab, (row + 1) * block.positions * vocab), (row * length + offset) * vocab);
+      for (let row = 0; row < rows; row++)
+        logits.set(
+          block.logits.subarray(row * block.positions * vocab, (row + 1) * block.positions * vocab),
+          (row * length + offset) * vocab,
+        );
       offset += block.positions;
     }
     return { logits, cache };
@@ -419,13 +518,20 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       const file = this.#sessions.fileDescription('decoder_model_merged');
       const [rows, length] = input.inputsEmbeds.dims as [number, number];
       if (input.attentionMask.dims[1] !== cache.length + length || cache.rows !== rows) {
-        throw new VideoLlavaError('SHAPE_MISMATCH', `The attention mask is [${input.attentionMask.dims.join(', ')}] but the cache holds ${cache.rows} rows of ${cache.length} positions and ${length} new positions come: it must be [${rows}, ${cache.length + length}].`, {
-          field: 'attentionMask',
-          expected: [rows, cache.length + length],
-          actual: [...input.attentionMask.dims],
-        });
+        throw new VideoLlavaError(
+          'SHAPE_MISMATCH',
+          `The attention mask is [${input.attentionMask.dims.join(', ')}] but the cache holds ${cache.rows} rows of ${cache.length} positions and ${length} new positions come: it must be [${rows}, ${cache.length + length}].`,
+          {
+            field: 'attentionMask',
+            expected: [rows, cache.length + length],
+            actual: [...input.attentionMask.dims],
+          },
+        );
       }
-      const feeds: Record<string, RuntimeTensor> = { inputs_embeds: toSessionFloat(session, 'inputs_embeds', input.inputsEmbeds, file), attention_mask: input.attentionMask };
+      const feeds: Record<string, RuntimeTensor> = {
+        inputs_embeds: toSessionFloat(session, 'inputs_embeds', input.inputsEmbeds, file),
+        attention_mask: input.attentionMask,
+      };
       if (layout.hasPositionIds) feeds.position_ids = input.positionIds;
       if (layout.numLogitsToKeepRank !== undefined) {
         // transformers' logits_to_keep: 1 for generation (the lm_head over one position, not the whole prompt), 0 for all.
@@ -438,12 +544,16 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
         feeds.attention_mask = kvBufferAttentionMask(input.attentionMask, cache.length, capacity);
       }
       const outputNames = ['logits', ...layout.pastNames.map((name) => layout.presentOf[name]!)];
-      const outputs = await session.run(feeds, { outputs: outputNames, ...(input.signal ? { signal: input.signal } : {}) });
+      const outputs = await session.run(feeds, {
+        outputs: outputNames,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
       this.statistics.decoderRuns++;
       let next: VideoLlavaCache;
       if (layout.kind === 'buffer') {
         const fresh: Record<string, Tensor<'float32'>> = {};
-        for (const name of layout.pastNames) fresh[name] = toFloat32(await toCpuTensor(outputs[layout.presentOf[name]!]!), file, layout.presentOf[name]!);
+        for (const name of layout.pastNames)
+          fresh[name] = toFloat32(await toCpuTensor(outputs[layout.presentOf[name]!]!), file, layout.presentOf[name]!);
         // The buffers of `cache` are written in place: it is consumed here.
         next = storeNewPositions(cache, fresh, this.config.model.textConfig.maxPositionEmbeddings);
         released = true;
@@ -465,17 +575,28 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       const expectedPositions = input.lastPositionOnly && layout.numLogitsToKeepRank !== undefined ? 1 : length;
       if (logitsTensor.dims.length !== 3 || logitsTensor.dims[0] !== rows || positions !== expectedPositions) {
         releaseCacheTensors(next);
-        throw new VideoLlavaError('INVALID_FILE', `${file} returned logits [${logitsTensor.dims.join(', ')}] for ${rows} rows of ${length} new positions; expected [${rows}, ${expectedPositions}, vocab].`, {
-          file,
-          field: 'logits',
-          expected: [rows, expectedPositions, 'vocab'],
-          actual: [...logitsTensor.dims],
-        });
+        throw new VideoLlavaError(
+          'INVALID_FILE',
+          `${file} returned logits [${logitsTensor.dims.join(', ')}] for ${rows} rows of ${length} new positions; expected [${rows}, ${expectedPositions}, vocab].`,
+          {
+            file,
+            field: 'logits',
+            expected: [rows, expectedPositions, 'vocab'],
+            actual: [...logitsTensor.dims],
+          },
+        );
       }
       let logits = logitsTensor.data;
       if (input.lastPositionOnly && positions > 1) {
         logits = new Float32Array(rows * vocab);
-        for (let row = 0; row < rows; row++) logits.set(logitsTensor.data.subarray((row * positions + positions - 1) * vocab, (row * positions + positions) * vocab), row * vocab);
+        for (let row = 0; row < rows; row++)
+          logits.set(
+            logitsTensor.data.subarray(
+              (row * positions + positions - 1) * vocab,
+              (row * positions + positions) * vocab,
+            ),
+            row * vocab,
+          );
       }
       return { logits, cache: next };
     } finally {
@@ -546,11 +667,28 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     return this.#sessions.released;
   }
 
-  #prepare(options: VideoLlavaGenerateOptions): { options: GenerateOptions<VideoLlavaCache>; keep: boolean; inputIds: Tensor<'int64'>; attentionMask: Tensor<'int64'> | undefined; media: PixelInputs } {
+  #prepare(options: VideoLlavaGenerateOptions): {
+    options: GenerateOptions<VideoLlavaCache>;
+    keep: boolean;
+    inputIds: Tensor<'int64'>;
+    attentionMask: Tensor<'int64'> | undefined;
+    media: PixelInputs;
+  } {
     if (typeof options !== 'object' || options === null) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `generate takes an options object { inputIds, ... }, found ${describeValue(options)}.`, { field: 'options', expected: '{ inputIds, ... }', actual: describeValue(options) });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `generate takes an options object { inputIds, ... }, found ${describeValue(options)}.`,
+        { field: 'options', expected: '{ inputIds, ... }', actual: describeValue(options) },
+      );
     }
-    const { pixelValuesImages, pixelValuesVideos, prefixCache, inputIds: rawIds, attentionMask: rawMask, ...rest } = options;
+    const {
+      pixelValuesImages,
+      pixelValuesVideos,
+      prefixCache,
+      inputIds: rawIds,
+      attentionMask: rawMask,
+      ...rest
+    } = options;
     const inputIds = int64Tensor(rawIds, 'inputIds');
     const attentionMask = rawMask === undefined ? undefined : int64Tensor(rawMask, 'attentionMask');
     const media: PixelInputs = { pixelValuesImages, pixelValuesVideos };
@@ -559,7 +697,14 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const keep = usePrefix && inputIds.dims[0] === 1;
     const model = this.languageModel({ ...media, prefixCache: usePrefix, onProgress: options.onProgress });
     return {
-      options: { generationConfig: this.config.generation, ...rest, inputIds, ...(attentionMask ? { attentionMask } : {}), model, keepCache: keep },
+      options: {
+        generationConfig: this.config.generation,
+        ...rest,
+        inputIds,
+        ...(attentionMask ? { attentionMask } : {}),
+        model,
+        keepCache: keep,
+      },
       keep,
       inputIds,
       attentionMask,
@@ -567,20 +712,36 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     };
   }
 
-  #settle(result: GenerationResult<VideoLlavaCache>, prepared: { keep: boolean; inputIds: Tensor<'int64'>; attentionMask: Tensor<'int64'> | undefined; media: PixelInputs }): GenerationResult {
+  #settle(
+    result: GenerationResult<VideoLlavaCache>,
+    prepared: {
+      keep: boolean;
+      inputIds: Tensor<'int64'>;
+      attentionMask: Tensor<'int64'> | undefined;
+      media: PixelInputs;
+    },
+  ): GenerationResult {
     const { cache, cacheLength, ...rest } = result;
     if (cache === undefined) return rest;
-    const promptFullyReal = prepared.attentionMask === undefined || prepared.attentionMask.data.every((value) => value === 1n);
+    const promptFullyReal =
+      prepared.attentionMask === undefined || prepared.attentionMask.data.every((value) => value === 1n);
     if (!prepared.keep || cache.rows !== 1 || cacheLength === undefined || !promptFullyReal || this.released) {
       releaseCacheTensors(cache);
       return rest;
     }
     const promptLength = prepared.inputIds.dims[1]!;
     const tokens = new Int32Array(cacheLength);
-    for (let position = 0; position < promptLength; position++) tokens[position] = Number(prepared.inputIds.data[position]!);
+    for (let position = 0; position < promptLength; position++)
+      tokens[position] = Number(prepared.inputIds.data[position]!);
     const generated = result.generatedIds[0]!;
-    for (let position = promptLength; position < cacheLength; position++) tokens[position] = generated[position - promptLength]!;
-    this.#prefix.set({ tokens, cache, pixelValuesImages: prepared.media.pixelValuesImages, pixelValuesVideos: prepared.media.pixelValuesVideos });
+    for (let position = promptLength; position < cacheLength; position++)
+      tokens[position] = generated[position - promptLength]!;
+    this.#prefix.set({
+      tokens,
+      cache,
+      pixelValuesImages: prepared.media.pixelValuesImages,
+      pixelValuesVideos: prepared.media.pixelValuesVideos,
+    });
     return rest;
   }
 
@@ -604,8 +765,11 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const pastNames = session.inputNames.filter((name) => /^past_key_values\.\d+\.(key|value)$/.test(name));
     const presentOf: Record<string, string> = {};
     const missing: string[] = [];
-    const kind: DecoderLayout['kind'] = session.outputNames.some((name) => name.startsWith('new_key_values.')) ? 'buffer' : 'present';
-    for (const name of ['inputs_embeds', 'attention_mask']) if (!session.inputNames.includes(name)) missing.push(`input ${name}`);
+    const kind: DecoderLayout['kind'] = session.outputNames.some((name) => name.startsWith('new_key_values.'))
+      ? 'buffer'
+      : 'present';
+    for (const name of ['inputs_embeds', 'attention_mask'])
+      if (!session.inputNames.includes(name)) missing.push(`input ${name}`);
     if (!session.outputNames.includes('logits')) missing.push('output logits');
     for (const name of pastNames) {
       const present = name.replace(/^past_key_values\./, kind === 'buffer' ? 'new_key_values.' : 'present.');
@@ -614,44 +778,76 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     }
     const text = this.config.model.textConfig;
     const layers = text.numHiddenLayers;
-    if (pastNames.length !== 2 * layers) missing.push(`${2 * layers} past_key_values inputs (found ${pastNames.length})`);
+    if (pastNames.length !== 2 * layers)
+      missing.push(`${2 * layers} past_key_values inputs (found ${pastNames.length})`);
     // The empty cache is shaped from config.json ([rows, num_key_value_heads, 0, head_dim]): a decoder declaring
     // other fixed sizes was converted from another config, and would fail on the first run with a less clear error.
     for (const name of pastNames) {
       const shape = session.inputMetadata.find((value) => value.name === name)?.shape ?? [];
       if (shape.length !== 4) continue;
       const [, heads, , width] = shape;
-      if ((typeof heads === 'number' && heads !== text.numKeyValueHeads) || (typeof width === 'number' && width !== text.headDim)) {
+      if (
+        (typeof heads === 'number' && heads !== text.numKeyValueHeads) ||
+        (typeof width === 'number' && width !== text.headDim)
+      ) {
         throw new VideoLlavaError(
           'INVALID_FILE',
           `${file} declares ${name} as [${shape.join(', ')}], but config.json says ${text.numKeyValueHeads} key/value heads (text_config.num_key_value_heads) of ${text.headDim} values (text_config.head_dim): the decoder was converted from another config.`,
-          { file, field: name, expected: `[batch, ${text.numKeyValueHeads}, past, ${text.headDim}]`, actual: `[${shape.join(', ')}]` },
+          {
+            file,
+            field: name,
+            expected: `[batch, ${text.numKeyValueHeads}, past, ${text.headDim}]`,
+            actual: `[${shape.join(', ')}]`,
+          },
         );
       }
     }
     if (missing.length > 0) {
-      throw new VideoLlavaError('INVALID_FILE', `${file} does not follow the decoder contract (inputs_embeds, attention_mask, position_ids, past_key_values.{i}.key|value -> logits, present.{i}.key|value): missing ${missing.join(', ')}.`, {
-        file,
-        expected: 'the decoder_model_merged contract of ARCHITECTURE.md',
-        actual: `inputs ${session.inputNames.join(', ')}; outputs ${session.outputNames.join(', ')}`,
-      });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file} does not follow the decoder contract (inputs_embeds, attention_mask, position_ids, past_key_values.{i}.key|value -> logits, present.{i}.key|value): missing ${missing.join(', ')}.`,
+        {
+          file,
+          expected: 'the decoder_model_merged contract of ARCHITECTURE.md',
+          actual: `inputs ${session.inputNames.join(', ')}; outputs ${session.outputNames.join(', ')}`,
+        },
+      );
     }
     const dtypes: Record<string, DataType> = {};
     for (const name of pastNames) dtypes[name] = inputDtype(session, name) as DataType;
     const notFloat32 = pastNames.find((name) => dtypes[name] !== 'float32');
     if (kind === 'buffer' && notFloat32 !== undefined) {
-      throw new VideoLlavaError('INVALID_FILE', `${file} declares ${notFloat32} as ${dtypes[notFloat32]}; a decoder with new_key_values outputs takes a float32 cache.`, { file, field: notFloat32, expected: 'float32', actual: dtypes[notFloat32] });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file} declares ${notFloat32} as ${dtypes[notFloat32]}; a decoder with new_key_values outputs takes a float32 cache.`,
+        { file, field: notFloat32, expected: 'float32', actual: dtypes[notFloat32] },
+      );
     }
     let numLogitsToKeepRank: DecoderLayout['numLogitsToKeepRank'];
     if (session.inputNames.includes('num_logits_to_keep')) {
       const metadata = session.inputMetadata.find((value) => value.name === 'num_logits_to_keep');
-      if (metadata?.dtype !== 'int64' || (metadata.shape.length !== 0 && (metadata.shape.length !== 1 || (typeof metadata.shape[0] === 'number' && metadata.shape[0] !== 1)))) {
+      if (
+        metadata?.dtype !== 'int64' ||
+        (metadata.shape.length !== 0 &&
+          (metadata.shape.length !== 1 || (typeof metadata.shape[0] === 'number' && metadata.shape[0] !== 1)))
+      ) {
         const actual = metadata ? `${metadata.dtype}[${metadata.shape.join(', ')}]` : 'no metadata';
-        throw new VideoLlavaError('INVALID_FILE', `${file} declares num_logits_to_keep as ${actual}; the decoder contract wants an int64 scalar (or [1]).`, { file, field: 'num_logits_to_keep', expected: 'int64 scalar or [1]', actual });
+        throw new VideoLlavaError(
+          'INVALID_FILE',
+          `${file} declares num_logits_to_keep as ${actual}; the decoder contract wants an int64 scalar (or [1]).`,
+          { file, field: 'num_logits_to_keep', expected: 'int64 scalar or [1]', actual },
+        );
       }
       numLogitsToKeepRank = metadata.shape.length === 0 ? 0 : 1;
     }
-    this.#decoderLayout = { kind, pastNames, presentOf, dtypes, hasPositionIds: session.inputNames.includes('position_ids'), numLogitsToKeepRank };
+    this.#decoderLayout = {
+      kind,
+      pastNames,
+      presentOf,
+      dtypes,
+      hasPositionIds: session.inputNames.includes('position_ids'),
+      numLogitsToKeepRank,
+    };
     return this.#decoderLayout;
   }
 }
@@ -660,10 +856,18 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
 export const KV_BUFFER_DECODER_STEM = 'decoder_kv_buffer';
 
 /** `'auto'` as {@link VideoLlavaModelOptions.decoderCache} documents it. */
-function resolveDecoderCache(choice: VideoLlavaModelOptions['decoderCache'], backend: Backend, sessionOptions: VideoLlavaModelOptions['sessionOptions']): 'buffer' | 'present' {
+function resolveDecoderCache(
+  choice: VideoLlavaModelOptions['decoderCache'],
+  backend: Backend,
+  sessionOptions: VideoLlavaModelOptions['sessionOptions'],
+): 'buffer' | 'present' {
   if (choice === 'buffer' || choice === 'present') return choice;
   if (choice !== undefined && choice !== 'auto') {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `decoderCache must be 'auto', 'buffer' or 'present', found ${describeValue(choice)}.`, { field: 'decoderCache', expected: ['auto', 'buffer', 'present'], actual: describeValue(choice) });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `decoderCache must be 'auto', 'buffer' or 'present', found ${describeValue(choice)}.`,
+      { field: 'decoderCache', expected: ['auto', 'buffer', 'present'], actual: describeValue(choice) },
+    );
   }
   if (backend.name !== 'onnxruntime-node') return 'present';
   const options = typeof sessionOptions === 'function' ? sessionOptions('decoder_model_merged') : sessionOptions;

@@ -1,6 +1,11 @@
 import type { ProgressCallback } from '@video-llava/core';
 import { Tensor } from '@video-llava/core';
-import type { CausalLanguageModel, LanguageModelInput, LanguageModelOutput, LanguageModelStepInput } from '@video-llava/generation';
+import type {
+  CausalLanguageModel,
+  LanguageModelInput,
+  LanguageModelOutput,
+  LanguageModelStepInput,
+} from '@video-llava/generation';
 import { type VideoLlavaCache, gatherCache, releaseCacheTensors } from './kv-cache.js';
 import type { LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { positionIdsFromAttentionMask } from './position-ids.js';
@@ -31,7 +36,8 @@ function columnsFrom(tensor: Tensor<'int64'>, from: number): Tensor<'int64'> {
   if (from === 0) return tensor;
   const [rows, length] = tensor.dims as [number, number];
   const out = new BigInt64Array(rows * (length - from));
-  for (let row = 0; row < rows; row++) out.set(tensor.data.subarray(row * length + from, (row + 1) * length), row * (length - from));
+  for (let row = 0; row < rows; row++)
+    out.set(tensor.data.subarray(row * length + from, (row + 1) * length), row * (length - from));
   return new Tensor('int64', out, [rows, length - from]);
 }
 
@@ -94,7 +100,14 @@ export class VideoLlavaLanguageModel implements CausalLanguageModel<VideoLlavaCa
     }
     model.statistics.prefillTokens += rows * (length - match.length);
     model.statistics.reusedPrefixTokens += rows * match.length;
-    return model.runDecoder({ inputsEmbeds: embeds, attentionMask, positionIds: positionIdsFromAttentionMask(attentionMask, length - match.length), cache, lastPositionOnly: true, signal });
+    return model.runDecoder({
+      inputsEmbeds: embeds,
+      attentionMask,
+      positionIds: positionIdsFromAttentionMask(attentionMask, length - match.length),
+      cache,
+      lastPositionOnly: true,
+      signal,
+    });
   }
 
   async forward(input: LanguageModelStepInput<VideoLlavaCache>): Promise<LanguageModelOutput<VideoLlavaCache>> {
@@ -107,7 +120,14 @@ export class VideoLlavaLanguageModel implements CausalLanguageModel<VideoLlavaCa
       releaseCacheTensors(cache);
       throw error;
     }
-    return this.#model.runDecoder({ inputsEmbeds: embeds, attentionMask, positionIds: positionIdsFromAttentionMask(attentionMask, inputIds.dims[1]!), cache, lastPositionOnly: true, signal });
+    return this.#model.runDecoder({
+      inputsEmbeds: embeds,
+      attentionMask,
+      positionIds: positionIdsFromAttentionMask(attentionMask, inputIds.dims[1]!),
+      cache,
+      lastPositionOnly: true,
+      signal,
+    });
   }
 
   async selectCacheRows(cache: VideoLlavaCache, rowIndices: Int32Array): Promise<VideoLlavaCache> {

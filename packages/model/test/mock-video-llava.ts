@@ -30,20 +30,59 @@ const files: Record<string, string> = {
     vision_feature_layer: -2,
     vision_feature_select_strategy: 'default',
     projector_hidden_act: 'gelu',
-    text_config: { model_type: 'llama', vocab_size: VOCAB, hidden_size: HIDDEN, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: KV_HEADS, head_dim: HEAD_DIM, max_position_embeddings: 120, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: EOS_ID, pad_token_id: PAD_ID },
-    vision_config: { model_type: 'clip_vision_model', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, image_size: 28, patch_size: 14, projection_dim: 8 },
+    text_config: {
+      model_type: 'llama',
+      vocab_size: VOCAB,
+      hidden_size: HIDDEN,
+      intermediate_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 4,
+      num_key_value_heads: KV_HEADS,
+      head_dim: HEAD_DIM,
+      max_position_embeddings: 120,
+      rms_norm_eps: 1e-5,
+      bos_token_id: 1,
+      eos_token_id: EOS_ID,
+      pad_token_id: PAD_ID,
+    },
+    vision_config: {
+      model_type: 'clip_vision_model',
+      hidden_size: 8,
+      intermediate_size: 16,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      image_size: 28,
+      patch_size: 14,
+      projection_dim: 8,
+    },
   }),
   'generation_config.json': JSON.stringify({ bos_token_id: 1, eos_token_id: EOS_ID, pad_token_id: PAD_ID }),
   'processor_config.json': JSON.stringify({
-    image_processor: { crop_size: { height: 28, width: 28 }, size: { shortest_edge: 28 }, do_center_crop: true, do_resize: true },
-    video_processor: { crop_size: { height: 28, width: 28 }, size: { shortest_edge: 28 }, do_center_crop: true, do_resize: true, num_frames: FRAMES },
+    image_processor: {
+      crop_size: { height: 28, width: 28 },
+      size: { shortest_edge: 28 },
+      do_center_crop: true,
+      do_resize: true,
+    },
+    video_processor: {
+      crop_size: { height: 28, width: 28 },
+      size: { shortest_edge: 28 },
+      do_center_crop: true,
+      do_resize: true,
+      num_frames: FRAMES,
+    },
     patch_size: 14,
     num_additional_image_tokens: 1,
     vision_feature_select_strategy: 'default',
   }),
 };
 
-export const PARTS = ['onnx/embed_tokens.onnx', 'onnx/image_encoder.onnx', 'onnx/video_encoder.onnx', 'onnx/decoder_model_merged.onnx'];
+export const PARTS = [
+  'onnx/embed_tokens.onnx',
+  'onnx/image_encoder.onnx',
+  'onnx/video_encoder.onnx',
+  'onnx/decoder_model_merged.onnx',
+];
 
 /** An in-memory model folder: the JSON files above, and ONNX paths the mock backend knows. */
 export class MemorySource implements ModelSource {
@@ -54,7 +93,10 @@ export class MemorySource implements ModelSource {
     private readonly onnxFiles: readonly string[] = PARTS,
     overrides: Record<string, unknown> = {},
   ) {
-    this.#files = { ...files, ...Object.fromEntries(Object.entries(overrides).map(([name, json]) => [name, JSON.stringify(json)])) };
+    this.#files = {
+      ...files,
+      ...Object.fromEntries(Object.entries(overrides).map(([name, json]) => [name, JSON.stringify(json)])),
+    };
   }
   async exists(path: string): Promise<boolean> {
     return path in this.#files || this.onnxFiles.includes(path);
@@ -64,7 +106,10 @@ export class MemorySource implements ModelSource {
   }
   async readText(path: string): Promise<string> {
     const text = this.#files[path];
-    if (text === undefined) throw new VideoLlavaError('FILE_NOT_FOUND', `${this.description}/${path} does not exist.`, { file: `${this.description}/${path}` });
+    if (text === undefined)
+      throw new VideoLlavaError('FILE_NOT_FOUND', `${this.description}/${path} does not exist.`, {
+        file: `${this.description}/${path}`,
+      });
     return text;
   }
   async localPath(path: string): Promise<string | undefined> {
@@ -121,7 +166,9 @@ function logitsOf(context: Float64Array, out: Float32Array, offset: number): voi
  *   `'vector'`) that keeps the logits of the last N positions (0: all), as the converter's decoder has it
  */
 export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {}): Record<string, MockModel> {
-  const keepInput = options.numLogitsToKeep ? [{ name: 'num_logits_to_keep', dtype: 'int64' as const, shape: options.numLogitsToKeep === 'vector' ? [1] : [] }] : [];
+  const keepInput = options.numLogitsToKeep
+    ? [{ name: 'num_logits_to_keep', dtype: 'int64' as const, shape: options.numLogitsToKeep === 'vector' ? [1] : [] }]
+    : [];
   return {
     'onnx/embed_tokens.onnx': {
       inputs: [{ name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }],
@@ -143,7 +190,9 @@ export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {
         const images = pixels.dims[0]!;
         const data = new Float32Array(images * TOKENS_PER_IMAGE * HIDDEN);
         itemMeans(pixels, images).forEach((mean, image) => {
-          for (let token = 0; token < TOKENS_PER_IMAGE; token++) for (let dim = 0; dim < HIDDEN; dim++) data[(image * TOKENS_PER_IMAGE + token) * HIDDEN + dim] = feature(mean, token, dim, 10);
+          for (let token = 0; token < TOKENS_PER_IMAGE; token++)
+            for (let dim = 0; dim < HIDDEN; dim++)
+              data[(image * TOKENS_PER_IMAGE + token) * HIDDEN + dim] = feature(mean, token, dim, 10);
         });
         return { image_features: new Tensor('float32', data, [images, TOKENS_PER_IMAGE, HIDDEN]) };
       },
@@ -157,7 +206,9 @@ export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {
         const tokens = pixels.dims[1]! * TOKENS_PER_FRAME;
         const data = new Float32Array(videos * tokens * HIDDEN);
         itemMeans(pixels, videos).forEach((mean, video) => {
-          for (let token = 0; token < tokens; token++) for (let dim = 0; dim < HIDDEN; dim++) data[(video * tokens + token) * HIDDEN + dim] = feature(mean, token, dim, 20);
+          for (let token = 0; token < tokens; token++)
+            for (let dim = 0; dim < HIDDEN; dim++)
+              data[(video * tokens + token) * HIDDEN + dim] = feature(mean, token, dim, 20);
         });
         return { video_features: new Tensor('float32', data, [videos, tokens, HIDDEN]) };
       },
@@ -184,7 +235,10 @@ export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {
         const total = pastLength + length;
         const mask = feeds.attention_mask!.data as BigInt64Array;
         const positions = feeds.position_ids!.data as BigInt64Array;
-        if (feeds.attention_mask!.dims[1] !== total) throw new Error(`attention mask covers ${feeds.attention_mask!.dims[1]} positions, the cache and the new tokens ${total}`);
+        if (feeds.attention_mask!.dims[1] !== total)
+          throw new Error(
+            `attention mask covers ${feeds.attention_mask!.dims[1]} positions, the cache and the new tokens ${total}`,
+          );
         // The key of a position: its embedding, shifted by its position id (so position ids matter).
         const key = new Float32Array(rows * KV_HEADS * total * HEAD_DIM);
         const pastData = past.data as Float32Array;
@@ -197,7 +251,10 @@ export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {
                 key[at] =
                   position < pastLength
                     ? pastData[((row * KV_HEADS + head) * pastLength + position) * HEAD_DIM + dim]!
-                    : Math.fround(embedData[(row * length + position - pastLength) * HIDDEN + head * HEAD_DIM + dim]! + Number(positions[row * length + position - pastLength]!) * 0.001);
+                    : Math.fround(
+                        embedData[(row * length + position - pastLength) * HIDDEN + head * HEAD_DIM + dim]! +
+                          Number(positions[row * length + position - pastLength]!) * 0.001,
+                      );
               }
             }
           }
@@ -208,7 +265,10 @@ export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {
           context.fill(0);
           for (let position = 0; position < total; position++) {
             if (mask[row * total + position] === 1n) {
-              for (let head = 0; head < KV_HEADS; head++) for (let dim = 0; dim < HEAD_DIM; dim++) context[head * HEAD_DIM + dim]! += key[((row * KV_HEADS + head) * total + position) * HEAD_DIM + dim]!;
+              for (let head = 0; head < KV_HEADS; head++)
+                for (let dim = 0; dim < HEAD_DIM; dim++)
+                  context[head * HEAD_DIM + dim]! +=
+                    key[((row * KV_HEADS + head) * total + position) * HEAD_DIM + dim]!;
             }
             if (position >= pastLength) logitsOf(context, logits, (row * length + position - pastLength) * VOCAB);
           }
@@ -217,8 +277,16 @@ export function miniModels(options: { numLogitsToKeep?: boolean | 'vector' } = {
         const keep = feeds.num_logits_to_keep === undefined ? 0 : Number(feeds.num_logits_to_keep.data[0]!);
         const kept = keep === 0 ? length : Math.min(keep, length);
         const keptLogits = new Float32Array(rows * kept * VOCAB);
-        for (let row = 0; row < rows; row++) keptLogits.set(logits.subarray((row * length + length - kept) * VOCAB, (row + 1) * length * VOCAB), row * kept * VOCAB);
-        return { logits: new Tensor('float32', keptLogits, [rows, kept, VOCAB]), 'present.0.key': present, 'present.0.value': present };
+        for (let row = 0; row < rows; row++)
+          keptLogits.set(
+            logits.subarray((row * length + length - kept) * VOCAB, (row + 1) * length * VOCAB),
+            row * kept * VOCAB,
+          );
+        return {
+          logits: new Tensor('float32', keptLogits, [rows, kept, VOCAB]),
+          'present.0.key': present,
+          'present.0.value': present,
+        };
       },
     },
   };

@@ -63,17 +63,22 @@ function inferType(name: string, value: AttributeInput): TypedAttributeValue {
   if (Array.isArray(value)) {
     const list = value as readonly unknown[];
     if (list.every((item) => typeof item === 'string')) return attribute.strings(list as string[]);
-    if (list.every((item) => typeof item === 'bigint' || (typeof item === 'number' && Number.isInteger(item)))) return attribute.ints(list as number[]);
+    if (list.every((item) => typeof item === 'bigint' || (typeof item === 'number' && Number.isInteger(item))))
+      return attribute.ints(list as number[]);
     if (list.every((item) => typeof item === 'number')) return attribute.floats(list as number[]);
   } else if (typeof value === 'object' && value !== null) {
     if ('dataType' in value && 'dims' in value) return attribute.tensor(value);
     if ('node' in value && 'output' in value) return attribute.graph(value);
   }
-  throw new VideoLlavaError('INVALID_ARGUMENT', `Attribute ${JSON.stringify(name)}: cannot tell the ONNX type of this value; wrap it with attribute.float/int/...().`, {
-    field: name,
-    expected: 'a number, bigint, string, list, TensorProto, GraphProto or attribute.*() value',
-    actual: value,
-  });
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `Attribute ${JSON.stringify(name)}: cannot tell the ONNX type of this value; wrap it with attribute.float/int/...().`,
+    {
+      field: name,
+      expected: 'a number, bigint, string, list, TensorProto, GraphProto or attribute.*() value',
+      actual: value,
+    },
+  );
 }
 
 /** Turns a name and an {@link AttributeInput} into an {@link AttributeProto}. */

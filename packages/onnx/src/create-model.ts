@@ -30,11 +30,15 @@ export function createModel(graph: GraphProto, options: CreateModelOptions = {})
   const opsets = options.opsetImports ?? { '': 17 };
   const opsetImport: OperatorSetId[] = Object.entries(opsets).map(([domain, version]) => {
     if (!Number.isSafeInteger(version) || version < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `opsetImports[${JSON.stringify(domain)}] must be a positive integer, found ${String(version)}.`, {
-        field: `opsetImports.${domain === '' ? '""' : domain}`,
-        expected: 'a positive integer',
-        actual: version,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `opsetImports[${JSON.stringify(domain)}] must be a positive integer, found ${String(version)}.`,
+        {
+          field: `opsetImports.${domain === '' ? '""' : domain}`,
+          expected: 'a positive integer',
+          actual: version,
+        },
+      );
     }
     return { domain, version };
   });
@@ -46,6 +50,7 @@ export function createModel(graph: GraphProto, options: CreateModelOptions = {})
   };
   if (options.producerVersion !== undefined) model.producerVersion = options.producerVersion;
   if (options.docString !== undefined) model.docString = options.docString;
-  if (options.metadata !== undefined) model.metadataProps = Object.entries(options.metadata).map(([key, value]) => ({ key, value }));
+  if (options.metadata !== undefined)
+    model.metadataProps = Object.entries(options.metadata).map(([key, value]) => ({ key, value }));
   return model;
 }

@@ -70,11 +70,15 @@ export function isTensorDataType(value: unknown): value is TensorDataType {
 export function tensorDataTypeCode(dataType: TensorDataType): number {
   const code = isTensorDataType(dataType) ? TENSOR_DATA_TYPE_CODES[dataType] : undefined;
   if (code === undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Unknown ONNX tensor data type ${JSON.stringify(dataType)}; expected one of ${Object.keys(TENSOR_DATA_TYPE_CODES).join(', ')}.`, {
-      field: 'dataType',
-      expected: Object.keys(TENSOR_DATA_TYPE_CODES),
-      actual: dataType,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Unknown ONNX tensor data type ${JSON.stringify(dataType)}; expected one of ${Object.keys(TENSOR_DATA_TYPE_CODES).join(', ')}.`,
+      {
+        field: 'dataType',
+        expected: Object.keys(TENSOR_DATA_TYPE_CODES),
+        actual: dataType,
+      },
+    );
   }
   return code;
 }
@@ -87,11 +91,15 @@ export function tensorByteLength(dataType: TensorDataType, elementCount: number)
   tensorDataTypeCode(dataType);
   const bits = BITS[dataType];
   if (bits === 0) {
-    throw new VideoLlavaError('UNSUPPORTED', 'String tensors have no fixed byte length; they cannot be stored as raw data.', {
-      field: 'dataType',
-      expected: 'a numeric data type',
-      actual: dataType,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      'String tensors have no fixed byte length; they cannot be stored as raw data.',
+      {
+        field: 'dataType',
+        expected: 'a numeric data type',
+        actual: dataType,
+      },
+    );
   }
   return Math.ceil((elementCount * bits) / 8);
 }

@@ -1,7 +1,17 @@
 import { VideoLlavaError } from '@video-llava/core';
 import { tensorDataTypeCode } from './data-type.js';
 import { type MessagePart, ProtobufWriter } from './protobuf-writer.js';
-import type { AttributeProto, AttributeType, GraphProto, ModelProto, NodeProto, OperatorSetId, TensorProto, TypeProto, ValueInfoProto } from './types.js';
+import type {
+  AttributeProto,
+  AttributeType,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OperatorSetId,
+  TensorProto,
+  TypeProto,
+  ValueInfoProto,
+} from './types.js';
 
 // Field numbers from onnx/onnx.proto.
 const ATTRIBUTE_TYPE_CODES: Record<AttributeType, number> = {
@@ -24,11 +34,15 @@ function writeTensor(tensor: TensorProto): ProtobufWriter {
   for (const value of tensor.stringData ?? []) writer.string(6, value);
   writer.string(8, tensor.name);
   if (tensor.rawData !== undefined && tensor.externalData !== undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Tensor ${JSON.stringify(tensor.name)} has both rawData and externalData; give one.`, {
-      field: `${tensor.name}.externalData`,
-      expected: 'rawData or externalData',
-      actual: 'both',
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Tensor ${JSON.stringify(tensor.name)} has both rawData and externalData; give one.`,
+      {
+        field: `${tensor.name}.externalData`,
+        expected: 'rawData or externalData',
+        actual: 'both',
+      },
+    );
   }
   if (tensor.rawData !== undefined) writer.bytes(9, tensor.rawData);
   if (tensor.docString !== undefined) writer.string(12, tensor.docString);
@@ -78,11 +92,15 @@ function writeValueInfo(value: ValueInfoProto): ProtobufWriter {
 }
 
 function missingAttributeValue(attribute: AttributeProto, field: string): never {
-  throw new VideoLlavaError('INVALID_ARGUMENT', `Attribute ${JSON.stringify(attribute.name)} has type ${attribute.type} but no \`${field}\` value.`, {
-    field: `${attribute.name}.${field}`,
-    expected: `a value in \`${field}\``,
-    actual: undefined,
-  });
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `Attribute ${JSON.stringify(attribute.name)} has type ${attribute.type} but no \`${field}\` value.`,
+    {
+      field: `${attribute.name}.${field}`,
+      expected: `a value in \`${field}\``,
+      actual: undefined,
+    },
+  );
 }
 
 function writeAttribute(attribute: AttributeProto): ProtobufWriter {
@@ -90,11 +108,15 @@ function writeAttribute(attribute: AttributeProto): ProtobufWriter {
   writer.string(1, attribute.name);
   const typeCode = ATTRIBUTE_TYPE_CODES[attribute.type];
   if (typeCode === undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Attribute ${JSON.stringify(attribute.name)} has unknown type ${JSON.stringify(attribute.type)}.`, {
-      field: `${attribute.name}.type`,
-      expected: Object.keys(ATTRIBUTE_TYPE_CODES),
-      actual: attribute.type,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Attribute ${JSON.stringify(attribute.name)} has unknown type ${JSON.stringify(attribute.type)}.`,
+      {
+        field: `${attribute.name}.type`,
+        expected: Object.keys(ATTRIBUTE_TYPE_CODES),
+        actual: attribute.type,
+      },
+    );
   }
   switch (attribute.type) {
     case 'float':
@@ -122,10 +144,12 @@ function writeAttribute(attribute: AttributeProto): ProtobufWriter {
       for (const value of attribute.strings ?? missingAttributeValue(attribute, 'strings')) writer.string(9, value);
       break;
     case 'tensors':
-      for (const value of attribute.tensors ?? missingAttributeValue(attribute, 'tensors')) writer.message(10, writeTensor(value));
+      for (const value of attribute.tensors ?? missingAttributeValue(attribute, 'tensors'))
+        writer.message(10, writeTensor(value));
       break;
     case 'graphs':
-      for (const value of attribute.graphs ?? missingAttributeValue(attribute, 'graphs')) writer.message(11, writeGraph(value));
+      for (const value of attribute.graphs ?? missingAttributeValue(attribute, 'graphs'))
+        writer.message(11, writeGraph(value));
       break;
   }
   if (attribute.docString !== undefined) writer.string(13, attribute.docString);
@@ -190,11 +214,15 @@ export function encodeModelChunks(model: ModelProto): Uint8Array[] {
     .finish()
     .map((part: MessagePart) => {
       if (part instanceof Uint8Array) return part;
-      throw new VideoLlavaError('INVALID_ARGUMENT', 'The model holds deferred tensor bytes; encode it with encodeModelStream().', {
-        field: 'rawData',
-        expected: 'Uint8Array',
-        actual: 'DeferredBytes',
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        'The model holds deferred tensor bytes; encode it with encodeModelStream().',
+        {
+          field: 'rawData',
+          expected: 'Uint8Array',
+          actual: 'DeferredBytes',
+        },
+      );
     });
 }
 
@@ -208,11 +236,15 @@ export function encodeModel(model: ModelProto): Uint8Array {
   const chunks = encodeModelChunks(model);
   const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
   if (total > 2 ** 31 - 1) {
-    throw new VideoLlavaError('UNSUPPORTED', `The encoded model is ${total} bytes; protobuf limits a model file to 2 GiB. Store the weights as external data.`, {
-      field: 'initializer',
-      expected: 'at most 2147483647 bytes',
-      actual: total,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `The encoded model is ${total} bytes; protobuf limits a model file to 2 GiB. Store the weights as external data.`,
+      {
+        field: 'initializer',
+        expected: 'at most 2147483647 bytes',
+        actual: total,
+      },
+    );
   }
   const out = new Uint8Array(total);
   let offset = 0;
@@ -242,11 +274,15 @@ export async function* encodeModelStream(model: ModelProto): AsyncGenerator<Uint
       yield chunk;
     }
     if (produced !== part.byteLength) {
-      throw new VideoLlavaError('INVALID_FILE', `Deferred tensor bytes declared ${part.byteLength} bytes but produced ${produced}.`, {
-        field: 'rawData',
-        expected: part.byteLength,
-        actual: produced,
-      });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `Deferred tensor bytes declared ${part.byteLength} bytes but produced ${produced}.`,
+        {
+          field: 'rawData',
+          expected: part.byteLength,
+          actual: produced,
+        },
+      );
     }
   }
 }

@@ -39,18 +39,26 @@ export class ExternalDataLayout {
   constructor(location: string, options: ExternalDataLayoutOptions = {}) {
     const alignment = options.alignment ?? 4096;
     if (!Number.isSafeInteger(alignment) || alignment < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `ExternalDataLayout alignment must be a positive integer, found ${alignment}.`, {
-        field: 'alignment',
-        expected: 'a positive integer',
-        actual: alignment,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `ExternalDataLayout alignment must be a positive integer, found ${alignment}.`,
+        {
+          field: 'alignment',
+          expected: 'a positive integer',
+          actual: alignment,
+        },
+      );
     }
     if (location.length === 0 || location.includes('..') || location.startsWith('/')) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `External data location ${JSON.stringify(location)} must be a relative file name beside the model.`, {
-        field: 'location',
-        expected: 'a relative path without ".."',
-        actual: location,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `External data location ${JSON.stringify(location)} must be a relative file name beside the model.`,
+        {
+          field: 'location',
+          expected: 'a relative path without ".."',
+          actual: location,
+        },
+      );
     }
     this.location = location;
     this.alignment = alignment;
@@ -64,11 +72,15 @@ export class ExternalDataLayout {
   /** Places a tensor of `byteLength` bytes after everything placed so far. */
   place(byteLength: number): ExternalDataPlacement {
     if (!Number.isSafeInteger(byteLength) || byteLength < 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `External tensor byte length must be a non-negative integer, found ${byteLength}.`, {
-        field: 'byteLength',
-        expected: 'a non-negative integer',
-        actual: byteLength,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `External tensor byte length must be a non-negative integer, found ${byteLength}.`,
+        {
+          field: 'byteLength',
+          expected: 'a non-negative integer',
+          actual: byteLength,
+        },
+      );
     }
     const offset = Math.ceil(this.end / this.alignment) * this.alignment;
     const padding = offset - this.end;

@@ -58,11 +58,15 @@ function typedArrayFor(dataType: TensorDataType, values: NumericValues): ArrayBu
     case 'bool':
       return Uint8Array.from(numbers, Number);
     default:
-      throw new VideoLlavaError('UNSUPPORTED', `GraphBuilder.constant cannot convert numbers to ${dataType}; pass a TensorInit with raw bytes to constantTensor().`, {
-        field: 'dataType',
-        expected: 'float32, float64, int8..int64, uint8..uint64 or bool',
-        actual: dataType,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `GraphBuilder.constant cannot convert numbers to ${dataType}; pass a TensorInit with raw bytes to constantTensor().`,
+        {
+          field: 'dataType',
+          expected: 'float32, float64, int8..int64, uint8..uint64 or bool',
+          actual: dataType,
+        },
+      );
   }
 }
 
@@ -109,11 +113,15 @@ export class GraphBuilder {
 
   private reserveExact(name: string, what: string): string {
     if (this.usedNames.has(name)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Graph ${JSON.stringify(this.name)}: ${what} name ${JSON.stringify(name)} is already used.`, {
-        field: what,
-        expected: 'a name not used yet in the graph',
-        actual: name,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Graph ${JSON.stringify(this.name)}: ${what} name ${JSON.stringify(name)} is already used.`,
+        {
+          field: what,
+          expected: 'a name not used yet in the graph',
+          actual: name,
+        },
+      );
     }
     this.usedNames.add(name);
     return name;
@@ -134,7 +142,12 @@ export class GraphBuilder {
     let outputName = value;
     if (name !== value) {
       this.reserveExact(name, 'output');
-      this.pushNode({ opType: 'Identity', input: [value], output: [name], name: this.claim(`Identity_${name}`, this.nodeNames) });
+      this.pushNode({
+        opType: 'Identity',
+        input: [value],
+        output: [name],
+        name: this.claim(`Identity_${name}`, this.nodeNames),
+      });
       outputName = name;
     }
     this.outputs.push({ name: outputName, type: { tensorType: { elemType, shape } } });
@@ -172,7 +185,12 @@ export class GraphBuilder {
    * Adds a numeric constant. `dims` defaults to `[]` (a scalar) for one number and `[n]` for a list.
    * @example graph.constant('int64', [0, -1, 64]) // the shape operand of a Reshape
    */
-  constant(dataType: TensorDataType, values: number | bigint | NumericValues, dims?: readonly number[], baseName = 'const'): string {
+  constant(
+    dataType: TensorDataType,
+    values: number | bigint | NumericValues,
+    dims?: readonly number[],
+    baseName = 'const',
+  ): string {
     const list: NumericValues = typeof values === 'number' ? [values] : typeof values === 'bigint' ? [values] : values;
     const shape = dims ?? (typeof values === 'number' || typeof values === 'bigint' ? [] : [list.length]);
     return this.constantTensor({ dataType, dims: shape, data: typedArrayFor(dataType, list) }, baseName);
@@ -188,11 +206,16 @@ export class GraphBuilder {
    * @returns the names of its outputs
    */
   node(opType: string, inputs: NodeInputs, attributes: NodeAttributes = {}, options: NodeOptions = {}): string[] {
-    const name = options.name === undefined ? this.claim(`${opType}_${this.nodes.length}`, this.nodeNames) : this.claimNodeName(options.name);
+    const name =
+      options.name === undefined
+        ? this.claim(`${opType}_${this.nodes.length}`, this.nodeNames)
+        : this.claimNodeName(options.name);
     const outputSpec = options.outputs ?? 1;
     const outputNames =
       typeof outputSpec === 'number'
-        ? Array.from({ length: outputSpec }, (_, index) => this.uniqueName(outputSpec === 1 ? `${name}_output` : `${name}_output_${index}`))
+        ? Array.from({ length: outputSpec }, (_, index) =>
+            this.uniqueName(outputSpec === 1 ? `${name}_output` : `${name}_output_${index}`),
+          )
         : outputSpec.map((output) => (output === '' ? '' : this.reserveExact(output, 'node output')));
     const inputNames = inputs.map((input) => input ?? '');
     while (inputNames.length > 0 && inputNames[inputNames.length - 1] === '') inputNames.pop();
@@ -209,11 +232,15 @@ export class GraphBuilder {
 
   private claimNodeName(name: string): string {
     if (this.nodeNames.has(name)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Graph ${JSON.stringify(this.name)}: node name ${JSON.stringify(name)} is already used.`, {
-        field: 'name',
-        expected: 'a node name not used yet',
-        actual: name,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Graph ${JSON.stringify(this.name)}: node name ${JSON.stringify(name)} is already used.`,
+        {
+          field: 'name',
+          expected: 'a node name not used yet',
+          actual: name,
+        },
+      );
     }
     this.nodeNames.add(name);
     return name;

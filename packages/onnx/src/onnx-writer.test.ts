@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExternalDataLayout, GraphBuilder, attribute, createModel, encodeModel, encodeModelChunks, encodeModelStream } from './index.js';
+import {
+  ExternalDataLayout,
+  GraphBuilder,
+  attribute,
+  createModel,
+  encodeModel,
+  encodeModelChunks,
+  encodeModelStream,
+} from './index.js';
 
 // A minimal protobuf reader used only to look at what the encoder wrote (field number -> raw values).
 type Field = { field: number; wire: number; value: bigint | Uint8Array | number };
@@ -32,7 +40,11 @@ function readFields(bytes: Uint8Array): Field[] {
       fields.push({ field, wire, value: bytes.subarray(position, position + length) });
       position += length;
     } else if (wire === 5) {
-      fields.push({ field, wire, value: new DataView(bytes.buffer, bytes.byteOffset + position, 4).getFloat32(0, true) });
+      fields.push({
+        field,
+        wire,
+        value: new DataView(bytes.buffer, bytes.byteOffset + position, 4).getFloat32(0, true),
+      });
       position += 4;
     } else throw new Error(`wire type ${wire}`);
   }
@@ -70,7 +82,9 @@ function gemmSoftmaxGraph(weights: Float32Array, bias: Float32Array): GraphBuild
 }
 
 function expectedGemmSoftmax(x: number[], weights: Float32Array, bias: Float32Array): number[] {
-  const logits = [0, 1, 2].map((column) => bias[column]! + x.reduce((sum, value, row) => sum + value * weights[row * 3 + column]!, 0));
+  const logits = [0, 1, 2].map(
+    (column) => bias[column]! + x.reduce((sum, value, row) => sum + value * weights[row * 3 + column]!, 0),
+  );
   const max = Math.max(...logits);
   const exps = logits.map((value) => Math.exp(value - max));
   const total = exps.reduce((a, b) => a + b, 0);
@@ -86,7 +100,10 @@ describe('encodeModel + ONNX Runtime', () => {
     const input = [1, 2, 3, 4, 0, 0, -1, 0.5];
     const { y } = await run(model, { x: new ort.Tensor('float32', Float32Array.from(input), [2, 4]) });
     expect(y!.dims).toEqual([2, 3]);
-    const expected = [...expectedGemmSoftmax(input.slice(0, 4), weights, bias), ...expectedGemmSoftmax(input.slice(4), weights, bias)];
+    const expected = [
+      ...expectedGemmSoftmax(input.slice(0, 4), weights, bias),
+      ...expectedGemmSoftmax(input.slice(4), weights, bias),
+    ];
     (y!.data as Float32Array).forEach((value, index) => expect(value).toBeCloseTo(expected[index]!, 6));
   });
 
@@ -120,7 +137,12 @@ describe('encodeModel + ONNX Runtime', () => {
     const ints = graph.op('Constant', [], { value_ints: [1, -2, 2 ** 40] });
     const strings = graph.op('Constant', [], { value_strings: ['héllo', 'world'] });
     const tensor = graph.op('Constant', [], {
-      value: { name: 'c', dataType: 'int64', dims: [2], rawData: new Uint8Array(new BigInt64Array([-5n, 2n ** 62n]).buffer) },
+      value: {
+        name: 'c',
+        dataType: 'int64',
+        dims: [2],
+        rawData: new Uint8Array(new BigInt64Array([-5n, 2n ** 62n]).buffer),
+      },
     });
     // graph: If with two branches
     const condition = graph.input('condition', 'bool', []);
@@ -128,7 +150,10 @@ describe('encodeModel + ONNX Runtime', () => {
     thenBranch.output(thenBranch.op('Constant', [], { value_float: 1.5 }), 'float32', [], 'then_out');
     const elseBranch = new GraphBuilder('else');
     elseBranch.output(elseBranch.op('Constant', [], { value_float: attribute.float(-3) }), 'float32', [], 'else_out');
-    const chosen = graph.op('If', [condition], { then_branch: thenBranch.build(), else_branch: attribute.graph(elseBranch.build()) });
+    const chosen = graph.op('If', [condition], {
+      then_branch: thenBranch.build(),
+      else_branch: attribute.graph(elseBranch.build()),
+    });
     graph.output(transposed, 'float32', [3, 2], 'transposed');
     graph.output(concatenated, 'float32', [2, 6], 'concatenated');
     graph.output(leaky, 'float32', [2, 3], 'leaky');
@@ -175,14 +200,20 @@ describe('encodeModel + ONNX Runtime', () => {
       ['', 17n],
       ['com.microsoft', 1n],
     ]);
-    const metadata = fields.filter((field) => field.field === 14).map((field) => readFields(field.value as Uint8Array).map((entry) => text(entry.value)));
+    const metadata = fields
+      .filter((field) => field.field === 14)
+      .map((field) => readFields(field.value as Uint8Array).map((entry) => text(entry.value)));
     expect(metadata).toEqual([
       ['model_type', 'video_llava'],
       ['dtype', 'fp32'],
     ]);
-    const { y } = await run(bytes, { x: new ort.Tensor('float32', new Float32Array([0, 1, -1, 2, 0.5, -0.5, 3, -3]), [2, 4]) });
+    const { y } = await run(bytes, {
+      x: new ort.Tensor('float32', new Float32Array([0, 1, -1, 2, 0.5, -0.5, 3, -3]), [2, 4]),
+    });
     const gelu = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
-    (y!.data as Float32Array).forEach((value, index) => expect(value).toBeCloseTo(gelu([0, 1, -1, 2, 0.5, -0.5, 3, -3][index]!), 5));
+    (y!.data as Float32Array).forEach((value, index) =>
+      expect(value).toBeCloseTo(gelu([0, 1, -1, 2, 0.5, -0.5, 3, -3][index]!), 5),
+    );
   });
 
   it('gives nodes and outputs unique names and refuses duplicates', () => {
@@ -252,7 +283,13 @@ describe('large models: external data and streaming', () => {
     deferredGraph.initializer('w', {
       dataType: 'float32',
       dims: [4, 3],
-      data: { byteLength: bytes.byteLength, chunks: async function* () { yield bytes.subarray(0, 20); yield bytes.subarray(20); } },
+      data: {
+        byteLength: bytes.byteLength,
+        chunks: async function* () {
+          yield bytes.subarray(0, 20);
+          yield bytes.subarray(20);
+        },
+      },
     });
     deferredGraph.initializer('b', { dataType: 'float32', dims: [3], data: bias });
     const gemm = deferredGraph.op('Gemm', [x, 'w', 'b'], { alpha: attribute.float(1), beta: attribute.float(1) });
@@ -273,7 +310,11 @@ describe('large models: external data and streaming', () => {
 
   it('refuses deferred bytes that yield fewer bytes than declared', async () => {
     const graph = new GraphBuilder('short');
-    graph.initializer('w', { dataType: 'float32', dims: [4], data: { byteLength: 16, chunks: () => [new Uint8Array(8)] } });
+    graph.initializer('w', {
+      dataType: 'float32',
+      dims: [4],
+      data: { byteLength: 16, chunks: () => [new Uint8Array(8)] },
+    });
     graph.output('w', 'float32', [4]);
     const consume = async () => {
       for await (const _ of encodeModelStream(createModel(graph.build()))) void _;

@@ -18,18 +18,28 @@ export interface TensorInit {
 }
 
 function isDeferred(value: unknown): value is DeferredBytes {
-  return typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && 'chunks' in value && 'byteLength' in value;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !ArrayBuffer.isView(value) &&
+    'chunks' in value &&
+    'byteLength' in value
+  );
 }
 
 function checkDims(name: string, dims: readonly number[]): number {
   let count = 1;
   for (const [axis, dim] of dims.entries()) {
     if (!Number.isSafeInteger(dim) || dim < 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Tensor ${JSON.stringify(name)}: dims[${axis}] must be a non-negative integer, found ${String(dim)}.`, {
-        field: `${name}.dims[${axis}]`,
-        expected: 'a non-negative integer',
-        actual: dim,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Tensor ${JSON.stringify(name)}: dims[${axis}] must be a non-negative integer, found ${String(dim)}.`,
+        {
+          field: `${name}.dims[${axis}]`,
+          expected: 'a non-negative integer',
+          actual: dim,
+        },
+      );
     }
     count *= dim;
   }
@@ -49,42 +59,58 @@ export function createTensor(name: string, init: TensorInit): TensorProto {
   if (init.dataType === 'string') {
     const strings = init.stringData ?? [];
     if (strings.length !== count) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `Tensor ${JSON.stringify(name)}: ${strings.length} strings for dims [${init.dims.join(',')}] (${count} elements).`, {
-        field: `${name}.stringData`,
-        expected: count,
-        actual: strings.length,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `Tensor ${JSON.stringify(name)}: ${strings.length} strings for dims [${init.dims.join(',')}] (${count} elements).`,
+        {
+          field: `${name}.stringData`,
+          expected: count,
+          actual: strings.length,
+        },
+      );
     }
     tensor.stringData = strings;
     return tensor;
   }
   if (init.data !== undefined && init.externalData !== undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Tensor ${JSON.stringify(name)} has both data and externalData; give one.`, {
-      field: `${name}.externalData`,
-      expected: 'data or externalData',
-      actual: 'both',
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Tensor ${JSON.stringify(name)} has both data and externalData; give one.`,
+      {
+        field: `${name}.externalData`,
+        expected: 'data or externalData',
+        actual: 'both',
+      },
+    );
   }
   const expected = tensorByteLength(init.dataType, count);
   if (init.externalData !== undefined) {
     const length = init.externalData.length;
     if (length !== undefined && length !== expected) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `Tensor ${JSON.stringify(name)}: external data length ${length} bytes, but ${init.dataType}[${init.dims.join(',')}] takes ${expected}.`, {
-        field: `${name}.externalData.length`,
-        expected,
-        actual: length,
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `Tensor ${JSON.stringify(name)}: external data length ${length} bytes, but ${init.dataType}[${init.dims.join(',')}] takes ${expected}.`,
+        {
+          field: `${name}.externalData.length`,
+          expected,
+          actual: length,
+        },
+      );
     }
     tensor.externalData = { ...init.externalData };
     return tensor;
   }
   const data = init.data ?? new Uint8Array(0);
   if (data.byteLength !== expected) {
-    throw new VideoLlavaError('SHAPE_MISMATCH', `Tensor ${JSON.stringify(name)}: ${data.byteLength} bytes of data, but ${init.dataType}[${init.dims.join(',')}] takes ${expected}.`, {
-      field: `${name}.data`,
-      expected,
-      actual: data.byteLength,
-    });
+    throw new VideoLlavaError(
+      'SHAPE_MISMATCH',
+      `Tensor ${JSON.stringify(name)}: ${data.byteLength} bytes of data, but ${init.dataType}[${init.dims.join(',')}] takes ${expected}.`,
+      {
+        field: `${name}.data`,
+        expected,
+        actual: data.byteLength,
+      },
+    );
   }
   tensor.rawData = isDeferred(data) ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return tensor;

@@ -58,7 +58,17 @@ export interface ValueInfoProto {
 }
 
 /** The kinds of {@link AttributeProto}. */
-export type AttributeType = 'float' | 'int' | 'string' | 'tensor' | 'graph' | 'floats' | 'ints' | 'strings' | 'tensors' | 'graphs';
+export type AttributeType =
+  | 'float'
+  | 'int'
+  | 'string'
+  | 'tensor'
+  | 'graph'
+  | 'floats'
+  | 'ints'
+  | 'strings'
+  | 'tensors'
+  | 'graphs';
 
 /** `AttributeProto`: a named attribute of a node. Fill the one field its `type` names. */
 export interface AttributeProto {

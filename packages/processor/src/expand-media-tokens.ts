@@ -62,7 +62,12 @@ export function expandMediaTokens(expansion: MediaExpansion): number[][] {
   return sequences.map((ids) => {
     const expanded: number[] = [];
     for (const id of ids) {
-      const copies = id === imageTokenId ? expansion.tokensPerImage : id === videoTokenId ? expansion.videoTokenCounts[videoIndex++]! : 1;
+      const copies =
+        id === imageTokenId
+          ? expansion.tokensPerImage
+          : id === videoTokenId
+            ? expansion.videoTokenCounts[videoIndex++]!
+            : 1;
       for (let copy = 0; copy < copies; copy++) expanded.push(id);
     }
     return expanded;

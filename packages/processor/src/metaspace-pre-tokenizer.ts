@@ -10,9 +10,15 @@ export type PreTokenizeFunction = (text: string, options?: { section_index?: num
  * @param config the `pre_tokenizer` object of `tokenizer.json` (`type: "Metaspace"`)
  */
 export function createMetaspacePreTokenizer(config: Record<string, unknown>): PreTokenizeFunction {
-  const replacement = typeof config['replacement'] === 'string' && config['replacement'].length > 0 ? config['replacement'] : '\u2581';
+  const replacement =
+    typeof config['replacement'] === 'string' && config['replacement'].length > 0 ? config['replacement'] : '\u2581';
   // Files written before tokenizers 0.19 say add_prefix_space instead of prepend_scheme.
-  const scheme = typeof config['prepend_scheme'] === 'string' ? config['prepend_scheme'] : config['add_prefix_space'] === false ? 'never' : 'always';
+  const scheme =
+    typeof config['prepend_scheme'] === 'string'
+      ? config['prepend_scheme']
+      : config['add_prefix_space'] === false
+        ? 'never'
+        : 'always';
   const split = config['split'] !== false;
   return (text, options = {}) => {
     let normalized = text.replaceAll(' ', replacement);

@@ -15,9 +15,20 @@ export * from './index.js';
  * tokenizer.encode('USER: <video>\nWhy is this funny? ASSISTANT:').ids;
  * ```
  */
-export async function loadTokenizer(source: string | ModelSource, options: TokenizerOptions & ReadOptions & ResolveSourceOptions = {}): Promise<Tokenizer> {
+export async function loadTokenizer(
+  source: string | ModelSource,
+  options: TokenizerOptions & ReadOptions & ResolveSourceOptions = {},
+): Promise<Tokenizer> {
   const { cwd, env, hub, http, ...tokenizerOptions } = options;
-  return Tokenizer.fromPretrained(resolveSource(source, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}), ...(hub ? { hub } : {}), ...(http ? { http } : {}) }), tokenizerOptions);
+  return Tokenizer.fromPretrained(
+    resolveSource(source, {
+      ...(cwd ? { cwd } : {}),
+      ...(env ? { env } : {}),
+      ...(hub ? { hub } : {}),
+      ...(http ? { http } : {}),
+    }),
+    tokenizerOptions,
+  );
 }
 
 /**
@@ -29,7 +40,18 @@ export async function loadTokenizer(source: string | ModelSource, options: Token
  * const inputs = processor({ text: 'USER: <video>\nWhy is this funny? ASSISTANT:', pixelValuesVideos });
  * ```
  */
-export async function loadVideoLlavaProcessor(source: string | ModelSource, options: VideoLlavaProcessorOptions & ResolveSourceOptions = {}): Promise<VideoLlavaProcessor> {
+export async function loadVideoLlavaProcessor(
+  source: string | ModelSource,
+  options: VideoLlavaProcessorOptions & ResolveSourceOptions = {},
+): Promise<VideoLlavaProcessor> {
   const { cwd, env, hub, http, ...processorOptions } = options;
-  return VideoLlavaProcessor.fromPretrained(resolveSource(source, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}), ...(hub ? { hub } : {}), ...(http ? { http } : {}) }), processorOptions);
+  return VideoLlavaProcessor.fromPretrained(
+    resolveSource(source, {
+      ...(cwd ? { cwd } : {}),
+      ...(env ? { env } : {}),
+      ...(hub ? { hub } : {}),
+      ...(http ? { http } : {}),
+    }),
+    processorOptions,
+  );
 }

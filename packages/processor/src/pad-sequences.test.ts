@@ -12,11 +12,17 @@ describe('padSequences', () => {
   });
 
   it('needs a pad token only when padding is needed', () => {
-    expect(padSequences([[1, 2]], { padding: true, padTokenId: null, paddingSide: 'left' }).inputIds.dims).toEqual([1, 2]);
-    expect(() => padSequences([[1, 2], [3]], { padding: true, padTokenId: null, paddingSide: 'left' })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'pad_token' }));
+    expect(padSequences([[1, 2]], { padding: true, padTokenId: null, paddingSide: 'left' }).inputIds.dims).toEqual([
+      1, 2,
+    ]);
+    expect(() => padSequences([[1, 2], [3]], { padding: true, padTokenId: null, paddingSide: 'left' })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG', field: 'pad_token' }),
+    );
   });
 
   it('checks maxLength', () => {
-    expect(() => padSequences([[1]], { padding: 'max_length', padTokenId: 0, paddingSide: 'left' })).toThrowError(expect.objectContaining({ field: 'maxLength' }));
+    expect(() => padSequences([[1]], { padding: 'max_length', padTokenId: 0, paddingSide: 'left' })).toThrowError(
+      expect.objectContaining({ field: 'maxLength' }),
+    );
   });
 });

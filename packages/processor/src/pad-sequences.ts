@@ -37,19 +37,27 @@ export function padSequences(sequences: readonly (readonly number[])[], options:
   if (options.padding === 'max_length') {
     const maxLength = options.maxLength;
     if (maxLength === undefined || !Number.isSafeInteger(maxLength) || maxLength < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `padding: "max_length" needs maxLength, a positive integer; found ${String(maxLength)}.`, {
-        field: 'maxLength',
-        expected: 'a positive integer',
-        actual: maxLength,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `padding: "max_length" needs maxLength, a positive integer; found ${String(maxLength)}.`,
+        {
+          field: 'maxLength',
+          expected: 'a positive integer',
+          actual: maxLength,
+        },
+      );
     }
     const tooLong = lengths.findIndex((length) => length > maxLength);
     if (tooLong !== -1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `text[${tooLong}] is ${lengths[tooLong]} tokens after expanding <image>/<video>, longer than maxLength ${maxLength} (truncation would cut the prompt).`, {
-        field: `text[${tooLong}]`,
-        expected: `at most ${maxLength} tokens`,
-        actual: lengths[tooLong],
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `text[${tooLong}] is ${lengths[tooLong]} tokens after expanding <image>/<video>, longer than maxLength ${maxLength} (truncation would cut the prompt).`,
+        {
+          field: `text[${tooLong}]`,
+          expected: `at most ${maxLength} tokens`,
+          actual: lengths[tooLong],
+        },
+      );
     }
     target = maxLength;
   } else if (options.padding === false || options.padding === 'do_not_pad') {
@@ -65,12 +73,16 @@ export function padSequences(sequences: readonly (readonly number[])[], options:
   const needsPadding = lengths.some((length) => length !== target);
   if (needsPadding && options.padTokenId === null) {
     const file = options.tokenizerFile ?? 'tokenizer_config.json';
-    throw new VideoLlavaError('INVALID_CONFIG', `${file}: the tokenizer has no pad_token, so prompts of different lengths (${lengths.join(', ')}) cannot be padded.`, {
-      file,
-      field: 'pad_token',
-      expected: 'a pad token',
-      actual: null,
-    });
+    throw new VideoLlavaError(
+      'INVALID_CONFIG',
+      `${file}: the tokenizer has no pad_token, so prompts of different lengths (${lengths.join(', ')}) cannot be padded.`,
+      {
+        file,
+        field: 'pad_token',
+        expected: 'a pad token',
+        actual: null,
+      },
+    );
   }
   const padId = BigInt(options.padTokenId ?? 0);
   const inputIds = new BigInt64Array(sequences.length * target);

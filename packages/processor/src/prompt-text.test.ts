@@ -1,4 +1,4 @@
-import { Tensor } from '@video-llava/core';
+import type { Tensor } from '@video-llava/core';
 import { tinyFixture } from '@video-llava/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from './chat-message.js';
@@ -27,13 +27,19 @@ describe('applyChatTemplateAsPrompt: the user text stays text', () => {
     const prompt = await processor.applyChatTemplateAsPrompt(messages);
     expect(prompt.text).toBe(await processor.applyChatTemplate(messages));
     expect(prompt.text).toBe(`USER: <video>\n${question} ASSISTANT:`);
-    expect(prompt.literalRanges.map(([start, end]) => prompt.text.slice(start, end))).toEqual(['<video>', '<image>', '</s>']);
+    expect(prompt.literalRanges.map(([start, end]) => prompt.text.slice(start, end))).toEqual([
+      '<video>',
+      '<image>',
+      '</s>',
+    ]);
   });
 
   it('one video for one video part: the typed <video>, <image> and </s> are tokenized as characters', async () => {
     const prompt = await processor.applyChatTemplateAsPrompt(messages);
     // The plain string has two <video> placeholders for one video (and an <image> without an image): refused.
-    expect(() => processor({ text: prompt.text, pixelValuesVideos: referenceVideo })).toThrow(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }));
+    expect(() => processor({ text: prompt.text, pixelValuesVideos: referenceVideo })).toThrow(
+      expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }),
+    );
     const output = processor({ text: prompt, pixelValuesVideos: referenceVideo });
     const ids = output.inputIds.data;
     const perVideo = processor.config.derived.tokensPerFrame * referenceVideo.dims[1]!;
@@ -44,14 +50,19 @@ describe('applyChatTemplateAsPrompt: the user text stays text', () => {
     const text = Array.from(ids, Number).filter((id) => id !== processor.videoTokenId);
     expect(processor.decode(text, { skipSpecialTokens: true })).toContain(`\n${question} ASSISTANT:`);
     // And the typed <video> tokenizes as the same characters do elsewhere (in a prompt without special strings).
-    const typed = processor.tokenizer.encode({ text: 'a <video> b', literalRanges: [[2, 9]] }, { addSpecialTokens: false });
+    const typed = processor.tokenizer.encode(
+      { text: 'a <video> b', literalRanges: [[2, 9]] },
+      { addSpecialTokens: false },
+    );
     expect(typed.ids).not.toContain(processor.videoTokenId);
     expect(processor.tokenizer.decode(typed.ids)).toBe('a <video> b');
     expect(typed.tokens.join('')).toBe('▁a▁<video>▁b');
   });
 
   it('a prompt with no special strings in the user text tokenizes exactly as its string', async () => {
-    const plain = await processor.applyChatTemplateAsPrompt([{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }]);
+    const plain = await processor.applyChatTemplateAsPrompt([
+      { role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] },
+    ]);
     expect(plain.literalRanges).toEqual([]);
     expect(Array.from(processor({ text: plain, pixelValuesVideos: referenceVideo }).inputIds.data)).toEqual(
       Array.from(processor({ text: plain.text, pixelValuesVideos: referenceVideo }).inputIds.data),
@@ -65,7 +76,8 @@ describe('applyChatTemplateAsPrompt: the user text stays text', () => {
     const jinja = new VideoLlavaProcessor({
       tokenizer: processor.tokenizer,
       config: processor.config,
-      chatTemplate: "{% for m in messages %}{{ m['role'] | upper }}: {% if m['content'] is string %}{{ m['content'] | trim }}{% else %}{% for p in m['content'] %}{% if p['type'] == 'video' %}{{ '<video>\\n' }}{% else %}{{ p['text'] | trim }}{% endif %}{% endfor %}{% endif %}{{ '\\n' }}{% endfor %}ASSISTANT:",
+      chatTemplate:
+        "{% for m in messages %}{{ m['role'] | upper }}: {% if m['content'] is string %}{{ m['content'] | trim }}{% else %}{% for p in m['content'] %}{% if p['type'] == 'video' %}{{ '<video>\\n' }}{% else %}{{ p['text'] | trim }}{% endif %}{% endfor %}{% endif %}{{ '\\n' }}{% endfor %}ASSISTANT:",
     });
     const history: ChatMessage[] = [
       { role: 'user', content: '  Is <video> a tag?  ' },
@@ -73,9 +85,13 @@ describe('applyChatTemplateAsPrompt: the user text stays text', () => {
       { role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'And here?' }] },
     ];
     const prompt = await jinja.applyChatTemplateAsPrompt(history);
-    expect(prompt.text).toBe('USER: Is <video> a tag?\nASSISTANT: Yes, <video> is.\nUSER: <video>\nAnd here?\nASSISTANT:');
+    expect(prompt.text).toBe(
+      'USER: Is <video> a tag?\nASSISTANT: Yes, <video> is.\nUSER: <video>\nAnd here?\nASSISTANT:',
+    );
     expect(prompt.literalRanges).toHaveLength(2);
-    expect(count(jinja({ text: prompt, pixelValuesVideos: referenceVideo }).inputIds.data, jinja.videoTokenId)).toBe(processor.config.derived.tokensPerFrame * referenceVideo.dims[1]!);
+    expect(count(jinja({ text: prompt, pixelValuesVideos: referenceVideo }).inputIds.data, jinja.videoTokenId)).toBe(
+      processor.config.derived.tokensPerFrame * referenceVideo.dims[1]!,
+    );
   });
 
   it('private-use characters in user text cannot forge a mark or a token', () => {

@@ -68,7 +68,9 @@ export function markLiteralText(messages: readonly ChatMessage[], specialStrings
     return {
       ...message,
       content: message.content.map((part) =>
-        typeof part === 'object' && part !== null && part.type === 'text' && typeof part.text === 'string' ? { ...part, text: markText(part.text, pattern) } : part,
+        typeof part === 'object' && part !== null && part.type === 'text' && typeof part.text === 'string'
+          ? { ...part, text: markText(part.text, pattern) }
+          : part,
       ),
     };
   });

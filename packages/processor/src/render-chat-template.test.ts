@@ -16,8 +16,9 @@ function withFiles(extra: Record<string, string>): ModelSource {
   const directory = new DirectorySource(tinyFixture.model);
   return {
     description: directory.description,
-    exists: async (path: string, options?: ReadOptions) => path in extra || directory.exists(path),
-    readBytes: async (path: string, options?: ReadOptions) => (path in extra ? new TextEncoder().encode(extra[path]) : directory.readBytes(path, options)),
+    exists: async (path: string, _options?: ReadOptions) => path in extra || directory.exists(path),
+    readBytes: async (path: string, options?: ReadOptions) =>
+      path in extra ? new TextEncoder().encode(extra[path]) : directory.readBytes(path, options),
     readText: async (path: string, options?: ReadOptions) => extra[path] ?? directory.readText(path, options),
   };
 }
@@ -31,29 +32,47 @@ describe('chat templates', () => {
     ];
     const text = await renderChatTemplate(TEMPLATE, messages, { specialTokens: { eos_token: '</s>' } });
     expect(text).toBe('USER: <video>\nWhat is it? ASSISTANT: A cat.</s>USER: Why? ASSISTANT:');
-    expect(await renderChatTemplate(TEMPLATE, messages.slice(0, 1), { addGenerationPrompt: false })).toBe('USER: <video>\nWhat is it? ');
+    expect(await renderChatTemplate(TEMPLATE, messages.slice(0, 1), { addGenerationPrompt: false })).toBe(
+      'USER: <video>\nWhat is it? ',
+    );
   });
 
   it('turns raise_exception into INVALID_ARGUMENT and a broken template into INVALID_CONFIG, naming the file', async () => {
-    const raising = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with the user') }}{% endif %}";
-    await expect(renderChatTemplate(raising, [{ role: 'assistant', content: 'x' }], { file: 'chat_template.jinja' })).rejects.toMatchObject({
+    const raising =
+      "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with the user') }}{% endif %}";
+    await expect(
+      renderChatTemplate(raising, [{ role: 'assistant', content: 'x' }], { file: 'chat_template.jinja' }),
+    ).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       file: 'chat_template.jinja',
       message: expect.stringContaining('Conversation must start with the user'),
     });
-    await expect(renderChatTemplate('{% for %}', [], { file: 'chat_template.json' })).rejects.toMatchObject({ code: 'INVALID_CONFIG', file: 'chat_template.json' });
+    await expect(renderChatTemplate('{% for %}', [], { file: 'chat_template.json' })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      file: 'chat_template.json',
+    });
   });
 
   it('VideoLlavaProcessor.fromPretrained uses chat_template.json, and chat_template.jinja before it', async () => {
-    const fromJson = await VideoLlavaProcessor.fromPretrained(withFiles({ 'chat_template.json': JSON.stringify({ chat_template: TEMPLATE }) }));
+    const fromJson = await VideoLlavaProcessor.fromPretrained(
+      withFiles({ 'chat_template.json': JSON.stringify({ chat_template: TEMPLATE }) }),
+    );
     expect(fromJson.chatTemplate).toBe(TEMPLATE);
-    expect(await fromJson.applyChatTemplate([{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }])).toBe('USER: <video>\nWhy is this funny? ASSISTANT:');
-    const both = await VideoLlavaProcessor.fromPretrained(withFiles({ 'chat_template.json': JSON.stringify({ chat_template: TEMPLATE }), 'chat_template.jinja': 'JINJA' }));
+    expect(
+      await fromJson.applyChatTemplate([
+        { role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] },
+      ]),
+    ).toBe('USER: <video>\nWhy is this funny? ASSISTANT:');
+    const both = await VideoLlavaProcessor.fromPretrained(
+      withFiles({ 'chat_template.json': JSON.stringify({ chat_template: TEMPLATE }), 'chat_template.jinja': 'JINJA' }),
+    );
     expect(both.chatTemplate).toBe('JINJA');
   });
 
   it('a malformed chat_template.json names the file and field', async () => {
-    await expect(VideoLlavaProcessor.fromPretrained(withFiles({ 'chat_template.json': JSON.stringify({ chat_template: 3 }) }))).rejects.toMatchObject({
+    await expect(
+      VideoLlavaProcessor.fromPretrained(withFiles({ 'chat_template.json': JSON.stringify({ chat_template: 3 }) })),
+    ).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
       field: 'chat_template',
       file: expect.stringContaining('chat_template.json'),

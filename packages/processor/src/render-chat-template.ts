@@ -23,22 +23,32 @@ export interface RenderChatTemplateOptions {
  * @throws VideoLlavaError `INVALID_CONFIG` when the template does not parse, `INVALID_ARGUMENT` when it raises
  *   (e.g. roles that do not alternate)
  */
-export async function renderChatTemplate(template: string, messages: readonly ChatMessage[], options: RenderChatTemplateOptions = {}): Promise<string> {
+export async function renderChatTemplate(
+  template: string,
+  messages: readonly ChatMessage[],
+  options: RenderChatTemplateOptions = {},
+): Promise<string> {
   const { Template } = await import('@huggingface/jinja');
   const file = options.file ?? 'chat template';
   let compiled: InstanceType<typeof Template>;
   try {
     compiled = new Template(template);
   } catch (error) {
-    throw new VideoLlavaError('INVALID_CONFIG', `${file}: the chat template does not parse (${(error as Error).message}).`, {
-      file,
-      field: 'chat_template',
-      expected: 'a Jinja template',
-      actual: (error as Error).message,
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'INVALID_CONFIG',
+      `${file}: the chat template does not parse (${(error as Error).message}).`,
+      {
+        file,
+        field: 'chat_template',
+        expected: 'a Jinja template',
+        actual: (error as Error).message,
+        cause: error,
+      },
+    );
   }
-  const specialTokens = Object.fromEntries(Object.entries(options.specialTokens ?? {}).filter(([, value]) => value !== null));
+  const specialTokens = Object.fromEntries(
+    Object.entries(options.specialTokens ?? {}).filter(([, value]) => value !== null),
+  );
   try {
     return compiled.render({
       ...options.variables,
@@ -47,12 +57,16 @@ export async function renderChatTemplate(template: string, messages: readonly Ch
       add_generation_prompt: options.addGenerationPrompt ?? true,
     });
   } catch (error) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${file}: rendering the chat template failed: ${(error as Error).message}`, {
-      file,
-      field: 'messages',
-      expected: 'messages the chat template accepts',
-      actual: (error as Error).message,
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${file}: rendering the chat template failed: ${(error as Error).message}`,
+      {
+        file,
+        field: 'messages',
+        expected: 'messages the chat template accepts',
+        actual: (error as Error).message,
+        cause: error,
+      },
+    );
   }
 }

@@ -24,8 +24,18 @@ describe('createTokenDecoder (ports of the Rust decoders)', () => {
   });
 
   it('Metaspace drops the replacement characters of the first token only when it prepends', () => {
-    expect(createTokenDecoder({ type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always' }, fallback).decode(['\u2581a\u2581b', '\u2581c'])).toBe('ab c');
-    expect(createTokenDecoder({ type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'never' }, fallback).decode(['\u2581a', '\u2581c'])).toBe(' a c');
+    expect(
+      createTokenDecoder({ type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always' }, fallback).decode([
+        '\u2581a\u2581b',
+        '\u2581c',
+      ]),
+    ).toBe('ab c');
+    expect(
+      createTokenDecoder({ type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'never' }, fallback).decode([
+        '\u2581a',
+        '\u2581c',
+      ]),
+    ).toBe(' a c');
   });
 
   it('Strip removes at most start / stop characters', () => {
@@ -34,7 +44,9 @@ describe('createTokenDecoder (ports of the Rust decoders)', () => {
   });
 
   it('Replace with a regex; unknown decoders go to the fallback; no decoder joins with spaces', () => {
-    expect(createTokenDecoder({ type: 'Replace', pattern: { Regex: '\\s+' }, content: '_' }, fallback).decode(['a  b'])).toBe('a_b');
+    expect(
+      createTokenDecoder({ type: 'Replace', pattern: { Regex: '\\s+' }, content: '_' }, fallback).decode(['a  b']),
+    ).toBe('a_b');
     expect(createTokenDecoder({ type: 'WordPiece', prefix: '##' }, fallback).decode(['a', 'b'])).toBe('fallback:a|b');
     expect(createTokenDecoder(null, fallback).decode(['a', 'b'])).toBe('a b');
   });

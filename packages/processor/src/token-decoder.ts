@@ -81,9 +81,15 @@ function stripStep(config: Record<string, unknown>): Step {
 
 function metaspaceStep(config: Record<string, unknown>): Step {
   const replacement = typeof config['replacement'] === 'string' ? config['replacement'] : '\u2581';
-  const scheme = typeof config['prepend_scheme'] === 'string' ? config['prepend_scheme'] : config['add_prefix_space'] === false ? 'never' : 'always';
+  const scheme =
+    typeof config['prepend_scheme'] === 'string'
+      ? config['prepend_scheme']
+      : config['add_prefix_space'] === false
+        ? 'never'
+        : 'always';
   // Rust drops every replacement character of the first token when a prefix was prepended, and turns the others into spaces.
-  return (tokens) => tokens.map((token, index) => token.replaceAll(replacement, index === 0 && scheme !== 'never' ? '' : ' '));
+  return (tokens) =>
+    tokens.map((token, index) => token.replaceAll(replacement, index === 0 && scheme !== 'never' ? '' : ' '));
 }
 
 function createStep(config: unknown): { step: Step; byteFallback: boolean } | null {
@@ -94,7 +100,10 @@ function createStep(config: unknown): { step: Step; byteFallback: boolean } | nu
       const parts = Array.isArray(object['decoders']) ? object['decoders'].map(createStep) : null;
       if (!parts || parts.some((part) => part === null)) return null;
       const steps = parts as Array<{ step: Step; byteFallback: boolean }>;
-      return { step: (tokens) => steps.reduce((current, part) => part.step(current), tokens), byteFallback: steps.some((part) => part.byteFallback) };
+      return {
+        step: (tokens) => steps.reduce((current, part) => part.step(current), tokens),
+        byteFallback: steps.some((part) => part.byteFallback),
+      };
     }
     case 'Replace': {
       const step = replaceStep(object);

@@ -23,22 +23,25 @@ beforeAll(async () => {
 });
 
 describe('TokenStreamDecoder', () => {
-  it.each(references.map((reference) => [JSON.stringify(reference.text), reference] as const))('streams %s to the reference decode, one id at a time', (_, reference) => {
-    for (const [skipSpecialTokens, expected] of [
-      [true, reference.decoded_skip_special],
-      [false, reference.decoded],
-    ] as const) {
-      const stream = tokenizer.createStreamDecoder({ skipSpecialTokens });
-      const chunks = reference.ids.map((id) => stream.push(id));
-      chunks.push(stream.flush());
-      expect(chunks.join('')).toBe(expected);
-      for (const chunk of chunks) {
-        // Never half a character: no replacement character and no lone surrogate in a chunk of valid text.
-        expect(chunk).not.toContain('\uFFFD');
-        expect(hasLoneSurrogate(chunk)).toBe(false);
+  it.each(references.map((reference) => [JSON.stringify(reference.text), reference] as const))(
+    'streams %s to the reference decode, one id at a time',
+    (_, reference) => {
+      for (const [skipSpecialTokens, expected] of [
+        [true, reference.decoded_skip_special],
+        [false, reference.decoded],
+      ] as const) {
+        const stream = tokenizer.createStreamDecoder({ skipSpecialTokens });
+        const chunks = reference.ids.map((id) => stream.push(id));
+        chunks.push(stream.flush());
+        expect(chunks.join('')).toBe(expected);
+        for (const chunk of chunks) {
+          // Never half a character: no replacement character and no lone surrogate in a chunk of valid text.
+          expect(chunk).not.toContain('\uFFFD');
+          expect(hasLoneSurrogate(chunk)).toBe(false);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('holds byte-fallback tokens until the character is complete', () => {
     const emoji = references.find((reference) => reference.tokens.includes('<0xF0>'))!;

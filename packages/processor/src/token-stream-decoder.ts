@@ -90,7 +90,8 @@ export class TokenStreamDecoder {
     if (text.startsWith(this.contextText)) {
       shared = this.contextText.length;
     } else {
-      while (shared < text.length && shared < this.contextText.length && text[shared] === this.contextText[shared]) shared++;
+      while (shared < text.length && shared < this.contextText.length && text[shared] === this.contextText[shared])
+        shared++;
     }
     this.context = this.pending;
     this.contextText = this.tokenizer.decode(this.context, this.options);

@@ -6,7 +6,10 @@ import { parseTokenizerConfig } from './tokenizer-config.js';
 
 describe('parseTokenizerConfig', () => {
   it('reads the fixture: LLaMA pads on the left, the 1e30 model_max_length means no limit', () => {
-    const raw = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    const raw = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const config = parseTokenizerConfig(raw);
     expect(config.paddingSide).toBe('left');
     expect(config.padToken).toBe(raw['pad_token']);
@@ -40,8 +43,14 @@ describe('parseTokenizerConfig', () => {
   });
 
   it('names the field of a malformed value', () => {
-    expect(() => parseTokenizerConfig({ added_tokens_decoder: { x: { content: 'a' } } })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'added_tokens_decoder.x' }));
-    expect(() => parseTokenizerConfig({ bos_token: 3 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'bos_token', file: 'tokenizer_config.json' }));
-    expect(() => parseTokenizerConfig({ chat_template: [{ name: 1 }] })).toThrowError(expect.objectContaining({ field: 'chat_template[0]' }));
+    expect(() => parseTokenizerConfig({ added_tokens_decoder: { x: { content: 'a' } } })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG', field: 'added_tokens_decoder.x' }),
+    );
+    expect(() => parseTokenizerConfig({ bos_token: 3 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG', field: 'bos_token', file: 'tokenizer_config.json' }),
+    );
+    expect(() => parseTokenizerConfig({ chat_template: [{ name: 1 }] })).toThrowError(
+      expect.objectContaining({ field: 'chat_template[0]' }),
+    );
   });
 });

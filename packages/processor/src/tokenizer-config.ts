@@ -58,7 +58,8 @@ export interface TokenizerConfig {
 const UNLIMITED_MODEL_MAX_LENGTH = 1e20;
 
 function readTokenSpec(value: unknown, reader: FieldReader, field: string, special: boolean): TokenSpec {
-  if (typeof value === 'string') return { content: value, special, lstrip: false, rstrip: false, singleWord: false, normalized: false };
+  if (typeof value === 'string')
+    return { content: value, special, lstrip: false, rstrip: false, singleWord: false, normalized: false };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const token = new FieldReader(value as Record<string, unknown>, reader.file, reader.path(field));
     const content = token.json['content'];
@@ -96,12 +97,19 @@ function readChatTemplate(reader: FieldReader): string | null {
     // transformers' list form: [{ name, template }]; the one named "default" is what apply_chat_template uses.
     for (const [index, item] of value.entries()) {
       const entry = item as { name?: unknown; template?: unknown } | null;
-      if (typeof entry !== 'object' || entry === null || typeof entry.name !== 'string' || typeof entry.template !== 'string') {
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        typeof entry.name !== 'string' ||
+        typeof entry.template !== 'string'
+      ) {
         reader.fail(`chat_template[${index}]`, 'an object {"name": string, "template": string}', item);
       }
     }
     const named = value as Array<{ name: string; template: string }>;
-    return (named.find((entry) => entry.name === 'default') ?? (named.length === 1 ? named[0] : undefined))?.template ?? null;
+    return (
+      (named.find((entry) => entry.name === 'default') ?? (named.length === 1 ? named[0] : undefined))?.template ?? null
+    );
   }
   return reader.fail('chat_template', 'a string or a list of {"name", "template"}', value);
 }
@@ -116,12 +124,22 @@ function readChatTemplate(reader: FieldReader): string | null {
  */
 function jsonObject(value: unknown, file: string): Record<string, unknown> {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  throw new VideoLlavaError('INVALID_CONFIG', `${file}: should hold a JSON object, found ${describeValue(value)}.`, { file, expected: 'a JSON object', actual: value });
+  throw new VideoLlavaError('INVALID_CONFIG', `${file}: should hold a JSON object, found ${describeValue(value)}.`, {
+    file,
+    expected: 'a JSON object',
+    actual: value,
+  });
 }
 
-export function parseTokenizerConfig(json: Record<string, unknown>, file = 'tokenizer_config.json', specialTokensMap?: Record<string, unknown>): TokenizerConfig {
+export function parseTokenizerConfig(
+  json: Record<string, unknown>,
+  file = 'tokenizer_config.json',
+  specialTokensMap?: Record<string, unknown>,
+): TokenizerConfig {
   const reader = new FieldReader(jsonObject(json, file), file);
-  const mapReader = specialTokensMap ? new FieldReader(jsonObject(specialTokensMap, 'special_tokens_map.json'), 'special_tokens_map.json') : null;
+  const mapReader = specialTokensMap
+    ? new FieldReader(jsonObject(specialTokensMap, 'special_tokens_map.json'), 'special_tokens_map.json')
+    : null;
   const tokenizerClass = reader.optionalString('tokenizer_class');
   const isLlama = tokenizerClass !== null && /^(Code)?Llama/.test(tokenizerClass);
   const optionalBoolean = (name: string): boolean | null => (reader.has(name) ? reader.boolean(name, false) : null);
@@ -142,7 +160,10 @@ export function parseTokenizerConfig(json: Record<string, unknown>, file = 'toke
     modelMaxLength = value >= UNLIMITED_MODEL_MAX_LENGTH ? null : Math.floor(value);
   }
 
-  const additional = [...readTokenList(reader, 'additional_special_tokens'), ...(Array.isArray(reader.json['extra_special_tokens']) ? readTokenList(reader, 'extra_special_tokens') : [])];
+  const additional = [
+    ...readTokenList(reader, 'additional_special_tokens'),
+    ...(Array.isArray(reader.json['extra_special_tokens']) ? readTokenList(reader, 'extra_special_tokens') : []),
+  ];
   if (additional.length === 0 && mapReader) additional.push(...readTokenList(mapReader, 'additional_special_tokens'));
 
   return {

@@ -16,8 +16,14 @@ interface TokenizerReference {
 }
 
 const references = tinyFixture.json<TokenizerReference[]>('tokenizer_public.json');
-const tokenizerJson = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
-const tokenizerConfig = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+const tokenizerJson = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
+const tokenizerConfig = JSON.parse(readFileSync(join(tinyFixture.model, 'tokenizer_config.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 
 /** The id the reference gives a token string (from the tokens/ids pairs of tokenizer_public.json). */
 function referenceId(token: string): number {
@@ -52,10 +58,13 @@ describe('Tokenizer against refs/tokenizer_public.json (exact)', () => {
       for (let row = 0; row < rows; row++) {
         const prompt: bigint[] = [];
         for (let column = 0; column < length; column++) {
-          if ((attentionMask.data as BigInt64Array)[row * length + column] === 1n) prompt.push((inputIds.data as BigInt64Array)[row * length + column]!);
+          if ((attentionMask.data as BigInt64Array)[row * length + column] === 1n)
+            prompt.push((inputIds.data as BigInt64Array)[row * length + column]!);
         }
         const ids = [...prompt, ...fixtureCase.generated[row]!.map(BigInt)];
-        expect(tokenizer.decode(ids, { skipSpecialTokens: true }), `${fixtureCase.name}[${row}]`).toBe(fixtureCase.decoded[row]);
+        expect(tokenizer.decode(ids, { skipSpecialTokens: true }), `${fixtureCase.name}[${row}]`).toBe(
+          fixtureCase.decoded[row],
+        );
       }
     }
   });
@@ -91,7 +100,9 @@ describe('Tokenizer.decode beyond the reference strings (the Rust tokenizer sema
   });
 
   it('refuses negative and fractional ids with the index', () => {
-    expect(() => tokenizer.decode([1, -3])).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'ids[1]' }));
+    expect(() => tokenizer.decode([1, -3])).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'ids[1]' }),
+    );
     expect(() => tokenizer.decode([1.5])).toThrowError(VideoLlavaError);
   });
 
@@ -103,39 +114,75 @@ describe('Tokenizer.decode beyond the reference strings (the Rust tokenizer sema
 
 describe('tokenizer_config.json on top of tokenizer.json', () => {
   it('legacy: false adds the "▁" only at the start of the text, not after special tokens', async () => {
-    const nonLegacy = await Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { ...tokenizerConfig, legacy: false } });
+    const nonLegacy = await Tokenizer.fromFiles({
+      tokenizerJson,
+      tokenizerConfig: { ...tokenizerConfig, legacy: false },
+    });
     // "line" right after a special token: the legacy file gives "▁line"; non-legacy gives "line" (as after "\n").
-    expect(nonLegacy.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([referenceId('<video>'), referenceId('line')]);
-    expect(tokenizer.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([referenceId('<video>'), referenceId('▁line')]);
+    expect(nonLegacy.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([
+      referenceId('<video>'),
+      referenceId('line'),
+    ]);
+    expect(tokenizer.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([
+      referenceId('<video>'),
+      referenceId('▁line'),
+    ]);
     // The start of the text still gets its "▁".
-    expect(nonLegacy.encode('Hello world').ids).toEqual(references.find((reference) => reference.text === 'Hello world')!.ids);
+    expect(nonLegacy.encode('Hello world').ids).toEqual(
+      references.find((reference) => reference.text === 'Hello world')!.ids,
+    );
   });
 
   it('the legacy option overrides the config', async () => {
-    const forced = await Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { ...tokenizerConfig, legacy: false } }, { legacy: true });
-    expect(forced.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([referenceId('<video>'), referenceId('▁line')]);
+    const forced = await Tokenizer.fromFiles(
+      { tokenizerJson, tokenizerConfig: { ...tokenizerConfig, legacy: false } },
+      { legacy: true },
+    );
+    expect(forced.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([
+      referenceId('<video>'),
+      referenceId('▁line'),
+    ]);
   });
 
   it('rewrites the pre-0.19 normalizer layout (Prepend + Replace) into Metaspace with the same ids', async () => {
     const oldLayout = {
       ...tokenizerJson,
-      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '\u2581' }, { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] },
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'Prepend', prepend: '\u2581' },
+          { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' },
+        ],
+      },
       pre_tokenizer: null,
     };
     const legacyOld = await Tokenizer.fromFiles({ tokenizerJson: oldLayout, tokenizerConfig });
     // The old normalizer prepends "▁" even before a space (Metaspace does not), so compare where no section starts with one.
     const comparable = references.filter((reference) => !/(^|<image>|<video>|<s>|<\/s>) /.test(reference.text));
     expect(comparable.length).toBeGreaterThan(15);
-    for (const reference of comparable) expect(legacyOld.encode(reference.text).ids, reference.text).toEqual(reference.ids);
-    const nonLegacyOld = await Tokenizer.fromFiles({ tokenizerJson: oldLayout, tokenizerConfig: { ...tokenizerConfig, legacy: false } });
-    expect(nonLegacyOld.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([referenceId('<video>'), referenceId('line')]);
+    for (const reference of comparable)
+      expect(legacyOld.encode(reference.text).ids, reference.text).toEqual(reference.ids);
+    const nonLegacyOld = await Tokenizer.fromFiles({
+      tokenizerJson: oldLayout,
+      tokenizerConfig: { ...tokenizerConfig, legacy: false },
+    });
+    expect(nonLegacyOld.encode('<video>line', { addSpecialTokens: false }).ids).toEqual([
+      referenceId('<video>'),
+      referenceId('line'),
+    ]);
   });
 
   it('an explicit add_bos_token / add_eos_token rebuilds the post-processor', async () => {
     const reference = references.find((entry) => entry.text === 'Hello world')!;
-    const noBos = await Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { ...tokenizerConfig, add_bos_token: false } });
+    const noBos = await Tokenizer.fromFiles({
+      tokenizerJson,
+      tokenizerConfig: { ...tokenizerConfig, add_bos_token: false },
+    });
     expect(noBos.encode(reference.text).ids).toEqual(reference.ids_no_special);
-    const withEos = await Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { ...tokenizerConfig, add_bos_token: true, add_eos_token: true } });
+    const withEos = await Tokenizer.fromFiles({
+      tokenizerJson,
+      tokenizerConfig: { ...tokenizerConfig, add_bos_token: true, add_eos_token: true },
+    });
     expect(withEos.encode(reference.text).ids).toEqual([...reference.ids, referenceId('</s>')]);
   });
 
@@ -151,7 +198,10 @@ describe('tokenizer_config.json on top of tokenizer.json', () => {
   });
 
   it('clean_up_tokenization_spaces removes spaces before punctuation when set', async () => {
-    const cleaning = await Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { ...tokenizerConfig, clean_up_tokenization_spaces: true } });
+    const cleaning = await Tokenizer.fromFiles({
+      tokenizerJson,
+      tokenizerConfig: { ...tokenizerConfig, clean_up_tokenization_spaces: true },
+    });
     const ids = [referenceId('▁Hello'), ...tokenizer.encode(' ,', { addSpecialTokens: false }).ids];
     expect(tokenizer.decode(ids)).toBe('Hello ,');
     expect(cleaning.decode(ids)).toBe('Hello,');
@@ -159,7 +209,9 @@ describe('tokenizer_config.json on top of tokenizer.json', () => {
   });
 
   it('names the file and field of a malformed tokenizer_config.json', async () => {
-    await expect(Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { padding_side: 'middle' } })).rejects.toMatchObject({
+    await expect(
+      Tokenizer.fromFiles({ tokenizerJson, tokenizerConfig: { padding_side: 'middle' } }),
+    ).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
       file: 'tokenizer_config.json',
       field: 'padding_side',
@@ -167,7 +219,9 @@ describe('tokenizer_config.json on top of tokenizer.json', () => {
   });
 
   it('refuses a tokenizer.json that is not BPE', async () => {
-    await expect(Tokenizer.fromFiles({ tokenizerJson: { ...tokenizerJson, model: { type: 'WordPiece', vocab: {} } } })).rejects.toMatchObject({
+    await expect(
+      Tokenizer.fromFiles({ tokenizerJson: { ...tokenizerJson, model: { type: 'WordPiece', vocab: {} } } }),
+    ).rejects.toMatchObject({
       code: 'UNSUPPORTED',
       field: 'model.type',
     });

@@ -74,11 +74,15 @@ function cleanUpTokenization(text: string): string {
 function toId(value: number | bigint, index: number): number {
   const id = typeof value === 'bigint' ? Number(value) : value;
   if (!Number.isSafeInteger(id) || id < 0) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Token id at index ${index} is ${describeValue(value)}; token ids are non-negative integers.`, {
-      field: `ids[${index}]`,
-      expected: 'a non-negative integer',
-      actual: value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Token id at index ${index} is ${describeValue(value)}; token ids are non-negative integers.`,
+      {
+        field: `ids[${index}]`,
+        expected: 'a non-negative integer',
+        actual: value,
+      },
+    );
   }
   return id;
 }
@@ -134,7 +138,8 @@ export class Tokenizer implements StreamDecodingTokenizer {
     this.tokenToIdTable = tokenToId;
     this.specialTokens = new Set(specialTokens.keys());
     this.specialIds = [...new Set(specialTokens.values())].sort((a, b) => a - b);
-    const fallback = (tokens: string[]): string => (backend.decoder ? this.runBackend(() => backend.decoder!(tokens)) : tokens.join(' '));
+    const fallback = (tokens: string[]): string =>
+      backend.decoder ? this.runBackend(() => backend.decoder!(tokens)) : tokens.join(' ');
     this.tokenDecoder = createTokenDecoder(decoderConfig, fallback);
   }
 
@@ -146,7 +151,11 @@ export class Tokenizer implements StreamDecodingTokenizer {
   static async fromFiles(files: TokenizerFiles, options: TokenizerOptions = {}): Promise<Tokenizer> {
     const file = files.file ?? 'tokenizer.json';
     const configFile = file.replace(/tokenizer\.json$/, 'tokenizer_config.json');
-    const config = parseTokenizerConfig(files.tokenizerConfig ?? {}, configFile === file ? 'tokenizer_config.json' : configFile, files.specialTokensMap);
+    const config = parseTokenizerConfig(
+      files.tokenizerConfig ?? {},
+      configFile === file ? 'tokenizer_config.json' : configFile,
+      files.specialTokensMap,
+    );
     const prepared = prepareTokenizerJson(files.tokenizerJson, config, file, options.legacy ?? config.legacy);
     const { Tokenizer: BackendTokenizer } = await import('@huggingface/tokenizers');
     const build = (json: Record<string, unknown>): Backend => {
@@ -155,15 +164,20 @@ export class Tokenizer implements StreamDecodingTokenizer {
         // The backend reads only clean_up_tokenization_spaces and a few flags from the config; decoding is ours.
         built = new BackendTokenizer(json, { clean_up_tokenization_spaces: false }) as unknown as Backend;
       } catch (error) {
-        throw new VideoLlavaError('INVALID_CONFIG', `${file}: the tokenizer could not be built (${(error as Error).message}).`, {
-          file,
-          expected: 'a Hugging Face tokenizer.json',
-          actual: (error as Error).message,
-          cause: error,
-        });
+        throw new VideoLlavaError(
+          'INVALID_CONFIG',
+          `${file}: the tokenizer could not be built (${(error as Error).message}).`,
+          {
+            file,
+            expected: 'a Hugging Face tokenizer.json',
+            actual: (error as Error).message,
+            cause: error,
+          },
+        );
       }
       const preTokenizer = json['pre_tokenizer'] as Record<string, unknown> | null | undefined;
-      if (preTokenizer && preTokenizer['type'] === 'Metaspace') built.pre_tokenizer = createMetaspacePreTokenizer(preTokenizer);
+      if (preTokenizer && preTokenizer['type'] === 'Metaspace')
+        built.pre_tokenizer = createMetaspacePreTokenizer(preTokenizer);
       return built;
     };
     const backend = build(prepared.json);
@@ -173,7 +187,8 @@ export class Tokenizer implements StreamDecodingTokenizer {
       const json = structuredClone(prepared.json);
       const added = json['added_tokens'];
       if (Array.isArray(added)) {
-        for (const token of added as Array<Record<string, unknown>>) token['content'] = `${PRIVATE_TOKEN_MARK}${String(token['id'])}${PRIVATE_TOKEN_MARK}`;
+        for (const token of added as Array<Record<string, unknown>>)
+          token['content'] = `${PRIVATE_TOKEN_MARK}${String(token['id'])}${PRIVATE_TOKEN_MARK}`;
       }
       return build(json);
     };
@@ -191,7 +206,17 @@ export class Tokenizer implements StreamDecodingTokenizer {
       if (token.special) specialTokens.set(token.content, token.id);
     }
     const addedTokenContents = [...prepared.addedTokens.values()].map((token) => token.content);
-    const tokenizer = new Tokenizer(backend, buildLiteralBackend, addedTokenContents, file, config, prepared.json['decoder'] ?? null, idToToken, tokenToId, specialTokens);
+    const tokenizer = new Tokenizer(
+      backend,
+      buildLiteralBackend,
+      addedTokenContents,
+      file,
+      config,
+      prepared.json['decoder'] ?? null,
+      idToToken,
+      tokenToId,
+      specialTokens,
+    );
     // The backend checks little when it is built: parts it cannot run fail on the first text. Run one now, so that
     // a broken file is refused when it loads.
     tokenizer.decode(tokenizer.encode(`a b${addedTokenContents[0] ?? ''}`).ids);
@@ -213,7 +238,11 @@ export class Tokenizer implements StreamDecodingTokenizer {
       throw new VideoLlavaError(
         'FILE_NOT_FOUND',
         `${description}/tokenizer.json: no such file${hasModel ? ' (the checkpoint has only the SentencePiece tokenizer.model; save it with transformers to get tokenizer.json)' : ''}.`,
-        { file: `${description}/tokenizer.json`, expected: 'tokenizer.json', actual: hasModel ? 'tokenizer.model only' : 'missing' },
+        {
+          file: `${description}/tokenizer.json`,
+          expected: 'tokenizer.json',
+          actual: hasModel ? 'tokenizer.model only' : 'missing',
+        },
       );
     }
     const [tokenizerJson, tokenizerConfig, specialTokensMap] = await Promise.all([
@@ -222,7 +251,12 @@ export class Tokenizer implements StreamDecodingTokenizer {
       readJsonFile(source, 'special_tokens_map.json', { ...options, optional: true }),
     ]);
     return Tokenizer.fromFiles(
-      { tokenizerJson, tokenizerConfig: tokenizerConfig ?? {}, ...(specialTokensMap ? { specialTokensMap } : {}), file: `${description}/tokenizer.json` },
+      {
+        tokenizerJson,
+        tokenizerConfig: tokenizerConfig ?? {},
+        ...(specialTokensMap ? { specialTokensMap } : {}),
+        file: `${description}/tokenizer.json`,
+      },
       options,
     );
   }
@@ -242,10 +276,21 @@ export class Tokenizer implements StreamDecodingTokenizer {
       const literal = this.literalForm(text);
       if (literal === undefined) return this.encode(text.text, options);
       const { ids, tokens } = this.runBackend(() => this.literalBackend.encode(literal, addSpecialTokens));
-      return { ids, tokens: tokens.map((token, index) => (typeof token === 'string' && token.startsWith(PRIVATE_TOKEN_MARK) ? (this.idToTokenTable[ids[index]!] ?? token) : token)) };
+      return {
+        ids,
+        tokens: tokens.map((token, index) =>
+          typeof token === 'string' && token.startsWith(PRIVATE_TOKEN_MARK)
+            ? (this.idToTokenTable[ids[index]!] ?? token)
+            : token,
+        ),
+      };
     }
     if (typeof text !== 'string') {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Tokenizer.encode needs a string, found ${describeValue(text)}.`, { field: 'text', expected: 'a string', actual: typeof text });
+      throw new VideoLlavaError('INVALID_ARGUMENT', `Tokenizer.encode needs a string, found ${describeValue(text)}.`, {
+        field: 'text',
+        expected: 'a string',
+        actual: typeof text,
+      });
     }
     const { ids, tokens } = this.runBackend(() => this.backend.encode(text, addSpecialTokens));
     return { ids, tokens };
@@ -258,23 +303,31 @@ export class Tokenizer implements StreamDecodingTokenizer {
       result = run();
     } catch (error) {
       if (VideoLlavaError.isInstance(error)) throw error;
-      throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: the tokenizer it describes fails on text (${error instanceof Error ? error.message : String(error)}); the file is malformed.`, {
-        file: this.file,
-        expected: 'a Hugging Face tokenizer.json',
-        actual: error instanceof Error ? error.message : String(error),
-        cause: error,
-      });
+      throw new VideoLlavaError(
+        'INVALID_CONFIG',
+        `${this.file}: the tokenizer it describes fails on text (${error instanceof Error ? error.message : String(error)}); the file is malformed.`,
+        {
+          file: this.file,
+          expected: 'a Hugging Face tokenizer.json',
+          actual: error instanceof Error ? error.message : String(error),
+          cause: error,
+        },
+      );
     }
     const encoding = result as { ids?: unknown; tokens?: unknown };
     if (Array.isArray(encoding?.ids)) {
       encoding.ids.forEach((id: unknown, index: number) => {
         if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
           const token = Array.isArray(encoding.tokens) ? encoding.tokens[index] : undefined;
-          throw new VideoLlavaError('INVALID_CONFIG', `${this.file}: the tokenizer it describes gives the token ${describeValue(token)} the id ${describeValue(id)} (not in its vocabulary); the file is malformed.`, {
-            file: this.file,
-            expected: 'a non-negative integer id for every token',
-            actual: id,
-          });
+          throw new VideoLlavaError(
+            'INVALID_CONFIG',
+            `${this.file}: the tokenizer it describes gives the token ${describeValue(token)} the id ${describeValue(id)} (not in its vocabulary); the file is malformed.`,
+            {
+              file: this.file,
+              expected: 'a non-negative integer id for every token',
+              actual: id,
+            },
+          );
         }
       });
     }
@@ -294,7 +347,8 @@ export class Tokenizer implements StreamDecodingTokenizer {
   private literalForm(prompt: PromptText): string | undefined {
     const pattern = this.addedTokenPattern;
     if (pattern === undefined || prompt.literalRanges.length === 0) return undefined;
-    const inLiteral = (start: number, end: number): boolean => prompt.literalRanges.some(([from, to]) => start < to && end > from);
+    const inLiteral = (start: number, end: number): boolean =>
+      prompt.literalRanges.some(([from, to]) => start < to && end > from);
     let out = '';
     let last = 0;
     let literalFound = false;
@@ -329,7 +383,9 @@ export class Tokenizer implements StreamDecodingTokenizer {
       tokens.push(token);
     }
     const text = this.tokenDecoder.decode(tokens);
-    return (options.cleanUpTokenizationSpaces ?? this.config.cleanUpTokenizationSpaces) ? cleanUpTokenization(text) : text;
+    return (options.cleanUpTokenizationSpaces ?? this.config.cleanUpTokenizationSpaces)
+      ? cleanUpTokenization(text)
+      : text;
   }
 
   /** {@link decode} for each sequence. */

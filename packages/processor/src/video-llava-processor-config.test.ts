@@ -25,11 +25,16 @@ afterAll(async () => {
 });
 
 /** The tiny checkpoint (without weights) with processor_config.json edited, loaded as a processor. */
-async function processorWith(edit: (json: Json & { image_processor: Json; video_processor: Json }) => void): Promise<VideoLlavaProcessor> {
+async function processorWith(
+  edit: (json: Json & { image_processor: Json; video_processor: Json }) => void,
+): Promise<VideoLlavaProcessor> {
   const made = await mkdtemp(join(folder, 'checkpoint-'));
   const files = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
   await Promise.all(files.map((file) => copyFile(join(tinyFixture.model, file), join(made, file))));
-  const json = JSON.parse(readFileSync(join(tinyFixture.model, 'processor_config.json'), 'utf8')) as Json & { image_processor: Json; video_processor: Json };
+  const json = JSON.parse(readFileSync(join(tinyFixture.model, 'processor_config.json'), 'utf8')) as Json & {
+    image_processor: Json;
+    video_processor: Json;
+  };
   edit(json);
   await writeFile(join(made, 'processor_config.json'), JSON.stringify(json));
   return loadVideoLlavaProcessor(made);
@@ -90,7 +95,11 @@ describe('VideoLlavaProcessor expands tokens by the processor config', () => {
         settings.do_center_crop = false;
       }
     });
-    const output = processor({ text: prompt, images: [image], pixelValuesVideos: new Tensor('float32', new Float32Array(3 * 240 * 320), [1, 1, 3, 240, 320]) });
+    const output = processor({
+      text: prompt,
+      images: [image],
+      pixelValuesVideos: new Tensor('float32', new Float32Array(3 * 240 * 320), [1, 1, 3, 240, 320]),
+    });
     expect(output.pixelValuesImages!.dims).toEqual([1, 3, 240, 320]);
     expect(count(output.inputIds, processor.imageTokenId)).toBe(15 * 20);
     expect(count(output.inputIds, processor.videoTokenId)).toBe(15 * 20 + 1);

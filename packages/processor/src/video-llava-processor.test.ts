@@ -61,7 +61,11 @@ describe('VideoLlavaProcessor against refs/cases.json (input_ids and attention_m
   it('is the same through process() and with a single image / video without the batch axis', () => {
     const fixtureCase = fixtureCases().find((entry) => entry.name === 'image_and_video')!;
     const image = referenceImages(fixtureCase.images)!;
-    const output = processor.process({ text: fixtureCase.text[0]!, pixelValuesImages: image.reshape(image.dims.slice(1)), pixelValuesVideos: referenceVideo.reshape(referenceVideo.dims.slice(1)) });
+    const output = processor.process({
+      text: fixtureCase.text[0]!,
+      pixelValuesImages: image.reshape(image.dims.slice(1)),
+      pixelValuesVideos: referenceVideo.reshape(referenceVideo.dims.slice(1)),
+    });
     expect(output.inputIds.data).toEqual(tinyFixture.npy('case_image_and_video', 'input_ids.npy').data);
     expect(output.pixelValuesVideos!.dims).toEqual(referenceVideo.dims);
   });
@@ -70,7 +74,11 @@ describe('VideoLlavaProcessor against refs/cases.json (input_ids and attention_m
     const config = await loadPretrainedConfigFrom(tinyFixture.model);
     const frames = 3;
     const frameSize = referenceVideo.size / referenceVideo.dims[1]!;
-    const short = new Tensor('float32', referenceVideo.data.slice(0, frames * frameSize), [1, frames, ...referenceVideo.dims.slice(2)]);
+    const short = new Tensor('float32', referenceVideo.data.slice(0, frames * frameSize), [
+      1,
+      frames,
+      ...referenceVideo.dims.slice(2),
+    ]);
     const output = processor({ text: 'USER: <video>\nWhy? ASSISTANT:', pixelValuesVideos: short });
     const videoIds = Array.from(output.inputIds.data).filter((id) => id === BigInt(processor.videoTokenId));
     expect(videoIds).toHaveLength(config.derived.tokensPerFrame * frames);
@@ -91,14 +99,26 @@ describe('VideoLlavaProcessor errors the reference gets wrong (refs/errors.json)
   it('the reference accepted an <image> token without images; here it is TOKEN_COUNT_MISMATCH with the counts', () => {
     expect(errors.find((entry) => entry.name === 'image_token_without_image')!.processor).toMatch(/^ok/);
     expect(() => processor({ text: 'USER: <image>\nWhat is this? ASSISTANT:' })).toThrowError(
-      expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH', field: 'text', actual: { tokens: 1, images: 0 }, message: expect.stringContaining('1 <image> token') }),
+      expect.objectContaining({
+        code: 'TOKEN_COUNT_MISMATCH',
+        field: 'text',
+        actual: { tokens: 1, images: 0 },
+        message: expect.stringContaining('1 <image> token'),
+      }),
     );
   });
 
   it('the reference raised a bare StopIteration for more <image> tokens than images', () => {
     expect(errors.find((entry) => entry.name === 'two_tokens_one_image')!.processor).toMatch(/StopIteration/);
-    expect(() => processor({ text: 'USER: <image>\n<image>\nCompare. ASSISTANT:', pixelValuesImages: image() })).toThrowError(
-      expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH', field: 'text', actual: { tokens: 2, images: 1 }, message: expect.stringContaining('2 <image> tokens but 1 image was given') }),
+    expect(() =>
+      processor({ text: 'USER: <image>\n<image>\nCompare. ASSISTANT:', pixelValuesImages: image() }),
+    ).toThrowError(
+      expect.objectContaining({
+        code: 'TOKEN_COUNT_MISMATCH',
+        field: 'text',
+        actual: { tokens: 2, images: 1 },
+        message: expect.stringContaining('2 <image> tokens but 1 image was given'),
+      }),
     );
   });
 
@@ -117,16 +137,18 @@ describe('VideoLlavaProcessor errors the reference gets wrong (refs/errors.json)
   });
 
   it('more <video> tokens than videos, and videos without tokens', () => {
-    expect(() => processor({ text: 'USER: <video>\n<video>\nWhy? ASSISTANT:', pixelValuesVideos: referenceVideo })).toThrowError(
-      expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH', actual: { tokens: 2, videos: 1 } }),
-    );
+    expect(() =>
+      processor({ text: 'USER: <video>\n<video>\nWhy? ASSISTANT:', pixelValuesVideos: referenceVideo }),
+    ).toThrowError(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH', actual: { tokens: 2, videos: 1 } }));
     expect(() => processor({ text: 'USER: Why? ASSISTANT:', pixelValuesVideos: referenceVideo })).toThrowError(
       expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH', field: 'videos', actual: { tokens: 0, videos: 1 } }),
     );
   });
 
   it('counts placeholders over the whole batch and names each prompt', () => {
-    expect(() => processor({ text: ['USER: <image>\nA ASSISTANT:', 'USER: <image>\nB ASSISTANT:'], pixelValuesImages: image() })).toThrowError(
+    expect(() =>
+      processor({ text: ['USER: <image>\nA ASSISTANT:', 'USER: <image>\nB ASSISTANT:'], pixelValuesImages: image() }),
+    ).toThrowError(
       expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH', message: expect.stringContaining('per prompt: 1, 1') }),
     );
   });
@@ -142,7 +164,11 @@ describe('VideoLlavaProcessor errors the reference gets wrong (refs/errors.json)
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toMatchObject({ code: 'SEQUENCE_TOO_LONG', field: 'text_config.max_position_embeddings', file: expect.stringContaining('config.json') });
+    expect(thrown).toMatchObject({
+      code: 'SEQUENCE_TOO_LONG',
+      field: 'text_config.max_position_embeddings',
+      file: expect.stringContaining('config.json'),
+    });
     const error = thrown as { message: string; actual: number };
     expect(error.actual).toBeGreaterThan(limit);
     expect(error.message).toContain(`${videos * config.derived.tokensPerVideo} of them image/video tokens`);
@@ -151,22 +177,33 @@ describe('VideoLlavaProcessor errors the reference gets wrong (refs/errors.json)
 
   it('pixel tensors whose size implies other token counts than the config are SHAPE_MISMATCH', () => {
     const wrong = new Tensor('float32', new Float32Array(3 * 112 * 112), [1, 3, 112, 112]);
-    expect(() => processor({ text: 'USER: <image>\nA ASSISTANT:', pixelValuesImages: wrong })).toThrowError(expect.objectContaining({ code: 'SHAPE_MISMATCH', field: 'pixelValuesImages' }));
-    expect(() => processor({ text: 'USER: <image>\nA ASSISTANT:', pixelValuesImages: new Tensor('float32', new Float32Array(4), [4]) })).toThrowError(
-      expect.objectContaining({ code: 'SHAPE_MISMATCH', field: 'pixelValuesImages.dims' }),
+    expect(() => processor({ text: 'USER: <image>\nA ASSISTANT:', pixelValuesImages: wrong })).toThrowError(
+      expect.objectContaining({ code: 'SHAPE_MISMATCH', field: 'pixelValuesImages' }),
     );
+    expect(() =>
+      processor({
+        text: 'USER: <image>\nA ASSISTANT:',
+        pixelValuesImages: new Tensor('float32', new Float32Array(4), [4]),
+      }),
+    ).toThrowError(expect.objectContaining({ code: 'SHAPE_MISMATCH', field: 'pixelValuesImages.dims' }));
   });
 
   it('media given twice is INVALID_ARGUMENT; an empty list counts as none', () => {
-    expect(() => processor({ text: 'USER: <video>\nA ASSISTANT:', videos: [] })).toThrowError(expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }));
-    expect(() => processor({ text: 'USER: <image>\nA ASSISTANT:', images: [], pixelValuesImages: image() })).toThrowError(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'pixelValuesImages' }),
+    expect(() => processor({ text: 'USER: <video>\nA ASSISTANT:', videos: [] })).toThrowError(
+      expect.objectContaining({ code: 'TOKEN_COUNT_MISMATCH' }),
     );
+    expect(() =>
+      processor({ text: 'USER: <image>\nA ASSISTANT:', images: [], pixelValuesImages: image() }),
+    ).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'pixelValuesImages' }));
   });
 
   it('unequal prompts without padding, or longer than maxLength, are INVALID_ARGUMENT', () => {
-    expect(() => processor({ text: ['USER: Hi ASSISTANT:', 'USER: Hello there ASSISTANT:'], padding: false })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'padding' }));
-    expect(() => processor({ text: 'USER: Hello there ASSISTANT:', padding: 'max_length', maxLength: 3 })).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'text[0]' }));
+    expect(() =>
+      processor({ text: ['USER: Hi ASSISTANT:', 'USER: Hello there ASSISTANT:'], padding: false }),
+    ).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'padding' }));
+    expect(() => processor({ text: 'USER: Hello there ASSISTANT:', padding: 'max_length', maxLength: 3 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'text[0]' }),
+    );
   });
 });
 
@@ -200,11 +237,26 @@ describe('VideoLlavaProcessor padding and prompts', () => {
     expect(processor.chatTemplate).toBeNull();
     const cases = fixtureCases();
     const byName = (name: string) => cases.find((entry) => entry.name === name)!.text[0];
-    expect(await processor.applyChatTemplate([{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }])).toBe(byName('video'));
-    expect(await processor.applyChatTemplate([{ role: 'user', content: [{ type: 'text', text: 'Does the picture appear in the video?' }, { type: 'video' }, { type: 'image' }] }])).toBe(
-      byName('image_and_video'),
+    expect(
+      await processor.applyChatTemplate([
+        { role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] },
+      ]),
+    ).toBe(byName('video'));
+    expect(
+      await processor.applyChatTemplate([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Does the picture appear in the video?' },
+            { type: 'video' },
+            { type: 'image' },
+          ],
+        },
+      ]),
+    ).toBe(byName('image_and_video'));
+    expect(await processor.applyChatTemplate([{ role: 'user', content: 'What is the capital of France?' }])).toBe(
+      byName('text_only'),
     );
-    expect(await processor.applyChatTemplate([{ role: 'user', content: 'What is the capital of France?' }])).toBe(byName('text_only'));
   });
 
   it('formats history as Video-LLaVA (Vicuna v1): answers end with </s>', async () => {
@@ -213,13 +265,17 @@ describe('VideoLlavaProcessor padding and prompts', () => {
       { role: 'assistant', content: 'A baby reading a book.' },
       { role: 'user', content: 'Why is it funny?' },
     ]);
-    expect(prompt).toBe('USER: <video>\nWhat do you see? ASSISTANT: A baby reading a book.</s>USER: Why is it funny? ASSISTANT:');
+    expect(prompt).toBe(
+      'USER: <video>\nWhat do you see? ASSISTANT: A baby reading a book.</s>USER: Why is it funny? ASSISTANT:',
+    );
   });
 
   it('is recognised by isInstance and keeps its methods when called', () => {
     expect(VideoLlavaProcessor.isInstance(processor)).toBe(true);
     expect(VideoLlavaProcessor.isInstance({})).toBe(false);
     expect(typeof processor).toBe('function');
-    expect(processor.decode(processor.tokenizer.encode('Hello world').ids, { skipSpecialTokens: true })).toBe('Hello world');
+    expect(processor.decode(processor.tokenizer.encode('Hello world').ids, { skipSpecialTokens: true })).toBe(
+      'Hello world',
+    );
   });
 });

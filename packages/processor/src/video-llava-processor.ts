@@ -1,4 +1,10 @@
-import { loadPretrainedConfig, readJsonFile, type ModelSource, type PretrainedConfig, type ReadOptions } from '@video-llava/config';
+import {
+  loadPretrainedConfig,
+  readJsonFile,
+  type ModelSource,
+  type PretrainedConfig,
+  type ReadOptions,
+} from '@video-llava/config';
 import { Tensor, VideoLlavaError, describeValue } from '@video-llava/core';
 import { type RawImage, VideoLlavaImageProcessor } from '@video-llava/image-processor';
 import { type VideoFrames, VideoLlavaVideoProcessor } from '@video-llava/video-processor';
@@ -120,16 +126,31 @@ export interface VideoLlavaProcessor {
 }
 
 function mediaTensor(tensor: Tensor, field: string, rank: number, shape: string): Tensor<'float32'> {
-  if (!(tensor instanceof Tensor) && !(typeof tensor === 'object' && tensor !== null && 'dims' in tensor && 'data' in tensor)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} should be a float32 Tensor ${shape}, found ${describeValue(tensor)}.`, { field, expected: `float32 ${shape}`, actual: tensor });
+  if (
+    !(tensor instanceof Tensor) &&
+    !(typeof tensor === 'object' && tensor !== null && 'dims' in tensor && 'data' in tensor)
+  ) {
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} should be a float32 Tensor ${shape}, found ${describeValue(tensor)}.`,
+      { field, expected: `float32 ${shape}`, actual: tensor },
+    );
   }
   if (tensor.dtype !== 'float32') {
-    throw new VideoLlavaError('DTYPE_MISMATCH', `${field} should be float32, found ${tensor.dtype}.`, { field: `${field}.dtype`, expected: 'float32', actual: tensor.dtype });
+    throw new VideoLlavaError('DTYPE_MISMATCH', `${field} should be float32, found ${tensor.dtype}.`, {
+      field: `${field}.dtype`,
+      expected: 'float32',
+      actual: tensor.dtype,
+    });
   }
   // One image [3, H, W] or one video [frames, 3, H, W] gets its batch axis.
   const shaped = tensor.dims.length === rank - 1 ? tensor.reshape([1, ...tensor.dims]) : tensor;
   if (shaped.dims.length !== rank) {
-    throw new VideoLlavaError('SHAPE_MISMATCH', `${field} should be ${shape}, found [${tensor.dims.join(', ')}].`, { field: `${field}.dims`, expected: shape, actual: tensor.dims });
+    throw new VideoLlavaError('SHAPE_MISMATCH', `${field} should be ${shape}, found [${tensor.dims.join(', ')}].`, {
+      field: `${field}.dims`,
+      expected: shape,
+      actual: tensor.dims,
+    });
   }
   return shaped as Tensor<'float32'>;
 }
@@ -157,14 +178,14 @@ export class VideoLlavaProcessor {
   declare readonly config: PretrainedConfig;
   /** The Jinja chat template, or null when the checkpoint has none (then {@link formatVideoLlavaPrompt} is used). */
   declare readonly chatTemplate: string | null;
-  private declare imageProcessorInstance: ImagePreprocessor | undefined;
-  private declare videoProcessorInstance: VideoPreprocessor | undefined;
+  declare private imageProcessorInstance: ImagePreprocessor | undefined;
+  declare private videoProcessorInstance: VideoPreprocessor | undefined;
   /** The id of `<image>` (`image_token_index`). */
   declare readonly imageTokenId: number;
   /** The id of `<video>` (`video_token_index`). */
   declare readonly videoTokenId: number;
-  private declare readonly chatTemplateFile: string;
-  private declare readonly [INSTANCE]: true;
+  declare private readonly chatTemplateFile: string;
+  declare private readonly [INSTANCE]: true;
 
   /**
    * @throws VideoLlavaError `INVALID_CHECKPOINT` when the tokenizer's `<image>` / `<video>` ids differ from the
@@ -175,15 +196,30 @@ export class VideoLlavaProcessor {
     const callable = ((input: VideoLlavaProcessorInput) => callable.process(input)) as unknown as VideoLlavaProcessor;
     Object.setPrototypeOf(callable, new.target.prototype);
     // The instance is the function, so that processor({...}) works as in Python; fields are set on it.
-    const self = callable as unknown as { -readonly [K in keyof VideoLlavaProcessor]: VideoLlavaProcessor[K] } & Record<string, unknown>;
+    const self = callable as unknown as { -readonly [K in keyof VideoLlavaProcessor]: VideoLlavaProcessor[K] } & Record<
+      string,
+      unknown
+    >;
     self.tokenizer = tokenizer;
     self.config = config;
     self.chatTemplate = parts.chatTemplate ?? null;
     self.chatTemplateFile = parts.chatTemplateFile ?? 'chat template';
     self.imageProcessorInstance = parts.imageProcessor;
     self.videoProcessorInstance = parts.videoProcessor;
-    self.imageTokenId = VideoLlavaProcessor.placeholderId(tokenizer, config.processor.imageToken, config.model.imageTokenIndex, 'image_token_index', config.source);
-    self.videoTokenId = VideoLlavaProcessor.placeholderId(tokenizer, config.processor.videoToken, config.model.videoTokenIndex, 'video_token_index', config.source);
+    self.imageTokenId = VideoLlavaProcessor.placeholderId(
+      tokenizer,
+      config.processor.imageToken,
+      config.model.imageTokenIndex,
+      'image_token_index',
+      config.source,
+    );
+    self.videoTokenId = VideoLlavaProcessor.placeholderId(
+      tokenizer,
+      config.processor.videoToken,
+      config.model.videoTokenIndex,
+      'video_token_index',
+      config.source,
+    );
     (callable as unknown as Record<symbol, unknown>)[INSTANCE] = true;
     return callable;
   }
@@ -195,15 +231,27 @@ export class VideoLlavaProcessor {
    * @param source any checkpoint source of `@video-llava/config` (for a folder path use `loadVideoLlavaProcessor`
    *   of `@video-llava/processor/node`)
    */
-  static async fromPretrained(source: ModelSource, options: VideoLlavaProcessorOptions = {}): Promise<VideoLlavaProcessor> {
-    const readOptions: ReadOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  static async fromPretrained(
+    source: ModelSource,
+    options: VideoLlavaProcessorOptions = {},
+  ): Promise<VideoLlavaProcessor> {
+    const readOptions: ReadOptions = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
     const [config, tokenizer, template] = await Promise.all([
       loadPretrainedConfig(source, readOptions),
-      Tokenizer.fromPretrained(source, { ...readOptions, ...(options.legacy === undefined ? {} : { legacy: options.legacy }) }),
+      Tokenizer.fromPretrained(source, {
+        ...readOptions,
+        ...(options.legacy === undefined ? {} : { legacy: options.legacy }),
+      }),
       VideoLlavaProcessor.readChatTemplate(source, readOptions),
     ]);
     const base = source.description.replace(/\/$/, '');
-    const chatTemplate = template ?? (config.processor.chatTemplate ? { text: config.processor.chatTemplate, file: 'processor_config.json' } : null) ?? (tokenizer.config.chatTemplate ? { text: tokenizer.config.chatTemplate, file: 'tokenizer_config.json' } : null);
+    const chatTemplate =
+      template ??
+      (config.processor.chatTemplate ? { text: config.processor.chatTemplate, file: 'processor_config.json' } : null) ??
+      (tokenizer.config.chatTemplate ? { text: tokenizer.config.chatTemplate, file: 'tokenizer_config.json' } : null);
     return new VideoLlavaProcessor({
       tokenizer,
       config,
@@ -214,19 +262,33 @@ export class VideoLlavaProcessor {
     });
   }
 
-  private static async readChatTemplate(source: ModelSource, options: ReadOptions): Promise<{ text: string; file: string } | null> {
-    if (await source.exists('chat_template.jinja', options)) return { text: await source.readText('chat_template.jinja', options), file: 'chat_template.jinja' };
+  private static async readChatTemplate(
+    source: ModelSource,
+    options: ReadOptions,
+  ): Promise<{ text: string; file: string } | null> {
+    if (await source.exists('chat_template.jinja', options))
+      return { text: await source.readText('chat_template.jinja', options), file: 'chat_template.jinja' };
     const json = await readJsonFile(source, 'chat_template.json', { ...options, optional: true });
     if (json === undefined) return null;
     const template = json['chat_template'];
     if (typeof template !== 'string') {
       const file = `${source.description.replace(/\/$/, '')}/chat_template.json`;
-      throw new VideoLlavaError('INVALID_CONFIG', `${file}: field "chat_template" should be a string, found ${describeValue(template)}.`, { file, field: 'chat_template', expected: 'a string', actual: template });
+      throw new VideoLlavaError(
+        'INVALID_CONFIG',
+        `${file}: field "chat_template" should be a string, found ${describeValue(template)}.`,
+        { file, field: 'chat_template', expected: 'a string', actual: template },
+      );
     }
     return { text: template, file: 'chat_template.json' };
   }
 
-  private static placeholderId(tokenizer: Tokenizer, token: string, configId: number, field: string, source: string): number {
+  private static placeholderId(
+    tokenizer: Tokenizer,
+    token: string,
+    configId: number,
+    field: string,
+    source: string,
+  ): number {
     const id = tokenizer.tokenToId(token);
     if (id !== configId) {
       const file = `${source.replace(/\/$/, '')}/config.json`;
@@ -256,7 +318,14 @@ export class VideoLlavaProcessor {
     const tokens = this.tokenizer.config;
     return renderChatTemplate(this.chatTemplate, messages, {
       addGenerationPrompt,
-      specialTokens: { bos_token: tokens.bosToken, eos_token: tokens.eosToken, unk_token: tokens.unkToken, pad_token: tokens.padToken, image_token: this.config.processor.imageToken, video_token: this.config.processor.videoToken },
+      specialTokens: {
+        bos_token: tokens.bosToken,
+        eos_token: tokens.eosToken,
+        unk_token: tokens.unkToken,
+        pad_token: tokens.padToken,
+        image_token: this.config.processor.imageToken,
+        video_token: this.config.processor.videoToken,
+      },
       ...(options.variables ? { variables: options.variables } : {}),
       file: this.chatTemplateFile,
     });
@@ -271,9 +340,14 @@ export class VideoLlavaProcessor {
    *
    * @returns the prompt (`text` is exactly what {@link applyChatTemplate} returns) with its literal ranges
    */
-  async applyChatTemplateAsPrompt(messages: readonly ChatMessage[], options: ApplyChatTemplateOptions = {}): Promise<PromptText> {
+  async applyChatTemplateAsPrompt(
+    messages: readonly ChatMessage[],
+    options: ApplyChatTemplateOptions = {},
+  ): Promise<PromptText> {
     if (!Array.isArray(messages)) return { text: await this.applyChatTemplate(messages, options), literalRanges: [] };
-    const specialStrings = this.tokenizer.convertIdsToTokens(this.tokenizer.addedTokenIds).filter((token): token is string => token !== undefined);
+    const specialStrings = this.tokenizer
+      .convertIdsToTokens(this.tokenizer.addedTokenIds)
+      .filter((token): token is string => token !== undefined);
     return collectLiteralRanges(await this.applyChatTemplate(markLiteralText(messages, specialStrings), options));
   }
 
@@ -286,30 +360,50 @@ export class VideoLlavaProcessor {
    */
   process(input: VideoLlavaProcessorInput): VideoLlavaProcessorOutput {
     if (typeof input !== 'object' || input === null) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `The processor takes an object { text, images, videos, ... }, found ${describeValue(input)}.`, { field: 'input', expected: '{ text, ... }', actual: input });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `The processor takes an object { text, images, videos, ... }, found ${describeValue(input)}.`,
+        { field: 'input', expected: '{ text, ... }', actual: input },
+      );
     }
     const texts = typeof input.text === 'string' || isPromptText(input.text) ? [input.text] : input.text;
-    if (!Array.isArray(texts) || texts.length === 0 || texts.some((text) => typeof text !== 'string' && !isPromptText(text))) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `text should be a string or a non-empty list of strings, found ${describeValue(input.text)}.`, { field: 'text', expected: 'string | string[]', actual: input.text });
+    if (
+      !Array.isArray(texts) ||
+      texts.length === 0 ||
+      texts.some((text) => typeof text !== 'string' && !isPromptText(text))
+    ) {
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `text should be a string or a non-empty list of strings, found ${describeValue(input.text)}.`,
+        { field: 'text', expected: 'string | string[]', actual: input.text },
+      );
     }
     const pixelValuesImages = this.pixelValuesImages(input);
     const pixelValuesVideos = this.pixelValuesVideos(input);
     const derived = this.config.derived;
     const frames = pixelValuesVideos ? pixelValuesVideos.dims[1]! : 0;
     const sequences = expandMediaTokens({
-      sequences: texts.map((text) => this.tokenizer.encode(text, { addSpecialTokens: input.addSpecialTokens ?? true }).ids),
+      sequences: texts.map(
+        (text) => this.tokenizer.encode(text, { addSpecialTokens: input.addSpecialTokens ?? true }).ids,
+      ),
       imageTokenId: this.imageTokenId,
       videoTokenId: this.videoTokenId,
       imageToken: this.config.processor.imageToken,
       videoToken: this.config.processor.videoToken,
       imageCount: pixelValuesImages ? pixelValuesImages.dims[0]! : 0,
       tokensPerImage: derived.tokensPerImage,
-      videoTokenCounts: Array.from({ length: pixelValuesVideos ? pixelValuesVideos.dims[0]! : 0 }, () => derived.tokensPerFrame * frames),
+      videoTokenCounts: Array.from(
+        { length: pixelValuesVideos ? pixelValuesVideos.dims[0]! : 0 },
+        () => derived.tokensPerFrame * frames,
+      ),
     });
     const limit = this.config.model.textConfig.maxPositionEmbeddings;
     sequences.forEach((ids, index) => {
       if (ids.length <= limit) return;
-      const media = ids.reduce((count, id) => count + (id === this.imageTokenId || id === this.videoTokenId ? 1 : 0), 0);
+      const media = ids.reduce(
+        (count, id) => count + (id === this.imageTokenId || id === this.videoTokenId ? 1 : 0),
+        0,
+      );
       const file = `${this.config.source.replace(/\/$/, '')}/config.json`;
       throw new VideoLlavaError(
         'SEQUENCE_TOO_LONG',
@@ -336,7 +430,10 @@ export class VideoLlavaProcessor {
   }
 
   /** {@link decode} for each row of a `[batch, length]` tensor or a list of sequences. */
-  batchDecode(sequences: Tensor<'int64'> | ReadonlyArray<ArrayLike<number | bigint>>, options: DecodeOptions = {}): string[] {
+  batchDecode(
+    sequences: Tensor<'int64'> | ReadonlyArray<ArrayLike<number | bigint>>,
+    options: DecodeOptions = {},
+  ): string[] {
     if (sequences instanceof Tensor) {
       const [rows = 0] = sequences.dims;
       return Array.from({ length: rows }, (_, row) => this.tokenizer.decode(sequences.at(row).data, options));
@@ -363,7 +460,11 @@ export class VideoLlavaProcessor {
 
   private pixelValuesImages(input: VideoLlavaProcessorInput): Tensor<'float32'> | undefined {
     if (input.images !== undefined && input.pixelValuesImages !== undefined) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', 'Give images or pixelValuesImages, not both.', { field: 'pixelValuesImages', expected: 'only one of images, pixelValuesImages', actual: 'both' });
+      throw new VideoLlavaError('INVALID_ARGUMENT', 'Give images or pixelValuesImages, not both.', {
+        field: 'pixelValuesImages',
+        expected: 'only one of images, pixelValuesImages',
+        actual: 'both',
+      });
     }
     const tensor =
       input.pixelValuesImages !== undefined
@@ -371,28 +472,53 @@ export class VideoLlavaProcessor {
         : input.images !== undefined && !(Array.isArray(input.images) && input.images.length === 0)
           ? this.imageProcessor.preprocess(input.images).pixelValues
           : undefined;
-    if (tensor) this.checkTokensOfSize(tensor.dims[2]!, tensor.dims[3]!, this.config.derived.tokensPerImage, 'pixelValuesImages', true);
+    if (tensor)
+      this.checkTokensOfSize(
+        tensor.dims[2]!,
+        tensor.dims[3]!,
+        this.config.derived.tokensPerImage,
+        'pixelValuesImages',
+        true,
+      );
     return tensor;
   }
 
   private pixelValuesVideos(input: VideoLlavaProcessorInput): Tensor<'float32'> | undefined {
     if (input.videos !== undefined && input.pixelValuesVideos !== undefined) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', 'Give videos or pixelValuesVideos, not both.', { field: 'pixelValuesVideos', expected: 'only one of videos, pixelValuesVideos', actual: 'both' });
+      throw new VideoLlavaError('INVALID_ARGUMENT', 'Give videos or pixelValuesVideos, not both.', {
+        field: 'pixelValuesVideos',
+        expected: 'only one of videos, pixelValuesVideos',
+        actual: 'both',
+      });
     }
     let tensor: Tensor<'float32'> | undefined;
     if (input.pixelValuesVideos !== undefined) {
       tensor = mediaTensor(input.pixelValuesVideos, 'pixelValuesVideos', 5, '[videos, frames, 3, height, width]');
     } else if (input.videos !== undefined && !(Array.isArray(input.videos) && input.videos.length === 0)) {
-      tensor = mediaTensor(this.videoProcessor.preprocess(input.videos).pixelValuesVideos, 'pixelValuesVideos', 5, '[videos, frames, 3, height, width]');
+      tensor = mediaTensor(
+        this.videoProcessor.preprocess(input.videos).pixelValuesVideos,
+        'pixelValuesVideos',
+        5,
+        '[videos, frames, 3, height, width]',
+      );
     }
-    if (tensor) this.checkTokensOfSize(tensor.dims[3]!, tensor.dims[4]!, this.config.derived.tokensPerFrame, 'pixelValuesVideos', false);
+    if (tensor)
+      this.checkTokensOfSize(
+        tensor.dims[3]!,
+        tensor.dims[4]!,
+        this.config.derived.tokensPerFrame,
+        'pixelValuesVideos',
+        false,
+      );
     return tensor;
   }
 
   private checkTokensOfSize(height: number, width: number, expected: number, field: string, isImage: boolean): void {
     // The count the reference derives from the pixel tensor must be the count the config implies.
     const processor = this.config.processor;
-    const perFrame = Math.floor(height / processor.patchSize) * Math.floor(width / processor.patchSize) + processor.numAdditionalImageTokens;
+    const perFrame =
+      Math.floor(height / processor.patchSize) * Math.floor(width / processor.patchSize) +
+      processor.numAdditionalImageTokens;
     const actual = isImage && processor.visionFeatureSelectStrategy === 'default' ? perFrame - 1 : perFrame;
     if (actual === expected) return;
     const crop = (isImage ? processor.imageProcessor : processor.videoProcessor).cropSize;

@@ -26,20 +26,27 @@ export interface VideoLlavaPromptOptions {
 }
 
 function invalidMessage(index: number, field: string, expected: string, actual: unknown): never {
-  throw new VideoLlavaError('INVALID_ARGUMENT', `messages[${index}].${field} should be ${expected}, found ${describeValue(actual)}.`, {
-    field: `messages[${index}].${field}`,
-    expected,
-    actual,
-  });
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `messages[${index}].${field} should be ${expected}, found ${describeValue(actual)}.`,
+    {
+      field: `messages[${index}].${field}`,
+      expected,
+      actual,
+    },
+  );
 }
 
 function partsOf(message: ChatMessage, index: number): readonly ChatContentPart[] {
   if (typeof message.content === 'string') return [{ type: 'text', text: message.content }];
-  if (!Array.isArray(message.content)) invalidMessage(index, 'content', 'a string or a list of {type: "text" | "image" | "video"} parts', message.content);
+  if (!Array.isArray(message.content))
+    invalidMessage(index, 'content', 'a string or a list of {type: "text" | "image" | "video"} parts', message.content);
   message.content.forEach((part, partIndex) => {
     const type = (part as { type?: unknown } | null)?.type;
-    if (type !== 'text' && type !== 'image' && type !== 'video') invalidMessage(index, `content[${partIndex}].type`, '"text", "image" or "video"', type);
-    if (type === 'text' && typeof (part as { text?: unknown }).text !== 'string') invalidMessage(index, `content[${partIndex}].text`, 'a string', (part as { text?: unknown }).text);
+    if (type !== 'text' && type !== 'image' && type !== 'video')
+      invalidMessage(index, `content[${partIndex}].type`, '"text", "image" or "video"', type);
+    if (type === 'text' && typeof (part as { text?: unknown }).text !== 'string')
+      invalidMessage(index, `content[${partIndex}].text`, 'a string', (part as { text?: unknown }).text);
   });
   return message.content;
 }
@@ -54,13 +61,20 @@ function partsOf(message: ChatMessage, index: number): readonly ChatContentPart[
  *
  * @throws VideoLlavaError `INVALID_ARGUMENT` naming the message of an unknown role or a malformed content part
  */
-export function formatVideoLlavaPrompt(messages: readonly ChatMessage[], options: VideoLlavaPromptOptions = {}): string {
+export function formatVideoLlavaPrompt(
+  messages: readonly ChatMessage[],
+  options: VideoLlavaPromptOptions = {},
+): string {
   if (!Array.isArray(messages) || messages.length === 0) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `messages should be a non-empty list of {role, content}, found ${describeValue(messages)}.`, {
-      field: 'messages',
-      expected: 'a non-empty list of messages',
-      actual: messages,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `messages should be a non-empty list of {role, content}, found ${describeValue(messages)}.`,
+      {
+        field: 'messages',
+        expected: 'a non-empty list of messages',
+        actual: messages,
+      },
+    );
   }
   const imageToken = options.imageToken ?? '<image>';
   const videoToken = options.videoToken ?? '<video>';
@@ -75,12 +89,21 @@ export function formatVideoLlavaPrompt(messages: readonly ChatMessage[], options
         prompt += `${text} `;
         break;
       case 'user': {
-        const media = parts.filter((part) => part.type === 'image').map(() => `${imageToken}\n`).join('') + parts.filter((part) => part.type === 'video').map(() => `${videoToken}\n`).join('');
+        const media =
+          parts
+            .filter((part) => part.type === 'image')
+            .map(() => `${imageToken}\n`)
+            .join('') +
+          parts
+            .filter((part) => part.type === 'video')
+            .map(() => `${videoToken}\n`)
+            .join('');
         prompt += `USER: ${media}${text} `;
         break;
       }
       case 'assistant':
-        if (parts.some((part) => part.type !== 'text')) invalidMessage(index, 'content', 'text only in an assistant message', message.content);
+        if (parts.some((part) => part.type !== 'text'))
+          invalidMessage(index, 'content', 'text only in an assistant message', message.content);
         prompt += `ASSISTANT: ${text}${eosToken}`;
         break;
       default:

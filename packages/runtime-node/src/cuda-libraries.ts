@@ -7,7 +7,12 @@ import { dirname, join } from 'node:path';
  * platform has none. The npm package does not ship it: its install script downloads it (see the README).
  */
 export function cudaProviderLibrary(): string | undefined {
-  const file = process.platform === 'linux' ? 'libonnxruntime_providers_cuda.so' : process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : undefined;
+  const file =
+    process.platform === 'linux'
+      ? 'libonnxruntime_providers_cuda.so'
+      : process.platform === 'win32'
+        ? 'onnxruntime_providers_cuda.dll'
+        : undefined;
   if (file === undefined || process.arch !== 'x64') return undefined;
   try {
     const packageJson = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
@@ -24,6 +29,9 @@ export function cudaProviderLibrary(): string | undefined {
 export function isCudaProviderInstalled(): boolean {
   const library = cudaProviderLibrary();
   if (library === undefined || !existsSync(library)) return false;
-  const shared = join(dirname(library), process.platform === 'win32' ? 'onnxruntime_providers_shared.dll' : 'libonnxruntime_providers_shared.so');
+  const shared = join(
+    dirname(library),
+    process.platform === 'win32' ? 'onnxruntime_providers_shared.dll' : 'libonnxruntime_providers_shared.so',
+  );
   return existsSync(shared);
 }

@@ -13,17 +13,22 @@ export function loadOnnxruntimeNode(): Promise<OnnxruntimeNode> {
   loading ??= import('onnxruntime-node')
     .then((module) => {
       const candidate = (module as { default?: OnnxruntimeNode }).default ?? module;
-      if (typeof candidate.InferenceSession?.create !== 'function') throw new Error('the module has no InferenceSession.create');
+      if (typeof candidate.InferenceSession?.create !== 'function')
+        throw new Error('the module has no InferenceSession.create');
       return candidate;
     })
     .catch((error: unknown) => {
       loading = undefined;
-      throw new VideoLlavaError('UNSUPPORTED', `onnxruntime-node could not be loaded on ${process.platform}/${process.arch}: ${error instanceof Error ? error.message : String(error)}. Install it (npm install onnxruntime-node@1.30.0).`, {
-        field: 'onnxruntime-node',
-        expected: 'an installed onnxruntime-node with a build for this platform',
-        actual: `${process.platform}/${process.arch}`,
-        cause: error,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `onnxruntime-node could not be loaded on ${process.platform}/${process.arch}: ${error instanceof Error ? error.message : String(error)}. Install it (npm install onnxruntime-node@1.30.0).`,
+        {
+          field: 'onnxruntime-node',
+          expected: 'an installed onnxruntime-node with a build for this platform',
+          actual: `${process.platform}/${process.arch}`,
+          cause: error,
+        },
+      );
     });
   return loading;
 }

@@ -29,7 +29,14 @@ import {
 } from '@video-llava/runtime/ort';
 import { isCudaProviderInstalled } from './cuda-libraries.js';
 import { type OnnxruntimeNode, loadOnnxruntimeNode } from './load-onnxruntime-node.js';
-import { type ResolvedModel, assertFile, downloadBytes, modelFolder, readWholeFile, resolveModel } from './read-model-source.js';
+import {
+  type ResolvedModel,
+  assertFile,
+  downloadBytes,
+  modelFolder,
+  readWholeFile,
+  resolveModel,
+} from './read-model-source.js';
 
 const BACKEND_NAME = 'onnxruntime-node';
 /** Past this size a model file is not read back to explain a load failure. */
@@ -56,37 +63,60 @@ function providerUnavailableReason(ort: OnnxruntimeNode, provider: ExecutionProv
   const name = executionProviderName(provider);
   if (name === 'cpu') return Promise.resolve(undefined);
   if ((name === 'cuda' || name === 'tensorrt') && !isCudaProviderInstalled()) {
-    return Promise.resolve('the CUDA provider libraries are not installed (onnxruntime-node downloads them only when asked; see the README of @video-llava/runtime-node)');
+    return Promise.resolve(
+      'the CUDA provider libraries are not installed (onnxruntime-node downloads them only when asked; see the README of @video-llava/runtime-node)',
+    );
   }
   return probeExecutionProvider(ort, provider, availability);
 }
 
-async function loadData(data: NonNullable<ExternalDataFile['data']>, field: string, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
+async function loadData(
+  data: NonNullable<ExternalDataFile['data']>,
+  field: string,
+  onProgress: ProgressCallback | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (typeof data === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(data)) return readWholeFile(resolve(data), 'external data file');
+  if (typeof data === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(data))
+    return readWholeFile(resolve(data), 'external data file');
   if (typeof data === 'string' || data instanceof URL) {
     const url = new URL(data.toString());
     if (url.protocol === 'file:') return readWholeFile(fileURLToPath(url), 'external data file');
     if (url.protocol === 'http:' || url.protocol === 'https:') return downloadBytes(url, onProgress, signal);
   }
-  throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a path, a file:/http:/https: URL or bytes, found ${describeValue(data)}.`, {
-    field,
-    expected: 'a path, a URL or bytes',
-    actual: describeValue(data),
-  });
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `${field} must be a path, a file:/http:/https: URL or bytes, found ${describeValue(data)}.`,
+    {
+      field,
+      expected: 'a path, a URL or bytes',
+      actual: describeValue(data),
+    },
+  );
 }
 
 /**
  * External data for onnxruntime-node. Files beside a model path are left to onnxruntime, which memory-maps them;
  * only files given as bytes, found elsewhere, or needed by a model given as bytes are read into memory.
  */
-async function prepareExternalData(model: ResolvedModel, entries: readonly ExternalDataFile[], modelName: string, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<OrtExternalDataFile[]> {
+async function prepareExternalData(
+  model: ResolvedModel,
+  entries: readonly ExternalDataFile[],
+  modelName: string,
+  onProgress: ProgressCallback | undefined,
+  signal: AbortSignal | undefined,
+): Promise<OrtExternalDataFile[]> {
   const inMemory: OrtExternalDataFile[] = [];
   if (model.kind === 'path') {
     for (const [index, entry] of entries.entries()) {
-      if (entry.data === undefined) await assertFile(resolve(modelFolder(model.path), entry.path), 'external data file');
-      else inMemory.push({ path: entry.path, data: await loadData(entry.data, `options.externalData[${index}].data`, onProgress, signal) });
+      if (entry.data === undefined)
+        await assertFile(resolve(modelFolder(model.path), entry.path), 'external data file');
+      else
+        inMemory.push({
+          path: entry.path,
+          data: await loadData(entry.data, `options.externalData[${index}].data`, onProgress, signal),
+        });
     }
     return inMemory;
   }
@@ -106,7 +136,12 @@ async function prepareExternalData(model: ResolvedModel, entries: readonly Exter
 }
 
 /** Explains why onnxruntime could not load a model: a missing external data file, or a file it cannot read. */
-async function loadFailure(error: unknown, model: ResolvedModel, description: { model: string; file?: string }, provider: string): Promise<VideoLlavaError> {
+async function loadFailure(
+  error: unknown,
+  model: ResolvedModel,
+  description: { model: string; file?: string },
+  provider: string,
+): Promise<VideoLlavaError> {
   if (model.kind === 'path') {
     const size = (await stat(model.path)).size;
     if (size <= LARGEST_MODEL_TO_SCAN) {
@@ -118,13 +153,17 @@ async function loadFailure(error: unknown, model: ResolvedModel, description: { 
           () => true,
         );
         if (missing) {
-          return new VideoLlavaError('FILE_NOT_FOUND', `The external data file ${dataPath} that ${description.model} refers to does not exist.`, {
-            file: dataPath,
-            field: 'location',
-            expected: 'the external data file beside the model',
-            actual: 'missing',
-            cause: error,
-          });
+          return new VideoLlavaError(
+            'FILE_NOT_FOUND',
+            `The external data file ${dataPath} that ${description.model} refers to does not exist.`,
+            {
+              file: dataPath,
+              field: 'location',
+              expected: 'the external data file beside the model',
+              actual: 'missing',
+              cause: error,
+            },
+          );
         }
       }
     }
@@ -179,7 +218,9 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
           intraOpNumThreads: sessionOptions.threads ?? availableParallelism(),
         };
         try {
-          return resolved.kind === 'path' ? await ort.InferenceSession.create(resolved.path, ortOptions) : await ort.InferenceSession.create(resolved.bytes, ortOptions);
+          return resolved.kind === 'path'
+            ? await ort.InferenceSession.create(resolved.path, ortOptions)
+            : await ort.InferenceSession.create(resolved.bytes, ortOptions);
         } catch (error) {
           throw await loadFailure(error, resolved, description, name);
         }

@@ -15,29 +15,62 @@ function isUrlString(value: string): boolean {
 export async function assertFile(path: string, what: string): Promise<void> {
   const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
-    throw new VideoLlavaError('FILE_NOT_FOUND', `Cannot read ${what} ${path}: ${error.message}`, { file: path, cause: error });
+    throw new VideoLlavaError('FILE_NOT_FOUND', `Cannot read ${what} ${path}: ${error.message}`, {
+      file: path,
+      cause: error,
+    });
   });
-  if (found === undefined) throw new VideoLlavaError('FILE_NOT_FOUND', `The ${what} ${path} does not exist.`, { file: path, expected: 'an existing file', actual: 'missing' });
-  if (!found.isFile()) throw new VideoLlavaError('FILE_NOT_FOUND', `The ${what} ${path} is not a file.`, { file: path, expected: 'a file', actual: found.isDirectory() ? 'a directory' : 'not a regular file' });
+  if (found === undefined)
+    throw new VideoLlavaError('FILE_NOT_FOUND', `The ${what} ${path} does not exist.`, {
+      file: path,
+      expected: 'an existing file',
+      actual: 'missing',
+    });
+  if (!found.isFile())
+    throw new VideoLlavaError('FILE_NOT_FOUND', `The ${what} ${path} is not a file.`, {
+      file: path,
+      expected: 'a file',
+      actual: found.isDirectory() ? 'a directory' : 'not a regular file',
+    });
 }
 
 /**
  * Downloads a URL into memory with progress (onnxruntime-node can only memory-map local files).
  * @throws VideoLlavaError `FILE_NOT_FOUND` (404/410), `DOWNLOAD_FAILED`, `ABORTED`
  */
-export async function downloadBytes(url: URL, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
+export async function downloadBytes(
+  url: URL,
+  onProgress: ProgressCallback | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetch(url, signal === undefined ? {} : { signal });
   } catch (error) {
-    if (signal?.aborted) throw new VideoLlavaError('ABORTED', `The download of ${url.href} was aborted.`, { file: url.href, cause: signal.reason });
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `Downloading ${url.href} failed: ${error instanceof Error ? error.message : String(error)}`, { file: url.href, cause: error });
+    if (signal?.aborted)
+      throw new VideoLlavaError('ABORTED', `The download of ${url.href} was aborted.`, {
+        file: url.href,
+        cause: signal.reason,
+      });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `Downloading ${url.href} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { file: url.href, cause: error },
+    );
   }
   if (response.status === 404 || response.status === 410) {
-    throw new VideoLlavaError('FILE_NOT_FOUND', `${url.href} does not exist (HTTP ${response.status}).`, { file: url.href, expected: 'HTTP 200', actual: response.status });
+    throw new VideoLlavaError('FILE_NOT_FOUND', `${url.href} does not exist (HTTP ${response.status}).`, {
+      file: url.href,
+      expected: 'HTTP 200',
+      actual: response.status,
+    });
   }
   if (!response.ok || response.body === null) {
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `Downloading ${url.href} failed with HTTP ${response.status} ${response.statusText}.`, { file: url.href, expected: 'HTTP 200', actual: response.status });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `Downloading ${url.href} failed with HTTP ${response.status} ${response.statusText}.`,
+      { file: url.href, expected: 'HTTP 200', actual: response.status },
+    );
   }
   const total = Number(response.headers.get('content-length') ?? Number.NaN);
   const chunks: Uint8Array[] = [];
@@ -49,11 +82,25 @@ export async function downloadBytes(url: URL, onProgress: ProgressCallback | und
       if (finished) break;
       chunks.push(value);
       done += value.byteLength;
-      onProgress?.({ stage: 'download', file: url.href, done, ...(Number.isFinite(total) ? { total } : {}), unit: 'bytes' });
+      onProgress?.({
+        stage: 'download',
+        file: url.href,
+        done,
+        ...(Number.isFinite(total) ? { total } : {}),
+        unit: 'bytes',
+      });
     }
   } catch (error) {
-    if (signal?.aborted) throw new VideoLlavaError('ABORTED', `The download of ${url.href} was aborted.`, { file: url.href, cause: signal.reason });
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `Downloading ${url.href} failed after ${done} bytes: ${error instanceof Error ? error.message : String(error)}`, { file: url.href, cause: error });
+    if (signal?.aborted)
+      throw new VideoLlavaError('ABORTED', `The download of ${url.href} was aborted.`, {
+        file: url.href,
+        cause: signal.reason,
+      });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `Downloading ${url.href} failed after ${done} bytes: ${error instanceof Error ? error.message : String(error)}`,
+      { file: url.href, cause: error },
+    );
   }
   const bytes = new Uint8Array(done);
   let offset = 0;
@@ -68,7 +115,11 @@ export async function downloadBytes(url: URL, onProgress: ProgressCallback | und
  * Resolves a {@link ModelFile}: paths and `file:` URLs stay paths (checked to exist), `http(s):` URLs are
  * downloaded, bytes are used as they are.
  */
-export async function resolveModel(model: ModelFile, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<ResolvedModel> {
+export async function resolveModel(
+  model: ModelFile,
+  onProgress: ProgressCallback | undefined,
+  signal: AbortSignal | undefined,
+): Promise<ResolvedModel> {
   if (model instanceof Uint8Array) return { kind: 'bytes', bytes: model };
   if (model instanceof ArrayBuffer) return { kind: 'bytes', bytes: new Uint8Array(model) };
   if (typeof model === 'string' && !isUrlString(model)) {
@@ -77,11 +128,15 @@ export async function resolveModel(model: ModelFile, onProgress: ProgressCallbac
     return { kind: 'path', path };
   }
   if (typeof model !== 'string' && !(model instanceof URL)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `A model is a path, a URL or bytes (Uint8Array, ArrayBuffer), found ${describeValue(model)}.`, {
-      field: 'model',
-      expected: 'string | URL | Uint8Array | ArrayBuffer',
-      actual: describeValue(model),
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `A model is a path, a URL or bytes (Uint8Array, ArrayBuffer), found ${describeValue(model)}.`,
+      {
+        field: 'model',
+        expected: 'string | URL | Uint8Array | ArrayBuffer',
+        actual: describeValue(model),
+      },
+    );
   }
   const url = new URL(model.toString());
   if (url.protocol === 'file:') {
@@ -89,12 +144,17 @@ export async function resolveModel(model: ModelFile, onProgress: ProgressCallbac
     await assertFile(path, 'model file');
     return { kind: 'path', path };
   }
-  if (url.protocol === 'http:' || url.protocol === 'https:') return { kind: 'bytes', bytes: await downloadBytes(url, onProgress, signal), baseUrl: url };
-  throw new VideoLlavaError('INVALID_ARGUMENT', `onnxruntime-node loads models from paths, file:, http: and https: URLs, or bytes; found a ${url.protocol} URL.`, {
-    field: 'model',
-    expected: 'a path, a file:/http:/https: URL, or bytes',
-    actual: url.protocol,
-  });
+  if (url.protocol === 'http:' || url.protocol === 'https:')
+    return { kind: 'bytes', bytes: await downloadBytes(url, onProgress, signal), baseUrl: url };
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `onnxruntime-node loads models from paths, file:, http: and https: URLs, or bytes; found a ${url.protocol} URL.`,
+    {
+      field: 'model',
+      expected: 'a path, a file:/http:/https: URL, or bytes',
+      actual: url.protocol,
+    },
+  );
 }
 
 /** Reads a file wholly (external data that cannot be memory-mapped by onnxruntime-node, because it is not beside the model). */

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ProgressEvent, Tensor } from '@video-llava/core';
 import type { RuntimeTensor } from '@video-llava/runtime';
-import { buildConformanceModels, expectMatMulOutput, expectRejection, releaseSessionsAfterEach } from '@video-llava/runtime/testing';
+import {
+  buildConformanceModels,
+  expectMatMulOutput,
+  expectRejection,
+  releaseSessionsAfterEach,
+} from '@video-llava/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeBackend, cudaProviderLibrary, isCudaProviderInstalled } from '../src/index.js';
 import { temporaryFolders } from '@video-llava/test-utils';
@@ -24,7 +29,11 @@ const x = (): Tensor<'float32'> => new Tensor('float32', Float32Array.from([1, 2
 const expectMatMul = (y: RuntimeTensor | undefined): void => expectMatMulOutput(y, x().data, models.weights);
 
 beforeAll(async () => {
-  const locate = await folders.place({ 'external.onnx': models.externalData, [models.externalDataFileName]: models.externalDataFile, 'add.onnx': models.add });
+  const locate = await folders.place({
+    'external.onnx': models.externalData,
+    [models.externalDataFileName]: models.externalDataFile,
+    'add.onnx': models.add,
+  });
   folder = join(locate('add.onnx') as string, '..');
   server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -57,7 +66,9 @@ describe('createNodeBackend', () => {
     expect(backend.capabilities.executionProviders).toEqual(expect.arrayContaining(['cpu', 'cuda', 'webgpu']));
     const expectedDefaults = process.platform === 'linux' && process.arch === 'x64' ? ['cuda', 'cpu'] : ['cpu'];
     expect(backend.capabilities.defaultExecutionProviders).toEqual(expectedDefaults);
-    expect(createNodeBackend({ defaultExecutionProviders: ['cpu'] }).capabilities.defaultExecutionProviders).toEqual(['cpu']);
+    expect(createNodeBackend({ defaultExecutionProviders: ['cpu'] }).capabilities.defaultExecutionProviders).toEqual([
+      'cpu',
+    ]);
   });
 
   it('falls back from CUDA to the CPU by default where CUDA is not installed, and says why when only CUDA is asked for', async () => {
@@ -67,7 +78,9 @@ describe('createNodeBackend', () => {
       return;
     }
     expect(fallback.executionProvider).toBe('cpu');
-    const error = await expectRejection(backend.createSession(join(folder, 'add.onnx'), { executionProviders: ['cuda'] }));
+    const error = await expectRejection(
+      backend.createSession(join(folder, 'add.onnx'), { executionProviders: ['cuda'] }),
+    );
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.field).toBe('options.executionProviders');
     expect(error.actual).toEqual(['cuda']);
@@ -76,37 +89,60 @@ describe('createNodeBackend', () => {
 
   it('knows where the CUDA provider library would be', () => {
     const library = cudaProviderLibrary();
-    if (process.platform === 'linux' && process.arch === 'x64') expect(library).toMatch(/onnxruntime-node[\\/]bin[\\/]napi-v6[\\/]linux[\\/]x64[\\/]libonnxruntime_providers_cuda\.so$/);
+    if (process.platform === 'linux' && process.arch === 'x64')
+      expect(library).toMatch(
+        /onnxruntime-node[\\/]bin[\\/]napi-v6[\\/]linux[\\/]x64[\\/]libonnxruntime_providers_cuda\.so$/,
+      );
     else if (process.platform !== 'win32') expect(library).toBeUndefined();
   });
 
   it('loads a model and its external data from an http URL, with progress', async () => {
     const events: ProgressEvent[] = [];
     requests.length = 0;
-    const created = await session(backend.createSession(`${origin}external.onnx`, { executionProviders: ['cpu'], onProgress: (event) => events.push(event) }));
+    const created = await session(
+      backend.createSession(`${origin}external.onnx`, {
+        executionProviders: ['cpu'],
+        onProgress: (event) => events.push(event),
+      }),
+    );
     expect(requests).toEqual(['/external.onnx', `/${models.externalDataFileName}`]);
     expectMatMul((await created.run({ x: x() })).y);
     const last = (file: string) => events.filter((event) => event.file === file).pop();
-    expect(last(`${origin}external.onnx`)).toEqual({ stage: 'download', file: `${origin}external.onnx`, done: models.externalData.length, total: models.externalData.length, unit: 'bytes' });
+    expect(last(`${origin}external.onnx`)).toEqual({
+      stage: 'download',
+      file: `${origin}external.onnx`,
+      done: models.externalData.length,
+      total: models.externalData.length,
+      unit: 'bytes',
+    });
     expect(last(`${origin}${models.externalDataFileName}`)?.done).toBe(models.externalDataFile.length);
   });
 
   it('FILE_NOT_FOUND for a URL that answers 404, naming it', async () => {
-    const error = await expectRejection(backend.createSession(`${origin}missing.onnx`, { executionProviders: ['cpu'] }));
+    const error = await expectRejection(
+      backend.createSession(`${origin}missing.onnx`, { executionProviders: ['cpu'] }),
+    );
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.file).toBe(`${origin}missing.onnx`);
     expect(error.actual).toBe(404);
   });
 
   it('loads from a file: URL as from a path', async () => {
-    const created = await session(backend.createSession(pathToFileURL(join(folder, 'external.onnx')), { executionProviders: ['cpu'] }));
+    const created = await session(
+      backend.createSession(pathToFileURL(join(folder, 'external.onnx')), { executionProviders: ['cpu'] }),
+    );
     expectMatMul((await created.run({ x: x() })).y);
   });
 
   it('reads external data kept elsewhere, given by path', async () => {
     const elsewhere = await folders.place({ 'data-copy.bin': models.externalDataFile });
     const only = await folders.place({ 'external.onnx': models.externalData });
-    const created = await session(backend.createSession(only('external.onnx'), { executionProviders: ['cpu'], externalData: [{ path: models.externalDataFileName, data: elsewhere('data-copy.bin') as string }] }));
+    const created = await session(
+      backend.createSession(only('external.onnx'), {
+        executionProviders: ['cpu'],
+        externalData: [{ path: models.externalDataFileName, data: elsewhere('data-copy.bin') as string }],
+      }),
+    );
     expectMatMul((await created.run({ x: x() })).y);
   });
 
@@ -118,9 +154,13 @@ describe('createNodeBackend', () => {
   });
 
   it('INVALID_ARGUMENT for an external data entry without a name, and for a model that is none of path, URL, bytes', async () => {
-    expect((await expectRejection(backend.createSession(join(folder, 'add.onnx'), { externalData: [{ path: '' }] }))).field).toBe('options.externalData[0]');
+    expect(
+      (await expectRejection(backend.createSession(join(folder, 'add.onnx'), { externalData: [{ path: '' }] }))).field,
+    ).toBe('options.externalData[0]');
     expect((await expectRejection(backend.createSession(42 as never))).field).toBe('model');
-    expect((await expectRejection(backend.createSession('data:application/octet-stream;base64,AAAA'))).code).toBe('INVALID_ARGUMENT');
+    expect((await expectRejection(backend.createSession('data:application/octet-stream;base64,AAAA'))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('FILE_NOT_FOUND for a folder given as the model', async () => {

@@ -13,7 +13,8 @@ export interface FetchFileOptions {
 }
 
 async function openCache(name: string | false, url: URL): Promise<Cache | undefined> {
-  if (name === false || (url.protocol !== 'http:' && url.protocol !== 'https:') || typeof caches === 'undefined') return undefined;
+  if (name === false || (url.protocol !== 'http:' && url.protocol !== 'https:') || typeof caches === 'undefined')
+    return undefined;
   try {
     return await caches.open(name);
   } catch {
@@ -23,7 +24,10 @@ async function openCache(name: string | false, url: URL): Promise<Cache | undefi
 }
 
 function aborted(url: URL, signal: AbortSignal): VideoLlavaError {
-  return new VideoLlavaError('ABORTED', `The download of ${url.href} was aborted.`, { file: url.href, cause: signal.reason });
+  return new VideoLlavaError('ABORTED', `The download of ${url.href} was aborted.`, {
+    file: url.href,
+    cause: signal.reason,
+  });
 }
 
 /**
@@ -46,13 +50,25 @@ export async function fetchFile(url: URL, options: FetchFileOptions): Promise<Ui
     response = await options.fetch(url.href, signal === undefined ? {} : { signal });
   } catch (error) {
     if (signal?.aborted) throw aborted(url, signal);
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `Downloading the ${options.what} ${url.href} failed: ${error instanceof Error ? error.message : String(error)}`, { file: url.href, cause: error });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `Downloading the ${options.what} ${url.href} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { file: url.href, cause: error },
+    );
   }
   if (response.status === 404 || response.status === 410) {
-    throw new VideoLlavaError('FILE_NOT_FOUND', `The ${options.what} ${url.href} does not exist (HTTP ${response.status}).`, { file: url.href, expected: 'HTTP 200', actual: response.status });
+    throw new VideoLlavaError(
+      'FILE_NOT_FOUND',
+      `The ${options.what} ${url.href} does not exist (HTTP ${response.status}).`,
+      { file: url.href, expected: 'HTTP 200', actual: response.status },
+    );
   }
   if (!response.ok) {
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `Downloading the ${options.what} ${url.href} failed with HTTP ${response.status} ${response.statusText}.`, { file: url.href, expected: 'HTTP 200', actual: response.status });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `Downloading the ${options.what} ${url.href} failed with HTTP ${response.status} ${response.statusText}.`,
+      { file: url.href, expected: 'HTTP 200', actual: response.status },
+    );
   }
   const header = response.headers.get('content-length');
   const total = header === null ? undefined : Number(header);
@@ -70,12 +86,22 @@ export async function fetchFile(url: URL, options: FetchFileOptions): Promise<Ui
         if (finished) break;
         chunks.push(value);
         done += value.byteLength;
-        onProgress?.({ stage: 'download', file: url.href, done, ...(total !== undefined && Number.isFinite(total) ? { total } : {}), unit: 'bytes' });
+        onProgress?.({
+          stage: 'download',
+          file: url.href,
+          done,
+          ...(total !== undefined && Number.isFinite(total) ? { total } : {}),
+          unit: 'bytes',
+        });
       }
     }
   } catch (error) {
     if (signal?.aborted) throw aborted(url, signal);
-    throw new VideoLlavaError('DOWNLOAD_FAILED', `Downloading the ${options.what} ${url.href} failed after ${done} bytes: ${error instanceof Error ? error.message : String(error)}`, { file: url.href, cause: error });
+    throw new VideoLlavaError(
+      'DOWNLOAD_FAILED',
+      `Downloading the ${options.what} ${url.href} failed after ${done} bytes: ${error instanceof Error ? error.message : String(error)}`,
+      { file: url.href, cause: error },
+    );
   }
   const bytes = new Uint8Array(done);
   let offset = 0;
@@ -84,7 +110,10 @@ export async function fetchFile(url: URL, options: FetchFileOptions): Promise<Ui
     offset += chunk.byteLength;
   }
   if (cache !== undefined) {
-    const headers = { 'content-type': response.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(done) };
+    const headers = {
+      'content-type': response.headers.get('content-type') ?? 'application/octet-stream',
+      'content-length': String(done),
+    };
     // A full quota only costs the next load a download.
     await cache.put(url.href, new Response(bytes, { headers })).catch(() => undefined);
   }

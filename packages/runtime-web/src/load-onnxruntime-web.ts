@@ -15,16 +15,21 @@ export function onceLoaded(load: () => Promise<OnnxruntimeWeb>): () => Promise<O
       .then((module) => {
         const wrapped = (module as unknown as { default?: OnnxruntimeWeb }).default;
         const candidate = wrapped?.InferenceSession === undefined ? module : wrapped;
-        if (typeof candidate?.InferenceSession?.create !== 'function') throw new Error('the module has no InferenceSession.create');
+        if (typeof candidate?.InferenceSession?.create !== 'function')
+          throw new Error('the module has no InferenceSession.create');
         return candidate;
       })
       .catch((error: unknown) => {
         loading = undefined;
-        throw new VideoLlavaError('UNSUPPORTED', `onnxruntime-web could not be loaded: ${error instanceof Error ? error.message : String(error)}`, {
-          field: 'onnxruntime-web',
-          expected: 'an importable onnxruntime-web',
-          cause: error,
-        });
+        throw new VideoLlavaError(
+          'UNSUPPORTED',
+          `onnxruntime-web could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            field: 'onnxruntime-web',
+            expected: 'an importable onnxruntime-web',
+            cause: error,
+          },
+        );
       });
     return loading;
   };

@@ -6,7 +6,9 @@ interface FileSystemPromises {
 
 /** Node's `fs/promises`, reached without an import so that this package still bundles for browsers. */
 function nodeFileSystem(): FileSystemPromises | undefined {
-  const process = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (name: string) => unknown } }).process;
+  const process = (
+    globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (name: string) => unknown } }
+  ).process;
   if (process?.versions?.node === undefined) return undefined;
   return process.getBuiltinModule?.('fs/promises') as FileSystemPromises | undefined;
 }
@@ -23,11 +25,15 @@ export function canReadLocalFiles(): boolean {
 export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
   const fileSystem = nodeFileSystem();
   if (fileSystem === undefined) {
-    throw new VideoLlavaError('UNSUPPORTED', `Cannot read the ${what} ${path} by path here: paths need Node.js (20.16 or later); in a browser pass a URL or bytes.`, {
-      file: path,
-      expected: 'a URL or bytes',
-      actual: path,
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `Cannot read the ${what} ${path} by path here: paths need Node.js (20.16 or later); in a browser pass a URL or bytes.`,
+      {
+        file: path,
+        expected: 'a URL or bytes',
+        actual: path,
+      },
+    );
   }
   try {
     const bytes = await fileSystem.readFile(path);
@@ -35,12 +41,16 @@ export async function readLocalFile(path: string, what: string): Promise<Uint8Ar
   } catch (error) {
     const code = (error as { code?: string }).code;
     const missing = code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
-    throw new VideoLlavaError('FILE_NOT_FOUND', missing ? `The ${what} ${path} does not exist.` : `Cannot read the ${what} ${path}: ${(error as Error).message}`, {
-      file: path,
-      expected: 'an existing file',
-      actual: code ?? 'unreadable',
-      cause: error,
-    });
+    throw new VideoLlavaError(
+      'FILE_NOT_FOUND',
+      missing ? `The ${what} ${path} does not exist.` : `Cannot read the ${what} ${path}: ${(error as Error).message}`,
+      {
+        file: path,
+        expected: 'an existing file',
+        actual: code ?? 'unreadable',
+        cause: error,
+      },
+    );
   }
 }
 

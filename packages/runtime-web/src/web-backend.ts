@@ -94,7 +94,8 @@ function fileUrlToPath(url: URL): string {
  * });
  */
 export function createWebBackend(options: WebBackendOptions = {}): Backend {
-  const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator && (navigator as { gpu?: unknown }).gpu !== undefined;
+  const hasWebGpu =
+    typeof navigator !== 'undefined' && 'gpu' in navigator && (navigator as { gpu?: unknown }).gpu !== undefined;
   const capabilities: BackendCapabilities = {
     executionProviders: ['webgpu', 'wasm', 'cpu', 'webnn', 'webgl'],
     defaultExecutionProviders: options.defaultExecutionProviders ?? (hasWebGpu ? ['webgpu', 'wasm'] : ['wasm']),
@@ -105,7 +106,8 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     cache: options.cache !== false && typeof caches !== 'undefined',
   };
   const loadOrt = onceLoaded(options.loadOnnxruntime ?? importOnnxruntimeWeb);
-  const fetchImplementation = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const fetchImplementation =
+    options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const cacheName = options.cache ?? 'video-llava-models';
   const availability = new Map<string, Promise<string | undefined>>();
   let configured = false;
@@ -130,13 +132,19 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
   /** Whether the GPU device onnxruntime-web created (after a WebGPU session loaded) can compute in float16. */
   const webGpuComputesFloat16 = (ort: OnnxruntimeWeb): Promise<boolean> => {
     shaderF16 ??= Promise.resolve(ort.env.webgpu.device).then(
-      (device) => (device as { features?: { has(name: string): boolean } } | undefined)?.features?.has('shader-f16') ?? true,
+      (device) =>
+        (device as { features?: { has(name: string): boolean } } | undefined)?.features?.has('shader-f16') ?? true,
       () => true,
     );
     return shaderF16;
   };
 
-  const readFile = async (location: Origin & { kind: 'url' | 'path' }, what: string, onProgress: ProgressCallback | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> => {
+  const readFile = async (
+    location: Origin & { kind: 'url' | 'path' },
+    what: string,
+    onProgress: ProgressCallback | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> => {
     if (location.kind === 'path') return readLocalFile(location.path, what);
     return fetchFile(location.url, { fetch: fetchImplementation, cacheName, what, onProgress, signal });
   };
@@ -148,7 +156,11 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     try {
       url = typeof value === 'string' ? new URL(value, pageUrl()) : value;
     } catch (error) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${field} ${describeValue(value)} is not a URL this page can resolve.`, { field, expected: 'an absolute URL, or a path in Node.js', actual: value, cause: error });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${field} ${describeValue(value)} is not a URL this page can resolve.`,
+        { field, expected: 'an absolute URL, or a path in Node.js', actual: value, cause: error },
+      );
     }
     if (url.protocol === 'file:' && canReadLocalFiles()) return { kind: 'path', path: fileUrlToPath(url) };
     return { kind: 'url', url };
@@ -160,7 +172,12 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     return undefined;
   };
 
-  const loadExternalData = async (origin: Origin, referenced: readonly string[], modelName: string, sessionOptions: SessionOptions): Promise<OrtExternalDataFile[]> => {
+  const loadExternalData = async (
+    origin: Origin,
+    referenced: readonly string[],
+    modelName: string,
+    sessionOptions: SessionOptions,
+  ): Promise<OrtExternalDataFile[]> => {
     const given = new Map(normalizeExternalData(sessionOptions.externalData).map((file) => [file.path, file]));
     const names = [...new Set([...referenced, ...given.keys()])];
     return Promise.all(
@@ -170,7 +187,10 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
         if (data instanceof ArrayBuffer) return { path: name, data: new Uint8Array(data) };
         const where = data === undefined ? besideModel(origin, name) : locate(data, 'options.externalData');
         if (where === undefined) throw externalDataWithoutFolderError(modelName, name, [...given.keys()]);
-        return { path: name, data: await readFile(where, 'external data file', sessionOptions.onProgress, sessionOptions.signal) };
+        return {
+          path: name,
+          data: await readFile(where, 'external data file', sessionOptions.onProgress, sessionOptions.signal),
+        };
       }),
     );
   };
@@ -191,15 +211,24 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
       origin = location;
       bytes = await readFile(location, 'model', sessionOptions.onProgress, signal);
     } else {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `A model is a URL, a path (Node.js) or bytes (Uint8Array, ArrayBuffer), found ${describeValue(model)}.`, {
-        field: 'model',
-        expected: 'string | URL | Uint8Array | ArrayBuffer',
-        actual: describeValue(model),
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `A model is a URL, a path (Node.js) or bytes (Uint8Array, ArrayBuffer), found ${describeValue(model)}.`,
+        {
+          field: 'model',
+          expected: 'string | URL | Uint8Array | ArrayBuffer',
+          actual: describeValue(model),
+        },
+      );
     }
     throwIfLoadAborted(signal, description.model);
     const summary = inspectOnnxModel(bytes);
-    const externalData = await loadExternalData(origin, summary?.externalDataFiles ?? [], description.model, sessionOptions);
+    const externalData = await loadExternalData(
+      origin,
+      summary?.externalDataFiles ?? [],
+      description.model,
+      sessionOptions,
+    );
     throwIfLoadAborted(signal, description.model);
     const ort = await loadOrt();
     configure(ort, sessionOptions.threads);
@@ -209,7 +238,9 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
         const reason = await unavailableReason(ort, candidate);
         if (reason !== undefined || name !== 'webgpu' || summary?.usesFloat16 !== true) return reason;
         // Without shader-f16, onnxruntime-web's WebGPU kernels for float16 fail validation and yield garbage.
-        return (await webGpuComputesFloat16(ort)) ? undefined : 'the model uses float16 and this GPU adapter lacks the shader-f16 feature';
+        return (await webGpuComputesFloat16(ort))
+          ? undefined
+          : 'the model uses float16 and this GPU adapter lacks the shader-f16 feature';
       },
       create: async (candidate, name) => {
         try {

@@ -20,13 +20,26 @@ afterAll(async () => {
 
 describeBackendConformance('onnxruntime-web in Chromium (wasm, 2 threads)', async () => {
   const { backend, server } = await chromiumPage();
-  return { backend, placeFiles: server.placeFiles, sessionOptions: { executionProviders: ['wasm'] }, expectedExecutionProvider: 'wasm', expectedDevice: 'cpu' };
+  return {
+    backend,
+    placeFiles: server.placeFiles,
+    sessionOptions: { executionProviders: ['wasm'] },
+    expectedExecutionProvider: 'wasm',
+    expectedDevice: 'cpu',
+  };
 });
 
 describeBackendConformance('onnxruntime-web in Chromium (webgpu on SwiftShader)', async () => {
   const { backend, server } = await chromiumPage();
   // SwiftShader has no shader-f16: float16 models must be refused on it, not computed wrongly.
-  return { backend, placeFiles: server.placeFiles, sessionOptions: { executionProviders: ['webgpu'] }, expectedExecutionProvider: 'webgpu', expectedDevice: 'webgpu', float16: false };
+  return {
+    backend,
+    placeFiles: server.placeFiles,
+    sessionOptions: { executionProviders: ['webgpu'] },
+    expectedExecutionProvider: 'webgpu',
+    expectedDevice: 'webgpu',
+    float16: false,
+  };
 });
 
 describe('onnxruntime-web in Chromium', () => {
@@ -47,15 +60,24 @@ describe('onnxruntime-web in Chromium', () => {
 
   it('downloads a model with progress once, then loads it from the Cache API', async () => {
     const models = buildConformanceModels();
-    const locate = await browser.server.placeFiles({ 'cached.onnx': models.externalData, [models.externalDataFileName]: models.externalDataFile });
+    const locate = await browser.server.placeFiles({
+      'cached.onnx': models.externalData,
+      [models.externalDataFileName]: models.externalDataFile,
+    });
     const url = locate('cached.onnx').toString();
     const dataUrl = locate(models.externalDataFileName).toString();
     const paths = [new URL(url).pathname, new URL(dataUrl).pathname];
     for (let load = 0; load < 2; load++) {
       const events: ProgressEvent[] = [];
-      const session = await browser.backend.createSession(url, { executionProviders: ['wasm'], onProgress: (event) => events.push(event) });
+      const session = await browser.backend.createSession(url, {
+        executionProviders: ['wasm'],
+        onProgress: (event) => events.push(event),
+      });
       await session.release();
-      expect(paths.map((path) => browser.server.requests.get(path)), `requests after load ${load + 1}`).toEqual([1, 1]);
+      expect(
+        paths.map((path) => browser.server.requests.get(path)),
+        `requests after load ${load + 1}`,
+      ).toEqual([1, 1]);
       for (const [file, size] of [
         [url, models.externalData.byteLength],
         [dataUrl, models.externalDataFile.byteLength],
@@ -65,14 +87,19 @@ describe('onnxruntime-web in Chromium', () => {
       }
     }
     type Harness = { __runtimeHarness: RuntimeHarness };
-    const keys = await browser.page.evaluate(() => (window as unknown as Harness).__runtimeHarness.cacheKeys('video-llava-models'));
+    const keys = await browser.page.evaluate(() =>
+      (window as unknown as Harness).__runtimeHarness.cacheKeys('video-llava-models'),
+    );
     expect(keys).toEqual(expect.arrayContaining([url, dataUrl]));
   });
 
   it('refuses a GPU buffer fed to a WebAssembly session, and takes it in a WebGPU one', async () => {
     const models = buildConformanceModels();
     const locate = await browser.server.placeFiles({ 'kv-cache.onnx': models.kvCache });
-    const onGpu = await browser.backend.createSession(locate('kv-cache.onnx'), { executionProviders: ['webgpu'], outputLocation: { present: 'device' } });
+    const onGpu = await browser.backend.createSession(locate('kv-cache.onnx'), {
+      executionProviders: ['webgpu'],
+      outputLocation: { present: 'device' },
+    });
     const onWasm = await browser.backend.createSession(locate('kv-cache.onnx'), { executionProviders: ['wasm'] });
     try {
       const current = new Tensor('float32', Float32Array.from([1, 2]), [1, 1, 2]);

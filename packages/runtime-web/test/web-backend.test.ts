@@ -2,8 +2,13 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { type ProgressEvent, Tensor } from '@video-llava/core';
-import type { InferenceSession, RuntimeTensor } from '@video-llava/runtime';
-import { buildConformanceModels, expectMatMulOutput, expectRejection, releaseSessionsAfterEach } from '@video-llava/runtime/testing';
+import type { RuntimeTensor } from '@video-llava/runtime';
+import {
+  buildConformanceModels,
+  expectMatMulOutput,
+  expectRejection,
+  releaseSessionsAfterEach,
+} from '@video-llava/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebBackend } from '../src/index.js';
 import { besidePath } from '../src/local-files.js';
@@ -66,15 +71,25 @@ describe('createWebBackend in Node.js', () => {
 
   it('describes what it can do here: WebAssembly, paths and URLs, no Cache API, no WebGPU by default', () => {
     expect(backend.name).toBe('onnxruntime-web');
-    expect(backend.capabilities).toMatchObject({ filePaths: true, urls: true, deviceOutputs: true, memoryMapping: false, cache: false });
+    expect(backend.capabilities).toMatchObject({
+      filePaths: true,
+      urls: true,
+      deviceOutputs: true,
+      memoryMapping: false,
+      cache: false,
+    });
     expect(backend.capabilities.defaultExecutionProviders).toEqual(['wasm']);
-    expect(createWebBackend({ defaultExecutionProviders: ['webgpu', 'wasm'] }).capabilities.defaultExecutionProviders).toEqual(['webgpu', 'wasm']);
+    expect(
+      createWebBackend({ defaultExecutionProviders: ['webgpu', 'wasm'] }).capabilities.defaultExecutionProviders,
+    ).toEqual(['webgpu', 'wasm']);
   });
 
   it('loads a model and the external data beside it from http URLs, with progress for each file', async () => {
     const events: ProgressEvent[] = [];
     requests.length = 0;
-    const session = await keep(backend.createSession(new URL('/m/external.onnx', origin), { onProgress: (event) => events.push(event) }));
+    const session = await keep(
+      backend.createSession(new URL('/m/external.onnx', origin), { onProgress: (event) => events.push(event) }),
+    );
     expect(requests).toEqual(['/m/external.onnx', `/m/${models.externalDataFileName}`]);
     expectMatMul((await session.run({ x: x() })).y);
     for (const [path, bytes] of [
@@ -133,7 +148,10 @@ describe('createWebBackend in Node.js', () => {
   });
 
   it('reads file: URLs and paths from disk in Node.js', async () => {
-    const locate = await folders.place({ 'external.onnx': models.externalData, [models.externalDataFileName]: models.externalDataFile });
+    const locate = await folders.place({
+      'external.onnx': models.externalData,
+      [models.externalDataFileName]: models.externalDataFile,
+    });
     const path = locate('external.onnx') as string;
     expectMatMul((await (await keep(backend.createSession(pathToFileURL(path)))).run({ x: x() })).y);
     expectMatMul((await (await keep(backend.createSession(path))).run({ x: x() })).y);
@@ -145,7 +163,9 @@ describe('createWebBackend in Node.js', () => {
     expect(error.field).toBe('options.externalData');
     expect(error.message).toContain(models.externalDataFileName);
     expect((await expectRejection(backend.createSession({} as never))).field).toBe('model');
-    expect((await expectRejection(backend.createSession(models.add, { externalData: [{ path: '' }] }))).field).toBe('options.externalData[0]');
+    expect((await expectRejection(backend.createSession(models.add, { externalData: [{ path: '' }] }))).field).toBe(
+      'options.externalData[0]',
+    );
   });
 
   it('UNSUPPORTED when onnxruntime-web cannot be loaded, and tries again on the next session', async () => {

@@ -8,10 +8,21 @@ import type { InferenceSession, OutputLocation } from './inference-session.js';
 export type ModelFile = string | URL | Uint8Array | ArrayBuffer;
 
 /** Execution provider names ONNX Runtime knows; each backend accepts those listed in its capabilities. */
-export type ExecutionProviderName = 'cpu' | 'cuda' | 'tensorrt' | 'dml' | 'coreml' | 'wasm' | 'webgpu' | 'webnn' | (string & {});
+export type ExecutionProviderName =
+  | 'cpu'
+  | 'cuda'
+  | 'tensorrt'
+  | 'dml'
+  | 'coreml'
+  | 'wasm'
+  | 'webgpu'
+  | 'webnn'
+  | (string & {});
 
 /** An execution provider: its name, or its name with provider options (`{ name: 'cuda', deviceId: 1 }`). */
-export type ExecutionProvider = ExecutionProviderName | { readonly name: ExecutionProviderName; readonly [option: string]: unknown };
+export type ExecutionProvider =
+  | ExecutionProviderName
+  | { readonly name: ExecutionProviderName; readonly [option: string]: unknown };
 
 /** ONNX Runtime's graph optimization levels. */
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';

@@ -26,11 +26,18 @@ function failure(work: () => unknown): VideoLlavaError {
 describe('checkSessionOptions', () => {
   it('returns the providers to try: the defaults, or those asked for', () => {
     expect(checkSessionOptions({}, capabilities)).toEqual(['cuda', 'cpu']);
-    expect(checkSessionOptions({ executionProviders: [{ name: 'cuda', deviceId: 1 }, 'cpu'] }, capabilities)).toEqual([{ name: 'cuda', deviceId: 1 }, 'cpu']);
+    expect(checkSessionOptions({ executionProviders: [{ name: 'cuda', deviceId: 1 }, 'cpu'] }, capabilities)).toEqual([
+      { name: 'cuda', deviceId: 1 },
+      'cpu',
+    ]);
   });
 
   it('accepts every valid option together', () => {
-    const options: SessionOptions = { threads: 2, graphOptimizationLevel: 'basic', outputLocation: { logits: 'cpu', present: 'device' } };
+    const options: SessionOptions = {
+      threads: 2,
+      graphOptimizationLevel: 'basic',
+      outputLocation: { logits: 'cpu', present: 'device' },
+    };
     expect(checkSessionOptions(options, capabilities)).toEqual(['cuda', 'cpu']);
   });
 
@@ -43,7 +50,9 @@ describe('checkSessionOptions', () => {
     expect(unknown.expected).toEqual(['cpu', 'cuda']);
     expect(unknown.actual).toBe('webgpu');
     expect(unknown.message).toContain('this backend knows cpu, cuda');
-    const nameless = failure(() => checkSessionOptions({ executionProviders: [{ deviceId: 0 } as never] }, capabilities));
+    const nameless = failure(() =>
+      checkSessionOptions({ executionProviders: [{ deviceId: 0 } as never] }, capabilities),
+    );
     expect(nameless.field).toBe('options.executionProviders[0]');
   });
 
@@ -61,16 +70,29 @@ describe('checkSessionOptions', () => {
   });
 
   it('refuses output locations other than cpu and device, naming the output', () => {
-    expect(failure(() => checkSessionOptions({ outputLocation: 'gpu' as never }, capabilities)).field).toBe('options.outputLocation');
-    expect(failure(() => checkSessionOptions({ outputLocation: { present: 'gpu-buffer' as never } }, capabilities)).field).toBe('options.outputLocation.present');
+    expect(failure(() => checkSessionOptions({ outputLocation: 'gpu' as never }, capabilities)).field).toBe(
+      'options.outputLocation',
+    );
+    expect(
+      failure(() => checkSessionOptions({ outputLocation: { present: 'gpu-buffer' as never } }, capabilities)).field,
+    ).toBe('options.outputLocation.present');
   });
 });
 
 describe('resolveOutputLocations', () => {
   it('puts every output on the CPU by default, or where one location or a per-output record says', () => {
-    expect(resolveOutputLocations(undefined, ['logits', 'present'], 'decoder.onnx')).toEqual({ logits: 'cpu', present: 'cpu' });
-    expect(resolveOutputLocations('device', ['logits', 'present'], 'decoder.onnx')).toEqual({ logits: 'device', present: 'device' });
-    expect(resolveOutputLocations({ present: 'device' }, ['logits', 'present'], 'decoder.onnx')).toEqual({ logits: 'cpu', present: 'device' });
+    expect(resolveOutputLocations(undefined, ['logits', 'present'], 'decoder.onnx')).toEqual({
+      logits: 'cpu',
+      present: 'cpu',
+    });
+    expect(resolveOutputLocations('device', ['logits', 'present'], 'decoder.onnx')).toEqual({
+      logits: 'device',
+      present: 'device',
+    });
+    expect(resolveOutputLocations({ present: 'device' }, ['logits', 'present'], 'decoder.onnx')).toEqual({
+      logits: 'cpu',
+      present: 'device',
+    });
   });
 
   it('refuses a record that names an output the model lacks', () => {

@@ -20,28 +20,55 @@ function invalid(field: string, message: string, expected: unknown, actual: unkn
  * @returns the execution providers to try, in order
  * @throws VideoLlavaError `INVALID_ARGUMENT` naming the option (`options.executionProviders[1]`, ...)
  */
-export function checkSessionOptions(options: SessionOptions, capabilities: BackendCapabilities): readonly ExecutionProvider[] {
+export function checkSessionOptions(
+  options: SessionOptions,
+  capabilities: BackendCapabilities,
+): readonly ExecutionProvider[] {
   const providers = options.executionProviders ?? capabilities.defaultExecutionProviders;
   if (!Array.isArray(providers) || providers.length === 0) {
-    invalid('options.executionProviders', `options.executionProviders must list at least one execution provider, found ${describeValue(providers)}.`, capabilities.executionProviders, providers);
+    invalid(
+      'options.executionProviders',
+      `options.executionProviders must list at least one execution provider, found ${describeValue(providers)}.`,
+      capabilities.executionProviders,
+      providers,
+    );
   }
   for (const [index, provider] of providers.entries()) {
     const name = typeof provider === 'string' ? provider : (provider as { name?: unknown } | null)?.name;
     if (typeof name !== 'string' || !capabilities.executionProviders.includes(name)) {
-      invalid(`options.executionProviders[${index}]`, `Unknown execution provider ${describeValue(name ?? provider)} in options.executionProviders[${index}]; this backend knows ${capabilities.executionProviders.join(', ')}.`, capabilities.executionProviders, name ?? provider);
+      invalid(
+        `options.executionProviders[${index}]`,
+        `Unknown execution provider ${describeValue(name ?? provider)} in options.executionProviders[${index}]; this backend knows ${capabilities.executionProviders.join(', ')}.`,
+        capabilities.executionProviders,
+        name ?? provider,
+      );
     }
   }
   if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 1)) {
-    invalid('options.threads', `options.threads must be a positive integer, found ${describeValue(options.threads)}.`, 'a positive integer', options.threads);
+    invalid(
+      'options.threads',
+      `options.threads must be a positive integer, found ${describeValue(options.threads)}.`,
+      'a positive integer',
+      options.threads,
+    );
   }
   if (options.graphOptimizationLevel !== undefined && !LEVELS.includes(options.graphOptimizationLevel)) {
-    invalid('options.graphOptimizationLevel', `options.graphOptimizationLevel must be one of ${LEVELS.join(', ')}, found ${describeValue(options.graphOptimizationLevel)}.`, LEVELS, options.graphOptimizationLevel);
+    invalid(
+      'options.graphOptimizationLevel',
+      `options.graphOptimizationLevel must be one of ${LEVELS.join(', ')}, found ${describeValue(options.graphOptimizationLevel)}.`,
+      LEVELS,
+      options.graphOptimizationLevel,
+    );
   }
   const location = options.outputLocation;
   if (location !== undefined) {
-    const entries: Array<[string, unknown]> = typeof location === 'string' ? [['options.outputLocation', location]] : Object.entries(location).map(([name, value]) => [`options.outputLocation.${name}`, value]);
+    const entries: Array<[string, unknown]> =
+      typeof location === 'string'
+        ? [['options.outputLocation', location]]
+        : Object.entries(location).map(([name, value]) => [`options.outputLocation.${name}`, value]);
     for (const [field, value] of entries) {
-      if (value !== 'cpu' && value !== 'device') invalid(field, `${field} must be 'cpu' or 'device', found ${describeValue(value)}.`, ['cpu', 'device'], value);
+      if (value !== 'cpu' && value !== 'device')
+        invalid(field, `${field} must be 'cpu' or 'device', found ${describeValue(value)}.`, ['cpu', 'device'], value);
     }
   }
   return providers;
@@ -51,13 +78,22 @@ export function checkSessionOptions(options: SessionOptions, capabilities: Backe
  * Where each output stays, from {@link SessionOptions.outputLocation}, once the model's outputs are known.
  * @throws VideoLlavaError `INVALID_ARGUMENT` when the option names an output the model does not have
  */
-export function resolveOutputLocations(option: SessionOptions['outputLocation'], outputNames: readonly string[], model: string): Record<string, OutputLocation> {
+export function resolveOutputLocations(
+  option: SessionOptions['outputLocation'],
+  outputNames: readonly string[],
+  model: string,
+): Record<string, OutputLocation> {
   const locations: Record<string, OutputLocation> = {};
   for (const name of outputNames) locations[name] = typeof option === 'string' ? option : 'cpu';
   if (typeof option === 'object' && option !== null) {
     for (const [name, value] of Object.entries(option)) {
       if (!outputNames.includes(name)) {
-        invalid(`options.outputLocation.${name}`, `options.outputLocation names ${JSON.stringify(name)}, which is not an output of ${model}; its outputs are ${outputNames.join(', ')}.`, outputNames, name);
+        invalid(
+          `options.outputLocation.${name}`,
+          `options.outputLocation names ${JSON.stringify(name)}, which is not an output of ${model}; its outputs are ${outputNames.join(', ')}.`,
+          outputNames,
+          name,
+        );
       }
       locations[name] = value;
     }

@@ -38,9 +38,22 @@ function adapter(behaviour: { wait?: Promise<void>; fail?: unknown } = {}) {
       if (behaviour.fail !== undefined) throw behaviour.fail;
       log.push(`end ${x.data[0]}`);
       const outputs: Record<string, RuntimeTensor> = {};
-      if (outputNames.includes('y')) outputs.y = new Tensor('float32', x.data.map((item) => item + 1), x.dims);
+      if (outputNames.includes('y'))
+        outputs.y = new Tensor(
+          'float32',
+          x.data.map((item) => item + 1),
+          x.dims,
+        );
       if (outputNames.includes('z')) {
-        outputs.z = new DeviceTensor({ dtype: 'float32', dims: x.dims, device: 'test', backend: 'test', handle: x, download: async () => x, dispose: () => disposed++ });
+        outputs.z = new DeviceTensor({
+          dtype: 'float32',
+          dims: x.dims,
+          device: 'test',
+          backend: 'test',
+          handle: x,
+          download: async () => x,
+          dispose: () => disposed++,
+        });
       }
       return outputs;
     },
@@ -107,7 +120,10 @@ describe('createInferenceSession', () => {
   });
 
   it('turns adapter failures into RUNTIME_ERROR or OUT_OF_MEMORY with the signature, and keeps VideoLlavaErrors as they are', async () => {
-    const failing = createInferenceSession(adapter({ fail: new Error('Non-zero status code returned while running Add node') }).value, context);
+    const failing = createInferenceSession(
+      adapter({ fail: new Error('Non-zero status code returned while running Add node') }).value,
+      context,
+    );
     const runtime = await expectRejection(failing.run({ x: x(1) }));
     expect(runtime.code).toBe('RUNTIME_ERROR');
     expect(runtime.message).toContain('Non-zero status code');
@@ -115,7 +131,10 @@ describe('createInferenceSession', () => {
     expect(runtime.file).toBe('/models/plus-one.onnx');
     expect((runtime.cause as Error).message).toContain('Non-zero status');
 
-    const memory = createInferenceSession(adapter({ fail: new Error('Failed to allocate memory for requested buffer of size 4096') }).value, context);
+    const memory = createInferenceSession(
+      adapter({ fail: new Error('Failed to allocate memory for requested buffer of size 4096') }).value,
+      context,
+    );
     expect((await expectRejection(memory.run({ x: x(1) }))).code).toBe('OUT_OF_MEMORY');
 
     const own = new VideoLlavaError('UNSUPPORTED', 'scripted');

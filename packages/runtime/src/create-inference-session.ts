@@ -1,6 +1,12 @@
 import { VideoLlavaError, describeValue } from '@video-llava/core';
 import { DeviceTensor } from './device-tensor.js';
-import type { InferenceSession, OutputLocation, RunOptions, SessionFeeds, SessionOutputs } from './inference-session.js';
+import type {
+  InferenceSession,
+  OutputLocation,
+  RunOptions,
+  SessionFeeds,
+  SessionOutputs,
+} from './inference-session.js';
 import type { RuntimeTensor } from './runtime-tensor.js';
 import type { SessionAdapter } from './session-adapter.js';
 import { type FeedContext, validateFeeds } from './validate-feeds.js';
@@ -93,7 +99,11 @@ class ValidatingInferenceSession implements InferenceSession {
         try {
           await this.#adapter.release();
         } catch (error) {
-          throw new VideoLlavaError('RUNTIME_ERROR', `Releasing the session of ${this.#context.model} failed: ${errorMessage(error)}`, { cause: error, ...this.#file() });
+          throw new VideoLlavaError(
+            'RUNTIME_ERROR',
+            `Releasing the session of ${this.#context.model} failed: ${errorMessage(error)}`,
+            { cause: error, ...this.#file() },
+          );
         }
       });
     }
@@ -106,40 +116,56 @@ class ValidatingInferenceSession implements InferenceSession {
 
   #assertUsable(): void {
     if (this.#released) {
-      throw new VideoLlavaError('SESSION_RELEASED', `The session of ${this.#context.model} was released; create a new one to run it again.`, {
-        ...this.#file(),
-        field: 'session',
-        expected: 'a session that has not been released',
-        actual: 'released',
-      });
+      throw new VideoLlavaError(
+        'SESSION_RELEASED',
+        `The session of ${this.#context.model} was released; create a new one to run it again.`,
+        {
+          ...this.#file(),
+          field: 'session',
+          expected: 'a session that has not been released',
+          actual: 'released',
+        },
+      );
     }
   }
 
   #resolveOutputs(requested: readonly string[] | undefined): readonly string[] {
     if (requested === undefined) return this.outputNames;
     if (!Array.isArray(requested) || requested.length === 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `options.outputs of a run of ${this.#context.model} must name at least one output, found ${describeValue(requested)}. Its outputs: ${formatSignature(this.outputMetadata)}.`, {
-        ...this.#file(),
-        field: 'options.outputs',
-        expected: this.outputNames,
-        actual: requested,
-      });
-    }
-    for (const name of requested) {
-      if (!this.#outputSet.has(name)) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `Unknown output ${JSON.stringify(name)} requested from ${this.#context.model}. Its outputs: ${formatSignature(this.outputMetadata)}.`, {
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `options.outputs of a run of ${this.#context.model} must name at least one output, found ${describeValue(requested)}. Its outputs: ${formatSignature(this.outputMetadata)}.`,
+        {
           ...this.#file(),
           field: 'options.outputs',
           expected: this.outputNames,
-          actual: name,
-        });
+          actual: requested,
+        },
+      );
+    }
+    for (const name of requested) {
+      if (!this.#outputSet.has(name)) {
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `Unknown output ${JSON.stringify(name)} requested from ${this.#context.model}. Its outputs: ${formatSignature(this.outputMetadata)}.`,
+          {
+            ...this.#file(),
+            field: 'options.outputs',
+            expected: this.outputNames,
+            actual: name,
+          },
+        );
       }
     }
     return requested;
   }
 
   // A run accepted before release() still runs: release() waits for every accepted run.
-  #execute(feeds: SessionFeeds, outputNames: readonly string[], signal: AbortSignal | undefined): Promise<SessionOutputs> {
+  #execute(
+    feeds: SessionFeeds,
+    outputNames: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<SessionOutputs> {
     if (signal?.aborted) return Promise.reject(abortedError(signal, `run of ${this.#context.model}`));
     try {
       return this.#adapter.run(feeds, outputNames);
@@ -152,11 +178,17 @@ class ValidatingInferenceSession implements InferenceSession {
   #runFailure(error: unknown): VideoLlavaError {
     if (VideoLlavaError.isInstance(error)) return error;
     const message = errorMessage(error);
-    const code = /out of memory|failed to allocate|bad_alloc|allocation failed/i.test(message) ? 'OUT_OF_MEMORY' : 'RUNTIME_ERROR';
-    return new VideoLlavaError(code, `Running ${this.#context.model} failed: ${message} ${this.#context.model} expects ${formatSignature(this.inputMetadata)}.`, {
-      ...this.#file(),
-      cause: error,
-    });
+    const code = /out of memory|failed to allocate|bad_alloc|allocation failed/i.test(message)
+      ? 'OUT_OF_MEMORY'
+      : 'RUNTIME_ERROR';
+    return new VideoLlavaError(
+      code,
+      `Running ${this.#context.model} failed: ${message} ${this.#context.model} expects ${formatSignature(this.inputMetadata)}.`,
+      {
+        ...this.#file(),
+        cause: error,
+      },
+    );
   }
 
   #raceAbort(result: Promise<SessionOutputs>, signal: AbortSignal): Promise<SessionOutputs> {

@@ -75,7 +75,10 @@ describe('isCpuTensor and toCpuTensor', () => {
 
 describe('describeModelFile', () => {
   it('names paths and URLs by their file name and keeps the whole as file', () => {
-    expect(describeModelFile('/models/onnx/decoder_model_merged.onnx')).toEqual({ model: 'decoder_model_merged.onnx', file: '/models/onnx/decoder_model_merged.onnx' });
+    expect(describeModelFile('/models/onnx/decoder_model_merged.onnx')).toEqual({
+      model: 'decoder_model_merged.onnx',
+      file: '/models/onnx/decoder_model_merged.onnx',
+    });
     expect(describeModelFile('C:\\models\\embed_tokens.onnx').model).toBe('embed_tokens.onnx');
     const url = new URL('https://example.com/org/model/resolve/main/onnx/vision.onnx?download=true#x');
     expect(describeModelFile(url)).toEqual({ model: 'vision.onnx', file: url.href });

@@ -108,11 +108,15 @@ export class DeviceTensor<T extends DataType = DataType> {
 
   #assertAlive(what: string): void {
     if (this.#disposed) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `The device tensor ${this.toString()} was disposed and cannot be ${what}.`, {
-        field: 'tensor',
-        expected: 'a device tensor that has not been disposed',
-        actual: 'disposed',
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `The device tensor ${this.toString()} was disposed and cannot be ${what}.`,
+        {
+          field: 'tensor',
+          expected: 'a device tensor that has not been disposed',
+          actual: 'disposed',
+        },
+      );
     }
   }
 }

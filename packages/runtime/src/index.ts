@@ -8,7 +8,13 @@ export type {
   ModelFile,
   SessionOptions,
 } from './backend.js';
-export type { InferenceSession, OutputLocation, RunOptions, SessionFeeds, SessionOutputs } from './inference-session.js';
+export type {
+  InferenceSession,
+  OutputLocation,
+  RunOptions,
+  SessionFeeds,
+  SessionOutputs,
+} from './inference-session.js';
 export { DeviceTensor } from './device-tensor.js';
 export type { DeviceTensorInit } from './device-tensor.js';
 export { isCpuTensor, toCpuTensor } from './runtime-tensor.js';

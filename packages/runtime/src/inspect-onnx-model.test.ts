@@ -22,14 +22,21 @@ function varint(value: number): number[] {
   bytes.push(value);
   return bytes;
 }
-const lengthField = (number: number, body: readonly number[]): number[] => [...varint(number * 8 + 2), ...varint(body.length), ...body];
+const lengthField = (number: number, body: readonly number[]): number[] => [
+  ...varint(number * 8 + 2),
+  ...varint(body.length),
+  ...body,
+];
 const integerField = (number: number, value: number): number[] => [...varint(number * 8), ...varint(value)];
 const text = (value: string): number[] => [...new TextEncoder().encode(value)];
 
 describe('inspectOnnxModel', () => {
   it('finds the external data file of the conformance model, and nothing in models without one', () => {
     const models = buildConformanceModels();
-    expect(inspectOnnxModel(models.externalData)).toEqual({ externalDataFiles: [models.externalDataFileName], usesFloat16: false });
+    expect(inspectOnnxModel(models.externalData)).toEqual({
+      externalDataFiles: [models.externalDataFileName],
+      usesFloat16: false,
+    });
     expect(inspectOnnxModel(models.matmul)).toEqual({ externalDataFiles: [], usesFloat16: false });
     expect(inspectOnnxModel(models.dtypes)?.usesFloat16).toBe(false);
   });
@@ -48,11 +55,19 @@ describe('inspectOnnxModel', () => {
     graph.input('condition', 'bool', []);
     graph.initializer('a', { dataType: 'float32', dims: [2], externalData: second.place(8).reference });
     graph.initializer('b', { dataType: 'float32', dims: [2], externalData: second.place(8).reference });
-    const chosen = graph.op('If', ['condition'], { then_branch: branch('then', first), else_branch: branch('else', second) });
-    const constant = graph.op('Constant', [], { value: createTensor('c', { dataType: 'float32', dims: [2], externalData: third.place(8).reference }) });
+    const chosen = graph.op('If', ['condition'], {
+      then_branch: branch('then', first),
+      else_branch: branch('else', second),
+    });
+    const constant = graph.op('Constant', [], {
+      value: createTensor('c', { dataType: 'float32', dims: [2], externalData: third.place(8).reference }),
+    });
     graph.output(graph.op('Add', [graph.op('Add', [chosen, constant]), 'a']), 'float32', [2], 'y');
     // Nodes come before initializers in a GraphProto: the If's branches, then the Constant, then `a` and `b`.
-    expect(inspectOnnxModel(encode(graph))).toEqual({ externalDataFiles: ['first.bin', 'second.bin', 'third.bin'], usesFloat16: false });
+    expect(inspectOnnxModel(encode(graph))).toEqual({
+      externalDataFiles: ['first.bin', 'second.bin', 'third.bin'],
+      usesFloat16: false,
+    });
   });
 
   it('sees float16 in inputs, in initializers, in Cast targets and in model-local functions', () => {
@@ -71,7 +86,12 @@ describe('inspectOnnxModel', () => {
     // A Cast to float32 (to = 1) and another attribute equal to 10 are not float16.
     const notHalf = new GraphBuilder('not_half');
     notHalf.input('x', 'float32', [2]);
-    notHalf.output(notHalf.op('Cast', [notHalf.op('LeakyRelu', ['x'], { alpha: 0.5 })], { to: 1 }), 'float32', [2], 'y');
+    notHalf.output(
+      notHalf.op('Cast', [notHalf.op('LeakyRelu', ['x'], { alpha: 0.5 })], { to: 1 }),
+      'float32',
+      [2],
+      'y',
+    );
     const withTen = new GraphBuilder('ten');
     withTen.input('x', 'float32', [2, 20]);
     withTen.output(withTen.op('Flatten', ['x'], { axis: 10 }), 'float32', [2, 20], 'y');
@@ -79,7 +99,10 @@ describe('inspectOnnxModel', () => {
     expect(inspectOnnxModel(encode(withTen))?.usesFloat16).toBe(false);
 
     // ModelProto.functions (25) > FunctionProto.node (7) > NodeProto.attribute (5) > { name: "to", i: 10 }.
-    const castInFunction = lengthField(25, lengthField(7, lengthField(5, [...lengthField(1, text('to')), ...integerField(3, 10)])));
+    const castInFunction = lengthField(
+      25,
+      lengthField(7, lengthField(5, [...lengthField(1, text('to')), ...integerField(3, 10)])),
+    );
     const plain = encode(identity('plain'));
     expect(inspectOnnxModel(plain)?.usesFloat16).toBe(false);
     expect(inspectOnnxModel(Uint8Array.from([...plain, ...castInFunction]))?.usesFloat16).toBe(true);

@@ -178,7 +178,8 @@ function visitGraph(reader: WireReader, found: Findings): void {
     if (number === GRAPH_INITIALIZER) visitTensor(body, found);
     else if (number === GRAPH_SPARSE_INITIALIZER) visitSparseTensor(body, found);
     else if (number === GRAPH_NODE) visitNode(body, found);
-    else if (number === GRAPH_INPUT || number === GRAPH_OUTPUT || number === GRAPH_VALUE_INFO) visitValueInfo(body, found);
+    else if (number === GRAPH_INPUT || number === GRAPH_OUTPUT || number === GRAPH_VALUE_INFO)
+      visitValueInfo(body, found);
   }
 }
 

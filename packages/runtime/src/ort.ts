@@ -1,6 +1,15 @@
 // `@video-llava/runtime/ort`: what the backends on onnxruntime (runtime-node, runtime-web) share, written against
 // the structural slice of onnxruntime-common's API in ./ort/onnxruntime-api.ts (no onnxruntime import here).
-export type { OnnxruntimeModule, OrtDataLocation, OrtExternalDataFile, OrtSession, OrtSessionOptions, OrtTensor, OrtTensorConstructor, OrtValueMetadata } from './ort/onnxruntime-api.js';
+export type {
+  OnnxruntimeModule,
+  OrtDataLocation,
+  OrtExternalDataFile,
+  OrtSession,
+  OrtSessionOptions,
+  OrtTensor,
+  OrtTensorConstructor,
+  OrtValueMetadata,
+} from './ort/onnxruntime-api.js';
 export { fromOrtTensor, toDeviceTensor, toOrtTensor } from './ort/ort-tensors.js';
 export { readOrtValueMetadata } from './ort/read-ort-value-metadata.js';
 export { toOrtSessionOptions } from './ort/to-ort-session-options.js';

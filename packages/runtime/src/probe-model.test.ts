@@ -8,7 +8,9 @@ describe('probeModelBytes', () => {
     const graph = new GraphBuilder('probe');
     graph.input('x', 'float32', [1]);
     graph.output(graph.op('Identity', ['x']), 'float32', [1], 'y');
-    const expected = encodeModel(createModel(graph.build(), { opsetImports: { '': 13 }, producerName: 'video-llava.js' }));
+    const expected = encodeModel(
+      createModel(graph.build(), { opsetImports: { '': 13 }, producerName: 'video-llava.js' }),
+    );
     expect([...probeModelBytes()]).toEqual([...expected]);
   });
 

@@ -14,7 +14,9 @@ export type RuntimeTensor<T extends DataType = DataType> = Tensor<T> | DeviceTen
 export function isCpuTensor(value: unknown): value is Tensor {
   if (typeof value !== 'object' || value === null || DeviceTensor.isInstance(value)) return false;
   const candidate = value as Partial<Tensor>;
-  return isDataType(candidate.dtype) && Array.isArray(candidate.dims) && isTypedArrayFor(candidate.dtype, candidate.data);
+  return (
+    isDataType(candidate.dtype) && Array.isArray(candidate.dims) && isTypedArrayFor(candidate.dtype, candidate.data)
+  );
 }
 
 /**

@@ -19,7 +19,10 @@ export interface SessionAdapter {
    * Runs the model with feeds that were already checked, returning exactly the outputs named.
    * Errors it throws that are not `VideoLlavaError`s become `RUNTIME_ERROR`s.
    */
-  run(feeds: Readonly<Record<string, RuntimeTensor>>, outputNames: readonly string[]): Promise<Record<string, RuntimeTensor>>;
+  run(
+    feeds: Readonly<Record<string, RuntimeTensor>>,
+    outputNames: readonly string[],
+  ): Promise<Record<string, RuntimeTensor>>;
   /** Frees the model; called once, with no run in progress. */
   release(): Promise<void>;
 }

@@ -32,7 +32,14 @@ function failure(feeds: unknown): VideoLlavaError {
 
 function deviceTensor(backend: string): DeviceTensor {
   const cpu = Tensor.zeros('float32', [2, 3, 4, 4]);
-  return new DeviceTensor({ dtype: 'float32', dims: cpu.dims, device: 'webgpu', backend, handle: cpu, download: async () => cpu });
+  return new DeviceTensor({
+    dtype: 'float32',
+    dims: cpu.dims,
+    device: 'webgpu',
+    backend,
+    handle: cpu,
+    download: async () => cpu,
+  });
 }
 
 describe('formatting signatures', () => {
@@ -47,7 +54,12 @@ describe('formatting signatures', () => {
 describe('validateFeeds', () => {
   it('accepts feeds that match: any size for symbolic dimensions, any rank for an undeclared shape', () => {
     expect(() => validateFeeds(validFeeds(), inputs, context)).not.toThrow();
-    const other = { ...validFeeds(), input_ids: new Tensor('int64', new BigInt64Array(0), [4, 0]), pixel_values: deviceTensor(context.backend), scale: Tensor.zeros('float32', [2, 2]) };
+    const other = {
+      ...validFeeds(),
+      input_ids: new Tensor('int64', new BigInt64Array(0), [4, 0]),
+      pixel_values: deviceTensor(context.backend),
+      scale: Tensor.zeros('float32', [2, 2]),
+    };
     expect(() => validateFeeds(other, inputs, context)).not.toThrow();
   });
 
@@ -66,7 +78,9 @@ describe('validateFeeds', () => {
     expect(error.file).toBe('/models/encoder.onnx');
     expect(error.expected).toEqual(['input_ids', 'pixel_values', 'scale']);
     expect(error.actual).toBe('attention_mask');
-    expect(error.message).toBe(`Unknown input "attention_mask" fed to encoder.onnx. encoder.onnx expects ${signature}.`);
+    expect(error.message).toBe(
+      `Unknown input "attention_mask" fed to encoder.onnx. encoder.onnx expects ${signature}.`,
+    );
   });
 
   it('names a missing feed with its type', () => {
@@ -114,7 +128,10 @@ describe('validateFeeds', () => {
   });
 
   it('SHAPE_MISMATCH for a tensor-like value whose data does not fill its dims', () => {
-    const error = failure({ ...validFeeds(), input_ids: { dtype: 'int64', dims: [1, 4], data: BigInt64Array.from([1n, 2n, 3n]) } });
+    const error = failure({
+      ...validFeeds(),
+      input_ids: { dtype: 'int64', dims: [1, 4], data: BigInt64Array.from([1n, 2n, 3n]) },
+    });
     expect(error.code).toBe('SHAPE_MISMATCH');
     expect(error.expected).toBe(4);
     expect(error.actual).toBe(3);
@@ -144,10 +161,21 @@ describe('validateFeeds', () => {
     expect(VideoLlavaError.isInstance(caught) && caught.code).toBe('INVALID_ARGUMENT');
     expect((caught as VideoLlavaError).field).toBe('feeds.pixel_values');
     expect((caught as VideoLlavaError).actual).toBe('webgpu');
-    expect((caught as VideoLlavaError).message).toContain('is a device tensor on webgpu (float32[2,3,4,4]@webgpu); this session takes no device tensors but those in host memory');
-    expect(() => validateFeeds({ ...validFeeds(), pixel_values: onGpu }, inputs, { ...context, devices: ['webgpu'] })).not.toThrow();
+    expect((caught as VideoLlavaError).message).toContain(
+      'is a device tensor on webgpu (float32[2,3,4,4]@webgpu); this session takes no device tensors but those in host memory',
+    );
+    expect(() =>
+      validateFeeds({ ...validFeeds(), pixel_values: onGpu }, inputs, { ...context, devices: ['webgpu'] }),
+    ).not.toThrow();
     const cpu = Tensor.zeros('float32', [1, 3, 4, 4]);
-    const inHostMemory = new DeviceTensor({ dtype: 'float32', dims: cpu.dims, device: 'cpu', backend: context.backend, handle: cpu, download: async () => cpu });
+    const inHostMemory = new DeviceTensor({
+      dtype: 'float32',
+      dims: cpu.dims,
+      device: 'cpu',
+      backend: context.backend,
+      handle: cpu,
+      download: async () => cpu,
+    });
     expect(() => validateFeeds({ ...validFeeds(), pixel_values: inHostMemory }, inputs, wasm)).not.toThrow();
   });
 

@@ -61,13 +61,25 @@ function fail(context: FeedContext, inputs: readonly ValueMetadata[], problem: F
  */
 export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], context: FeedContext): void {
   if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
-    fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describeValue(feeds)}.`, field: 'feeds', expected: 'an object of tensors by input name', actual: feeds });
+    fail(context, inputs, {
+      code: 'INVALID_ARGUMENT',
+      message: `The feeds of a run of ${context.model} must be an object of tensors by input name, found ${describeValue(feeds)}.`,
+      field: 'feeds',
+      expected: 'an object of tensors by input name',
+      actual: feeds,
+    });
   }
   const record = feeds as Record<string, unknown>;
   const names = inputNames(inputs);
   for (const name in record) {
     if (!names.has(name) && Object.hasOwn(record, name)) {
-      fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Unknown input ${JSON.stringify(name)} fed to ${context.model}.`, field: `feeds.${name}`, expected: inputs.map((input) => input.name), actual: name });
+      fail(context, inputs, {
+        code: 'INVALID_ARGUMENT',
+        message: `Unknown input ${JSON.stringify(name)} fed to ${context.model}.`,
+        field: `feeds.${name}`,
+        expected: inputs.map((input) => input.name),
+        actual: name,
+      });
     }
   }
   // Runs of a small model take microseconds: the messages are only formatted when something is wrong.
@@ -76,21 +88,48 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
     const expectedType = (): string => formatType(input.dtype, input.shape);
     const value = record[input.name];
     if (value === undefined) {
-      fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Missing input ${JSON.stringify(input.name)} (${expectedType()}) of ${context.model}.`, field, expected: expectedType(), actual: undefined });
+      fail(context, inputs, {
+        code: 'INVALID_ARGUMENT',
+        message: `Missing input ${JSON.stringify(input.name)} (${expectedType()}) of ${context.model}.`,
+        field,
+        expected: expectedType(),
+        actual: undefined,
+      });
     }
     let dtype: string;
     let dims: readonly number[];
     if (DeviceTensor.isInstance(value)) {
       if (value.disposed) {
-        fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} is a disposed device tensor (${value.toString()}).`, field, expected: 'a live tensor', actual: 'disposed' });
+        fail(context, inputs, {
+          code: 'INVALID_ARGUMENT',
+          message: `Input ${JSON.stringify(input.name)} of ${context.model} is a disposed device tensor (${value.toString()}).`,
+          field,
+          expected: 'a live tensor',
+          actual: 'disposed',
+        });
       }
       if (value.backend !== context.backend) {
-        fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor of backend ${value.backend}; this session runs on ${context.backend}. Download it first (toCpuTensor).`, field, expected: context.backend, actual: value.backend });
+        fail(context, inputs, {
+          code: 'INVALID_ARGUMENT',
+          message: `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor of backend ${value.backend}; this session runs on ${context.backend}. Download it first (toCpuTensor).`,
+          field,
+          expected: context.backend,
+          actual: value.backend,
+        });
       }
       const { devices } = context;
       if (devices !== undefined && value.device !== 'cpu' && !devices.includes(value.device)) {
-        const accepted = devices.length === 0 ? 'no device tensors but those in host memory' : `device tensors on ${devices.join(', ')}`;
-        fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor on ${value.device} (${value.toString()}); this session takes ${accepted}. Download it first (toCpuTensor).`, field, expected: ['cpu', ...devices], actual: value.device });
+        const accepted =
+          devices.length === 0
+            ? 'no device tensors but those in host memory'
+            : `device tensors on ${devices.join(', ')}`;
+        fail(context, inputs, {
+          code: 'INVALID_ARGUMENT',
+          message: `Input ${JSON.stringify(input.name)} of ${context.model} is a device tensor on ${value.device} (${value.toString()}); this session takes ${accepted}. Download it first (toCpuTensor).`,
+          field,
+          expected: ['cpu', ...devices],
+          actual: value.device,
+        });
       }
       dtype = value.dtype;
       dims = value.dims;
@@ -98,24 +137,54 @@ export function validateFeeds(feeds: unknown, inputs: readonly ValueMetadata[], 
       dtype = value.dtype;
       dims = value.dims;
       if (value.data.length !== elementCount(dims)) {
-        fail(context, inputs, { code: 'SHAPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`, field, expected: elementCount(dims), actual: value.data.length });
+        fail(context, inputs, {
+          code: 'SHAPE_MISMATCH',
+          message: `Input ${JSON.stringify(input.name)} of ${context.model} has ${value.data.length} elements but dims [${dims.join(', ')}].`,
+          field,
+          expected: elementCount(dims),
+          actual: value.data.length,
+        });
       }
     } else {
-      fail(context, inputs, { code: 'INVALID_ARGUMENT', message: `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describeValue(value)}.`, field, expected: expectedType(), actual: describeValue(value) });
+      fail(context, inputs, {
+        code: 'INVALID_ARGUMENT',
+        message: `Input ${JSON.stringify(input.name)} of ${context.model} must be a Tensor or a DeviceTensor, found ${describeValue(value)}.`,
+        field,
+        expected: expectedType(),
+        actual: describeValue(value),
+      });
     }
     const actualType = (): string => `${dtype}[${dims.join(', ')}]`;
     if (dtype !== input.dtype) {
-      fail(context, inputs, { code: 'DTYPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; its dtype must be ${input.dtype}.`, field, expected: expectedType(), actual: actualType() });
+      fail(context, inputs, {
+        code: 'DTYPE_MISMATCH',
+        message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; its dtype must be ${input.dtype}.`,
+        field,
+        expected: expectedType(),
+        actual: actualType(),
+      });
     }
     const shape = input.shape;
     if (shape.length === 0) continue;
     if (dims.length !== shape.length) {
-      fail(context, inputs, { code: 'SHAPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}, rank ${dims.length}; expected rank ${shape.length} (${expectedType()}).`, field, expected: expectedType(), actual: actualType() });
+      fail(context, inputs, {
+        code: 'SHAPE_MISMATCH',
+        message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}, rank ${dims.length}; expected rank ${shape.length} (${expectedType()}).`,
+        field,
+        expected: expectedType(),
+        actual: actualType(),
+      });
     }
     for (let axis = 0; axis < shape.length; axis++) {
       const expected = shape[axis];
       if (typeof expected === 'number' && dims[axis] !== expected) {
-        fail(context, inputs, { code: 'SHAPE_MISMATCH', message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; dimension ${axis} must be ${expected} (${expectedType()}).`, field, expected: expectedType(), actual: actualType() });
+        fail(context, inputs, {
+          code: 'SHAPE_MISMATCH',
+          message: `Input ${JSON.stringify(input.name)} of ${context.model} is ${actualType()}; dimension ${axis} must be ${expected} (${expectedType()}).`,
+          field,
+          expected: expectedType(),
+          actual: actualType(),
+        });
       }
     }
   }

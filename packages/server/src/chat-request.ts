@@ -1,5 +1,5 @@
 import type { ChatContentPart, ChatMessage, GenerationOptions } from 'video-llava';
-import { HttpError, invalidRequest } from './openai-error.js';
+import { type HttpError, invalidRequest } from './openai-error.js';
 import type { MediaReference } from './media-source.js';
 
 /** A chat completion request, checked and mapped onto the library's terms. */
@@ -56,10 +56,17 @@ function given(body: Body, key: string): boolean {
   return body[key] !== undefined && body[key] !== null;
 }
 
-function optionalNumber(body: Body, key: string, check: (value: number) => boolean, expected: string, integer = false): number | undefined {
+function optionalNumber(
+  body: Body,
+  key: string,
+  check: (value: number) => boolean,
+  expected: string,
+  integer = false,
+): number | undefined {
   if (!given(body, key)) return undefined;
   const value = body[key];
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType(key, integer ? 'an integer' : 'a number', value);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw wrongType(key, integer ? 'an integer' : 'a number', value);
   if ((integer && !Number.isInteger(value)) || !check(value)) throw outOfRange(key, expected, value);
   return value;
 }
@@ -73,7 +80,8 @@ function optionalBoolean(body: Body, key: string): boolean | undefined {
 function mediaUrl(part: Body, key: string, param: string): { url: string; param: string } {
   const value = part[key];
   if (typeof value === 'string') return { url: value, param };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw wrongType(param, `an object {"url": ...}`, value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw wrongType(param, `an object {"url": ...}`, value);
   const url = (value as Body).url;
   if (typeof url !== 'string') throw wrongType(`${param}.url`, 'a string', url);
   if (url === '') throw outOfRange(`${param}.url`, 'a data: URL, a path or a file: URL', url);
@@ -81,24 +89,33 @@ function mediaUrl(part: Body, key: string, param: string): { url: string; param:
 }
 
 function parseMessages(value: unknown, media: { videos: MediaReference[]; images: MediaReference[] }): ChatMessage[] {
-  if (value === undefined || value === null) throw invalidRequest('messages is required: a non-empty array of {role, content}.', 'messages', 'missing_required_parameter');
+  if (value === undefined || value === null)
+    throw invalidRequest(
+      'messages is required: a non-empty array of {role, content}.',
+      'messages',
+      'missing_required_parameter',
+    );
   if (!Array.isArray(value)) throw wrongType('messages', 'an array', value);
   if (value.length === 0) throw outOfRange('messages', 'a non-empty array', value);
   return value.map((raw, index): ChatMessage => {
     const param = `messages[${index}]`;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw wrongType(param, 'an object {role, content}', raw);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw wrongType(param, 'an object {role, content}', raw);
     const message = raw as Body;
     let role = message.role;
     if (typeof role !== 'string') throw wrongType(`${param}.role`, 'a string', role);
     if (role === 'developer') role = 'system';
-    if (role !== 'system' && role !== 'user' && role !== 'assistant') throw outOfRange(`${param}.role`, '"system", "developer", "user" or "assistant" (tools are not supported)', role);
-    if (role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) throw unsupported(`${param}.tool_calls`, 'this model has no tools.');
+    if (role !== 'system' && role !== 'user' && role !== 'assistant')
+      throw outOfRange(`${param}.role`, '"system", "developer", "user" or "assistant" (tools are not supported)', role);
+    if (role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0)
+      throw unsupported(`${param}.tool_calls`, 'this model has no tools.');
     const content = message.content;
     if (typeof content === 'string') return { role, content };
     if (!Array.isArray(content)) throw wrongType(`${param}.content`, 'a string or an array of content parts', content);
     const parts = content.map((rawPart, partIndex): ChatContentPart => {
       const partParam = `${param}.content[${partIndex}]`;
-      if (typeof rawPart !== 'object' || rawPart === null || Array.isArray(rawPart)) throw wrongType(partParam, 'an object {type, ...}', rawPart);
+      if (typeof rawPart !== 'object' || rawPart === null || Array.isArray(rawPart))
+        throw wrongType(partParam, 'an object {type, ...}', rawPart);
       const part = rawPart as Body;
       const type = part.type;
       if (typeof type !== 'string') throw wrongType(`${partParam}.type`, 'a string', type);
@@ -110,7 +127,12 @@ function parseMessages(value: unknown, media: { videos: MediaReference[]; images
         case 'video_url':
         case 'input_video': {
           const kind = type === 'image_url' ? 'image' : 'video';
-          if (role !== 'user') throw invalidRequest(`${partParam}: only user messages may hold images and videos, found one in a ${role} message.`, `${partParam}.type`, 'invalid_value');
+          if (role !== 'user')
+            throw invalidRequest(
+              `${partParam}: only user messages may hold images and videos, found one in a ${role} message.`,
+              `${partParam}.type`,
+              'invalid_value',
+            );
           // input_video (an alias) takes its URL from `input_video` or, as vLLM's clients send it, `video_url`.
           const key = type === 'input_video' && part.input_video === undefined ? 'video_url' : type;
           const { url, param: urlParam } = mediaUrl(part, key, `${partParam}.${key}`);
@@ -143,23 +165,31 @@ function refuseUnsupported(body: Body): void {
   for (const key of ['frequency_penalty', 'presence_penalty']) {
     const value = optionalNumber(body, key, (number) => number >= -2 && number <= 2, 'a number from -2 to 2');
     if (value !== undefined && value !== 0) {
-      throw unsupported(key, `@video-llava/generation has no additive ${key.replace('_', ' ')} (repetition_penalty, a multiplicative one as in transformers, is supported).`);
+      throw unsupported(
+        key,
+        `@video-llava/generation has no additive ${key.replace('_', ' ')} (repetition_penalty, a multiplicative one as in transformers, is supported).`,
+      );
     }
   }
   if (given(body, 'logit_bias')) {
-    if (typeof body.logit_bias !== 'object' || Array.isArray(body.logit_bias)) throw wrongType('logit_bias', 'an object', body.logit_bias);
-    if (Object.keys(body.logit_bias as Body).length > 0) throw unsupported('logit_bias', 'token biases are not implemented.');
+    if (typeof body.logit_bias !== 'object' || Array.isArray(body.logit_bias))
+      throw wrongType('logit_bias', 'an object', body.logit_bias);
+    if (Object.keys(body.logit_bias as Body).length > 0)
+      throw unsupported('logit_bias', 'token biases are not implemented.');
   }
   if (optionalBoolean(body, 'logprobs') === true) throw unsupported('logprobs', 'log probabilities are not returned.');
-  if (optionalNumber(body, 'top_logprobs', (number) => number >= 0 && number <= 20, 'an integer from 0 to 20', true)) throw unsupported('top_logprobs', 'log probabilities are not returned.');
+  if (optionalNumber(body, 'top_logprobs', (number) => number >= 0 && number <= 20, 'an integer from 0 to 20', true))
+    throw unsupported('top_logprobs', 'log probabilities are not returned.');
   if (given(body, 'tools')) {
     if (!Array.isArray(body.tools)) throw wrongType('tools', 'an array', body.tools);
     if (body.tools.length > 0) throw unsupported('tools', 'this model has no tools.');
   }
   if (given(body, 'response_format')) {
     const format = body.response_format;
-    if (typeof format !== 'object' || format === null || Array.isArray(format)) throw wrongType('response_format', 'an object {type}', format);
-    if ((format as Body).type !== 'text') throw unsupported('response_format', `only {"type": "text"} is, found ${JSON.stringify((format as Body).type)}.`);
+    if (typeof format !== 'object' || format === null || Array.isArray(format))
+      throw wrongType('response_format', 'an object {type}', format);
+    if ((format as Body).type !== 'text')
+      throw unsupported('response_format', `only {"type": "text"} is, found ${JSON.stringify((format as Body).type)}.`);
   }
 }
 
@@ -173,8 +203,13 @@ function refuseUnsupported(body: Body): void {
  *   given (`do_sample`), and whether it sets `top_k` (else sampling uses none, as OpenAI's API has none)
  * @throws HttpError 400 naming the field
  */
-export function parseChatRequest(raw: unknown, limits: ChatRequestLimits, checkpoint: { doSample: boolean; setsTopK: boolean }): ChatCompletionRequest {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidRequest(`The body must be a JSON object, found ${typeName(raw)}.`, null, 'invalid_type');
+export function parseChatRequest(
+  raw: unknown,
+  limits: ChatRequestLimits,
+  checkpoint: { doSample: boolean; setsTopK: boolean },
+): ChatCompletionRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw invalidRequest(`The body must be a JSON object, found ${typeName(raw)}.`, null, 'invalid_type');
   const body = raw as Body;
   if (given(body, 'model') && typeof body.model !== 'string') throw wrongType('model', 'a string', body.model);
   const media = { videos: [] as MediaReference[], images: [] as MediaReference[] };
@@ -184,15 +219,35 @@ export function parseChatRequest(raw: unknown, limits: ChatRequestLimits, checkp
   if (given(body, 'stream_options')) {
     const options = body.stream_options;
     if (typeof options !== 'object' || Array.isArray(options)) throw wrongType('stream_options', 'an object', options);
-    if (!stream) throw invalidRequest('stream_options is only allowed with "stream": true.', 'stream_options', 'invalid_value');
+    if (!stream)
+      throw invalidRequest('stream_options is only allowed with "stream": true.', 'stream_options', 'invalid_value');
     includeUsage = optionalBoolean(options as Body, 'include_usage') ?? false;
   }
-  const n = optionalNumber(body, 'n', (value) => value >= 1 && value <= limits.maxChoices, `an integer from 1 to ${limits.maxChoices}`, true) ?? 1;
-  const maxCompletionTokens = optionalNumber(body, 'max_completion_tokens', (value) => value >= 1, 'an integer >= 1', true);
+  const n =
+    optionalNumber(
+      body,
+      'n',
+      (value) => value >= 1 && value <= limits.maxChoices,
+      `an integer from 1 to ${limits.maxChoices}`,
+      true,
+    ) ?? 1;
+  const maxCompletionTokens = optionalNumber(
+    body,
+    'max_completion_tokens',
+    (value) => value >= 1,
+    'an integer >= 1',
+    true,
+  );
   const maxTokens = optionalNumber(body, 'max_tokens', (value) => value >= 1, 'an integer >= 1', true);
   const temperature = optionalNumber(body, 'temperature', (value) => value >= 0 && value <= 2, 'a number from 0 to 2');
   const topP = optionalNumber(body, 'top_p', (value) => value > 0 && value <= 1, 'a number in (0, 1]');
-  const seed = optionalNumber(body, 'seed', (value) => Number.isSafeInteger(value) && value >= 0, 'an integer >= 0', true);
+  const seed = optionalNumber(
+    body,
+    'seed',
+    (value) => Number.isSafeInteger(value) && value >= 0,
+    'an integer >= 0',
+    true,
+  );
   const topK = optionalNumber(body, 'top_k', (value) => value >= -1, 'an integer >= -1 (-1 or 0: off)', true);
   const minP = optionalNumber(body, 'min_p', (value) => value >= 0 && value <= 1, 'a number from 0 to 1');
   const repetitionPenalty = optionalNumber(body, 'repetition_penalty', (value) => value > 0, 'a number > 0');

@@ -19,7 +19,13 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 function recording(): { fileSystem: MediaFileSystem; opened: string[] } {
   const opened: string[] = [];
-  return { opened, fileSystem: { realpath: nodeMediaFileSystem.realpath, open: (path, flags) => (opened.push(path), nodeMediaFileSystem.open(path, flags)) } };
+  return {
+    opened,
+    fileSystem: {
+      realpath: nodeMediaFileSystem.realpath,
+      open: (path, flags) => (opened.push(path), nodeMediaFileSystem.open(path, flags)),
+    },
+  };
 }
 
 async function failure(promise: Promise<unknown>): Promise<HttpError> {
@@ -35,7 +41,14 @@ describe('MediaRoot', () => {
   it('reads relative paths, absolute paths and file: URLs inside the root, and links that stay inside', async () => {
     const { fileSystem, opened } = recording();
     const media = await MediaRoot.create(join(base, 'root-alias'), fileSystem);
-    for (const reference of ['sub/in.bin', './sub/../sub/in.bin', join(root, 'sub', 'in.bin'), join(base, 'root-alias', 'sub', 'in.bin'), `file://${root}/sub/in.bin`, 'link-in.bin']) {
+    for (const reference of [
+      'sub/in.bin',
+      './sub/../sub/in.bin',
+      join(root, 'sub', 'in.bin'),
+      join(base, 'root-alias', 'sub', 'in.bin'),
+      `file://${root}/sub/in.bin`,
+      'link-in.bin',
+    ]) {
       expect(new TextDecoder().decode(await media.read(reference, 'p')), reference).toBe('inside');
     }
     expect(new Set(opened)).toEqual(new Set([join(root, 'sub', 'in.bin')]));
@@ -44,7 +57,18 @@ describe('MediaRoot', () => {
   it('refuses every way out, before opening anything', async () => {
     const { fileSystem, opened } = recording();
     const media = await MediaRoot.create(root, fileSystem);
-    for (const reference of ['../secret.bin', 'sub/../../secret.bin', join(base, 'secret.bin'), `file://${base}/secret.bin`, 'link-out.bin', '..%2Fsecret.bin', 'sub%2f..%2f..%2fsecret.bin', `file://${root}/sub/..%2F..%2Fsecret.bin`, `file://${root}/%2e%2e/secret.bin`, '/etc/passwd']) {
+    for (const reference of [
+      '../secret.bin',
+      'sub/../../secret.bin',
+      join(base, 'secret.bin'),
+      `file://${base}/secret.bin`,
+      'link-out.bin',
+      '..%2Fsecret.bin',
+      'sub%2f..%2f..%2fsecret.bin',
+      `file://${root}/sub/..%2F..%2Fsecret.bin`,
+      `file://${root}/%2e%2e/secret.bin`,
+      '/etc/passwd',
+    ]) {
       const error = await failure(media.read(reference, 'messages[0].content[0].video_url.url'));
       expect(error.status, reference).toBe(403);
       expect(error.code).toBe('media_outside_root');

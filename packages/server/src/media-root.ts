@@ -14,13 +14,21 @@ export interface MediaFileSystem {
 }
 
 /** node:fs/promises. */
-export const nodeMediaFileSystem: MediaFileSystem = { realpath: (path) => realpath(path), open: (path, flags) => open(path, flags) };
+export const nodeMediaFileSystem: MediaFileSystem = {
+  realpath: (path) => realpath(path),
+  open: (path, flags) => open(path, flags),
+};
 
 function outside(reference: string, param: string): HttpError {
-  return new HttpError(403, 'permission_error', `${JSON.stringify(reference)} is outside the media root: media paths must name a file under --media-root (symbolic links are followed and must stay inside it).`, {
-    param,
-    code: 'media_outside_root',
-  });
+  return new HttpError(
+    403,
+    'permission_error',
+    `${JSON.stringify(reference)} is outside the media root: media paths must name a file under --media-root (symbolic links are followed and must stay inside it).`,
+    {
+      param,
+      code: 'media_outside_root',
+    },
+  );
 }
 
 /** Whether `path` is `root` itself or lies under it (both absolute and normalized). */
@@ -62,7 +70,10 @@ export class MediaRoot {
     try {
       real = await fileSystem.realpath(absolute);
     } catch (error) {
-      throw new Error(`The media root ${absolute} does not exist (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, { cause: error });
+      throw new Error(
+        `The media root ${absolute} does not exist (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+        { cause: error },
+      );
     }
     return new MediaRoot(absolute, real, fileSystem);
   }
@@ -72,7 +83,8 @@ export class MediaRoot {
    * @throws HttpError 400 for a malformed reference, 403 for one outside the root
    */
   resolveName(reference: string, param: string): string {
-    if (reference.includes('\0')) throw invalidRequest(`${param} contains a NUL character.`, param, 'invalid_media_path');
+    if (reference.includes('\0'))
+      throw invalidRequest(`${param} contains a NUL character.`, param, 'invalid_media_path');
     if (ENCODED_TRAVERSAL.test(reference)) throw outside(reference, param);
     let path: string;
     if (/^file:/i.test(reference)) {
@@ -81,10 +93,15 @@ export class MediaRoot {
         url = new URL(reference);
         path = fileURLToPath(url);
       } catch (error) {
-        throw invalidRequest(`${JSON.stringify(reference)} is not a valid file: URL (${(error as Error).message}).`, param, 'invalid_media_path');
+        throw invalidRequest(
+          `${JSON.stringify(reference)} is not a valid file: URL (${(error as Error).message}).`,
+          param,
+          'invalid_media_path',
+        );
       }
     } else path = reference;
-    if (path === '') throw invalidRequest(`${param} is empty: give a path under the media root.`, param, 'invalid_media_path');
+    if (path === '')
+      throw invalidRequest(`${param} is empty: give a path under the media root.`, param, 'invalid_media_path');
     const absolute = isAbsolute(path) ? resolve(path) : resolve(this.root, path);
     // An absolute path may name the root as configured or as resolved; either way it is rebased on the real root.
     if (isInside(this.root, absolute)) return join(this.realRoot, relative(this.root, absolute));
@@ -103,8 +120,13 @@ export class MediaRoot {
       real = await this.#fileSystem.realpath(named);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw invalidRequest(`No file ${JSON.stringify(reference)} under the media root.`, param, 'media_not_found');
-      throw invalidRequest(`${JSON.stringify(reference)} cannot be read (${code ?? String(error)}).`, param, 'media_unreadable');
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw invalidRequest(`No file ${JSON.stringify(reference)} under the media root.`, param, 'media_not_found');
+      throw invalidRequest(
+        `${JSON.stringify(reference)} cannot be read (${code ?? String(error)}).`,
+        param,
+        'media_unreadable',
+      );
     }
     if (!isInside(this.realRoot, real)) throw outside(reference, param);
     let handle: FileHandle;
@@ -112,14 +134,19 @@ export class MediaRoot {
       // O_NOFOLLOW: a last component swapped for a link after realpath is refused; O_NONBLOCK: a FIFO never hangs.
       handle = await this.#fileSystem.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      throw invalidRequest(`${JSON.stringify(reference)} cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, param, 'media_unreadable');
+      throw invalidRequest(
+        `${JSON.stringify(reference)} cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+        param,
+        'media_unreadable',
+      );
     }
     try {
       // What the kernel opened, where it can say (Linux): a folder on the way swapped for a link is caught here.
       const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => real);
       if (!isInside(this.realRoot, opened)) throw outside(reference, param);
       const stats = await handle.stat();
-      if (!stats.isFile()) throw invalidRequest(`${JSON.stringify(reference)} is not a regular file.`, param, 'media_unreadable');
+      if (!stats.isFile())
+        throw invalidRequest(`${JSON.stringify(reference)} is not a regular file.`, param, 'media_unreadable');
       return new Uint8Array(await handle.readFile());
     } finally {
       await handle.close();

@@ -1,7 +1,14 @@
 import { VideoLlavaError } from '@video-llava/core';
 
 /** OpenAI's error types, as its clients read them (`error.type`). */
-export type OpenAiErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error' | 'rate_limit_error' | 'timeout_error' | 'server_error';
+export type OpenAiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'timeout_error'
+  | 'server_error';
 
 /** The body of every error answer: `{"error": {"message", "type", "param", "code"}}`, as OpenAI's API sends it. */
 export interface OpenAiErrorBody {
@@ -28,7 +35,12 @@ export class HttpError extends Error {
   /** Headers sent with the answer (`Retry-After`). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, type: OpenAiErrorType, message: string, details: { param?: string | null; code?: string | null; headers?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    type: OpenAiErrorType,
+    message: string,
+    details: { param?: string | null; code?: string | null; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'HttpError';
     this.status = status;
@@ -50,7 +62,17 @@ export function invalidRequest(message: string, param: string | null, code = 'in
 }
 
 // Codes that mean the request (its messages or media) was wrong, not the server.
-const REQUEST_ERRORS = new Set(['INVALID_ARGUMENT', 'TOKEN_COUNT_MISMATCH', 'SEQUENCE_TOO_LONG', 'DECODE_FAILED', 'INVALID_FILE', 'SHAPE_MISMATCH', 'UNSUPPORTED', 'FILE_NOT_FOUND', 'INVALID_JSON']);
+const REQUEST_ERRORS = new Set([
+  'INVALID_ARGUMENT',
+  'TOKEN_COUNT_MISMATCH',
+  'SEQUENCE_TOO_LONG',
+  'DECODE_FAILED',
+  'INVALID_FILE',
+  'SHAPE_MISMATCH',
+  'UNSUPPORTED',
+  'FILE_NOT_FOUND',
+  'INVALID_JSON',
+]);
 
 /**
  * The HTTP answer for anything thrown while answering: an {@link HttpError} as it is, a `VideoLlavaError` about the
@@ -62,8 +84,18 @@ const REQUEST_ERRORS = new Set(['INVALID_ARGUMENT', 'TOKEN_COUNT_MISMATCH', 'SEQ
 export function toHttpError(error: unknown, param: string | null = null): HttpError {
   if (error instanceof HttpError) return error;
   if (VideoLlavaError.isInstance(error)) {
-    if (REQUEST_ERRORS.has(error.code)) return new HttpError(400, 'invalid_request_error', error.message, { param: param ?? error.field ?? null, code: error.code.toLowerCase(), cause: error });
+    if (REQUEST_ERRORS.has(error.code))
+      return new HttpError(400, 'invalid_request_error', error.message, {
+        param: param ?? error.field ?? null,
+        code: error.code.toLowerCase(),
+        cause: error,
+      });
     return new HttpError(500, 'server_error', error.message, { code: error.code.toLowerCase(), cause: error });
   }
-  return new HttpError(500, 'server_error', `The server failed to answer: ${error instanceof Error ? error.message : String(error)}`, { code: 'internal_error', cause: error });
+  return new HttpError(
+    500,
+    'server_error',
+    `The server failed to answer: ${error instanceof Error ? error.message : String(error)}`,
+    { code: 'internal_error', cause: error },
+  );
 }

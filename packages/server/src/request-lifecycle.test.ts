@@ -3,7 +3,12 @@ import OpenAI from 'openai';
 import type { VideoLlava } from 'video-llava';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataUrl, fixtureVideo, loadFixtureModel } from '../test/fixture-model.js';
-import { type RequestLogLine, type VideoLlavaServer, type VideoLlavaServerOptions, createVideoLlavaServer } from './video-llava-server.js';
+import {
+  type RequestLogLine,
+  type VideoLlavaServer,
+  type VideoLlavaServerOptions,
+  createVideoLlavaServer,
+} from './video-llava-server.js';
 
 // Queueing, cancellation, timeouts and shutdown, on the real server with the tiny fixture model. Long requests are
 // made long by their max_tokens, and every wait polls the server's own state (no fixed sleeps decide an outcome).
@@ -21,7 +26,9 @@ afterAll(async () => {
   await model?.release();
 });
 
-async function start(options: Partial<VideoLlavaServerOptions> = {}): Promise<{ server: VideoLlavaServer; url: string; client: OpenAI; logs: RequestLogLine[] }> {
+async function start(
+  options: Partial<VideoLlavaServerOptions> = {},
+): Promise<{ server: VideoLlavaServer; url: string; client: OpenAI; logs: RequestLogLine[] }> {
   const logs: RequestLogLine[] = [];
   const server = await createVideoLlavaServer({ model, port: 0, log: (line) => logs.push(line), ...options });
   servers.push(server);
@@ -30,7 +37,21 @@ async function start(options: Partial<VideoLlavaServerOptions> = {}): Promise<{ 
 }
 
 function body(maxTokens: number, stream = false): Record<string, unknown> {
-  return { model: 'x', messages: [{ role: 'user', content: [{ type: 'video_url', video_url: { url: video } }, { type: 'text', text: 'Why is this funny?' }] }], temperature: 0, max_tokens: maxTokens, stream };
+  return {
+    model: 'x',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'video_url', video_url: { url: video } },
+          { type: 'text', text: 'Why is this funny?' },
+        ],
+      },
+    ],
+    temperature: 0,
+    max_tokens: maxTokens,
+    stream,
+  };
 }
 
 async function health(url: string): Promise<{ waiting: number; running: boolean }> {
@@ -43,11 +64,20 @@ async function until(condition: () => Promise<boolean> | boolean, what: string, 
 }
 
 /** A streamed request read chunk by chunk: resolves `firstChunk` at its first data, `done` with the whole body. */
-function streamRequest(url: string, requestBody: unknown, signal?: AbortSignal): { firstChunk: Promise<void>; done: Promise<string> } {
+function streamRequest(
+  url: string,
+  requestBody: unknown,
+  signal?: AbortSignal,
+): { firstChunk: Promise<void>; done: Promise<string> } {
   let firstChunk!: () => void;
   const first = new Promise<void>((resolve) => (firstChunk = resolve));
   const done = (async () => {
-    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(requestBody), ...(signal ? { signal } : {}) });
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(requestBody),
+      ...(signal ? { signal } : {}),
+    });
     let text = '';
     const decoder = new TextDecoder();
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -81,7 +111,12 @@ describe('the bounded queue', () => {
 
     // One waits...
     const waitingAbort = new AbortController();
-    const waiting = fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(2)), signal: waitingAbort.signal });
+    const waiting = fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body(2)),
+      signal: waitingAbort.signal,
+    });
     waiting.catch(() => undefined);
     await until(async () => (await health(url)).waiting === 1, 'one waiting request');
     // ...the next is refused at once.
@@ -104,7 +139,13 @@ describe('the bounded queue', () => {
     // The running client leaves: its generation stops long before 1500 tokens and the next one is answered, exactly.
     runningAbort.abort();
     const answer = (await next) as OpenAI.ChatCompletion;
-    const reference = await model.generate({ messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }], videos: [fixtureVideo], maxNewTokens: 3, doSample: false, prefixCache: false });
+    const reference = await model.generate({
+      messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }],
+      videos: [fixtureVideo],
+      maxNewTokens: 3,
+      doSample: false,
+      prefixCache: false,
+    });
     expect(answer.choices[0]!.message.content).toBe(reference.text);
     await until(() => logs.filter((line) => line.status === 499).length === 2, 'two log lines of clients that left');
     const gone = logs.filter((line) => line.status === 499);
@@ -113,8 +154,12 @@ describe('the bounded queue', () => {
     expect(cancelled?.completionTokens).toBeLessThan(1500);
     expect(logs.some((line) => line.status === 429 && line.error === 'queue_full')).toBe(true);
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/^video_llava_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="429"\} 1$/m);
-    expect(metrics).toMatch(/^video_llava_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="499"\} 2$/m);
+    expect(metrics).toMatch(
+      /^video_llava_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="429"\} 1$/m,
+    );
+    expect(metrics).toMatch(
+      /^video_llava_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="499"\} 2$/m,
+    );
   });
 });
 
@@ -162,7 +207,13 @@ describe('graceful shutdown on a signal', () => {
     }, 'the server to refuse new requests');
     const sse = await running.done;
     expect(sse.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    const reference = await model.generate({ messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }], videos: [fixtureVideo], maxNewTokens: 12, doSample: false, prefixCache: false });
+    const reference = await model.generate({
+      messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }],
+      videos: [fixtureVideo],
+      maxNewTokens: 12,
+      doSample: false,
+      prefixCache: false,
+    });
     expect(contentOf(sse)).toBe(reference.text);
     expect(await closed).toBe('SIGUSR2');
     await expect(fetch(`${url}/health`)).rejects.toThrow();

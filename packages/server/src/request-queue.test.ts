@@ -21,7 +21,9 @@ describe('RequestQueue', () => {
     const b = queue.run(async () => void order.push('b'), new AbortController().signal);
     expect(queue.waiting).toBe(1);
     expect(queue.running).toBe(true);
-    const refused = await queue.run(async () => undefined, new AbortController().signal).catch((error: unknown) => error);
+    const refused = await queue
+      .run(async () => undefined, new AbortController().signal)
+      .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(HttpError);
     expect((refused as HttpError).status).toBe(429);
     expect(Number((refused as HttpError).headers['retry-after'])).toBeGreaterThanOrEqual(1);

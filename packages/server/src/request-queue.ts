@@ -45,10 +45,15 @@ export class RequestQueue {
   checkCapacity(): void {
     if (this.#closed) throw this.#closed;
     if (this.#running && this.#waiting.length >= this.#maxWaiting) {
-      throw new HttpError(429, 'rate_limit_error', `The server is busy: ${this.#waiting.length} request(s) are waiting behind the one running (--max-queue ${this.#maxWaiting}). Retry later.`, {
-        code: 'queue_full',
-        headers: { 'retry-after': String(this.retryAfterSeconds()) },
-      });
+      throw new HttpError(
+        429,
+        'rate_limit_error',
+        `The server is busy: ${this.#waiting.length} request(s) are waiting behind the one running (--max-queue ${this.#maxWaiting}). Retry later.`,
+        {
+          code: 'queue_full',
+          headers: { 'retry-after': String(this.retryAfterSeconds()) },
+        },
+      );
     }
   }
 

@@ -8,7 +8,12 @@ import type { VideoLlava } from 'video-llava';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataUrl, fixtureImage, fixtureVideo, loadFixtureModel } from '../test/fixture-model.js';
 import { type MediaFileSystem, nodeMediaFileSystem } from './media-root.js';
-import { type RequestLogLine, type VideoLlavaServer, type VideoLlavaServerOptions, createVideoLlavaServer } from './video-llava-server.js';
+import {
+  type RequestLogLine,
+  type VideoLlavaServer,
+  type VideoLlavaServerOptions,
+  createVideoLlavaServer,
+} from './video-llava-server.js';
 
 // The real server on 127.0.0.1 (random port) with the fp32 conversion of the tiny fixture, called through the official
 // openai client and plain fetch. Every answer is compared with VideoLlava's own greedy generation of the same prompt.
@@ -25,26 +30,59 @@ const references = new Map<string, ReturnType<VideoLlava['generate']>>();
 /** The library's greedy answer to one question about the fixture video (no prefix cache, so nothing carries over). */
 function referenceAnswer(question = QUESTION, maxNewTokens = MAX_TOKENS): ReturnType<VideoLlava['generate']> {
   const key = `${maxNewTokens} ${question}`;
-  if (!references.has(key)) references.set(key, model.generate({ messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] }], videos: [fixtureVideo], maxNewTokens, doSample: false, prefixCache: false }));
+  if (!references.has(key))
+    references.set(
+      key,
+      model.generate({
+        messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: question }] }],
+        videos: [fixtureVideo],
+        maxNewTokens,
+        doSample: false,
+        prefixCache: false,
+      }),
+    );
   return references.get(key)!;
 }
 
-async function start(options: Partial<VideoLlavaServerOptions> = {}): Promise<{ server: VideoLlavaServer; url: string; client: OpenAI; logs: RequestLogLine[] }> {
+async function start(
+  options: Partial<VideoLlavaServerOptions> = {},
+): Promise<{ server: VideoLlavaServer; url: string; client: OpenAI; logs: RequestLogLine[] }> {
   const logs: RequestLogLine[] = [];
-  const server = await createVideoLlavaServer({ model, port: 0, mediaRoot, log: (line) => logs.push(line), ...options });
+  const server = await createVideoLlavaServer({
+    model,
+    port: 0,
+    mediaRoot,
+    log: (line) => logs.push(line),
+    ...options,
+  });
   servers.push(server);
   const url = await server.listen();
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: options.apiKey ?? 'unused', maxRetries: 0 });
   return { server, url, client, logs };
 }
 
-function videoMessage(url: string, question = QUESTION, type: 'video_url' | 'input_video' = 'video_url'): OpenAI.ChatCompletionMessageParam {
+function videoMessage(
+  url: string,
+  question = QUESTION,
+  type: 'video_url' | 'input_video' = 'video_url',
+): OpenAI.ChatCompletionMessageParam {
   const part = type === 'video_url' ? { type, video_url: { url } } : { type, input_video: { url } };
-  return { role: 'user', content: [part, { type: 'text', text: question }] as unknown as OpenAI.ChatCompletionContentPart[] };
+  return {
+    role: 'user',
+    content: [part, { type: 'text', text: question }] as unknown as OpenAI.ChatCompletionContentPart[],
+  };
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
-  const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await response.text();
   let json: unknown;
   try {
@@ -55,7 +93,12 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return { status: response.status, json, headers: response.headers };
 }
 
-function expectOpenAiError(result: { status: number; json: any }, status: number, param: string | null, code?: string): void {
+function expectOpenAiError(
+  result: { status: number; json: any },
+  status: number,
+  param: string | null,
+  code?: string,
+): void {
   expect(result.status, JSON.stringify(result.json)).toBe(status);
   expect(Object.keys(result.json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
   expect(result.json.error.message).toBeTypeOf('string');
@@ -93,20 +136,36 @@ describe('chat completions about the fixture video', () => {
 
   it('non-streamed, video as a data URL: exactly the library greedy text, with usage', async () => {
     const reference = await referenceAnswer();
-    const completion = await client.chat.completions.create({ model: 'anything', messages: [videoMessage(dataUrl(fixtureVideo, 'video/mp4'))], temperature: 0, max_tokens: MAX_TOKENS });
+    const completion = await client.chat.completions.create({
+      model: 'anything',
+      messages: [videoMessage(dataUrl(fixtureVideo, 'video/mp4'))],
+      temperature: 0,
+      max_tokens: MAX_TOKENS,
+    });
     expect(reference.text.length).toBeGreaterThan(0);
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices).toHaveLength(1);
     expect(completion.choices[0]!.message.content).toBe(reference.text);
     expect(completion.choices[0]!.message.role).toBe('assistant');
     expect(completion.choices[0]!.finish_reason).toBe('length');
-    expect(completion.usage).toEqual({ prompt_tokens: reference.promptTokens, completion_tokens: reference.ids.length, total_tokens: reference.promptTokens + reference.ids.length });
+    expect(completion.usage).toEqual({
+      prompt_tokens: reference.promptTokens,
+      completion_tokens: reference.ids.length,
+      total_tokens: reference.promptTokens + reference.ids.length,
+    });
     expect(reference.promptTokens).toBeGreaterThan(2056); // the video's 2056 tokens and the question
   });
 
   it('streamed, video as a media-root path: the same text in deltas, usage in the last chunk', async () => {
     const reference = await referenceAnswer();
-    const stream = await client.chat.completions.create({ model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 0, max_completion_tokens: MAX_TOKENS, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 0,
+      max_completion_tokens: MAX_TOKENS,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
@@ -115,7 +174,11 @@ describe('chat completions about the fixture video', () => {
     expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.id === chunks[0]!.id)).toBe(true);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
-    expect(last.usage).toEqual({ prompt_tokens: reference.promptTokens, completion_tokens: reference.ids.length, total_tokens: reference.promptTokens + reference.ids.length });
+    expect(last.usage).toEqual({
+      prompt_tokens: reference.promptTokens,
+      completion_tokens: reference.ids.length,
+      total_tokens: reference.promptTokens + reference.ids.length,
+    });
     expect(chunks.at(-2)!.choices[0]!.finish_reason).toBe('length');
     // Before the last chunk, usage is null (as OpenAI sends it with include_usage).
     expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null)).toBe(true);
@@ -126,7 +189,12 @@ describe('chat completions about the fixture video', () => {
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [videoMessage(`file://${join(mediaRoot, 'clips', 'clip.mp4')}`, QUESTION, 'input_video')], temperature: 0, max_tokens: MAX_TOKENS, stream: true }),
+      body: JSON.stringify({
+        messages: [videoMessage(`file://${join(mediaRoot, 'clips', 'clip.mp4')}`, QUESTION, 'input_video')],
+        temperature: 0,
+        max_tokens: MAX_TOKENS,
+        stream: true,
+      }),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -139,11 +207,25 @@ describe('chat completions about the fixture video', () => {
   });
 
   it('answers about an image (data URL and media-root path) as the library does', async () => {
-    const reference = await model.generate({ messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is it?' }] }], images: [fixtureImage], maxNewTokens: 6, doSample: false, prefixCache: false });
+    const reference = await model.generate({
+      messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is it?' }] }],
+      images: [fixtureImage],
+      maxNewTokens: 6,
+      doSample: false,
+      prefixCache: false,
+    });
     for (const imageUrl of [dataUrl(fixtureImage, 'image/png'), 'picture.png']) {
       const completion = await client.chat.completions.create({
         model: 'x',
-        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: imageUrl } }, { type: 'text', text: 'What is it?' }] }],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url: imageUrl } },
+              { type: 'text', text: 'What is it?' },
+            ],
+          },
+        ],
         temperature: 0,
         max_tokens: 6,
       });
@@ -153,7 +235,13 @@ describe('chat completions about the fixture video', () => {
 
   it('n greedy choices are the greedy answer n times; usage counts them all', async () => {
     const reference = await referenceAnswer();
-    const completion = await client.chat.completions.create({ model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 0, max_tokens: MAX_TOKENS, n: 2 });
+    const completion = await client.chat.completions.create({
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 0,
+      max_tokens: MAX_TOKENS,
+      n: 2,
+    });
     expect(completion.choices.map((choice) => [choice.index, choice.message.content])).toEqual([
       [0, reference.text],
       [1, reference.text],
@@ -174,12 +262,23 @@ describe('chat completions about the fixture video', () => {
       numReturnSequences: 2,
       prefixCache: false,
     });
-    const request = { model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 1.5, top_p: 0.9, seed: 11, n: 2, max_tokens: 6 };
+    const request = {
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 1.5,
+      top_p: 0.9,
+      seed: 11,
+      n: 2,
+      max_tokens: 6,
+    };
     const first = await client.chat.completions.create(request);
     const second = await client.chat.completions.create({ ...request, stream: true });
     const streamed = ['', ''];
-    for await (const chunk of second) for (const choice of chunk.choices) streamed[choice.index] += choice.delta.content ?? '';
-    expect(first.choices.map((choice) => choice.message.content)).toEqual(reference.sequences.map((sequence) => sequence.text));
+    for await (const chunk of second)
+      for (const choice of chunk.choices) streamed[choice.index] += choice.delta.content ?? '';
+    expect(first.choices.map((choice) => choice.message.content)).toEqual(
+      reference.sequences.map((sequence) => sequence.text),
+    );
     expect(streamed).toEqual(reference.sequences.map((sequence) => sequence.text));
   });
 
@@ -189,10 +288,23 @@ describe('chat completions about the fixture video', () => {
     expect(words.length).toBeGreaterThan(2);
     const stop = ` ${words[2]}`;
     const expected = reference.text.slice(0, reference.text.indexOf(stop));
-    const completion = await client.chat.completions.create({ model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 0, max_tokens: MAX_TOKENS, stop: [stop, 'never in it'] });
+    const completion = await client.chat.completions.create({
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 0,
+      max_tokens: MAX_TOKENS,
+      stop: [stop, 'never in it'],
+    });
     expect(completion.choices[0]!.message.content).toBe(expected);
     expect(completion.choices[0]!.finish_reason).toBe('stop');
-    const stream = await client.chat.completions.create({ model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 0, max_tokens: MAX_TOKENS, stop, stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 0,
+      max_tokens: MAX_TOKENS,
+      stop,
+      stream: true,
+    });
     let text = '';
     let finish: string | null = null;
     for await (const chunk of stream) {
@@ -204,7 +316,12 @@ describe('chat completions about the fixture video', () => {
   });
 
   it('a follow-up with the earlier assistant turn about the same video reuses the cached prefix and answers as the library does', async () => {
-    const first = await client.chat.completions.create({ model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 0, max_tokens: MAX_TOKENS });
+    const first = await client.chat.completions.create({
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 0,
+      max_tokens: MAX_TOKENS,
+    });
     const answer = first.choices[0]!.message.content!;
     const conversation = [
       { role: 'user' as const, content: [{ type: 'video' as const }, { type: 'text' as const, text: QUESTION }] },
@@ -214,7 +331,11 @@ describe('chat completions about the fixture video', () => {
     const before = { ...model.model.statistics };
     const followUp = await client.chat.completions.create({
       model: 'x',
-      messages: [videoMessage('clips/clip.mp4'), { role: 'assistant', content: answer }, { role: 'user', content: 'And then?' }],
+      messages: [
+        videoMessage('clips/clip.mp4'),
+        { role: 'assistant', content: answer },
+        { role: 'user', content: 'And then?' },
+      ],
       temperature: 0,
       max_tokens: MAX_TOKENS,
     });
@@ -222,7 +343,13 @@ describe('chat completions about the fixture video', () => {
     // The video was not encoded again, and the prompt's video part came from the cache.
     expect(after.videoEncoderRuns).toBe(before.videoEncoderRuns);
     expect(after.reusedPrefixTokens - before.reusedPrefixTokens).toBeGreaterThan(2056);
-    const reference = await model.generate({ messages: conversation, videos: [fixtureVideo], maxNewTokens: MAX_TOKENS, doSample: false, prefixCache: false });
+    const reference = await model.generate({
+      messages: conversation,
+      videos: [fixtureVideo],
+      maxNewTokens: MAX_TOKENS,
+      doSample: false,
+      prefixCache: false,
+    });
     expect(followUp.choices[0]!.message.content).toBe(reference.text);
     expect(followUp.usage!.prompt_tokens).toBe(reference.promptTokens);
   });
@@ -250,7 +377,9 @@ describe('chat completions about the fixture video', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();
     expect(text).toMatch(/^video_llava_queue_length 0$/m);
-    expect(text).toMatch(/^video_llava_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="200"\} [1-9]\d*$/m);
+    expect(text).toMatch(
+      /^video_llava_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="200"\} [1-9]\d*$/m,
+    );
     const generated = Number(/^video_llava_generated_tokens_total (\d+)$/m.exec(text)?.[1]);
     expect(generated).toBeGreaterThan(0);
     expect(text).toMatch(/^video_llava_time_to_first_token_seconds_count [1-9]\d*$/m);
@@ -297,20 +426,44 @@ describe('bad input: a 4xx with an OpenAI-style error, and the server keeps serv
     ['a message that is not an object', { messages: ['hi'] }, 'messages[0]'],
     ['an unknown role', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].role'],
     ['content of a wrong type', { messages: [{ role: 'user', content: 5 }] }, 'messages[0].content'],
-    ['a part of an unknown type', { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }] }, 'messages[0].content[0].type'],
-    ['a text part without text', { messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages[0].content[0].text'],
-    ['a video_url without url', { messages: [{ role: 'user', content: [{ type: 'video_url', video_url: {} }] }] }, 'messages[0].content[0].video_url.url'],
-    ['a video in an assistant message', { messages: [{ role: 'assistant', content: [{ type: 'video_url', video_url: { url: 'clips/clip.mp4' } }] }] }, 'messages[0].content[0].type'],
+    [
+      'a part of an unknown type',
+      { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }] },
+      'messages[0].content[0].type',
+    ],
+    [
+      'a text part without text',
+      { messages: [{ role: 'user', content: [{ type: 'text' }] }] },
+      'messages[0].content[0].text',
+    ],
+    [
+      'a video_url without url',
+      { messages: [{ role: 'user', content: [{ type: 'video_url', video_url: {} }] }] },
+      'messages[0].content[0].video_url.url',
+    ],
+    [
+      'a video in an assistant message',
+      { messages: [{ role: 'assistant', content: [{ type: 'video_url', video_url: { url: 'clips/clip.mp4' } }] }] },
+      'messages[0].content[0].type',
+    ],
     ['temperature as a string', { messages: [{ role: 'user', content: 'hi' }], temperature: '0' }, 'temperature'],
     ['temperature out of range', { messages: [{ role: 'user', content: 'hi' }], temperature: 3 }, 'temperature'],
     ['top_p of 0', { messages: [{ role: 'user', content: 'hi' }], top_p: 0 }, 'top_p'],
     ['max_tokens of 0', { messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }, 'max_tokens'],
-    ['max_completion_tokens not an integer', { messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 2.5 }, 'max_completion_tokens'],
+    [
+      'max_completion_tokens not an integer',
+      { messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 2.5 },
+      'max_completion_tokens',
+    ],
     ['n of 0', { messages: [{ role: 'user', content: 'hi' }], n: 0 }, 'n'],
     ['n above the limit', { messages: [{ role: 'user', content: 'hi' }], n: 99 }, 'n'],
     ['seed negative', { messages: [{ role: 'user', content: 'hi' }], seed: -1 }, 'seed'],
     ['stream not a boolean', { messages: [{ role: 'user', content: 'hi' }], stream: 'yes' }, 'stream'],
-    ['stream_options without stream', { messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } }, 'stream_options'],
+    [
+      'stream_options without stream',
+      { messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } },
+      'stream_options',
+    ],
     ['stop as a number', { messages: [{ role: 'user', content: 'hi' }], stop: 5 }, 'stop'],
     ['five stop strings', { messages: [{ role: 'user', content: 'hi' }], stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
     ['an empty stop string', { messages: [{ role: 'user', content: 'hi' }], stop: [''] }, 'stop[0]'],
@@ -327,35 +480,103 @@ describe('bad input: a 4xx with an OpenAI-style error, and the server keeps serv
     ['tools', { tools: [{ type: 'function', function: { name: 'f' } }] }],
     ['response_format', { response_format: { type: 'json_object' } }],
   ])('%s that generation cannot honour: 400 naming it', async (param, extra) => {
-    expectOpenAiError(await post(url, { messages: [{ role: 'user', content: 'hi' }], ...extra }), 400, param, 'unsupported_parameter');
+    expectOpenAiError(
+      await post(url, { messages: [{ role: 'user', content: 'hi' }], ...extra }),
+      400,
+      param,
+      'unsupported_parameter',
+    );
   });
 
   it('neutral values of unsupported fields and unknown fields are accepted, as OpenAI does', async () => {
-    const result = await post(url, { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, temperature: 0, frequency_penalty: 0, presence_penalty: 0, logit_bias: {}, logprobs: false, user: 'u', metadata: { a: 1 }, some_future_field: true });
+    const result = await post(url, {
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 2,
+      temperature: 0,
+      frequency_penalty: 0,
+      presence_penalty: 0,
+      logit_bias: {},
+      logprobs: false,
+      user: 'u',
+      metadata: { a: 1 },
+      some_future_field: true,
+    });
     expect(result.status, JSON.stringify(result.json)).toBe(200);
   });
 
   it('more placeholders than media, and more media than places: 400 token_count_mismatch', async () => {
-    const extraPlaceholder = await post(url, { messages: [{ role: 'user', content: [{ type: 'video_url', video_url: { url: 'clips/clip.mp4' } }, { type: 'text', text: '<video> and <video>?' }] }], max_tokens: 2 });
+    const extraPlaceholder = await post(url, {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'video_url', video_url: { url: 'clips/clip.mp4' } },
+            { type: 'text', text: '<video> and <video>?' },
+          ],
+        },
+      ],
+      max_tokens: 2,
+    });
     expectOpenAiError(extraPlaceholder, 400, 'messages', 'token_count_mismatch');
-    const noPlace = await post(url, { messages: [{ role: 'user', content: 'a <video> without its video' }], max_tokens: 2 });
+    const noPlace = await post(url, {
+      messages: [{ role: 'user', content: 'a <video> without its video' }],
+      max_tokens: 2,
+    });
     expectOpenAiError(noPlace, 400, 'messages', 'token_count_mismatch');
   });
 
   it('undecodable media and malformed data URLs: 400 naming the part', async () => {
     const garbage = `data:video/mp4;base64,${Buffer.from('this is not a video at all').toString('base64')}`;
     expectOpenAiError(await post(url, video(garbage)), 400, 'messages[0].content[0].video_url.url');
-    const badImage = await post(url, { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.from('not a png').toString('base64')}` } }, { type: 'text', text: 'hi' }] }] });
+    const badImage = await post(url, {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'image_url',
+              image_url: { url: `data:image/png;base64,${Buffer.from('not a png').toString('base64')}` },
+            },
+            { type: 'text', text: 'hi' },
+          ],
+        },
+      ],
+    });
     expectOpenAiError(badImage, 400, 'messages[0].content[0].image_url.url');
-    expectOpenAiError(await post(url, video('data:video/mp4;base64,@@@not base64@@@')), 400, 'messages[0].content[0].video_url.url', 'invalid_data_url');
-    expectOpenAiError(await post(url, video('data:video/mp4;base64')), 400, 'messages[0].content[0].video_url.url', 'invalid_data_url');
-    expectOpenAiError(await post(url, video('clips/no-such-clip.mp4')), 400, 'messages[0].content[0].video_url.url', 'media_not_found');
+    expectOpenAiError(
+      await post(url, video('data:video/mp4;base64,@@@not base64@@@')),
+      400,
+      'messages[0].content[0].video_url.url',
+      'invalid_data_url',
+    );
+    expectOpenAiError(
+      await post(url, video('data:video/mp4;base64')),
+      400,
+      'messages[0].content[0].video_url.url',
+      'invalid_data_url',
+    );
+    expectOpenAiError(
+      await post(url, video('clips/no-such-clip.mp4')),
+      400,
+      'messages[0].content[0].video_url.url',
+      'media_not_found',
+    );
     expectOpenAiError(await post(url, video('clips')), 400, 'messages[0].content[0].video_url.url', 'media_unreadable');
   });
 
   it('remote media is off unless --allow-remote-media; other schemes are refused', async () => {
-    expectOpenAiError(await post(url, video('http://127.0.0.1:9/clip.mp4')), 400, 'messages[0].content[0].video_url.url', 'remote_media_disabled');
-    expectOpenAiError(await post(url, video('ftp://127.0.0.1/clip.mp4')), 400, 'messages[0].content[0].video_url.url', 'invalid_media_url');
+    expectOpenAiError(
+      await post(url, video('http://127.0.0.1:9/clip.mp4')),
+      400,
+      'messages[0].content[0].video_url.url',
+      'remote_media_disabled',
+    );
+    expectOpenAiError(
+      await post(url, video('ftp://127.0.0.1/clip.mp4')),
+      400,
+      'messages[0].content[0].video_url.url',
+      'invalid_media_url',
+    );
   });
 
   it('paths outside the media root are refused and never opened (.., absolute, links out, encoded separators)', async () => {
@@ -396,7 +617,12 @@ describe('bad input: a 4xx with an OpenAI-style error, and the server keeps serv
     const response = await fetch(`${url}/v1/nothing`);
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
-    const completion = await client.chat.completions.create({ model: 'x', messages: [videoMessage('clips/clip.mp4')], temperature: 0, max_tokens: 2 });
+    const completion = await client.chat.completions.create({
+      model: 'x',
+      messages: [videoMessage('clips/clip.mp4')],
+      temperature: 0,
+      max_tokens: 2,
+    });
     expect(completion.choices[0]!.message.content).toBe((await referenceAnswer(QUESTION, 2)).text);
   });
 });
@@ -413,9 +639,20 @@ describe('remote media with allowRemoteMedia', () => {
     const port = (files.address() as AddressInfo).port;
     try {
       const { client } = await start({ allowRemoteMedia: true });
-      const completion = await client.chat.completions.create({ model: 'x', messages: [videoMessage(`http://127.0.0.1:${port}/clip.mp4`)], temperature: 0, max_tokens: MAX_TOKENS });
+      const completion = await client.chat.completions.create({
+        model: 'x',
+        messages: [videoMessage(`http://127.0.0.1:${port}/clip.mp4`)],
+        temperature: 0,
+        max_tokens: MAX_TOKENS,
+      });
       expect(completion.choices[0]!.message.content).toBe((await referenceAnswer()).text);
-      await expect(client.chat.completions.create({ model: 'x', messages: [videoMessage(`http://127.0.0.1:${port}/missing.mp4`)], max_tokens: 2 })).rejects.toMatchObject({ status: 400, code: 'media_download_failed' });
+      await expect(
+        client.chat.completions.create({
+          model: 'x',
+          messages: [videoMessage(`http://127.0.0.1:${port}/missing.mp4`)],
+          max_tokens: 2,
+        }),
+      ).rejects.toMatchObject({ status: 400, code: 'media_download_failed' });
     } finally {
       await new Promise((resolve) => files.close(resolve));
     }
@@ -426,7 +663,12 @@ describe('--api-key', () => {
   it('401 without the key or with a wrong one on /v1; /health stays open', async () => {
     const { url, client } = await start({ apiKey: 'sesame' });
     expectOpenAiError(await post(url, { messages: [{ role: 'user', content: 'hi' }] }), 401, null, 'invalid_api_key');
-    expectOpenAiError(await post(url, { messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer wrong' }), 401, null, 'invalid_api_key');
+    expectOpenAiError(
+      await post(url, { messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer wrong' }),
+      401,
+      null,
+      'invalid_api_key',
+    );
     expect((await fetch(`${url}/v1/models`)).status).toBe(401);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const models = await client.models.list();

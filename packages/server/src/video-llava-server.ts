@@ -157,7 +157,12 @@ interface RequestRecord {
   handled?: Promise<void>;
 }
 
-const FINISH_REASONS: Record<string, 'stop' | 'length'> = { eos: 'stop', 'stop-string': 'stop', 'stop-criterion': 'stop', length: 'length' };
+const FINISH_REASONS: Record<string, 'stop' | 'length'> = {
+  eos: 'stop',
+  'stop-string': 'stop',
+  'stop-criterion': 'stop',
+  length: 'length',
+};
 
 function defaultLog(line: RequestLogLine): void {
   process.stderr.write(`${JSON.stringify(line)}\n`);
@@ -199,11 +204,17 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
   const defaultMaxTokens = options.defaultMaxTokens ?? 512;
   const log = options.log === false ? undefined : (options.log ?? defaultLog);
   const apiKey = options.apiKey === undefined || options.apiKey === '' ? undefined : digest(options.apiKey);
-  const mediaRoot = options.mediaRoot === undefined ? undefined : await MediaRoot.create(options.mediaRoot, options.mediaFileSystem);
+  const mediaRoot =
+    options.mediaRoot === undefined ? undefined : await MediaRoot.create(options.mediaRoot, options.mediaFileSystem);
 
   const ownsModel = typeof options.model === 'string';
-  const model = typeof options.model === 'string' ? await VideoLlava.load(options.model, options.loadOptions) : options.model;
-  const modelId = options.modelId ?? (typeof options.model === 'string' ? basename(options.model.replace(/[/\\]+$/, '')) || 'video-llava' : 'video-llava');
+  const model =
+    typeof options.model === 'string' ? await VideoLlava.load(options.model, options.loadOptions) : options.model;
+  const modelId =
+    options.modelId ??
+    (typeof options.model === 'string'
+      ? basename(options.model.replace(/[/\\]+$/, '')) || 'video-llava'
+      : 'video-llava');
   const created = Math.floor(Date.now() / 1000);
   const generationConfig = model.config.generation;
   const checkpoint = { doSample: generationConfig.doSample, setsTopK: 'top_k' in generationConfig.raw };
@@ -221,7 +232,12 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
   let closing: Promise<void> | undefined;
   let url: string | undefined;
 
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 100 * 1024 * 1024, genReqId: () => randomUUID(), return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 100 * 1024 * 1024,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+  });
 
   /** The request's metrics and log line, once its answer is over (and its handler too, for the token counts). */
   function writeLogLine(request: FastifyRequest, record: RequestRecord, status: number): void {
@@ -253,7 +269,12 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(.+)$/i.exec(header);
       if (!match || !timingSafeEqual(digest(match[1]!.trim()), apiKey)) {
-        throw new HttpError(401, 'authentication_error', match ? 'Incorrect API key provided.' : 'This server needs an API key: send "Authorization: Bearer <key>".', { code: 'invalid_api_key' });
+        throw new HttpError(
+          401,
+          'authentication_error',
+          match ? 'Incorrect API key provided.' : 'This server needs an API key: send "Authorization: Bearer <key>".',
+          { code: 'invalid_api_key' },
+        );
       }
     }
   });
@@ -268,7 +289,11 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
   app.setNotFoundHandler((request, reply) => {
     const record = records.get(request);
     if (record) record.error = 'not_found';
-    void reply.code(404).send(new HttpError(404, 'not_found_error', `No route ${request.method} ${request.url.split('?')[0]}.`, { code: 'not_found' }).body());
+    void reply.code(404).send(
+      new HttpError(404, 'not_found_error', `No route ${request.method} ${request.url.split('?')[0]}.`, {
+        code: 'not_found',
+      }).body(),
+    );
   });
 
   app.get('/health', async (_request, reply) => {
@@ -284,7 +309,13 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
   const modelObject = { id: modelId, object: 'model', created, owned_by: 'video-llava' };
   app.get('/v1/models', async () => ({ object: 'list', data: [modelObject] }));
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
-    if (request.params.id !== modelId) throw new HttpError(404, 'not_found_error', `The model ${JSON.stringify(request.params.id)} does not exist; this server serves ${JSON.stringify(modelId)}.`, { param: 'model', code: 'model_not_found' });
+    if (request.params.id !== modelId)
+      throw new HttpError(
+        404,
+        'not_found_error',
+        `The model ${JSON.stringify(request.params.id)} does not exist; this server serves ${JSON.stringify(modelId)}.`,
+        { param: 'model', code: 'model_not_found' },
+      );
     return modelObject;
   });
 
@@ -299,7 +330,11 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
     }
   });
 
-  async function chatCompletion(request: FastifyRequest, reply: FastifyReply, record: RequestRecord): Promise<FastifyReply> {
+  async function chatCompletion(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    record: RequestRecord,
+  ): Promise<FastifyReply> {
     const parsed = parseChatRequest(request.body, { maxChoices }, checkpoint);
     queue.checkCapacity();
 
@@ -310,13 +345,23 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
     reply.raw.once('close', onClose);
     // A timer cleared when the request is over (AbortSignal.timeout's would live on for the whole timeout).
     const timeout = timeoutMs > 0 ? new AbortController() : undefined;
-    const timer = timeout ? setTimeout(() => timeout.abort(new DOMException(`The request took longer than ${timeoutMs / 1000} s.`, 'TimeoutError')), timeoutMs) : undefined;
+    const timer = timeout
+      ? setTimeout(
+          () => timeout.abort(new DOMException(`The request took longer than ${timeoutMs / 1000} s.`, 'TimeoutError')),
+          timeoutMs,
+        )
+      : undefined;
     const timeoutSignal = timeout?.signal;
     const signal = timeoutSignal ? AbortSignal.any([controller.signal, timeoutSignal]) : controller.signal;
     const cancellation = (): HttpError => abortError(timeoutSignal, controller);
     inFlight.add(controller);
     try {
-      const mediaOptions = { mediaRoot, allowRemoteMedia: options.allowRemoteMedia ?? false, maxRemoteBytes: options.maxRemoteMediaBytes ?? 256 * 1024 * 1024, signal };
+      const mediaOptions = {
+        mediaRoot,
+        allowRemoteMedia: options.allowRemoteMedia ?? false,
+        maxRemoteBytes: options.maxRemoteMediaBytes ?? 256 * 1024 * 1024,
+        signal,
+      };
       const videoBytes: Uint8Array[] = [];
       for (const reference of parsed.videos) videoBytes.push(await readMedia(reference, mediaOptions));
       const imageBytes: Uint8Array[] = [];
@@ -340,13 +385,25 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
   /** Why a request was cancelled: its timeout (504), the shutdown (503), or its client leaving (499, never sent). */
   function abortError(timeoutSignal: AbortSignal | undefined, controller: AbortController): HttpError {
     if (timeoutSignal?.aborted && !controller.signal.aborted) {
-      return new HttpError(504, 'timeout_error', `The request took longer than the server's timeout (${timeoutMs / 1000} s) and was cancelled.`, { code: 'timeout' });
+      return new HttpError(
+        504,
+        'timeout_error',
+        `The request took longer than the server's timeout (${timeoutMs / 1000} s) and was cancelled.`,
+        { code: 'timeout' },
+      );
     }
     if (controller.signal.reason instanceof HttpError) return controller.signal.reason;
-    return new HttpError(499, 'invalid_request_error', 'The client closed the connection.', { code: 'client_closed_request', cause: controller.signal.reason });
+    return new HttpError(499, 'invalid_request_error', 'The client closed the connection.', {
+      code: 'client_closed_request',
+      cause: controller.signal.reason,
+    });
   }
 
-  async function decodeAll(references: MediaReference[], bytes: Uint8Array[], signal: AbortSignal): Promise<Tensor<'float32'>[]> {
+  async function decodeAll(
+    references: MediaReference[],
+    bytes: Uint8Array[],
+    signal: AbortSignal,
+  ): Promise<Tensor<'float32'>[]> {
     const out: Tensor<'float32'>[] = [];
     for (const [index, reference] of references.entries()) {
       try {
@@ -379,7 +436,13 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       signal,
     });
     const filters = Array.from({ length: parsed.n }, () => new StopTextFilter(parsed.stop));
-    const base = { id: completionId, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: modelId, system_fingerprint: null };
+    const base = {
+      id: completionId,
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: modelId,
+      system_fingerprint: null,
+    };
     const usageField = parsed.includeUsage ? { usage: null } : {};
     let raw: ServerResponse | undefined;
     const send = (data: unknown): void => {
@@ -389,8 +452,18 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       if (raw || !parsed.stream) return;
       reply.hijack();
       raw = reply.raw;
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': record.id });
-      for (let index = 0; index < parsed.n; index++) send({ ...base, choices: [{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...usageField });
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-request-id': record.id,
+      });
+      for (let index = 0; index < parsed.n; index++)
+        send({
+          ...base,
+          choices: [{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+          ...usageField,
+        });
     };
     let lastToken: number | undefined;
     let firstToken = true;
@@ -409,7 +482,12 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
         const targets = copies > 1 ? Array.from({ length: copies }, (_, index) => index) : [delta.sequence];
         for (const index of targets) {
           const text = filters[index]!.push(delta.text);
-          if (text !== '') send({ ...base, choices: [{ index, delta: { content: text }, logprobs: null, finish_reason: null }], ...usageField });
+          if (text !== '')
+            send({
+              ...base,
+              choices: [{ index, delta: { content: text }, logprobs: null, finish_reason: null }],
+              ...usageField,
+            });
         }
       }
       result = await stream.result;
@@ -430,7 +508,11 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
     record.completionTokens = completionTokens;
     metrics.promptTokens.inc(result.promptTokens);
     metrics.generatedTokens.inc(completionTokens);
-    const usage = { prompt_tokens: result.promptTokens, completion_tokens: completionTokens, total_tokens: result.promptTokens + completionTokens };
+    const usage = {
+      prompt_tokens: result.promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: result.promptTokens + completionTokens,
+    };
 
     if (signal.aborted) {
       // Cancelled (timeout, client gone, shutdown): never sent as if it were the whole answer.
@@ -446,21 +528,44 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
       return;
     }
 
-    const finish = (finishReason: string, stopped: boolean): 'stop' | 'length' => (stopped ? 'stop' : (FINISH_REASONS[finishReason] ?? 'stop'));
+    const finish = (finishReason: string, stopped: boolean): 'stop' | 'length' =>
+      stopped ? 'stop' : (FINISH_REASONS[finishReason] ?? 'stop');
     if (!parsed.stream) {
       const choices = sequences.map((sequence, index) => {
         const cut = cutAtStop(sequence.text, parsed.stop);
-        return { index, message: { role: 'assistant', content: cut.text, refusal: null }, logprobs: null, finish_reason: finish(sequence.finishReason, cut.stopped) };
+        return {
+          index,
+          message: { role: 'assistant', content: cut.text, refusal: null },
+          logprobs: null,
+          finish_reason: finish(sequence.finishReason, cut.stopped),
+        };
       });
-      void reply.header('x-request-id', record.id).send({ id: completionId, object: 'chat.completion', created: base.created, model: modelId, system_fingerprint: null, choices, usage });
+      void reply.header('x-request-id', record.id).send({
+        id: completionId,
+        object: 'chat.completion',
+        created: base.created,
+        model: modelId,
+        system_fingerprint: null,
+        choices,
+        usage,
+      });
       return;
     }
     startStream();
     sequences.forEach((sequence, index) => {
       const filter = filters[index]!;
       const rest = filter.flush();
-      if (rest !== '') send({ ...base, choices: [{ index, delta: { content: rest }, logprobs: null, finish_reason: null }], ...usageField });
-      send({ ...base, choices: [{ index, delta: {}, logprobs: null, finish_reason: finish(sequence.finishReason, filter.stopped) }], ...usageField });
+      if (rest !== '')
+        send({
+          ...base,
+          choices: [{ index, delta: { content: rest }, logprobs: null, finish_reason: null }],
+          ...usageField,
+        });
+      send({
+        ...base,
+        choices: [{ index, delta: {}, logprobs: null, finish_reason: finish(sequence.finishReason, filter.stopped) }],
+        ...usageField,
+      });
     });
     if (parsed.includeUsage) send({ ...base, choices: [], usage });
     raw!.end('data: [DONE]\n\n');
@@ -469,9 +574,20 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
   function errorToHttp(error: unknown): HttpError {
     if (error instanceof HttpError) return error;
     const fastifyError = error as { statusCode?: number; code?: string; message?: string };
-    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    if (
+      typeof fastifyError.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
       const status = fastifyError.statusCode;
-      const code = fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request_too_large' : fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : status === 400 ? 'invalid_json' : (fastifyError.code ?? null);
+      const code =
+        fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'request_too_large'
+          : fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'unsupported_media_type'
+            : status === 400
+              ? 'invalid_json'
+              : (fastifyError.code ?? null);
       const message =
         code === 'request_too_large'
           ? `The request body is larger than this server's limit of ${app.initialConfig.bodyLimit} bytes (--body-limit); send large videos as paths under the media root.`
@@ -497,9 +613,16 @@ export async function createVideoLlavaServer(options: VideoLlavaServerOptions): 
     },
     close() {
       closing ??= (async () => {
-        queue.close(new HttpError(503, 'server_error', 'The server is shutting down.', { code: 'server_shutting_down' }));
+        queue.close(
+          new HttpError(503, 'server_error', 'The server is shutting down.', { code: 'server_shutting_down' }),
+        );
         const grace = setTimeout(() => {
-          for (const controller of inFlight) controller.abort(new HttpError(503, 'server_error', 'The server shut down before this request was answered.', { code: 'server_shutting_down' }));
+          for (const controller of inFlight)
+            controller.abort(
+              new HttpError(503, 'server_error', 'The server shut down before this request was answered.', {
+                code: 'server_shutting_down',
+              }),
+            );
         }, graceMs);
         try {
           await app.close();

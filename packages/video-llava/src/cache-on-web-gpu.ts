@@ -18,7 +18,11 @@ import type { Backend, OutputLocation, SessionOptions } from '@video-llava/runti
  * @param backend the backend the model loads on (its default execution providers, whether it has device outputs)
  * @param config the checkpoint's configs (`text_config.num_hidden_layers` names the `present.*` outputs)
  */
-export function withCacheOnWebGpu(sessionOptions: SessionOptions | ((part: ModelPart) => SessionOptions) | undefined, backend: Backend, config: PretrainedConfig): (part: ModelPart) => SessionOptions {
+export function withCacheOnWebGpu(
+  sessionOptions: SessionOptions | ((part: ModelPart) => SessionOptions) | undefined,
+  backend: Backend,
+  config: PretrainedConfig,
+): (part: ModelPart) => SessionOptions {
   const cacheOnDevice: Record<string, OutputLocation> = {};
   for (let layer = 0; layer < config.model.textConfig.numHiddenLayers; layer++) {
     cacheOnDevice[`present.${layer}.key`] = 'device';
@@ -26,7 +30,8 @@ export function withCacheOnWebGpu(sessionOptions: SessionOptions | ((part: Model
   }
   return (part) => {
     const options = (typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions) ?? {};
-    if (part !== 'decoder_model_merged' || options.outputLocation !== undefined || !backend.capabilities.deviceOutputs) return options;
+    if (part !== 'decoder_model_merged' || options.outputLocation !== undefined || !backend.capabilities.deviceOutputs)
+      return options;
     const first: unknown = (options.executionProviders ?? backend.capabilities.defaultExecutionProviders)[0];
     const name = typeof first === 'string' ? first : (first as { name?: unknown } | null | undefined)?.name;
     return name === 'webgpu' ? { ...options, outputLocation: cacheOnDevice } : options;

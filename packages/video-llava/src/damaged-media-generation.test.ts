@@ -33,9 +33,24 @@ async function ffmpeg(...args: string[]): Promise<void> {
 describe('generation on damaged and short media', () => {
   it('a five-frame clip is answered about with repeated frames, and says so', async () => {
     const file = join(scratch, 'five.mp4');
-    await ffmpeg('-f', 'lavfi', '-i', 'testsrc=duration=0.5:size=64x48:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', file);
+    await ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=duration=0.5:size=64x48:rate=10',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      file,
+    );
     const warnings: VideoLlavaWarning[] = [];
-    const answer = await model.generate({ prompt, videos: [file], maxNewTokens: 2, onWarning: (warning) => warnings.push(warning) });
+    const answer = await model.generate({
+      prompt,
+      videos: [file],
+      maxNewTokens: 2,
+      onWarning: (warning) => warnings.push(warning),
+    });
     expect(answer.ids.length).toBeGreaterThan(0);
     expect(warnings.map((warning) => warning.code)).toEqual(['FRAMES_REPEATED']);
     expect(warnings[0]!.file).toBe(file);
@@ -43,12 +58,25 @@ describe('generation on damaged and short media', () => {
 
   it('a truncated copy of the fixture video (index kept) is answered about, with a MEDIA_DAMAGED warning', async () => {
     const faststart = join(scratch, 'faststart.mp4');
-    await ffmpeg('-i', join(tinyFixture.video, 'sample_48f_320x240.mp4'), '-c', 'copy', '-movflags', '+faststart', faststart);
+    await ffmpeg(
+      '-i',
+      join(tinyFixture.video, 'sample_48f_320x240.mp4'),
+      '-c',
+      'copy',
+      '-movflags',
+      '+faststart',
+      faststart,
+    );
     const bytes = readFileSync(faststart);
     const truncated = join(scratch, 'truncated.mp4');
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
     const warnings: VideoLlavaWarning[] = [];
-    const answer = await model.generate({ prompt, videos: [truncated], maxNewTokens: 2, onWarning: (warning) => warnings.push(warning) });
+    const answer = await model.generate({
+      prompt,
+      videos: [truncated],
+      maxNewTokens: 2,
+      onWarning: (warning) => warnings.push(warning),
+    });
     expect(answer.ids.length).toBeGreaterThan(0);
     expect(warnings.map((warning) => warning.code)).toEqual(['MEDIA_DAMAGED']);
     expect(warnings[0]!.message).toContain('of the about 48 frames (4.80 s) it declares could be read');
@@ -57,7 +85,10 @@ describe('generation on damaged and short media', () => {
   it('audio only is refused naming the file, before any model work', async () => {
     const file = join(scratch, 'audio.m4a');
     await ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', file);
-    await expect(model.generate({ prompt, videos: [file], maxNewTokens: 2 })).rejects.toMatchObject({ code: 'INVALID_FILE', file });
+    await expect(model.generate({ prompt, videos: [file], maxNewTokens: 2 })).rejects.toMatchObject({
+      code: 'INVALID_FILE',
+      file,
+    });
   });
 });
 
@@ -77,6 +108,10 @@ describe('text that looks like a placeholder', () => {
 describe('a missing model folder', () => {
   it('is reported as a missing folder, not as a missing config.json or tokenizer.json', async () => {
     const missing = join(scratch, 'no-such-model');
-    await expect(VideoLlava.load(missing)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', file: missing, message: expect.stringContaining(`${missing}: no such model folder`) });
+    await expect(VideoLlava.load(missing)).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      file: missing,
+      message: expect.stringContaining(`${missing}: no such model folder`),
+    });
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ModelSource } from '@video-llava/config';
 import { DirectorySource } from '@video-llava/config/node';
 import { convertCheckpoint } from '@video-llava/converter/node';
-import { Tensor } from '@video-llava/core';
+import type { Tensor } from '@video-llava/core';
 import { createWebBackend } from '@video-llava/runtime-web';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { type StaticServer, startStaticServer } from '@video-llava/test-utils/chromium';
@@ -49,7 +49,14 @@ afterAll(async () => {
 
 async function answer(model: VideoLlava): Promise<number[]> {
   try {
-    return (await model.generate({ prompt: videoCase.text[0]!, videos: [video], maxNewTokens: expectedIds.length, doSample: false })).ids;
+    return (
+      await model.generate({
+        prompt: videoCase.text[0]!,
+        videos: [video],
+        maxNewTokens: expectedIds.length,
+        doSample: false,
+      })
+    ).ids;
   } finally {
     await model.release();
   }
@@ -58,7 +65,14 @@ async function answer(model: VideoLlava): Promise<number[]> {
 describe('a model whose external data is in chunks', () => {
   it('has several chunks per part', () => {
     const names = readdirSync(join(folder, 'onnx'));
-    expect(names).toEqual(expect.arrayContaining(['decoder_model_merged.onnx_data', 'decoder_model_merged.onnx_data_1', 'decoder_model_merged.onnx_data_2', 'embed_tokens.onnx_data']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'decoder_model_merged.onnx_data',
+        'decoder_model_merged.onnx_data_1',
+        'decoder_model_merged.onnx_data_2',
+        'embed_tokens.onnx_data',
+      ]),
+    );
   });
 
   it('loads by path on onnxruntime-node: the reference tokens', async () => {
@@ -66,19 +80,33 @@ describe('a model whose external data is in chunks', () => {
   });
 
   it('loads by URL on onnxruntime-node, downloading each chunk once: the reference tokens', async () => {
-    expect(await answer(await VideoLlava.load(server.url('/model/'), { sessionOptions: { threads: 1 } }))).toEqual(expectedIds);
-    const chunks = readdirSync(join(folder, 'onnx')).filter((name) => name.startsWith('decoder_model_merged.onnx_data'));
+    expect(await answer(await VideoLlava.load(server.url('/model/'), { sessionOptions: { threads: 1 } }))).toEqual(
+      expectedIds,
+    );
+    const chunks = readdirSync(join(folder, 'onnx')).filter((name) =>
+      name.startsWith('decoder_model_merged.onnx_data'),
+    );
     for (const chunk of chunks) expect(server.requests.get(`/model/onnx/${chunk}`), chunk).toBe(1);
   });
 
   it('loads by path on onnxruntime-web (WebAssembly, in Node): the reference tokens', async () => {
-    expect(await answer(await VideoLlava.load(folder, { backend: createWebBackend({ cache: false }), sessionOptions: { threads: 1 } }))).toEqual(expectedIds);
+    expect(
+      await answer(
+        await VideoLlava.load(folder, { backend: createWebBackend({ cache: false }), sessionOptions: { threads: 1 } }),
+      ),
+    ).toEqual(expectedIds);
   });
 
   it('loads from a source that serves only bytes, each chunk read from it: the reference tokens', async () => {
     const read: string[] = [];
-    expect(await answer(await VideoLlava.load(bytesOnly(folder, read), { sessionOptions: { threads: 1 } }))).toEqual(expectedIds);
-    const chunks = readdirSync(join(folder, 'onnx')).filter((name) => name.startsWith('decoder_model_merged.onnx_data'));
-    expect(read.filter((path) => path.startsWith('onnx/decoder_model_merged.onnx_data')).sort()).toEqual(chunks.map((name) => `onnx/${name}`).sort());
+    expect(await answer(await VideoLlava.load(bytesOnly(folder, read), { sessionOptions: { threads: 1 } }))).toEqual(
+      expectedIds,
+    );
+    const chunks = readdirSync(join(folder, 'onnx')).filter((name) =>
+      name.startsWith('decoder_model_merged.onnx_data'),
+    );
+    expect(read.filter((path) => path.startsWith('onnx/decoder_model_merged.onnx_data')).sort()).toEqual(
+      chunks.map((name) => `onnx/${name}`).sort(),
+    );
   });
 });

@@ -11,7 +11,10 @@ import { VideoLlava } from './index.js';
 const cases = fixtureCases();
 const numbers = (tensor: Tensor) => Array.from(tensor.data as BigInt64Array, Number);
 
-function pixelInputs(fixtureCase: Pick<FixtureCase, 'images' | 'videos'>): { images: Tensor<'float32'>[]; videos: Tensor<'float32'>[] } {
+function pixelInputs(fixtureCase: Pick<FixtureCase, 'images' | 'videos'>): {
+  images: Tensor<'float32'>[];
+  videos: Tensor<'float32'>[];
+} {
   const video = tinyFixture.npy('pixel_values_videos_sample.npy') as Tensor<'float32'>;
   return {
     images: fixtureCase.images.map((image) => tinyFixture.npy('pixel_values', `${image}.npy`) as Tensor<'float32'>),
@@ -20,14 +23,26 @@ function pixelInputs(fixtureCase: Pick<FixtureCase, 'images' | 'videos'>): { ima
 }
 
 /** The same inputs as the processor's pixel values (what `model.processor` and `model.model` take). */
-function pixelValues({ images, videos }: { images: Tensor<'float32'>[]; videos: Tensor<'float32'>[] }): { pixelValuesImages?: Tensor<'float32'>; pixelValuesVideos?: Tensor<'float32'> } {
-  return { ...(images.length ? { pixelValuesImages: stack(images) } : {}), ...(videos.length ? { pixelValuesVideos: stack(videos) } : {}) };
+function pixelValues({ images, videos }: { images: Tensor<'float32'>[]; videos: Tensor<'float32'>[] }): {
+  pixelValuesImages?: Tensor<'float32'>;
+  pixelValuesVideos?: Tensor<'float32'>;
+} {
+  return {
+    ...(images.length ? { pixelValuesImages: stack(images) } : {}),
+    ...(videos.length ? { pixelValuesVideos: stack(videos) } : {}),
+  };
 }
 
 /** `[rows][steps][5]` as the reference stores step_top5_indices.npy. */
-function topFiveRecorder(): { rows: number[][][]; onStep: (step: { topK(k: number, of?: 'scores' | 'logits'): { indices: number[][] } }) => void } {
+function topFiveRecorder(): {
+  rows: number[][][];
+  onStep: (step: { topK(k: number, of?: 'scores' | 'logits'): { indices: number[][] } }) => void;
+} {
   const rows: number[][][] = [];
-  return { rows, onStep: (step) => step.topK(5, 'scores').indices.forEach((indices, row) => (rows[row] ??= []).push(indices)) };
+  return {
+    rows,
+    onStep: (step) => step.topK(5, 'scores').indices.forEach((indices, row) => (rows[row] ??= []).push(indices)),
+  };
 }
 
 interface VariantRow {
@@ -54,56 +69,87 @@ function variantPromptIds(processorIds: number[], placeholder: number): number[]
 
 // Both decoders the converter writes: decoder_kv_buffer (the cache in buffers written in place; onnxruntime-node's
 // default) and decoder_model_merged (Hugging Face's present.* contract; WebGPU's).
-describe.each(['buffer', 'present'] as const)('video-llava on the converted fixture (%s cache) matches transformers token for token', (decoderCache) => {
-  // One model for every test of the block: each asks without the prefix cache, so none depends on another.
-  let model: VideoLlava;
-  beforeAll(async () => {
-    model = await VideoLlava.load(await convertedFixture(), { prefixCache: false, decoderCache, sessionOptions: { threads: 1 } });
-    expect(model.model.decoderCacheLayout).toBe(decoderCache);
-  });
-  afterAll(async () => {
-    await model.release();
-  });
-
-  it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s: prompt ids, 24 greedy tokens and the top-5 ids of every step', async (name, fixtureCase) => {
-    const { images, videos } = pixelInputs(fixtureCase);
-    const directory = `case_${name}`;
-    const inputs = model.processor({ text: fixtureCase.text, ...pixelValues({ images, videos }) });
-    expect(numbers(inputs.inputIds)).toEqual(numbers(tinyFixture.npy(directory, 'input_ids.npy')));
-    expect(numbers(inputs.attentionMask)).toEqual(numbers(tinyFixture.npy(directory, 'attention_mask.npy')));
-    const expected = tinyFixture.npy(directory, 'generated_ids.npy');
-    const [rows, steps] = expected.dims as [number, number];
-    const top = topFiveRecorder();
-    const answer = await model.generate({ prompt: fixtureCase.text, images, videos, maxNewTokens: steps, doSample: false, onStep: top.onStep });
-    expect(answer.sequences).toHaveLength(rows);
-    expect(answer.sequences.map((sequence) => sequence.ids).flat()).toEqual(numbers(expected));
-    expect(answer.sequences.map((sequence) => sequence.finishReason)).toEqual(Array(rows).fill('length'));
-    expect(top.rows.flat(2)).toEqual(numbers(tinyFixture.npy(directory, 'step_top5_indices.npy')));
-  });
-
-  describe('generation_variants.json: repetition penalty, no-repeat n-gram, beam search, length penalty', () => {
-    const rows = tinyFixture.json<VariantRow[]>('generation_variants.json');
-
-    it.each(rows.map((row) => [`${row.case} ${row.variant}`, row] as const))('%s gives the reference tokens exactly', async (_name, row) => {
-      const fixtureCase = cases.find((candidate) => candidate.name === row.case)!;
-      const { images, videos } = pixelInputs(fixtureCase);
-      const media = pixelValues({ images, videos });
-      const inputs = model.processor({ text: fixtureCase.text, ...media });
-      const placeholder = images.length ? model.config.model.imageTokenIndex : model.config.model.videoTokenIndex;
-      const inputIds = [variantPromptIds(numbers(inputs.inputIds), placeholder)];
-      const result = await model.model.generate({ inputIds, ...media, ...generationOptionsFromTransformers(row.options), prefixCache: false });
-      expect(result.generatedIds).toEqual(row.generated);
+describe.each(['buffer', 'present'] as const)(
+  'video-llava on the converted fixture (%s cache) matches transformers token for token',
+  (decoderCache) => {
+    // One model for every test of the block: each asks without the prefix cache, so none depends on another.
+    let model: VideoLlava;
+    beforeAll(async () => {
+      model = await VideoLlava.load(await convertedFixture(), {
+        prefixCache: false,
+        decoderCache,
+        sessionOptions: { threads: 1 },
+      });
+      expect(model.model.decoderCacheLayout).toBe(decoderCache);
+    });
+    afterAll(async () => {
+      await model.release();
     });
 
-    it('with the processor ids instead, the image repetition-penalty row departs at step 20 (so the reference used the other ids)', async () => {
-      const row = rows.find((candidate) => candidate.case === 'image' && candidate.variant === 'repetition_penalty_1.3')!;
-      const fixtureCase = cases.find((candidate) => candidate.name === 'image')!;
-      const answer = await model.generate({ prompt: fixtureCase.text, ...pixelInputs(fixtureCase), ...generationOptionsFromTransformers(row.options) });
-      expect(answer.ids.slice(0, 20)).toEqual(row.generated[0]!.slice(0, 20));
-      expect(answer.ids[20]).not.toBe(row.generated[0]![20]);
+    it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))(
+      '%s: prompt ids, 24 greedy tokens and the top-5 ids of every step',
+      async (name, fixtureCase) => {
+        const { images, videos } = pixelInputs(fixtureCase);
+        const directory = `case_${name}`;
+        const inputs = model.processor({ text: fixtureCase.text, ...pixelValues({ images, videos }) });
+        expect(numbers(inputs.inputIds)).toEqual(numbers(tinyFixture.npy(directory, 'input_ids.npy')));
+        expect(numbers(inputs.attentionMask)).toEqual(numbers(tinyFixture.npy(directory, 'attention_mask.npy')));
+        const expected = tinyFixture.npy(directory, 'generated_ids.npy');
+        const [rows, steps] = expected.dims as [number, number];
+        const top = topFiveRecorder();
+        const answer = await model.generate({
+          prompt: fixtureCase.text,
+          images,
+          videos,
+          maxNewTokens: steps,
+          doSample: false,
+          onStep: top.onStep,
+        });
+        expect(answer.sequences).toHaveLength(rows);
+        expect(answer.sequences.flatMap((sequence) => sequence.ids)).toEqual(numbers(expected));
+        expect(answer.sequences.map((sequence) => sequence.finishReason)).toEqual(Array(rows).fill('length'));
+        expect(top.rows.flat(2)).toEqual(numbers(tinyFixture.npy(directory, 'step_top5_indices.npy')));
+      },
+    );
+
+    describe('generation_variants.json: repetition penalty, no-repeat n-gram, beam search, length penalty', () => {
+      const rows = tinyFixture.json<VariantRow[]>('generation_variants.json');
+
+      it.each(rows.map((row) => [`${row.case} ${row.variant}`, row] as const))(
+        '%s gives the reference tokens exactly',
+        async (_name, row) => {
+          const fixtureCase = cases.find((candidate) => candidate.name === row.case)!;
+          const { images, videos } = pixelInputs(fixtureCase);
+          const media = pixelValues({ images, videos });
+          const inputs = model.processor({ text: fixtureCase.text, ...media });
+          const placeholder = images.length ? model.config.model.imageTokenIndex : model.config.model.videoTokenIndex;
+          const inputIds = [variantPromptIds(numbers(inputs.inputIds), placeholder)];
+          const result = await model.model.generate({
+            inputIds,
+            ...media,
+            ...generationOptionsFromTransformers(row.options),
+            prefixCache: false,
+          });
+          expect(result.generatedIds).toEqual(row.generated);
+        },
+      );
+
+      it('with the processor ids instead, the image repetition-penalty row departs at step 20 (so the reference used the other ids)', async () => {
+        const row = rows.find(
+          (candidate) => candidate.case === 'image' && candidate.variant === 'repetition_penalty_1.3',
+        )!;
+        const fixtureCase = cases.find((candidate) => candidate.name === 'image')!;
+        const answer = await model.generate({
+          prompt: fixtureCase.text,
+          ...pixelInputs(fixtureCase),
+          ...generationOptionsFromTransformers(row.options),
+        });
+        expect(answer.ids.slice(0, 20)).toEqual(row.generated[0]!.slice(0, 20));
+        expect(answer.ids[20]).not.toBe(row.generated[0]![20]);
+      });
     });
-  });
-});
+  },
+);
 
 function stack(tensors: Tensor<'float32'>[]): Tensor<'float32'> {
   const inner = tensors[0]!.dims.slice(1);

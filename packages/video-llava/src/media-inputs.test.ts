@@ -37,17 +37,31 @@ function context(options: { signal?: AbortSignal } = {}) {
   };
   const processor = {
     config: { processor: { videoProcessor: { numFrames: FRAMES } } },
-    videoProcessor: { preprocess: (frames: { marker: number }) => ({ pixelValuesVideos: filled([1, FRAMES, 3, SIZE, SIZE], frames.marker) }) },
-    imageProcessor: { preprocess: (image: { marker: number }) => ({ pixelValues: filled([1, 3, SIZE, SIZE], image.marker) }) },
+    videoProcessor: {
+      preprocess: (frames: { marker: number }) => ({
+        pixelValuesVideos: filled([1, FRAMES, 3, SIZE, SIZE], frames.marker),
+      }),
+    },
+    imageProcessor: {
+      preprocess: (image: { marker: number }) => ({ pixelValues: filled([1, 3, SIZE, SIZE], image.marker) }),
+    },
   } as unknown as VideoLlavaProcessor;
-  const mediaContext: MediaContext = { platform, processor, signal: options.signal, onProgress: (event) => progress.push(event) };
+  const mediaContext: MediaContext = {
+    platform,
+    processor,
+    signal: options.signal,
+    onProgress: (event) => progress.push(event),
+  };
   return { mediaContext, loads, progress };
 }
 
 describe('videoPixelValues', () => {
   it('decodes files (with progress), processes decoded frames, takes pixel values as they are, in order', async () => {
     const { mediaContext, loads, progress } = context();
-    const pixels = await videoPixelValues(['clip.mp4', { marker: 5 } as never, filled([FRAMES, 3, SIZE, SIZE], 3)], mediaContext);
+    const pixels = await videoPixelValues(
+      ['clip.mp4', { marker: 5 } as never, filled([FRAMES, 3, SIZE, SIZE], 3)],
+      mediaContext,
+    );
     expect(pixels!.dims).toEqual([3, FRAMES, 3, SIZE, SIZE]);
     const perVideo = FRAMES * 3 * SIZE * SIZE;
     expect([pixels!.data[0], pixels!.data[perVideo], pixels!.data[2 * perVideo]]).toEqual([7, 5, 3]);
@@ -67,10 +81,22 @@ describe('videoPixelValues', () => {
 
   it('names the entry that is not a video, pixel values of the wrong rank, and videos of different shapes', async () => {
     const { mediaContext } = context();
-    await expect(videoPixelValues(['clip.mp4', 42 as never], mediaContext)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'videos[1]', actual: '42' });
-    await expect(videoPixelValues(null as never, mediaContext)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'videos' });
-    await expect(videoPixelValues([filled([3, SIZE, SIZE], 0)], mediaContext)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', field: 'videos[0]' });
-    await expect(videoPixelValues(['clip.mp4', filled([FRAMES, 3, SIZE + 1, SIZE + 1], 0)], mediaContext)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', field: 'videos[1]' });
+    await expect(videoPixelValues(['clip.mp4', 42 as never], mediaContext)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'videos[1]',
+      actual: '42',
+    });
+    await expect(videoPixelValues(null as never, mediaContext)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'videos',
+    });
+    await expect(videoPixelValues([filled([3, SIZE, SIZE], 0)], mediaContext)).rejects.toMatchObject({
+      code: 'SHAPE_MISMATCH',
+      field: 'videos[0]',
+    });
+    await expect(
+      videoPixelValues(['clip.mp4', filled([FRAMES, 3, SIZE + 1, SIZE + 1], 0)], mediaContext),
+    ).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', field: 'videos[1]' });
   });
 
   it('stops before decoding when the signal is aborted', async () => {
@@ -85,7 +111,10 @@ describe('videoPixelValues', () => {
 describe('imagePixelValues', () => {
   it('decodes files (with progress), processes RawImages, takes pixel values as they are, in order', async () => {
     const { mediaContext, loads, progress } = context();
-    const pixels = await imagePixelValues(['cat.png', { width: 1, height: 1, marker: 6 } as unknown as RawImage, filled([3, SIZE, SIZE], 4)], mediaContext);
+    const pixels = await imagePixelValues(
+      ['cat.png', { width: 1, height: 1, marker: 6 } as unknown as RawImage, filled([3, SIZE, SIZE], 4)],
+      mediaContext,
+    );
     expect(pixels!.dims).toEqual([3, 3, SIZE, SIZE]);
     const perImage = 3 * SIZE * SIZE;
     expect([pixels!.data[0], pixels!.data[perImage], pixels!.data[2 * perImage]]).toEqual([8, 6, 4]);
@@ -98,7 +127,14 @@ describe('imagePixelValues', () => {
 
   it('names the entry that is not an image and pixel values of the wrong rank', async () => {
     const { mediaContext } = context();
-    await expect(imagePixelValues([{ marker: 1 } as never], mediaContext)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'images[0]', expected: 'a path, URL, Blob, RawImage or float32 pixel values' });
-    await expect(imagePixelValues([filled([SIZE, SIZE], 0)], mediaContext)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', field: 'images[0]' });
+    await expect(imagePixelValues([{ marker: 1 } as never], mediaContext)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'images[0]',
+      expected: 'a path, URL, Blob, RawImage or float32 pixel values',
+    });
+    await expect(imagePixelValues([filled([SIZE, SIZE], 0)], mediaContext)).rejects.toMatchObject({
+      code: 'SHAPE_MISMATCH',
+      field: 'images[0]',
+    });
   });
 });

@@ -1,4 +1,11 @@
-import { type ProgressCallback, Tensor, type WarningCallback, VideoLlavaError, describeValue, throwIfAborted } from '@video-llava/core';
+import {
+  type ProgressCallback,
+  Tensor,
+  type WarningCallback,
+  VideoLlavaError,
+  describeValue,
+  throwIfAborted,
+} from '@video-llava/core';
 import type { RawImage } from '@video-llava/image-processor';
 import type { VideoLlavaProcessor } from '@video-llava/processor';
 import type { VideoFrames } from '@video-llava/video-processor';
@@ -35,7 +42,11 @@ function isTensor(value: unknown): value is Tensor {
 function pixelTensor(value: Tensor, rank: number, field: string, shape: string): Tensor<'float32'> {
   const shaped = value.dims.length === rank - 1 ? new Tensor(value.dtype, value.data, [1, ...value.dims]) : value;
   if (shaped.dims.length !== rank) {
-    throw new VideoLlavaError('SHAPE_MISMATCH', `${field} is a float32 tensor [${value.dims.join(', ')}]; pixel values must be ${shape}.`, { field, expected: shape, actual: [...value.dims] });
+    throw new VideoLlavaError(
+      'SHAPE_MISMATCH',
+      `${field} is a float32 tensor [${value.dims.join(', ')}]; pixel values must be ${shape}.`,
+      { field, expected: shape, actual: [...value.dims] },
+    );
   }
   return shaped as Tensor<'float32'>;
 }
@@ -46,11 +57,15 @@ function concatenate(parts: Tensor<'float32'>[], field: string, what: string): T
   const inner = parts[0]!.dims.slice(1);
   parts.forEach((part, index) => {
     if (part.dims.slice(1).join(',') !== inner.join(',')) {
-      throw new VideoLlavaError('SHAPE_MISMATCH', `${field}[${index}] gives pixel values [${part.dims.slice(1).join(', ')}] per ${what} but ${field}[0] gives [${inner.join(', ')}]: every ${what} of one request needs the same shape.`, {
-        field: `${field}[${index}]`,
-        expected: [...inner],
-        actual: part.dims.slice(1),
-      });
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `${field}[${index}] gives pixel values [${part.dims.slice(1).join(', ')}] per ${what} but ${field}[0] gives [${inner.join(', ')}]: every ${what} of one request needs the same shape.`,
+        {
+          field: `${field}[${index}]`,
+          expected: [...inner],
+          actual: part.dims.slice(1),
+        },
+      );
     }
   });
   const size = parts.reduce((sum, part) => sum + part.size, 0);
@@ -76,7 +91,12 @@ function asList<T>(value: T | readonly T[] | undefined, field: string): readonly
   if (value === undefined) return [];
   // A list is one entry per video or image (a video given as an array of frames goes inside a list of its own).
   if (Array.isArray(value)) return value as readonly T[];
-  if (value === null) throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a list, found null.`, { field, expected: 'a list', actual: null });
+  if (value === null)
+    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a list, found null.`, {
+      field,
+      expected: 'a list',
+      actual: null,
+    });
   return [value as T];
 }
 
@@ -125,7 +145,11 @@ const imageKind: MediaKind<RawImage> = {
 };
 
 /** Files decoded (progress: one item per entry), decoded entries processed, pixel tensors taken as they are. */
-async function pixelValues<TDecoded>(media: unknown, context: MediaContext, kind: MediaKind<TDecoded>): Promise<Tensor<'float32'> | undefined> {
+async function pixelValues<TDecoded>(
+  media: unknown,
+  context: MediaContext,
+  kind: MediaKind<TDecoded>,
+): Promise<Tensor<'float32'> | undefined> {
   const list = asList<unknown>(media, kind.field);
   const numFrames = context.processor.config.processor.videoProcessor.numFrames;
   const parts: Tensor<'float32'>[] = [];
@@ -140,11 +164,19 @@ async function pixelValues<TDecoded>(media: unknown, context: MediaContext, kind
     if (context.platform.isMediaFile(entry)) {
       const file = typeof entry === 'string' ? { file: entry } : {};
       context.onProgress?.({ stage: kind.stage, done: index, total: list.length, unit: 'items', ...file });
-      decoded = await kind.load(context.platform, entry, { numFrames, signal: context.signal, onWarning: context.onWarning });
+      decoded = await kind.load(context.platform, entry, {
+        numFrames,
+        signal: context.signal,
+        onWarning: context.onWarning,
+      });
       context.onProgress?.({ stage: kind.stage, done: index + 1, total: list.length, unit: 'items', ...file });
     } else if (kind.isDecoded(entry)) decoded = entry as TDecoded;
     else {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be ${kind.accepted}, found ${describeValue(entry)}.`, { field, expected: kind.expected, actual: describeValue(entry) });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${field} must be ${kind.accepted}, found ${describeValue(entry)}.`,
+        { field, expected: kind.expected, actual: describeValue(entry) },
+      );
     }
     parts.push(kind.preprocess(context.processor, decoded));
   }
@@ -155,11 +187,17 @@ async function pixelValues<TDecoded>(media: unknown, context: MediaContext, kind
  * The request's videos as `pixel_values_videos` `[videos, frames, 3, H, W]`: files decoded (progress `decode-video`,
  * one item per video), frames run through the checkpoint's video processor, pixel tensors taken as they are.
  */
-export function videoPixelValues(videos: VideoInput | readonly VideoInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
+export function videoPixelValues(
+  videos: VideoInput | readonly VideoInput[] | undefined,
+  context: MediaContext,
+): Promise<Tensor<'float32'> | undefined> {
   return pixelValues(videos, context, videoKind);
 }
 
 /** The request's images as `pixel_values_images` `[images, 3, H, W]` (progress `decode-image`). */
-export function imagePixelValues(images: ImageInput | readonly ImageInput[] | undefined, context: MediaContext): Promise<Tensor<'float32'> | undefined> {
+export function imagePixelValues(
+  images: ImageInput | readonly ImageInput[] | undefined,
+  context: MediaContext,
+): Promise<Tensor<'float32'> | undefined> {
   return pixelValues(images, context, imageKind);
 }

@@ -1,7 +1,19 @@
 import type { ModelSource, PretrainedConfig } from '@video-llava/config';
 import { type ProgressCallback, VideoLlavaError, type WarningCallback, describeValue } from '@video-llava/core';
-import { type FinishReason, type GenerationDelta, type GenerationOptions, type GenerationResult, type GenerationStep, singlePassStream } from '@video-llava/generation';
-import { type ModelDtypeChoice, type ModelPart, VideoLlavaForConditionalGeneration, type VideoLlavaGenerateOptions } from '@video-llava/model';
+import {
+  type FinishReason,
+  type GenerationDelta,
+  type GenerationOptions,
+  type GenerationResult,
+  type GenerationStep,
+  singlePassStream,
+} from '@video-llava/generation';
+import {
+  type ModelDtypeChoice,
+  type ModelPart,
+  VideoLlavaForConditionalGeneration,
+  type VideoLlavaGenerateOptions,
+} from '@video-llava/model';
 import { type ChatMessage, VideoLlavaProcessor } from '@video-llava/processor';
 import type { Backend, SessionOptions } from '@video-llava/runtime';
 import { withCacheOnWebGpu } from './cache-on-web-gpu.js';
@@ -153,23 +165,35 @@ export class VideoLlavaPipeline {
    *   `INVALID_CONFIG`, `DOWNLOAD_FAILED`, `ABORTED`, the backend's errors
    */
   static async load<T extends VideoLlavaPipeline>(
-    this: { new (platform: VideoLlavaPlatform, processor: VideoLlavaProcessor, model: VideoLlavaForConditionalGeneration): T; platform: VideoLlavaPlatform | undefined },
+    this: {
+      new (platform: VideoLlavaPlatform, processor: VideoLlavaProcessor, model: VideoLlavaForConditionalGeneration): T;
+      platform: VideoLlavaPlatform | undefined;
+    },
     source: string | ModelSource,
     options: VideoLlavaLoadOptions = {},
   ): Promise<T> {
     const platform = this.platform;
     if (platform === undefined) {
-      throw new VideoLlavaError('UNSUPPORTED', 'VideoLlavaPipeline has no platform: import VideoLlava from "video-llava" (Node.js) or "video-llava/web" (browsers).', {
-        field: 'platform',
-        expected: 'VideoLlava of an entry',
-        actual: undefined,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        'VideoLlavaPipeline has no platform: import VideoLlava from "video-llava" (Node.js) or "video-llava/web" (browsers).',
+        {
+          field: 'platform',
+          expected: 'VideoLlava of an entry',
+          actual: undefined,
+        },
+      );
     }
     const resolved = platform.resolveSource(source, options.sourceOptions ?? {});
-    const readOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const readOptions = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
     const processor = await VideoLlavaProcessor.fromPretrained(resolved, readOptions);
     const backend = options.backend ?? platform.createBackend();
-    const sessionOptions = platform.cacheOnWebGpu ? withCacheOnWebGpu(options.sessionOptions, backend, processor.config) : options.sessionOptions;
+    const sessionOptions = platform.cacheOnWebGpu
+      ? withCacheOnWebGpu(options.sessionOptions, backend, processor.config)
+      : options.sessionOptions;
     let model: VideoLlavaForConditionalGeneration;
     try {
       model = await VideoLlavaForConditionalGeneration.fromPretrained(resolved, {
@@ -272,15 +296,35 @@ export class VideoLlavaPipeline {
 
   async #prepare(request: VideoLlavaRequest): Promise<PreparedRequest> {
     if (typeof request !== 'object' || request === null) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `generate takes a request { prompt | messages, videos, images, ... }, found ${describeValue(request)}.`, { field: 'request', expected: '{ prompt | messages, ... }', actual: describeValue(request) });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `generate takes a request { prompt | messages, videos, images, ... }, found ${describeValue(request)}.`,
+        { field: 'request', expected: '{ prompt | messages, ... }', actual: describeValue(request) },
+      );
     }
-    const { prompt, messages, videos, images, skipSpecialTokens, prefixCache, signal, onProgress, onWarning, onStep, ...generation } = request;
+    const {
+      prompt,
+      messages,
+      videos,
+      images,
+      skipSpecialTokens,
+      prefixCache,
+      signal,
+      onProgress,
+      onWarning,
+      onStep,
+      ...generation
+    } = request;
     if ((prompt === undefined) === (messages === undefined)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Give either prompt or messages${prompt === undefined ? '' : ', not both'}.`, {
-        field: 'prompt',
-        expected: 'prompt or messages',
-        actual: prompt === undefined ? 'neither' : 'both',
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Give either prompt or messages${prompt === undefined ? '' : ', not both'}.`,
+        {
+          field: 'prompt',
+          expected: 'prompt or messages',
+          actual: prompt === undefined ? 'neither' : 'both',
+        },
+      );
     }
     // Chat messages keep the user's text as text: a `<video>` typed in a question is not a placeholder.
     const chatPrompt = prompt === undefined ? await this.processor.applyChatTemplateAsPrompt(messages!) : undefined;
@@ -288,7 +332,11 @@ export class VideoLlavaPipeline {
     const context = { platform: this.#platform, processor: this.processor, signal, onProgress, onWarning };
     const pixelValuesVideos = await videoPixelValues(videos, context);
     const pixelValuesImages = await imagePixelValues(images, context);
-    const inputs = this.processor({ text: chatPrompt ? [chatPrompt] : texts, ...(pixelValuesImages ? { pixelValuesImages } : {}), ...(pixelValuesVideos ? { pixelValuesVideos } : {}) });
+    const inputs = this.processor({
+      text: chatPrompt ? [chatPrompt] : texts,
+      ...(pixelValuesImages ? { pixelValuesImages } : {}),
+      ...(pixelValuesVideos ? { pixelValuesVideos } : {}),
+    });
     const skip = skipSpecialTokens ?? true;
     const tokenizer = this.processor.tokenizer;
     return {
@@ -310,7 +358,11 @@ export class VideoLlavaPipeline {
   #answer(result: GenerationResult, prepared: PreparedRequest): VideoLlavaAnswer {
     const sequences = result.generatedIds.map((ids, index): VideoLlavaSequence => {
       const real = ids.slice(0, result.lengths[index]);
-      return { ids: real, text: this.processor.decode(real, { skipSpecialTokens: prepared.skipSpecialTokens }), finishReason: result.finishReasons[index]! };
+      return {
+        ids: real,
+        text: this.processor.decode(real, { skipSpecialTokens: prepared.skipSpecialTokens }),
+        finishReason: result.finishReasons[index]!,
+      };
     });
     const first = sequences[0]!;
     return { ...first, sequences, prompt: prepared.prompt, promptTokens: result.promptLength, seed: result.seed };
@@ -323,8 +375,12 @@ export class VideoLlavaPipeline {
  */
 function abortedBeforeGeneration(error: unknown, request: VideoLlavaRequest): VideoLlavaAnswer {
   if (!(request.signal?.aborted && VideoLlavaError.isInstance(error) && error.code === 'ABORTED')) throw error;
-  const prompt = request.prompt === undefined ? [] : typeof request.prompt === 'string' ? [request.prompt] : [...request.prompt];
-  const sequences = Array.from({ length: Math.max(1, prompt.length) * (request.numReturnSequences ?? 1) }, (): VideoLlavaSequence => ({ text: '', ids: [], finishReason: 'abort' }));
+  const prompt =
+    request.prompt === undefined ? [] : typeof request.prompt === 'string' ? [request.prompt] : [...request.prompt];
+  const sequences = Array.from(
+    { length: Math.max(1, prompt.length) * (request.numReturnSequences ?? 1) },
+    (): VideoLlavaSequence => ({ text: '', ids: [], finishReason: 'abort' }),
+  );
   return { ...sequences[0]!, sequences, prompt, promptTokens: 0 };
 }
 
@@ -347,7 +403,8 @@ function conversionHint(source: ModelSource): string {
 
 /** A missing ONNX file in a folder that holds a safetensors checkpoint: say to convert it. */
 async function explainUnconverted(error: unknown, source: ModelSource): Promise<unknown> {
-  if (!VideoLlavaError.isInstance(error) || error.code !== 'FILE_NOT_FOUND' || !/onnx\//.test(error.file ?? '')) return error;
+  if (!VideoLlavaError.isInstance(error) || error.code !== 'FILE_NOT_FOUND' || !/onnx\//.test(error.file ?? ''))
+    return error;
   let raw = false;
   try {
     raw = (await source.exists('model.safetensors')) || (await source.exists('model.safetensors.index.json'));
@@ -358,6 +415,12 @@ async function explainUnconverted(error: unknown, source: ModelSource): Promise<
   return new VideoLlavaError(
     'FILE_NOT_FOUND',
     `${source.description} is a Hugging Face checkpoint (model.safetensors) without the ONNX files video-llava.js runs (${error.file}). ${conversionHint(source)}`,
-    { file: error.file, field: 'source', expected: 'a converted model folder (onnx/*.onnx)', actual: 'a safetensors checkpoint', cause: error },
+    {
+      file: error.file,
+      field: 'source',
+      expected: 'a converted model folder (onnx/*.onnx)',
+      actual: 'a safetensors checkpoint',
+      cause: error,
+    },
   );
 }

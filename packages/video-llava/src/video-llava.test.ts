@@ -41,7 +41,12 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
   it('answers about the MP4 file with the reference tokens (FFmpeg frames, processed here) and reports progress', async () => {
     model.clearPrefixCache();
     const stages: string[] = [];
-    const answer = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 24, onProgress: (event) => stages.push(event.stage) });
+    const answer = await model.generate({
+      prompt: videoPrompt,
+      videos: [videoFile],
+      maxNewTokens: 24,
+      onProgress: (event) => stages.push(event.stage),
+    });
     expect(answer.ids).toEqual(expectedVideoIds);
     expect(answer.text).toBe(model.processor.decode(expectedVideoIds, { skipSpecialTokens: true }));
     expect(answer.promptTokens).toBe(videoCase.input_ids_shape[1]);
@@ -50,12 +55,24 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
   });
 
   it('answers about the PNG file with the reference tokens', async () => {
-    const answer = await model.generate({ prompt: imageCase.text[0]!, images: [join(tinyFixture.images, imageCase.images[0]!)], maxNewTokens: 24, prefixCache: false });
-    expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_image', 'generated_ids.npy').data as BigInt64Array, Number));
+    const answer = await model.generate({
+      prompt: imageCase.text[0]!,
+      images: [join(tinyFixture.images, imageCase.images[0]!)],
+      maxNewTokens: 24,
+      prefixCache: false,
+    });
+    expect(answer.ids).toEqual(
+      Array.from(tinyFixture.npy('case_image', 'generated_ids.npy').data as BigInt64Array, Number),
+    );
   });
 
   it('builds the prompt from chat messages', async () => {
-    const answer = await model.generate({ messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }], videos: [videoFile], maxNewTokens: 4, prefixCache: false });
+    const answer = await model.generate({
+      messages: [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'Why is this funny?' }] }],
+      videos: [videoFile],
+      maxNewTokens: 4,
+      prefixCache: false,
+    });
     expect(answer.prompt).toEqual([videoPrompt]);
     expect(answer.ids).toEqual(expectedVideoIds.slice(0, 4));
   });
@@ -88,7 +105,10 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
     expect(reused + prefilled).toBe(second.promptTokens);
     expect(prefilled).toBeLessThan(40);
     // The same question to a model without a cached prefix: every token the same.
-    const fresh = await VideoLlava.load(await convertedFixture(), { prefixCache: false, sessionOptions: { threads: 1 } });
+    const fresh = await VideoLlava.load(await convertedFixture(), {
+      prefixCache: false,
+      sessionOptions: { threads: 1 },
+    });
     try {
       const expected = await fresh.generate({ prompt: followUp, videos: [videoFile], maxNewTokens: 8 });
       expect(fresh.model.statistics.videoEncoderRuns).toBe(1);
@@ -100,14 +120,22 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
   });
 
   it('refuses placeholders and media that disagree', async () => {
-    const error = await caught(model.generate({ prompt: videoPrompt, videos: [videoFile, videoFile], maxNewTokens: 2 }));
+    const error = await caught(
+      model.generate({ prompt: videoPrompt, videos: [videoFile, videoFile], maxNewTokens: 2 }),
+    );
     expect(error.code).toBe('TOKEN_COUNT_MISMATCH');
     const image = await caught(model.generate({ prompt: 'USER: <image>\nHi ASSISTANT:', maxNewTokens: 2 }));
     expect(image.code).toBe('TOKEN_COUNT_MISMATCH');
   });
 
   it('refuses a prompt that does not fit the model (two videos are 4112 tokens, max_position_embeddings is 4096)', async () => {
-    const error = await caught(model.generate({ prompt: 'USER: <video>\n<video>\nCompare. ASSISTANT:', videos: [videoFile, videoFile], maxNewTokens: 2 }));
+    const error = await caught(
+      model.generate({
+        prompt: 'USER: <video>\n<video>\nCompare. ASSISTANT:',
+        videos: [videoFile, videoFile],
+        maxNewTokens: 2,
+      }),
+    );
     expect(error.code).toBe('SEQUENCE_TOO_LONG');
     expect(error.field).toBe('text_config.max_position_embeddings');
   });
@@ -134,7 +162,12 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
     });
     expect(answer.finishReason).toBe('abort');
     expect(answer.ids).toEqual(expectedVideoIds.slice(0, 4));
-    const again = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 2, prefixCache: false });
+    const again = await model.generate({
+      prompt: videoPrompt,
+      videos: [videoFile],
+      maxNewTokens: 2,
+      prefixCache: false,
+    });
     expect(again.ids).toEqual(expectedVideoIds.slice(0, 2));
   });
 
@@ -153,7 +186,11 @@ describe('the Node entry exports', () => {
 });
 
 /** Serves `folder` over HTTP under `prefix`, for as long as `work` runs (`requests`: how often each path was asked for). */
-async function serving<T>(folder: string, prefix: string, work: (base: string, requests: Map<string, number>) => Promise<T>): Promise<T> {
+async function serving<T>(
+  folder: string,
+  prefix: string,
+  work: (base: string, requests: Map<string, number>) => Promise<T>,
+): Promise<T> {
   const server = await startStaticServer({ folders: { [prefix]: folder } });
   try {
     return await work(server.origin.replace(/\/$/, ''), server.requests);
@@ -164,7 +201,9 @@ async function serving<T>(folder: string, prefix: string, work: (base: string, r
 
 describe('a raw checkpoint loaded by URL or hub id', () => {
   it('by URL: says to download it or give its hub id, as video-llava convert takes no URL', async () => {
-    const error = await serving(tinyFixture.model, '/raw/', (base) => caught(VideoLlava.load(`${base}/raw/`, { sessionOptions: { threads: 1 } })));
+    const error = await serving(tinyFixture.model, '/raw/', (base) =>
+      caught(VideoLlava.load(`${base}/raw/`, { sessionOptions: { threads: 1 } })),
+    );
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.actual).toBe('a safetensors checkpoint');
     expect(error.message).toMatch(/not a URL: download the checkpoint/);
@@ -173,7 +212,9 @@ describe('a raw checkpoint loaded by URL or hub id', () => {
   });
 
   it('by hub id: names the repository (and revision) to convert, not its resolve URL', async () => {
-    const error = await serving(tinyFixture.model, '/org/tiny/resolve/v1/', (endpoint) => caught(VideoLlava.load(new HubSource('org/tiny@v1', { endpoint }), { sessionOptions: { threads: 1 } })));
+    const error = await serving(tinyFixture.model, '/org/tiny/resolve/v1/', (endpoint) =>
+      caught(VideoLlava.load(new HubSource('org/tiny@v1', { endpoint }), { sessionOptions: { threads: 1 } })),
+    );
     expect(error.code).toBe('FILE_NOT_FOUND');
     expect(error.message).toContain('`video-llava convert org/tiny@v1 <output-folder>`');
     expect(error.message).not.toMatch(/video-llava convert https?:/);
@@ -186,10 +227,20 @@ describe('VideoLlava abort before the generation starts', () => {
     try {
       const controller = new AbortController();
       controller.abort();
-      const answer = await model.generate({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 4, signal: controller.signal });
+      const answer = await model.generate({
+        prompt: videoPrompt,
+        videos: [videoFile],
+        maxNewTokens: 4,
+        signal: controller.signal,
+      });
       expect(answer).toMatchObject({ ids: [], text: '', finishReason: 'abort', promptTokens: 0 });
       expect(model.model.statistics.decoderRuns).toBe(0);
-      const stream = model.stream({ prompt: videoPrompt, videos: [videoFile], maxNewTokens: 4, signal: controller.signal });
+      const stream = model.stream({
+        prompt: videoPrompt,
+        videos: [videoFile],
+        maxNewTokens: 4,
+        signal: controller.signal,
+      });
       const deltas: unknown[] = [];
       for await (const delta of stream) deltas.push(delta);
       expect(deltas).toEqual([]);
@@ -208,7 +259,9 @@ describe('VideoLlava.load from an http(s) URL', () => {
       try {
         const textOnly = fixtureCases().find((fixtureCase) => fixtureCase.name === 'text_only')!;
         const answer = await model.generate({ prompt: textOnly.text[0]!, maxNewTokens: 24 });
-        expect(answer.ids).toEqual(Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number));
+        expect(answer.ids).toEqual(
+          Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number),
+        );
         expect(requests.has('/model/onnx/decoder_model_merged.onnx')).toBe(true);
         expect(requests.has('/model/onnx/image_encoder.onnx')).toBe(false);
       } finally {

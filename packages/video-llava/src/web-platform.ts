@@ -11,25 +11,46 @@ function pageUrl(): string | undefined {
 
 function resolveWebSource(source: string | ModelSource, options: SourceOptions): ModelSource {
   if (typeof source !== 'string') return source;
-  if (/^https?:\/\//i.test(source)) return new HttpSource(source, options.http as ConstructorParameters<typeof HttpSource>[1]);
-  if (!source.startsWith('.') && !source.startsWith('/') && looksLikeHubId(source)) return new HubSource(source, options.hub as ConstructorParameters<typeof HubSource>[1]);
+  if (/^https?:\/\//i.test(source))
+    return new HttpSource(source, options.http as ConstructorParameters<typeof HttpSource>[1]);
+  if (!source.startsWith('.') && !source.startsWith('/') && looksLikeHubId(source))
+    return new HubSource(source, options.hub as ConstructorParameters<typeof HubSource>[1]);
   const base = pageUrl();
   if (base === undefined) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${JSON.stringify(source)} is neither an http(s) URL nor a hub id, and there is no page URL to resolve it against.`, {
-      field: 'source',
-      expected: 'an http(s) URL, a hub id (org/name) or a ModelSource',
-      actual: source,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${JSON.stringify(source)} is neither an http(s) URL nor a hub id, and there is no page URL to resolve it against.`,
+      {
+        field: 'source',
+        expected: 'an http(s) URL, a hub id (org/name) or a ModelSource',
+        actual: source,
+      },
+    );
   }
   return new HttpSource(new URL(source, base), options.http as ConstructorParameters<typeof HttpSource>[1]);
 }
 
 function isFileLike(input: unknown): boolean {
-  return typeof input === 'string' || input instanceof URL || input instanceof Uint8Array || input instanceof ArrayBuffer || (typeof Blob !== 'undefined' && input instanceof Blob);
+  return (
+    typeof input === 'string' ||
+    input instanceof URL ||
+    input instanceof Uint8Array ||
+    input instanceof ArrayBuffer ||
+    (typeof Blob !== 'undefined' && input instanceof Blob)
+  );
 }
 
 /** The image sources the browser draws itself (`ImageBitmapSource`), which the browser's `loadImage` reads. */
-const BROWSER_IMAGE_TYPES = ['ImageBitmap', 'HTMLImageElement', 'SVGImageElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'ImageData', 'VideoFrame'];
+const BROWSER_IMAGE_TYPES = [
+  'ImageBitmap',
+  'HTMLImageElement',
+  'SVGImageElement',
+  'HTMLCanvasElement',
+  'OffscreenCanvas',
+  'HTMLVideoElement',
+  'ImageData',
+  'VideoFrame',
+];
 
 /**
  * Whether `input` is an `ImageBitmap`, `<img>`, canvas, `ImageData`, ... Looked up by name, as each exists only
@@ -57,9 +78,20 @@ export const webPlatform: VideoLlavaPlatform = {
   isMediaFile: (input) => isFileLike(input) || isBrowserImage(input),
   loadVideo: (input, options) => {
     if (!isFileLike(input)) {
-      return Promise.reject(new VideoLlavaError('INVALID_ARGUMENT', `A video must be a URL, a Blob or bytes, found ${describeValue(input)}.`, { field: 'videos', expected: 'a URL, Blob or bytes', actual: describeValue(input) }));
+      return Promise.reject(
+        new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `A video must be a URL, a Blob or bytes, found ${describeValue(input)}.`,
+          { field: 'videos', expected: 'a URL, Blob or bytes', actual: describeValue(input) },
+        ),
+      );
     }
-    return loadVideo(input as BrowserVideoSource, { numFrames: options.numFrames, ...(options.signal ? { signal: options.signal } : {}), ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+    return loadVideo(input as BrowserVideoSource, {
+      numFrames: options.numFrames,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
   },
-  loadImage: (input, options) => loadImage(input as BrowserImageSource, options.signal ? { signal: options.signal } : {}),
+  loadImage: (input, options) =>
+    loadImage(input as BrowserImageSource, options.signal ? { signal: options.signal } : {}),
 };

@@ -29,7 +29,9 @@ describe('video-llava/web on the converted fixture (onnxruntime-web, WebAssembly
       return new Tensor('float32', values.data as Float32Array, values.dims);
     });
     const answer = await model.generate({ prompt: fixtureCase.text[0]!, images, maxNewTokens: 24, doSample: false });
-    expect(answer.ids).toEqual(Array.from(tinyFixture.npy(`case_${name}`, 'generated_ids.npy').data as BigInt64Array, Number));
+    expect(answer.ids).toEqual(
+      Array.from(tinyFixture.npy(`case_${name}`, 'generated_ids.npy').data as BigInt64Array, Number),
+    );
   });
 
   it('exports the Tensor of @video-llava/core and its dtype type', () => {

@@ -19,44 +19,71 @@ import { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indi
  * @throws VideoLlavaError `INVALID_ARGUMENT` naming the file: conflicting options, an index out of range, or more
  *   frames asked at an `fps` than the video has
  */
-export function pickFrameIndices(file: string, totalFrames: number, videoFps: number | undefined, selection: FrameSelection, onWarning?: WarningCallback): number[] {
+export function pickFrameIndices(
+  file: string,
+  totalFrames: number,
+  videoFps: number | undefined,
+  selection: FrameSelection,
+  onWarning?: WarningCallback,
+): number[] {
   const given = (['numFrames', 'indices', 'fps'] as const).filter((name) => selection[name] !== undefined);
   if (given.length > 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${file}: ${given.join(' and ')} are mutually exclusive ways to pick frames; give one.`, {
-      file,
-      field: given[1],
-      expected: 'one of numFrames, indices, fps',
-      actual: given,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${file}: ${given.join(' and ')} are mutually exclusive ways to pick frames; give one.`,
+      {
+        file,
+        field: given[1],
+        expected: 'one of numFrames, indices, fps',
+        actual: given,
+      },
+    );
   }
   try {
     if (selection.indices !== undefined) {
       if (selection.indices.length === 0) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', 'indices is empty.', { field: 'indices', expected: 'at least one index', actual: [] });
+        throw new VideoLlavaError('INVALID_ARGUMENT', 'indices is empty.', {
+          field: 'indices',
+          expected: 'at least one index',
+          actual: [],
+        });
       }
       selection.indices.forEach((index, position) => {
         if (!Number.isSafeInteger(index) || index < 0 || index >= totalFrames) {
-          throw new VideoLlavaError('INVALID_ARGUMENT', `indices[${position}] = ${describeValue(index)} is not a frame of a ${totalFrames}-frame video.`, {
-            field: `indices[${position}]`,
-            expected: `an integer in [0, ${totalFrames - 1}]`,
-            actual: index,
-          });
+          throw new VideoLlavaError(
+            'INVALID_ARGUMENT',
+            `indices[${position}] = ${describeValue(index)} is not a frame of a ${totalFrames}-frame video.`,
+            {
+              field: `indices[${position}]`,
+              expected: `an integer in [0, ${totalFrames - 1}]`,
+              actual: index,
+            },
+          );
         }
       });
       return [...selection.indices];
     }
     if (selection.fps !== undefined) {
       if (videoFps === undefined) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', 'the video gives no frame rate, which fps sampling needs; use numFrames.', {
-          field: 'fps',
-          expected: 'a video with a frame rate',
-          actual: undefined,
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          'the video gives no frame rate, which fps sampling needs; use numFrames.',
+          {
+            field: 'fps',
+            expected: 'a video with a frame rate',
+            actual: undefined,
+          },
+        );
       }
       return sampleFrameIndicesAtFps(totalFrames, videoFps, selection.fps);
     }
     const numFrames = selection.numFrames ?? 8;
-    if (Number.isSafeInteger(numFrames) && Number.isSafeInteger(totalFrames) && totalFrames >= 1 && numFrames > totalFrames) {
+    if (
+      Number.isSafeInteger(numFrames) &&
+      Number.isSafeInteger(totalFrames) &&
+      totalFrames >= 1 &&
+      numFrames > totalFrames
+    ) {
       const indices = Array.from({ length: numFrames }, (_, index) => Math.floor((index * totalFrames) / numFrames));
       onWarning?.({
         code: 'FRAMES_REPEATED',
@@ -82,8 +109,14 @@ export function pickFrameIndices(file: string, totalFrames: number, videoFps: nu
 }
 
 /** Frames in the caller's order (repeats included) from frames decoded once each in ascending index order. */
-export function arrangeFrames(decoded: Uint8Array, sorted: readonly number[], indices: readonly number[], frameBytes: number): Uint8Array {
-  if (sorted.length === indices.length && sorted.every((index, position) => index === indices[position])) return decoded;
+export function arrangeFrames(
+  decoded: Uint8Array,
+  sorted: readonly number[],
+  indices: readonly number[],
+  frameBytes: number,
+): Uint8Array {
+  if (sorted.length === indices.length && sorted.every((index, position) => index === indices[position]))
+    return decoded;
   const frames = new Uint8Array(frameBytes * indices.length);
   const positions = new Map(sorted.map((index, position) => [index, position]));
   indices.forEach((index, position) => {

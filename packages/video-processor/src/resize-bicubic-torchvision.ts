@@ -1,6 +1,12 @@
 import { VideoLlavaError, describeValue } from '@video-llava/core';
 import type { FrameImage } from './frame-image.js';
-import { type AxisIntegerTaps, type AxisTaps, type TorchvisionFilter, computeAxisIntegerTaps, computeAxisTapsFloat32 } from './resize-weights.js';
+import {
+  type AxisIntegerTaps,
+  type AxisTaps,
+  type TorchvisionFilter,
+  computeAxisIntegerTaps,
+  computeAxisTapsFloat32,
+} from './resize-weights.js';
 
 /** A rectangle of the resized image, in its pixel coordinates. */
 export interface ResizeWindow {
@@ -34,15 +40,27 @@ export interface ResizeBicubicTorchvisionOptions {
 /** Throws `INVALID_ARGUMENT` naming `field` unless `value` is a positive integer. */
 export function checkSize(value: number, field: string): void {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a positive integer, found ${describeValue(value)}.`, {
-      field,
-      expected: 'a positive integer',
-      actual: value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must be a positive integer, found ${describeValue(value)}.`,
+      {
+        field,
+        expected: 'a positive integer',
+        actual: value,
+      },
+    );
   }
 }
 
-function checkFrame(frame: { readonly data: { readonly length: number }; readonly width: number; readonly height: number; readonly channels: number }, field: string): void {
+function checkFrame(
+  frame: {
+    readonly data: { readonly length: number };
+    readonly width: number;
+    readonly height: number;
+    readonly channels: number;
+  },
+  field: string,
+): void {
   checkSize(frame.width, `${field}.width`);
   checkSize(frame.height, `${field}.height`);
   checkSize(frame.channels, `${field}.channels`);
@@ -71,11 +89,15 @@ function resolveWindow(window: ResizeWindow | undefined, width: number, height: 
     left + window.width <= width &&
     top + window.height <= height;
   if (!fits) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `options.window ${describeValue(window)} is not inside the ${width}x${height} output.`, {
-      field: 'options.window',
-      expected: `a rectangle inside ${width}x${height}`,
-      actual: window,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `options.window ${describeValue(window)} is not inside the ${width}x${height} output.`,
+      {
+        field: 'options.window',
+        expected: `a rectangle inside ${width}x${height}`,
+        actual: window,
+      },
+    );
   }
   return window;
 }
@@ -125,7 +147,9 @@ export function resizeBicubicTorchvision(
   // Horizontal pass: the rows the vertical pass will read, the window's columns.
   const filter = options.interpolation ?? 'bicubic';
   const verticalTaps = resizeHeight ? computeAxisIntegerTaps(frame.height, height, filter) : undefined;
-  const rows = verticalTaps ? sourceSpan(verticalTaps, window.top, window.height) : { first: window.top, end: window.top + window.height };
+  const rows = verticalTaps
+    ? sourceSpan(verticalTaps, window.top, window.height)
+    : { first: window.top, end: window.top + window.height };
   const rowCount = rows.end - rows.first;
   let horizontal: Uint8Array | Uint8ClampedArray;
   let horizontalWidth: number;
@@ -143,7 +167,16 @@ export function resizeBicubicTorchvision(
 
   const out = new Uint8Array(window.width * window.height * channels);
   if (verticalTaps) {
-    verticalPass(horizontal, horizontalWidth, horizontalLeft, channels, resizeWidth ? rows.first : 0, verticalTaps, window, out);
+    verticalPass(
+      horizontal,
+      horizontalWidth,
+      horizontalLeft,
+      channels,
+      resizeWidth ? rows.first : 0,
+      verticalTaps,
+      window,
+      out,
+    );
   } else {
     // no vertical pass: copy the window's rows
     const sourceRowOffset = resizeWidth ? rows.first : 0;
@@ -261,7 +294,9 @@ export function resizeBicubicTorchvisionFloat(
   const f32 = Math.fround;
   const filter = options.interpolation ?? 'bicubic';
   const verticalTaps = height !== frame.height ? computeAxisTapsFloat32(frame.height, height, filter) : undefined;
-  const rows = verticalTaps ? sourceSpan(verticalTaps, window.top, window.height) : { first: window.top, end: window.top + window.height };
+  const rows = verticalTaps
+    ? sourceSpan(verticalTaps, window.top, window.height)
+    : { first: window.top, end: window.top + window.height };
   const rowCount = rows.end - rows.first;
 
   // horizontal pass over the needed rows: `rowCount` rows of `window.width` columns

@@ -44,14 +44,25 @@ export function resizeNearestExactTorchvision<Data extends Uint8Array | Uint8Cla
 ): SampleImage<Data> {
   checkSize(width, 'width');
   checkSize(height, 'height');
-  const inside = [window.left, window.top].every((value) => Number.isSafeInteger(value) && value >= 0) && window.width >= 1 && window.height >= 1 && window.left + window.width <= width && window.top + window.height <= height;
+  const inside =
+    [window.left, window.top].every((value) => Number.isSafeInteger(value) && value >= 0) &&
+    window.width >= 1 &&
+    window.height >= 1 &&
+    window.left + window.width <= width &&
+    window.top + window.height <= height;
   if (!inside) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `window ${describeValue(window)} is not inside the ${width}x${height} output.`, { field: 'window', expected: `a rectangle inside ${width}x${height}`, actual: window });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `window ${describeValue(window)} is not inside the ${width}x${height} output.`,
+      { field: 'window', expected: `a rectangle inside ${width}x${height}`, actual: window },
+    );
   }
   const channels = frame.channels;
   const size = window.width * window.height * channels;
   const out = (frame.data instanceof Float32Array ? new Float32Array(size) : new Uint8Array(size)) as Data;
-  const columns = Array.from({ length: window.width }, (_, x) => nearestExactSourceIndex(frame.width, width, window.left + x));
+  const columns = Array.from({ length: window.width }, (_, x) =>
+    nearestExactSourceIndex(frame.width, width, window.left + x),
+  );
   for (let y = 0; y < window.height; y++) {
     const sourceRow = nearestExactSourceIndex(frame.height, height, window.top + y) * frame.width;
     const outRow = y * window.width;

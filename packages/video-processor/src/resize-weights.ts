@@ -63,7 +63,11 @@ function truncate(value: number): number {
  * @param filter the filter
  * @default filter 'bicubic'
  */
-export function computeAxisTaps(inputSize: number, outputSize: number, filter: TorchvisionFilter = 'bicubic'): AxisTaps & { maxWeight: number } {
+export function computeAxisTaps(
+  inputSize: number,
+  outputSize: number,
+  filter: TorchvisionFilter = 'bicubic',
+): AxisTaps & { maxWeight: number } {
   // area_pixel_compute_scale without align_corners and without an explicit scale factor
   const scale = inputSize / outputSize;
   const interpolationSize = INTERPOLATION_SIZE[filter];
@@ -108,7 +112,11 @@ export function computeAxisTaps(inputSize: number, outputSize: number, filter: T
  * @param filter the filter
  * @default filter 'bicubic'
  */
-export function computeAxisIntegerTaps(inputSize: number, outputSize: number, filter: TorchvisionFilter = 'bicubic'): AxisIntegerTaps {
+export function computeAxisIntegerTaps(
+  inputSize: number,
+  outputSize: number,
+  filter: TorchvisionFilter = 'bicubic',
+): AxisIntegerTaps {
   const taps = computeAxisTaps(inputSize, outputSize, filter);
   let precision = 0;
   for (precision = 0; precision < 22; precision++) {
@@ -150,7 +158,11 @@ function linearFilterFloat32(value: number): number {
  * @param filter the filter
  * @default filter 'bicubic'
  */
-export function computeAxisTapsFloat32(inputSize: number, outputSize: number, filter: TorchvisionFilter = 'bicubic'): AxisTaps {
+export function computeAxisTapsFloat32(
+  inputSize: number,
+  outputSize: number,
+  filter: TorchvisionFilter = 'bicubic',
+): AxisTaps {
   const scale = f32(f32(inputSize) / f32(outputSize));
   const halfSize = INTERPOLATION_SIZE[filter] / 2;
   const support = f32(scale >= 1 ? halfSize * scale : halfSize);

@@ -2,11 +2,15 @@ import { VideoLlavaError, describeValue } from '@video-llava/core';
 
 function checkCount(value: number, field: string, minimum: number): void {
   if (!Number.isSafeInteger(value) || value < minimum) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be an integer >= ${minimum}, found ${describeValue(value)}.`, {
-      field,
-      expected: `an integer >= ${minimum}`,
-      actual: value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must be an integer >= ${minimum}, found ${describeValue(value)}.`,
+      {
+        field,
+        expected: `an integer >= ${minimum}`,
+        actual: value,
+      },
+    );
   }
 }
 
@@ -28,11 +32,15 @@ function checkCount(value: number, field: string, minimum: number): void {
 export function sampleFrameIndices(totalFrames: number, numFrames: number): number[] {
   checkCount(totalFrames, 'totalFrames', 0);
   checkCount(numFrames, 'numFrames', 1);
-  const uniform = (): number[] => Array.from({ length: numFrames }, (_, index) => Math.floor((index * totalFrames) / numFrames));
+  const uniform = (): number[] =>
+    Array.from({ length: numFrames }, (_, index) => Math.floor((index * totalFrames) / numFrames));
   if (numFrames > totalFrames) {
     // The model card's example (np.arange on the frame count) would repeat frames here; transformers' sampler
     // refuses. Refuse, and say which indices give the example's repeats.
-    const repeats = totalFrames > 0 && numFrames <= 64 ? ` To repeat frames as the model card's example does, pass indices [${uniform().join(', ')}].` : '';
+    const repeats =
+      totalFrames > 0 && numFrames <= 64
+        ? ` To repeat frames as the model card's example does, pass indices [${uniform().join(', ')}].`
+        : '';
     throw new VideoLlavaError(
       'INVALID_ARGUMENT',
       `Cannot sample ${numFrames} frames from a video of ${totalFrames} frame${totalFrames === 1 ? '' : 's'}: numFrames must be <= the frame count.${repeats}`,
@@ -59,11 +67,15 @@ export function sampleFrameIndicesAtFps(totalFrames: number, videoFps: number, f
     ['fps', fps],
   ] as const) {
     if (!Number.isFinite(value) || value <= 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a positive number, found ${describeValue(value)}.`, {
-        field,
-        expected: 'a positive number',
-        actual: value,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${field} must be a positive number, found ${describeValue(value)}.`,
+        {
+          field,
+          expected: 'a positive number',
+          actual: value,
+        },
+      );
     }
   }
   const numFrames = Math.trunc((totalFrames / videoFps) * fps);

@@ -45,12 +45,17 @@ function isVideoWithFrames(value: unknown): value is VideoWithFrames {
 }
 
 function invalid(field: string, expected: string, actual: unknown): never {
-  throw new VideoLlavaError('INVALID_ARGUMENT', `${field} should be ${expected}, found ${describeValue(actual)}.`, { field, expected, actual });
+  throw new VideoLlavaError('INVALID_ARGUMENT', `${field} should be ${expected}, found ${describeValue(actual)}.`, {
+    field,
+    expected,
+    actual,
+  });
 }
 
 function framesOfTensor(tensor: Tensor, field: string): FrameImage[] {
   if (tensor.dtype !== 'uint8') invalid(`${field}.dtype`, 'uint8', tensor.dtype);
-  if (tensor.dims.length !== 4) invalid(`${field}.dims`, '[frames, height, width, channels]', `[${tensor.dims.join(', ')}]`);
+  if (tensor.dims.length !== 4)
+    invalid(`${field}.dims`, '[frames, height, width, channels]', `[${tensor.dims.join(', ')}]`);
   const [count, height, width, channels] = tensor.dims as [number, number, number, number];
   const frameSize = height * width * channels;
   const data = tensor.data as Uint8Array;
@@ -67,7 +72,8 @@ function normalizeOne(video: VideoFrames, field: string): NormalizedVideo {
     const inner = normalizeOne(video.frames, `${field}.frames`);
     return { frames: inner.frames, fps: video.fps };
   }
-  if (!Array.isArray(video)) invalid(field, 'a uint8 tensor [frames, height, width, channels], an array of frames or { frames }', video);
+  if (!Array.isArray(video))
+    invalid(field, 'a uint8 tensor [frames, height, width, channels], an array of frames or { frames }', video);
   const frames = video as readonly unknown[];
   frames.forEach((frame, index) => {
     if (!isFrameImage(frame)) invalid(`${field}[${index}]`, 'a frame { data, width, height, channels }', frame);
@@ -80,11 +86,15 @@ function normalizeOne(video: VideoFrames, field: string): NormalizedVideo {
  * `[videos, frames, height, width, channels]` and an array whose items are videos are batches; anything else is
  * one video.
  */
-export function normalizeVideos(videos: VideoFrames | readonly VideoFrames[] | Tensor<'uint8'>, field = 'videos'): NormalizedVideo[] {
+export function normalizeVideos(
+  videos: VideoFrames | readonly VideoFrames[] | Tensor<'uint8'>,
+  field = 'videos',
+): NormalizedVideo[] {
   if (isTensor(videos) && videos.dims.length === 5) {
     const [count] = videos.dims as [number];
     const result: NormalizedVideo[] = [];
-    for (let index = 0; index < count; index++) result.push(normalizeOne(videos.at(index) as Tensor<'uint8'>, `${field}[${index}]`));
+    for (let index = 0; index < count; index++)
+      result.push(normalizeOne(videos.at(index) as Tensor<'uint8'>, `${field}[${index}]`));
     return result;
   }
   if (Array.isArray(videos) && videos.length > 0 && !isFrameImage(videos[0])) {

@@ -34,7 +34,10 @@ describe('VideoLlavaVideoProcessor', () => {
   });
 
   it('matches each fixture image given as a one-frame video (torchvision resampler on many sizes)', () => {
-    const index = tinyFixture.json<Array<{ file: string; frame_shape: number[]; out_shape: number[] }>>('video_frames_pixel_values', 'index.json');
+    const index = tinyFixture.json<Array<{ file: string; frame_shape: number[]; out_shape: number[] }>>(
+      'video_frames_pixel_values',
+      'index.json',
+    );
     expect(index.length).toBe(9);
     for (const { file, frame_shape: frameShape, out_shape: outShape } of index) {
       // The JPEG's pixels come from the reference decoder (PIL/libjpeg-turbo) so only the processor is compared.
@@ -53,7 +56,12 @@ describe('VideoLlavaVideoProcessor', () => {
     const frames = tinyFixture.npy('video_sampled_frames.npy') as Tensor<'uint8'>;
     const expected = tinyFixture.npy('pixel_values_videos_sample.npy');
     const [count, height, width] = frames.dims as [number, number, number];
-    const images = Array.from({ length: count }, (_, index) => ({ data: frames.at(index).data as Uint8Array, width, height, channels: 3 }));
+    const images = Array.from({ length: count }, (_, index) => ({
+      data: frames.at(index).data as Uint8Array,
+      width,
+      height,
+      channels: 3,
+    }));
     const batch = processor.preprocess([images, { frames }]).pixelValuesVideos;
     expect(batch.dims).toEqual([2, ...expected.dims.slice(1)]);
     assertClose(batch.at(0), expected.at(0), TOLERANCE, 'array of images');
@@ -66,7 +74,9 @@ describe('VideoLlavaVideoProcessor', () => {
     const sampled = processor.preprocess(frames, { doSampleFrames: true, numFrames: 4 }).pixelValuesVideos;
     expect(sampled.dims[1]).toBe(4);
     // floor(i * 8 / 4) = 0, 2, 4, 6
-    [0, 2, 4, 6].forEach((source, index) => assertClose(sampled.at(0).at(index), all.at(0).at(source), 0, `frame ${index}`));
+    [0, 2, 4, 6].forEach((source, index) =>
+      assertClose(sampled.at(0).at(index), all.at(0).at(source), 0, `frame ${index}`),
+    );
     const error = catchError(() => processor.preprocess(frames, { doSampleFrames: true, numFrames: 9 }));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.field).toBe('numFrames');
@@ -75,23 +85,49 @@ describe('VideoLlavaVideoProcessor', () => {
   });
 
   it('repeats gray to RGB and blends transparent RGBA onto white like the reference', () => {
-    const gray = new Tensor('uint8', new Uint8Array(300 * 200).map((_, index) => (index * 7) % 256), [1, 200, 300, 1]);
-    const rgb = new Tensor('uint8', new Uint8Array(300 * 200 * 3).map((_, index) => ((Math.floor(index / 3) * 7) % 256)), [1, 200, 300, 3]);
+    const gray = new Tensor(
+      'uint8',
+      new Uint8Array(300 * 200).map((_, index) => (index * 7) % 256),
+      [1, 200, 300, 1],
+    );
+    const rgb = new Tensor(
+      'uint8',
+      new Uint8Array(300 * 200 * 3).map((_, index) => (Math.floor(index / 3) * 7) % 256),
+      [1, 200, 300, 3],
+    );
     assertClose(processor.preprocess(gray).pixelValuesVideos, processor.preprocess(rgb).pixelValuesVideos, 0, 'gray');
     // opaque RGBA keeps its RGB
-    const opaque = new Tensor('uint8', new Uint8Array(300 * 200 * 4).map((_, index) => (index % 4 === 3 ? 255 : (Math.floor(index / 4) * 7) % 256)), [1, 200, 300, 4]);
-    assertClose(processor.preprocess(opaque).pixelValuesVideos, processor.preprocess(rgb).pixelValuesVideos, 0, 'opaque rgba');
+    const opaque = new Tensor(
+      'uint8',
+      new Uint8Array(300 * 200 * 4).map((_, index) => (index % 4 === 3 ? 255 : (Math.floor(index / 4) * 7) % 256)),
+      [1, 200, 300, 4],
+    );
+    assertClose(
+      processor.preprocess(opaque).pixelValuesVideos,
+      processor.preprocess(rgb).pixelValuesVideos,
+      0,
+      'opaque rgba',
+    );
     // fully transparent black becomes white
     const clear = new Tensor('uint8', new Uint8Array(300 * 200 * 4), [1, 200, 300, 4]);
     const white = new Tensor('uint8', new Uint8Array(300 * 200 * 3).fill(255), [1, 200, 300, 3]);
-    assertClose(processor.preprocess(clear).pixelValuesVideos, processor.preprocess(white).pixelValuesVideos, 1e-6, 'transparent');
+    assertClose(
+      processor.preprocess(clear).pixelValuesVideos,
+      processor.preprocess(white).pixelValuesVideos,
+      1e-6,
+      'transparent',
+    );
   });
 
   it('takes a 1x1 frame: upscaled to a constant frame, the same values as a 224x224 frame of that colour', () => {
     const pixel = new Tensor('uint8', new Uint8Array([10, 200, 77]), [1, 1, 1, 3]);
     const out = processor.preprocess(pixel).pixelValuesVideos;
     expect(out.dims).toEqual([1, 1, 3, 224, 224]);
-    const constant = new Tensor('uint8', new Uint8Array(224 * 224 * 3).map((_, index) => [10, 200, 77][index % 3]!), [1, 224, 224, 3]);
+    const constant = new Tensor(
+      'uint8',
+      new Uint8Array(224 * 224 * 3).map((_, index) => [10, 200, 77][index % 3]!),
+      [1, 224, 224, 3],
+    );
     assertClose(out, processor.preprocess(constant).pixelValuesVideos, 0, '1x1 frame');
     for (let channel = 0; channel < 3; channel++) {
       const plane = out.data.subarray(channel * 224 * 224, (channel + 1) * 224 * 224);
@@ -105,7 +141,10 @@ describe('VideoLlavaVideoProcessor', () => {
     const out = new VideoLlavaVideoProcessor(config).preprocess(small).pixelValuesVideos;
     expect(out.dims).toEqual([1, 1, 3, 224, 224]);
     const plane = out.data.subarray(0, 224 * 224);
-    const zero = Math.fround(Math.fround(0 - Math.fround(Math.fround(config.imageMean[0]) * Math.fround(255))) / Math.fround(Math.fround(config.imageStd[0]) * Math.fround(255)));
+    const zero = Math.fround(
+      Math.fround(0 - Math.fround(Math.fround(config.imageMean[0]) * Math.fround(255))) /
+        Math.fround(Math.fround(config.imageStd[0]) * Math.fround(255)),
+    );
     // (224 - 101) // 2 = 61 columns of padding on the left, (224 - 50) // 2 = 87 rows on top
     expect(plane[87 * 224 + 60]).toBe(zero);
     expect(plane[87 * 224 + 61]).not.toBe(zero);
@@ -135,6 +174,8 @@ describe('VideoLlavaVideoProcessor', () => {
     expect(catchError(() => processor.preprocess([])).code).toBe('INVALID_ARGUMENT');
     const float = new Tensor('float32', new Float32Array(8 * 8 * 3), [1, 8, 8, 3]);
     expect(catchError(() => processor.preprocess(float as unknown as Tensor<'uint8'>)).field).toBe('videos.dtype');
-    expect(catchError(() => new VideoLlavaVideoProcessor({ ...fixtureVideoProcessorConfig(), resample: 5 })).code).toBe('UNSUPPORTED');
+    expect(catchError(() => new VideoLlavaVideoProcessor({ ...fixtureVideoProcessorConfig(), resample: 5 })).code).toBe(
+      'UNSUPPORTED',
+    );
   });
 });

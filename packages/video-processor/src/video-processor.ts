@@ -1,7 +1,12 @@
 import type { SizeSpec, VideoProcessorConfig } from '@video-llava/config';
 import { Tensor, VideoLlavaError, describeValue } from '@video-llava/core';
 import type { FrameImage } from './frame-image.js';
-import { type FloatFrameImage, type ResizeWindow, resizeBicubicTorchvision, resizeBicubicTorchvisionFloat } from './resize-bicubic-torchvision.js';
+import {
+  type FloatFrameImage,
+  type ResizeWindow,
+  resizeBicubicTorchvision,
+  resizeBicubicTorchvisionFloat,
+} from './resize-bicubic-torchvision.js';
 import { resizeNearestExactTorchvision } from './resize-nearest-exact-torchvision.js';
 import type { TorchvisionFilter } from './resize-weights.js';
 import { sampleFrameIndices, sampleFrameIndicesAtFps } from './sample-frame-indices.js';
@@ -34,7 +39,14 @@ export interface VideoProcessorOutput {
 }
 
 /** The PIL resample codes, by name. */
-const RESAMPLE_NAMES: Record<number, string> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic', 4: 'box', 5: 'hamming' };
+const RESAMPLE_NAMES: Record<number, string> = {
+  0: 'nearest',
+  1: 'lanczos',
+  2: 'bilinear',
+  3: 'bicubic',
+  4: 'box',
+  5: 'hamming',
+};
 
 /**
  * What transformers' video processors resize with for each PIL code (`pil_torch_interpolation_mapping`):
@@ -152,7 +164,12 @@ export class VideoLlavaVideoProcessor {
       throw new VideoLlavaError(
         'UNSUPPORTED',
         `${file}: field "${field}" is ${config.resample} (${RESAMPLE_NAMES[config.resample] ?? 'not a PIL filter'}), which the video processor cannot resize with: transformers resizes videos with torchvision, which has no such filter for tensors. Use 0 (nearest), 2 (bilinear) or 3 (bicubic).`,
-        { ...(config.origin ? { file: config.origin.file } : {}), field, expected: '0, 2 or 3', actual: config.resample },
+        {
+          ...(config.origin ? { file: config.origin.file } : {}),
+          field,
+          expected: '0, 2 or 3',
+          actual: config.resample,
+        },
       );
     }
     this.config = config;
@@ -181,11 +198,15 @@ export class VideoLlavaVideoProcessor {
     for (const [videoIndex, frames] of rgb.entries()) {
       if (frameCount === -1) frameCount = frames.length;
       if (frames.length !== frameCount) {
-        throw new VideoLlavaError('SHAPE_MISMATCH', `videos[${videoIndex}] has ${frames.length} frames but videos[0] has ${frameCount}; a batch needs the same count.`, {
-          field: `videos[${videoIndex}]`,
-          expected: frameCount,
-          actual: frames.length,
-        });
+        throw new VideoLlavaError(
+          'SHAPE_MISMATCH',
+          `videos[${videoIndex}] has ${frames.length} frames but videos[0] has ${frameCount}; a batch needs the same count.`,
+          {
+            field: `videos[${videoIndex}]`,
+            expected: frameCount,
+            actual: frames.length,
+          },
+        );
       }
       const outputs: Float32Array[] = [];
       for (const frame of frames) {
@@ -221,21 +242,29 @@ export class VideoLlavaVideoProcessor {
     const doSample = options.doSampleFrames ?? this.config.doSampleFrames;
     if (!doSample) return video.frames;
     if (options.fps !== undefined && options.numFrames !== undefined) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', 'numFrames and fps are mutually exclusive ways to sample frames; give one.', {
-        field: 'options.fps',
-        expected: 'numFrames or fps, not both',
-        actual: { numFrames: options.numFrames, fps: options.fps },
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        'numFrames and fps are mutually exclusive ways to sample frames; give one.',
+        {
+          field: 'options.fps',
+          expected: 'numFrames or fps, not both',
+          actual: { numFrames: options.numFrames, fps: options.fps },
+        },
+      );
     }
     const fps = options.fps ?? (options.numFrames === undefined ? (this.config.fps ?? undefined) : undefined);
     let indices: number[];
     if (fps !== undefined && options.numFrames === undefined) {
       if (video.fps === undefined) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `${field} has no frame rate, which sampling at ${fps} fps needs; give { frames, fps } or use numFrames.`, {
-          field: `${field}.fps`,
-          expected: 'the video frame rate',
-          actual: undefined,
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `${field} has no frame rate, which sampling at ${fps} fps needs; give { frames, fps } or use numFrames.`,
+          {
+            field: `${field}.fps`,
+            expected: 'the video frame rate',
+            actual: undefined,
+          },
+        );
       }
       indices = sampleFrameIndicesAtFps(video.frames.length, video.fps, fps);
     } else {
@@ -249,7 +278,9 @@ export class VideoLlavaVideoProcessor {
     const config = this.config;
     const sourceWidth = frame.image.width;
     const sourceHeight = frame.image.height;
-    const resized = config.doResize ? resizeOutputSize(sourceWidth, sourceHeight, config.size) : { width: sourceWidth, height: sourceHeight };
+    const resized = config.doResize
+      ? resizeOutputSize(sourceWidth, sourceHeight, config.size)
+      : { width: sourceWidth, height: sourceHeight };
     const plan = config.doCenterCrop
       ? planCenterCrop(resized.width, resized.height, config.cropSize.width, config.cropSize.height)
       : { padLeft: 0, padTop: 0, window: { left: 0, top: 0, width: resized.width, height: resized.height } };
@@ -266,11 +297,22 @@ export class VideoLlavaVideoProcessor {
     if (!config.doResize) {
       samples = cropSamples(frame.image, inner);
     } else if (this.resampler === 'nearest-exact') {
-      samples = resizeNearestExactTorchvision<Uint8Array | Uint8ClampedArray | Float32Array>(frame.image, resized.width, resized.height, inner).data;
+      samples = resizeNearestExactTorchvision<Uint8Array | Uint8ClampedArray | Float32Array>(
+        frame.image,
+        resized.width,
+        resized.height,
+        inner,
+      ).data;
     } else if (frame.kind === 'uint8') {
-      samples = resizeBicubicTorchvision(frame.image, resized.width, resized.height, { window: inner, interpolation: this.resampler }).data;
+      samples = resizeBicubicTorchvision(frame.image, resized.width, resized.height, {
+        window: inner,
+        interpolation: this.resampler,
+      }).data;
     } else {
-      samples = resizeBicubicTorchvisionFloat(frame.image, resized.width, resized.height, { window: inner, interpolation: this.resampler }).data;
+      samples = resizeBicubicTorchvisionFloat(frame.image, resized.width, resized.height, {
+        window: inner,
+        interpolation: this.resampler,
+      }).data;
     }
 
     const f32 = Math.fround;
@@ -295,15 +337,18 @@ export class VideoLlavaVideoProcessor {
     const table = samples instanceof Uint8Array ? new Float32Array(256) : undefined;
     for (let channel = 0; channel < 3; channel++) {
       const plane = channel * planeSize;
-      if (inner.width !== window.width || inner.height !== window.height) out.fill(zero[channel]!, plane, plane + planeSize);
+      if (inner.width !== window.width || inner.height !== window.height)
+        out.fill(zero[channel]!, plane, plane + planeSize);
       if (table) for (let byte = 0; byte < 256; byte++) table[byte] = transform(byte, channel);
       for (let y = 0; y < inner.height; y++) {
         const sourceRow = y * inner.width * 3;
         const outRow = plane + (innerTop + y) * window.width + innerLeft;
         if (table) {
-          for (let x = 0, at = sourceRow + channel; x < inner.width; x++, at += 3) out[outRow + x] = table[samples[at]!]!;
+          for (let x = 0, at = sourceRow + channel; x < inner.width; x++, at += 3)
+            out[outRow + x] = table[samples[at]!]!;
         } else {
-          for (let x = 0; x < inner.width; x++) out[outRow + x] = transform(samples[sourceRow + x * 3 + channel]!, channel);
+          for (let x = 0; x < inner.width; x++)
+            out[outRow + x] = transform(samples[sourceRow + x * 3 + channel]!, channel);
         }
       }
     }
@@ -313,7 +358,10 @@ export class VideoLlavaVideoProcessor {
 
 function cropSamples(image: FrameImage | FloatFrameImage, window: ResizeWindow): ArrayLike<number> {
   const channels = image.channels;
-  const out = image.data instanceof Float32Array ? new Float32Array(window.width * window.height * channels) : new Uint8Array(window.width * window.height * channels);
+  const out =
+    image.data instanceof Float32Array
+      ? new Float32Array(window.width * window.height * channels)
+      : new Uint8Array(window.width * window.height * channels);
   for (let y = 0; y < window.height; y++) {
     const from = ((window.top + y) * image.width + window.left) * channels;
     out.set(image.data.subarray(from, from + window.width * channels), y * window.width * channels);
@@ -324,38 +372,58 @@ function cropSamples(image: FrameImage | FloatFrameImage, window: ResizeWindow):
 function checkFrames(videos: FrameImage[][]): void {
   for (const [videoIndex, frames] of videos.entries()) {
     if (frames.length === 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `videos[${videoIndex}] has no frames.`, { field: `videos[${videoIndex}]`, expected: 'at least one frame', actual: 0 });
+      throw new VideoLlavaError('INVALID_ARGUMENT', `videos[${videoIndex}] has no frames.`, {
+        field: `videos[${videoIndex}]`,
+        expected: 'at least one frame',
+        actual: 0,
+      });
     }
     const first = frames[0]!;
     for (const [frameIndex, frame] of frames.entries()) {
       const field = `videos[${videoIndex}][${frameIndex}]`;
       const { width, height, channels } = frame;
       if (![width, height].every((value) => Number.isSafeInteger(value) && value >= 1)) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `${field} has size ${describeValue(width)}x${describeValue(height)}; expected positive integers.`, {
-          field,
-          expected: 'positive integer width and height',
-          actual: { width, height },
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `${field} has size ${describeValue(width)}x${describeValue(height)}; expected positive integers.`,
+          {
+            field,
+            expected: 'positive integer width and height',
+            actual: { width, height },
+          },
+        );
       }
       if (channels !== 1 && channels !== 3 && channels !== 4) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `${field} has ${describeValue(channels)} channels; the video processor takes 1 (gray), 3 (RGB) or 4 (RGBA).`, {
-          field: `${field}.channels`,
-          expected: '1, 3 or 4',
-          actual: channels,
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `${field} has ${describeValue(channels)} channels; the video processor takes 1 (gray), 3 (RGB) or 4 (RGBA).`,
+          {
+            field: `${field}.channels`,
+            expected: '1, 3 or 4',
+            actual: channels,
+          },
+        );
       }
       if (frame.data.length !== width * height * channels) {
-        throw new VideoLlavaError('SHAPE_MISMATCH', `${field} holds ${frame.data.length} samples but ${width}x${height}x${channels} needs ${width * height * channels}.`, {
-          field: `${field}.data`,
-          expected: width * height * channels,
-          actual: frame.data.length,
-        });
+        throw new VideoLlavaError(
+          'SHAPE_MISMATCH',
+          `${field} holds ${frame.data.length} samples but ${width}x${height}x${channels} needs ${width * height * channels}.`,
+          {
+            field: `${field}.data`,
+            expected: width * height * channels,
+            actual: frame.data.length,
+          },
+        );
       }
       if (width !== first.width || height !== first.height || channels !== first.channels) {
         throw new VideoLlavaError(
           'SHAPE_MISMATCH',
           `${field} is ${width}x${height}x${channels} but frame 0 of the video is ${first.width}x${first.height}x${first.channels}; frames of a video share a size.`,
-          { field, expected: `${first.width}x${first.height}x${first.channels}`, actual: `${width}x${height}x${channels}` },
+          {
+            field,
+            expected: `${first.width}x${first.height}x${first.channels}`,
+            actual: `${width}x${height}x${channels}`,
+          },
         );
       }
     }
@@ -369,7 +437,8 @@ function checkFrames(videos: FrameImage[][]): void {
  */
 function convertGroupsToRgb(videos: FrameImage[][], doConvertRgb: boolean): WorkingFrame[][] {
   const transparentGroups = new Set<string>();
-  const key = (frames: FrameImage[]): string => `${frames.length}x${frames[0]!.height}x${frames[0]!.width}x${frames[0]!.channels}`;
+  const key = (frames: FrameImage[]): string =>
+    `${frames.length}x${frames[0]!.height}x${frames[0]!.width}x${frames[0]!.channels}`;
   if (doConvertRgb) {
     for (const frames of videos) {
       if (frames[0]!.channels !== 4) continue;

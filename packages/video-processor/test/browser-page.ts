@@ -4,11 +4,16 @@ import { type BrowserLoadVideoOptions, loadVideo } from '../src/browser.js';
 
 function toBase64(bytes: Uint8Array): string {
   let text = '';
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) text += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  for (let offset = 0; offset < bytes.length; offset += 0x8000)
+    text += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
   return btoa(text);
 }
 
-async function runLoadVideo(url: string, options: BrowserLoadVideoOptions, as: 'blob' | 'bytes' | 'url'): Promise<unknown> {
+async function runLoadVideo(
+  url: string,
+  options: BrowserLoadVideoOptions,
+  as: 'blob' | 'bytes' | 'url',
+): Promise<unknown> {
   try {
     let source: Blob | Uint8Array | string = url;
     if (as !== 'url') {
@@ -29,11 +34,18 @@ async function runLoadVideo(url: string, options: BrowserLoadVideoOptions, as: '
       warnings: (video.warnings ?? []).map((warning) => warning.code),
     };
   } catch (error) {
-    if (VideoLlavaError.isInstance(error)) return { ok: false, code: error.code, message: error.message, field: error.field, file: error.file, actual: error.actual };
+    if (VideoLlavaError.isInstance(error))
+      return {
+        ok: false,
+        code: error.code,
+        message: error.message,
+        field: error.field,
+        file: error.file,
+        actual: error.actual,
+      };
     return { ok: false, code: 'NOT_A_VIDEO_LLAVA_ERROR', message: String(error) };
   }
 }
 
 (globalThis as unknown as { runLoadVideo: typeof runLoadVideo }).runLoadVideo = runLoadVideo;
 (globalThis as unknown as { hasWebCodecs: boolean }).hasWebCodecs = typeof VideoDecoder !== 'undefined';
-

@@ -46,29 +46,109 @@ export interface TestVideos {
 export async function makeTestVideos(): Promise<TestVideos> {
   const ffmpeg = await resolveFfmpegPath();
   const directory = mkdtempSync(join(tmpdir(), 'video-processor-test-'));
-  const run = (...args: string[]): Buffer => execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  const run = (...args: string[]): Buffer =>
+    execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
   const h264 = join(directory, 'testsrc_h264.mp4');
-  run('-f', 'lavfi', '-i', 'testsrc=duration=3:size=320x240:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-bf', '2', h264);
-  const h264AllFrames = new Uint8Array(run('-i', h264, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  run(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=duration=3:size=320x240:rate=10',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-bf',
+    '2',
+    h264,
+  );
+  const h264AllFrames = new Uint8Array(
+    run('-i', h264, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
+  );
   const gop10 = join(directory, 'testsrc_gop10.mp4');
-  run('-f', 'lavfi', '-i', 'testsrc=duration=3:size=320x240:rate=10', '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p', gop10);
+  run(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=duration=3:size=320x240:rate=10',
+    '-c:v',
+    'libx264',
+    '-g',
+    '10',
+    '-pix_fmt',
+    'yuv420p',
+    gop10,
+  );
   const editList = join(directory, 'edit_list.mp4');
   run('-ss', '0.55', '-i', gop10, '-c', 'copy', editList);
-  const editListAllFrames = new Uint8Array(run('-i', editList, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  const editListAllFrames = new Uint8Array(
+    run('-i', editList, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
+  );
   const gop20 = join(directory, 'testsrc_gop20.mp4');
-  run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '2', gop20);
-  const gop20AllFrames = new Uint8Array(run('-i', gop20, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  run(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=duration=24:size=160x120:rate=10',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '20',
+    '-bf',
+    '2',
+    gop20,
+  );
+  const gop20AllFrames = new Uint8Array(
+    run('-i', gop20, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
+  );
   const seekable = [
     ['testsrc_vp9_gop20.webm', ['-c:v', 'libvpx-vp9', '-g', '20', '-deadline', 'realtime', '-cpu-used', '8']],
-    ['testsrc_hevc_gop20.mp4', ['-c:v', 'libx265', '-x265-params', 'keyint=20:min-keyint=20:no-open-gop=1:log-level=error', '-pix_fmt', 'yuv420p']],
+    [
+      'testsrc_hevc_gop20.mp4',
+      [
+        '-c:v',
+        'libx265',
+        '-x265-params',
+        'keyint=20:min-keyint=20:no-open-gop=1:log-level=error',
+        '-pix_fmt',
+        'yuv420p',
+      ],
+    ],
   ].map(([name, codec]) => {
     const file = join(directory, name as string);
     run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', ...(codec as string[]), file);
-    return { file, allFrames: new Uint8Array(run('-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1')) };
+    return {
+      file,
+      allFrames: new Uint8Array(
+        run('-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
+      ),
+    };
   });
   const openGop = join(directory, 'testsrc_open_gop.mp4');
-  run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '3', '-x264-params', 'open-gop=1', openGop);
-  const openGopAllFrames = new Uint8Array(run('-i', openGop, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  run(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=duration=24:size=160x120:rate=10',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '20',
+    '-bf',
+    '3',
+    '-x264-params',
+    'open-gop=1',
+    openGop,
+  );
+  const openGopAllFrames = new Uint8Array(
+    run('-i', openGop, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
+  );
   const vp9 = join(directory, 'testsrc_vp9.webm');
   run('-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x48:rate=12', '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', vp9);
   const rotated = join(directory, 'rotated.mp4');
@@ -81,5 +161,23 @@ export async function makeTestVideos(): Promise<TestVideos> {
   writeFileSync(text, 'These are notes, not a video.\n');
   const empty = join(directory, 'empty.mp4');
   writeFileSync(empty, new Uint8Array(0));
-  return { directory, h264, h264AllFrames, editList, editListAllFrames, gop20, gop20AllFrames, seekable, openGop, openGopAllFrames, vp9, rotated, short, audioOnly, text, empty, remove: () => rmSync(directory, { recursive: true, force: true }) };
+  return {
+    directory,
+    h264,
+    h264AllFrames,
+    editList,
+    editListAllFrames,
+    gop20,
+    gop20AllFrames,
+    seekable,
+    openGop,
+    openGopAllFrames,
+    vp9,
+    rotated,
+    short,
+    audioOnly,
+    text,
+    empty,
+    remove: () => rmSync(directory, { recursive: true, force: true }),
+  };
 }

@@ -9,7 +9,9 @@ import { tinyFixture } from '@video-llava/test-utils';
  * @param fields raw `video_processor` fields to replace first (snake_case, as in the file)
  */
 export function fixtureVideoProcessorConfig(fields: Record<string, unknown> = {}): VideoProcessorConfig {
-  const json = JSON.parse(readFileSync(join(tinyFixture.model, 'processor_config.json'), 'utf8')) as { video_processor: Record<string, unknown> };
+  const json = JSON.parse(readFileSync(join(tinyFixture.model, 'processor_config.json'), 'utf8')) as {
+    video_processor: Record<string, unknown>;
+  };
   json.video_processor = { ...json.video_processor, ...fields };
   return parseProcessorConfig({ processorConfig: json }).videoProcessor;
 }

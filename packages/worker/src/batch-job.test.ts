@@ -15,7 +15,16 @@ function failure(run: () => unknown): VideoLlavaError {
 
 describe('parseBatchJob', () => {
   it('normalizes: integer ids to strings, one media path to a list, options kept as given', () => {
-    expect(parseBatchJob({ id: 7, question: 'Why?', videos: 'a.mp4', maxNewTokens: 16, doSample: false, stopStrings: 'END' })).toEqual({
+    expect(
+      parseBatchJob({
+        id: 7,
+        question: 'Why?',
+        videos: 'a.mp4',
+        maxNewTokens: 16,
+        doSample: false,
+        stopStrings: 'END',
+      }),
+    ).toEqual({
       id: '7',
       question: 'Why?',
       videos: ['a.mp4'],
@@ -34,7 +43,9 @@ describe('parseBatchJob', () => {
 
   it('wants exactly one of question, prompt and messages', () => {
     expect(failure(() => parseBatchJob({ id: 'a' })).message).toContain('found none');
-    expect(failure(() => parseBatchJob({ id: 'a', question: 'Q', prompt: 'P' })).message).toContain('question and prompt');
+    expect(failure(() => parseBatchJob({ id: 'a', question: 'Q', prompt: 'P' })).message).toContain(
+      'question and prompt',
+    );
   });
 
   it('checks the types of the id, media and options', () => {
@@ -50,14 +61,18 @@ describe('parseBatchJob', () => {
 
 describe('parseBatchJobLines', () => {
   it('reads one job a line, skipping blank lines', () => {
-    const jobs = parseBatchJobLines('{"id":"a","question":"Q"}\n\n{"id":"b","prompt":"USER: <video>\\nQ ASSISTANT:","videos":["v.mp4"]}\r\n');
+    const jobs = parseBatchJobLines(
+      '{"id":"a","question":"Q"}\n\n{"id":"b","prompt":"USER: <video>\\nQ ASSISTANT:","videos":["v.mp4"]}\r\n',
+    );
     expect(jobs.map((job) => job.id)).toEqual(['a', 'b']);
   });
 
   it('names the file and line of a line that is not JSON, and of a repeated id', () => {
     const notJson = failure(() => parseBatchJobLines('{"id":"a","question":"Q"}\n{oops', 'jobs.jsonl'));
     expect([notJson.code, notJson.file, notJson.field]).toEqual(['INVALID_JSON', 'jobs.jsonl', 'line 2']);
-    const twice = failure(() => parseBatchJobLines('{"id":"a","question":"Q"}\n{"id":"a","question":"R"}', 'jobs.jsonl'));
+    const twice = failure(() =>
+      parseBatchJobLines('{"id":"a","question":"Q"}\n{"id":"a","question":"R"}', 'jobs.jsonl'),
+    );
     expect(twice.message).toContain('line 1');
     expect(twice.field).toBe('id');
   });
@@ -65,16 +80,24 @@ describe('parseBatchJobLines', () => {
 
 describe('requestOfJob', () => {
   it('puts a question in the conversation format, images before videos, as generate --question does', () => {
-    expect(requestOfJob({ id: 'a', question: 'Same?', images: ['i.png'], videos: ['v.mp4'], maxNewTokens: 4 })).toEqual({
-      messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'video' }, { type: 'text', text: 'Same?' }] }],
-      maxNewTokens: 4,
+    expect(requestOfJob({ id: 'a', question: 'Same?', images: ['i.png'], videos: ['v.mp4'], maxNewTokens: 4 })).toEqual(
+      {
+        messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'video' }, { type: 'text', text: 'Same?' }] }],
+        maxNewTokens: 4,
+      },
+    );
+    expect(requestOfJob({ id: 'a', prompt: 'USER: <video>\nQ ASSISTANT:', videos: ['v.mp4'] })).toEqual({
+      prompt: 'USER: <video>\nQ ASSISTANT:',
     });
-    expect(requestOfJob({ id: 'a', prompt: 'USER: <video>\nQ ASSISTANT:', videos: ['v.mp4'] })).toEqual({ prompt: 'USER: <video>\nQ ASSISTANT:' });
   });
 
   it('gives jobs about the same media the same key', () => {
-    expect(mediaKeyOfJob({ id: 'a', question: 'Q', videos: ['v.mp4'] })).toBe(mediaKeyOfJob({ id: 'b', prompt: 'P', videos: ['v.mp4'] }));
-    expect(mediaKeyOfJob({ id: 'a', question: 'Q', videos: ['v.mp4'] })).not.toBe(mediaKeyOfJob({ id: 'a', question: 'Q', images: ['v.mp4'] }));
+    expect(mediaKeyOfJob({ id: 'a', question: 'Q', videos: ['v.mp4'] })).toBe(
+      mediaKeyOfJob({ id: 'b', prompt: 'P', videos: ['v.mp4'] }),
+    );
+    expect(mediaKeyOfJob({ id: 'a', question: 'Q', videos: ['v.mp4'] })).not.toBe(
+      mediaKeyOfJob({ id: 'a', question: 'Q', images: ['v.mp4'] }),
+    );
   });
 });
 

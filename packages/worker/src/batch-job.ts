@@ -103,21 +103,51 @@ export function isBatchFailure(result: BatchResult): result is BatchFailure {
   return 'error' in result;
 }
 
-const NUMBER_OPTIONS = ['maxNewTokens', 'minNewTokens', 'maxLength', 'minLength', 'numBeams', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'noRepeatNgramSize', 'lengthPenalty', 'seed'] as const;
+const NUMBER_OPTIONS = [
+  'maxNewTokens',
+  'minNewTokens',
+  'maxLength',
+  'minLength',
+  'numBeams',
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'repetitionPenalty',
+  'noRepeatNgramSize',
+  'lengthPenalty',
+  'seed',
+] as const;
 const BOOLEAN_OPTIONS = ['doSample', 'skipSpecialTokens'] as const;
-const KNOWN_FIELDS = new Set<string>(['id', 'question', 'prompt', 'messages', 'videos', 'images', 'earlyStopping', 'stopStrings', ...NUMBER_OPTIONS, ...BOOLEAN_OPTIONS]);
+const KNOWN_FIELDS = new Set<string>([
+  'id',
+  'question',
+  'prompt',
+  'messages',
+  'videos',
+  'images',
+  'earlyStopping',
+  'stopStrings',
+  ...NUMBER_OPTIONS,
+  ...BOOLEAN_OPTIONS,
+]);
 /** Longest job id: ids become Redis keys. */
 const MAX_ID_LENGTH = 512;
 
 function invalid(where: string, field: string, expected: string, actual: unknown): VideoLlavaError {
   const found = describeValue(actual);
-  return new VideoLlavaError('INVALID_ARGUMENT', `${where}: "${field}" must be ${expected}, found ${found}.`, { field, expected, actual: found });
+  return new VideoLlavaError('INVALID_ARGUMENT', `${where}: "${field}" must be ${expected}, found ${found}.`, {
+    field,
+    expected,
+    actual: found,
+  });
 }
 
 function stringList(value: unknown, where: string, field: string): string[] | undefined {
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === '')) throw invalid(where, field, 'a file path or URL, or a list of them', value);
+  if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === ''))
+    throw invalid(where, field, 'a file path or URL, or a list of them', value);
   return [...list] as string[];
 }
 
@@ -130,44 +160,69 @@ function stringList(value: unknown, where: string, field: string): string[] | un
  */
 export function parseBatchJob(value: unknown, where = 'job'): BatchJob {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${where}: a job must be a JSON object {"id", "question" | "prompt" | "messages", ...}, found ${describeValue(value)}.`, {
-      field: 'job',
-      expected: 'an object',
-      actual: describeValue(value),
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${where}: a job must be a JSON object {"id", "question" | "prompt" | "messages", ...}, found ${describeValue(value)}.`,
+      {
+        field: 'job',
+        expected: 'an object',
+        actual: describeValue(value),
+      },
+    );
   }
   const raw = value as Record<string, unknown>;
   const unknown = Object.keys(raw).filter((key) => !KNOWN_FIELDS.has(key));
   if (unknown.length > 0) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} (fields: ${[...KNOWN_FIELDS].join(', ')}).`, {
-      field: unknown[0],
-      expected: [...KNOWN_FIELDS],
-      actual: unknown,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} (fields: ${[...KNOWN_FIELDS].join(', ')}).`,
+      {
+        field: unknown[0],
+        expected: [...KNOWN_FIELDS],
+        actual: unknown,
+      },
+    );
   }
   const id = typeof raw.id === 'number' && Number.isSafeInteger(raw.id) ? String(raw.id) : raw.id;
-  if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) throw invalid(where, 'id', `a non-empty string (at most ${MAX_ID_LENGTH} characters) or an integer`, raw.id);
+  if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH)
+    throw invalid(where, 'id', `a non-empty string (at most ${MAX_ID_LENGTH} characters) or an integer`, raw.id);
   const at = `${where} (id ${JSON.stringify(id)})`;
   const given = (['question', 'prompt', 'messages'] as const).filter((field) => raw[field] !== undefined);
   if (given.length !== 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${at}: give exactly one of "question", "prompt" and "messages", found ${given.length === 0 ? 'none' : given.join(' and ')}.`, {
-      field: 'question',
-      expected: 'one of question, prompt, messages',
-      actual: given,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${at}: give exactly one of "question", "prompt" and "messages", found ${given.length === 0 ? 'none' : given.join(' and ')}.`,
+      {
+        field: 'question',
+        expected: 'one of question, prompt, messages',
+        actual: given,
+      },
+    );
   }
   const job: BatchJob = { id };
   if (raw.question !== undefined) {
-    if (typeof raw.question !== 'string' || raw.question.trim() === '') throw invalid(at, 'question', 'a non-empty string', raw.question);
+    if (typeof raw.question !== 'string' || raw.question.trim() === '')
+      throw invalid(at, 'question', 'a non-empty string', raw.question);
     job.question = raw.question;
   }
   if (raw.prompt !== undefined) {
-    if (typeof raw.prompt !== 'string' || raw.prompt === '') throw invalid(at, 'prompt', 'a non-empty string', raw.prompt);
+    if (typeof raw.prompt !== 'string' || raw.prompt === '')
+      throw invalid(at, 'prompt', 'a non-empty string', raw.prompt);
     job.prompt = raw.prompt;
   }
   if (raw.messages !== undefined) {
     const messages = raw.messages;
-    if (!Array.isArray(messages) || messages.length === 0 || messages.some((message) => typeof message !== 'object' || message === null || typeof message.role !== 'string' || (typeof message.content !== 'string' && !Array.isArray(message.content)))) {
+    if (
+      !Array.isArray(messages) ||
+      messages.length === 0 ||
+      messages.some(
+        (message) =>
+          typeof message !== 'object' ||
+          message === null ||
+          typeof message.role !== 'string' ||
+          (typeof message.content !== 'string' && !Array.isArray(message.content)),
+      )
+    ) {
       throw invalid(at, 'messages', 'a non-empty list of {role, content}', messages);
     }
     job.messages = messages as ChatMessage[];
@@ -179,7 +234,8 @@ export function parseBatchJob(value: unknown, where = 'job'): BatchJob {
   const options = job as unknown as Record<string, unknown>;
   for (const field of NUMBER_OPTIONS) {
     if (raw[field] === undefined) continue;
-    if (typeof raw[field] !== 'number' || !Number.isFinite(raw[field])) throw invalid(at, field, 'a number', raw[field]);
+    if (typeof raw[field] !== 'number' || !Number.isFinite(raw[field]))
+      throw invalid(at, field, 'a number', raw[field]);
     options[field] = raw[field];
   }
   for (const field of BOOLEAN_OPTIONS) {
@@ -188,7 +244,8 @@ export function parseBatchJob(value: unknown, where = 'job'): BatchJob {
     options[field] = raw[field];
   }
   if (raw.earlyStopping !== undefined) {
-    if (typeof raw.earlyStopping !== 'boolean' && raw.earlyStopping !== 'never') throw invalid(at, 'earlyStopping', 'true, false or "never"', raw.earlyStopping);
+    if (typeof raw.earlyStopping !== 'boolean' && raw.earlyStopping !== 'never')
+      throw invalid(at, 'earlyStopping', 'true, false or "never"', raw.earlyStopping);
     job.earlyStopping = raw.earlyStopping;
   }
   if (raw.stopStrings !== undefined) job.stopStrings = stringList(raw.stopStrings, at, 'stopStrings')!;
@@ -212,23 +269,31 @@ export function parseBatchJobLines(text: string, file = 'jobs.jsonl'): BatchJob[
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new VideoLlavaError('INVALID_JSON', `${where} is not JSON (${(error as Error).message}): one job a line, e.g. {"id": "1", "question": "What happens?", "videos": ["clip.mp4"]}.`, {
-        file,
-        field: `line ${index + 1}`,
-        expected: 'one JSON object a line',
-        actual: line.length > 80 ? `${line.slice(0, 80)}...` : line,
-        cause: error,
-      });
+      throw new VideoLlavaError(
+        'INVALID_JSON',
+        `${where} is not JSON (${(error as Error).message}): one job a line, e.g. {"id": "1", "question": "What happens?", "videos": ["clip.mp4"]}.`,
+        {
+          file,
+          field: `line ${index + 1}`,
+          expected: 'one JSON object a line',
+          actual: line.length > 80 ? `${line.slice(0, 80)}...` : line,
+          cause: error,
+        },
+      );
     }
     const job = parseBatchJob(value, where);
     const earlier = lines.get(job.id);
     if (earlier !== undefined) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${where}: id ${JSON.stringify(job.id)} is also the id of line ${earlier}; every job needs its own id.`, {
-        file,
-        field: 'id',
-        expected: 'a unique id',
-        actual: job.id,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${where}: id ${JSON.stringify(job.id)} is also the id of line ${earlier}; every job needs its own id.`,
+        {
+          file,
+          field: 'id',
+          expected: 'a unique id',
+          actual: job.id,
+        },
+      );
     }
     lines.set(job.id, index + 1);
     jobs.push(job);
@@ -241,7 +306,11 @@ function questionMessages(question: string, images: number, videos: number): Cha
   return [
     {
       role: 'user',
-      content: [...Array.from({ length: images }, () => ({ type: 'image' as const })), ...Array.from({ length: videos }, () => ({ type: 'video' as const })), { type: 'text' as const, text: question }],
+      content: [
+        ...Array.from({ length: images }, () => ({ type: 'image' as const })),
+        ...Array.from({ length: videos }, () => ({ type: 'video' as const })),
+        { type: 'text' as const, text: question },
+      ],
     },
   ];
 }
@@ -252,7 +321,12 @@ function questionMessages(question: string, images: number, videos: number): Cha
  */
 export function requestOfJob(job: BatchJob): Omit<VideoLlavaRequest, 'videos' | 'images'> {
   const { id: _id, question, prompt, messages, videos, images, ...options } = job;
-  const text = question !== undefined ? { messages: questionMessages(question, images?.length ?? 0, videos?.length ?? 0) } : prompt !== undefined ? { prompt } : { messages: messages! };
+  const text =
+    question !== undefined
+      ? { messages: questionMessages(question, images?.length ?? 0, videos?.length ?? 0) }
+      : prompt !== undefined
+        ? { prompt }
+        : { messages: messages! };
   return { ...text, ...options };
 }
 

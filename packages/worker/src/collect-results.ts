@@ -40,11 +40,20 @@ const PAGE = 500;
 
 /** The counts of a queue. */
 export async function queueCounts(queue: Queue): Promise<QueueCounts> {
-  const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'prioritized', 'delayed', 'waiting-children', 'active');
+  const counts = await queue.getJobCounts(
+    'completed',
+    'failed',
+    'waiting',
+    'prioritized',
+    'delayed',
+    'waiting-children',
+    'active',
+  );
   return {
     done: counts.completed ?? 0,
     failed: counts.failed ?? 0,
-    waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0) + (counts['waiting-children'] ?? 0),
+    waiting:
+      (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0) + (counts['waiting-children'] ?? 0),
     active: counts.active ?? 0,
   };
 }
@@ -69,12 +78,19 @@ export function resultOfJob(job: Job<BatchJob, BatchAnswer>, state: 'completed' 
  * @throws VideoLlavaError `CONNECTION_FAILED` when Redis does not answer within `connectTimeoutMs`
  */
 export async function* collectResults(options: CollectResultsOptions): AsyncGenerator<BatchResult, void, void> {
-  const queue = new Queue<BatchJob, BatchAnswer>(queueName(options), { connection: connectionOptions(options), ...(options.prefix ? { prefix: options.prefix } : {}) });
+  const queue = new Queue<BatchJob, BatchAnswer>(queueName(options), {
+    connection: connectionOptions(options),
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+  });
   await whenConnected(queue, options);
   const seen = new Set<string>();
   const offsets = { completed: 0, failed: 0 };
   const interval = options.pollIntervalMs ?? 500;
-  async function* sweep(state: 'completed' | 'failed', from: number, total: number): AsyncGenerator<BatchResult, void, void> {
+  async function* sweep(
+    state: 'completed' | 'failed',
+    from: number,
+    total: number,
+  ): AsyncGenerator<BatchResult, void, void> {
     for (let start = from; start < total; start += PAGE) {
       const jobs = await queue.getJobs([state], start, Math.min(start + PAGE, total) - 1, true);
       for (const job of jobs) {
@@ -90,7 +106,10 @@ export async function* collectResults(options: CollectResultsOptions): AsyncGene
       options.onCounts?.(counts);
       const settled = counts.waiting === 0 && counts.active === 0;
       const last = !options.wait || settled || options.signal?.aborted;
-      for (const [state, total] of [['completed', counts.done], ['failed', counts.failed]] as const) {
+      for (const [state, total] of [
+        ['completed', counts.done],
+        ['failed', counts.failed],
+      ] as const) {
         // Finished sets are ordered by finish time, so new results come at the end; on the last pass (or if the set
         // shrank) everything is swept again, as workers' clocks can finish a job "before" one already read.
         const from = last || total < offsets[state] ? 0 : offsets[state];

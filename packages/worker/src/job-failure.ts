@@ -17,6 +17,10 @@ export function failureOfJob(job: Job): BatchJobError {
   const tagged = TAGGED.exec(reason);
   if (tagged) return { code: tagged[1]!, message: tagged[2]! };
   // Only BullMQ itself fails a job without our tag: a job whose workers kept dying while running it.
-  if ((job.stalledCounter ?? 0) > 0) return { code: 'WORKER_LOST', message: `Workers stopped while running this job ${job.stalledCounter} time(s) (crashed, killed or out of memory): ${reason}` };
+  if ((job.stalledCounter ?? 0) > 0)
+    return {
+      code: 'WORKER_LOST',
+      message: `Workers stopped while running this job ${job.stalledCounter} time(s) (crashed, killed or out of memory): ${reason}`,
+    };
   return { code: 'JOB_FAILED', message: reason };
 }

@@ -26,12 +26,23 @@ describe('connecting to Redis', () => {
     })();
     await expect(collect).rejects.toMatchObject({ code: 'CONNECTION_FAILED' });
     // Before loading the model: the source below does not exist, and the Redis error is what is reported.
-    await expect(startWorker({ ...options, model: '/no/such/model' })).rejects.toMatchObject({ code: 'CONNECTION_FAILED' });
+    await expect(startWorker({ ...options, model: '/no/such/model' })).rejects.toMatchObject({
+      code: 'CONNECTION_FAILED',
+    });
   });
 
   it('refuses a URL that is not redis:// and a queue name with a colon', async () => {
-    await expect(submitJobs([], { redis: 'http://127.0.0.1:6379' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'redis' });
-    await expect(submitJobs([], { redis: 'not a url' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'redis' });
-    await expect(submitJobs([], { redis: 'redis://127.0.0.1:6379', queue: 'a:b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'queue' });
+    await expect(submitJobs([], { redis: 'http://127.0.0.1:6379' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'redis',
+    });
+    await expect(submitJobs([], { redis: 'not a url' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'redis',
+    });
+    await expect(submitJobs([], { redis: 'redis://127.0.0.1:6379', queue: 'a:b' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'queue',
+    });
   });
 });

@@ -32,10 +32,18 @@ export function connectionOptions(options: QueueConnectionOptions): ConnectionOp
   try {
     url = new URL(options.redis);
   } catch (error) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `redis must be a URL like redis://127.0.0.1:6379, found ${JSON.stringify(options.redis)}.`, { field: 'redis', expected: 'redis://host:port', actual: options.redis, cause: error });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `redis must be a URL like redis://127.0.0.1:6379, found ${JSON.stringify(options.redis)}.`,
+      { field: 'redis', expected: 'redis://host:port', actual: options.redis, cause: error },
+    );
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `redis must be a redis:// or rediss:// URL, found ${JSON.stringify(options.redis)}.`, { field: 'redis', expected: 'redis://host:port', actual: options.redis });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `redis must be a redis:// or rediss:// URL, found ${JSON.stringify(options.redis)}.`,
+      { field: 'redis', expected: 'redis://host:port', actual: options.redis },
+    );
   }
   return { url: options.redis };
 }
@@ -44,7 +52,11 @@ export function connectionOptions(options: QueueConnectionOptions): ConnectionOp
 export function queueName(options: QueueConnectionOptions): string {
   const name = options.queue ?? DEFAULT_QUEUE_NAME;
   if (name === '' || name.includes(':')) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `queue must be a non-empty name without ":", found ${JSON.stringify(name)}.`, { field: 'queue', expected: 'a name without ":"', actual: name });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `queue must be a non-empty name without ":", found ${JSON.stringify(name)}.`,
+      { field: 'queue', expected: 'a name without ":"', actual: name },
+    );
   }
   return name;
 }
@@ -81,7 +93,11 @@ interface Connecting {
  *
  * @throws VideoLlavaError `CONNECTION_FAILED` when Redis does not answer within `connectTimeoutMs` (the handle is closed)
  */
-export async function whenConnected(handle: Connecting, options: QueueConnectionOptions, onError: (error: Error) => void = () => {}): Promise<void> {
+export async function whenConnected(
+  handle: Connecting,
+  options: QueueConnectionOptions,
+  onError: (error: Error) => void = () => {},
+): Promise<void> {
   let lastError: Error | undefined;
   handle.on('error', (error) => {
     lastError = error;
@@ -96,10 +112,14 @@ export async function whenConnected(handle: Connecting, options: QueueConnection
   // Closing a connection that never opened can wait on its retries: give it a moment, not the caller's time.
   await Promise.race([handle.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   const because = lastError ? ` (${lastError.message})` : '';
-  throw new VideoLlavaError('CONNECTION_FAILED', `Cannot reach Redis at ${redacted(options.redis)} within ${timeoutMs} ms${because}: start it, or check the URL.`, {
-    field: 'redis',
-    expected: 'a Redis server that answers',
-    actual: lastError?.message ?? 'no answer',
-    cause: lastError,
-  });
+  throw new VideoLlavaError(
+    'CONNECTION_FAILED',
+    `Cannot reach Redis at ${redacted(options.redis)} within ${timeoutMs} ms${because}: start it, or check the URL.`,
+    {
+      field: 'redis',
+      expected: 'a Redis server that answers',
+      actual: lastError?.message ?? 'no answer',
+      cause: lastError,
+    },
+  );
 }

@@ -95,13 +95,32 @@ export interface BatchWorker {
 }
 
 /** Codes of errors caused by the job itself: retrying cannot help, so the job fails at once. */
-const BAD_INPUT_CODES = new Set(['INVALID_ARGUMENT', 'FILE_NOT_FOUND', 'INVALID_JSON', 'UNSUPPORTED', 'INVALID_FILE', 'DECODE_FAILED', 'SHAPE_MISMATCH', 'DTYPE_MISMATCH', 'TOKEN_COUNT_MISMATCH', 'SEQUENCE_TOO_LONG']);
+const BAD_INPUT_CODES = new Set([
+  'INVALID_ARGUMENT',
+  'FILE_NOT_FOUND',
+  'INVALID_JSON',
+  'UNSUPPORTED',
+  'INVALID_FILE',
+  'DECODE_FAILED',
+  'SHAPE_MISMATCH',
+  'DTYPE_MISMATCH',
+  'TOKEN_COUNT_MISMATCH',
+  'SEQUENCE_TOO_LONG',
+]);
 
-const STAGES: Record<string, BatchJobProgress['stage']> = { 'decode-video': 'decode', 'decode-image': 'decode', encode: 'encode', prefill: 'prefill', decode: 'tokens' };
+const STAGES: Record<string, BatchJobProgress['stage']> = {
+  'decode-video': 'decode',
+  'decode-image': 'decode',
+  encode: 'encode',
+  prefill: 'prefill',
+  decode: 'tokens',
+};
 
 /** The error a failed attempt throws to BullMQ: unrecoverable for bad input, retried otherwise. */
 function queueError(error: unknown): Error {
-  const failure: BatchJobError = VideoLlavaError.isInstance(error) ? { code: error.code, message: error.message } : { code: 'JOB_FAILED', message: error instanceof Error ? error.message : String(error) };
+  const failure: BatchJobError = VideoLlavaError.isInstance(error)
+    ? { code: error.code, message: error.message }
+    : { code: 'JOB_FAILED', message: error instanceof Error ? error.message : String(error) };
   const reason = failureReason(failure);
   return BAD_INPUT_CODES.has(failure.code) ? new UnrecoverableError(reason) : new Error(reason);
 }
@@ -126,7 +145,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
   const name = queueName(options);
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `concurrency must be an integer >= 1, found ${concurrency}.`, { field: 'concurrency', expected: 'an integer >= 1', actual: concurrency });
+    throw new VideoLlavaError('INVALID_ARGUMENT', `concurrency must be an integer >= 1, found ${concurrency}.`, {
+      field: 'concurrency',
+      expected: 'an integer >= 1',
+      actual: concurrency,
+    });
   }
   const owned = typeof options.model === 'string';
   // Assigned once connected (Redis is checked first: a wrong URL fails in seconds, not after loading a model).
@@ -152,15 +175,23 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
       const finished = event.total !== undefined && event.done >= event.total;
       if (stage === last.stage && now - last.at < progressInterval && !finished) return;
       last = { stage, at: now };
-      const progress: BatchJobProgress = { stage, done: event.done, ...(event.total === undefined ? {} : { total: event.total }) };
+      const progress: BatchJobProgress = {
+        stage,
+        done: event.done,
+        ...(event.total === undefined ? {} : { total: event.total }),
+      };
       emit({ type: 'progress', id: parsed.id, progress });
       // Progress is advisory: a failed write (Redis restarting) must not fail the job.
       job.updateProgress(progress as unknown as object).catch(() => {});
     };
     try {
       parsed = parseBatchJob(job.data, `job ${job.id}`);
-      const videos = await Promise.all((parsed.videos ?? []).map((video, index) => mediaInput(video, mediaRoot, `videos[${index}]`)));
-      const images = await Promise.all((parsed.images ?? []).map((image, index) => mediaInput(image, mediaRoot, `images[${index}]`)));
+      const videos = await Promise.all(
+        (parsed.videos ?? []).map((video, index) => mediaInput(video, mediaRoot, `videos[${index}]`)),
+      );
+      const images = await Promise.all(
+        (parsed.images ?? []).map((image, index) => mediaInput(image, mediaRoot, `images[${index}]`)),
+      );
       request = { ...requestOfJob(parsed), videos, images, onProgress };
     } catch (error) {
       throw queueError(error);
@@ -180,7 +211,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
       ids: result.ids,
       finishReason: result.finishReason,
       promptTokens: result.promptTokens,
-      timings: { queueMs: Math.max(0, (job.processedOn ?? started) - job.timestamp), firstTokenMs: (firstToken ?? finished) - started, totalMs: finished - started },
+      timings: {
+        queueMs: Math.max(0, (job.processedOn ?? started) - job.timestamp),
+        firstTokenMs: (firstToken ?? finished) - started,
+        totalMs: finished - started,
+      },
       worker: workerName,
       ...(concurrency === 1 ? { reusedPrefixTokens: statistics.reusedPrefixTokens - reusedBefore } : {}),
     };
@@ -196,7 +231,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
     maxStalledCount: options.maxStalledCount ?? 2,
     autorun: false,
   });
-  worker.on('completed', (job, answer) => {
+  worker.on('completed', (_job, answer) => {
     counts.completed++;
     emit({ type: 'completed', id: answer.id, answer });
   });
@@ -211,12 +246,19 @@ export async function startWorker(options: StartWorkerOptions): Promise<BatchWor
   // Errors of the connection (Redis gone for a moment) are reported; ioredis reconnects by itself.
   await whenConnected(worker, options, (error) => emit({ type: 'error', error }));
   try {
-    model = typeof options.model === 'string' ? await VideoLlava.load(options.model, options.loadOptions ?? {}) : options.model;
+    model =
+      typeof options.model === 'string'
+        ? await VideoLlava.load(options.model, options.loadOptions ?? {})
+        : options.model;
   } catch (error) {
     await worker.close(true);
     throw error;
   }
-  void worker.run().catch((error: unknown) => emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) }));
+  void worker
+    .run()
+    .catch((error: unknown) =>
+      emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) }),
+    );
 
   let closing: Promise<void> | undefined;
   const close = (force = false): Promise<void> => {

@@ -1,7 +1,13 @@
 import { VideoLlavaError } from '@video-llava/core';
 import { Queue } from 'bullmq';
 import { type BatchJob, mediaKeyOfJob, parseBatchJob } from './batch-job.js';
-import { type QueueConnectionOptions, connectionOptions, queueJobId, queueName, whenConnected } from './queue-connection.js';
+import {
+  type QueueConnectionOptions,
+  connectionOptions,
+  queueJobId,
+  queueName,
+  whenConnected,
+} from './queue-connection.js';
 
 /** Options of {@link submitJobs}. */
 export interface SubmitJobsOptions extends QueueConnectionOptions {
@@ -51,12 +57,19 @@ export async function submitJobs(jobs: readonly BatchJob[], options: SubmitJobsO
   const seen = new Set<string>();
   for (const job of checked) {
     if (seen.has(job.id)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `Two jobs have the id ${JSON.stringify(job.id)}; every job needs its own id.`, { field: 'id', expected: 'unique ids', actual: job.id });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `Two jobs have the id ${JSON.stringify(job.id)}; every job needs its own id.`,
+        { field: 'id', expected: 'unique ids', actual: job.id },
+      );
     }
     seen.add(job.id);
   }
   const ordered = options.groupByMedia === false ? checked : groupByMedia(checked);
-  const queue = new Queue<BatchJob>(queueName(options), { connection: connectionOptions(options), ...(options.prefix ? { prefix: options.prefix } : {}) });
+  const queue = new Queue<BatchJob>(queueName(options), {
+    connection: connectionOptions(options),
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+  });
   await whenConnected(queue, options);
   try {
     const added: string[] = [];

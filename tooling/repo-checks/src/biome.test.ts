@@ -36,7 +36,10 @@ async function check(files: Record<string, string>): Promise<{ status: number | 
     writeFileSync(join(root, name), text);
   }
   expect(script).toMatch(/^biome ci /);
-  const result = spawnSync(process.execPath, [biome, ...script.split(' ').slice(1), '--colors=off'], { cwd: root, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [biome, ...script.split(' ').slice(1), '--colors=off'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -64,13 +67,19 @@ describe('pnpm lint:biome (biome.json)', () => {
   });
 
   it('fails on a warning too (an unused variable)', async () => {
-    const result = await check({ 'src/unused.ts': 'export function f(): number {\n  const unused = 1;\n  return 2;\n}\n' });
+    const result = await check({
+      'src/unused.ts': 'export function f(): number {\n  const unused = 1;\n  return 2;\n}\n',
+    });
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('lint/correctness/noUnusedVariables');
   });
 
   it('skips what git ignores (dist/) and the reference fixtures', async () => {
-    const result = await check({ 'src/clean.ts': CLEAN, 'dist/built.js': 'var  x = "y"\n', 'fixtures/tiny/config.json': '{"a":1}' });
+    const result = await check({
+      'src/clean.ts': CLEAN,
+      'dist/built.js': 'var  x = "y"\n',
+      'fixtures/tiny/config.json': '{"a":1}',
+    });
     expect(result.status, result.output).toBe(0);
   });
 });

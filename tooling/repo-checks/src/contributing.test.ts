@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { listWorkspacePackages } from './workspace.js';
 
 const text = readFileSync(join(repositoryRoot, 'CONTRIBUTING.md'), 'utf8');
-const rootScripts = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')).scripts as Record<string, string>;
+const rootScripts = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')).scripts as Record<
+  string,
+  string
+>;
 const packages = new Map(listWorkspacePackages().map((item) => [item.name, item]));
 // pnpm's own commands that CONTRIBUTING.md uses (not scripts of the root package.json).
 const PNPM_COMMANDS = new Set(['install', 'exec']);
@@ -33,7 +36,10 @@ describe('CONTRIBUTING.md', () => {
       if (words[3] === 'exec' && words[4] === 'vitest' && words[5] === 'run') {
         expect(existsSync(join(repositoryRoot, item!.folder, words[6]!)), `${item!.folder}/${words[6]}`).toBe(true);
       } else if (words[3] !== 'exec') {
-        expect(item!.json.scripts?.[words[3]!] !== undefined || words[3] === 'pack', `${words[2]} script ${words[3]}`).toBe(true);
+        expect(
+          item!.json.scripts?.[words[3]!] !== undefined || words[3] === 'pack',
+          `${words[2]} script ${words[3]}`,
+        ).toBe(true);
       }
       return;
     }

@@ -19,14 +19,19 @@ function workspaceName(specifier: string): string | undefined {
 
 describe('ARCHITECTURE.md dependency table', () => {
   it('has a row for every folder under packages/ and no row without a folder', () => {
-    const folders = packages.filter((item) => item.folder.startsWith('packages/')).map((item) => item.folder).sort();
+    const folders = packages
+      .filter((item) => item.folder.startsWith('packages/'))
+      .map((item) => item.folder)
+      .sort();
     expect([...table.keys()].sort()).toEqual(folders);
   });
 });
 
 describe.each(packages.filter((item) => item.folder.startsWith('packages/')))('$folder', (item) => {
   const allowedFolders = table.get(item.folder) ?? [];
-  const allowedNames = new Set(allowedFolders.map((folder) => packages.find((other) => other.folder === folder)?.name).filter(Boolean));
+  const allowedNames = new Set(
+    allowedFolders.map((folder) => packages.find((other) => other.folder === folder)?.name).filter(Boolean),
+  );
 
   it('declares only the workspace dependencies its row allows', () => {
     const offending: string[] = [];
@@ -36,9 +41,13 @@ describe.each(packages.filter((item) => item.folder.startsWith('packages/')))('$
       }
     }
     for (const dependency of Object.keys(item.json.devDependencies ?? {})) {
-      if (byName.has(dependency) && !allowedNames.has(dependency) && !tooling.has(dependency)) offending.push(`devDependencies: ${dependency}`);
+      if (byName.has(dependency) && !allowedNames.has(dependency) && !tooling.has(dependency))
+        offending.push(`devDependencies: ${dependency}`);
     }
-    expect(offending, `${item.folder}/package.json may depend on ${[...allowedNames].join(', ') || 'no workspace package'}`).toEqual([]);
+    expect(
+      offending,
+      `${item.folder}/package.json may depend on ${[...allowedNames].join(', ') || 'no workspace package'}`,
+    ).toEqual([]);
   });
 
   it('imports only allowed workspace packages, each declared in package.json', () => {
@@ -51,7 +60,8 @@ describe.each(packages.filter((item) => item.folder.startsWith('packages/')))('$
         const ok = allowedNames.has(name) || (isTest && tooling.has(name));
         if (!ok) offending.push(`${show(file)} imports ${specifier}`);
         const declared = { ...item.json.dependencies, ...item.json.peerDependencies, ...item.json.devDependencies };
-        if (!(name in declared)) offending.push(`${show(file)} imports ${specifier} but ${item.folder}/package.json does not declare ${name}`);
+        if (!(name in declared))
+          offending.push(`${show(file)} imports ${specifier} but ${item.folder}/package.json does not declare ${name}`);
       }
     }
     expect(offending).toEqual([]);
@@ -70,7 +80,11 @@ describe('apps', () => {
   it('are imported by nobody', () => {
     const apps = new Set(packages.filter((item) => item.folder.startsWith('apps/')).map((item) => item.name));
     const offending = packages.flatMap((item) =>
-      ['dependencies', 'devDependencies', 'peerDependencies'].flatMap((field) => Object.keys(item.json[field] ?? {}).filter((dependency) => apps.has(dependency)).map((dependency) => `${item.folder} -> ${dependency}`)),
+      ['dependencies', 'devDependencies', 'peerDependencies'].flatMap((field) =>
+        Object.keys(item.json[field] ?? {})
+          .filter((dependency) => apps.has(dependency))
+          .map((dependency) => `${item.folder} -> ${dependency}`),
+      ),
     );
     expect(offending).toEqual([]);
   });

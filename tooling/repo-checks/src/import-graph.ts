@@ -18,7 +18,10 @@ export type Resolved = { kind: 'file'; file: string } | { kind: 'external' };
  * Which entries run only in Node (ARCHITECTURE.md): every `./node` subpath, all of `runtime-node`, and the main entry
  * of `video-llava` (browsers import `video-llava/web`). Nothing reachable from another entry may import them.
  */
-export const NODE_ONLY_ENTRIES: ReadonlyMap<string, readonly string[] | 'all'> = new Map<string, readonly string[] | 'all'>([
+export const NODE_ONLY_ENTRIES: ReadonlyMap<string, readonly string[] | 'all'> = new Map<
+  string,
+  readonly string[] | 'all'
+>([
   ['@video-llava/runtime-node', 'all'],
   ['video-llava', ['.']],
   ['@video-llava/server', 'all'],
@@ -52,19 +55,38 @@ export function parseImports(fileName: string, text: string): SourceImport[] {
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
-      const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : undefined;
+      const named =
+        clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : undefined;
       // `import { type A, type B } from` is as erased as `import type { A, B } from`.
-      const allNamedTypes = clause !== undefined && clause.name === undefined && named !== undefined && named.length > 0 && named.every((element) => element.isTypeOnly);
+      const allNamedTypes =
+        clause !== undefined &&
+        clause.name === undefined &&
+        named !== undefined &&
+        named.length > 0 &&
+        named.every((element) => element.isTypeOnly);
       out.push({ specifier: node.moduleSpecifier.text, typeOnly: clause?.isTypeOnly === true || allNamedTypes });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const named = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : undefined;
       const allNamedTypes = named !== undefined && named.length > 0 && named.every((element) => element.isTypeOnly);
       out.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly || allNamedTypes });
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       out.push({ specifier: node.moduleReference.expression.text, typeOnly: node.isTypeOnly });
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteralLike(node.arguments[0])
+    ) {
       out.push({ specifier: node.arguments[0].text, typeOnly: false });
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       out.push({ specifier: node.argument.literal.text, typeOnly: true });
     }
     ts.forEachChild(node, visit);
@@ -130,7 +152,9 @@ export class ImportGraph {
     if (specifier.startsWith('.')) {
       const target = resolve(dirname(file), specifier);
       const withoutJs = target.replace(/\.(m|c)?jsx?$/, (extension) => extension.replace('js', 'ts'));
-      const found = [withoutJs, `${target}.ts`, `${target}.tsx`, join(target, 'index.ts')].find((candidate) => /\.(m|c)?tsx?$/.test(candidate) && isFile(candidate));
+      const found = [withoutJs, `${target}.ts`, `${target}.tsx`, join(target, 'index.ts')].find(
+        (candidate) => /\.(m|c)?tsx?$/.test(candidate) && isFile(candidate),
+      );
       return found ? { kind: 'file', file: found } : { kind: 'external' };
     }
     const entry = this.workspaceEntry(specifier);
@@ -217,7 +241,8 @@ function cyclePath(graph: ImportGraph, component: string[]): string[] {
       if (!members.has(target)) continue;
       if (target === start) {
         const path = [start];
-        for (let step: string | undefined = file; step !== undefined && step !== start; step = previous.get(step)) path.unshift(step);
+        for (let step: string | undefined = file; step !== undefined && step !== start; step = previous.get(step))
+          path.unshift(step);
         path.unshift(start);
         return path.map((item) => graph.show(item));
       }
@@ -244,7 +269,10 @@ export function browserEntries(graph: ImportGraph): BrowserEntry[] {
     if (!item.folder.startsWith('packages/')) continue;
     for (const subpath of Object.keys(item.json.exports ?? {})) {
       if (subpath === './package.json' || isNodeOnlyEntry(item.name, subpath)) continue;
-      const resolved = graph.resolve(join(graph.root, item.folder, 'package.json'), subpath === '.' ? item.name : `${item.name}/${subpath.slice(2)}`);
+      const resolved = graph.resolve(
+        join(graph.root, item.folder, 'package.json'),
+        subpath === '.' ? item.name : `${item.name}/${subpath.slice(2)}`,
+      );
       if (resolved.kind === 'file') out.push({ packageName: item.name, subpath, file: resolved.file });
     }
   }
@@ -262,7 +290,8 @@ export function findNodeOnlyImports(graph: ImportGraph, entry: string): string[]
   const findings: string[] = [];
   const chain = (file: string): string => {
     const path: string[] = [];
-    for (let step: string | undefined = file; step !== undefined; step = previous.get(step)) path.unshift(graph.show(step));
+    for (let step: string | undefined = file; step !== undefined; step = previous.get(step))
+      path.unshift(graph.show(step));
     return path.join(' -> ');
   };
   while (queue.length > 0) {

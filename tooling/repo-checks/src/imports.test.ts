@@ -9,7 +9,10 @@ describe('imports between source files', () => {
   it('form no cycle (within a package or across packages; type-only imports count)', () => {
     expect(graph.files.length).toBeGreaterThan(100);
     const cycles = findImportCycles(graph).map((path) => path.join(' -> '));
-    expect(cycles, 'break each cycle: move what both files share into a file of its own, or let one side take an interface').toEqual([]);
+    expect(
+      cycles,
+      'break each cycle: move what both files share into a file of its own, or let one side take an interface',
+    ).toEqual([]);
   });
 });
 
@@ -17,10 +20,18 @@ const entries = browserEntries(graph);
 
 describe('browser entries (every entry of packages/* but ./node, runtime-node and the main entry of video-llava)', () => {
   it('are found', () => {
-    expect(entries.map((entry) => `${entry.packageName}${entry.subpath === '.' ? '' : entry.subpath.slice(1)}`)).toEqual(expect.arrayContaining(['@video-llava/core', '@video-llava/image-processor/browser', 'video-llava/web']));
+    expect(
+      entries.map((entry) => `${entry.packageName}${entry.subpath === '.' ? '' : entry.subpath.slice(1)}`),
+    ).toEqual(expect.arrayContaining(['@video-llava/core', '@video-llava/image-processor/browser', 'video-llava/web']));
   });
 
-  it.each(entries.map((entry) => [`${entry.packageName} ${entry.subpath}`, entry] as const))('%s reaches no Node built-in or Node-only module', (_, entry) => {
-    expect(findNodeOnlyImports(graph, entry.file), 'Node-only code belongs behind a ./node entry (ARCHITECTURE.md)').toEqual([]);
-  });
+  it.each(entries.map((entry) => [`${entry.packageName} ${entry.subpath}`, entry] as const))(
+    '%s reaches no Node built-in or Node-only module',
+    (_, entry) => {
+      expect(
+        findNodeOnlyImports(graph, entry.file),
+        'Node-only code belongs behind a ./node entry (ARCHITECTURE.md)',
+      ).toEqual([]);
+    },
+  );
 });

@@ -55,15 +55,21 @@ describe.each(published)('$folder package.json', (item) => {
       const keys = Object.keys(conditions);
       const source = conditions['@video-llava/source'] ?? '';
       expect(keys[0], `exports["${subpath}"]: the source condition comes first`).toBe('@video-llava/source');
-      expect(keys.indexOf('types'), `exports["${subpath}"]: "types" before "default"`).toBeLessThan(keys.indexOf('default'));
+      expect(keys.indexOf('types'), `exports["${subpath}"]: "types" before "default"`).toBeLessThan(
+        keys.indexOf('default'),
+      );
       expect(existsSync(join(repositoryRoot, item.folder, source)), `${item.folder}: ${source} exists`).toBe(true);
     }
-    for (const script of ['build', 'test', 'typecheck', 'lint']) expect(json.scripts?.[script], `script ${script}`).toBeTypeOf('string');
+    for (const script of ['build', 'test', 'typecheck', 'lint'])
+      expect(json.scripts?.[script], `script ${script}`).toBeTypeOf('string');
   });
 
   it('is ready to publish: LICENSE shipped, keywords, homepage, bugs, and a prepack that builds', () => {
     const json = item.json;
-    expect(readFileSync(join(repositoryRoot, item.folder, 'LICENSE'), 'utf8'), `${item.folder}/LICENSE is the root LICENSE`).toBe(rootLicense);
+    expect(
+      readFileSync(join(repositoryRoot, item.folder, 'LICENSE'), 'utf8'),
+      `${item.folder}/LICENSE is the root LICENSE`,
+    ).toBe(rootLicense);
     expect(json.files).toContain('LICENSE');
     expect(json.keywords).toEqual(expect.arrayContaining(['video-llava']));
     expect(json.repository).toEqual({ type: 'git', url: `git+${repositoryUrl}.git`, directory: item.folder });
@@ -76,9 +82,13 @@ describe.each(published)('$folder package.json', (item) => {
   it("says in its README's install section which optional packages a feature needs, and how to skip onnxruntime-node's CUDA download", () => {
     const section = installSection(item);
     expect(section, `${item.folder}/README.md has an install line`).toContain(`npm install ${item.name}`);
-    const optional = Object.keys(item.json.peerDependenciesMeta ?? {}).filter((name) => name === 'sharp' || name === '@ffmpeg-installer/ffmpeg');
-    for (const name of optional) expect(section, `${item.folder}/README.md install section names the optional ${name}`).toContain(name);
-    if (installedWith(item).has('onnxruntime-node')) expect(section, `${item.folder}/README.md install section`).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
+    const optional = Object.keys(item.json.peerDependenciesMeta ?? {}).filter(
+      (name) => name === 'sharp' || name === '@ffmpeg-installer/ffmpeg',
+    );
+    for (const name of optional)
+      expect(section, `${item.folder}/README.md install section names the optional ${name}`).toContain(name);
+    if (installedWith(item).has('onnxruntime-node'))
+      expect(section, `${item.folder}/README.md install section`).toContain('ONNXRUNTIME_NODE_INSTALL=skip');
   });
 
   it('has a README and a tsup config', () => {

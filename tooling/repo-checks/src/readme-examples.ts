@@ -59,7 +59,8 @@ export function extractBlocks(readme: string, text: string): ReadmeBlock[] {
       if (fence[2]!.startsWith(other) && fence[3] === '') other = undefined;
       return;
     }
-    if (fence[3] === 'ts' || fence[3] === 'typescript') open = { fence: fence[2]!, indent: fence[1]!.length, start: index + 2, lines: [] };
+    if (fence[3] === 'ts' || fence[3] === 'typescript')
+      open = { fence: fence[2]!, indent: fence[1]!.length, start: index + 2, lines: [] };
     else other = fence[2]!;
   });
   return blocks;
@@ -78,7 +79,11 @@ export function typeCheckBlocks(blocks: readonly ReadmeBlock[]): BlockDiagnostic
   const here = join(repositoryRoot, 'tooling', 'repo-checks');
   const require = createRequire(join(here, 'package.json'));
   const basePath = require.resolve('@video-llava/tsconfig/base.json');
-  const base = ts.parseJsonConfigFileContent(ts.readConfigFile(basePath, ts.sys.readFile).config, ts.sys, dirname(basePath));
+  const base = ts.parseJsonConfigFileContent(
+    ts.readConfigFile(basePath, ts.sys.readFile).config,
+    ts.sys,
+    dirname(basePath),
+  );
   const options: ts.CompilerOptions = {
     ...base.options,
     lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts', 'lib.dom.asynciterable.d.ts'],
@@ -92,7 +97,9 @@ export function typeCheckBlocks(blocks: readonly ReadmeBlock[]): BlockDiagnostic
     noUnusedParameters: false,
   };
   const files = new Map<string, ReadmeBlock>();
-  blocks.forEach((block, index) => files.set(join(here, '.readme-examples', `${block.readme.replace(/[/.]/g, '_')}_${block.line}_${index}.ts`), block));
+  blocks.forEach((block, index) =>
+    files.set(join(here, '.readme-examples', `${block.readme.replace(/[/.]/g, '_')}_${block.line}_${index}.ts`), block),
+  );
   const host = ts.createCompilerHost(options, true);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
@@ -107,12 +114,24 @@ export function typeCheckBlocks(blocks: readonly ReadmeBlock[]): BlockDiagnostic
   const program = ts.createProgram({ rootNames: [...files.keys()], options, host });
   const out: BlockDiagnostic[] = [];
   const global = program.getGlobalDiagnostics().concat(program.getOptionsDiagnostics());
-  for (const diagnostic of global) out.push({ block: blocks[0]!, line: 0, message: `(program) ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}` });
+  for (const diagnostic of global)
+    out.push({
+      block: blocks[0]!,
+      line: 0,
+      message: `(program) ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
+    });
   for (const [fileName, block] of files) {
     const sourceFile = program.getSourceFile(fileName)!;
-    for (const diagnostic of [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)]) {
+    for (const diagnostic of [
+      ...program.getSyntacticDiagnostics(sourceFile),
+      ...program.getSemanticDiagnostics(sourceFile),
+    ]) {
       const line = diagnostic.start === undefined ? 0 : sourceFile.getLineAndCharacterOfPosition(diagnostic.start).line;
-      out.push({ block, line: block.line + line, message: `TS${diagnostic.code}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}` });
+      out.push({
+        block,
+        line: block.line + line,
+        message: `TS${diagnostic.code}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
+      });
     }
   }
   return out;

@@ -37,11 +37,21 @@ export function listWorkspacePackages(root: string = repositoryRoot): WorkspaceP
     if (!existsSync(groupDir)) continue;
     for (const entry of readdirSync(groupDir)) {
       const file = join(groupDir, entry, 'package.json');
-      if (existsSync(file)) out.push({ folder: `${group}/${entry}`, name: JSON.parse(readFileSync(file, 'utf8')).name, json: JSON.parse(readFileSync(file, 'utf8')) });
+      if (existsSync(file))
+        out.push({
+          folder: `${group}/${entry}`,
+          name: JSON.parse(readFileSync(file, 'utf8')).name,
+          json: JSON.parse(readFileSync(file, 'utf8')),
+        });
     }
   }
   const bench = join(root, 'bench', 'package.json');
-  if (existsSync(bench)) out.push({ folder: 'bench', name: JSON.parse(readFileSync(bench, 'utf8')).name, json: JSON.parse(readFileSync(bench, 'utf8')) });
+  if (existsSync(bench))
+    out.push({
+      folder: 'bench',
+      name: JSON.parse(readFileSync(bench, 'utf8')).name,
+      json: JSON.parse(readFileSync(bench, 'utf8')),
+    });
   return out;
 }
 
@@ -83,7 +93,11 @@ export function listSourceFiles(folder: string): string[] {
 export function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers: string[] = [];
-  const patterns = [/\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /^\s*import\s+['"]([^'"]+)['"]/gm];
+  const patterns = [
+    /\bfrom\s+['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /^\s*import\s+['"]([^'"]+)['"]/gm,
+  ];
   for (const pattern of patterns) for (const match of text.matchAll(pattern)) specifiers.push(match[1]!);
   return specifiers;
 }

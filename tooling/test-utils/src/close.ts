@@ -37,7 +37,9 @@ export function measureDifference(actual: Numeric, expected: Numeric): Differenc
   const a = toArray(actual);
   const e = toArray(expected);
   if (a.data.length !== e.data.length) {
-    throw new Error(`length mismatch: actual has ${a.data.length} elements${a.dims ? ` [${a.dims.join(',')}]` : ''}, expected ${e.data.length}${e.dims ? ` [${e.dims.join(',')}]` : ''}`);
+    throw new Error(
+      `length mismatch: actual has ${a.data.length} elements${a.dims ? ` [${a.dims.join(',')}]` : ''}, expected ${e.data.length}${e.dims ? ` [${e.dims.join(',')}]` : ''}`,
+    );
   }
   let max = -1;
   let where = -1;

@@ -9,7 +9,10 @@ function findRepositoryRoot(): string {
   for (;;) {
     if (existsSync(join(directory, 'pnpm-workspace.yaml'))) return directory;
     const parent = dirname(directory);
-    if (parent === directory) throw new Error('test-utils: could not find the repository root (pnpm-workspace.yaml) above ' + fileURLToPath(import.meta.url));
+    if (parent === directory)
+      throw new Error(
+        `test-utils: could not find the repository root (pnpm-workspace.yaml) above ${fileURLToPath(import.meta.url)}`,
+      );
     directory = parent;
   }
 }

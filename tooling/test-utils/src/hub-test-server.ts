@@ -46,14 +46,24 @@ export interface HubTestServer {
 }
 
 function toBytes(value: Uint8Array | string): Buffer {
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return typeof value === 'string'
+    ? Buffer.from(value, 'utf8')
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
 function sha(algorithm: 'sha1' | 'sha256', body: Buffer): string {
   return createHash(algorithm).update(body).digest('hex');
 }
 
-function sendBody(request: IncomingMessage, response: ServerResponse, body: Buffer, headers: Record<string, string>, options: HubTestServerOptions, path: string, record: RecordedRequest): void {
+function sendBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  body: Buffer,
+  headers: Record<string, string>,
+  options: HubTestServerOptions,
+  path: string,
+  record: RecordedRequest,
+): void {
   const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
   let status = 200;
   let slice = body;
@@ -92,11 +102,24 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = decodeURIComponent(url.pathname);
-    const record: RecordedRequest = { method: request.method ?? 'GET', path, range: request.headers.range, authorization: request.headers.authorization, sent: 0 };
+    const record: RecordedRequest = {
+      method: request.method ?? 'GET',
+      path,
+      range: request.headers.range,
+      authorization: request.headers.authorization,
+      sent: 0,
+    };
     requests.push(record);
     const base = `http://${request.headers.host}`;
-    if (options.requiredToken !== undefined && request.headers.authorization !== `Bearer ${options.requiredToken}` && !path.startsWith('/cdn/')) {
-      response.writeHead(401, { 'X-Error-Code': 'GatedRepo', 'X-Error-Message': 'Access to this repository is restricted.' });
+    if (
+      options.requiredToken !== undefined &&
+      request.headers.authorization !== `Bearer ${options.requiredToken}` &&
+      !path.startsWith('/cdn/')
+    ) {
+      response.writeHead(401, {
+        'X-Error-Code': 'GatedRepo',
+        'X-Error-Message': 'Access to this repository is restricted.',
+      });
       response.end();
       return;
     }
@@ -143,7 +166,11 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
     }
     const file = options.files[filePath];
     if (file === undefined) {
-      response.writeHead(404, { 'X-Repo-Commit': options.commit, 'X-Error-Code': 'EntryNotFound', 'X-Error-Message': 'Entry not found' });
+      response.writeHead(404, {
+        'X-Repo-Commit': options.commit,
+        'X-Error-Code': 'EntryNotFound',
+        'X-Error-Message': 'Entry not found',
+      });
       response.end();
       return;
     }
@@ -160,7 +187,15 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
       response.end();
       return;
     }
-    sendBody(request, response, body, { 'X-Repo-Commit': options.commit, ETag: `"${sha('sha1', body)}"` }, options, filePath, record);
+    sendBody(
+      request,
+      response,
+      body,
+      { 'X-Repo-Commit': options.commit, ETag: `"${sha('sha1', body)}"` },
+      options,
+      filePath,
+      record,
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

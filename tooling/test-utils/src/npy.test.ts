@@ -15,7 +15,9 @@ describe('.npy', () => {
       const back = parseNpy(serializeNpy(tensor));
       expect(back.dtype).toBe(tensor.dtype);
       expect(back.dims).toEqual(tensor.dims);
-      expect([...(back.data as ArrayLike<unknown> as unknown[])]).toEqual([...(tensor.data as ArrayLike<unknown> as unknown[])]);
+      expect([...(back.data as ArrayLike<unknown> as unknown[])]).toEqual([
+        ...(tensor.data as ArrayLike<unknown> as unknown[]),
+      ]);
     }
   });
 
@@ -48,6 +50,8 @@ describe('assertClose', () => {
     const near = new Tensor('float32', new Float32Array([0, 1.00001, 2, 3]), [2, 2]);
     expect(assertClose(near, expected, 1e-4).maxAbsDifference).toBeGreaterThan(0);
     const far = new Tensor('float32', new Float32Array([0, 1, 2, 3.5]), [2, 2]);
-    expect(() => assertClose(far, expected, 1e-4, 'logits')).toThrowError(/logits: max abs difference 0\.5 > tolerance 0\.0001 at index 3 \[1,1\]/);
+    expect(() => assertClose(far, expected, 1e-4, 'logits')).toThrowError(
+      /logits: max abs difference 0\.5 > tolerance 0\.0001 at index 3 \[1,1\]/,
+    );
   });
 });

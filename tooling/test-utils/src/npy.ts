@@ -25,12 +25,16 @@ const DTYPE_TO_DESCR: Record<DataType, string> = {
 };
 
 function fail(source: string, field: string, expected: string, actual: unknown): never {
-  throw new VideoLlavaError('INVALID_FILE', `${source}: .npy ${field} should be ${expected}, found ${String(actual)}.`, {
-    file: source,
-    field,
-    expected,
-    actual,
-  });
+  throw new VideoLlavaError(
+    'INVALID_FILE',
+    `${source}: .npy ${field} should be ${expected}, found ${String(actual)}.`,
+    {
+      file: source,
+      field,
+      expected,
+      actual,
+    },
+  );
 }
 
 /**
@@ -57,11 +61,14 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): Tensor {
   } else {
     fail(source, 'version', '1, 2 or 3', major);
   }
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(headerStart, headerStart + headerLength),
+  );
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(source, 'header', "{'descr', 'fortran_order', 'shape'}", header);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    fail(source, 'header', "{'descr', 'fortran_order', 'shape'}", header);
   if (fortran === 'True') fail(source, 'fortran_order', 'False (C order)', 'True');
   const dtype = DESCR_TO_DTYPE[descr];
   if (dtype === undefined) fail(source, 'descr', Object.keys(DESCR_TO_DTYPE).join(' '), descr);
@@ -74,7 +81,8 @@ export function parseNpy(bytes: Uint8Array, source = '<bytes>'): Tensor {
   const dataStart = headerStart + headerLength;
   const itemSize = { float32: 4, float16: 2, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 }[dtype];
   const byteLength = count * itemSize;
-  if (bytes.length - dataStart < byteLength) fail(source, 'data', `${byteLength} bytes`, `${bytes.length - dataStart} bytes`);
+  if (bytes.length - dataStart < byteLength)
+    fail(source, 'data', `${byteLength} bytes`, `${bytes.length - dataStart} bytes`);
   // copy into an aligned buffer
   // Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice() is a view of the whole file
   const copy = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLength).buffer;
@@ -101,7 +109,7 @@ export function serializeNpy(tensor: Tensor): Uint8Array {
   const shape = tensor.dims.length === 1 ? `(${tensor.dims[0]},)` : `(${tensor.dims.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const unpadded = 10 + header.length + 1;
-  header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  header += `${' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
   const headerBytes = new TextEncoder().encode(header);
   const data = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
   const out = new Uint8Array(10 + headerBytes.length + data.length);

@@ -51,7 +51,18 @@ const STARTUP_MS = 10_000;
 export async function startTestRedis(options: { appendOnly?: boolean } = {}): Promise<TestRedis> {
   const folder = await mkdtemp(join(tmpdir(), 'video-llava-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', folder, '--save', '', '--maxmemory-policy', 'noeviction'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    folder,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
   args.push(...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
   let child: ChildProcess | undefined;
   let log = '';
@@ -61,7 +72,11 @@ export async function startTestRedis(options: { appendOnly?: boolean } = {}): Pr
     child = started;
     started.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
     started.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const spawnError = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`redis-server could not start (${error.message}): run tooling/scripts/ensure-redis.sh`))));
+    const spawnError = new Promise<never>((_, reject) =>
+      started.once('error', (error) =>
+        reject(new Error(`redis-server could not start (${error.message}): run tooling/scripts/ensure-redis.sh`)),
+      ),
+    );
     spawnError.catch(() => {});
     for (const begin = Date.now(); Date.now() - begin < STARTUP_MS; ) {
       if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}:\n${log}`);

@@ -39,73 +39,121 @@ const lines = [
 ];
 
 describe('video-llava batch and worker', () => {
-  it('submits once, answers with the worker, collects every result once; equal to generate --greedy', async () => {
-    const jobsFile = join(root, 'jobs.jsonl');
-    await writeFile(jobsFile, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
-    const submit = await runCliForTest(['batch', 'submit', 'jobs.jsonl', '--redis', redis.url, '--queue', 'cli'], { cwd: root });
-    expect(submit.code, submit.err).toBe(0);
-    expect(submit.out).toBe('3 jobs: 3 added, 0 already in the queue\n');
-    const again = await runCliForTest(['batch', 'submit', jobsFile, '--redis', redis.url, '--queue', 'cli'], { cwd: root });
-    expect(again.out).toBe('3 jobs: 0 added, 3 already in the queue\n');
+  it(
+    'submits once, answers with the worker, collects every result once; equal to generate --greedy',
+    async () => {
+      const jobsFile = join(root, 'jobs.jsonl');
+      await writeFile(jobsFile, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+      const submit = await runCliForTest(['batch', 'submit', 'jobs.jsonl', '--redis', redis.url, '--queue', 'cli'], {
+        cwd: root,
+      });
+      expect(submit.code, submit.err).toBe(0);
+      expect(submit.out).toBe('3 jobs: 3 added, 0 already in the queue\n');
+      const again = await runCliForTest(['batch', 'submit', jobsFile, '--redis', redis.url, '--queue', 'cli'], {
+        cwd: root,
+      });
+      expect(again.out).toBe('3 jobs: 0 added, 3 already in the queue\n');
 
-    const worker = runCliForTest(['worker', converted, '--redis', redis.url, '--queue', 'cli', '--threads', '1', '--name', 'cli-worker'], { cwd: tmpdir() });
-    const collected = await runCliForTest(['batch', 'results', '--redis', redis.url, '--queue', 'cli', '--wait', '--out', 'results.jsonl'], { cwd: root });
-    process.emit('SIGTERM', 'SIGTERM');
-    const stopped = await worker;
-    expect(stopped.code, stopped.err).toBe(0);
-    expect(stopped.err).toContain('[done] 1:');
-    expect(stopped.err).toContain('[failed] missing: FILE_NOT_FOUND');
-    expect(stopped.err).toContain('stopped: 2 done, 1 failed');
+      const worker = runCliForTest(
+        ['worker', converted, '--redis', redis.url, '--queue', 'cli', '--threads', '1', '--name', 'cli-worker'],
+        { cwd: tmpdir() },
+      );
+      const collected = await runCliForTest(
+        ['batch', 'results', '--redis', redis.url, '--queue', 'cli', '--wait', '--out', 'results.jsonl'],
+        { cwd: root },
+      );
+      process.emit('SIGTERM', 'SIGTERM');
+      const stopped = await worker;
+      expect(stopped.code, stopped.err).toBe(0);
+      expect(stopped.err).toContain('[done] 1:');
+      expect(stopped.err).toContain('[failed] missing: FILE_NOT_FOUND');
+      expect(stopped.err).toContain('stopped: 2 done, 1 failed');
 
-    expect(collected.code, collected.err).toBe(0);
-    expect(collected.out).toBe('');
-    // Not a terminal: plain progress lines, then the tally.
-    expect(collected.err).toMatch(/\[batch\] done \d+, failed \d+, waiting \d+, active \d+\n/);
-    expect(collected.err).toContain('[batch] done 2, failed 1, waiting 0, active 0\n');
-    expect(collected.err).toContain('3 results: 2 answered, 1 failed');
-    const results = (await readFile(join(root, 'results.jsonl'), 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as BatchResult);
-    expect(results.map((result) => result.id).sort()).toEqual(['1', 'clip/next', 'missing']);
-    const missing = results.find((result) => result.id === 'missing') as { error: { code: string; message: string } };
-    expect(missing.error.code).toBe('FILE_NOT_FOUND');
-    expect(missing.error.message).toContain(join(root, 'no-such-clip.mp4'));
+      expect(collected.code, collected.err).toBe(0);
+      expect(collected.out).toBe('');
+      // Not a terminal: plain progress lines, then the tally.
+      expect(collected.err).toMatch(/\[batch\] done \d+, failed \d+, waiting \d+, active \d+\n/);
+      expect(collected.err).toContain('[batch] done 2, failed 1, waiting 0, active 0\n');
+      expect(collected.err).toContain('3 results: 2 answered, 1 failed');
+      const results = (await readFile(join(root, 'results.jsonl'), 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as BatchResult);
+      expect(results.map((result) => result.id).sort()).toEqual(['1', 'clip/next', 'missing']);
+      const missing = results.find((result) => result.id === 'missing') as { error: { code: string; message: string } };
+      expect(missing.error.code).toBe('FILE_NOT_FOUND');
+      expect(missing.error.message).toContain(join(root, 'no-such-clip.mp4'));
 
-    const generated = await runCliForTest(['generate', converted, '--question', 'Why is this funny?', '--video', 'clip.mp4', '--max-new-tokens', '8', '--greedy', '--json', '--quiet'], { cwd: root });
-    expect(generated.code, generated.err).toBe(0);
-    const reference = JSON.parse(generated.out.trimEnd().split('\n').at(-1)!) as GenerateResult;
-    const answer = results.find((result) => result.id === '1') as BatchAnswer;
-    expect(answer.ids).toEqual(reference.ids);
-    expect(answer.text).toBe(reference.text);
-    expect(answer.worker).toBe('cli-worker');
+      const generated = await runCliForTest(
+        [
+          'generate',
+          converted,
+          '--question',
+          'Why is this funny?',
+          '--video',
+          'clip.mp4',
+          '--max-new-tokens',
+          '8',
+          '--greedy',
+          '--json',
+          '--quiet',
+        ],
+        { cwd: root },
+      );
+      expect(generated.code, generated.err).toBe(0);
+      const reference = JSON.parse(generated.out.trimEnd().split('\n').at(-1)!) as GenerateResult;
+      const answer = results.find((result) => result.id === '1') as BatchAnswer;
+      expect(answer.ids).toEqual(reference.ids);
+      expect(answer.text).toBe(reference.text);
+      expect(answer.worker).toBe('cli-worker');
 
-    // Without --wait, what is there now, again: results stay until the queue is removed. On a terminal the counts
-    // are a bar, rewritten in place.
-    const terminal = createTestIo(root);
-    (terminal.stderr as { isTTY?: boolean }).isTTY = true;
-    expect(await runCli(['batch', 'results', '--redis', redis.url, '--queue', 'cli'], terminal)).toBe(0);
-    expect(terminal.out().trimEnd().split('\n').map((line) => (JSON.parse(line) as BatchResult).id).sort()).toEqual(['1', 'clip/next', 'missing']);
-    expect(terminal.err()).toContain(`\r[${'#'.repeat(30)}] 3/3 done 2, failed 1, waiting 0, active 0\u001b[K\n`);
-  }, TEST_MS);
+      // Without --wait, what is there now, again: results stay until the queue is removed. On a terminal the counts
+      // are a bar, rewritten in place.
+      const terminal = createTestIo(root);
+      (terminal.stderr as { isTTY?: boolean }).isTTY = true;
+      expect(await runCli(['batch', 'results', '--redis', redis.url, '--queue', 'cli'], terminal)).toBe(0);
+      expect(
+        terminal
+          .out()
+          .trimEnd()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as BatchResult).id)
+          .sort(),
+      ).toEqual(['1', 'clip/next', 'missing']);
+      expect(terminal.err()).toContain(`\r[${'#'.repeat(30)}] 3/3 done 2, failed 1, waiting 0, active 0\u001b[K\n`);
+    },
+    TEST_MS,
+  );
 
-  it('says what is wrong with the command line or the jobs file', async () => {
-    const none = await runCliForTest(['batch', '--redis', redis.url]);
-    expect(none.code).toBe(2);
-    expect(none.err).toContain('unknown sub-command "--redis"');
-    const noRedis = await runCliForTest(['batch', 'results']);
-    expect(noRedis.code).toBe(2);
-    expect(noRedis.err).toContain('give --redis URL');
-    const badUrl = await runCliForTest(['batch', 'results', '--redis', 'http://127.0.0.1:1']);
-    expect(badUrl.code).toBe(1);
-    expect(badUrl.err).toContain('redis:// or rediss://');
-    await writeFile(join(root, 'bad.jsonl'), '{"id": "a", "question": "Q"}\n{"id": "b", "question": "Q", "max_new_tokens": 4}\n');
-    const bad = await runCliForTest(['batch', 'submit', 'bad.jsonl', '--redis', redis.url, '--queue', 'bad'], { cwd: root });
-    expect(bad.code).toBe(1);
-    expect(bad.err).toContain(`${join(root, 'bad.jsonl')} line 2`);
-    expect(bad.err).toContain('"max_new_tokens"');
-    const threads = await runCliForTest(['worker', converted, '--redis', redis.url, '--threads', '0']);
-    expect(threads.code).toBe(2);
-    expect(threads.err).toContain('--threads must be an integer >= 1');
-    const dtype = await runCliForTest(['worker', converted, '--redis', redis.url, '--dtype', 'fp64']);
-    expect(dtype.code).toBe(2);
-    expect(dtype.err).toContain('--dtype must be one of fp32');
-  }, TEST_MS);
+  it(
+    'says what is wrong with the command line or the jobs file',
+    async () => {
+      const none = await runCliForTest(['batch', '--redis', redis.url]);
+      expect(none.code).toBe(2);
+      expect(none.err).toContain('unknown sub-command "--redis"');
+      const noRedis = await runCliForTest(['batch', 'results']);
+      expect(noRedis.code).toBe(2);
+      expect(noRedis.err).toContain('give --redis URL');
+      const badUrl = await runCliForTest(['batch', 'results', '--redis', 'http://127.0.0.1:1']);
+      expect(badUrl.code).toBe(1);
+      expect(badUrl.err).toContain('redis:// or rediss://');
+      await writeFile(
+        join(root, 'bad.jsonl'),
+        '{"id": "a", "question": "Q"}\n{"id": "b", "question": "Q", "max_new_tokens": 4}\n',
+      );
+      const bad = await runCliForTest(['batch', 'submit', 'bad.jsonl', '--redis', redis.url, '--queue', 'bad'], {
+        cwd: root,
+      });
+      expect(bad.code).toBe(1);
+      expect(bad.err).toContain(`${join(root, 'bad.jsonl')} line 2`);
+      expect(bad.err).toContain('"max_new_tokens"');
+      const threads = await runCliForTest(['worker', converted, '--redis', redis.url, '--threads', '0']);
+      expect(threads.code).toBe(2);
+      expect(threads.err).toContain('--threads must be an integer >= 1');
+      const dtype = await runCliForTest(['worker', converted, '--redis', redis.url, '--dtype', 'fp64']);
+      expect(dtype.code).toBe(2);
+      expect(dtype.err).toContain('--dtype must be one of fp32');
+    },
+    TEST_MS,
+  );
 });

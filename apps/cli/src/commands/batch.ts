@@ -1,7 +1,15 @@
 import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
-import { type BatchJob, DEFAULT_QUEUE_NAME, type QueueCounts, collectResults, isBatchFailure, parseBatchJobLines, submitJobs } from '@video-llava/worker';
+import {
+  type BatchJob,
+  DEFAULT_QUEUE_NAME,
+  type QueueCounts,
+  collectResults,
+  isBatchFailure,
+  parseBatchJobLines,
+  submitJobs,
+} from '@video-llava/worker';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
 
@@ -22,8 +30,13 @@ function redisOf(values: { redis?: string | undefined }): string {
 
 /** A job's relative media paths, resolved against the folder of the jobs file (URLs and absolute paths stay). */
 function withAbsoluteMedia(job: BatchJob, folder: string): BatchJob {
-  const absolute = (file: string): string => (/^[a-z][a-z0-9+.-]*:\/\//i.test(file) || isAbsolute(file) ? file : resolve(folder, file));
-  return { ...job, ...(job.videos ? { videos: job.videos.map(absolute) } : {}), ...(job.images ? { images: job.images.map(absolute) } : {}) };
+  const absolute = (file: string): string =>
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(file) || isAbsolute(file) ? file : resolve(folder, file);
+  return {
+    ...job,
+    ...(job.videos ? { videos: job.videos.map(absolute) } : {}),
+    ...(job.images ? { images: job.images.map(absolute) } : {}),
+  };
 }
 
 const submit = defineCommand({
@@ -32,24 +45,43 @@ const submit = defineCommand({
   usage,
   options: {
     ...queueFlags,
-    attempts: { type: 'string', value: 'N', description: 'tries of a job that throws, in all (bad input fails at once; default: 3)' },
+    attempts: {
+      type: 'string',
+      value: 'N',
+      description: 'tries of a job that throws, in all (bad input fails at once; default: 3)',
+    },
   },
-  positionals: [{ name: '<jobs.jsonl>', description: 'one job a line: {"id", "question" | "prompt" | "messages", "videos", "images", ...options}' }],
+  positionals: [
+    {
+      name: '<jobs.jsonl>',
+      description: 'one job a line: {"id", "question" | "prompt" | "messages", "videos", "images", ...options}',
+    },
+  ],
   async run({ values, positionals: [file] }, io) {
     const redis = redisOf(values);
     const attempts = values.attempts === undefined ? undefined : Number(values.attempts);
-    if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 1)) throw new UsageError(`--attempts must be an integer >= 1, found ${JSON.stringify(values.attempts)}`, usage);
+    if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 1))
+      throw new UsageError(`--attempts must be an integer >= 1, found ${JSON.stringify(values.attempts)}`, usage);
     const path = resolve(io.cwd, file);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      throw new VideoLlavaError('FILE_NOT_FOUND', `${path}: cannot read the jobs file (${(error as Error).message}).`, { file: path, cause: error });
+      throw new VideoLlavaError('FILE_NOT_FOUND', `${path}: cannot read the jobs file (${(error as Error).message}).`, {
+        file: path,
+        cause: error,
+      });
     }
     // Relative media paths name files next to the jobs file, wherever the workers run from.
     const jobs = parseBatchJobLines(text, path).map((job) => withAbsoluteMedia(job, dirname(path)));
-    const result = await submitJobs(jobs, { redis, ...(values.queue === undefined ? {} : { queue: values.queue }), ...(attempts === undefined ? {} : { attempts }) });
-    io.stdout.write(`${jobs.length} jobs: ${result.added.length} added, ${result.existing.length} already in the queue\n`);
+    const result = await submitJobs(jobs, {
+      redis,
+      ...(values.queue === undefined ? {} : { queue: values.queue }),
+      ...(attempts === undefined ? {} : { attempts }),
+    });
+    io.stdout.write(
+      `${jobs.length} jobs: ${result.added.length} added, ${result.existing.length} already in the queue\n`,
+    );
     return 0;
   },
 });
@@ -70,7 +102,9 @@ function countsPrinter(io: CliIo): { update: (counts: QueueCounts) => void; end:
       }
       const width = 30;
       const filled = total === 0 ? width : Math.round(((counts.done + counts.failed) / total) * width);
-      io.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${counts.done + counts.failed}/${total} ${text}\u001b[K`);
+      io.stderr.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${counts.done + counts.failed}/${total} ${text}\u001b[K`,
+      );
     },
     end() {
       if (tty && last !== '') io.stderr.write('\n');
@@ -84,7 +118,11 @@ const results = defineCommand({
   usage,
   options: {
     ...queueFlags,
-    wait: { type: 'boolean', default: false, description: 'wait until no job is waiting or running (every submitted job done or failed)' },
+    wait: {
+      type: 'boolean',
+      default: false,
+      description: 'wait until no job is waiting or running (every submitted job done or failed)',
+    },
     out: { type: 'string', value: 'FILE', description: 'write the results to FILE (JSON lines) instead of stdout' },
   },
   positionals: [],
@@ -97,7 +135,13 @@ const results = defineCommand({
     const onSignal = (): void => stop.abort();
     process.once('SIGINT', onSignal);
     try {
-      for await (const result of collectResults({ redis, ...(values.queue === undefined ? {} : { queue: values.queue }), wait: values.wait, onCounts: counts.update, signal: stop.signal })) {
+      for await (const result of collectResults({
+        redis,
+        ...(values.queue === undefined ? {} : { queue: values.queue }),
+        wait: values.wait,
+        onCounts: counts.update,
+        signal: stop.signal,
+      })) {
         const line = `${JSON.stringify(result)}\n`;
         if (output) await output.write(line);
         else io.stdout.write(line);
@@ -108,7 +152,9 @@ const results = defineCommand({
       counts.end();
       await output?.close();
     }
-    io.stderr.write(`[batch] ${tally.answered + tally.failed} results: ${tally.answered} answered, ${tally.failed} failed${values.out === undefined ? '' : ` (in ${values.out})`}\n`);
+    io.stderr.write(
+      `[batch] ${tally.answered + tally.failed} results: ${tally.answered} answered, ${tally.failed} failed${values.out === undefined ? '' : ` (in ${values.out})`}\n`,
+    );
     return 0;
   },
 });
@@ -124,7 +170,13 @@ export const command: CliCommand = {
   async run(argv, io) {
     const [name, ...rest] = argv;
     const subcommand = name === undefined ? undefined : subcommands[name];
-    if (subcommand === undefined) throw new UsageError(name === undefined ? 'give a sub-command: submit or results' : `unknown sub-command ${JSON.stringify(name)} (submit or results)`, usage);
+    if (subcommand === undefined)
+      throw new UsageError(
+        name === undefined
+          ? 'give a sub-command: submit or results'
+          : `unknown sub-command ${JSON.stringify(name)} (submit or results)`,
+        usage,
+      );
     return subcommand.run(rest, io);
   },
 };

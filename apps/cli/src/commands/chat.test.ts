@@ -37,16 +37,33 @@ const decoding = ['--greedy', '--max-new-tokens', '6'];
 
 describe('video-llava chat, stdin not a terminal', () => {
   it('answers one line per question; the first as generate --question, the follow-up as generate on the whole conversation, from the cached prefix', async () => {
-    const run = await chat('Why is this funny?\nWhat happens next?\n', ['--video', videoFile, ...decoding, '--json', '--quiet']);
+    const run = await chat('Why is this funny?\nWhat happens next?\n', [
+      '--video',
+      videoFile,
+      ...decoding,
+      '--json',
+      '--quiet',
+    ]);
     expect(run.code, run.err).toBe(0);
     expect(run.err).toBe('');
-    const [first, second, ...rest] = run.out.trimEnd().split('\n').map((line) => JSON.parse(line) as ChatAnswerResult);
+    const [first, second, ...rest] = run.out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ChatAnswerResult);
     expect(rest).toEqual([]);
     const single = await generate(['--question', 'Why is this funny?', '--video', videoFile, ...decoding]);
     expect(first!.ids).toEqual(single.ids);
-    expect(first!.ids).toEqual(Array.from(tinyFixture.npy('case_video', 'generated_ids.npy').data as BigInt64Array, Number).slice(0, 6));
+    expect(first!.ids).toEqual(
+      Array.from(tinyFixture.npy('case_video', 'generated_ids.npy').data as BigInt64Array, Number).slice(0, 6),
+    );
     // the follow-up: Video-LLaVA's format with the first answer in it, the video encoded once
-    const whole = await generate(['--prompt', `USER: <video>\nWhy is this funny? ASSISTANT: ${first!.text}</s>USER: What happens next? ASSISTANT:`, '--video', videoFile, ...decoding]);
+    const whole = await generate([
+      '--prompt',
+      `USER: <video>\nWhy is this funny? ASSISTANT: ${first!.text}</s>USER: What happens next? ASSISTANT:`,
+      '--video',
+      videoFile,
+      ...decoding,
+    ]);
     expect(second!.ids).toEqual(whole.ids);
     expect(second!.promptTokens).toBe(whole.promptTokens);
     expect(second!.reusedPrefixTokens).toBeGreaterThan(first!.promptTokens);
@@ -54,7 +71,17 @@ describe('video-llava chat, stdin not a terminal', () => {
   });
 
   it('prints plain answers one per line, and follows /reset, /video and the errors of a bad command without losing the line count', async () => {
-    const input = ['Why is this funny?', '/image missing.png', '/frobnicate', '/reset', 'Why is this funny?', '/video', '', '/quit', 'never asked'].join('\n');
+    const input = [
+      'Why is this funny?',
+      '/image missing.png',
+      '/frobnicate',
+      '/reset',
+      'Why is this funny?',
+      '/video',
+      '',
+      '/quit',
+      'never asked',
+    ].join('\n');
     const run = await chat(input, ['--video', videoFile, ...decoding, '--quiet']);
     const single = await generate(['--question', 'Why is this funny?', '--video', videoFile, ...decoding]);
     expect(run.out).toBe(`${single.text}\n${single.text}\n`);

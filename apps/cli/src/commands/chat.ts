@@ -62,7 +62,13 @@ async function* readLines(stream: AsyncIterable<string | Uint8Array>): AsyncGene
  * Ctrl-C calls `onInterrupt` (which stops an answer and returns true), else ends the input.
  */
 async function* readTerminalLines(io: CliIo, onInterrupt: () => boolean): AsyncGenerator<string> {
-  const lines = createInterface({ input: io.stdin as Readable, output: io.stdout as Writable, terminal: true, historySize: 1000, prompt: '> ' });
+  const lines = createInterface({
+    input: io.stdin as Readable,
+    output: io.stdout as Writable,
+    terminal: true,
+    historySize: 1000,
+    prompt: '> ',
+  });
   // pasted lines arrive together: each is kept until its turn
   const queue: string[] = [];
   let closed = false;
@@ -112,13 +118,23 @@ class ConversationMedia {
   ) {}
 
   async add(kind: 'video' | 'image', file: string): Promise<void> {
-    const checked = await checkMediaFiles(kind === 'video' ? { videos: [file], images: [] } : { videos: [], images: [file] }, this.cwd);
+    const checked = await checkMediaFiles(
+      kind === 'video' ? { videos: [file], images: [] } : { videos: [], images: [file] },
+      this.cwd,
+    );
     const numFrames = this.videoLlava.config.processor.videoProcessor.numFrames;
     const platform = VideoLlava.platform;
     // The pixel values, as the pipeline makes them from a file: a follow-up takes them as they are.
     const processor = this.videoLlava.processor;
-    if (kind === 'video') this.videos.push(processor.videoProcessor.preprocess(await platform.loadVideo(checked.videos[0]!, { numFrames })).pixelValuesVideos);
-    else this.images.push(processor.imageProcessor.preprocess(await platform.loadImage(checked.images[0]!, { numFrames })).pixelValues);
+    if (kind === 'video')
+      this.videos.push(
+        processor.videoProcessor.preprocess(await platform.loadVideo(checked.videos[0]!, { numFrames }))
+          .pixelValuesVideos,
+      );
+    else
+      this.images.push(
+        processor.imageProcessor.preprocess(await platform.loadImage(checked.images[0]!, { numFrames })).pixelValues,
+      );
   }
 
   /** The placeholders the next question carries: the media added since the last question. */
@@ -157,15 +173,31 @@ export const command: CliCommand = defineCommand({
   summary: 'Talk about videos and images: questions and follow-ups, interactively or one per line',
   usage,
   options: {
-    video: { type: 'string', multiple: true, default: [], value: 'FILE', description: 'a video to talk about; repeat for several (or /video FILE in the chat)' },
-    image: { type: 'string', multiple: true, default: [], value: 'FILE', description: 'an image to talk about; repeat for several (or /image FILE in the chat)' },
+    video: {
+      type: 'string',
+      multiple: true,
+      default: [],
+      value: 'FILE',
+      description: 'a video to talk about; repeat for several (or /video FILE in the chat)',
+    },
+    image: {
+      type: 'string',
+      multiple: true,
+      default: [],
+      value: 'FILE',
+      description: 'an image to talk about; repeat for several (or /image FILE in the chat)',
+    },
     ...samplingFlags,
     ...modelLoadFlags,
-    ...jsonFlag('print each answer as one JSON line {"question", "ids", "text", "promptTokens", "reusedPrefixTokens", "timings"}'),
+    ...jsonFlag(
+      'print each answer as one JSON line {"question", "ids", "text", "promptTokens", "reusedPrefixTokens", "timings"}',
+    ),
     quiet: { type: 'boolean', default: false, description: 'no progress on stderr' },
     ...sourceFlags,
   },
-  positionals: [{ name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' }],
+  positionals: [
+    { name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' },
+  ],
   async run({ values, positionals: [model] }, io) {
     const generation = parseSamplingFlags(values, usage);
     const load = parseModelLoadFlags(values, usage);
@@ -176,7 +208,10 @@ export const command: CliCommand = defineCommand({
 
     const display = values.quiet ? undefined : createProgressDisplay(io.stderr);
     const onProgress = display ? (event: Parameters<typeof display.update>[0]) => display.update(event) : undefined;
-    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress, { videos: files.videos.length, images: files.images.length });
+    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress, {
+      videos: files.videos.length,
+      images: files.images.length,
+    });
     let failed = false;
     try {
       const media = new ConversationMedia(videoLlava, io.cwd);
@@ -214,7 +249,10 @@ export const command: CliCommand = defineCommand({
               io.stderr.write(`video-llava chat: ${errorMessage(error)}\n`);
             }
           } else if (name === '/help') io.stderr.write(HELP);
-          else io.stderr.write(`video-llava chat: ${name === '/image' || name === '/video' ? `${name} needs a file: ${name} FILE` : `unknown command ${name}`}\n${HELP}`);
+          else
+            io.stderr.write(
+              `video-llava chat: ${name === '/image' || name === '/video' ? `${name} needs a file: ${name} FILE` : `unknown command ${name}`}\n${HELP}`,
+            );
           continue;
         }
         const taken = media.takeNew();
@@ -223,7 +261,13 @@ export const command: CliCommand = defineCommand({
         try {
           const { answer, timings, reusedPrefixTokens } = await streamAnswer(
             videoLlava,
-            { messages: [...history, question], videos: media.videos, images: media.images, ...generation, signal: answering.signal },
+            {
+              messages: [...history, question],
+              videos: media.videos,
+              images: media.images,
+              ...generation,
+              signal: answering.signal,
+            },
             (text) => {
               display?.finish();
               if (!values.json) io.stdout.write(interactive ? text : text.replace(/[\r\n]+/g, ' '));
@@ -234,9 +278,12 @@ export const command: CliCommand = defineCommand({
           loadTime = 0;
           display?.finish();
           if (values.json) {
-            io.stdout.write(`${JSON.stringify({ question: line, ids: answer.ids, text: answer.text, promptTokens: answer.promptTokens, reusedPrefixTokens, timings } satisfies ChatAnswerResult)}\n`);
+            io.stdout.write(
+              `${JSON.stringify({ question: line, ids: answer.ids, text: answer.text, promptTokens: answer.promptTokens, reusedPrefixTokens, timings } satisfies ChatAnswerResult)}\n`,
+            );
           } else io.stdout.write('\n');
-          if (answer.finishReason === 'abort') io.stderr.write('[stopped] the answer so far stays in the conversation\n');
+          if (answer.finishReason === 'abort')
+            io.stderr.write('[stopped] the answer so far stays in the conversation\n');
           history = [...history, question, { role: 'assistant', content: [{ type: 'text', text: answer.text }] }];
         } catch (error) {
           // The question is not part of the conversation; its media go with the next one. One line per question

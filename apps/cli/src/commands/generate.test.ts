@@ -41,7 +41,8 @@ function answerOf(out: string): { streamed: string; ids: number[]; text: string 
 async function generate(args: string[]): Promise<CliRun & { json: GenerateResult | undefined }> {
   const run = await runCliForTest(['generate', converted, ...args], { cwd: root });
   const lines = run.out.trimEnd().split('\n');
-  const json = args.includes('--json') && run.code === 0 ? (JSON.parse(lines[lines.length - 1]!) as GenerateResult) : undefined;
+  const json =
+    args.includes('--json') && run.code === 0 ? (JSON.parse(lines[lines.length - 1]!) as GenerateResult) : undefined;
   return { ...run, json };
 }
 
@@ -49,20 +50,34 @@ describe('video-llava generate', () => {
   // Every single-prompt case of cases.json (the left-padded batch needs two prompts; its rows are checked in
   // packages/video-llava), from the raw image and video files.
   const singles = fixtureCases().filter((fixtureCase) => fixtureCase.text.length === 1);
-  it.each(singles.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))('%s from the raw files: the 24 reference tokens, streamed, then one JSON line', async (name, fixtureCase) => {
-    const args = ['--prompt', fixtureCase.text[0]!, '--max-new-tokens', '24', '--greedy', '--json'];
-    for (const image of fixtureCase.images) args.push('--image', join(tinyFixture.images, image));
-    for (let video = 0; video < fixtureCase.videos; video++) args.push('--video', videoFile);
-    const result = await generate(args);
-    expect(result.code, result.err).toBe(0);
-    expect(result.json!.ids).toEqual(Array.from(tinyFixture.npy(`case_${name}`, 'generated_ids.npy').data as BigInt64Array, Number));
-    // The streamed text, then a newline, then the JSON line.
-    expect(result.out).toBe(`${result.json!.text}\n${JSON.stringify(result.json)}\n`);
-    expect(result.err).toContain('[prefill]');
-  });
+  it.each(singles.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))(
+    '%s from the raw files: the 24 reference tokens, streamed, then one JSON line',
+    async (name, fixtureCase) => {
+      const args = ['--prompt', fixtureCase.text[0]!, '--max-new-tokens', '24', '--greedy', '--json'];
+      for (const image of fixtureCase.images) args.push('--image', join(tinyFixture.images, image));
+      for (let video = 0; video < fixtureCase.videos; video++) args.push('--video', videoFile);
+      const result = await generate(args);
+      expect(result.code, result.err).toBe(0);
+      expect(result.json!.ids).toEqual(
+        Array.from(tinyFixture.npy(`case_${name}`, 'generated_ids.npy').data as BigInt64Array, Number),
+      );
+      // The streamed text, then a newline, then the JSON line.
+      expect(result.out).toBe(`${result.json!.text}\n${JSON.stringify(result.json)}\n`);
+      expect(result.err).toContain('[prefill]');
+    },
+  );
 
   it('--question wraps the question in the conversation format (USER: <video>\\n... ASSISTANT:)', async () => {
-    const asQuestion = await generate(['--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '6', '--json', '--quiet']);
+    const asQuestion = await generate([
+      '--question',
+      'Why is this funny?',
+      '--video',
+      videoFile,
+      '--max-new-tokens',
+      '6',
+      '--json',
+      '--quiet',
+    ]);
     expect(asQuestion.code, asQuestion.err).toBe(0);
     expect(asQuestion.err).toBe('');
     const reference = Array.from(tinyFixture.npy('case_video', 'generated_ids.npy').data as BigInt64Array, Number);
@@ -70,7 +85,24 @@ describe('video-llava generate', () => {
   });
 
   it('samples reproducibly with --seed', async () => {
-    const args = ['--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '8', '--temperature', '1.5', '--top-k', '50', '--top-p', '0.95', '--seed', '7', '--json', '--quiet'];
+    const args = [
+      '--question',
+      'Why is this funny?',
+      '--video',
+      videoFile,
+      '--max-new-tokens',
+      '8',
+      '--temperature',
+      '1.5',
+      '--top-k',
+      '50',
+      '--top-p',
+      '0.95',
+      '--seed',
+      '7',
+      '--json',
+      '--quiet',
+    ];
     const first = await generate(args);
     const second = await generate(args);
     expect(first.code, first.err).toBe(0);
@@ -79,17 +111,45 @@ describe('video-llava generate', () => {
   });
 
   it('--json adds the prompt length and where the time went', async () => {
-    const run = await generate(['--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '4', '--greedy', '--json', '--quiet', '--threads', '1']);
+    const run = await generate([
+      '--question',
+      'Why is this funny?',
+      '--video',
+      videoFile,
+      '--max-new-tokens',
+      '4',
+      '--greedy',
+      '--json',
+      '--quiet',
+      '--threads',
+      '1',
+    ]);
     expect(run.code, run.err).toBe(0);
     expect(run.json!.promptTokens).toBe(tinyFixture.npy('case_video', 'input_ids.npy').dims[1]);
     const { timings } = run.json!;
-    expect(Object.keys(timings).sort()).toEqual(['decode', 'decodePerToken', 'encode', 'load', 'mediaDecode', 'prefill']);
+    expect(Object.keys(timings).sort()).toEqual([
+      'decode',
+      'decodePerToken',
+      'encode',
+      'load',
+      'mediaDecode',
+      'prefill',
+    ]);
     for (const [name, value] of Object.entries(timings)) expect(value, name).toBeGreaterThan(0);
     expect(timings.decodePerToken! * 3).toBeCloseTo(timings.decode, -1);
   });
 
   it('runs a folder converted with --dtype q4 only, with --dtype q4 and without --dtype', async () => {
-    const args = ['--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '6', '--greedy', '--json'];
+    const args = [
+      '--question',
+      'Why is this funny?',
+      '--video',
+      videoFile,
+      '--max-new-tokens',
+      '6',
+      '--greedy',
+      '--json',
+    ];
     const named = await runCliForTest(['generate', convertedQ4, ...args, '--dtype', 'q4'], { cwd: root });
     expect(named.code, named.err).toBe(0);
     expect(named.err).toContain('[load] onnx/decoder_model_merged_q4.onnx');
@@ -146,7 +206,9 @@ describe('video-llava generate', () => {
   it('reports a missing model folder as a missing folder', async () => {
     const run = await runCliForTest(['generate', './no-such-model', '--question', 'Hi'], { cwd: root });
     expect(run.code).toBe(1);
-    expect(run.err).toBe(`video-llava generate: <model-dir> ./no-such-model: no such folder (${join(root, 'no-such-model')}). Give a model folder, a hub id (org/name) or a URL.\n`);
+    expect(run.err).toBe(
+      `video-llava generate: <model-dir> ./no-such-model: no such folder (${join(root, 'no-such-model')}). Give a model folder, a hub id (org/name) or a URL.\n`,
+    );
   });
 
   describe('checks every argument before loading anything (a model that never answers is never asked)', () => {
@@ -168,16 +230,39 @@ describe('video-llava generate', () => {
     it.each([
       ['a negative --temperature', ['--temperature', '-1'], 2, '--temperature must be a number >= 0, found "-1"'],
       ['a --top-p above 1', ['--top-p', '1.5'], 2, '--top-p must be a number in [0, 1], found "1.5"'],
-      ['a negative --max-new-tokens', ['--max-new-tokens', '-5'], 2, '--max-new-tokens must be an integer >= 1, found "-5"'],
+      [
+        'a negative --max-new-tokens',
+        ['--max-new-tokens', '-5'],
+        2,
+        '--max-new-tokens must be an integer >= 1, found "-5"',
+      ],
       ['--threads 0', ['--threads', '0'], 2, '--threads must be an integer >= 1, found "0"'],
       ['an unknown --dtype', ['--dtype', 'q3'], 2, '--dtype: the dtype must be one of'],
-      ['a video given as --image', ['--image', videoFile], 1, `--image ${videoFile} is a video (MP4 / QuickTime), not an image: pass it with --video.`],
-      ['an image given as --video', ['--video', join(tinyFixture.images, fixtureCases().find((c) => c.images.length > 0)!.images[0]!)], 1, 'is an image (PNG), not a video: pass it with --image.'],
+      [
+        'a video given as --image',
+        ['--image', videoFile],
+        1,
+        `--image ${videoFile} is a video (MP4 / QuickTime), not an image: pass it with --video.`,
+      ],
+      [
+        'an image given as --video',
+        ['--video', join(tinyFixture.images, fixtureCases().find((c) => c.images.length > 0)!.images[0]!)],
+        1,
+        'is an image (PNG), not a video: pass it with --image.',
+      ],
       ['a missing --video', ['--video', 'missing.mp4'], 1, `--video ${join(tmpdir(), 'missing.mp4')}: no such file.`],
-      ['a missing --question-file', ['--question-file', 'missing.txt'], 1, '--question-file missing.txt: no such file.'],
+      [
+        'a missing --question-file',
+        ['--question-file', 'missing.txt'],
+        1,
+        '--question-file missing.txt: no such file.',
+      ],
     ])('%s', async (_name, args, code, message) => {
       const started = performance.now();
-      const run = await runCliForTest(['generate', url, ...(args.includes('--question-file') ? [] : ['--question', 'Hi']), ...args], { cwd: tmpdir() });
+      const run = await runCliForTest(
+        ['generate', url, ...(args.includes('--question-file') ? [] : ['--question', 'Hi']), ...args],
+        { cwd: tmpdir() },
+      );
       expect(run.err).toContain(message);
       expect(run.code).toBe(code);
       expect(requests).toBe(0);

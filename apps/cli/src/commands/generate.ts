@@ -43,15 +43,29 @@ export const command: CliCommand = defineCommand({
   usage,
   options: {
     ...promptFlags,
-    video: { type: 'string', multiple: true, default: [], value: 'FILE', description: 'a video to ask about; repeat for several' },
-    image: { type: 'string', multiple: true, default: [], value: 'FILE', description: 'an image to ask about; repeat for several' },
+    video: {
+      type: 'string',
+      multiple: true,
+      default: [],
+      value: 'FILE',
+      description: 'a video to ask about; repeat for several',
+    },
+    image: {
+      type: 'string',
+      multiple: true,
+      default: [],
+      value: 'FILE',
+      description: 'an image to ask about; repeat for several',
+    },
     ...samplingFlags,
     ...modelLoadFlags,
     ...jsonFlag('after the answer, print {"ids", "text", "promptTokens", "timings"} as one JSON line'),
     quiet: { type: 'boolean', default: false, description: 'no progress on stderr' },
     ...sourceFlags,
   },
-  positionals: [{ name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' }],
+  positionals: [
+    { name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' },
+  ],
   async run({ values, positionals: [model] }, io) {
     // Everything the command line says is checked before the model loads.
     const generation = parseSamplingFlags(values, usage);
@@ -63,12 +77,17 @@ export const command: CliCommand = defineCommand({
 
     const display = values.quiet ? undefined : createProgressDisplay(io.stderr);
     const onProgress = display ? (event: Parameters<typeof display.update>[0]) => display.update(event) : undefined;
-    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress, { videos: videos.length, images: images.length });
+    const { videoLlava, loadMilliseconds } = await loadVideoLlava(model, values, load, io, onProgress, {
+      videos: videos.length,
+      images: images.length,
+    });
     try {
       const { answer, timings } = await streamAnswer(
         videoLlava,
         {
-          ...('prompt' in prompt ? { prompt: prompt.prompt } : { messages: [questionMessage(prompt.question, images.length, videos.length)] }),
+          ...('prompt' in prompt
+            ? { prompt: prompt.prompt }
+            : { messages: [questionMessage(prompt.question, images.length, videos.length)] }),
           videos,
           images,
           ...generation,
@@ -84,9 +103,14 @@ export const command: CliCommand = defineCommand({
       io.stdout.write('\n');
       display?.finish();
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ ids: answer.ids, text: answer.text, promptTokens: answer.promptTokens, timings } satisfies GenerateResult)}\n`);
+        io.stdout.write(
+          `${JSON.stringify({ ids: answer.ids, text: answer.text, promptTokens: answer.promptTokens, timings } satisfies GenerateResult)}\n`,
+        );
       }
-      if (!values.quiet) io.stderr.write(`[done] ${answer.ids.length} tokens (${answer.finishReason})${answer.seed === undefined ? '' : `, seed ${answer.seed}`}\n`);
+      if (!values.quiet)
+        io.stderr.write(
+          `[done] ${answer.ids.length} tokens (${answer.finishReason})${answer.seed === undefined ? '' : `, seed ${answer.seed}`}\n`,
+        );
       return 0;
     } finally {
       display?.finish();

@@ -12,11 +12,20 @@ describe('video-llava info', () => {
     expect(run.code).toBe(0);
     const info = JSON.parse(run.out);
     const config = JSON.parse(readFileSync(join(tinyFixture.model, 'config.json'), 'utf8'));
-    expect([info.tokensPerImage, info.tokensPerFrame, info.tokensPerVideo, info.framesPerVideo]).toEqual([256, 257, 2056, 8]);
+    expect([info.tokensPerImage, info.tokensPerFrame, info.tokensPerVideo, info.framesPerVideo]).toEqual([
+      256, 257, 2056, 8,
+    ]);
     expect(info.vocabSize).toBe(config.text_config.vocab_size);
     expect(info.storedDtype).toBe(config.dtype);
     expect(info.processorLayout).toBe('v5');
-    expect(info.vision).toMatchObject({ hiddenSize: config.vision_config.hidden_size, numHiddenLayers: config.vision_config.num_hidden_layers, numAttentionHeads: config.vision_config.num_attention_heads, intermediateSize: config.vision_config.intermediate_size, imageSize: 224, patchSize: 14 });
+    expect(info.vision).toMatchObject({
+      hiddenSize: config.vision_config.hidden_size,
+      numHiddenLayers: config.vision_config.num_hidden_layers,
+      numAttentionHeads: config.vision_config.num_attention_heads,
+      intermediateSize: config.vision_config.intermediate_size,
+      imageSize: 224,
+      patchSize: 14,
+    });
     expect(info.text).toMatchObject({
       hiddenSize: config.text_config.hidden_size,
       numHiddenLayers: config.text_config.num_hidden_layers,
@@ -41,7 +50,9 @@ describe('video-llava info', () => {
   it('a missing folder exits 1 with a message naming the missing folder (not a missing config.json in it)', async () => {
     const run = await runCliForTest(['info', 'fixtures/no-such-model/model'], { cwd: repositoryRoot });
     expect(run.code).toBe(1);
-    expect(run.err).toBe(`video-llava info: <model-dir> fixtures/no-such-model/model: no such folder (${join(repositoryRoot, 'fixtures/no-such-model/model')}). Give a model folder, a hub id (org/name) or a URL.\n`);
+    expect(run.err).toBe(
+      `video-llava info: <model-dir> fixtures/no-such-model/model: no such folder (${join(repositoryRoot, 'fixtures/no-such-model/model')}). Give a model folder, a hub id (org/name) or a URL.\n`,
+    );
     expect(run.out).toBe('');
   });
 
@@ -55,11 +66,25 @@ describe('video-llava info', () => {
       await writeFile(join(folder, 'onnx', 'decoder_model_merged.onnx_data'), new Uint8Array(2 * 2 ** 20));
       const json = await runCliForTest(['info', folder, '--json']);
       expect(JSON.parse(json.out).onnxVariants).toEqual([
-        { part: 'decoder_model_merged', dtype: 'fp32', file: 'decoder_model_merged.onnx', bytes: 1024 + 2 * 2 ** 20, externalData: ['decoder_model_merged.onnx_data'] },
-        { part: 'decoder_model_merged', dtype: 'q4', file: 'decoder_model_merged_q4.onnx', bytes: 3000, externalData: [] },
+        {
+          part: 'decoder_model_merged',
+          dtype: 'fp32',
+          file: 'decoder_model_merged.onnx',
+          bytes: 1024 + 2 * 2 ** 20,
+          externalData: ['decoder_model_merged.onnx_data'],
+        },
+        {
+          part: 'decoder_model_merged',
+          dtype: 'q4',
+          file: 'decoder_model_merged_q4.onnx',
+          bytes: 3000,
+          externalData: [],
+        },
       ]);
       const text = await runCliForTest(['info', folder]);
-      expect(text.out).toContain('  fp32  decoder_model_merged.onnx        2.0 MiB (with decoder_model_merged.onnx_data)\n  q4    decoder_model_merged_q4.onnx     2.9 KiB\n');
+      expect(text.out).toContain(
+        '  fp32  decoder_model_merged.onnx        2.0 MiB (with decoder_model_merged.onnx_data)\n  q4    decoder_model_merged_q4.onnx     2.9 KiB\n',
+      );
       const raw = await runCliForTest(['info', tinyFixture.model, '--json']);
       expect(JSON.parse(raw.out).onnxVariants).toEqual([]);
     } finally {
@@ -75,11 +100,19 @@ describe('video-llava info', () => {
 
   it('accepts a hub id, using HF_ENDPOINT and HF_HUB_CACHE from the environment', async () => {
     const commit = 'f'.repeat(40);
-    const files = Object.fromEntries(['config.json', 'generation_config.json', 'processor_config.json'].map((name) => [name, readFileSync(join(tinyFixture.model, name))]));
+    const files = Object.fromEntries(
+      ['config.json', 'generation_config.json', 'processor_config.json'].map((name) => [
+        name,
+        readFileSync(join(tinyFixture.model, name)),
+      ]),
+    );
     const hub = await startHubTestServer({ repo: 'tiny-org/tiny', commit, files });
     const cache = await mkdtemp(join(tmpdir(), 'video-llava-cli-'));
     try {
-      const run = await runCliForTest(['info', 'tiny-org/tiny', '--json'], { cwd: cache, env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache } });
+      const run = await runCliForTest(['info', 'tiny-org/tiny', '--json'], {
+        cwd: cache,
+        env: { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache },
+      });
       expect(run.code).toBe(0);
       expect(JSON.parse(run.out).tokensPerVideo).toBe(2056);
     } finally {

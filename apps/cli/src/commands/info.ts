@@ -8,7 +8,8 @@ import { checkModelArgument, modelPositional, sourceFlags, sourceOptionsFromFlag
 import { type OnnxVariant, listOnnxVariants } from '../onnx-variants.js';
 import { jsonFlag, writeResult } from '../write-result.js';
 
-const usage = 'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';
+const usage =
+  'video-llava info <model-dir | org/name[@revision] | https://...> [--json] [--cache-dir <dir>] [--offline]';
 
 /** What `info --json` prints: one object, camelCase keys. */
 export interface CheckpointInfo {
@@ -112,7 +113,12 @@ function formatSize(bytes: number): string {
 
 function formatVariants(variants: CheckpointInfo['onnxVariants']): string[] {
   if (variants === undefined) return [];
-  if (variants.length === 0) return ['ONNX files', '  none: convert it with `video-llava convert <checkpoint> <out-dir> [--dtype fp32|fp16|q8|q4]`', ''];
+  if (variants.length === 0)
+    return [
+      'ONNX files',
+      '  none: convert it with `video-llava convert <checkpoint> <out-dir> [--dtype fp32|fp16|q8|q4]`',
+      '',
+    ];
   const width = Math.max(...variants.map((variant) => variant.file.length));
   return [
     'ONNX files (load one dtype per part with --dtype)',
@@ -126,8 +132,11 @@ function formatVariants(variants: CheckpointInfo['onnxVariants']): string[] {
 
 function formatText(info: CheckpointInfo): string {
   const { vision, text } = info;
-  const rope = text.ropeType === 'default' ? `rope theta ${text.ropeTheta}` : `rope ${text.ropeType}, theta ${text.ropeTheta}`;
-  const layers = Array.isArray(info.visionFeatureLayer) ? `[${info.visionFeatureLayer.join(', ')}]` : String(info.visionFeatureLayer);
+  const rope =
+    text.ropeType === 'default' ? `rope theta ${text.ropeTheta}` : `rope ${text.ropeType}, theta ${text.ropeTheta}`;
+  const layers = Array.isArray(info.visionFeatureLayer)
+    ? `[${info.visionFeatureLayer.join(', ')}]`
+    : String(info.visionFeatureLayer);
   return [
     `Video-LLaVA checkpoint: ${info.source}`,
     `  stored dtype      ${info.storedDtype}`,
@@ -162,11 +171,16 @@ export const command: CliCommand = defineCommand({
   name: 'info',
   summary: 'Describe a checkpoint: towers, widths, layers, heads, token counts, dtype, the ONNX files it holds',
   usage,
-  options: { ...jsonFlag('print the facts as one JSON object (camelCase keys) instead of the summary'), ...sourceFlags },
+  options: {
+    ...jsonFlag('print the facts as one JSON object (camelCase keys) instead of the summary'),
+    ...sourceFlags,
+  },
   positionals: [modelPositional],
   async run({ values, positionals: [model] }, io) {
     checkModelArgument(model, io.cwd);
-    const info = describeCheckpoint(await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io))));
+    const info = describeCheckpoint(
+      await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io))),
+    );
     const folder = /^https?:\/\//i.test(model) ? undefined : resolve(io.cwd, model);
     if (folder !== undefined && isDirectory(folder)) {
       const variants = listOnnxVariants(folder);

@@ -26,7 +26,9 @@ describe('encodeNpy', () => {
     expect([...bytes.subarray(0, 8)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
     const headerLength = new DataView(bytes.buffer).getUint16(8, true);
     expect((10 + headerLength) % 64).toBe(0);
-    expect(new TextDecoder().decode(bytes.subarray(10, 10 + headerLength))).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 3\), \} *\n$/);
+    expect(new TextDecoder().decode(bytes.subarray(10, 10 + headerLength))).toMatch(
+      /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 3\), \} *\n$/,
+    );
     const parsed = parseNpy(bytes);
     expect(parsed.dtype).toBe('float32');
     expect(parsed.dims).toEqual([2, 3]);
@@ -38,16 +40,32 @@ describe('encodeNpy', () => {
 describe('video-llava preprocess', () => {
   it('--image: writes pixel_values [1,3,224,224] equal to the reference (max abs difference <= 1e-5) and prints JSON', async () => {
     const out = join(folder, 'odd.npy');
-    const { code, out: printed, err } = await preprocess(['--image', join(tinyFixture.images, 'odd_225x333.png'), '--out', out, '--json']);
+    const {
+      code,
+      out: printed,
+      err,
+    } = await preprocess(['--image', join(tinyFixture.images, 'odd_225x333.png'), '--out', out, '--json']);
     expect(err).toBe('');
     expect(code).toBe(0);
     const result = JSON.parse(printed) as PreprocessResult;
-    expect(result).toMatchObject({ kind: 'image', out, dtype: 'float32', shape: [1, 3, 224, 224], sourceSize: { width: 225, height: 333 } });
+    expect(result).toMatchObject({
+      kind: 'image',
+      out,
+      dtype: 'float32',
+      shape: [1, 3, 224, 224],
+      sourceSize: { width: 225, height: 333 },
+    });
     expect(result.frameIndices).toBeUndefined();
-    for (const step of ['config', 'decode', 'preprocess', 'write', 'total'] as const) expect(result.timingsMs[step]).toBeGreaterThanOrEqual(0);
+    for (const step of ['config', 'decode', 'preprocess', 'write', 'total'] as const)
+      expect(result.timingsMs[step]).toBeGreaterThanOrEqual(0);
     expect(result.timingsMs.total).toBeGreaterThanOrEqual(result.timingsMs.preprocess);
     const written = parseNpy(readFileSync(out), out);
-    const difference = assertClose(written, tinyFixture.npy('pixel_values', 'odd_225x333.png.npy'), PIXEL_TOLERANCE, 'odd_225x333.png');
+    const difference = assertClose(
+      written,
+      tinyFixture.npy('pixel_values', 'odd_225x333.png.npy'),
+      PIXEL_TOLERANCE,
+      'odd_225x333.png',
+    );
     expect(difference.maxAbsDifference).toBe(0);
   });
 
@@ -56,7 +74,13 @@ describe('video-llava preprocess', () => {
     const { code, out: printed } = await preprocess(['--video', fixtureVideo, '--out', out, '--json']);
     expect(code).toBe(0);
     const result = JSON.parse(printed) as PreprocessResult;
-    expect(result).toMatchObject({ kind: 'video', shape: [1, 8, 3, 224, 224], frameIndices: [0, 6, 12, 18, 24, 30, 36, 42], totalFrames: 48, fps: 10 });
+    expect(result).toMatchObject({
+      kind: 'video',
+      shape: [1, 8, 3, 224, 224],
+      frameIndices: [0, 6, 12, 18, 24, 30, 36, 42],
+      totalFrames: 48,
+      fps: 10,
+    });
     expect(result.sourceSize).toEqual({ width: 320, height: 240 });
     const written = parseNpy(readFileSync(out), out);
     const expected = tinyFixture.npy('pixel_values_videos_sample.npy');
@@ -72,9 +96,11 @@ describe('video-llava preprocess', () => {
     expect(code).toBe(0);
     expect(printed).toContain('48 frames at 10 fps, 320x240');
     // floor(i * 48 / 4)
-    expect(printed).toMatch(/^frames  0 12 24 36$/m);
+    expect(printed).toMatch(/^frames {2}0 12 24 36$/m);
     expect(printed).toContain(`wrote   ${out}: float32 [1, 4, 3, 224, 224]`);
-    expect(printed).toMatch(/^time    config [\d.]+ ms, decode [\d.]+ ms, preprocess [\d.]+ ms, write [\d.]+ ms; total [\d.]+ ms$/m);
+    expect(printed).toMatch(
+      /^time {4}config [\d.]+ ms, decode [\d.]+ ms, preprocess [\d.]+ ms, write [\d.]+ ms; total [\d.]+ ms$/m,
+    );
     const written = parseNpy(readFileSync(out), out);
     expect(written.dims).toEqual([1, 4, 3, 224, 224]);
     // frame 0 and frame 24 are frames 0 and 3 of the default 8
@@ -115,11 +141,21 @@ describe('video-llava preprocess', () => {
     expect(notVideo.err).toContain('not a video');
     const videoAsImage = await preprocess(['--image', fixtureVideo, '--out', join(folder, 'never4.npy')]);
     expect(videoAsImage.code).toBe(1);
-    expect(videoAsImage.err).toContain(`--image ${fixtureVideo} is a video (MP4 / QuickTime), not an image: pass it with --video.`);
+    expect(videoAsImage.err).toContain(
+      `--image ${fixtureVideo} is a video (MP4 / QuickTime), not an image: pass it with --video.`,
+    );
   });
 
-  it('more --frames than the video has: frames repeat (the model card\'s sampling), with a warning on stderr', async () => {
-    const tooMany = await preprocess(['--video', fixtureVideo, '--frames', '49', '--out', join(folder, 'repeated.npy'), '--json']);
+  it("more --frames than the video has: frames repeat (the model card's sampling), with a warning on stderr", async () => {
+    const tooMany = await preprocess([
+      '--video',
+      fixtureVideo,
+      '--frames',
+      '49',
+      '--out',
+      join(folder, 'repeated.npy'),
+      '--json',
+    ]);
     expect(tooMany.code).toBe(0);
     expect(tooMany.err).toContain(`warning: ${fixtureVideo} has 48 frames, fewer than the 49 sampled: frames repeat`);
     expect(JSON.parse(tooMany.out).frameIndices.slice(0, 3)).toEqual([0, 0, 1]);

@@ -64,7 +64,7 @@ export function encodeNpy(tensor: Tensor<'float32'>): Uint8Array {
   const shape = tensor.dims.length === 1 ? `(${tensor.dims[0]},)` : `(${tensor.dims.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
   // magic (6) + version (2) + header length (2) + header + '\n', padded to a multiple of 64 as NumPy does
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  header += `${' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64)}\n`;
   const headerBytes = new TextEncoder().encode(header);
   const data = tensor.data as Float32Array;
   const out = new Uint8Array(10 + headerBytes.length + data.byteLength);
@@ -95,13 +95,17 @@ async function writeNpyFile(path: string, tensor: Tensor<'float32'>): Promise<vo
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, encodeNpy(tensor));
   } catch (cause) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `Could not write ${path}: ${cause instanceof Error ? cause.message : String(cause)}.`, {
-      file: path,
-      field: '--out',
-      expected: 'a writable file path',
-      actual: path,
-      cause,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `Could not write ${path}: ${cause instanceof Error ? cause.message : String(cause)}.`,
+      {
+        file: path,
+        field: '--out',
+        expected: 'a writable file path',
+        actual: path,
+        cause,
+      },
+    );
   }
 }
 
@@ -116,7 +120,9 @@ function formatText(result: PreprocessResult): string {
   const bytes = elementCount(result.shape) * bytesPerElement(result.dtype);
   lines.push(`wrote   ${result.out}: ${result.dtype} [${result.shape.join(', ')}] (${bytes} bytes of data)`);
   const ms = (value: number): string => `${value.toFixed(1)} ms`;
-  lines.push(`time    config ${ms(t.config)}, decode ${ms(t.decode)}, preprocess ${ms(t.preprocess)}, write ${ms(t.write)}; total ${ms(t.total)}`);
+  lines.push(
+    `time    config ${ms(t.config)}, decode ${ms(t.decode)}, preprocess ${ms(t.preprocess)}, write ${ms(t.write)}; total ${ms(t.total)}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -130,9 +136,21 @@ export const command: CliCommand = defineCommand({
   summary: 'Turn an image or a video into the pixel tensor the model sees (.npy)',
   usage,
   options: {
-    image: { type: 'string', value: 'FILE', description: 'an image, through the image processor: pixel_values [1, 3, H, W]' },
-    video: { type: 'string', value: 'FILE', description: 'a video, through the video processor: pixel_values_videos [1, frames, 3, H, W]' },
-    frames: { type: 'string', value: 'N', description: "with --video: frames to take, spread evenly (default: the checkpoint's num_frames)" },
+    image: {
+      type: 'string',
+      value: 'FILE',
+      description: 'an image, through the image processor: pixel_values [1, 3, H, W]',
+    },
+    video: {
+      type: 'string',
+      value: 'FILE',
+      description: 'a video, through the video processor: pixel_values_videos [1, frames, 3, H, W]',
+    },
+    frames: {
+      type: 'string',
+      value: 'N',
+      description: "with --video: frames to take, spread evenly (default: the checkpoint's num_frames)",
+    },
     out: { type: 'string', value: 'FILE.npy', description: 'where to write the float32 tensor, as NumPy .npy' },
     ...jsonFlag('print the shape, frame indices and timings as JSON instead of text'),
     ...sourceFlags,
@@ -145,10 +163,14 @@ export const command: CliCommand = defineCommand({
     if (values.frames !== undefined && video === undefined) throw new UsageError('--frames goes with --video', usage);
     const frames = parseFrames(values.frames);
     if (out === undefined) throw new UsageError('missing --out FILE.npy: where to write the pixel tensor', usage);
-    if (!out.endsWith('.npy')) throw new UsageError(`--out should name a .npy file, found ${JSON.stringify(out)}`, usage);
+    if (!out.endsWith('.npy'))
+      throw new UsageError(`--out should name a .npy file, found ${JSON.stringify(out)}`, usage);
     const outPath = resolve(io.cwd, out);
     checkModelArgument(model, io.cwd);
-    await checkMediaFiles({ videos: video === undefined ? [] : [video], images: image === undefined ? [] : [image] }, io.cwd);
+    await checkMediaFiles(
+      { videos: video === undefined ? [] : [video], images: image === undefined ? [] : [image] },
+      io.cwd,
+    );
 
     const started = performance.now();
     const config = await loadPretrainedConfig(resolveSource(model, sourceOptionsFromFlags(values, io)));
@@ -162,14 +184,25 @@ export const command: CliCommand = defineCommand({
       const raw = await loadImage(input);
       decodeDone = performance.now();
       pixels = new VideoLlavaImageProcessor(config.processor.imageProcessor).preprocess(raw).pixelValues;
-      result = { kind: 'image', input, dtype: 'float32', shape: [...pixels.dims], sourceSize: { width: raw.width, height: raw.height } };
+      result = {
+        kind: 'image',
+        input,
+        dtype: 'float32',
+        shape: [...pixels.dims],
+        sourceSize: { width: raw.width, height: raw.height },
+      };
     } else {
       const input = resolve(io.cwd, video!);
       const videoConfig = config.processor.videoProcessor;
-      const loaded = await loadVideo(input, { numFrames: frames ?? videoConfig.numFrames, onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`) });
+      const loaded = await loadVideo(input, {
+        numFrames: frames ?? videoConfig.numFrames,
+        onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),
+      });
       decodeDone = performance.now();
       // loadVideo already picked the frames: the processor takes them as they are
-      pixels = new VideoLlavaVideoProcessor(videoConfig).preprocess(loaded, { doSampleFrames: false }).pixelValuesVideos;
+      pixels = new VideoLlavaVideoProcessor(videoConfig).preprocess(loaded, {
+        doSampleFrames: false,
+      }).pixelValuesVideos;
       result = {
         kind: 'video',
         input,

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { convertCheckpoint } from '@video-llava/converter/node';
@@ -32,7 +32,10 @@ afterAll(async () => {
 describe('video-llava serve', () => {
   it('answers exactly as generate --greedy, logs each request, and exits 0 on SIGTERM', async () => {
     const io = createTestIo(root);
-    const running = runCli(['serve', converted, '--port', '0', '--threads', '1', '--media-root', 'media', '--model-id', 'tiny'], io);
+    const running = runCli(
+      ['serve', converted, '--port', '0', '--threads', '1', '--media-root', 'media', '--model-id', 'tiny'],
+      io,
+    );
     let url: string | undefined;
     for (const start = Date.now(); url === undefined && Date.now() - start < 60_000; await sleep(20)) {
       url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(io.out())?.[1];
@@ -43,13 +46,45 @@ describe('video-llava serve', () => {
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: [{ type: 'video_url', video_url: { url: 'clip.mp4' } }, { type: 'text', text: 'Why is this funny?' }] }], temperature: 0, max_tokens: 8 }),
+      body: JSON.stringify({
+        model: 'tiny',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'video_url', video_url: { url: 'clip.mp4' } },
+              { type: 'text', text: 'Why is this funny?' },
+            ],
+          },
+        ],
+        temperature: 0,
+        max_tokens: 8,
+      }),
     });
-    const completion = (await response.json()) as { model: string; choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+    const completion = (await response.json()) as {
+      model: string;
+      choices: { message: { content: string } }[];
+      usage: { completion_tokens: number };
+    };
     expect(response.status, JSON.stringify(completion)).toBe(200);
     expect(completion.model).toBe('tiny');
 
-    const generated = await runCliForTest(['generate', converted, '--question', 'Why is this funny?', '--video', videoFile, '--max-new-tokens', '8', '--greedy', '--json', '--quiet'], { cwd: root });
+    const generated = await runCliForTest(
+      [
+        'generate',
+        converted,
+        '--question',
+        'Why is this funny?',
+        '--video',
+        videoFile,
+        '--max-new-tokens',
+        '8',
+        '--greedy',
+        '--json',
+        '--quiet',
+      ],
+      { cwd: root },
+    );
     expect(generated.code, generated.err).toBe(0);
     const json = JSON.parse(generated.out.trimEnd().split('\n').at(-1)!) as GenerateResult;
     expect(completion.choices[0]!.message.content).toBe(json.text);
@@ -58,17 +93,33 @@ describe('video-llava serve', () => {
     process.kill(process.pid, 'SIGTERM');
     expect(await running).toBe(0);
     expect(io.err()).toMatch(/SIGTERM: stopped/);
-    const logLine = JSON.parse(io.err().split('\n').find((line) => line.includes('/v1/chat/completions'))!) as Record<string, unknown>;
-    expect(logLine).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 200, completionTokens: json.ids.length });
+    const logLine = JSON.parse(
+      io
+        .err()
+        .split('\n')
+        .find((line) => line.includes('/v1/chat/completions'))!,
+    ) as Record<string, unknown>;
+    expect(logLine).toMatchObject({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      status: 200,
+      completionTokens: json.ids.length,
+    });
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
   it('refuses bad flags with usage errors', async () => {
-    for (const args of [['--dtype', 'fp64'], ['--dtype', 'decoder=q4'], ['--threads', '0'], ['--port', '70000'], ['--max-queue', '-1'], ['--timeout', 'soon']]) {
+    for (const args of [
+      ['--dtype', 'fp64'],
+      ['--dtype', 'decoder=q4'],
+      ['--threads', '0'],
+      ['--port', '70000'],
+      ['--max-queue', '-1'],
+      ['--timeout', 'soon'],
+    ]) {
       const run = await runCliForTest(['serve', converted, ...args], { cwd: root });
       expect(run.code, `${args.join(' ')}: ${run.err}`).toBe(2);
       expect(run.err).toContain(args[0]!);
     }
   });
 });
-

@@ -13,18 +13,29 @@ interface TokenizerReference {
 }
 
 const references = tinyFixture.json<TokenizerReference[]>('tokenizer_public.json');
-const prompt = references.find((reference) => reference.text.includes('<video>') && reference.text.startsWith('USER:'))!;
+const prompt = references.find(
+  (reference) => reference.text.includes('<video>') && reference.text.startsWith('USER:'),
+)!;
 
 describe('video-llava tokenize', () => {
   it('--json prints ids, tokens and both decodings exactly as the reference', async () => {
-    const run = await runCliForTest(['tokenize', 'fixtures/video-llava-tiny/model', '--text', prompt.text, '--json'], { cwd: repositoryRoot });
+    const run = await runCliForTest(['tokenize', 'fixtures/video-llava-tiny/model', '--text', prompt.text, '--json'], {
+      cwd: repositoryRoot,
+    });
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.out)).toEqual({ ids: prompt.ids, tokens: prompt.tokens, decoded: prompt.decoded, decodedSkipSpecial: prompt.decoded_skip_special });
+    expect(JSON.parse(run.out)).toEqual({
+      ids: prompt.ids,
+      tokens: prompt.tokens,
+      decoded: prompt.decoded,
+      decodedSkipSpecial: prompt.decoded_skip_special,
+    });
     expect(run.err).toBe('');
   });
 
   it('--no-special leaves out the BOS token', async () => {
-    const run = await runCliForTest(['tokenize', tinyFixture.model, '--text', prompt.text, '--no-special', '--json'], { cwd: repositoryRoot });
+    const run = await runCliForTest(['tokenize', tinyFixture.model, '--text', prompt.text, '--no-special', '--json'], {
+      cwd: repositoryRoot,
+    });
     expect(run.code).toBe(0);
     expect(JSON.parse(run.out).ids).toEqual(prompt.ids_no_special);
   });

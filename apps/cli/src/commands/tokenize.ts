@@ -25,7 +25,12 @@ export interface TokenizeResult {
 /** Tokenizes `text` and decodes it back both ways. */
 export function tokenizeText(tokenizer: Tokenizer, text: string, addSpecialTokens: boolean): TokenizeResult {
   const { ids, tokens } = tokenizer.encode(text, { addSpecialTokens });
-  return { ids, tokens, decoded: tokenizer.decode(ids), decodedSkipSpecial: tokenizer.decode(ids, { skipSpecialTokens: true }) };
+  return {
+    ids,
+    tokens,
+    decoded: tokenizer.decode(ids),
+    decodedSkipSpecial: tokenizer.decode(ids, { skipSpecialTokens: true }),
+  };
 }
 
 function formatText(result: TokenizeResult): string {
@@ -45,7 +50,11 @@ export const command: CliCommand = defineCommand({
   usage,
   options: {
     text: { type: 'string', value: 'TEXT', description: 'the text to tokenize' },
-    'no-special': { type: 'boolean', default: false, description: 'leave out the special tokens the tokenizer adds (the BOS token)' },
+    'no-special': {
+      type: 'boolean',
+      default: false,
+      description: 'leave out the special tokens the tokenizer adds (the BOS token)',
+    },
     ...jsonFlag('print ids, tokens and both decodings as one JSON line instead of text'),
     ...sourceFlags,
   },

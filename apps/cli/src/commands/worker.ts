@@ -1,8 +1,5 @@
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { MODEL_DTYPES, type ModelDtype } from '@video-llava/model';
 import { type BatchWorkerEvent, DEFAULT_QUEUE_NAME, startWorker } from '@video-llava/worker';
-import type { VideoLlavaLoadOptions } from 'video-llava';
 import { type CliCommand, type CliIo, UsageError } from '../command.js';
 import { defineCommand } from '../define-command.js';
 import { modelLoadFlags, modelLoadOptions, parseModelLoadFlags } from '../model-load-arguments.js';
@@ -17,7 +14,8 @@ const usage = [
 function positiveInteger(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < 1) throw new UsageError(`--${flag} must be an integer >= 1, found ${JSON.stringify(value)}`, usage);
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < 1)
+    throw new UsageError(`--${flag} must be an integer >= 1, found ${JSON.stringify(value)}`, usage);
   return parsed;
 }
 
@@ -29,9 +27,14 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
 /** One stderr line per job event (progress within a job is for `batch results` and the queue, not the log). */
 function eventPrinter(io: CliIo): (event: BatchWorkerEvent) => void {
   return (event) => {
-    if (event.type === 'active') io.stderr.write(`[active] ${event.id}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}\n`);
-    else if (event.type === 'completed') io.stderr.write(`[done] ${event.id}: ${event.answer.ids.length} tokens in ${event.answer.timings.totalMs} ms\n`);
-    else if (event.type === 'failed') io.stderr.write(`[failed] ${event.id}: ${event.error.code}: ${event.error.message}${event.retry ? ' (will be retried)' : ''}\n`);
+    if (event.type === 'active')
+      io.stderr.write(`[active] ${event.id}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}\n`);
+    else if (event.type === 'completed')
+      io.stderr.write(`[done] ${event.id}: ${event.answer.ids.length} tokens in ${event.answer.timings.totalMs} ms\n`);
+    else if (event.type === 'failed')
+      io.stderr.write(
+        `[failed] ${event.id}: ${event.error.code}: ${event.error.message}${event.retry ? ' (will be retried)' : ''}\n`,
+      );
     else if (event.type === 'error') io.stderr.write(`[error] ${event.error.message}\n`);
   };
 }
@@ -50,11 +53,17 @@ export const command: CliCommand = defineCommand({
     concurrency: { type: 'string', value: 'N', description: 'jobs run at once on the one model (default: 1)' },
     ...modelLoadFlags,
     name: { type: 'string', value: 'NAME', description: 'the name results record as `worker` (default: host-pid)' },
-    'media-root': { type: 'string', value: '<dir>', description: 'the folder relative media paths of jobs resolve against (default: the working directory)' },
+    'media-root': {
+      type: 'string',
+      value: '<dir>',
+      description: 'the folder relative media paths of jobs resolve against (default: the working directory)',
+    },
     quiet: { type: 'boolean', default: false, description: 'no line per job on stderr' },
     ...sourceFlags,
   },
-  positionals: [{ name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' }],
+  positionals: [
+    { name: '<model-dir>', description: 'a converted model folder (video-llava convert), a hub id or a URL' },
+  ],
   async run({ values, positionals: [model] }, io) {
     if (values.redis === undefined) throw new UsageError('give --redis URL (e.g. redis://127.0.0.1:6379)', usage);
     const concurrency = positiveInteger(values.concurrency, 'concurrency') ?? 1;
@@ -69,7 +78,9 @@ export const command: CliCommand = defineCommand({
       concurrency,
       ...(values.quiet ? {} : { onEvent: eventPrinter(io) }),
     });
-    io.stderr.write(`[worker] ${worker.name} answers queue ${values.queue ?? DEFAULT_QUEUE_NAME} on ${values.redis} (${concurrency} at a time); SIGTERM or Ctrl-C stops it after the running jobs\n`);
+    io.stderr.write(
+      `[worker] ${worker.name} answers queue ${values.queue ?? DEFAULT_QUEUE_NAME} on ${values.redis} (${concurrency} at a time); SIGTERM or Ctrl-C stops it after the running jobs\n`,
+    );
     await worker.closeOnSignals();
     io.stderr.write(`[worker] stopped: ${worker.counts.completed} done, ${worker.counts.failed} failed\n`);
     return 0;

@@ -60,7 +60,12 @@ export function rotaryInverseFrequencies(headDim: number, theta: number, factor:
  * cos and sin of every position's rotary angles, `[positions, headDim / 2]`, for `RotaryEmbedding`: the angle
  * `position * inverse_frequency` rounded to float32 first, as transformers computes it.
  */
-export function rotaryCaches(headDim: number, theta: number, factor: number, positions: number): { cos: Float32Array; sin: Float32Array } {
+export function rotaryCaches(
+  headDim: number,
+  theta: number,
+  factor: number,
+  positions: number,
+): { cos: Float32Array; sin: Float32Array } {
   const inverse = rotaryInverseFrequencies(headDim, theta, factor);
   const half = headDim / 2;
   const cos = new Float32Array(positions * half);
@@ -87,11 +92,21 @@ export function rotaryCaches(headDim: number, theta: number, factor: number, pos
  *
  * Attention allows key j for query i (at absolute position P+i) when `j <= P+i` and `attention_mask[b,j]` is 1.
  */
-export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, options: DecoderGraphOptions = {}): void {
+export function buildDecoder(
+  planner: WeightPlanner,
+  config: VideoLlavaConfig,
+  options: DecoderGraphOptions = {},
+): void {
   const graph = planner.graph;
   const type = planner.floatType;
   const text = config.textConfig;
-  const { hiddenSize: width, numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim, numHiddenLayers: layers } = text;
+  const {
+    hiddenSize: width,
+    numAttentionHeads: heads,
+    numKeyValueHeads: kvHeads,
+    headDim,
+    numHiddenLayers: layers,
+  } = text;
   const groups = heads / kvHeads;
   // Fused ops compute in float32 (fp16 keeps the standard graph, whose masking stays finite in float16).
   const contrib = (options.contribOps ?? false) && type === 'float32';
@@ -105,10 +120,16 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   for (let layer = 0; layer < layers; layer++) {
     past.push([
       graph.input(`past_key_values.${layer}.key`, 'float32', ['batch_size', kvHeads, 'past_sequence_length', headDim]),
-      graph.input(`past_key_values.${layer}.value`, 'float32', ['batch_size', kvHeads, 'past_sequence_length', headDim]),
+      graph.input(`past_key_values.${layer}.value`, 'float32', [
+        'batch_size',
+        kvHeads,
+        'past_sequence_length',
+        headDim,
+      ]),
     ]);
   }
-  const numLogitsToKeep = (options.numLogitsToKeepInput ?? true) ? graph.input('num_logits_to_keep', 'int64', []) : undefined;
+  const numLogitsToKeep =
+    (options.numLogitsToKeepInput ?? true) ? graph.input('num_logits_to_keep', 'int64', []) : undefined;
 
   // Mask [B,1,S,T]: causal (key position <= query position) and not padding.
   const toScalar = (value: string) => graph.op('Squeeze', [value, graph.constant('int64', [0])]);
@@ -122,20 +143,40 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
     graph.op('Unsqueeze', [keyPositions, graph.constant('int64', [0])]),
     graph.op('Unsqueeze', [queryPositions, graph.constant('int64', [1])]),
   ]);
-  const padding = graph.op('Unsqueeze', [castTo(graph, attentionMask, 'int64', 'bool'), graph.constant('int64', [1, 2])]);
+  const padding = graph.op('Unsqueeze', [
+    castTo(graph, attentionMask, 'int64', 'bool'),
+    graph.constant('int64', [1, 2]),
+  ]);
   const allowed = graph.op('And', [graph.op('Unsqueeze', [causal, graph.constant('int64', [0, 1])]), padding]);
   const masked = graph.constant('float32', -3.4028234663852886e38);
 
   // Rotary tables [B,1,S,hd], computed in float32 like transformers, then cast to the activation type.
-  const inverse = graph.constantTensor({ dataType: 'float32', dims: [headDim / 2], data: rotaryInverseFrequencies(headDim, text.rope.ropeTheta, text.rope.factor) }, 'rotary_inverse_frequencies');
-  const positions = graph.op('Unsqueeze', [castTo(graph, positionIds, 'int64', 'float32'), graph.constant('int64', [2])]);
+  const inverse = graph.constantTensor(
+    {
+      dataType: 'float32',
+      dims: [headDim / 2],
+      data: rotaryInverseFrequencies(headDim, text.rope.ropeTheta, text.rope.factor),
+    },
+    'rotary_inverse_frequencies',
+  );
+  const positions = graph.op('Unsqueeze', [
+    castTo(graph, positionIds, 'int64', 'float32'),
+    graph.constant('int64', [2]),
+  ]);
   const frequencies = graph.op('Mul', [positions, inverse]);
-  const angles = graph.op('Unsqueeze', [graph.op('Concat', [frequencies, frequencies], { axis: -1 }), graph.constant('int64', [1])]);
+  const angles = graph.op('Unsqueeze', [
+    graph.op('Concat', [frequencies, frequencies], { axis: -1 }),
+    graph.constant('int64', [1]),
+  ]);
   const cos = castTo(graph, graph.op('Cos', [angles]), 'float32', type);
   const sin = castTo(graph, graph.op('Sin', [angles]), 'float32', type);
   const half = headDim / 2;
   const firstHalf = [graph.constant('int64', [0]), graph.constant('int64', [half]), graph.constant('int64', [-1])];
-  const secondHalf = [graph.constant('int64', [half]), graph.constant('int64', [headDim]), graph.constant('int64', [-1])];
+  const secondHalf = [
+    graph.constant('int64', [half]),
+    graph.constant('int64', [headDim]),
+    graph.constant('int64', [-1]),
+  ];
   const rotate = (x: string): string => {
     const x1 = graph.op('Slice', [x, ...firstHalf]);
     const x2 = graph.op('Slice', [x, ...secondHalf]);
@@ -146,28 +187,55 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   let rotary3d: ((x: string, headCount: number) => string) | undefined;
   let attentionBias: string | undefined;
   if (contrib) {
-    const { cos: cosCache, sin: sinCache } = rotaryCaches(headDim, text.rope.ropeTheta, text.rope.factor, text.maxPositionEmbeddings);
-    const cosName = graph.constantTensor({ dataType: 'float32', dims: [text.maxPositionEmbeddings, half], data: cosCache }, 'rotary_cos_cache');
-    const sinName = graph.constantTensor({ dataType: 'float32', dims: [text.maxPositionEmbeddings, half], data: sinCache }, 'rotary_sin_cache');
-    rotary3d = (x, headCount) => graph.op('RotaryEmbedding', [x, positionIds, cosName, sinName], { interleaved: 0, num_heads: headCount }, { domain: 'com.microsoft' });
+    const { cos: cosCache, sin: sinCache } = rotaryCaches(
+      headDim,
+      text.rope.ropeTheta,
+      text.rope.factor,
+      text.maxPositionEmbeddings,
+    );
+    const cosName = graph.constantTensor(
+      { dataType: 'float32', dims: [text.maxPositionEmbeddings, half], data: cosCache },
+      'rotary_cos_cache',
+    );
+    const sinName = graph.constantTensor(
+      { dataType: 'float32', dims: [text.maxPositionEmbeddings, half], data: sinCache },
+      'rotary_sin_cache',
+    );
+    rotary3d = (x, headCount) =>
+      graph.op(
+        'RotaryEmbedding',
+        [x, positionIds, cosName, sinName],
+        { interleaved: 0, num_heads: headCount },
+        { domain: 'com.microsoft' },
+      );
     if (fusedAttention) attentionBias = graph.op('Where', [allowed, graph.constant('float32', 0), masked]);
   }
   const norm = (x: string, weight: string) =>
-    contrib ? graph.op('SimplifiedLayerNormalization', [x, planner.tensor(weight)], { axis: -1, epsilon: attribute.float(text.rmsNormEps), stash_type: 1 }) : rmsNorm(graph, x, planner.tensor(weight), text.rmsNormEps, type);
+    contrib
+      ? graph.op('SimplifiedLayerNormalization', [x, planner.tensor(weight)], {
+          axis: -1,
+          epsilon: attribute.float(text.rmsNormEps),
+          stash_type: 1,
+        })
+      : rmsNorm(graph, x, planner.tensor(weight), text.rmsNormEps, type);
 
   const queryShape = graph.constant('int64', [0, 0, heads, headDim]);
   const kvShape = graph.constant('int64', [0, 0, kvHeads, headDim]);
-  const grouped = groups === 1 ? undefined : {
-    query: graph.constant('int64', [0, kvHeads, -1, headDim]),
-    scoresByHead: graph.constant('int64', [0, heads, -1, 0]),
-    scoresByGroup: graph.constant('int64', [0, kvHeads, -1, 0]),
-    contextByHead: graph.constant('int64', [0, heads, -1, headDim]),
-  };
+  const grouped =
+    groups === 1
+      ? undefined
+      : {
+          query: graph.constant('int64', [0, kvHeads, -1, headDim]),
+          scoresByHead: graph.constant('int64', [0, heads, -1, 0]),
+          scoresByGroup: graph.constant('int64', [0, kvHeads, -1, 0]),
+          contextByHead: graph.constant('int64', [0, heads, -1, headDim]),
+        };
   const mergeShape = graph.constant('int64', [0, 0, heads * headDim]);
   const scale = scalar(graph, type, headDim ** -0.5);
   const bias = (name: string, enabled: boolean) => (enabled ? `${name}.bias` : undefined);
 
-  const toHeads = (x: string, shape: string) => graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
+  const toHeads = (x: string, shape: string) =>
+    graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
   const lastAxis = graph.constant('int64', [-1]);
   const transposeLast = (x: string) => graph.op('Transpose', [x], { perm: [0, 1, 3, 2] });
   /**
@@ -177,11 +245,25 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
    */
   const attendWithNewOutputs = (layer: number, project: (name: string) => string): string => {
     const [pastKey, pastValue] = past[layer]!;
-    const query = rotary3d ? toHeads(rotary3d(project('q_proj'), heads), queryShape) : rotate(toHeads(project('q_proj'), queryShape));
-    const key = rotary3d ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape) : rotate(toHeads(project('k_proj'), kvShape));
+    const query = rotary3d
+      ? toHeads(rotary3d(project('q_proj'), heads), queryShape)
+      : rotate(toHeads(project('q_proj'), queryShape));
+    const key = rotary3d
+      ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape)
+      : rotate(toHeads(project('k_proj'), kvShape));
     const value = toHeads(project('v_proj'), kvShape);
-    graph.output(castTo(graph, key, type, 'float32'), 'float32', ['batch_size', kvHeads, 'sequence_length', headDim], `new_key_values.${layer}.key`);
-    graph.output(castTo(graph, value, type, 'float32'), 'float32', ['batch_size', kvHeads, 'sequence_length', headDim], `new_key_values.${layer}.value`);
+    graph.output(
+      castTo(graph, key, type, 'float32'),
+      'float32',
+      ['batch_size', kvHeads, 'sequence_length', headDim],
+      `new_key_values.${layer}.key`,
+    );
+    graph.output(
+      castTo(graph, value, type, 'float32'),
+      'float32',
+      ['batch_size', kvHeads, 'sequence_length', headDim],
+      `new_key_values.${layer}.value`,
+    );
     const cachedKey = castTo(graph, pastKey, 'float32', type);
     const cachedValue = castTo(graph, pastValue, 'float32', type);
     const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
@@ -195,8 +277,16 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
     if (grouped) probabilities = graph.op('Reshape', [probabilities, grouped.scoresByGroup]);
     const pastPositions = graph.op('Shape', [pastKey], { start: 2, end: 3 });
     const pastProbabilities = graph.op('Slice', [probabilities, graph.constant('int64', [0]), pastPositions, lastAxis]);
-    const newProbabilities = graph.op('Slice', [probabilities, pastPositions, graph.constant('int64', [Number.MAX_SAFE_INTEGER]), lastAxis]);
-    let context = graph.op('Add', [graph.op('MatMul', [pastProbabilities, cachedValue]), graph.op('MatMul', [newProbabilities, value])]);
+    const newProbabilities = graph.op('Slice', [
+      probabilities,
+      pastPositions,
+      graph.constant('int64', [Number.MAX_SAFE_INTEGER]),
+      lastAxis,
+    ]);
+    let context = graph.op('Add', [
+      graph.op('MatMul', [pastProbabilities, cachedValue]),
+      graph.op('MatMul', [newProbabilities, value]),
+    ]);
     if (grouped) context = graph.op('Reshape', [context, grouped.contextByHead]);
     return graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
   };
@@ -205,7 +295,12 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
   for (let layer = 0; layer < layers; layer++) {
     const prefix = `model.language_model.layers.${layer}.`;
     const normed = norm(hidden, `${prefix}input_layernorm.weight`);
-    const project = (name: string) => planner.linear(normed, `${prefix}self_attn.${name}.weight`, bias(`${prefix}self_attn.${name}`, text.attentionBias));
+    const project = (name: string) =>
+      planner.linear(
+        normed,
+        `${prefix}self_attn.${name}.weight`,
+        bias(`${prefix}self_attn.${name}`, text.attentionBias),
+      );
     const [pastKey, pastValue] = past[layer]!;
     let attention: string;
     if (newOnly) {
@@ -213,21 +308,54 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
     } else if (fusedAttention) {
       const [output, presentKey, presentValue] = graph.node(
         'MultiHeadAttention',
-        [rotary3d!(project('q_proj'), heads), rotary3d!(project('k_proj'), kvHeads), project('v_proj'), '', '', attentionBias, pastKey, pastValue],
+        [
+          rotary3d!(project('q_proj'), heads),
+          rotary3d!(project('k_proj'), kvHeads),
+          project('v_proj'),
+          '',
+          '',
+          attentionBias,
+          pastKey,
+          pastValue,
+        ],
         { num_heads: heads, scale: attribute.float(headDim ** -0.5) },
         { domain: 'com.microsoft', outputs: 3 },
       );
-      graph.output(presentKey!, 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.key`);
-      graph.output(presentValue!, 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
+      graph.output(
+        presentKey!,
+        'float32',
+        ['batch_size', kvHeads, 'total_sequence_length', headDim],
+        `present.${layer}.key`,
+      );
+      graph.output(
+        presentValue!,
+        'float32',
+        ['batch_size', kvHeads, 'total_sequence_length', headDim],
+        `present.${layer}.value`,
+      );
       attention = output!;
     } else {
-      const query = rotary3d ? toHeads(rotary3d(project('q_proj'), heads), queryShape) : rotate(toHeads(project('q_proj'), queryShape));
-      const key = rotary3d ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape) : rotate(toHeads(project('k_proj'), kvShape));
+      const query = rotary3d
+        ? toHeads(rotary3d(project('q_proj'), heads), queryShape)
+        : rotate(toHeads(project('q_proj'), queryShape));
+      const key = rotary3d
+        ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape)
+        : rotate(toHeads(project('k_proj'), kvShape));
       const value = toHeads(project('v_proj'), kvShape);
       const presentKey = graph.op('Concat', [castTo(graph, pastKey, 'float32', type), key], { axis: 2 });
       const presentValue = graph.op('Concat', [castTo(graph, pastValue, 'float32', type), value], { axis: 2 });
-      graph.output(castTo(graph, presentKey, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.key`);
-      graph.output(castTo(graph, presentValue, type, 'float32'), 'float32', ['batch_size', kvHeads, 'total_sequence_length', headDim], `present.${layer}.value`);
+      graph.output(
+        castTo(graph, presentKey, type, 'float32'),
+        'float32',
+        ['batch_size', kvHeads, 'total_sequence_length', headDim],
+        `present.${layer}.key`,
+      );
+      graph.output(
+        castTo(graph, presentValue, type, 'float32'),
+        'float32',
+        ['batch_size', kvHeads, 'total_sequence_length', headDim],
+        `present.${layer}.value`,
+      );
       // Grouped-query attention without copying the cache: fold each group's query heads into the sequence axis.
       const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
       let scores = graph.op('MatMul', [groupedQuery, graph.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] })]);
@@ -240,30 +368,87 @@ export function buildDecoder(planner: WeightPlanner, config: VideoLlavaConfig, o
       if (grouped) context = graph.op('Reshape', [context, grouped.contextByHead]);
       attention = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
     }
-    hidden = graph.op('Add', [hidden, planner.linear(attention, `${prefix}self_attn.o_proj.weight`, bias(`${prefix}self_attn.o_proj`, text.attentionBias))]);
+    hidden = graph.op('Add', [
+      hidden,
+      planner.linear(
+        attention,
+        `${prefix}self_attn.o_proj.weight`,
+        bias(`${prefix}self_attn.o_proj`, text.attentionBias),
+      ),
+    ]);
     const normed2 = norm(hidden, `${prefix}post_attention_layernorm.weight`);
-    const gate = activation(graph, planner.linear(normed2, `${prefix}mlp.gate_proj.weight`, bias(`${prefix}mlp.gate_proj`, text.mlpBias)), text.hiddenAct, type, 'text_config.hidden_act');
+    const gate = activation(
+      graph,
+      planner.linear(normed2, `${prefix}mlp.gate_proj.weight`, bias(`${prefix}mlp.gate_proj`, text.mlpBias)),
+      text.hiddenAct,
+      type,
+      'text_config.hidden_act',
+    );
     const up = planner.linear(normed2, `${prefix}mlp.up_proj.weight`, bias(`${prefix}mlp.up_proj`, text.mlpBias));
-    hidden = graph.op('Add', [hidden, planner.linear(graph.op('Mul', [gate, up]), `${prefix}mlp.down_proj.weight`, bias(`${prefix}mlp.down_proj`, text.mlpBias))]);
+    hidden = graph.op('Add', [
+      hidden,
+      planner.linear(
+        graph.op('Mul', [gate, up]),
+        `${prefix}mlp.down_proj.weight`,
+        bias(`${prefix}mlp.down_proj`, text.mlpBias),
+      ),
+    ]);
     if (options.hiddenStateOutputs && layer < layers - 1) {
-      graph.output(castTo(graph, hidden, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layer + 1}`);
+      graph.output(
+        castTo(graph, hidden, type, 'float32'),
+        'float32',
+        ['batch_size', 'sequence_length', width],
+        `hidden_states.${layer + 1}`,
+      );
     }
   }
   const finalNormWeight = 'model.language_model.norm.weight';
   let final: string;
   if (numLogitsToKeep) {
-    if (options.hiddenStateOutputs) graph.output(castTo(graph, norm(hidden, finalNormWeight), type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
+    if (options.hiddenStateOutputs)
+      graph.output(
+        castTo(graph, norm(hidden, finalNormWeight), type, 'float32'),
+        'float32',
+        ['batch_size', 'sequence_length', width],
+        `hidden_states.${layers}`,
+      );
     // hidden[:, -N:] as transformers slices it: Slice clamps -N below -S to 0, and N = 0 starts at 0 (all
     // positions); Reshape to [1] takes the scalar and the [1] form alike. The slice comes before the final norm
     // (per position, so the same numbers), and in float16 after the norm's cast to float32: ONNX Runtime keeps
     // the float16 ops around it as without the input, so N = 0 gives exactly the logits of the graph without it.
-    const sliceLast = (x: string) => graph.op('Slice', [x, graph.op('Neg', [graph.op('Reshape', [numLogitsToKeep, graph.constant('int64', [1])])]), graph.constant('int64', [Number.MAX_SAFE_INTEGER]), graph.constant('int64', [1])]);
-    final = contrib ? norm(sliceLast(hidden), finalNormWeight) : rmsNorm(graph, sliceLast(castTo(graph, hidden, type, 'float32')), planner.tensor(finalNormWeight), text.rmsNormEps, type, 'float32');
+    const sliceLast = (x: string) =>
+      graph.op('Slice', [
+        x,
+        graph.op('Neg', [graph.op('Reshape', [numLogitsToKeep, graph.constant('int64', [1])])]),
+        graph.constant('int64', [Number.MAX_SAFE_INTEGER]),
+        graph.constant('int64', [1]),
+      ]);
+    final = contrib
+      ? norm(sliceLast(hidden), finalNormWeight)
+      : rmsNorm(
+          graph,
+          sliceLast(castTo(graph, hidden, type, 'float32')),
+          planner.tensor(finalNormWeight),
+          text.rmsNormEps,
+          type,
+          'float32',
+        );
   } else {
     final = norm(hidden, finalNormWeight);
-    if (options.hiddenStateOutputs) graph.output(castTo(graph, final, type, 'float32'), 'float32', ['batch_size', 'sequence_length', width], `hidden_states.${layers}`);
+    if (options.hiddenStateOutputs)
+      graph.output(
+        castTo(graph, final, type, 'float32'),
+        'float32',
+        ['batch_size', 'sequence_length', width],
+        `hidden_states.${layers}`,
+      );
   }
   const head = text.tieWordEmbeddings ? 'model.language_model.embed_tokens.weight' : 'lm_head.weight';
   const logits = castTo(graph, planner.linear(final, head), type, 'float32');
-  graph.output(logits, 'float32', ['batch_size', numLogitsToKeep ? 'logits_sequence_length' : 'sequence_length', text.vocabSize], 'logits');
+  graph.output(
+    logits,
+    'float32',
+    ['batch_size', numLogitsToKeep ? 'logits_sequence_length' : 'sequence_length', text.vocabSize],
+    'logits',
+  );
 }

@@ -7,5 +7,10 @@ export function buildEmbedTokens(planner: WeightPlanner, config: VideoLlavaConfi
   const graph = planner.graph;
   const ids = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const rows = planner.embedding(ids, 'model.language_model.embed_tokens.weight');
-  graph.output(castTo(graph, rows, planner.floatType, 'float32'), 'float32', ['batch_size', 'sequence_length', config.textConfig.hiddenSize], 'inputs_embeds');
+  graph.output(
+    castTo(graph, rows, planner.floatType, 'float32'),
+    'float32',
+    ['batch_size', 'sequence_length', config.textConfig.hiddenSize],
+    'inputs_embeds',
+  );
 }

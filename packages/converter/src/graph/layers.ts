@@ -5,7 +5,12 @@ import { type GraphBuilder, TENSOR_DATA_TYPE_CODES, attribute } from '@video-lla
 export type FloatType = 'float32' | 'float16';
 
 /** `Cast` to a type (no node when it already has it). */
-export function castTo(graph: GraphBuilder, value: string, from: FloatType | 'int64' | 'bool', to: FloatType | 'int64' | 'bool'): string {
+export function castTo(
+  graph: GraphBuilder,
+  value: string,
+  from: FloatType | 'int64' | 'bool',
+  to: FloatType | 'int64' | 'bool',
+): string {
   if (from === to) return value;
   return graph.op('Cast', [value], { to: TENSOR_DATA_TYPE_CODES[to] });
 }
@@ -16,7 +21,19 @@ export function scalar(graph: GraphBuilder, type: FloatType, value: number): str
   return graph.constantTensor({ dataType: 'float16', dims: [], data: new Uint16Array([numberToFloat16Bits(value)]) });
 }
 
-const SUPPORTED_ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'quick_gelu', 'silu', 'swish', 'relu', 'sigmoid', 'tanh', 'linear'] as const;
+const SUPPORTED_ACTIVATIONS = [
+  'gelu',
+  'gelu_new',
+  'gelu_pytorch_tanh',
+  'gelu_fast',
+  'quick_gelu',
+  'silu',
+  'swish',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'linear',
+] as const;
 
 /**
  * The activation transformers' `ACT2FN[name]` computes: `gelu` (exact, erf), `gelu_new` /
@@ -30,7 +47,10 @@ export function activation(graph: GraphBuilder, x: string, name: string, type: F
   switch (name) {
     case 'gelu': {
       const inner = graph.op('Erf', [graph.op('Mul', [x, scalar(graph, type, Math.SQRT1_2)])]);
-      return graph.op('Mul', [graph.op('Mul', [x, scalar(graph, type, 0.5)]), graph.op('Add', [inner, scalar(graph, type, 1)])]);
+      return graph.op('Mul', [
+        graph.op('Mul', [x, scalar(graph, type, 0.5)]),
+        graph.op('Add', [inner, scalar(graph, type, 1)]),
+      ]);
     }
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
@@ -38,7 +58,10 @@ export function activation(graph: GraphBuilder, x: string, name: string, type: F
       const cube = graph.op('Mul', [graph.op('Mul', [x, x]), x]);
       const inner = graph.op('Add', [x, graph.op('Mul', [cube, scalar(graph, type, 0.044715)])]);
       const tanh = graph.op('Tanh', [graph.op('Mul', [inner, scalar(graph, type, Math.sqrt(2 / Math.PI))])]);
-      return graph.op('Mul', [graph.op('Mul', [x, scalar(graph, type, 0.5)]), graph.op('Add', [tanh, scalar(graph, type, 1)])]);
+      return graph.op('Mul', [
+        graph.op('Mul', [x, scalar(graph, type, 0.5)]),
+        graph.op('Add', [tanh, scalar(graph, type, 1)]),
+      ]);
     }
     case 'quick_gelu':
       return graph.op('Mul', [x, graph.op('Sigmoid', [graph.op('Mul', [x, scalar(graph, type, 1.702)])])]);
@@ -54,18 +77,26 @@ export function activation(graph: GraphBuilder, x: string, name: string, type: F
     case 'linear':
       return x;
     default:
-      throw new VideoLlavaError('UNSUPPORTED', `config.json: ${field} is ${JSON.stringify(name)}; the converter supports ${SUPPORTED_ACTIVATIONS.join(', ')}.`, {
-        file: 'config.json',
-        field,
-        expected: SUPPORTED_ACTIVATIONS,
-        actual: name,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `config.json: ${field} is ${JSON.stringify(name)}; the converter supports ${SUPPORTED_ACTIVATIONS.join(', ')}.`,
+        {
+          file: 'config.json',
+          field,
+          expected: SUPPORTED_ACTIVATIONS,
+          actual: name,
+        },
+      );
   }
 }
 
 /** `LayerNormalization` over the last axis (statistics in float32 whatever the input type). */
 export function layerNorm(graph: GraphBuilder, x: string, weight: string, bias: string, epsilon: number): string {
-  return graph.op('LayerNormalization', [x, weight, bias], { axis: -1, epsilon: attribute.float(epsilon), stash_type: 1 });
+  return graph.op('LayerNormalization', [x, weight, bias], {
+    axis: -1,
+    epsilon: attribute.float(epsilon),
+    stash_type: 1,
+  });
 }
 
 /**
@@ -74,10 +105,19 @@ export function layerNorm(graph: GraphBuilder, x: string, weight: string, bias: 
  *
  * @param inputType the type of `x` when it is not the activation type (float32 already)
  */
-export function rmsNorm(graph: GraphBuilder, x: string, weight: string, epsilon: number, type: FloatType, inputType: FloatType = type): string {
+export function rmsNorm(
+  graph: GraphBuilder,
+  x: string,
+  weight: string,
+  epsilon: number,
+  type: FloatType,
+  inputType: FloatType = type,
+): string {
   const wide = castTo(graph, x, inputType, 'float32');
   const variance = graph.op('ReduceMean', [graph.op('Mul', [wide, wide])], { axes: [-1], keepdims: 1 });
-  const inverse = graph.op('Reciprocal', [graph.op('Sqrt', [graph.op('Add', [variance, graph.constant('float32', epsilon)])])]);
+  const inverse = graph.op('Reciprocal', [
+    graph.op('Sqrt', [graph.op('Add', [variance, graph.constant('float32', epsilon)])]),
+  ]);
   const normalized = castTo(graph, graph.op('Mul', [wide, inverse]), 'float32', type);
   return graph.op('Mul', [weight, normalized]);
 }

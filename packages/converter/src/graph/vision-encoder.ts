@@ -19,7 +19,13 @@ export function buildVisionEncoder(planner: WeightPlanner, config: VideoLlavaCon
   const type = planner.floatType;
   const vision = config.visionConfig;
   const tower = input === 'image' ? 'model.image_tower.' : 'model.video_tower.';
-  const { numChannels: channels, imageSize: size, patchSize: patch, hiddenSize: width, numAttentionHeads: heads } = vision;
+  const {
+    numChannels: channels,
+    imageSize: size,
+    patchSize: patch,
+    hiddenSize: width,
+    numAttentionHeads: heads,
+  } = vision;
   const headDim = width / heads;
 
   let pixels: string;
@@ -33,12 +39,27 @@ export function buildVisionEncoder(planner: WeightPlanner, config: VideoLlavaCon
 
   const patchWeight = planner.tensor(`${tower}embeddings.patch_embedding.weight`);
   const patches = graph.op('Conv', [pixels, patchWeight], { kernel_shape: [patch, patch], strides: [patch, patch] });
-  const sequence = graph.op('Transpose', [graph.op('Reshape', [patches, graph.constant('int64', [0, width, -1])])], { perm: [0, 2, 1] });
+  const sequence = graph.op('Transpose', [graph.op('Reshape', [patches, graph.constant('int64', [0, width, -1])])], {
+    perm: [0, 2, 1],
+  });
   const classEmbedding = planner.tensor(`${tower}embeddings.class_embedding`, [1, 1, width]);
-  const classShape = graph.op('Concat', [graph.op('Shape', [sequence], { end: 1 }), graph.constant('int64', [1, width])], { axis: 0 });
+  const classShape = graph.op(
+    'Concat',
+    [graph.op('Shape', [sequence], { end: 1 }), graph.constant('int64', [1, width])],
+    { axis: 0 },
+  );
   const classTokens = graph.op('Expand', [classEmbedding, classShape]);
-  const embeddings = graph.op('Add', [graph.op('Concat', [classTokens, sequence], { axis: 1 }), planner.tensor(`${tower}embeddings.position_embedding.weight`)]);
-  let hidden = layerNorm(graph, embeddings, planner.tensor(`${tower}pre_layrnorm.weight`), planner.tensor(`${tower}pre_layrnorm.bias`), vision.layerNormEps);
+  const embeddings = graph.op('Add', [
+    graph.op('Concat', [classTokens, sequence], { axis: 1 }),
+    planner.tensor(`${tower}embeddings.position_embedding.weight`),
+  ]);
+  let hidden = layerNorm(
+    graph,
+    embeddings,
+    planner.tensor(`${tower}pre_layrnorm.weight`),
+    planner.tensor(`${tower}pre_layrnorm.bias`),
+    vision.layerNormEps,
+  );
 
   const indices = visionFeatureLayerIndices(config);
   const hiddenStates = [hidden];
@@ -49,30 +70,66 @@ export function buildVisionEncoder(planner: WeightPlanner, config: VideoLlavaCon
   for (let layer = 0; layer < layersNeeded; layer++) {
     const prefix = `${tower}encoder.layers.${layer}.`;
     const residual = hidden;
-    const normed = layerNorm(graph, hidden, planner.tensor(`${prefix}layer_norm1.weight`), planner.tensor(`${prefix}layer_norm1.bias`), vision.layerNormEps);
-    const project = (name: string) => planner.linear(normed, `${prefix}self_attn.${name}.weight`, `${prefix}self_attn.${name}.bias`);
+    const normed = layerNorm(
+      graph,
+      hidden,
+      planner.tensor(`${prefix}layer_norm1.weight`),
+      planner.tensor(`${prefix}layer_norm1.bias`),
+      vision.layerNormEps,
+    );
+    const project = (name: string) =>
+      planner.linear(normed, `${prefix}self_attn.${name}.weight`, `${prefix}self_attn.${name}.bias`);
     const query = graph.op('Transpose', [graph.op('Reshape', [project('q_proj'), headShape])], { perm: [0, 2, 1, 3] });
     const key = graph.op('Transpose', [graph.op('Reshape', [project('k_proj'), headShape])], { perm: [0, 2, 3, 1] });
     const value = graph.op('Transpose', [graph.op('Reshape', [project('v_proj'), headShape])], { perm: [0, 2, 1, 3] });
     const scores = graph.op('Mul', [graph.op('MatMul', [query, key]), scaleTyped]);
     const context = graph.op('MatMul', [softmax(graph, scores, type), value]);
     const merged = graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
-    hidden = graph.op('Add', [residual, planner.linear(merged, `${prefix}self_attn.out_proj.weight`, `${prefix}self_attn.out_proj.bias`)]);
+    hidden = graph.op('Add', [
+      residual,
+      planner.linear(merged, `${prefix}self_attn.out_proj.weight`, `${prefix}self_attn.out_proj.bias`),
+    ]);
     const residual2 = hidden;
-    const normed2 = layerNorm(graph, hidden, planner.tensor(`${prefix}layer_norm2.weight`), planner.tensor(`${prefix}layer_norm2.bias`), vision.layerNormEps);
-    const up = activation(graph, planner.linear(normed2, `${prefix}mlp.fc1.weight`, `${prefix}mlp.fc1.bias`), vision.hiddenAct, type, 'vision_config.hidden_act');
+    const normed2 = layerNorm(
+      graph,
+      hidden,
+      planner.tensor(`${prefix}layer_norm2.weight`),
+      planner.tensor(`${prefix}layer_norm2.bias`),
+      vision.layerNormEps,
+    );
+    const up = activation(
+      graph,
+      planner.linear(normed2, `${prefix}mlp.fc1.weight`, `${prefix}mlp.fc1.bias`),
+      vision.hiddenAct,
+      type,
+      'vision_config.hidden_act',
+    );
     hidden = graph.op('Add', [residual2, planner.linear(up, `${prefix}mlp.fc2.weight`, `${prefix}mlp.fc2.bias`)]);
     hiddenStates.push(hidden);
   }
 
   let selected = indices.map((index) => hiddenStates[index]!);
   if (input === 'image' && config.visionFeatureSelectStrategy === 'default') {
-    selected = selected.map((state) => graph.op('Slice', [state, graph.constant('int64', [1]), graph.constant('int64', [2 ** 53 - 1]), graph.constant('int64', [1])]));
+    selected = selected.map((state) =>
+      graph.op('Slice', [
+        state,
+        graph.constant('int64', [1]),
+        graph.constant('int64', [2 ** 53 - 1]),
+        graph.constant('int64', [1]),
+      ]),
+    );
   }
   const features = selected.length === 1 ? selected[0]! : graph.op('Concat', selected, { axis: -1 });
-  const bias = (name: string) => (config.multimodalProjectorBias ? `model.multi_modal_projector.${name}.bias` : undefined);
+  const bias = (name: string) =>
+    config.multimodalProjectorBias ? `model.multi_modal_projector.${name}.bias` : undefined;
   const projected = planner.linear(
-    activation(graph, planner.linear(features, 'model.multi_modal_projector.linear_1.weight', bias('linear_1')), config.projectorHiddenAct, type, 'projector_hidden_act'),
+    activation(
+      graph,
+      planner.linear(features, 'model.multi_modal_projector.linear_1.weight', bias('linear_1')),
+      config.projectorHiddenAct,
+      type,
+      'projector_hidden_act',
+    ),
     'model.multi_modal_projector.linear_2.weight',
     bias('linear_2'),
   );
@@ -81,7 +138,16 @@ export function buildVisionEncoder(planner: WeightPlanner, config: VideoLlavaCon
   if (input === 'image') {
     graph.output(result, 'float32', ['num_images', 'image_sequence_length', textWidth], 'image_features');
   } else {
-    const videoShape = graph.op('Concat', [graph.op('Shape', ['pixel_values_videos'], { end: 1 }), graph.constant('int64', [-1, textWidth])], { axis: 0 });
-    graph.output(graph.op('Reshape', [result, videoShape]), 'float32', ['batch_size', 'video_sequence_length', textWidth], 'video_features');
+    const videoShape = graph.op(
+      'Concat',
+      [graph.op('Shape', ['pixel_values_videos'], { end: 1 }), graph.constant('int64', [-1, textWidth])],
+      { axis: 0 },
+    );
+    graph.output(
+      graph.op('Reshape', [result, videoShape]),
+      'float32',
+      ['batch_size', 'video_sequence_length', textWidth],
+      'video_features',
+    );
   }
 }

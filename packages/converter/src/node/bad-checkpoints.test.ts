@@ -1,4 +1,13 @@
-import { readFileSync, readdirSync, truncateSync, writeFileSync, mkdtempSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import {
+  readFileSync,
+  readdirSync,
+  truncateSync,
+  writeFileSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
@@ -55,7 +64,11 @@ describe('bad checkpoints are refused before anything is written', () => {
   it('no lm_head without tied embeddings: INVALID_CHECKPOINT naming lm_head and tie_word_embeddings', async () => {
     editTensorHeader(weights(), 'language_model.lm_head.weight', () => undefined);
     const error = await conversionError();
-    expect([error.code, error.field, error.actual]).toEqual(['INVALID_CHECKPOINT', 'language_model.lm_head.weight', 'missing']);
+    expect([error.code, error.field, error.actual]).toEqual([
+      'INVALID_CHECKPOINT',
+      'language_model.lm_head.weight',
+      'missing',
+    ]);
     expect(error.message).toContain('text_config.tie_word_embeddings is false');
   });
 
@@ -84,7 +97,10 @@ describe('bad checkpoints are refused before anything is written', () => {
     const { header } = readRawSafetensors(weights());
     const last = Object.entries(header)
       .filter(([name]) => name !== '__metadata__')
-      .sort((a, b) => (b[1] as { data_offsets: number[] }).data_offsets[1]! - (a[1] as { data_offsets: number[] }).data_offsets[1]!)[0]![0];
+      .sort(
+        (a, b) =>
+          (b[1] as { data_offsets: number[] }).data_offsets[1]! - (a[1] as { data_offsets: number[] }).data_offsets[1]!,
+      )[0]![0];
     const error = await conversionError();
     expect(error.code).toBe('INVALID_FILE');
     expect(error.file).toBe(weights());
@@ -102,7 +118,9 @@ describe('bad checkpoints are refused before anything is written', () => {
 
   it('a header whose offsets overlap: INVALID_FILE naming both tensors', async () => {
     const file = readRawSafetensors(weights());
-    const entries = Object.entries(file.header).filter(([name]) => name !== '__metadata__') as Array<[string, { dtype: string; shape: number[]; data_offsets: [number, number] }]>;
+    const entries = Object.entries(file.header).filter(([name]) => name !== '__metadata__') as Array<
+      [string, { dtype: string; shape: number[]; data_offsets: [number, number] }]
+    >;
     entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
     // Move a tensor onto bytes its predecessor owns (same length, so only the overlap is wrong).
     const [previousName, previous] = entries[10]!;
@@ -132,7 +150,10 @@ describe('bad checkpoints are refused before anything is written', () => {
   });
 
   it('data_offsets that disagree with dtype x shape: INVALID_FILE', async () => {
-    editTensorHeader(weights(), fc1, (entry) => ({ ...entry, data_offsets: [entry.data_offsets[0], entry.data_offsets[1] - 2] }));
+    editTensorHeader(weights(), fc1, (entry) => ({
+      ...entry,
+      data_offsets: [entry.data_offsets[0], entry.data_offsets[1] - 2],
+    }));
     const error = await conversionError();
     expect(error.code).toBe('INVALID_FILE');
     expect(error.field).toBe(fc1);
@@ -154,23 +175,56 @@ describe('bad checkpoints are refused before anything is written', () => {
   });
 
   it.each([
-    ['rope scaling it lacks', (config: any): void => void (config.text_config.rope_scaling = { rope_type: 'llama3', factor: 8 }), 'text_config.rope_scaling.rope_type', 'llama3'],
-    ['a partial rotary factor', (config: any): void => void (config.text_config.partial_rotary_factor = 0.5), 'text_config.partial_rotary_factor', 0.5],
-    ['a vision tower other than CLIP', (config: any): void => void (config.vision_config.model_type = 'siglip_vision_model'), 'vision_config.model_type', 'siglip_vision_model'],
-    ['a text model other than LLaMA', (config: any): void => void (config.text_config.model_type = 'mistral'), 'text_config.model_type', 'mistral'],
-    ['an activation the graphs lack', (config: any): void => void (config.text_config.hidden_act = 'mish'), 'text_config.hidden_act', 'mish'],
-    ['a projector activation the graphs lack', (config: any): void => void (config.projector_hidden_act = 'prelu'), 'projector_hidden_act', 'prelu'],
-  ] as const)('a config transformers accepts but the converter does not implement (%s): UNSUPPORTED naming the field', async (_, edit, field, actual) => {
-    const configPath = join(checkpoint, 'config.json');
-    const config = JSON.parse(readFileSync(configPath, 'utf8'));
-    edit(config);
-    writeFileSync(configPath, JSON.stringify(config));
-    const error = await conversionError();
-    expect([error.code, error.field, error.actual]).toEqual(['UNSUPPORTED', field, actual]);
-    expect(error.expected).toBeDefined();
-    expect(error.file).toMatch(/config\.json$/);
-    expect(error.message).toContain(field);
-  });
+    [
+      'rope scaling it lacks',
+      (config: any): void => void (config.text_config.rope_scaling = { rope_type: 'llama3', factor: 8 }),
+      'text_config.rope_scaling.rope_type',
+      'llama3',
+    ],
+    [
+      'a partial rotary factor',
+      (config: any): void => void (config.text_config.partial_rotary_factor = 0.5),
+      'text_config.partial_rotary_factor',
+      0.5,
+    ],
+    [
+      'a vision tower other than CLIP',
+      (config: any): void => void (config.vision_config.model_type = 'siglip_vision_model'),
+      'vision_config.model_type',
+      'siglip_vision_model',
+    ],
+    [
+      'a text model other than LLaMA',
+      (config: any): void => void (config.text_config.model_type = 'mistral'),
+      'text_config.model_type',
+      'mistral',
+    ],
+    [
+      'an activation the graphs lack',
+      (config: any): void => void (config.text_config.hidden_act = 'mish'),
+      'text_config.hidden_act',
+      'mish',
+    ],
+    [
+      'a projector activation the graphs lack',
+      (config: any): void => void (config.projector_hidden_act = 'prelu'),
+      'projector_hidden_act',
+      'prelu',
+    ],
+  ] as const)(
+    'a config transformers accepts but the converter does not implement (%s): UNSUPPORTED naming the field',
+    async (_, edit, field, actual) => {
+      const configPath = join(checkpoint, 'config.json');
+      const config = JSON.parse(readFileSync(configPath, 'utf8'));
+      edit(config);
+      writeFileSync(configPath, JSON.stringify(config));
+      const error = await conversionError();
+      expect([error.code, error.field, error.actual]).toEqual(['UNSUPPORTED', field, actual]);
+      expect(error.expected).toBeDefined();
+      expect(error.file).toMatch(/config\.json$/);
+      expect(error.message).toContain(field);
+    },
+  );
 
   it('a config with fewer layers than the weights: SHAPE_MISMATCH on the layer count', async () => {
     const configPath = join(checkpoint, 'config.json');
@@ -230,16 +284,31 @@ describe('the output folder appears only when complete', () => {
   it('a non-empty output folder is refused without overwrite and left as it was; overwrite replaces an earlier output', async () => {
     mkdirSync(output);
     writeFileSync(join(output, 'keep.txt'), 'mine');
-    await expect(convertCheckpoint(checkpoint, output)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file: output });
+    await expect(convertCheckpoint(checkpoint, output)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      file: output,
+    });
     // Not an earlier conversion output: overwrite refuses it too (output-folder.test.ts has the other cases).
-    await expect(convertCheckpoint(checkpoint, output, { overwrite: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file: output });
+    await expect(convertCheckpoint(checkpoint, output, { overwrite: true })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      file: output,
+    });
     expect(readdirSync(output)).toEqual(['keep.txt']);
     rmSync(output, { recursive: true });
     await convertCheckpoint(checkpoint, output, { parts: ['video_encoder'] });
     const report = await convertCheckpoint(checkpoint, output, { overwrite: true, parts: ['embed_tokens'] });
-    expect(readdirSync(output).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'video_llava_conversion.json']);
+    expect(readdirSync(output).sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'onnx',
+      'video_llava_conversion.json',
+    ]);
     expect(readdirSync(join(output, 'onnx'))).toEqual(['embed_tokens.onnx']);
-    expect(report.files.map((file) => file.path).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/embed_tokens.onnx']);
+    expect(report.files.map((file) => file.path).sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'onnx/embed_tokens.onnx',
+    ]);
     expect(readdirSync(root).sort()).toEqual(['checkpoint', 'out']);
   });
 });
@@ -253,6 +322,8 @@ describe('tensors the model does not use', () => {
     writeRawSafetensors(weights(), { header: file.header, data: Buffer.concat([file.data, new Uint8Array(16)]) });
     const report = await convertCheckpoint(checkpoint, output, { parts: ['embed_tokens'] });
     expect(report.unusedTensors).toEqual([extra]);
-    expect(formatConversionReport(report)).toContain(`1 checkpoint tensor(s) not used by the model, not converted: ${extra}`);
+    expect(formatConversionReport(report)).toContain(
+      `1 checkpoint tensor(s) not used by the model, not converted: ${extra}`,
+    );
   });
 });

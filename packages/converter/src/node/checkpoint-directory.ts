@@ -40,46 +40,68 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new VideoLlavaError('FILE_NOT_FOUND', `${path}: no such file (a checkpoint folder needs it).`, { file: path, expected: 'an existing file', actual: 'missing', cause: error });
+    throw new VideoLlavaError('FILE_NOT_FOUND', `${path}: no such file (a checkpoint folder needs it).`, {
+      file: path,
+      expected: 'an existing file',
+      actual: 'missing',
+      cause: error,
+    });
   }
   return parseJsonText(text, path);
 }
 
 /** The shard file names, and the index's weight map when the checkpoint has one (read once, checked again after). */
-async function shardFiles(directory: string, indexPath: string): Promise<{ names: string[]; weightMap?: Record<string, string> }> {
+async function shardFiles(
+  directory: string,
+  indexPath: string,
+): Promise<{ names: string[]; weightMap?: Record<string, string> }> {
   if (await exists(indexPath)) {
     const index = await readJson(indexPath);
     const map = index['weight_map'];
     if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-      throw new VideoLlavaError('INVALID_CHECKPOINT', `${indexPath}: "weight_map" must be an object of tensor name -> shard file.`, {
-        file: indexPath,
-        field: 'weight_map',
-        expected: 'an object',
-        actual: map,
-      });
+      throw new VideoLlavaError(
+        'INVALID_CHECKPOINT',
+        `${indexPath}: "weight_map" must be an object of tensor name -> shard file.`,
+        {
+          file: indexPath,
+          field: 'weight_map',
+          expected: 'an object',
+          actual: map,
+        },
+      );
     }
     const files = new Set<string>();
     for (const [name, file] of Object.entries(map)) {
       if (!isShardFileName(file)) {
-        throw new VideoLlavaError('INVALID_CHECKPOINT', `${indexPath}: weight_map["${name}"] is ${JSON.stringify(file)}; expected a .safetensors file name in the same folder.`, {
-          file: indexPath,
-          field: `weight_map.${name}`,
-          expected: 'a .safetensors file name',
-          actual: file,
-        });
+        throw new VideoLlavaError(
+          'INVALID_CHECKPOINT',
+          `${indexPath}: weight_map["${name}"] is ${JSON.stringify(file)}; expected a .safetensors file name in the same folder.`,
+          {
+            file: indexPath,
+            field: `weight_map.${name}`,
+            expected: 'a .safetensors file name',
+            actual: file,
+          },
+        );
       }
       files.add(file);
     }
     return { names: [...files].sort(), weightMap: map as Record<string, string> };
   }
   if (await exists(join(directory, 'model.safetensors'))) return { names: ['model.safetensors'] };
-  const hasBin = (await exists(join(directory, 'pytorch_model.bin'))) || (await exists(join(directory, 'pytorch_model.bin.index.json')));
+  const hasBin =
+    (await exists(join(directory, 'pytorch_model.bin'))) ||
+    (await exists(join(directory, 'pytorch_model.bin.index.json')));
   throw new VideoLlavaError(
     hasBin ? 'UNSUPPORTED' : 'INVALID_CHECKPOINT',
     hasBin
       ? `${directory}: has PyTorch .bin weights; the converter reads safetensors (convert them first, e.g. with transformers' save_pretrained(safe_serialization=True)).`
       : `${directory}: has neither model.safetensors nor model.safetensors.index.json.`,
-    { file: join(directory, 'model.safetensors'), expected: 'model.safetensors or model.safetensors.index.json', actual: 'missing' },
+    {
+      file: join(directory, 'model.safetensors'),
+      expected: 'model.safetensors or model.safetensors.index.json',
+      actual: 'missing',
+    },
   );
 }
 
@@ -108,12 +130,16 @@ export async function openCheckpoint(directory: string): Promise<OpenedCheckpoin
       for (const tensor of file.header.tensors) {
         const previous = all.get(tensor.name);
         if (previous) {
-          throw new VideoLlavaError('INVALID_CHECKPOINT', `Tensor "${tensor.name}" is in both ${previous.file} and ${tensor.file}.`, {
-            file: tensor.file,
-            field: tensor.name,
-            expected: 'each tensor in one shard',
-            actual: [previous.file, tensor.file],
-          });
+          throw new VideoLlavaError(
+            'INVALID_CHECKPOINT',
+            `Tensor "${tensor.name}" is in both ${previous.file} and ${tensor.file}.`,
+            {
+              file: tensor.file,
+              field: tensor.name,
+              expected: 'each tensor in one shard',
+              actual: [previous.file, tensor.file],
+            },
+          );
         }
         all.set(tensor.name, tensor);
       }
@@ -122,12 +148,16 @@ export async function openCheckpoint(directory: string): Promise<OpenedCheckpoin
       for (const [name, shard] of Object.entries(weightMap)) {
         const tensor = all.get(name);
         if (!tensor || tensor.file !== join(directory, shard)) {
-          throw new VideoLlavaError('INVALID_CHECKPOINT', `${indexPath}: weight_map says "${name}" is in ${shard}, but ${tensor ? `it is in ${tensor.file}` : 'no shard has it'}.`, {
-            file: indexPath,
-            field: `weight_map.${name}`,
-            expected: shard,
-            actual: tensor?.file ?? 'missing',
-          });
+          throw new VideoLlavaError(
+            'INVALID_CHECKPOINT',
+            `${indexPath}: weight_map says "${name}" is in ${shard}, but ${tensor ? `it is in ${tensor.file}` : 'no shard has it'}.`,
+            {
+              file: indexPath,
+              field: `weight_map.${name}`,
+              expected: shard,
+              actual: tensor?.file ?? 'missing',
+            },
+          );
         }
       }
     }

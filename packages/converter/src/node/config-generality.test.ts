@@ -56,7 +56,16 @@ const VARIANTS: Variant[] = [
         rms_norm_eps: 1e-6,
         tie_word_embeddings: true,
       },
-      vision_config: { hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 2, image_size: 28, patch_size: 14, hidden_act: 'gelu', layer_norm_eps: 1e-6 },
+      vision_config: {
+        hidden_size: 16,
+        intermediate_size: 24,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        image_size: 28,
+        patch_size: 14,
+        hidden_act: 'gelu',
+        layer_norm_eps: 1e-6,
+      },
     },
     dtype: 'float32',
     layout: 'hub',
@@ -84,7 +93,15 @@ const VARIANTS: Variant[] = [
         rope_theta: null,
         rope_parameters: { rope_type: 'default', rope_theta: 1000 },
       },
-      vision_config: { hidden_size: 24, intermediate_size: 32, num_hidden_layers: 3, num_attention_heads: 3, image_size: 32, patch_size: 14, hidden_act: 'quick_gelu' },
+      vision_config: {
+        hidden_size: 24,
+        intermediate_size: 32,
+        num_hidden_layers: 3,
+        num_attention_heads: 3,
+        image_size: 32,
+        patch_size: 14,
+        hidden_act: 'quick_gelu',
+      },
     },
     dtype: 'float32',
     layout: 'transformers-v5',
@@ -114,7 +131,16 @@ const VARIANTS: Variant[] = [
         mlp_bias: true,
         rope_scaling: { rope_type: 'linear', factor: 4 },
       },
-      vision_config: { hidden_size: 16, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 4, image_size: 42, patch_size: 14, hidden_act: 'gelu_new', layer_norm_eps: 1e-6 },
+      vision_config: {
+        hidden_size: 16,
+        intermediate_size: 16,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        image_size: 42,
+        patch_size: 14,
+        hidden_act: 'gelu_new',
+        layer_norm_eps: 1e-6,
+      },
     },
     dtype: 'bfloat16',
     layout: 'transformers-v5-saved',
@@ -150,136 +176,202 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))('config generality: %s (fp32 ONNX vs a float64 reference)', (name, variant) => {
-  let reference: ReferenceVideoLlava;
-  let sessions: Record<'embed' | 'image' | 'video' | 'decoder' | 'decoderContrib', ort.InferenceSession>;
-  let checkpoint: string;
+describe.each(VARIANTS.map((variant) => [variant.name, variant] as const))(
+  'config generality: %s (fp32 ONNX vs a float64 reference)',
+  (name, variant) => {
+    let reference: ReferenceVideoLlava;
+    let sessions: Record<'embed' | 'image' | 'video' | 'decoder' | 'decoderContrib', ort.InferenceSession>;
+    let checkpoint: string;
 
-  beforeAll(async () => {
-    checkpoint = join(root, name);
-    await writeSyntheticCheckpoint(checkpoint, { config: variant.config, dtype: variant.dtype, layout: variant.layout, seed: 7 });
-    const output = join(root, `${name}-onnx`);
-    await convertCheckpoint(checkpoint, output, { dtypes: ['fp32'] });
-    const contrib = join(root, `${name}-onnx-contrib`);
-    await convertCheckpoint(checkpoint, contrib, { dtypes: ['fp32'], contribOps: true, parts: ['decoder_model_merged'] });
-    reference = new ReferenceVideoLlava(checkpoint);
-    const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 1 };
-    const open = (part: string) => ort.InferenceSession.create(join(output, 'onnx', `${part}.onnx`), options);
-    const [embed, image, video, decoder, decoderContrib] = await Promise.all([
-      open('embed_tokens'),
-      open('image_encoder'),
-      open('video_encoder'),
-      open('decoder_model_merged'),
-      ort.InferenceSession.create(join(contrib, 'onnx', 'decoder_model_merged.onnx'), options),
-    ]);
-    sessions = { embed: embed!, image: image!, video: video!, decoder: decoder!, decoderContrib: decoderContrib! };
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(Object.values(sessions ?? {}).map((session) => session.release()));
-  });
-
-  it('derived token counts follow image_size, patch_size, the strategy and num_frames', async () => {
-    const model = parseModelConfig(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')));
-    const size = model.visionConfig.imageSize;
-    const crop = { height: size, width: size };
-    const processor = parseProcessorConfig({ processorConfig: { image_processor: { crop_size: crop, size: { shortest_edge: size } }, video_processor: { crop_size: crop, size: { shortest_edge: size }, num_frames: variant.frames } } }, model);
-    const derived = deriveValues(model, processor);
-    const side = Math.floor(size / model.visionConfig.patchSize);
-    expect(derived.tokensPerFrame).toBe(side * side + 1);
-    expect(derived.tokensPerImage).toBe(side * side + (model.visionFeatureSelectStrategy === 'full' ? 1 : 0));
-    expect(derived.tokensPerVideo).toBe(variant.frames * (side * side + 1));
-    // And the ONNX encoders give exactly those rows.
-    const C = model.visionConfig.numChannels;
-    const { image_features } = await sessions.image.run({ pixel_values: new ort.Tensor('float32', pixels(C * size * size, 1), [1, C, size, size]) });
-    expect(image_features!.dims).toEqual([1, derived.tokensPerImage, model.textConfig.hiddenSize]);
-    const { video_features } = await sessions.video.run({ pixel_values_videos: new ort.Tensor('float32', pixels(variant.frames * C * size * size, 2), [1, variant.frames, C, size, size]) });
-    expect(video_features!.dims).toEqual([1, derived.tokensPerVideo, model.textConfig.hiddenSize]);
-  });
-
-  it.each([
-    ['standard ONNX ops', 'decoder'],
-    ['ONNX Runtime contrib ops in the decoder', 'decoderContrib'],
-  ] as const)('image and video features, prefill logits and two KV-cache steps match the reference within 1e-4 (%s)', async (_, decoderPart) => {
-    const { imageSize: S, channels: C } = reference.config.vision;
-    const H = reference.config.text.hidden;
-    const frameSize = C * S * S;
-    const imagePixels = pixels(variant.images * frameSize, 11);
-    const videoPixels = pixels(variant.frames * frameSize, 12);
-    const { image_features } = await sessions.image.run({ pixel_values: new ort.Tensor('float32', imagePixels, [variant.images, C, S, S]) });
-    const { video_features } = await sessions.video.run({ pixel_values_videos: new ort.Tensor('float32', videoPixels, [1, variant.frames, C, S, S]) });
-    const differences: Record<string, { difference: number; scale: number }> = {};
-    const expectedImage = Array.from({ length: variant.images }, (_, image) => reference.imageFeatures(Float64Array.from(imagePixels.subarray(image * frameSize, (image + 1) * frameSize))));
-    const expectedVideo = Array.from({ length: variant.frames }, (_, frame) => reference.frameFeatures(Float64Array.from(videoPixels.subarray(frame * frameSize, (frame + 1) * frameSize))));
-    const imageRows = expectedImage[0]!.length / H;
-    const frameRows = expectedVideo[0]!.length / H;
-    expect(image_features!.dims).toEqual([variant.images, imageRows, H]);
-    expect(video_features!.dims).toEqual([1, variant.frames * frameRows, H]);
-    const imageFlat = new Float64Array(expectedImage.flatMap((rows) => [...rows]));
-    const videoFlat = new Float64Array(expectedVideo.flatMap((rows) => [...rows]));
-    differences.image = largest(image_features!.data as Float32Array, imageFlat);
-    differences.video = largest(video_features!.data as Float32Array, videoFlat);
-
-    // A prompt with every image and the video, as the processor expands them.
-    const prompt = [1, 5, ...Array(variant.images * imageRows).fill(tokens.image_token_index), 7, ...Array(variant.frames * frameRows).fill(tokens.video_token_index), 8, 9];
-    const referenceEmbeds = reference.embed(prompt);
-    const { inputs_embeds } = await sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]) });
-    const embeds = new Float32Array(inputs_embeds!.data as Float32Array);
-    let imageRow = 0;
-    let videoRow = 0;
-    prompt.forEach((id, position) => {
-      if (id === tokens.image_token_index) {
-        embeds.set((image_features!.data as Float32Array).subarray(imageRow * H, (imageRow + 1) * H), position * H);
-        referenceEmbeds.set(imageFlat.subarray(imageRow * H, ++imageRow * H), position * H);
-      } else if (id === tokens.video_token_index) {
-        embeds.set((video_features!.data as Float32Array).subarray(videoRow * H, (videoRow + 1) * H), position * H);
-        referenceEmbeds.set(videoFlat.subarray(videoRow * H, ++videoRow * H), position * H);
-      }
+    beforeAll(async () => {
+      checkpoint = join(root, name);
+      await writeSyntheticCheckpoint(checkpoint, {
+        config: variant.config,
+        dtype: variant.dtype,
+        layout: variant.layout,
+        seed: 7,
+      });
+      const output = join(root, `${name}-onnx`);
+      await convertCheckpoint(checkpoint, output, { dtypes: ['fp32'] });
+      const contrib = join(root, `${name}-onnx-contrib`);
+      await convertCheckpoint(checkpoint, contrib, {
+        dtypes: ['fp32'],
+        contribOps: true,
+        parts: ['decoder_model_merged'],
+      });
+      reference = new ReferenceVideoLlava(checkpoint);
+      const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 1 };
+      const open = (part: string) => ort.InferenceSession.create(join(output, 'onnx', `${part}.onnx`), options);
+      const [embed, image, video, decoder, decoderContrib] = await Promise.all([
+        open('embed_tokens'),
+        open('image_encoder'),
+        open('video_encoder'),
+        open('decoder_model_merged'),
+        ort.InferenceSession.create(join(contrib, 'onnx', 'decoder_model_merged.onnx'), options),
+      ]);
+      sessions = { embed: embed!, image: image!, video: video!, decoder: decoder!, decoderContrib: decoderContrib! };
+    }, 60_000);
+    afterAll(async () => {
+      await Promise.all(Object.values(sessions ?? {}).map((session) => session.release()));
     });
 
-    const { kvHeads, headDim, layers, vocab } = reference.config.text;
-    const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor('float32', embeds, [1, prompt.length, H]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from(prompt.keys(), BigInt), [1, prompt.length]),
-      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
-    };
-    for (let layer = 0; layer < layers; layer++) {
-      for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
-    }
-    let outputs = await sessions[decoderPart].run(feeds);
-    expect(outputs.logits!.dims).toEqual([1, prompt.length, vocab]);
-    expect(outputs['present.0.key']!.dims).toEqual([1, kvHeads, prompt.length, headDim]);
-    let referenceLogits = reference.languageModel(referenceEmbeds);
-    differences.prefill = largest(outputs.logits!.data as Float32Array, referenceLogits);
+    it('derived token counts follow image_size, patch_size, the strategy and num_frames', async () => {
+      const model = parseModelConfig(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')));
+      const size = model.visionConfig.imageSize;
+      const crop = { height: size, width: size };
+      const processor = parseProcessorConfig(
+        {
+          processorConfig: {
+            image_processor: { crop_size: crop, size: { shortest_edge: size } },
+            video_processor: { crop_size: crop, size: { shortest_edge: size }, num_frames: variant.frames },
+          },
+        },
+        model,
+      );
+      const derived = deriveValues(model, processor);
+      const side = Math.floor(size / model.visionConfig.patchSize);
+      expect(derived.tokensPerFrame).toBe(side * side + 1);
+      expect(derived.tokensPerImage).toBe(side * side + (model.visionFeatureSelectStrategy === 'full' ? 1 : 0));
+      expect(derived.tokensPerVideo).toBe(variant.frames * (side * side + 1));
+      // And the ONNX encoders give exactly those rows.
+      const C = model.visionConfig.numChannels;
+      const { image_features } = await sessions.image.run({
+        pixel_values: new ort.Tensor('float32', pixels(C * size * size, 1), [1, C, size, size]),
+      });
+      expect(image_features!.dims).toEqual([1, derived.tokensPerImage, model.textConfig.hiddenSize]);
+      const { video_features } = await sessions.video.run({
+        pixel_values_videos: new ort.Tensor('float32', pixels(variant.frames * C * size * size, 2), [
+          1,
+          variant.frames,
+          C,
+          size,
+          size,
+        ]),
+      });
+      expect(video_features!.dims).toEqual([1, derived.tokensPerVideo, model.textConfig.hiddenSize]);
+    });
 
-    // Two steps through the cache (fixed tokens, so a near-tie in argmax cannot make the runs diverge).
-    let sequenceEmbeds = referenceEmbeds;
-    for (const [step, token] of [11, 42].entries()) {
-      const length = prompt.length + step + 1;
-      const { inputs_embeds: stepEmbeds } = await sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(token)]), [1, 1]) });
-      const stepFeeds: Record<string, ort.Tensor> = {
-        inputs_embeds: stepEmbeds!,
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
-        position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(length - 1)]), [1, 1]),
-        num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
-      };
-      for (let layer = 0; layer < layers; layer++) {
-        for (const kind of ['key', 'value']) stepFeeds[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`]!;
-      }
-      outputs = await sessions[decoderPart].run(stepFeeds);
-      expect(outputs[`present.${layers - 1}.value`]!.dims).toEqual([1, kvHeads, length, headDim]);
-      const grown = new Float64Array(sequenceEmbeds.length + H);
-      grown.set(sequenceEmbeds);
-      grown.set(reference.embed([token]), sequenceEmbeds.length);
-      sequenceEmbeds = grown;
-      referenceLogits = reference.languageModel(sequenceEmbeds);
-      differences[`step ${step + 1}`] = largest(outputs.logits!.data as Float32Array, referenceLogits.subarray((length - 1) * vocab));
-    }
-    if (process.env.PRINT_DIFFERENCES) console.log(name, decoderPart, differences);
-    for (const [what, { difference, scale }] of Object.entries(differences)) {
-      expect(difference, `${name}: ${what}`).toBeLessThanOrEqual(TOLERANCE);
-      // The random weights keep values small, so also relative to their size: float32 is good to about 1e-6.
-      expect(difference / scale, `${name}: ${what}, relative to the largest value ${scale}`).toBeLessThanOrEqual(1e-4);
-    }
-  }, 60_000);
-});
+    it.each([
+      ['standard ONNX ops', 'decoder'],
+      ['ONNX Runtime contrib ops in the decoder', 'decoderContrib'],
+    ] as const)(
+      'image and video features, prefill logits and two KV-cache steps match the reference within 1e-4 (%s)',
+      async (_, decoderPart) => {
+        const { imageSize: S, channels: C } = reference.config.vision;
+        const H = reference.config.text.hidden;
+        const frameSize = C * S * S;
+        const imagePixels = pixels(variant.images * frameSize, 11);
+        const videoPixels = pixels(variant.frames * frameSize, 12);
+        const { image_features } = await sessions.image.run({
+          pixel_values: new ort.Tensor('float32', imagePixels, [variant.images, C, S, S]),
+        });
+        const { video_features } = await sessions.video.run({
+          pixel_values_videos: new ort.Tensor('float32', videoPixels, [1, variant.frames, C, S, S]),
+        });
+        const differences: Record<string, { difference: number; scale: number }> = {};
+        const expectedImage = Array.from({ length: variant.images }, (_, image) =>
+          reference.imageFeatures(Float64Array.from(imagePixels.subarray(image * frameSize, (image + 1) * frameSize))),
+        );
+        const expectedVideo = Array.from({ length: variant.frames }, (_, frame) =>
+          reference.frameFeatures(Float64Array.from(videoPixels.subarray(frame * frameSize, (frame + 1) * frameSize))),
+        );
+        const imageRows = expectedImage[0]!.length / H;
+        const frameRows = expectedVideo[0]!.length / H;
+        expect(image_features!.dims).toEqual([variant.images, imageRows, H]);
+        expect(video_features!.dims).toEqual([1, variant.frames * frameRows, H]);
+        const imageFlat = new Float64Array(expectedImage.flatMap((rows) => [...rows]));
+        const videoFlat = new Float64Array(expectedVideo.flatMap((rows) => [...rows]));
+        differences.image = largest(image_features!.data as Float32Array, imageFlat);
+        differences.video = largest(video_features!.data as Float32Array, videoFlat);
+
+        // A prompt with every image and the video, as the processor expands them.
+        const prompt = [
+          1,
+          5,
+          ...Array(variant.images * imageRows).fill(tokens.image_token_index),
+          7,
+          ...Array(variant.frames * frameRows).fill(tokens.video_token_index),
+          8,
+          9,
+        ];
+        const referenceEmbeds = reference.embed(prompt);
+        const { inputs_embeds } = await sessions.embed.run({
+          input_ids: new ort.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]),
+        });
+        const embeds = new Float32Array(inputs_embeds!.data as Float32Array);
+        let imageRow = 0;
+        let videoRow = 0;
+        prompt.forEach((id, position) => {
+          if (id === tokens.image_token_index) {
+            embeds.set((image_features!.data as Float32Array).subarray(imageRow * H, (imageRow + 1) * H), position * H);
+            referenceEmbeds.set(imageFlat.subarray(imageRow * H, ++imageRow * H), position * H);
+          } else if (id === tokens.video_token_index) {
+            embeds.set((video_features!.data as Float32Array).subarray(videoRow * H, (videoRow + 1) * H), position * H);
+            referenceEmbeds.set(videoFlat.subarray(videoRow * H, ++videoRow * H), position * H);
+          }
+        });
+
+        const { kvHeads, headDim, layers, vocab } = reference.config.text;
+        const feeds: Record<string, ort.Tensor> = {
+          inputs_embeds: new ort.Tensor('float32', embeds, [1, prompt.length, H]),
+          attention_mask: new ort.Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]),
+          position_ids: new ort.Tensor('int64', BigInt64Array.from(prompt.keys(), BigInt), [1, prompt.length]),
+          num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
+        };
+        for (let layer = 0; layer < layers; layer++) {
+          for (const kind of ['key', 'value'])
+            feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [
+              1,
+              kvHeads,
+              0,
+              headDim,
+            ]);
+        }
+        let outputs = await sessions[decoderPart].run(feeds);
+        expect(outputs.logits!.dims).toEqual([1, prompt.length, vocab]);
+        expect(outputs['present.0.key']!.dims).toEqual([1, kvHeads, prompt.length, headDim]);
+        let referenceLogits = reference.languageModel(referenceEmbeds);
+        differences.prefill = largest(outputs.logits!.data as Float32Array, referenceLogits);
+
+        // Two steps through the cache (fixed tokens, so a near-tie in argmax cannot make the runs diverge).
+        let sequenceEmbeds = referenceEmbeds;
+        for (const [step, token] of [11, 42].entries()) {
+          const length = prompt.length + step + 1;
+          const { inputs_embeds: stepEmbeds } = await sessions.embed.run({
+            input_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(token)]), [1, 1]),
+          });
+          const stepFeeds: Record<string, ort.Tensor> = {
+            inputs_embeds: stepEmbeds!,
+            attention_mask: new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
+            position_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(length - 1)]), [1, 1]),
+            num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
+          };
+          for (let layer = 0; layer < layers; layer++) {
+            for (const kind of ['key', 'value'])
+              stepFeeds[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`]!;
+          }
+          outputs = await sessions[decoderPart].run(stepFeeds);
+          expect(outputs[`present.${layers - 1}.value`]!.dims).toEqual([1, kvHeads, length, headDim]);
+          const grown = new Float64Array(sequenceEmbeds.length + H);
+          grown.set(sequenceEmbeds);
+          grown.set(reference.embed([token]), sequenceEmbeds.length);
+          sequenceEmbeds = grown;
+          referenceLogits = reference.languageModel(sequenceEmbeds);
+          differences[`step ${step + 1}`] = largest(
+            outputs.logits!.data as Float32Array,
+            referenceLogits.subarray((length - 1) * vocab),
+          );
+        }
+        if (process.env.PRINT_DIFFERENCES) console.log(name, decoderPart, differences);
+        for (const [what, { difference, scale }] of Object.entries(differences)) {
+          expect(difference, `${name}: ${what}`).toBeLessThanOrEqual(TOLERANCE);
+          // The random weights keep values small, so also relative to their size: float32 is good to about 1e-6.
+          expect(difference / scale, `${name}: ${what}, relative to the largest value ${scale}`).toBeLessThanOrEqual(
+            1e-4,
+          );
+        }
+      },
+      60_000,
+    );
+  },
+);

@@ -8,9 +8,18 @@ import type { ConversionReport, ConvertedFile } from '../conversion-report.js';
 import { checkBlockSize } from '../quantize.js';
 import { MODEL_PARTS, type ModelPart, type WeightFormat, onnxFileName, parseWeightFormat } from '../weight-format.js';
 import { type OpenedCheckpoint, openCheckpoint } from './checkpoint-directory.js';
-import { DEFAULT_EXTERNAL_DATA_CHUNK_BYTES, ExternalDataFiles, checkExternalDataChunkBytes } from './external-data-files.js';
+import {
+  DEFAULT_EXTERNAL_DATA_CHUNK_BYTES,
+  ExternalDataFiles,
+  checkExternalDataChunkBytes,
+} from './external-data-files.js';
 import { MODEL_FOLDER_FILES } from './model-folder-files.js';
-import { CONVERSION_MANIFEST, type ConversionManifest, checkOutputApartFromSource, checkReplaceableOutput } from './output-folder.js';
+import {
+  CONVERSION_MANIFEST,
+  type ConversionManifest,
+  checkOutputApartFromSource,
+  checkReplaceableOutput,
+} from './output-folder.js';
 import { type CheckpointSourceOptions, resolveCheckpointDirectory } from './resolve-checkpoint.js';
 import { safetensorsSliceReader, writeWeights } from './weight-writer.js';
 import { writeFully } from './write-fully.js';
@@ -131,7 +140,11 @@ async function fileBytes(path: string): Promise<number> {
  * @throws VideoLlavaError for a bad checkpoint (`INVALID_CHECKPOINT`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`,
  * `INVALID_FILE`, `INVALID_CONFIG`), bad options (`INVALID_ARGUMENT`), or `ABORTED`
  */
-export async function convertCheckpoint(source: string, outputDirectory: string, options: ConvertOptions = {}): Promise<ConversionReport> {
+export async function convertCheckpoint(
+  source: string,
+  outputDirectory: string,
+  options: ConvertOptions = {},
+): Promise<ConversionReport> {
   const started = performance.now();
   const dtypes = [...new Set((options.dtypes ?? ['fp32']).map((dtype) => parseWeightFormat(dtype, 'dtypes')))];
   const blockSize = options.blockSize ?? 32;
@@ -139,7 +152,11 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
   const parts = options.parts ?? MODEL_PARTS;
   for (const part of parts) {
     if (!MODEL_PARTS.includes(part)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `parts: unknown part ${JSON.stringify(part)}; expected ${MODEL_PARTS.join(', ')}.`, { field: 'parts', expected: MODEL_PARTS, actual: part });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `parts: unknown part ${JSON.stringify(part)}; expected ${MODEL_PARTS.join(', ')}.`,
+        { field: 'parts', expected: MODEL_PARTS, actual: part },
+      );
     }
   }
   const threshold = options.externalDataThreshold ?? DEFAULT_THRESHOLD;
@@ -168,9 +185,13 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
     };
     const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
     for (const dtype of dtypes) {
-      for (const part of parts) built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, partOptions) });
+      for (const part of parts)
+        built.push({ dtype, part: buildModelPart(part, checkpoint.config, checkpoint.tensors, dtype, partOptions) });
     }
-    const total = built.reduce((sum, { part }) => sum + part.planner.jobs.reduce((bytes, job) => bytes + (job.source.end - job.source.start), 0), 0);
+    const total = built.reduce(
+      (sum, { part }) => sum + part.planner.jobs.reduce((bytes, job) => bytes + (job.source.end - job.source.start), 0),
+      0,
+    );
     await mkdir(join(staging, 'onnx'), { recursive: true });
     const files: ConvertedFile[] = [];
     let done = 0;
@@ -200,14 +221,28 @@ export async function convertCheckpoint(source: string, outputDirectory: string,
         files.push({ path: name, bytes: await fileBytes(join(staging, name)) });
       }
     }
-    const manifest: ConversionManifest = { converter: '@video-llava/converter', version: 1, source, files: files.map((file) => file.path) };
+    const manifest: ConversionManifest = {
+      converter: '@video-llava/converter',
+      version: 1,
+      source,
+      files: files.map((file) => file.path),
+    };
     await writeFile(join(staging, CONVERSION_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await checkpoint.close();
     // Checked again: the folder may have changed during the conversion.
     await checkReplaceableOutput(output, overwrite);
     await publish(staging, output);
     const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
-    return { source, checkpointDirectory, outputDirectory: output, dtypes, files, totalBytes, seconds: (performance.now() - started) / 1000, unusedTensors: checkpoint.unusedTensors };
+    return {
+      source,
+      checkpointDirectory,
+      outputDirectory: output,
+      dtypes,
+      files,
+      totalBytes,
+      seconds: (performance.now() - started) / 1000,
+      unusedTensors: checkpoint.unusedTensors,
+    };
   } catch (error) {
     await checkpoint.close().catch(() => undefined);
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);
@@ -235,7 +270,15 @@ interface PartWriteOptions {
   onBytes: (bytes: number) => void;
 }
 
-async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: WeightFormat, directory: string, fileName: string, threshold: number, options: PartWriteOptions): Promise<ConvertedFile[]> {
+async function writePart(
+  checkpoint: OpenedCheckpoint,
+  built: BuiltPart,
+  dtype: WeightFormat,
+  directory: string,
+  fileName: string,
+  threshold: number,
+  options: PartWriteOptions,
+): Promise<ConvertedFile[]> {
   const modelPath = join(directory, fileName);
   const data = new ExternalDataFiles(directory, `${fileName}_data`, { chunkBytes: options.externalDataChunkBytes });
   let external = false;
@@ -251,9 +294,17 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
       for (const output of job.outputs) {
         const reference = written.references.get(output.name)!;
         if (external) {
-          built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, externalData: reference });
+          built.graph.initializer(output.name, {
+            dataType: output.dataType,
+            dims: output.dims,
+            externalData: reference,
+          });
         } else {
-          built.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.location, reference.offset, reference.length) });
+          built.graph.initializer(output.name, {
+            dataType: output.dataType,
+            dims: output.dims,
+            data: fileSlice(data, reference.location, reference.offset, reference.length),
+          });
         }
       }
     }
@@ -263,8 +314,18 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
       for (const job of built.planner.jobs) {
         for (const output of job.outputs) {
           const reference = written.references.get(output.name)!;
-          if (external) companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, externalData: reference });
-          else companion.graph.initializer(output.name, { dataType: output.dataType, dims: output.dims, data: fileSlice(data, reference.location, reference.offset, reference.length) });
+          if (external)
+            companion.graph.initializer(output.name, {
+              dataType: output.dataType,
+              dims: output.dims,
+              externalData: reference,
+            });
+          else
+            companion.graph.initializer(output.name, {
+              dataType: output.dataType,
+              dims: output.dims,
+              data: fileSlice(data, reference.location, reference.offset, reference.length),
+            });
         }
       }
       graphs.push({ fileName: companionName, graph: companion.graph, opsetImports: companion.opsetImports });
@@ -298,8 +359,16 @@ async function writePart(checkpoint: OpenedCheckpoint, built: BuiltPart, dtype: 
         weightError: { maxAbsError: written.error.maxAbsError, relativeRmsError: written.error.relativeRmsError },
       },
     ];
-    for (const item of graphs.slice(1)) files.push({ path: `onnx/${item.fileName}`, bytes: await fileBytes(join(directory, item.fileName)), part: built.part, dtype });
-    if (external) for (const file of await data.files()) files.push({ path: `onnx/${file.location}`, bytes: file.bytes, part: built.part, dtype });
+    for (const item of graphs.slice(1))
+      files.push({
+        path: `onnx/${item.fileName}`,
+        bytes: await fileBytes(join(directory, item.fileName)),
+        part: built.part,
+        dtype,
+      });
+    if (external)
+      for (const file of await data.files())
+        files.push({ path: `onnx/${file.location}`, bytes: file.bytes, part: built.part, dtype });
     return files;
   } finally {
     if (external) await data.close();

@@ -46,7 +46,9 @@ describe('ExternalDataFiles', () => {
 
   it('refuses a chunk size that is not a positive integer, naming the option', () => {
     for (const chunkBytes of [0, -1, 1.5, Number.NaN]) {
-      expect(() => new ExternalDataFiles(root, 'x.onnx_data', { chunkBytes })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'externalDataChunkBytes' }));
+      expect(() => new ExternalDataFiles(root, 'x.onnx_data', { chunkBytes })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'externalDataChunkBytes' }),
+      );
     }
   });
 });
@@ -64,7 +66,9 @@ describe('the fixture converted with external data in 256 KiB chunks', () => {
     const largestTensor = 32064 * 64 * 4; // embed_tokens and lm_head of the fixture, float32
     for (const part of ['embed_tokens', 'image_encoder', 'video_encoder', 'decoder_model_merged']) {
       const chunks = names.filter((name) => name.startsWith(`${part}.onnx_data`));
-      expect(chunks, part).toEqual(chunks.map((_, index) => (index === 0 ? `${part}.onnx_data` : `${part}.onnx_data_${index}`)));
+      expect(chunks, part).toEqual(
+        chunks.map((_, index) => (index === 0 ? `${part}.onnx_data` : `${part}.onnx_data_${index}`)),
+      );
       for (const chunk of chunks) {
         const size = statSync(join(output, 'onnx', chunk)).size;
         expect(size === largestTensor || size <= CHUNK, `${chunk}: ${size} bytes`).toBe(true);

@@ -38,11 +38,15 @@ export const DEFAULT_EXTERNAL_DATA_CHUNK_BYTES = 2 ** 31 - 2 ** 26;
  */
 export function checkExternalDataChunkBytes(chunkBytes: number): void {
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `externalDataChunkBytes must be a positive integer (the most bytes in one external data file), found ${chunkBytes}.`, {
-      field: 'externalDataChunkBytes',
-      expected: 'a positive integer',
-      actual: chunkBytes,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `externalDataChunkBytes must be a positive integer (the most bytes in one external data file), found ${chunkBytes}.`,
+      {
+        field: 'externalDataChunkBytes',
+        expected: 'a positive integer',
+        actual: chunkBytes,
+      },
+    );
   }
 }
 
@@ -125,7 +129,12 @@ export class ExternalDataFiles {
       let read = 0;
       while (read < size) {
         const { bytesRead } = await handle.read(buffer, read, size - read, offset + done + read);
-        if (bytesRead === 0) throw new VideoLlavaError('INVALID_FILE', `Internal error: the weight data file ${location} ended early.`, { file: location, expected: offset + length, actual: offset + done + read });
+        if (bytesRead === 0)
+          throw new VideoLlavaError('INVALID_FILE', `Internal error: the weight data file ${location} ended early.`, {
+            file: location,
+            expected: offset + length,
+            actual: offset + done + read,
+          });
         read += bytesRead;
       }
       yield buffer;
@@ -137,7 +146,11 @@ export class ExternalDataFiles {
     for (const layout of this.#layouts) {
       const written = this.#positions.get(layout.location) ?? 0;
       if (written !== layout.byteLength) {
-        throw new VideoLlavaError('RUNTIME_ERROR', `Internal error: wrote ${written} weight bytes to ${layout.location} but planned ${layout.byteLength}.`, { file: layout.location, expected: layout.byteLength, actual: written });
+        throw new VideoLlavaError(
+          'RUNTIME_ERROR',
+          `Internal error: wrote ${written} weight bytes to ${layout.location} but planned ${layout.byteLength}.`,
+          { file: layout.location, expected: layout.byteLength, actual: written },
+        );
       }
     }
   }
@@ -164,6 +177,8 @@ export class ExternalDataFiles {
   /** Closes and deletes every file (the weights went into the model file instead). */
   async remove(): Promise<void> {
     await this.close();
-    await Promise.all([...this.#handles.keys()].map((location) => rm(join(this.#directory, location), { force: true })));
+    await Promise.all(
+      [...this.#handles.keys()].map((location) => rm(join(this.#directory, location), { force: true })),
+    );
   }
 }

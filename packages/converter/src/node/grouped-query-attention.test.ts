@@ -76,16 +76,33 @@ async function twoSteps(file: string, keyValueHeads: number): Promise<Float32Arr
       position_ids: new ort.Tensor('int64', positions, [batch, sequence]),
       num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(0n), []),
     };
-    for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, keyValueHeads, 0, headDim]);
+    for (let layer = 0; layer < layers; layer++)
+      for (const kind of ['key', 'value'])
+        feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [
+          batch,
+          keyValueHeads,
+          0,
+          headDim,
+        ]);
     const first = await session.run(feeds);
     expect(first[`present.0.key`]!.dims).toEqual([batch, keyValueHeads, sequence, headDim]);
     const next: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor('float32', Float32Array.from({ length: batch * width }, (_, index) => Math.cos(index)), [batch, 1, width]),
-      attention_mask: new ort.Tensor('int64', BigInt64Array.from({ length: batch * (sequence + 1) }, (_, index) => (index < 2 ? 0n : 1n)), [batch, sequence + 1]),
+      inputs_embeds: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: batch * width }, (_, index) => Math.cos(index)),
+        [batch, 1, width],
+      ),
+      attention_mask: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: batch * (sequence + 1) }, (_, index) => (index < 2 ? 0n : 1n)),
+        [batch, sequence + 1],
+      ),
       position_ids: new ort.Tensor('int64', BigInt64Array.from([4n, 6n]), [batch, 1]),
       num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
     };
-    for (let layer = 0; layer < layers; layer++) for (const kind of ['key', 'value']) next[`past_key_values.${layer}.${kind}`] = first[`present.${layer}.${kind}`]!;
+    for (let layer = 0; layer < layers; layer++)
+      for (const kind of ['key', 'value'])
+        next[`past_key_values.${layer}.${kind}`] = first[`present.${layer}.${kind}`]!;
     const second = await session.run(next);
     return [first.logits!.data as Float32Array, second.logits!.data as Float32Array];
   } finally {
@@ -94,21 +111,38 @@ async function twoSteps(file: string, keyValueHeads: number): Promise<Float32Arr
 }
 
 describe('grouped-query attention', () => {
-  it.each([false, true])('equals multi-head attention with repeated key/value heads (contribOps %s)', async (contribOps) => {
-    const grouped = join(root, `grouped-${contribOps}`);
-    const expanded = join(root, `expanded-${contribOps}`);
-    await writeSyntheticCheckpoint(grouped, { dtype: 'float32', config: { text_config: { num_key_value_heads: kvHeads } } });
-    await writeSyntheticCheckpoint(expanded, { dtype: 'float32' });
-    expandKeyValueHeads(grouped, expanded);
-    const options = { parts: ['decoder_model_merged'] as const, contribOps, copyFiles: false };
-    const groupedFile = join((await convertCheckpoint(grouped, join(root, `grouped-${contribOps}-onnx`), options)).outputDirectory, 'onnx', 'decoder_model_merged.onnx');
-    const expandedFile = join((await convertCheckpoint(expanded, join(root, `expanded-${contribOps}-onnx`), options)).outputDirectory, 'onnx', 'decoder_model_merged.onnx');
-    const [groupedPrefill, groupedStep] = await twoSteps(groupedFile, kvHeads);
-    const [expandedPrefill, expandedStep] = await twoSteps(expandedFile, heads);
-    // Compare the positions that are not padding (row 0's first two are: any finite values are fine there).
-    const vocab = groupedPrefill!.length / 12;
-    expect(measureDifference(groupedPrefill!.subarray(2 * vocab), expandedPrefill!.subarray(2 * vocab)).maxAbsDifference).toBeLessThanOrEqual(TOLERANCE);
-    expect(measureDifference(groupedStep!, expandedStep!).maxAbsDifference).toBeLessThanOrEqual(TOLERANCE);
-    expect(groupedStep!.every(Number.isFinite)).toBe(true);
-  }, 60_000);
+  it.each([false, true])(
+    'equals multi-head attention with repeated key/value heads (contribOps %s)',
+    async (contribOps) => {
+      const grouped = join(root, `grouped-${contribOps}`);
+      const expanded = join(root, `expanded-${contribOps}`);
+      await writeSyntheticCheckpoint(grouped, {
+        dtype: 'float32',
+        config: { text_config: { num_key_value_heads: kvHeads } },
+      });
+      await writeSyntheticCheckpoint(expanded, { dtype: 'float32' });
+      expandKeyValueHeads(grouped, expanded);
+      const options = { parts: ['decoder_model_merged'] as const, contribOps, copyFiles: false };
+      const groupedFile = join(
+        (await convertCheckpoint(grouped, join(root, `grouped-${contribOps}-onnx`), options)).outputDirectory,
+        'onnx',
+        'decoder_model_merged.onnx',
+      );
+      const expandedFile = join(
+        (await convertCheckpoint(expanded, join(root, `expanded-${contribOps}-onnx`), options)).outputDirectory,
+        'onnx',
+        'decoder_model_merged.onnx',
+      );
+      const [groupedPrefill, groupedStep] = await twoSteps(groupedFile, kvHeads);
+      const [expandedPrefill, expandedStep] = await twoSteps(expandedFile, heads);
+      // Compare the positions that are not padding (row 0's first two are: any finite values are fine there).
+      const vocab = groupedPrefill!.length / 12;
+      expect(
+        measureDifference(groupedPrefill!.subarray(2 * vocab), expandedPrefill!.subarray(2 * vocab)).maxAbsDifference,
+      ).toBeLessThanOrEqual(TOLERANCE);
+      expect(measureDifference(groupedStep!, expandedStep!).maxAbsDifference).toBeLessThanOrEqual(TOLERANCE);
+      expect(groupedStep!.every(Number.isFinite)).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -18,7 +18,15 @@ function randomValues(count: number, seed: number): Float32Array {
   });
 }
 
-function dequantize(packed: Uint8Array, scales: Float32Array, zeroPoints: Uint8Array, rows: number, columns: number, bits: 4 | 8, blockSize: number): Float32Array {
+function dequantize(
+  packed: Uint8Array,
+  scales: Float32Array,
+  zeroPoints: Uint8Array,
+  rows: number,
+  columns: number,
+  bits: 4 | 8,
+  blockSize: number,
+): Float32Array {
   const blocks = Math.ceil(columns / blockSize);
   const blob = (blockSize * bits) / 8;
   const zeroPointBytes = Math.ceil((blocks * bits) / 8);
@@ -50,7 +58,8 @@ describe('quantizeBlockwise feeds MatMulNBits', () => {
     const dequantized = dequantize(packed, scales, zeroPoints, rows, columns, bits, blockSize);
     // The error the report states is the real one, and small against the block ranges.
     let maxError = 0;
-    for (let index = 0; index < weights.length; index++) maxError = Math.max(maxError, Math.abs(weights[index]! - dequantized[index]!));
+    for (let index = 0; index < weights.length; index++)
+      maxError = Math.max(maxError, Math.abs(weights[index]! - dequantized[index]!));
     expect(error.maxAbsError).toBeCloseTo(maxError, 7);
     expect(maxError).toBeLessThanOrEqual(Math.max(...scales) / 2 + 1e-7);
 
@@ -60,8 +69,21 @@ describe('quantizeBlockwise feeds MatMulNBits', () => {
     const b = graph.initializer('b', { dataType: 'uint8', dims: [rows, blocks, (blockSize * bits) / 8], data: packed });
     const s = graph.initializer('s', { dataType: 'float32', dims: [rows * blocks], data: scales });
     const z = graph.initializer('z', { dataType: 'uint8', dims: [zeroPoints.length], data: zeroPoints });
-    graph.output(graph.op('MatMulNBits', [x, b, s, z], { K: columns, N: rows, bits, block_size: blockSize, accuracy_level: 0 }, { domain: 'com.microsoft' }), 'float32', [3, rows], 'y');
-    const session = await ort.InferenceSession.create(encodeModel(createModel(graph.build(), { opsetImports: { '': 17, 'com.microsoft': 1 } })), { logSeverityLevel: 3 });
+    graph.output(
+      graph.op(
+        'MatMulNBits',
+        [x, b, s, z],
+        { K: columns, N: rows, bits, block_size: blockSize, accuracy_level: 0 },
+        { domain: 'com.microsoft' },
+      ),
+      'float32',
+      [3, rows],
+      'y',
+    );
+    const session = await ort.InferenceSession.create(
+      encodeModel(createModel(graph.build(), { opsetImports: { '': 17, 'com.microsoft': 1 } })),
+      { logSeverityLevel: 3 },
+    );
     const input = randomValues(3 * columns, 7);
     const { y } = await session.run({ x: new ort.Tensor('float32', input, [3, columns]) });
     await session.release();

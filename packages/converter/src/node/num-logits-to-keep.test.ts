@@ -18,7 +18,11 @@ function lastRows(logits: ort.Tensor, count: number): Float32Array {
   const [rows, positions, vocab] = logits.dims as [number, number, number];
   const data = logits.data as Float32Array;
   const out = new Float32Array(rows * count * vocab);
-  for (let row = 0; row < rows; row++) out.set(data.subarray((row * positions + positions - count) * vocab, (row + 1) * positions * vocab), row * count * vocab);
+  for (let row = 0; row < rows; row++)
+    out.set(
+      data.subarray((row * positions + positions - count) * vocab, (row + 1) * positions * vocab),
+      row * count * vocab,
+    );
   return out;
 }
 
@@ -55,7 +59,9 @@ describe.each([
     const kept = await runCase(sessions, image, false, count);
     expect(all.prefill.logits!.dims).toEqual([1, all.sequence, all.vocab]);
     expect(kept.prefill.logits!.dims).toEqual([1, count, all.vocab]);
-    expect(largestDifference(kept.prefill.logits!.data as Float32Array, lastRows(all.prefill.logits!, count))).toBeLessThanOrEqual(SAME);
+    expect(
+      largestDifference(kept.prefill.logits!.data as Float32Array, lastRows(all.prefill.logits!, count)),
+    ).toBeLessThanOrEqual(SAME);
     expect(kept.prefill['present.1.value']!.data).toEqual(all.prefill['present.1.value']!.data);
   });
 
@@ -64,17 +70,31 @@ describe.each([
     const tooMany = await runCase(sessions, textOnly, false, all.sequence + 5);
     expect(tooMany.prefill.logits!.dims).toEqual([1, all.sequence, all.vocab]);
     expect(tooMany.prefill.logits!.data).toEqual(all.prefill.logits!.data);
-    const { inputs_embeds } = await sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(1n, 2n, 3n), [1, 3]) });
+    const { inputs_embeds } = await sessions.embed.run({
+      input_ids: new ort.Tensor('int64', BigInt64Array.of(1n, 2n, 3n), [1, 3]),
+    });
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: inputs_embeds!,
       attention_mask: new ort.Tensor('int64', BigInt64Array.of(1n, 1n, 1n), [1, 3]),
       position_ids: new ort.Tensor('int64', BigInt64Array.of(0n, 1n, 2n), [1, 3]),
     };
     for (let layer = 0; layer < sessions.config.layers; layer++) {
-      for (const kind of ['key', 'value']) feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, sessions.config.kvHeads, 0, sessions.config.headDim]);
+      for (const kind of ['key', 'value'])
+        feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [
+          1,
+          sessions.config.kvHeads,
+          0,
+          sessions.config.headDim,
+        ]);
     }
-    const scalar = await sessions.decoder.run({ ...feeds, num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(2n), []) }, ['logits']);
-    const vector = await sessions.decoder.run({ ...feeds, num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(2n), [1]) }, ['logits']);
+    const scalar = await sessions.decoder.run(
+      { ...feeds, num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(2n), []) },
+      ['logits'],
+    );
+    const vector = await sessions.decoder.run(
+      { ...feeds, num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(2n), [1]) },
+      ['logits'],
+    );
     expect(vector.logits!.dims).toEqual([1, 2, all.vocab]);
     expect(vector.logits!.data).toEqual(scalar.logits!.data);
   });
@@ -89,10 +109,18 @@ describe('numLogitsToKeepInput: false', () => {
 
   it('writes the decoder without the input, which returns every position and otherwise the same logits', async () => {
     const output = join(root, 'without');
-    await convertCheckpoint(tinyFixture.model, output, { dtypes: ['fp32'], parts: ['decoder_model_merged'], numLogitsToKeepInput: false, copyFiles: false });
+    await convertCheckpoint(tinyFixture.model, output, {
+      dtypes: ['fp32'],
+      parts: ['decoder_model_merged'],
+      numLogitsToKeepInput: false,
+      copyFiles: false,
+    });
     const fixture = inject('fixtureFp32');
     const withInput = await loadSessions(fixture);
-    const decoder = await ort.InferenceSession.create(join(output, 'onnx', 'decoder_model_merged.onnx'), { logSeverityLevel: 3, intraOpNumThreads: 2 });
+    const decoder = await ort.InferenceSession.create(join(output, 'onnx', 'decoder_model_merged.onnx'), {
+      logSeverityLevel: 3,
+      intraOpNumThreads: 2,
+    });
     try {
       expect(decoder.inputNames).not.toContain('num_logits_to_keep');
       const expected = await runCase(withInput, textOnly, false, 0);

@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
@@ -109,7 +118,12 @@ describe('overwrite replaces only an earlier conversion output', () => {
     const output = join(caseFolder, 'out');
     const first = await convertCheckpoint(checkpoint, output, { parts: ['embed_tokens'] });
     const manifest = JSON.parse(readFileSync(join(output, CONVERSION_MANIFEST), 'utf8'));
-    expect(manifest).toMatchObject({ converter: '@video-llava/converter', version: 1, source: checkpoint, files: first.files.map((file) => file.path) });
+    expect(manifest).toMatchObject({
+      converter: '@video-llava/converter',
+      version: 1,
+      source: checkpoint,
+      files: first.files.map((file) => file.path),
+    });
     // Replaced by a conversion with other parts: the old files are gone, the new ones there.
     await convertCheckpoint(checkpoint, output, { ...fast, parts: ['image_encoder'] });
     expect(readdirSync(join(output, 'onnx'))).toEqual(['image_encoder.onnx']);

@@ -44,7 +44,9 @@ export async function realPathOfPossiblyMissing(path: string): Promise<string> {
 
 function isInside(child: string, parent: string): boolean {
   const path = relative(parent, child);
-  return path !== '' && path !== '..' && !path.startsWith(`..${sep}`) && !path.startsWith(sep) && !/^[A-Za-z]:/.test(path);
+  return (
+    path !== '' && path !== '..' && !path.startsWith(`..${sep}`) && !path.startsWith(sep) && !/^[A-Za-z]:/.test(path)
+  );
 }
 
 /**
@@ -91,7 +93,12 @@ async function readManifest(path: string): Promise<ConversionManifest | undefine
   }
   try {
     const value = JSON.parse(text) as Partial<ConversionManifest>;
-    if (value.converter !== '@video-llava/converter' || !Array.isArray(value.files) || !value.files.every((file) => typeof file === 'string')) return undefined;
+    if (
+      value.converter !== '@video-llava/converter' ||
+      !Array.isArray(value.files) ||
+      !value.files.every((file) => typeof file === 'string')
+    )
+      return undefined;
     return value as ConversionManifest;
   } catch {
     return undefined;
@@ -111,12 +118,16 @@ export async function checkReplaceableOutput(output: string, overwrite: boolean)
   try {
     const stats = await lstat(output);
     if (!stats.isDirectory()) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `${output} exists and is not a folder${stats.isSymbolicLink() ? ' (it is a symlink)' : ''}; choose a new folder.`, {
-        file: output,
-        field: 'outputDirectory',
-        expected: 'a folder path',
-        actual: stats.isSymbolicLink() ? 'a symlink' : 'a file',
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `${output} exists and is not a folder${stats.isSymbolicLink() ? ' (it is a symlink)' : ''}; choose a new folder.`,
+        {
+          file: output,
+          field: 'outputDirectory',
+          expected: 'a folder path',
+          actual: stats.isSymbolicLink() ? 'a symlink' : 'a file',
+        },
+      );
     }
     entries = await readdir(output);
   } catch (error) {
@@ -125,19 +136,28 @@ export async function checkReplaceableOutput(output: string, overwrite: boolean)
   }
   if (entries.length === 0) return false;
   if (!overwrite) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${output} already exists and is not empty; choose a new folder or pass overwrite (--overwrite) to replace an earlier conversion output.`, {
-      file: output,
-      field: 'outputDirectory',
-      expected: 'a new or empty folder',
-      actual: 'a non-empty folder',
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${output} already exists and is not empty; choose a new folder or pass overwrite (--overwrite) to replace an earlier conversion output.`,
+      {
+        file: output,
+        field: 'outputDirectory',
+        expected: 'a new or empty folder',
+        actual: 'a non-empty folder',
+      },
+    );
   }
   const manifest = await readManifest(join(output, CONVERSION_MANIFEST));
   if (!manifest) {
     throw new VideoLlavaError(
       'INVALID_ARGUMENT',
       `${output} is not a folder an earlier conversion wrote (it has no ${CONVERSION_MANIFEST}); overwrite replaces only conversion outputs. Move or delete it yourself, or choose another output folder.`,
-      { file: output, field: 'outputDirectory', expected: `an earlier conversion output (with ${CONVERSION_MANIFEST})`, actual: `a folder with ${entries.length} other entr${entries.length === 1 ? 'y' : 'ies'}` },
+      {
+        file: output,
+        field: 'outputDirectory',
+        expected: `an earlier conversion output (with ${CONVERSION_MANIFEST})`,
+        actual: `a folder with ${entries.length} other entr${entries.length === 1 ? 'y' : 'ies'}`,
+      },
     );
   }
   const written = new Set([CONVERSION_MANIFEST, ...manifest.files]);
@@ -147,11 +167,19 @@ export async function checkReplaceableOutput(output: string, overwrite: boolean)
   }
   const foreign = (await listFiles(output)).filter((file) => !written.has(file));
   if (foreign.length > 0) {
-    const shown = foreign.slice(0, 3).map((file) => join(output, file)).join(', ');
+    const shown = foreign
+      .slice(0, 3)
+      .map((file) => join(output, file))
+      .join(', ');
     throw new VideoLlavaError(
       'INVALID_ARGUMENT',
       `${output} is an earlier conversion output but also holds ${foreign.length} entr${foreign.length === 1 ? 'y' : 'ies'} the conversion did not write (${shown}${foreign.length > 3 ? ', ...' : ''}); overwrite would delete them. Move them out first, or choose another output folder.`,
-      { file: join(output, foreign[0]!), field: 'outputDirectory', expected: `only the files listed in ${CONVERSION_MANIFEST}`, actual: foreign },
+      {
+        file: join(output, foreign[0]!),
+        field: 'outputDirectory',
+        expected: `only the files listed in ${CONVERSION_MANIFEST}`,
+        actual: foreign,
+      },
     );
   }
   return true;

@@ -26,7 +26,8 @@ beforeAll(async () => {
     const repository = match?.[1];
     const name = match ? decodeURIComponent(match[2]!) : '';
     let body = repository === 'org/sharded' ? files[name] : undefined;
-    if (repository === 'org/bad-index' && name === 'model.safetensors.index.json') body = Buffer.from('{"weight_map": ');
+    if (repository === 'org/bad-index' && name === 'model.safetensors.index.json')
+      body = Buffer.from('{"weight_map": ');
     if (repository === 'org/bad-index' && name === 'config.json') body = files['config.json'];
     if (request.method === 'GET' && body) requested.push(`${repository}/${name}`);
     if (!body) {
@@ -34,7 +35,11 @@ beforeAll(async () => {
       response.end();
       return;
     }
-    response.writeHead(200, { 'X-Repo-Commit': commit, ETag: `"${body.length}-${name}"`, 'Content-Length': String(body.length) });
+    response.writeHead(200, {
+      'X-Repo-Commit': commit,
+      ETag: `"${body.length}-${name}"`,
+      'Content-Length': String(body.length),
+    });
     response.end(request.method === 'HEAD' ? undefined : body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -46,15 +51,21 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const sourceOptions = () => ({ env: { HF_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, HF_HUB_CACHE: join(root, 'cache') } });
+const sourceOptions = () => ({
+  env: { HF_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, HF_HUB_CACHE: join(root, 'cache') },
+});
 
 describe('converting from a hub id', () => {
   it('downloads config, index and every shard into the hub cache, then converts', async () => {
-    const report = await convertCheckpoint('org/sharded', join(root, 'out'), { parts: ['embed_tokens'], sourceOptions: sourceOptions() });
+    const report = await convertCheckpoint('org/sharded', join(root, 'out'), {
+      parts: ['embed_tokens'],
+      sourceOptions: sourceOptions(),
+    });
     expect(report.checkpointDirectory).toBe(join(root, 'cache', 'models--org--sharded', 'snapshots', commit));
     const shards = Object.keys(files).filter((name) => name.endsWith('.safetensors'));
     expect(shards).toHaveLength(3);
-    for (const name of ['config.json', 'model.safetensors.index.json', ...shards]) expect(requested).toContain(`org/sharded/${name}`);
+    for (const name of ['config.json', 'model.safetensors.index.json', ...shards])
+      expect(requested).toContain(`org/sharded/${name}`);
     expect(readdirSync(join(root, 'out', 'onnx'))).toEqual(['embed_tokens.onnx']);
   });
 

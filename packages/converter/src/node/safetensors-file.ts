@@ -8,12 +8,16 @@ async function readExactly(handle: FileHandle, position: number, length: number,
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, length - done, position + done);
     if (bytesRead === 0) {
-      throw new VideoLlavaError('INVALID_FILE', `${file}: expected ${length} bytes at offset ${position} but the file ends after ${done}: it is truncated.`, {
-        file,
-        field: 'data',
-        expected: length,
-        actual: done,
-      });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file}: expected ${length} bytes at offset ${position} but the file ends after ${done}: it is truncated.`,
+        {
+          file,
+          field: 'data',
+          expected: length,
+          actual: done,
+        },
+      );
     }
     done += bytesRead;
   }
@@ -22,8 +26,17 @@ async function readExactly(handle: FileHandle, position: number, length: number,
 
 function notFound(file: string, error: unknown): VideoLlavaError {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new VideoLlavaError('FILE_NOT_FOUND', `${file}: no such file.`, { file, expected: 'an existing file', actual: 'missing', cause: error });
-  return new VideoLlavaError('INVALID_FILE', `${file}: cannot be read (${(error as Error).message}).`, { file, cause: error });
+  if (code === 'ENOENT')
+    return new VideoLlavaError('FILE_NOT_FOUND', `${file}: no such file.`, {
+      file,
+      expected: 'an existing file',
+      actual: 'missing',
+      cause: error,
+    });
+  return new VideoLlavaError('INVALID_FILE', `${file}: cannot be read (${(error as Error).message}).`, {
+    file,
+    cause: error,
+  });
 }
 
 /**

@@ -21,14 +21,21 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('writeSyntheticCheckpoint', () => {
   it('writes the hub layout, a sharded index, and the requested dtype', async () => {
     const result = await writeSyntheticCheckpoint(join(root, 'layout'), { dtype: 'bfloat16', shards: 3 });
-    expect(result.weightFiles).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
+    expect(result.weightFiles).toEqual([
+      'model-00001-of-00003.safetensors',
+      'model-00002-of-00003.safetensors',
+      'model-00003-of-00003.safetensors',
+    ]);
     const index = JSON.parse(readFileSync(join(root, 'layout', 'model.safetensors.index.json'), 'utf8'));
     expect(Object.keys(index.weight_map)).toHaveLength(result.tensorCount);
     // Every shard holds tensors.
     expect(new Set(Object.values(index.weight_map))).toEqual(new Set(result.weightFiles));
     expect(index.metadata.total_size).toBe(result.weightBytes);
     const first = readRawSafetensors(join(root, 'layout', result.weightFiles[0]!));
-    expect(first.header['image_tower.vision_model.embeddings.class_embedding']).toMatchObject({ dtype: 'BF16', shape: [32] });
+    expect(first.header['image_tower.vision_model.embeddings.class_embedding']).toMatchObject({
+      dtype: 'BF16',
+      shape: [32],
+    });
     // Every tensor of the reference model (name and shape, from transformers), under the hub's names.
     const shapes: Record<string, number[]> = {};
     for (const file of result.weightFiles) {
@@ -40,20 +47,41 @@ describe('writeSyntheticCheckpoint', () => {
   });
 
   it('7B dimensions: the config of LanguageBind/Video-LLaVA-7B-hf with fewer layers', () => {
-    const dimensions = videoLlava7bDimensions({ text: 2, vision: 3 }) as { text_config: Record<string, number>; vision_config: Record<string, number> };
-    expect(dimensions.text_config).toMatchObject({ hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_hidden_layers: 2, vocab_size: 32064 });
-    expect(dimensions.vision_config).toMatchObject({ hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: 3 });
+    const dimensions = videoLlava7bDimensions({ text: 2, vision: 3 }) as {
+      text_config: Record<string, number>;
+      vision_config: Record<string, number>;
+    };
+    expect(dimensions.text_config).toMatchObject({
+      hidden_size: 4096,
+      intermediate_size: 11008,
+      num_attention_heads: 32,
+      num_hidden_layers: 2,
+      vocab_size: 32064,
+    });
+    expect(dimensions.vision_config).toMatchObject({
+      hidden_size: 1024,
+      intermediate_size: 4096,
+      num_attention_heads: 16,
+      num_hidden_layers: 3,
+    });
   });
 });
 
 describe('bfloat16 and sharded checkpoints convert and run', () => {
   const imageAndVideo = fixtureCases().find((fixtureCase) => fixtureCase.name === 'image_and_video')!;
 
-  async function convertAndRun(name: string, options: Parameters<typeof writeSyntheticCheckpoint>[1], convertOptions: Parameters<typeof convertCheckpoint>[2] = {}) {
+  async function convertAndRun(
+    name: string,
+    options: Parameters<typeof writeSyntheticCheckpoint>[1],
+    convertOptions: Parameters<typeof convertCheckpoint>[2] = {},
+  ) {
     const checkpoint = join(root, name);
     await writeSyntheticCheckpoint(checkpoint, { ...options, copyFilesFrom: tinyFixture.model });
     // The checkpoint readers are under test: the key/value buffer decoder only where external data is (see below).
-    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`), { kvBufferDecoder: false, ...convertOptions });
+    const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`), {
+      kvBufferDecoder: false,
+      ...convertOptions,
+    });
     const sessions = await loadSessions(report.outputDirectory);
     try {
       const run = await runCase(sessions, imageAndVideo);
@@ -68,10 +96,16 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     const bf16 = await convertAndRun('bf16-sharded', { dtype: 'bfloat16', shards: 3, layout: 'transformers-v5-saved' });
     const f32 = await convertAndRun('f32-sharded', { dtype: 'float32', shards: 2, layout: 'transformers-v5' });
     // Weights in external data files (as parts past 2 GB are) load and compute the same.
-    const external = await convertAndRun('f16-external', { dtype: 'float16' }, { externalDataThreshold: 0, kvBufferDecoder: true });
+    const external = await convertAndRun(
+      'f16-external',
+      { dtype: 'float16' },
+      { externalDataThreshold: 0, kvBufferDecoder: true },
+    );
     // decoder_kv_buffer.onnx is a graph only: its weights are decoder_model_merged.onnx_data's.
     const onnxFolder = join(external.report.outputDirectory, 'onnx');
-    expect(statSync(join(onnxFolder, 'decoder_kv_buffer.onnx')).size).toBeLessThan(statSync(join(onnxFolder, 'decoder_model_merged.onnx_data')).size / 10);
+    expect(statSync(join(onnxFolder, 'decoder_kv_buffer.onnx')).size).toBeLessThan(
+      statSync(join(onnxFolder, 'decoder_model_merged.onnx_data')).size / 10,
+    );
     const buffered = await loadSessions(external.report.outputDirectory, '', undefined, 3);
     try {
       const run = await runCase(buffered, imageAndVideo);
@@ -79,15 +113,32 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     } finally {
       await buffered.release();
     }
-    expect(readdirSync(join(external.report.outputDirectory, 'onnx')).filter((name) => name.endsWith('.onnx_data')).sort()).toEqual([
+    expect(
+      readdirSync(join(external.report.outputDirectory, 'onnx'))
+        .filter((name) => name.endsWith('.onnx_data'))
+        .sort(),
+    ).toEqual([
       'decoder_model_merged.onnx_data',
       'embed_tokens.onnx_data',
       'image_encoder.onnx_data',
       'video_encoder.onnx_data',
     ]);
     // A complete model folder of the contract.
-    expect(readdirSync(bf16.report.outputDirectory).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'video_llava_conversion.json']);
-    expect(readdirSync(join(bf16.report.outputDirectory, 'onnx')).sort()).toEqual(['decoder_model_merged.onnx', 'embed_tokens.onnx', 'image_encoder.onnx', 'video_encoder.onnx']);
+    expect(readdirSync(bf16.report.outputDirectory).sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'onnx',
+      'processor_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'video_llava_conversion.json',
+    ]);
+    expect(readdirSync(join(bf16.report.outputDirectory, 'onnx')).sort()).toEqual([
+      'decoder_model_merged.onnx',
+      'embed_tokens.onnx',
+      'image_encoder.onnx',
+      'video_encoder.onnx',
+    ]);
     const logits = reference.run.logitsLast;
     expect(logits.every(Number.isFinite)).toBe(true);
     // Not a degenerate model: the logits spread.
@@ -96,7 +147,9 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     const bytes = (values: Float32Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength);
     for (const other of [bf16, f32, external]) {
       expect(other.run.projectorOutputs).toHaveLength(2);
-      other.run.projectorOutputs.forEach((output, index) => expect(bytes(output).equals(bytes(reference.run.projectorOutputs[index]!))).toBe(true));
+      other.run.projectorOutputs.forEach((output, index) =>
+        expect(bytes(output).equals(bytes(reference.run.projectorOutputs[index]!))).toBe(true),
+      );
       expect(bytes(other.run.logitsLast).equals(bytes(logits))).toBe(true);
     }
   }, 120_000);
@@ -105,13 +158,20 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
 describe('vision feature selection from the config', () => {
   it('strategy "full" keeps the CLS token for images; a list of feature layers widens the projector input', async () => {
     const checkpoint = join(root, 'full-two-layers');
-    await writeSyntheticCheckpoint(checkpoint, { dtype: 'float32', config: { vision_feature_select_strategy: 'full', vision_feature_layer: [-3, -1] } });
+    await writeSyntheticCheckpoint(checkpoint, {
+      dtype: 'float32',
+      config: { vision_feature_select_strategy: 'full', vision_feature_layer: [-3, -1] },
+    });
     const header = readRawSafetensors(join(checkpoint, 'model.safetensors')).header;
     // Two hidden states of width 32 side by side.
     expect(header['multi_modal_projector.linear_1.weight']).toMatchObject({ shape: [64, 64] });
-    const report = await convertCheckpoint(checkpoint, join(root, 'full-two-layers-onnx'), { parts: ['image_encoder', 'video_encoder'], copyFiles: false });
+    const report = await convertCheckpoint(checkpoint, join(root, 'full-two-layers-onnx'), {
+      parts: ['image_encoder', 'video_encoder'],
+      copyFiles: false,
+    });
     const ort = await import('onnxruntime-node');
-    const open = (name: string) => ort.InferenceSession.create(join(report.outputDirectory, 'onnx', `${name}.onnx`), { logSeverityLevel: 3 });
+    const open = (name: string) =>
+      ort.InferenceSession.create(join(report.outputDirectory, 'onnx', `${name}.onnx`), { logSeverityLevel: 3 });
     const [image, video] = await Promise.all([open('image_encoder'), open('video_encoder')]);
     try {
       const pixels = Float32Array.from({ length: 3 * 224 * 224 }, (_, index) => Math.sin(index * 0.01));
@@ -120,11 +180,17 @@ describe('vision feature selection from the config', () => {
       const frames = new Float32Array(2 * pixels.length);
       frames.set(pixels);
       frames.set(pixels, pixels.length);
-      const { video_features } = await video.run({ pixel_values_videos: new ort.Tensor('float32', frames, [1, 2, 3, 224, 224]) });
+      const { video_features } = await video.run({
+        pixel_values_videos: new ort.Tensor('float32', frames, [1, 2, 3, 224, 224]),
+      });
       expect(video_features!.dims).toEqual([1, 2 * 257, 64]);
       // Both frames are the same picture, so both halves of the video features are the same.
       const values = video_features!.data as Float32Array;
-      expect(Buffer.from(values.buffer, values.byteOffset, values.byteLength / 2).equals(Buffer.from(values.buffer, values.byteOffset + values.byteLength / 2, values.byteLength / 2))).toBe(true);
+      expect(
+        Buffer.from(values.buffer, values.byteOffset, values.byteLength / 2).equals(
+          Buffer.from(values.buffer, values.byteOffset + values.byteLength / 2, values.byteLength / 2),
+        ),
+      ).toBe(true);
     } finally {
       await Promise.all([image.release(), video.release()]);
     }

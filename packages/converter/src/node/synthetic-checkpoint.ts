@@ -102,7 +102,13 @@ export function videoLlava7bDimensions(layers: { text: number; vision: number })
       num_hidden_layers: layers.text,
       vocab_size: 32064,
     },
-    vision_config: { hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: layers.vision, projection_dim: 768 },
+    vision_config: {
+      hidden_size: 1024,
+      intermediate_size: 4096,
+      num_attention_heads: 16,
+      num_hidden_layers: layers.vision,
+      projection_dim: 768,
+    },
   };
 }
 
@@ -161,7 +167,10 @@ function encode(values: Float32Array, dtype: 'float32' | 'float16' | 'bfloat16')
  * `model.safetensors.index.json`), tensor by tensor in bounded memory. For tests and benchmarks at real sizes
  * without downloading.
  */
-export async function writeSyntheticCheckpoint(directory: string, options: SyntheticCheckpointOptions = {}): Promise<SyntheticCheckpoint> {
+export async function writeSyntheticCheckpoint(
+  directory: string,
+  options: SyntheticCheckpointOptions = {},
+): Promise<SyntheticCheckpoint> {
   const raw = mergeConfig(options.config ?? {});
   const dtype = options.dtype ?? 'float16';
   raw['dtype'] = dtype;
@@ -169,7 +178,11 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
   const layout = options.layout ?? 'hub';
   const shards = options.shards ?? 1;
   if (!Number.isSafeInteger(shards) || shards < 1) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `shards must be a positive integer, found ${shards}.`, { field: 'shards', expected: 'a positive integer', actual: shards });
+    throw new VideoLlavaError('INVALID_ARGUMENT', `shards must be a positive integer, found ${shards}.`, {
+      field: 'shards',
+      expected: 'a positive integer',
+      actual: shards,
+    });
   }
   const seed = options.seed ?? 0;
   const bytesPerElement = dtype === 'float32' ? 4 : 2;
@@ -180,7 +193,11 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
   }));
   const totalBytes = tensors.reduce((sum, tensor) => sum + tensor.bytes, 0);
   if (shards > tensors.length) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `shards is ${shards} but the model has only ${tensors.length} tensors.`, { field: 'shards', expected: `at most ${tensors.length}`, actual: shards });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `shards is ${shards} but the model has only ${tensors.length} tensors.`,
+      { field: 'shards', expected: `at most ${tensors.length}`, actual: shards },
+    );
   }
   // Consecutive tensors, a new shard when this one would pass its share of the bytes, every shard non-empty.
   const target = totalBytes / shards;
@@ -188,7 +205,11 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
   let groupBytes = 0;
   for (const [index, tensor] of tensors.entries()) {
     const groupsLeft = shards - groups.length;
-    if (groups.at(-1)!.length > 0 && groupsLeft > 0 && (groupBytes + tensor.bytes > target || tensors.length - index <= groupsLeft)) {
+    if (
+      groups.at(-1)!.length > 0 &&
+      groupsLeft > 0 &&
+      (groupBytes + tensor.bytes > target || tensors.length - index <= groupsLeft)
+    ) {
       groups.push([]);
       groupBytes = 0;
     }
@@ -196,14 +217,23 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
     groupBytes += tensor.bytes;
   }
   await mkdir(directory, { recursive: true });
-  const fileNames = shards === 1 ? ['model.safetensors'] : groups.map((_, index) => `model-${String(index + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`);
+  const fileNames =
+    shards === 1
+      ? ['model.safetensors']
+      : groups.map(
+          (_, index) => `model-${String(index + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`,
+        );
   const weightMap: Record<string, string> = {};
   for (const [index, group] of groups.entries()) {
     const fileName = fileNames[index]!;
     const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
     let offset = 0;
     for (const tensor of group) {
-      header[tensor.name] = { dtype: DTYPE_CODES[dtype], shape: tensor.shape, data_offsets: [offset, offset + tensor.bytes] };
+      header[tensor.name] = {
+        dtype: DTYPE_CODES[dtype],
+        shape: tensor.shape,
+        data_offsets: [offset, offset + tensor.bytes],
+      };
       offset += tensor.bytes;
       weightMap[tensor.name] = fileName;
     }
@@ -236,7 +266,10 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
     }
   }
   if (shards > 1) {
-    await writeFile(join(directory, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalBytes }, weight_map: weightMap }, null, 2));
+    await writeFile(
+      join(directory, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: totalBytes }, weight_map: weightMap }, null, 2),
+    );
   }
   await writeFile(join(directory, 'config.json'), JSON.stringify(raw, null, 2));
   let wroteGeneration = false;
@@ -253,7 +286,14 @@ export async function writeSyntheticCheckpoint(directory: string, options: Synth
   }
   if (!wroteGeneration) {
     const text = raw['text_config'] as Record<string, unknown>;
-    await writeFile(join(directory, 'generation_config.json'), JSON.stringify({ bos_token_id: text['bos_token_id'], eos_token_id: text['eos_token_id'], pad_token_id: text['pad_token_id'] }, null, 2));
+    await writeFile(
+      join(directory, 'generation_config.json'),
+      JSON.stringify(
+        { bos_token_id: text['bos_token_id'], eos_token_id: text['eos_token_id'], pad_token_id: text['pad_token_id'] },
+        null,
+        2,
+      ),
+    );
   }
   return { directory, weightFiles: fileNames, weightBytes: totalBytes, tensorCount: tensors.length };
 }

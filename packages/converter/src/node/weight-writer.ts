@@ -53,7 +53,12 @@ function bytesOf(view: ArrayBufferView): Uint8Array {
  * and written at once, so memory stays around `chunkBytes` whatever the model's size. Small per-row scales are
  * held until their tensor is done.
  */
-export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSliceReader, files: ExternalDataFiles, options: WriteWeightsOptions = {}): Promise<WrittenWeights> {
+export async function writeWeights(
+  jobs: readonly WeightJob[],
+  reader: TensorSliceReader,
+  files: ExternalDataFiles,
+  options: WriteWeightsOptions = {},
+): Promise<WrittenWeights> {
   const chunkBytes = options.chunkBytes ?? 16 * 1024 * 1024;
   const references = new Map<string, ExternalDataReference & { offset: number; length: number }>();
   const error = new WeightError();
@@ -101,7 +106,12 @@ export async function writeWeights(jobs: readonly WeightJob[], reader: TensorSli
       }
       options.onBytes?.(count * rowElements * sourceBytesPerElement);
     }
-    const extras: Uint8Array[] = job.kind === 'block-quantized' ? [bytesOf(scales!), zeroPoints!] : job.kind === 'row-int8' ? [bytesOf(scales!)] : [];
+    const extras: Uint8Array[] =
+      job.kind === 'block-quantized'
+        ? [bytesOf(scales!), zeroPoints!]
+        : job.kind === 'row-int8'
+          ? [bytesOf(scales!)]
+          : [];
     for (const [index, placement] of rest.entries()) {
       await files.write(placement.reference.location, new Uint8Array(placement.padding));
       await files.write(placement.reference.location, extras[index]!);

@@ -14,10 +14,14 @@ import { TopPLogitsWarper } from './top-p.js';
  * sampling only, temperature, top-k, top-p, min-p. Sampling warpers keep at least `eos ids + 1` tokens in beam
  * sampling (so a beam can always continue), 1 otherwise.
  */
-export function buildLogitsProcessors(settings: ResolvedGenerationSettings, custom: readonly LogitsProcessor[] = []): LogitsProcessor[] {
+export function buildLogitsProcessors(
+  settings: ResolvedGenerationSettings,
+  custom: readonly LogitsProcessor[] = [],
+): LogitsProcessor[] {
   const processors: LogitsProcessor[] = [];
   const eos = settings.eosTokenIds;
-  if (settings.repetitionPenalty !== 1) processors.push(new RepetitionPenaltyLogitsProcessor(settings.repetitionPenalty));
+  if (settings.repetitionPenalty !== 1)
+    processors.push(new RepetitionPenaltyLogitsProcessor(settings.repetitionPenalty));
   if (settings.noRepeatNgramSize > 0) processors.push(new NoRepeatNGramLogitsProcessor(settings.noRepeatNgramSize));
   if (eos.length > 0 && settings.minLength > 0) processors.push(new MinLengthLogitsProcessor(settings.minLength, eos));
   if (eos.length > 0 && settings.minNewTokens !== null && settings.minNewTokens > 0) {

@@ -18,6 +18,10 @@ export interface LogitsProcessor {
 }
 
 /** Applies processors in order, like transformers' `LogitsProcessorList`. */
-export function applyLogitsProcessors(processors: readonly LogitsProcessor[], inputIds: readonly Int32Array[], scores: Float32Array): void {
+export function applyLogitsProcessors(
+  processors: readonly LogitsProcessor[],
+  inputIds: readonly Int32Array[],
+  scores: Float32Array,
+): void {
   for (const processor of processors) processor.process(inputIds, scores);
 }

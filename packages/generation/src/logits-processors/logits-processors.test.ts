@@ -49,7 +49,8 @@ describe('RepetitionPenaltyLogitsProcessor', () => {
     expect(Array.from(ignoring)).toEqual([4, 1]);
   });
 
-  it('refuses a penalty that is not positive', () => expectError(() => new RepetitionPenaltyLogitsProcessor(0), 'repetitionPenalty'));
+  it('refuses a penalty that is not positive', () =>
+    expectError(() => new RepetitionPenaltyLogitsProcessor(0), 'repetitionPenalty'));
 });
 
 describe('NoRepeatNGramLogitsProcessor', () => {
@@ -101,7 +102,8 @@ describe('TemperatureLogitsWarper', () => {
     expect(Array.from(values)).toEqual([1, 2, -3].map((value) => Math.fround(value / Math.fround(0.7))));
   });
 
-  it('refuses a temperature of 0 when sampling', () => expectError(() => new TemperatureLogitsWarper(0), 'temperature'));
+  it('refuses a temperature of 0 when sampling', () =>
+    expectError(() => new TemperatureLogitsWarper(0), 'temperature'));
 });
 
 describe('TopKLogitsWarper', () => {
@@ -146,7 +148,11 @@ describe('TopPLogitsWarper', () => {
     // The plain rule, written out: a stable ascending sort, float64 cumulative sums of float64 softmax, remove while
     // the sum stays <= 1 - topP, never the last minTokensToKeep. Scores are multiples of 1/4 so that ties abound.
     let state = 12345;
-    const next = () => ((state = Math.imul(state ^ (state << 13), 1) ^ (state >>> 17)), (state = (state ^ (state << 5)) >>> 0), state / 4294967296);
+    const next = () => (
+      (state = Math.imul(state ^ (state << 13), 1) ^ (state >>> 17)),
+      (state = (state ^ (state << 5)) >>> 0),
+      state / 4294967296
+    );
     for (const [topP, minTokensToKeep] of [
       [0.9, 1],
       [0.5, 1],
@@ -203,11 +209,22 @@ describe('MinPLogitsWarper', () => {
 });
 
 describe('buildLogitsProcessors', () => {
-  const settings = (options: Parameters<typeof resolveGenerationSettings>[1]) => resolveGenerationSettings(undefined, { eosTokenId: [2], ...options }, 4);
+  const settings = (options: Parameters<typeof resolveGenerationSettings>[1]) =>
+    resolveGenerationSettings(undefined, { eosTokenId: [2], ...options }, 4);
 
   it("uses transformers' _get_logits_processor order", () => {
     const processors = buildLogitsProcessors(
-      settings({ repetitionPenalty: 1.2, noRepeatNgramSize: 3, minLength: 6, minNewTokens: 1, doSample: true, temperature: 0.5, topK: 5, topP: 0.9, minP: 0.1 }),
+      settings({
+        repetitionPenalty: 1.2,
+        noRepeatNgramSize: 3,
+        minLength: 6,
+        minNewTokens: 1,
+        doSample: true,
+        temperature: 0.5,
+        topK: 5,
+        topP: 0.9,
+        minP: 0.1,
+      }),
       [{ name: 'custom', process: () => undefined }],
     );
     expect(processors.map((processor) => processor.name)).toEqual([
@@ -224,12 +241,16 @@ describe('buildLogitsProcessors', () => {
   });
 
   it('leaves the sampling warpers out of greedy search, and defaults (top-k 50) in sampling', () => {
-    expect(buildLogitsProcessors(settings({ temperature: 0.5, topK: 5, topP: 0.9 })).map((processor) => processor.name)).toEqual([]);
+    expect(
+      buildLogitsProcessors(settings({ temperature: 0.5, topK: 5, topP: 0.9 })).map((processor) => processor.name),
+    ).toEqual([]);
     expect(buildLogitsProcessors(settings({ doSample: true })).map((processor) => processor.name)).toEqual(['top-k']);
   });
 
   it('masks EOS only when there is one', () => {
-    const processors = buildLogitsProcessors(resolveGenerationSettings(undefined, { eosTokenId: null, minNewTokens: 3 }, 4));
+    const processors = buildLogitsProcessors(
+      resolveGenerationSettings(undefined, { eosTokenId: null, minNewTokens: 3 }, 4),
+    );
     expect(processors).toEqual([]);
   });
 });

@@ -12,11 +12,15 @@ export class NoRepeatNGramLogitsProcessor implements LogitsProcessor {
   /** @param ngramSize n: every n-gram may occur once */
   constructor(ngramSize: number) {
     if (!Number.isSafeInteger(ngramSize) || ngramSize < 1) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `noRepeatNgramSize must be a positive integer here, found ${describeValue(ngramSize)}.`, {
-        field: 'noRepeatNgramSize',
-        expected: 'a positive integer',
-        actual: ngramSize,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `noRepeatNgramSize must be a positive integer here, found ${describeValue(ngramSize)}.`,
+        {
+          field: 'noRepeatNgramSize',
+          expected: 'a positive integer',
+          actual: ngramSize,
+        },
+      );
     }
     this.ngramSize = ngramSize;
   }

@@ -20,11 +20,15 @@ export class RepetitionPenaltyLogitsProcessor implements LogitsProcessor {
    */
   constructor(penalty: number, promptIgnoreLength = 0) {
     if (!(penalty > 0) || !Number.isFinite(penalty)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `repetitionPenalty must be a finite number above 0, found ${describeValue(penalty)}.`, {
-        field: 'repetitionPenalty',
-        expected: 'a finite number > 0',
-        actual: penalty,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `repetitionPenalty must be a finite number above 0, found ${describeValue(penalty)}.`,
+        {
+          field: 'repetitionPenalty',
+          expected: 'a finite number > 0',
+          actual: penalty,
+        },
+      );
     }
     this.penalty = Math.fround(penalty);
     this.promptIgnoreLength = promptIgnoreLength;

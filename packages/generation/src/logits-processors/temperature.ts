@@ -9,11 +9,15 @@ export class TemperatureLogitsWarper implements LogitsProcessor {
   /** @param temperature strictly positive; below 1 sharpens, above 1 flattens */
   constructor(temperature: number) {
     if (!(temperature > 0) || !Number.isFinite(temperature)) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `temperature must be a finite number above 0 when sampling, found ${describeValue(temperature)}.`, {
-        field: 'temperature',
-        expected: 'a finite number > 0 (or doSample: false for greedy search)',
-        actual: temperature,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `temperature must be a finite number above 0 when sampling, found ${describeValue(temperature)}.`,
+        {
+          field: 'temperature',
+          expected: 'a finite number > 0 (or doSample: false for greedy search)',
+          actual: temperature,
+        },
+      );
     }
     this.temperature = Math.fround(temperature);
   }

@@ -17,11 +17,15 @@ export class TopKLogitsWarper implements LogitsProcessor {
    */
   constructor(topK: number, minTokensToKeep = 1) {
     if (!Number.isSafeInteger(topK) || topK <= 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `topK must be a positive integer (0 turns top-k off), found ${describeValue(topK)}.`, {
-        field: 'topK',
-        expected: 'a positive integer',
-        actual: topK,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `topK must be a positive integer (0 turns top-k off), found ${describeValue(topK)}.`,
+        {
+          field: 'topK',
+          expected: 'a positive integer',
+          actual: topK,
+        },
+      );
     }
     this.topK = Math.max(topK, minTokensToKeep);
   }
@@ -34,7 +38,8 @@ export class TopKLogitsWarper implements LogitsProcessor {
       const offset = row * vocabSize;
       const top = selectTopIndices(scores, offset, vocabSize, keep);
       const threshold = scores[offset + top[top.length - 1]!]!;
-      for (let index = offset; index < offset + vocabSize; index++) if (scores[index]! < threshold) scores[index] = -Infinity;
+      for (let index = offset; index < offset + vocabSize; index++)
+        if (scores[index]! < threshold) scores[index] = -Infinity;
     }
   }
 }

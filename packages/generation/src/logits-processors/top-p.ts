@@ -91,8 +91,11 @@ export class TopPLogitsWarper implements LogitsProcessor {
       }
       return count;
     }
-    for (let index = 0; index < vocabSize; index++) if (scores[offset + index] !== -Infinity) this.order[count++] = index;
-    this.order.subarray(0, count).sort((left, right) => scores[offset + left]! - scores[offset + right]! || left - right);
+    for (let index = 0; index < vocabSize; index++)
+      if (scores[offset + index] !== -Infinity) this.order[count++] = index;
+    this.order
+      .subarray(0, count)
+      .sort((left, right) => scores[offset + left]! - scores[offset + right]! || left - right);
     for (let rank = 0; rank < count; rank++) this.sorted[rank] = scores[offset + this.order[rank]!]!;
     return count;
   }

@@ -14,11 +14,15 @@ export function buildStoppingCriteria(
   const criteria: StoppingCriterion[] = [new MaxLengthCriterion(settings.maxLength)];
   if (settings.stopStrings.length > 0) {
     if (!decode) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', 'stopStrings need a decode function (ids -> text), and none was given.', {
-        field: 'decode',
-        expected: 'a function (tokenIds: readonly number[]) => string',
-        actual: undefined,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        'stopStrings need a decode function (ids -> text), and none was given.',
+        {
+          field: 'decode',
+          expected: 'a function (tokenIds: readonly number[]) => string',
+          actual: undefined,
+        },
+      );
     }
     criteria.push(new StopStringCriterion(settings.stopStrings, decode));
   }

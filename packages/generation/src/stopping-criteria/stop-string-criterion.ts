@@ -28,11 +28,15 @@ export class StopStringCriterion implements StoppingCriterion {
   ) {
     for (const [index, value] of stopStrings.entries()) {
       if (typeof value !== 'string' || value.length === 0) {
-        throw new VideoLlavaError('INVALID_ARGUMENT', `stopStrings[${index}] must be a non-empty string, found ${describeValue(value)}.`, {
-          field: `stopStrings[${index}]`,
-          expected: 'a non-empty string',
-          actual: value,
-        });
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `stopStrings[${index}] must be a non-empty string, found ${describeValue(value)}.`,
+          {
+            field: `stopStrings[${index}]`,
+            expected: 'a non-empty string',
+            actual: value,
+          },
+        );
       }
     }
     this.window = 4 * Math.max(0, ...stopStrings.map((value) => value.length)) + 2;

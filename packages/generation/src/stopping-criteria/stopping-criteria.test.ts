@@ -59,6 +59,10 @@ describe('buildStoppingCriteria', () => {
       expect(VideoLlavaError.isInstance(error) && error.code).toBe('INVALID_ARGUMENT');
       expect((error as VideoLlavaError).field).toBe('decode');
     }
-    expect(buildStoppingCriteria(settings, decode).map((criterion) => criterion.reason)).toEqual(['length', 'stop-string', 'eos']);
+    expect(buildStoppingCriteria(settings, decode).map((criterion) => criterion.reason)).toEqual([
+      'length',
+      'stop-string',
+      'eos',
+    ]);
   });
 });

@@ -1,5 +1,10 @@
 import { type Tensor, VideoLlavaError } from '@video-llava/core';
-import type { CausalLanguageModel, LanguageModelInput, LanguageModelOutput, LanguageModelStepInput } from '../causal-language-model.js';
+import type {
+  CausalLanguageModel,
+  LanguageModelInput,
+  LanguageModelOutput,
+  LanguageModelStepInput,
+} from '../causal-language-model.js';
 
 /** The cache of a {@link MockLanguageModel}: each row's real tokens so far. */
 export interface MockCache {
@@ -33,7 +38,9 @@ function fail(message: string): never {
 
 function rowsOf(tensor: Tensor<'int64'>): number[][] {
   const [rows, length] = tensor.dims as [number, number];
-  return Array.from({ length: rows }, (_, row) => Array.from(tensor.data.subarray(row * length, (row + 1) * length), Number));
+  return Array.from({ length: rows }, (_, row) =>
+    Array.from(tensor.data.subarray(row * length, (row + 1) * length), Number),
+  );
 }
 
 /**
@@ -61,7 +68,8 @@ export class MockLanguageModel implements CausalLanguageModel<MockCache> {
     this.maxPositionEmbeddings = options.maxPositionEmbeddings;
     this.logitsFor = options.logits;
     this.beforeCall = options.beforeCall;
-    if (options.selectCacheRows !== false) this.selectCacheRows = (cache, rowIndices, signal) => this.select(cache, rowIndices, signal);
+    if (options.selectCacheRows !== false)
+      this.selectCacheRows = (cache, rowIndices, signal) => this.select(cache, rowIndices, signal);
   }
 
   /** Caches handed out and not yet consumed or released. */
@@ -83,7 +91,8 @@ export class MockLanguageModel implements CausalLanguageModel<MockCache> {
     const logits = new Float32Array(rows.length * this.vocabSize);
     rows.forEach((context, row) => {
       const values = this.logitsFor(context);
-      if (values.length !== this.vocabSize) fail(`the logits function returned ${values.length} values, not ${this.vocabSize}.`);
+      if (values.length !== this.vocabSize)
+        fail(`the logits function returned ${values.length} values, not ${this.vocabSize}.`);
       logits.set(values as ArrayLike<number>, row * this.vocabSize);
     });
     return logits;
@@ -99,7 +108,8 @@ export class MockLanguageModel implements CausalLanguageModel<MockCache> {
         return value ? count - 1 : 1;
       });
       const tail = expected.slice(expected.length - newLength);
-      if (tail.join() !== positions[row]!.join()) fail(`row ${row}: positionIds [${positions[row]}] should be [${tail}].`);
+      if (tail.join() !== positions[row]!.join())
+        fail(`row ${row}: positionIds [${positions[row]}] should be [${tail}].`);
     });
   }
 
@@ -109,7 +119,8 @@ export class MockLanguageModel implements CausalLanguageModel<MockCache> {
     if (input.signal?.aborted) throw new Error('aborted');
     const ids = rowsOf(input.inputIds);
     const mask = rowsOf(input.attentionMask);
-    if (input.attentionMask.dims.join() !== input.inputIds.dims.join()) fail('prefill attentionMask must have the shape of inputIds.');
+    if (input.attentionMask.dims.join() !== input.inputIds.dims.join())
+      fail('prefill attentionMask must have the shape of inputIds.');
     this.checkPositions(input, mask);
     this.prefillTokens += ids.length * (ids[0]?.length ?? 0);
     const rows = ids.map((row, index) => row.filter((_, position) => mask[index]![position] === 1));
@@ -125,7 +136,10 @@ export class MockLanguageModel implements CausalLanguageModel<MockCache> {
     const mask = rowsOf(input.attentionMask);
     const cache = input.cache;
     if (ids.length !== cache.rows.length) fail(`forward got ${ids.length} rows for a cache of ${cache.rows.length}.`);
-    if (mask[0]!.length !== cache.length + ids[0]!.length) fail(`forward attentionMask covers ${mask[0]!.length} positions; the cache holds ${cache.length} plus ${ids[0]!.length} new.`);
+    if (mask[0]!.length !== cache.length + ids[0]!.length)
+      fail(
+        `forward attentionMask covers ${mask[0]!.length} positions; the cache holds ${cache.length} plus ${ids[0]!.length} new.`,
+      );
     if (mask.some((row) => row[row.length - 1] !== 1)) fail('a new token is masked out.');
     this.checkPositions(input, mask);
     const rows = cache.rows.map((row, index) => [...row, ...ids[index]!]);
@@ -139,7 +153,8 @@ export class MockLanguageModel implements CausalLanguageModel<MockCache> {
     if (signal?.aborted) throw new Error('aborted');
     this.selections.push(rowIndices.slice());
     const rows = Array.from(rowIndices, (index) => {
-      if (index < 0 || index >= cache.rows.length) fail(`selectCacheRows index ${index} is outside [0, ${cache.rows.length}).`);
+      if (index < 0 || index >= cache.rows.length)
+        fail(`selectCacheRows index ${index} is outside [0, ${cache.rows.length}).`);
       return [...cache.rows[index]!];
     });
     return this.issue(rows, cache.length);

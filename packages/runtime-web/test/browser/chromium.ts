@@ -37,8 +37,13 @@ export async function openChromiumPage(threads: number): Promise<ChromiumPage> {
     await page.goto(server.origin);
     await page.waitForFunction(() => '__runtimeHarness' in window, undefined, { timeout: 30_000 });
     type Harness = { __runtimeHarness: RuntimeHarness };
-    const environment = await page.evaluate((count) => (window as unknown as Harness).__runtimeHarness.init({ threads: count }), threads);
-    const { name, capabilities } = await page.evaluate(() => (window as unknown as Harness).__runtimeHarness.capabilities());
+    const environment = await page.evaluate(
+      (count) => (window as unknown as Harness).__runtimeHarness.init({ threads: count }),
+      threads,
+    );
+    const { name, capabilities } = await page.evaluate(() =>
+      (window as unknown as Harness).__runtimeHarness.capabilities(),
+    );
     const opened = context;
     return {
       page,

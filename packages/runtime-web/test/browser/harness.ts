@@ -1,8 +1,24 @@
 // The page side of the Chromium tests: runtime-web itself, driven through window.__runtimeHarness.
 import type { ProgressEvent } from '@video-llava/core';
-import { DeviceTensor, type InferenceSession, type ModelFile, type RuntimeTensor, type SessionOptions, isCpuTensor } from '@video-llava/runtime';
+import {
+  DeviceTensor,
+  type InferenceSession,
+  type ModelFile,
+  type RuntimeTensor,
+  type SessionOptions,
+  isCpuTensor,
+} from '@video-llava/runtime';
 import { type WebBackendOptions, createWebBackend } from '../../src/index.js';
-import { type WireError, type WireModel, type WireSessionOptions, type WireTensor, base64ToBytes, decodeCpuTensor, encodeCpuTensor, encodeError } from './wire.js';
+import {
+  type WireError,
+  type WireModel,
+  type WireSessionOptions,
+  type WireTensor,
+  base64ToBytes,
+  decodeCpuTensor,
+  encodeCpuTensor,
+  encodeError,
+} from './wire.js';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: WireError };
 
@@ -24,7 +40,14 @@ function encodeOutput(value: RuntimeTensor): WireTensor {
   if (DeviceTensor.isInstance(value)) {
     const id = nextId++;
     deviceTensors.set(id, value);
-    return { kind: 'device', id, dtype: value.dtype, dims: [...value.dims], device: value.device, backend: value.backend };
+    return {
+      kind: 'device',
+      id,
+      dtype: value.dtype,
+      dims: [...value.dims],
+      device: value.device,
+      backend: value.backend,
+    };
   }
   return encodeCpuTensor(value);
 }
@@ -58,7 +81,14 @@ const harness = {
       const options: SessionOptions = { ...(rest as SessionOptions), onProgress: (event) => progress.push(event) };
       if (externalData !== undefined) {
         options.externalData = externalData.map((entry) =>
-          typeof entry === 'string' ? entry : { path: entry.path, ...(entry.data === undefined ? {} : { data: typeof entry.data === 'string' ? entry.data : base64ToBytes(entry.data.base64) }) },
+          typeof entry === 'string'
+            ? entry
+            : {
+                path: entry.path,
+                ...(entry.data === undefined
+                  ? {}
+                  : { data: typeof entry.data === 'string' ? entry.data : base64ToBytes(entry.data.base64) }),
+              },
         );
       }
       if (aborted) {
@@ -79,7 +109,13 @@ const harness = {
       };
     }).then((outcome) => ({ outcome, progress }));
   },
-  run(request: { sessionId: number; runId: number; feeds: Record<string, WireTensor>; outputs?: string[]; abort: 'none' | 'before' | 'during' }) {
+  run(request: {
+    sessionId: number;
+    runId: number;
+    feeds: Record<string, WireTensor>;
+    outputs?: string[];
+    abort: 'none' | 'before' | 'during';
+  }) {
     return attempt(async () => {
       const session = sessions.get(request.sessionId)!;
       const feeds: Record<string, RuntimeTensor> = {};
@@ -88,7 +124,10 @@ const harness = {
       runControllers.set(request.runId, controller);
       if (request.abort === 'before') controller.abort(new Error('aborted by the test'));
       try {
-        const pending = session.run(feeds, { signal: controller.signal, ...(request.outputs === undefined ? {} : { outputs: request.outputs }) });
+        const pending = session.run(feeds, {
+          signal: controller.signal,
+          ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
+        });
         if (request.abort === 'during') controller.abort(new Error('aborted by the test'));
         const outputs = await pending;
         const wire: Record<string, WireTensor> = {};

@@ -16,7 +16,16 @@ import {
 } from '@video-llava/runtime';
 import type { Page } from 'playwright-core';
 import type { RuntimeHarness } from './harness.js';
-import { type WireError, type WireModel, type WireSessionOptions, type WireTensor, bytesToBase64, decodeCpuTensor, decodeError, encodeCpuTensor } from './wire.js';
+import {
+  type WireError,
+  type WireModel,
+  type WireSessionOptions,
+  type WireTensor,
+  bytesToBase64,
+  decodeCpuTensor,
+  decodeError,
+  encodeCpuTensor,
+} from './wire.js';
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: WireError };
 type Harness = { __runtimeHarness: RuntimeHarness };
@@ -41,7 +50,8 @@ function encodeOptions(options: SessionOptions): WireSessionOptions {
       const { data } = entry;
       if (data === undefined) return { path: entry.path };
       if (data instanceof Uint8Array) return { path: entry.path, data: { base64: bytesToBase64(data) } };
-      if (data instanceof ArrayBuffer) return { path: entry.path, data: { base64: bytesToBase64(new Uint8Array(data)) } };
+      if (data instanceof ArrayBuffer)
+        return { path: entry.path, data: { base64: bytesToBase64(new Uint8Array(data)) } };
       return { path: entry.path, data: data.toString() };
     });
   }
@@ -66,9 +76,16 @@ export function createRemoteBackend(page: Page, name: string, capabilities: Back
       device: wire.device,
       backend: wire.backend,
       handle: { remoteId: wire.id },
-      download: async () => decodeCpuTensor(unwrap(await page.evaluate((id) => (window as unknown as Harness).__runtimeHarness.download(id), wire.id)) as WireTensor & { kind: 'cpu' }),
+      download: async () =>
+        decodeCpuTensor(
+          unwrap(
+            await page.evaluate((id) => (window as unknown as Harness).__runtimeHarness.download(id), wire.id),
+          ) as WireTensor & { kind: 'cpu' },
+        ),
       dispose: () => {
-        disposals = disposals.then(() => page.evaluate((id) => (window as unknown as Harness).__runtimeHarness.dispose(id), wire.id)).catch(() => undefined);
+        disposals = disposals
+          .then(() => page.evaluate((id) => (window as unknown as Harness).__runtimeHarness.dispose(id), wire.id))
+          .catch(() => undefined);
       },
     });
     remoteIds.set(tensor, wire.id);
@@ -77,7 +94,14 @@ export function createRemoteBackend(page: Page, name: string, capabilities: Back
 
   const toWire = (value: RuntimeTensor): WireTensor => {
     if (DeviceTensor.isInstance(value)) {
-      return { kind: 'device', id: remoteIds.get(value) ?? -1, dtype: value.dtype, dims: [...value.dims], device: value.device, backend: value.backend };
+      return {
+        kind: 'device',
+        id: remoteIds.get(value) ?? -1,
+        dtype: value.dtype,
+        dims: [...value.dims],
+        device: value.device,
+        backend: value.backend,
+      };
     }
     if (!isCpuTensor(value)) throw new Error('the remote backend forwards only tensors');
     return encodeCpuTensor(value as Tensor);
@@ -85,9 +109,21 @@ export function createRemoteBackend(page: Page, name: string, capabilities: Back
 
   const createSession = async (model: ModelFile, options: SessionOptions = {}): Promise<InferenceSession> => {
     await disposals;
-    const { outcome, progress } = await page.evaluate(([wireModel, wireOptions]) => (window as unknown as Harness).__runtimeHarness.createSession(wireModel, wireOptions), [encodeModel(model), encodeOptions(options)] as const);
+    const { outcome, progress } = await page.evaluate(
+      ([wireModel, wireOptions]) =>
+        (window as unknown as Harness).__runtimeHarness.createSession(wireModel, wireOptions),
+      [encodeModel(model), encodeOptions(options)] as const,
+    );
     for (const event of progress) options.onProgress?.(event);
-    const info = unwrap(outcome as Outcome<{ id: number; inputMetadata: ValueMetadata[]; outputMetadata: ValueMetadata[]; executionProvider: string; outputLocations: Record<string, OutputLocation> }>);
+    const info = unwrap(
+      outcome as Outcome<{
+        id: number;
+        inputMetadata: ValueMetadata[];
+        outputMetadata: ValueMetadata[];
+        executionProvider: string;
+        outputLocations: Record<string, OutputLocation>;
+      }>,
+    );
     let released = false;
     const session: InferenceSession = {
       inputNames: info.inputMetadata.map((value) => value.name),
@@ -110,11 +146,22 @@ export function createRemoteBackend(page: Page, name: string, capabilities: Back
           // its run right after starting it, which is what "aborted while in flight" means there.
           await disposals;
           const abort = abortedAtCall ? 'before' : signal?.aborted ? 'during' : 'none';
-          const onAbort = (): void => void page.evaluate((id) => (window as unknown as Harness).__runtimeHarness.abortRun(id), runId).catch(() => undefined);
+          const onAbort = (): void =>
+            void page
+              .evaluate((id) => (window as unknown as Harness).__runtimeHarness.abortRun(id), runId)
+              .catch(() => undefined);
           signal?.addEventListener('abort', onAbort, { once: true });
           try {
-            const request = { sessionId: info.id, runId, feeds: wireFeeds, abort, ...(runOptions.outputs === undefined ? {} : { outputs: [...runOptions.outputs] }) } as const;
-            const outputs = unwrap(await page.evaluate((wire) => (window as unknown as Harness).__runtimeHarness.run(wire), request));
+            const request = {
+              sessionId: info.id,
+              runId,
+              feeds: wireFeeds,
+              abort,
+              ...(runOptions.outputs === undefined ? {} : { outputs: [...runOptions.outputs] }),
+            } as const;
+            const outputs = unwrap(
+              await page.evaluate((wire) => (window as unknown as Harness).__runtimeHarness.run(wire), request),
+            );
             const result: SessionOutputs = {};
             for (const [output, wire] of Object.entries(outputs)) result[output] = toTensor(wire);
             return result;

@@ -26,7 +26,9 @@ export interface TestServer {
 
 /** The harness, bundled; onnxruntime-web stays an import, resolved by the page's import map. */
 function bundleHarness(): Promise<string> {
-  return bundleForBrowser(join(dirname(fileURLToPath(import.meta.url)), 'harness.ts'), { external: ['onnxruntime-web'] });
+  return bundleForBrowser(join(dirname(fileURLToPath(import.meta.url)), 'harness.ts'), {
+    external: ['onnxruntime-web'],
+  });
 }
 
 /** Starts the server on 127.0.0.1 with a free port. Every response is cross-origin isolating (COOP + COEP). */

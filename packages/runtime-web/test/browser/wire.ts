@@ -29,11 +29,15 @@ export interface WireSessionOptions {
 }
 
 /** A model on the wire. */
-export type WireModel = { kind: 'location'; value: string } | { kind: 'bytes'; base64: string } | { kind: 'buffer'; base64: string };
+export type WireModel =
+  | { kind: 'location'; value: string }
+  | { kind: 'bytes'; base64: string }
+  | { kind: 'buffer'; base64: string };
 
 export function bytesToBase64(bytes: Uint8Array): string {
   let text = '';
-  for (let start = 0; start < bytes.length; start += 0x8000) text += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
+  for (let start = 0; start < bytes.length; start += 0x8000)
+    text += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
   return btoa(text);
 }
 
@@ -46,7 +50,12 @@ export function base64ToBytes(base64: string): Uint8Array {
 
 export function encodeCpuTensor(tensor: Tensor): WireTensor {
   const view = tensor.data as ArrayBufferView;
-  return { kind: 'cpu', dtype: tensor.dtype, dims: [...tensor.dims], base64: bytesToBase64(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) };
+  return {
+    kind: 'cpu',
+    dtype: tensor.dtype,
+    dims: [...tensor.dims],
+    base64: bytesToBase64(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)),
+  };
 }
 
 export function decodeCpuTensor(wire: WireTensor & { kind: 'cpu' }): Tensor {
@@ -59,7 +68,15 @@ export function decodeCpuTensor(wire: WireTensor & { kind: 'cpu' }): Tensor {
 
 function plain(value: unknown): unknown {
   if (value === undefined) return undefined;
-  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${item}n` : ArrayBuffer.isView(item) ? `${item.constructor.name}(${(item as unknown as { length: number }).length})` : item)));
+  return JSON.parse(
+    JSON.stringify(value, (_key, item: unknown) =>
+      typeof item === 'bigint'
+        ? `${item}n`
+        : ArrayBuffer.isView(item)
+          ? `${item.constructor.name}(${(item as unknown as { length: number }).length})`
+          : item,
+    ),
+  );
 }
 
 export function encodeError(error: unknown): WireError {

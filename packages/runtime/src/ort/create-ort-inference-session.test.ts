@@ -28,7 +28,14 @@ function fakeSession(outputLocation = 'cpu') {
     async run(feeds, fetches) {
       calls.push(`run ${Object.keys(feeds).join(',')} -> ${fetches.join(',')}`);
       const x = feeds.x as FakeOrtTensor;
-      return { y: new FakeOrtTensor('float32', (x.data as Float32Array).map((value) => value + 1), x.dims, outputLocation) };
+      return {
+        y: new FakeOrtTensor(
+          'float32',
+          (x.data as Float32Array).map((value) => value + 1),
+          x.dims,
+          outputLocation,
+        ),
+      };
     },
     async release() {
       calls.push('release');
@@ -42,7 +49,12 @@ const description = { model: 'plus-one.onnx', file: '/models/plus-one.onnx' };
 describe('createOrtInferenceSession', () => {
   it('reads the metadata and runs through onnxruntime tensors', async () => {
     const { session, calls } = fakeSession();
-    const created = await createOrtInferenceSession({ Tensor: FakeOrtTensor }, session, { backend: 'test', provider: { name: 'cpu' }, sessionOptions: {}, description });
+    const created = await createOrtInferenceSession({ Tensor: FakeOrtTensor }, session, {
+      backend: 'test',
+      provider: { name: 'cpu' },
+      sessionOptions: {},
+      description,
+    });
     expect(created.executionProvider).toBe('cpu');
     expect(created.inputMetadata).toEqual([{ name: 'x', dtype: 'float32', shape: ['n'] }]);
     const { y } = await created.run({ x: new Tensor('float32', Float32Array.from([1, 2]), [2]) });
@@ -53,7 +65,12 @@ describe('createOrtInferenceSession', () => {
 
   it('returns device tensors for outputs asked to stay on the device', async () => {
     const { session } = fakeSession('gpu-buffer');
-    const created = await createOrtInferenceSession({ Tensor: FakeOrtTensor }, session, { backend: 'test', provider: 'webgpu', sessionOptions: { outputLocation: 'device' }, description });
+    const created = await createOrtInferenceSession({ Tensor: FakeOrtTensor }, session, {
+      backend: 'test',
+      provider: 'webgpu',
+      sessionOptions: { outputLocation: 'device' },
+      description,
+    });
     const { y } = await created.run({ x: new Tensor('float32', Float32Array.from([1]), [1]) });
     expect(DeviceTensor.isInstance(y)).toBe(true);
     expect((y as DeviceTensor).device).toBe('webgpu');
@@ -64,11 +81,25 @@ describe('createOrtInferenceSession', () => {
     const aborted = fakeSession();
     const controller = new AbortController();
     controller.abort();
-    const abortError = await expectRejection(createOrtInferenceSession({ Tensor: FakeOrtTensor }, aborted.session, { backend: 'test', provider: 'cpu', sessionOptions: { signal: controller.signal }, description }));
+    const abortError = await expectRejection(
+      createOrtInferenceSession({ Tensor: FakeOrtTensor }, aborted.session, {
+        backend: 'test',
+        provider: 'cpu',
+        sessionOptions: { signal: controller.signal },
+        description,
+      }),
+    );
     expect(abortError.code).toBe('ABORTED');
     expect(aborted.calls).toEqual(['release']);
     const unknown = fakeSession();
-    const unknownError = await expectRejection(createOrtInferenceSession({ Tensor: FakeOrtTensor }, unknown.session, { backend: 'test', provider: 'cpu', sessionOptions: { outputLocation: { z: 'device' } }, description }));
+    const unknownError = await expectRejection(
+      createOrtInferenceSession({ Tensor: FakeOrtTensor }, unknown.session, {
+        backend: 'test',
+        provider: 'cpu',
+        sessionOptions: { outputLocation: { z: 'device' } },
+        description,
+      }),
+    );
     expect(unknownError.field).toBe('options.outputLocation.z');
     expect(unknown.calls).toEqual(['release']);
   });

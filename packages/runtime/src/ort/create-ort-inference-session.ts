@@ -29,7 +29,11 @@ export interface OrtInferenceSessionContext {
  * @throws VideoLlavaError `ABORTED` when the load's signal was aborted, `INVALID_ARGUMENT` when
  * `outputLocation` names an output the model lacks; the onnxruntime session is released first
  */
-export async function createOrtInferenceSession(ort: Pick<OnnxruntimeModule, 'Tensor'>, session: OrtSession, context: OrtInferenceSessionContext): Promise<InferenceSession> {
+export async function createOrtInferenceSession(
+  ort: Pick<OnnxruntimeModule, 'Tensor'>,
+  session: OrtSession,
+  context: OrtInferenceSessionContext,
+): Promise<InferenceSession> {
   const { backend, sessionOptions, description } = context;
   const provider = executionProviderName(context.provider);
   let outputLocations: Record<string, OutputLocation>;
@@ -53,7 +57,8 @@ export async function createOrtInferenceSession(ort: Pick<OnnxruntimeModule, 'Te
         const outputs: Record<string, RuntimeTensor> = {};
         for (const name of outputNames) {
           const value = results[name]!;
-          outputs[name] = outputLocations[name] === 'device' ? toDeviceTensor(value, name, backend) : fromOrtTensor(value, name);
+          outputs[name] =
+            outputLocations[name] === 'device' ? toDeviceTensor(value, name, backend) : fromOrtTensor(value, name);
         }
         return outputs;
       },

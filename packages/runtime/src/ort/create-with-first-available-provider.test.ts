@@ -38,10 +38,21 @@ describe('createWithFirstAvailableProvider', () => {
 
   it('UNSUPPORTED when none is available, with each reason', async () => {
     const error = await expectRejection(
-      createWithFirstAvailableProvider(['webgpu', 'wasm'], { unavailableReason: async (_, name) => `no ${name}`, create: async () => 'never', knownProviders, where: 'on this machine' }),
+      createWithFirstAvailableProvider(['webgpu', 'wasm'], {
+        unavailableReason: async (_, name) => `no ${name}`,
+        create: async () => 'never',
+        knownProviders,
+        where: 'on this machine',
+      }),
     );
     expect(error.code).toBe('UNSUPPORTED');
-    expect(error.message).toBe('None of the execution providers asked for is available on this machine: webgpu: no webgpu; wasm: no wasm.');
-    expect([error.field, error.expected, error.actual]).toEqual(['options.executionProviders', knownProviders, ['webgpu', 'wasm']]);
+    expect(error.message).toBe(
+      'None of the execution providers asked for is available on this machine: webgpu: no webgpu; wasm: no wasm.',
+    );
+    expect([error.field, error.expected, error.actual]).toEqual([
+      'options.executionProviders',
+      knownProviders,
+      ['webgpu', 'wasm'],
+    ]);
   });
 });

@@ -18,7 +18,10 @@ export interface ProviderAttempt<Session> {
  * Loads a model with the first execution provider, in order, that is available here.
  * @throws VideoLlavaError `UNSUPPORTED` when none is, listing each provider with the reason it was skipped
  */
-export async function createWithFirstAvailableProvider<Session>(providers: readonly ExecutionProvider[], attempt: ProviderAttempt<Session>): Promise<{ session: Session; provider: ExecutionProvider }> {
+export async function createWithFirstAvailableProvider<Session>(
+  providers: readonly ExecutionProvider[],
+  attempt: ProviderAttempt<Session>,
+): Promise<{ session: Session; provider: ExecutionProvider }> {
   const skipped: string[] = [];
   for (const provider of providers) {
     const name = executionProviderName(provider);
@@ -29,9 +32,13 @@ export async function createWithFirstAvailableProvider<Session>(providers: reado
     }
     return { session: await attempt.create(provider, name), provider };
   }
-  throw new VideoLlavaError('UNSUPPORTED', `None of the execution providers asked for is available ${attempt.where}: ${skipped.join('; ')}.`, {
-    field: 'options.executionProviders',
-    expected: attempt.knownProviders,
-    actual: providers.map(executionProviderName),
-  });
+  throw new VideoLlavaError(
+    'UNSUPPORTED',
+    `None of the execution providers asked for is available ${attempt.where}: ${skipped.join('; ')}.`,
+    {
+      field: 'options.executionProviders',
+      expected: attempt.knownProviders,
+      actual: providers.map(executionProviderName),
+    },
+  );
 }

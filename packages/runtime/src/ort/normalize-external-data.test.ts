@@ -6,7 +6,10 @@ describe('normalizeExternalData', () => {
   it('turns names into entries and keeps entries as they are', () => {
     const bytes = new Uint8Array(2);
     expect(normalizeExternalData(undefined)).toEqual([]);
-    expect(normalizeExternalData(['a.onnx_data', { path: 'b.bin', data: bytes }])).toEqual([{ path: 'a.onnx_data' }, { path: 'b.bin', data: bytes }]);
+    expect(normalizeExternalData(['a.onnx_data', { path: 'b.bin', data: bytes }])).toEqual([
+      { path: 'a.onnx_data' },
+      { path: 'b.bin', data: bytes },
+    ]);
   });
 
   it('INVALID_ARGUMENT naming the entry without a file name', () => {
@@ -16,6 +19,9 @@ describe('normalizeExternalData', () => {
     } catch (error) {
       caught = error;
     }
-    expect(VideoLlavaError.isInstance(caught) && [caught.code, caught.field]).toEqual(['INVALID_ARGUMENT', 'options.externalData[1]']);
+    expect(VideoLlavaError.isInstance(caught) && [caught.code, caught.field]).toEqual([
+      'INVALID_ARGUMENT',
+      'options.externalData[1]',
+    ]);
   });
 });

@@ -9,11 +9,15 @@ export function normalizeExternalData(entries: SessionOptions['externalData']): 
   return (entries ?? []).map((entry, index) => {
     const file = typeof entry === 'string' ? { path: entry } : entry;
     if (typeof file?.path !== 'string' || file.path.length === 0) {
-      throw new VideoLlavaError('INVALID_ARGUMENT', `options.externalData[${index}] must be a file name or { path, data }, found ${describeValue(entry)}.`, {
-        field: `options.externalData[${index}]`,
-        expected: 'a file name or { path, data }',
-        actual: describeValue(entry),
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `options.externalData[${index}] must be a file name or { path, data }, found ${describeValue(entry)}.`,
+        {
+          field: `options.externalData[${index}]`,
+          expected: 'a file name or { path, data }',
+          actual: describeValue(entry),
+        },
+      );
     }
     return file;
   });

@@ -39,7 +39,10 @@ export interface OrtSession {
   readonly outputMetadata: readonly OrtValueMetadata[];
   readonly outputNames: readonly string[];
   /** Runs the model, returning the outputs named in `fetches`. */
-  run(feeds: Readonly<Record<string, OrtTensor>>, fetches: readonly string[]): Promise<Readonly<Record<string, OrtTensor>>>;
+  run(
+    feeds: Readonly<Record<string, OrtTensor>>,
+    fetches: readonly string[],
+  ): Promise<Readonly<Record<string, OrtTensor>>>;
   /** Frees the session. */
   release(): Promise<void>;
 }

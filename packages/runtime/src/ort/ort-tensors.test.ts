@@ -29,7 +29,14 @@ describe('toOrtTensor', () => {
     expect([wrapped.type, wrapped.data, wrapped.dims]).toEqual(['float32', tensor.data, [1, 2]]);
     expect(wrapped.data).toBe(tensor.data);
     const handle = new FakeOrtTensor('float32', tensor.data, [1, 2], 'gpu-buffer');
-    const device = new DeviceTensor({ dtype: 'float32', dims: [1, 2], device: 'webgpu', backend: 'test', handle, download: async () => tensor });
+    const device = new DeviceTensor({
+      dtype: 'float32',
+      dims: [1, 2],
+      device: 'webgpu',
+      backend: 'test',
+      handle,
+      download: async () => tensor,
+    });
     expect(toOrtTensor({ Tensor: FakeOrtTensor }, device)).toBe(handle);
   });
 });
@@ -49,7 +56,9 @@ describe('fromOrtTensor', () => {
   });
 
   it('refuses an element type video-llava.js tensors cannot hold, naming the output', () => {
-    expect(() => fromOrtTensor(new FakeOrtTensor('float64', new Float64Array(1), [1]), 'y')).toThrow('output "y" has type float64');
+    expect(() => fromOrtTensor(new FakeOrtTensor('float64', new Float64Array(1), [1]), 'y')).toThrow(
+      'output "y" has type float64',
+    );
   });
 });
 
@@ -57,7 +66,12 @@ describe('toDeviceTensor', () => {
   it('names the device of a GPU buffer webgpu, downloads it and disposes the onnxruntime value', async () => {
     const value = new FakeOrtTensor('float32', Float32Array.from([3, 4]), [2], 'gpu-buffer');
     const device = toDeviceTensor(value, 'present', 'test-backend');
-    expect([device.device, device.backend, device.dtype, device.dims]).toEqual(['webgpu', 'test-backend', 'float32', [2]]);
+    expect([device.device, device.backend, device.dtype, device.dims]).toEqual([
+      'webgpu',
+      'test-backend',
+      'float32',
+      [2],
+    ]);
     expect(device.handle).toBe(value);
     expect([...(await device.download()).data]).toEqual([3, 4]);
     device.dispose();
@@ -65,7 +79,11 @@ describe('toDeviceTensor', () => {
   });
 
   it('reports host memory as the cpu device', async () => {
-    expect(toDeviceTensor(new FakeOrtTensor('int64', BigInt64Array.from([1n]), [1], 'cpu-pinned'), 'ids', 'test').device).toBe('cpu');
-    expect(toDeviceTensor(new FakeOrtTensor('int64', BigInt64Array.from([1n]), [1], 'ml-tensor'), 'ids', 'test').device).toBe('ml-tensor');
+    expect(
+      toDeviceTensor(new FakeOrtTensor('int64', BigInt64Array.from([1n]), [1], 'cpu-pinned'), 'ids', 'test').device,
+    ).toBe('cpu');
+    expect(
+      toDeviceTensor(new FakeOrtTensor('int64', BigInt64Array.from([1n]), [1], 'ml-tensor'), 'ids', 'test').device,
+    ).toBe('ml-tensor');
   });
 });

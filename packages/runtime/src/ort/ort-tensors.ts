@@ -27,7 +27,8 @@ function asStorage(dtype: DataType, data: unknown): TypedArrayFor<DataType> {
 }
 
 function checkDataType(type: string, name: string): DataType {
-  if (!isDataType(type)) throw new Error(`output ${JSON.stringify(name)} has type ${type}, which video-llava.js tensors cannot hold`);
+  if (!isDataType(type))
+    throw new Error(`output ${JSON.stringify(name)} has type ${type}, which video-llava.js tensors cannot hold`);
   return type;
 }
 
@@ -53,7 +54,8 @@ export function toDeviceTensor(value: OrtTensor, name: string, backend: string):
     device: onDevice ? (value.location === 'gpu-buffer' ? 'webgpu' : value.location) : 'cpu',
     backend,
     handle: value,
-    download: async () => (onDevice ? new Tensor(dtype, asStorage(dtype, await value.getData()), value.dims) : fromOrtTensor(value, name)),
+    download: async () =>
+      onDevice ? new Tensor(dtype, asStorage(dtype, await value.getData()), value.dims) : fromOrtTensor(value, name),
     dispose: () => value.dispose(),
   });
 }

@@ -7,11 +7,18 @@ import type { OnnxruntimeModule } from './onnxruntime-api.js';
  * provider alone), or `undefined` when it can. The answer is kept in `cache`, by provider and options, so each
  * provider is tried once.
  */
-export function probeExecutionProvider(ort: OnnxruntimeModule, provider: ExecutionProvider, cache: Map<string, Promise<string | undefined>>): Promise<string | undefined> {
+export function probeExecutionProvider(
+  ort: OnnxruntimeModule,
+  provider: ExecutionProvider,
+  cache: Map<string, Promise<string | undefined>>,
+): Promise<string | undefined> {
   const key = JSON.stringify(provider);
   let pending = cache.get(key);
   if (pending === undefined) {
-    pending = ort.InferenceSession.create(probeModelBytes(), { executionProviders: [provider], logSeverityLevel: 3 }).then(
+    pending = ort.InferenceSession.create(probeModelBytes(), {
+      executionProviders: [provider],
+      logSeverityLevel: 3,
+    }).then(
       async (session) => {
         await session.release();
         return undefined;

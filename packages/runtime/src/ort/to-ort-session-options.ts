@@ -7,7 +7,11 @@ import type { OrtExternalDataFile, OrtSessionOptions } from './onnxruntime-api.j
  * graph is fully optimized unless asked otherwise, and outputs asked to stay on the `'device'` become GPU buffers
  * under WebGPU. Threads are left to each backend (onnxruntime-web sets them once, for the whole page).
  */
-export function toOrtSessionOptions(provider: ExecutionProvider, options: SessionOptions, externalData: readonly OrtExternalDataFile[]): OrtSessionOptions {
+export function toOrtSessionOptions(
+  provider: ExecutionProvider,
+  options: SessionOptions,
+  externalData: readonly OrtExternalDataFile[],
+): OrtSessionOptions {
   const location = options.outputLocation;
   return {
     executionProviders: [provider],
@@ -18,7 +22,16 @@ export function toOrtSessionOptions(provider: ExecutionProvider, options: Sessio
     // GPU buffers are the only device memory onnxruntime hands out (CUDA outputs of onnxruntime-node always come
     // back to the host); other providers keep outputs in host memory.
     ...(executionProviderName(provider) === 'webgpu' && location !== undefined
-      ? { preferredOutputLocation: typeof location === 'string' ? (location === 'device' ? 'gpu-buffer' : 'cpu') : Object.fromEntries(Object.entries(location).map(([key, value]) => [key, value === 'device' ? 'gpu-buffer' : 'cpu'])) }
+      ? {
+          preferredOutputLocation:
+            typeof location === 'string'
+              ? location === 'device'
+                ? 'gpu-buffer'
+                : 'cpu'
+              : Object.fromEntries(
+                  Object.entries(location).map(([key, value]) => [key, value === 'device' ? 'gpu-buffer' : 'cpu']),
+                ),
+        }
       : {}),
   };
 }

@@ -37,7 +37,11 @@ export interface ConformanceModels {
   kvCache: Uint8Array;
 }
 
-function matmulGraph(weights: MatMulWeights, layout: ExternalDataLayout | undefined, dataFile: Uint8Array[]): GraphBuilder {
+function matmulGraph(
+  weights: MatMulWeights,
+  layout: ExternalDataLayout | undefined,
+  dataFile: Uint8Array[],
+): GraphBuilder {
   const graph = new GraphBuilder('matmul');
   const x = graph.input('x', 'float32', ['n', 4]);
   for (const [name, values, dims] of [
@@ -107,10 +111,16 @@ export function buildConformanceModels(): ConformanceModels {
   const kvCache = new GraphBuilder('kv_cache');
   kvCache.input('past', 'float32', [1, 'past_sequence', 2]);
   kvCache.input('current', 'float32', [1, 'sequence', 2]);
-  kvCache.output(kvCache.op('Concat', ['past', 'current'], { axis: 1 }), 'float32', [1, 'total_sequence', 2], 'present');
+  kvCache.output(
+    kvCache.op('Concat', ['past', 'current'], { axis: 1 }),
+    'float32',
+    [1, 'total_sequence', 2],
+    'present',
+  );
   kvCache.output(kvCache.op('Add', ['current', 'current']), 'float32', [1, 'sequence', 2], 'doubled');
 
-  const encode = (graph: GraphBuilder): Uint8Array => encodeModel(createModel(graph.build(), { producerName: 'video-llava.js conformance suite' }));
+  const encode = (graph: GraphBuilder): Uint8Array =>
+    encodeModel(createModel(graph.build(), { producerName: 'video-llava.js conformance suite' }));
   return {
     add: encode(add),
     matmul: encode(matmulGraph(weights, undefined, [])),

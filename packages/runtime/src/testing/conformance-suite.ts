@@ -58,7 +58,10 @@ function cpu(value: RuntimeTensor | undefined): Tensor {
  * @example
  * describeBackendConformance('onnxruntime-node', async () => ({ backend: createNodeBackend(), placeFiles: placeInTemporaryFolder }));
  */
-export function describeBackendConformance(name: string, setup: () => ConformanceTarget | Promise<ConformanceTarget>): void {
+export function describeBackendConformance(
+  name: string,
+  setup: () => ConformanceTarget | Promise<ConformanceTarget>,
+): void {
   describe(`${name} conforms to the runtime interface`, () => {
     let target: ConformanceTarget;
     let models: ConformanceModels;
@@ -87,11 +90,15 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
     const create = async (model: ModelFile, options: SessionOptions = {}): Promise<InferenceSession> => {
       const session = await keep(target.backend.createSession(model, { ...target.sessionOptions, ...options }));
-      if (target.expectedExecutionProvider !== undefined) expect(session.executionProvider).toBe(target.expectedExecutionProvider);
+      if (target.expectedExecutionProvider !== undefined)
+        expect(session.executionProvider).toBe(target.expectedExecutionProvider);
       return session;
     };
 
-    const addFeeds = (): SessionFeeds => ({ a: float32([1, 2, 3, 4, 5, 6], [2, 3]), b: float32([10, 20, 30, 40, 50, 60], [2, 3]) });
+    const addFeeds = (): SessionFeeds => ({
+      a: float32([1, 2, 3, 4, 5, 6], [2, 3]),
+      b: float32([10, 20, 30, 40, 50, 60], [2, 3]),
+    });
 
     describe('sessions', () => {
       it('reports input and output names, dtypes and shapes with symbolic dimensions', async () => {
@@ -222,7 +229,9 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       });
 
       it('loads external data given as bytes with a model given as bytes', async () => {
-        const session = await create(models.externalData.slice(), { externalData: [{ path: models.externalDataFileName, data: models.externalDataFile.slice() }] });
+        const session = await create(models.externalData.slice(), {
+          externalData: [{ path: models.externalDataFileName, data: models.externalDataFile.slice() }],
+        });
         const x = Float32Array.from([1, 2, 3, 4]);
         const { y } = await session.run({ x: new Tensor('float32', x, [1, 4]) });
         expectMatMulOutput(y, x, models.weights);
@@ -259,7 +268,11 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       });
 
       it('honours threads, graph optimization level and free dimension overrides', async () => {
-        const session = await create(locate('add.onnx'), { threads: 1, graphOptimizationLevel: 'disabled', freeDimensionOverrides: { batch: 2 } });
+        const session = await create(locate('add.onnx'), {
+          threads: 1,
+          graphOptimizationLevel: 'disabled',
+          freeDimensionOverrides: { batch: 2 },
+        });
         const { c } = await session.run(addFeeds());
         expect([...cpu(c).data]).toEqual([11, 22, 33, 44, 55, 66]);
       });
@@ -267,8 +280,12 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       it('queues runs of one session and answers each with its own feeds', async () => {
         const session = await create(locate('symbolic.onnx'));
         const inputs = [1, 2, 3, 4].map((size) => Array.from({ length: size * 2 }, (_, index) => index + size));
-        const results = await Promise.all(inputs.map((values) => session.run({ x: float32(values, [1, values.length / 2, 2]) })));
-        results.forEach((outputs, index) => expect([...cpu(outputs.y).data]).toEqual(inputs[index]!.map((value) => value * value)));
+        const results = await Promise.all(
+          inputs.map((values) => session.run({ x: float32(values, [1, values.length / 2, 2]) })),
+        );
+        results.forEach((outputs, index) =>
+          expect([...cpu(outputs.y).data]).toEqual(inputs[index]!.map((value) => value * value)),
+        );
       });
 
       it('releases once, after the run in progress, and refuses runs afterwards', async () => {
@@ -312,7 +329,9 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       });
 
       it('INVALID_ARGUMENT for an unknown execution provider', async () => {
-        const error = await expectRejection(target.backend.createSession(locate('add.onnx'), { executionProviders: ['no-such-provider'] }));
+        const error = await expectRejection(
+          target.backend.createSession(locate('add.onnx'), { executionProviders: ['no-such-provider'] }),
+        );
         expect(error.code).toBe('INVALID_ARGUMENT');
         expect(error.field).toBe('options.executionProviders[0]');
       });
@@ -337,7 +356,9 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
 
       it('DTYPE_MISMATCH for a feed of the wrong dtype, showing the signature', async () => {
         const session = await create(locate('add.onnx'));
-        const error = await expectRejection(session.run({ a: float32([1, 2, 3], [1, 3]), b: new Tensor('int64', new BigInt64Array(3), [1, 3]) }));
+        const error = await expectRejection(
+          session.run({ a: float32([1, 2, 3], [1, 3]), b: new Tensor('int64', new BigInt64Array(3), [1, 3]) }),
+        );
         expect(error.code).toBe('DTYPE_MISMATCH');
         expect(error.field).toBe('feeds.b');
         expect(error.message).toContain('int64[1, 3]');
@@ -350,7 +371,9 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
         expect(rank.code).toBe('SHAPE_MISMATCH');
         expect(rank.field).toBe('feeds.a');
         expect(rank.message).toContain(formatSignature(session.inputMetadata));
-        const size = await expectRejection(session.run({ a: float32([1, 2, 3], [1, 3]), b: float32([1, 2, 3, 4], [1, 4]) }));
+        const size = await expectRejection(
+          session.run({ a: float32([1, 2, 3], [1, 3]), b: float32([1, 2, 3, 4], [1, 4]) }),
+        );
         expect(size.code).toBe('SHAPE_MISMATCH');
         expect(size.field).toBe('feeds.b');
         expect(size.message).toContain('float32[1, 4]');
@@ -387,7 +410,9 @@ export function describeBackendConformance(name: string, setup: () => Conformanc
       it('ABORTED for a load whose signal was aborted', async () => {
         const controller = new AbortController();
         controller.abort();
-        const error = await expectRejection(target.backend.createSession(locate('add.onnx'), { ...target.sessionOptions, signal: controller.signal }));
+        const error = await expectRejection(
+          target.backend.createSession(locate('add.onnx'), { ...target.sessionOptions, signal: controller.signal }),
+        );
         expect(error.code).toBe('ABORTED');
       });
     });

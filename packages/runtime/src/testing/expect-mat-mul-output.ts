@@ -33,6 +33,9 @@ export function expectMatMulOutput(y: RuntimeTensor | undefined, x: ArrayLike<nu
   const expected = matMulReference(x, weights);
   expect(actual.length).toBe(expected.length);
   for (let index = 0; index < expected.length; index++) {
-    expect(Math.abs(actual[index]! - expected[index]!), `element ${index}: ${actual[index]} vs ${expected[index]}`).toBeLessThanOrEqual(FLOAT32_TOLERANCE);
+    expect(
+      Math.abs(actual[index]! - expected[index]!),
+      `element ${index}: ${actual[index]} vs ${expected[index]}`,
+    ).toBeLessThanOrEqual(FLOAT32_TOLERANCE);
   }
 }

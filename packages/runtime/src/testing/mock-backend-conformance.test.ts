@@ -9,9 +9,20 @@ import { type MockModel, createMockBackend } from './mock-backend.js';
 
 const models = buildConformanceModels();
 
-function map<T extends 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool'>(tensor: Tensor, dtype: T, fn: (value: never) => unknown): Tensor<T> {
+function map<T extends 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool'>(
+  tensor: Tensor,
+  dtype: T,
+  fn: (value: never) => unknown,
+): Tensor<T> {
   const data = Array.from(tensor.data as ArrayLike<unknown>, (value) => fn(value as never));
-  const typed = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array }[dtype];
+  const typed = {
+    float32: Float32Array,
+    int64: BigInt64Array,
+    int32: Int32Array,
+    int8: Int8Array,
+    uint8: Uint8Array,
+    bool: Uint8Array,
+  }[dtype];
   return new Tensor(dtype, (typed as unknown as { from(values: unknown[]): never }).from(data), tensor.dims);
 }
 
@@ -21,7 +32,8 @@ function matmul(x: Tensor): Tensor<'float32'> {
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < 3; column++) {
       let sum = 0;
-      for (let inner = 0; inner < 4; inner++) sum += (x.data[row * 4 + inner] as number) * models.weights.w[inner * 3 + column]!;
+      for (let inner = 0; inner < 4; inner++)
+        sum += (x.data[row * 4 + inner] as number) * models.weights.w[inner * 3 + column]!;
       out[row * 3 + column] = sum + models.weights.bias[column]!;
     }
   }
@@ -43,7 +55,13 @@ const scripts = new Map<Uint8Array, MockModel>([
         { name: 'b', dtype: 'float32', shape: ['batch', 3] },
       ],
       outputs: [{ name: 'c', dtype: 'float32', shape: ['batch', 3] }],
-      run: (feeds) => ({ c: new Tensor('float32', (feeds.a!.data as Float32Array).map((value, index) => value + (feeds.b!.data as Float32Array)[index]!), feeds.a!.dims) }),
+      run: (feeds) => ({
+        c: new Tensor(
+          'float32',
+          (feeds.a!.data as Float32Array).map((value, index) => value + (feeds.b!.data as Float32Array)[index]!),
+          feeds.a!.dims,
+        ),
+      }),
     },
   ],
   [models.matmul, matmulScript],
@@ -82,7 +100,10 @@ const scripts = new Map<Uint8Array, MockModel>([
         { name: 'f16_out', dtype: 'float16', shape: [2, 2] },
         { name: 'f16_as_f32', dtype: 'float32', shape: [2, 2] },
       ],
-      run: (feeds) => ({ f16_out: feeds.f16!, f16_as_f32: new Tensor('float32', float16ToFloat32(feeds.f16!.data as Uint16Array), feeds.f16!.dims) }),
+      run: (feeds) => ({
+        f16_out: feeds.f16!,
+        f16_as_f32: new Tensor('float32', float16ToFloat32(feeds.f16!.data as Uint16Array), feeds.f16!.dims),
+      }),
     },
   ],
   [
@@ -105,14 +126,19 @@ const scripts = new Map<Uint8Array, MockModel>([
         { name: 'doubled', dtype: 'float32', shape: [1, 'sequence', 2] },
       ],
       run: ({ past, current }) => ({
-        present: new Tensor('float32', Float32Array.from([...(past!.data as Float32Array), ...(current!.data as Float32Array)]), [1, past!.dims[1]! + current!.dims[1]!, 2]),
+        present: new Tensor(
+          'float32',
+          Float32Array.from([...(past!.data as Float32Array), ...(current!.data as Float32Array)]),
+          [1, past!.dims[1]! + current!.dims[1]!, 2],
+        ),
         doubled: map(current!, 'float32', (value: number) => value * 2),
       }),
     },
   ],
 ]);
 
-const sameBytes = (left: Uint8Array, right: Uint8Array): boolean => left.length === right.length && left.every((byte, index) => byte === right[index]);
+const sameBytes = (left: Uint8Array, right: Uint8Array): boolean =>
+  left.length === right.length && left.every((byte, index) => byte === right[index]);
 
 /** Files the suite placed, by `mock://<folder>/<name>`. */
 const files = new Map<string, Uint8Array>();
@@ -132,15 +158,22 @@ function pickModel(model: ModelFile, options: SessionOptions): MockModel | undef
   const summary = inspectOnnxModel(bytes);
   const script = [...scripts].find(([candidate]) => sameBytes(candidate, bytes))?.[1];
   if (summary === undefined || script === undefined) {
-    throw new VideoLlavaError('INVALID_FILE', `The mock backend cannot load ${location ?? 'the model bytes'}.`, { ...(location === undefined ? {} : { file: location }), expected: 'a conformance model' });
+    throw new VideoLlavaError('INVALID_FILE', `The mock backend cannot load ${location ?? 'the model bytes'}.`, {
+      ...(location === undefined ? {} : { file: location }),
+      expected: 'a conformance model',
+    });
   }
   const given = (options.externalData ?? []).map((entry) => (typeof entry === 'string' ? { path: entry } : entry));
   for (const name of new Set([...summary.externalDataFiles, ...given.map((entry) => entry.path)])) {
     const data = given.find((entry) => entry.path === name)?.data;
     const beside = location === undefined ? undefined : new URL(name, location).href;
     const found = data === undefined ? (beside === undefined ? undefined : files.get(beside)) : bytesOf(data);
-    if (found === undefined) throw new VideoLlavaError('FILE_NOT_FOUND', `The external data file ${beside ?? name} does not exist.`, { file: beside ?? name });
-    if (!sameBytes(found, models.externalDataFile)) throw new VideoLlavaError('INVALID_FILE', `${name} is not the conformance data file.`, { file: name });
+    if (found === undefined)
+      throw new VideoLlavaError('FILE_NOT_FOUND', `The external data file ${beside ?? name} does not exist.`, {
+        file: beside ?? name,
+      });
+    if (!sameBytes(found, models.externalDataFile))
+      throw new VideoLlavaError('INVALID_FILE', `${name} is not the conformance data file.`, { file: name });
   }
   return script;
 }

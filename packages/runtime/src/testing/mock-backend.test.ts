@@ -17,8 +17,19 @@ const decoder: MockModel = {
     const [batch, sequence] = feeds.input_ids!.dims as [number, number];
     const past = feeds.past!;
     return {
-      logits: new Tensor('float32', new Float32Array(batch * sequence * 4).fill(context.runIndex), [batch, sequence, 4]),
-      present: new Tensor('float32', Float32Array.from([...(past.data as Float32Array), ...Array.from({ length: batch * sequence }, () => context.runIndex)]), [batch, past.dims[1]! + sequence]),
+      logits: new Tensor('float32', new Float32Array(batch * sequence * 4).fill(context.runIndex), [
+        batch,
+        sequence,
+        4,
+      ]),
+      present: new Tensor(
+        'float32',
+        Float32Array.from([
+          ...(past.data as Float32Array),
+          ...Array.from({ length: batch * sequence }, () => context.runIndex),
+        ]),
+        [batch, past.dims[1]! + sequence],
+      ),
     };
   },
 };
@@ -53,11 +64,19 @@ describe('createMockBackend', () => {
   });
 
   it('reports the first execution provider asked for, and refuses unknown ones', async () => {
-    const backend = createMockBackend({ models: { 'decoder.onnx': decoder }, name: 'scripted', executionProviders: ['cpu', 'webgpu'] });
+    const backend = createMockBackend({
+      models: { 'decoder.onnx': decoder },
+      name: 'scripted',
+      executionProviders: ['cpu', 'webgpu'],
+    });
     expect(backend.name).toBe('scripted');
     expect(backend.capabilities.defaultExecutionProviders).toEqual(['cpu']);
-    expect((await backend.createSession('decoder.onnx', { executionProviders: ['webgpu', 'cpu'] })).executionProvider).toBe('webgpu');
-    expect((await expectRejection(backend.createSession('decoder.onnx', { executionProviders: ['cuda'] }))).field).toBe('options.executionProviders[0]');
+    expect(
+      (await backend.createSession('decoder.onnx', { executionProviders: ['webgpu', 'cpu'] })).executionProvider,
+    ).toBe('webgpu');
+    expect((await expectRejection(backend.createSession('decoder.onnx', { executionProviders: ['cuda'] }))).field).toBe(
+      'options.executionProviders[0]',
+    );
   });
 
   it('FILE_NOT_FOUND for a model it does not know, listing those it does', async () => {
@@ -87,7 +106,10 @@ describe('createMockBackend', () => {
   it('turns a script that returns the wrong output into a RUNTIME_ERROR that names it', async () => {
     const backend = createMockBackend({
       models: {
-        'bad.onnx': { ...decoder, run: () => ({ logits: Tensor.zeros('float32', [1, 1, 5]), present: Tensor.zeros('float32', [1, 1]) }) },
+        'bad.onnx': {
+          ...decoder,
+          run: () => ({ logits: Tensor.zeros('float32', [1, 1, 5]), present: Tensor.zeros('float32', [1, 1]) }),
+        },
         'missing.onnx': { ...decoder, run: () => ({ present: Tensor.zeros('float32', [1, 1]) }) },
       },
     });
@@ -101,7 +123,9 @@ describe('createMockBackend', () => {
 
   it('checks feeds and output locations like a real backend', async () => {
     const backend = createMockBackend({ models: { 'decoder.onnx': decoder } });
-    expect((await expectRejection(backend.createSession('decoder.onnx', { outputLocation: { cache: 'device' } }))).field).toBe('options.outputLocation.cache');
+    expect(
+      (await expectRejection(backend.createSession('decoder.onnx', { outputLocation: { cache: 'device' } }))).field,
+    ).toBe('options.outputLocation.cache');
     const session = await backend.createSession('decoder.onnx');
     const error = await expectRejection(session.run({ input_ids: ids(1) }));
     expect(error.code).toBe('INVALID_ARGUMENT');

@@ -29,7 +29,10 @@ export interface MockModel {
    * Computes the outputs from the feeds (device feeds arrive downloaded). Return CPU tensors; the mock checks
    * each requested one against {@link outputs} and keeps those asked to stay on the device as device tensors.
    */
-  run(feeds: Readonly<Record<string, Tensor>>, context: MockRunContext): Record<string, Tensor> | Promise<Record<string, Tensor>>;
+  run(
+    feeds: Readonly<Record<string, Tensor>>,
+    context: MockRunContext,
+  ): Record<string, Tensor> | Promise<Record<string, Tensor>>;
 }
 
 /** One run the mock saw. */
@@ -101,8 +104,15 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
   const sessions: { model: string; options: SessionOptions; session: InferenceSession }[] = [];
   let liveDeviceTensors = 0;
 
-  const findModel = (model: ModelFile, sessionOptions: SessionOptions): { key: string; script: MockModel | undefined } => {
-    if (typeof options.models === 'function') return { key: describeModelFile(model).file ?? describeModelFile(model).model, script: options.models(model, sessionOptions) };
+  const findModel = (
+    model: ModelFile,
+    sessionOptions: SessionOptions,
+  ): { key: string; script: MockModel | undefined } => {
+    if (typeof options.models === 'function')
+      return {
+        key: describeModelFile(model).file ?? describeModelFile(model).model,
+        script: options.models(model, sessionOptions),
+      };
     const key = typeof model === 'string' || model instanceof URL ? model.toString() : '';
     return { key, script: Object.hasOwn(options.models, key) ? options.models[key] : undefined };
   };
@@ -110,9 +120,19 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
   const checkOutput = (script: MockModel, key: string, outputName: string, value: unknown): Tensor => {
     const declared = script.outputs.find((output) => output.name === outputName)!;
     const expected = formatType(declared.dtype, declared.shape);
-    if (!isCpuTensor(value)) throw new Error(`the mock model ${key} returned ${describeValue(value)} for output ${JSON.stringify(outputName)}; expected a Tensor ${expected}.`);
-    const fits = value.dtype === declared.dtype && (declared.shape.length === 0 || (value.dims.length === declared.shape.length && declared.shape.every((dim, axis) => typeof dim !== 'number' || dim === value.dims[axis])));
-    if (!fits) throw new Error(`the mock model ${key} returned ${value.toString()} for output ${JSON.stringify(outputName)}; expected ${expected}.`);
+    if (!isCpuTensor(value))
+      throw new Error(
+        `the mock model ${key} returned ${describeValue(value)} for output ${JSON.stringify(outputName)}; expected a Tensor ${expected}.`,
+      );
+    const fits =
+      value.dtype === declared.dtype &&
+      (declared.shape.length === 0 ||
+        (value.dims.length === declared.shape.length &&
+          declared.shape.every((dim, axis) => typeof dim !== 'number' || dim === value.dims[axis])));
+    if (!fits)
+      throw new Error(
+        `the mock model ${key} returned ${value.toString()} for output ${JSON.stringify(outputName)}; expected ${expected}.`,
+      );
     return value;
   };
 
@@ -130,13 +150,22 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
       throwIfLoadAborted(sessionOptions.signal, description.model);
       const { key, script } = findModel(model, sessionOptions);
       if (script === undefined) {
-        throw new VideoLlavaError('FILE_NOT_FOUND', `The mock backend has no model ${describeValue(description.file ?? description.model)}.`, {
-          ...(description.file === undefined ? {} : { file: description.file }),
-          expected: typeof options.models === 'function' ? 'a model the models function knows' : Object.keys(options.models),
-          actual: description.file ?? description.model,
-        });
+        throw new VideoLlavaError(
+          'FILE_NOT_FOUND',
+          `The mock backend has no model ${describeValue(description.file ?? description.model)}.`,
+          {
+            ...(description.file === undefined ? {} : { file: description.file }),
+            expected:
+              typeof options.models === 'function' ? 'a model the models function knows' : Object.keys(options.models),
+            actual: description.file ?? description.model,
+          },
+        );
       }
-      const outputLocations = resolveOutputLocations(sessionOptions.outputLocation, script.outputs.map((output) => output.name), description.model);
+      const outputLocations = resolveOutputLocations(
+        sessionOptions.outputLocation,
+        script.outputs.map((output) => output.name),
+        description.model,
+      );
       let runIndex = 0;
       const session = createInferenceSession(
         {
@@ -146,7 +175,8 @@ export function createMockBackend(options: MockBackendOptions): MockBackend {
           outputLocations,
           async run(feeds, outputNames) {
             const cpuFeeds: Record<string, Tensor> = {};
-            for (const [inputName, value] of Object.entries(feeds)) cpuFeeds[inputName] = DeviceTensor.isInstance(value) ? await value.download() : (value as Tensor);
+            for (const [inputName, value] of Object.entries(feeds))
+              cpuFeeds[inputName] = DeviceTensor.isInstance(value) ? await value.download() : (value as Tensor);
             runs.push({ model: key, feeds: cpuFeeds, outputs: outputNames });
             const produced = await script.run(cpuFeeds, { outputs: outputNames, runIndex: runIndex++, model: key });
             const result: Record<string, RuntimeTensor> = {};

@@ -20,7 +20,10 @@ function onnxruntimeWebFolder(): string {
 export interface TestTab {
   page: Page;
   /** Calls a function of the page's `__videoLlavaPage` with one JSON argument list. */
-  call<K extends keyof VideoLlavaTestPage>(name: K, ...args: Parameters<VideoLlavaTestPage[K]>): Promise<Awaited<ReturnType<VideoLlavaTestPage[K]>>>;
+  call<K extends keyof VideoLlavaTestPage>(
+    name: K,
+    ...args: Parameters<VideoLlavaTestPage[K]>
+  ): Promise<Awaited<ReturnType<VideoLlavaTestPage[K]>>>;
   /** Console errors and uncaught errors of the page. */
   consoleErrors: string[];
   /** The URLs of the workers the page started. */
@@ -58,7 +61,10 @@ async function openTab(browser: Browser, url: string): Promise<TestTab> {
     consoleErrors,
     workers,
     call: ((name: string, ...args: unknown[]) =>
-      page.evaluate(([method, list]) => (globalThis as unknown as Global).__videoLlavaPage[method]!(...list), [name, args] as const)) as TestTab['call'],
+      page.evaluate(([method, list]) => (globalThis as unknown as Global).__videoLlavaPage[method]!(...list), [
+        name,
+        args,
+      ] as const)) as TestTab['call'],
   };
 }
 
@@ -69,12 +75,14 @@ async function openTab(browser: Browser, url: string): Promise<TestTab> {
 export async function openChromiumPage(folders: Readonly<Record<string, string>>): Promise<ChromiumPage> {
   const script = await bundlePage();
   const ortFolder = onnxruntimeWebFolder();
-  const html = '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>';
+  const html =
+    '<!doctype html><meta charset="utf-8"><title>video-llava/web</title><script type="module" src="/page.js"></script>';
   const page = { body: html, type: 'text/html; charset=utf-8' };
   const server = await startStaticServer({
     routes: { '/': page, '/isolated': page, '/page.js': script },
     folders: Object.fromEntries(Object.entries(folders).map(([name, folder]) => [`/${name}/`, folder])),
-    resolve: (path) => (/^\/ort-wasm[\w.-]*\.(wasm|mjs)$/.test(path) ? { file: join(ortFolder, path.slice(1)) } : undefined),
+    resolve: (path) =>
+      /^\/ort-wasm[\w.-]*\.(wasm|mjs)$/.test(path) ? { file: join(ortFolder, path.slice(1)) } : undefined,
     // Only /isolated is a cross-origin isolated document; everything it loads (workers included) says so too.
     crossOriginIsolated: (path) => path !== '/',
   });

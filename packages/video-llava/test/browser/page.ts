@@ -3,8 +3,21 @@
 // plain data (ids, text, progress events, base64 frames), so it crosses playwright's page.evaluate as it is.
 import { Tensor } from '@video-llava/core';
 import { createWebBackend } from '@video-llava/runtime-web';
-import { type Backend, DeviceTensor, type InferenceSession, type RuntimeTensor, type SessionOptions } from '@video-llava/runtime';
-import { type GenerationStep, type ProgressEvent, VideoLlava, VideoLlavaError, type VideoLlavaRequest, webPlatform } from 'video-llava/web';
+import {
+  type Backend,
+  DeviceTensor,
+  type InferenceSession,
+  type RuntimeTensor,
+  type SessionOptions,
+} from '@video-llava/runtime';
+import {
+  type GenerationStep,
+  type ProgressEvent,
+  VideoLlava,
+  VideoLlavaError,
+  type VideoLlavaRequest,
+  webPlatform,
+} from 'video-llava/web';
 
 /** Where the pixel values of a case come from: raw little-endian float32 at `url`, shaped `dims`. */
 export interface PixelFile {
@@ -75,10 +88,12 @@ const noteDevice = (devices: string[], device: string): void => void (devices.in
 /** The decoder's session, recording in `record` where its cache comes from and goes to at every run. */
 function recordingDecoder(session: InferenceSession, record: CacheRecord): InferenceSession {
   const run: InferenceSession['run'] = async (feeds, options) => {
-    for (const [name, value] of Object.entries(feeds)) if (name.startsWith('past_key_values.') && value.dims[2] !== 0) noteDevice(record.inputDevices, deviceOf(value));
+    for (const [name, value] of Object.entries(feeds))
+      if (name.startsWith('past_key_values.') && value.dims[2] !== 0) noteDevice(record.inputDevices, deviceOf(value));
     const outputs = await session.run(feeds, options);
     record.decoderRuns++;
-    for (const [name, value] of Object.entries(outputs)) if (name.startsWith('present.')) noteDevice(record.outputDevices, deviceOf(value));
+    for (const [name, value] of Object.entries(outputs))
+      if (name.startsWith('present.')) noteDevice(record.outputDevices, deviceOf(value));
     return outputs;
   };
   // Bound to the session itself: its getters and methods read private fields
@@ -93,8 +108,14 @@ function recordingDecoder(session: InferenceSession, record: CacheRecord): Infer
 const keptLogits = new Map<string, Float32Array[]>();
 
 function describeError(error: unknown): PageError {
-  if (VideoLlavaError.isInstance(error)) return { error: { code: error.code, message: error.message, field: error.field, file: error.file } };
-  return { error: { code: 'NOT_A_VIDEO_LLAVA_ERROR', message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) } };
+  if (VideoLlavaError.isInstance(error))
+    return { error: { code: error.code, message: error.message, field: error.field, file: error.file } };
+  return {
+    error: {
+      code: 'NOT_A_VIDEO_LLAVA_ERROR',
+      message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error),
+    },
+  };
 }
 
 async function attempt<T>(work: () => Promise<T>): Promise<T | PageError> {
@@ -107,7 +128,8 @@ async function attempt<T>(work: () => Promise<T>): Promise<T | PageError> {
 
 function toBase64(bytes: Uint8Array): string {
   let text = '';
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) text += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  for (let offset = 0; offset < bytes.length; offset += 0x8000)
+    text += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
   return btoa(text);
 }
 
@@ -119,7 +141,8 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
 
 /** What `generate` takes for a medium: a pixel tensor, a URL string or a Blob. */
 async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string | Blob | ImageBitmap> {
-  if ('pixels' in media) return new Tensor('float32', new Float32Array(await fetchBytes(media.pixels.url)), media.pixels.dims);
+  if ('pixels' in media)
+    return new Tensor('float32', new Float32Array(await fetchBytes(media.pixels.url)), media.pixels.dims);
   if ('url' in media) return media.url;
   if ('bitmapOf' in media) return createImageBitmap(new Blob([await fetchBytes(media.bitmapOf)]));
   return new Blob([await fetchBytes(media.blobOf)]);
@@ -131,8 +154,16 @@ async function mediaInput(media: PageMedia): Promise<Tensor<'float32'> | string 
  * the page's script, that script is the page's (where onnxruntime-web initializes lazily, on first use, so the
  * workers never answer and the first session never loads).
  */
-function recordingBackend(providers: string[], decoderCacheLocations: string[], cache: CacheRecord, threads: number | undefined): Backend {
-  const backend = threads === undefined ? webPlatform.createBackend() : createWebBackend({ threads, wasmPaths: new URL('/', location.href).href });
+function recordingBackend(
+  providers: string[],
+  decoderCacheLocations: string[],
+  cache: CacheRecord,
+  threads: number | undefined,
+): Backend {
+  const backend =
+    threads === undefined
+      ? webPlatform.createBackend()
+      : createWebBackend({ threads, wasmPaths: new URL('/', location.href).href });
   return {
     ...backend,
     async createSession(model, options) {
@@ -140,7 +171,8 @@ function recordingBackend(providers: string[], decoderCacheLocations: string[], 
       const file = String(model).split('/').pop()!;
       providers.push(`${file}: ${session.executionProvider}`);
       if (!file.startsWith('decoder_model_merged')) return session;
-      for (const [name, location] of Object.entries(session.outputLocations)) if (name.startsWith('present.')) noteDevice(decoderCacheLocations, location);
+      for (const [name, location] of Object.entries(session.outputLocations))
+        if (name.startsWith('present.')) noteDevice(decoderCacheLocations, location);
       return recordingDecoder(session, cache);
     },
   };
@@ -151,7 +183,13 @@ const page = {
    * Loads the model at `url` under `name`, on the execution providers given (the backend's default without),
    * aborting the load when a progress event of `abortWhen` comes; with WebAssembly `threads` when given.
    */
-  load(name: string, url: string, executionProviders?: string[], abortWhen?: { stage: string; file: string }, threads?: number) {
+  load(
+    name: string,
+    url: string,
+    executionProviders?: string[],
+    abortWhen?: { stage: string; file: string },
+    threads?: number,
+  ) {
     return attempt(async () => {
       const progress: ProgressEvent[] = [];
       const providers: string[] = [];
@@ -182,7 +220,9 @@ const page = {
     return attempt(async (): Promise<PageAnswer> => {
       const model = models.get(request.model);
       if (!model) throw new Error(`no model ${request.model} loaded`);
-      const videos = request.videos && (await Promise.all(request.videos.map(mediaInput))).map((video) => video as Exclude<typeof video, ImageBitmap>);
+      const videos =
+        request.videos &&
+        (await Promise.all(request.videos.map(mediaInput))).map((video) => video as Exclude<typeof video, ImageBitmap>);
       const images = request.images && (await Promise.all(request.images.map(mediaInput)));
       const progress: ProgressEvent[] = [];
       const cache = cacheRecords.get(request.model)!;
@@ -218,11 +258,27 @@ const page = {
       if (request.stream) {
         deltas = [];
         const stream = model.stream(generation);
-        for await (const delta of stream) deltas.push({ tokenId: delta.tokenId, text: delta.text, ...(delta.finishReason ? { finishReason: delta.finishReason } : {}) });
+        for await (const delta of stream)
+          deltas.push({
+            tokenId: delta.tokenId,
+            text: delta.text,
+            ...(delta.finishReason ? { finishReason: delta.finishReason } : {}),
+          });
         answer = await stream.result;
       } else answer = await model.generate(generation);
       if (request.keepLogits !== undefined) keptLogits.set(request.keepLogits, logits);
-      return { ids: answer.ids, sequences: answer.sequences.map((sequence) => sequence.ids), text: answer.text, finishReason: answer.finishReason, topLogits, ...(deltas ? { deltas } : {}), progress, cache: structuredClone(cache), stepTimes, milliseconds: performance.now() - started };
+      return {
+        ids: answer.ids,
+        sequences: answer.sequences.map((sequence) => sequence.ids),
+        text: answer.text,
+        finishReason: answer.finishReason,
+        topLogits,
+        ...(deltas ? { deltas } : {}),
+        progress,
+        cache: structuredClone(cache),
+        stepTimes,
+        milliseconds: performance.now() - started,
+      };
     });
   },
 
@@ -247,8 +303,15 @@ const page = {
   /** Decodes a video as `video-llava/web` does (the checkpoint's 8 frames), as base64 RGB. */
   decodeVideo(url: string) {
     return attempt(async () => {
-      const video = (await webPlatform.loadVideo(url, { numFrames: 8 })) as { frames: Tensor<'uint8'>; indices: number[] };
-      return { dims: [...video.frames.dims], indices: video.indices, frames: toBase64(video.frames.data as Uint8Array) };
+      const video = (await webPlatform.loadVideo(url, { numFrames: 8 })) as {
+        frames: Tensor<'uint8'>;
+        indices: number[];
+      };
+      return {
+        dims: [...video.frames.dims],
+        indices: video.indices,
+        frames: toBase64(video.frames.data as Uint8Array),
+      };
     });
   },
 

@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureDifference, tinyFixture } from '@video-llava/test-utils';
-import { type StaticServer, bundleForBrowser, chromiumPath, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
+import {
+  type StaticServer,
+  bundleForBrowser,
+  chromiumPath,
+  launchChromium,
+  startStaticServer,
+} from '@video-llava/test-utils/chromium';
 import { type TestVideos, makeTestVideos } from '../../test/ffmpeg-fixtures.js';
 import { loadVideo as loadVideoWithFfmpeg } from '../node.js';
 
@@ -41,8 +47,14 @@ beforeAll(async () => {
   const script = await bundleForBrowser(join(here, '../../test/browser-page.ts'));
   // the videos untyped and without byte ranges: the decoders get each file whole
   server = await startStaticServer({
-    routes: { '/': { body: '<!doctype html><script type="module" src="/page.js"></script>', type: 'text/html' }, '/page.js': { body: script, type: 'text/javascript' } },
-    resolve: (path) => (path.startsWith('/videos/') ? { file: join(videos.directory, basename(path)), type: 'application/octet-stream' } : undefined),
+    routes: {
+      '/': { body: '<!doctype html><script type="module" src="/page.js"></script>', type: 'text/html' },
+      '/page.js': { body: script, type: 'text/javascript' },
+    },
+    resolve: (path) =>
+      path.startsWith('/videos/')
+        ? { file: join(videos.directory, basename(path)), type: 'application/octet-stream' }
+        : undefined,
     ranges: false,
   });
   origin = server.origin.replace(/\/$/, '');
@@ -59,9 +71,16 @@ afterAll(async () => {
   videos?.remove();
 });
 
-function run(file: string, options: Record<string, unknown> = {}, as: 'blob' | 'bytes' | 'url' = 'blob'): Promise<PageResult> {
+function run(
+  file: string,
+  options: Record<string, unknown> = {},
+  as: 'blob' | 'bytes' | 'url' = 'blob',
+): Promise<PageResult> {
   return page.evaluate(
-    ([url, options, as]) => (globalThis as unknown as { runLoadVideo: (url: string, options: unknown, as: string) => Promise<PageResult> }).runLoadVideo(url, options, as),
+    ([url, options, as]) =>
+      (
+        globalThis as unknown as { runLoadVideo: (url: string, options: unknown, as: string) => Promise<PageResult> }
+      ).runLoadVideo(url, options, as),
     [`${origin}/videos/${basename(file)}`, options, as] as const,
   );
 }
@@ -89,8 +108,12 @@ describe('browser loadVideo (chromium)', () => {
       const difference = measureDifference(framesOf(result), reference.frames.data as Uint8Array);
       expect(difference.meanAbsDifference).toBeLessThanOrEqual(1);
       // a neighbouring frame is much further away: the frames are the right ones
-      const neighbour = await loadVideoWithFfmpeg(videos.h264, { indices: reference.indices.map((index) => index + 1) });
-      expect(measureDifference(framesOf(result), neighbour.frames.data as Uint8Array).meanAbsDifference).toBeGreaterThan(difference.meanAbsDifference * 2);
+      const neighbour = await loadVideoWithFfmpeg(videos.h264, {
+        indices: reference.indices.map((index) => index + 1),
+      });
+      expect(
+        measureDifference(framesOf(result), neighbour.frames.data as Uint8Array).meanAbsDifference,
+      ).toBeGreaterThan(difference.meanAbsDifference * 2);
     });
   }
 
@@ -100,7 +123,9 @@ describe('browser loadVideo (chromium)', () => {
     expect(vp9.totalFrames).toBe(12);
     expect(vp9.dims).toEqual([3, 48, 64, 3]);
     const reference = await loadVideoWithFfmpeg(videos.vp9, { numFrames: 3 });
-    expect(measureDifference(framesOf(vp9), reference.frames.data as Uint8Array).meanAbsDifference).toBeLessThanOrEqual(1);
+    expect(measureDifference(framesOf(vp9), reference.frames.data as Uint8Array).meanAbsDifference).toBeLessThanOrEqual(
+      1,
+    );
     const fromUrl = await run(videos.h264, { indices: [29, 0] }, 'url');
     expect(fromUrl.ok, fromUrl.message).toBe(true);
     expect(fromUrl.dims).toEqual([2, 240, 320, 3]);
@@ -109,7 +134,9 @@ describe('browser loadVideo (chromium)', () => {
     const editListReference = await loadVideoWithFfmpeg(videos.editList);
     expect(editList.totalFrames).toBe(editListReference.totalFrames);
     expect(editList.indices).toEqual(editListReference.indices);
-    expect(measureDifference(framesOf(editList), editListReference.frames.data as Uint8Array).meanAbsDifference).toBeLessThanOrEqual(1);
+    expect(
+      measureDifference(framesOf(editList), editListReference.frames.data as Uint8Array).meanAbsDifference,
+    ).toBeLessThanOrEqual(1);
   });
 
   it("says so when the browser cannot decode the codec: the fixture's MPEG-4 Part 2 video in chromium", async () => {
@@ -118,7 +145,13 @@ describe('browser loadVideo (chromium)', () => {
     copyFileSync(join(tinyFixture.video, 'sample_48f_320x240.mp4'), fixture);
     for (const decoder of ['auto', 'webcodecs', 'video-element'] as const) {
       const result = await run(fixture, { decoder });
-      expect(result, decoder).toMatchObject({ ok: false, code: 'UNSUPPORTED', field: 'codec', actual: 'mp4v', file: 'sample_48f_320x240.mp4' });
+      expect(result, decoder).toMatchObject({
+        ok: false,
+        code: 'UNSUPPORTED',
+        field: 'codec',
+        actual: 'mp4v',
+        file: 'sample_48f_320x240.mp4',
+      });
       expect(result.message, decoder).toContain('mp4v video');
     }
   });
@@ -130,12 +163,23 @@ describe('browser loadVideo (chromium)', () => {
     const empty = await run(videos.empty);
     expect(empty).toMatchObject({ ok: false, code: 'INVALID_FILE', file: basename(videos.empty) });
     const audio = await run(videos.audioOnly);
-    expect(audio).toMatchObject({ ok: false, code: 'INVALID_FILE', field: 'video stream', file: basename(videos.audioOnly) });
+    expect(audio).toMatchObject({
+      ok: false,
+      code: 'INVALID_FILE',
+      field: 'video stream',
+      file: basename(videos.audioOnly),
+    });
     expect(audio.message).toContain('no video stream');
   });
 
   it('samples a clip shorter than numFrames with repeated frames and a FRAMES_REPEATED warning, as the Node loader does', async () => {
     const short = await run(videos.short, { numFrames: 8 });
-    expect(short).toMatchObject({ ok: true, totalFrames: 5, indices: [0, 0, 1, 1, 2, 3, 3, 4], dims: [8, 48, 64, 3], warnings: ['FRAMES_REPEATED'] });
+    expect(short).toMatchObject({
+      ok: true,
+      totalFrames: 5,
+      indices: [0, 0, 1, 1, 2, 3, 3, 4],
+      dims: [8, 48, 64, 3],
+      warnings: ['FRAMES_REPEATED'],
+    });
   });
 });

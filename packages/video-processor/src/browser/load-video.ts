@@ -1,4 +1,11 @@
-import { Tensor, VideoLlavaError, type VideoLlavaWarning, type WarningCallback, describeValue, throwIfAborted } from '@video-llava/core';
+import {
+  Tensor,
+  VideoLlavaError,
+  type VideoLlavaWarning,
+  type WarningCallback,
+  describeValue,
+  throwIfAborted,
+} from '@video-llava/core';
 import type { FrameSelection, LoadedVideo } from '../loaded-video.js';
 import { arrangeFrames, pickFrameIndices } from '../pick-frame-indices.js';
 
@@ -49,7 +56,8 @@ function sourceSize(source: BrowserVideoSource): number | undefined {
 function createInput(mediabunny: Mediabunny, source: BrowserVideoSource): InstanceType<Mediabunny['Input']> {
   let inputSource;
   if (source instanceof Blob) inputSource = new mediabunny.BlobSource(source);
-  else if (source instanceof ArrayBuffer || source instanceof Uint8Array) inputSource = new mediabunny.BufferSource(source);
+  else if (source instanceof ArrayBuffer || source instanceof Uint8Array)
+    inputSource = new mediabunny.BufferSource(source);
   else inputSource = new mediabunny.UrlSource(source);
   return new mediabunny.Input({ source: inputSource, formats: mediabunny.ALL_FORMATS });
 }
@@ -58,7 +66,11 @@ function createInput(mediabunny: Mediabunny, source: BrowserVideoSource): Instan
  * The presentation timeline of the track's frames: every packet's timestamp, sorted (B-frames reordered), without
  * the frames an edit list hides (those that start before time 0), as FFmpeg drops them.
  */
-async function frameTimeline(mediabunny: Mediabunny, track: Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>, signal: AbortSignal | undefined): Promise<FrameTime[]> {
+async function frameTimeline(
+  mediabunny: Mediabunny,
+  track: Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>,
+  signal: AbortSignal | undefined,
+): Promise<FrameTime[]> {
   const sink = new mediabunny.EncodedPacketSink(track!);
   const times: FrameTime[] = [];
   for await (const packet of sink.packets(undefined, undefined, { metadataOnly: true })) {
@@ -71,7 +83,9 @@ async function frameTimeline(mediabunny: Mediabunny, track: Awaited<ReturnType<I
 }
 
 /** The track's codec for messages: mediabunny's name, else the container's own identifier (e.g. `mp4v`). */
-async function codecName(track: NonNullable<Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>>): Promise<string> {
+async function codecName(
+  track: NonNullable<Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>>,
+): Promise<string> {
   const known = await track.getCodec();
   if (known) return known;
   const internal = await track.getInternalCodecId();
@@ -82,7 +96,10 @@ async function codecName(track: NonNullable<Awaited<ReturnType<InstanceType<Medi
 function rgbOf(draw: (context: OffscreenCanvasRenderingContext2D) => void, width: number, height: number): Uint8Array {
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb', alpha: false });
-  if (!context) throw new VideoLlavaError('UNSUPPORTED', 'This browser gives no 2D canvas context to read video frames with.', { field: 'OffscreenCanvas' });
+  if (!context)
+    throw new VideoLlavaError('UNSUPPORTED', 'This browser gives no 2D canvas context to read video frames with.', {
+      field: 'OffscreenCanvas',
+    });
   draw(context);
   const rgba = context.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data;
   const rgb = new Uint8Array(width * height * 3);
@@ -110,7 +127,11 @@ type VideoSampleInstance = InstanceType<Mediabunny['VideoSample']>;
  * BT.709, while FFmpeg (and so the Node path and the reference's OpenCV) converts such streams with BT.601, as
  * browsers' `<video>` does for them: without this the two paths would differ by about 7 levels.
  */
-async function asBt601(mediabunny: Mediabunny, sample: VideoSampleInstance, fullRange: boolean): Promise<VideoSampleInstance> {
+async function asBt601(
+  mediabunny: Mediabunny,
+  sample: VideoSampleInstance,
+  fullRange: boolean,
+): Promise<VideoSampleInstance> {
   const frame = sample.toVideoFrame();
   try {
     if (frame.format === null) return sample.clone();
@@ -134,7 +155,11 @@ async function asBt601(mediabunny: Mediabunny, sample: VideoSampleInstance, full
   }
 }
 
-async function decodeWithWebCodecs(mediabunny: Mediabunny, track: NonNullable<Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>>, target: DecodeTarget): Promise<Uint8Array> {
+async function decodeWithWebCodecs(
+  mediabunny: Mediabunny,
+  track: NonNullable<Awaited<ReturnType<InstanceType<Mediabunny['Input']>['getPrimaryVideoTrack']>>>,
+  target: DecodeTarget,
+): Promise<Uint8Array> {
   const { width, height, sorted, times, file } = target;
   const colorSpace = await track.getColorSpace();
   const retag = colorSpace.matrix === undefined || colorSpace.matrix === null;
@@ -148,7 +173,11 @@ async function decodeWithWebCodecs(mediabunny: Mediabunny, track: NonNullable<Aw
     try {
       throwIfAborted(target.signal, 'video decoding');
       if (sample === null) {
-        throw new VideoLlavaError('DECODE_FAILED', `${file}: frame ${sorted[position]} could not be decoded.`, { file, field: `indices`, actual: sorted[position] });
+        throw new VideoLlavaError('DECODE_FAILED', `${file}: frame ${sorted[position]} could not be decoded.`, {
+          file,
+          field: `indices`,
+          actual: sorted[position],
+        });
       }
       const drawable = retag ? await asBt601(mediabunny, sample, colorSpace.fullRange ?? false) : sample;
       try {
@@ -165,7 +194,11 @@ async function decodeWithWebCodecs(mediabunny: Mediabunny, track: NonNullable<Aw
     position++;
   }
   if (position !== sorted.length) {
-    throw new VideoLlavaError('DECODE_FAILED', `${file}: the decoder gave ${position} of the ${sorted.length} frames asked for.`, { file, expected: sorted.length, actual: position });
+    throw new VideoLlavaError(
+      'DECODE_FAILED',
+      `${file}: the decoder gave ${position} of the ${sorted.length} frames asked for.`,
+      { file, expected: sorted.length, actual: position },
+    );
   }
   return out;
 }
@@ -174,7 +207,11 @@ function once(target: EventTarget, event: string, signal: AbortSignal | undefine
   return new Promise((resolve, reject) => {
     const onError = (): void => {
       cleanup();
-      reject(new VideoLlavaError('DECODE_FAILED', `The <video> element could not play this video (${event}).`, { field: 'video element' }));
+      reject(
+        new VideoLlavaError('DECODE_FAILED', `The <video> element could not play this video (${event}).`, {
+          field: 'video element',
+        }),
+      );
     };
     const onAbort = (): void => {
       cleanup();
@@ -197,12 +234,16 @@ function once(target: EventTarget, event: string, signal: AbortSignal | undefine
 
 async function decodeWithVideoElement(source: BrowserVideoSource, target: DecodeTarget): Promise<Uint8Array> {
   if (typeof document === 'undefined') {
-    throw new VideoLlavaError('UNSUPPORTED', `${target.file}: this environment has neither WebCodecs for the codec nor a <video> element to decode with.`, {
-      file: target.file,
-      field: 'decoder',
-      expected: 'WebCodecs or a DOM',
-      actual: 'neither',
-    });
+    throw new VideoLlavaError(
+      'UNSUPPORTED',
+      `${target.file}: this environment has neither WebCodecs for the codec nor a <video> element to decode with.`,
+      {
+        file: target.file,
+        field: 'decoder',
+        expected: 'WebCodecs or a DOM',
+        actual: 'neither',
+      },
+    );
   }
   const { width, height, sorted, times, file } = target;
   const frameBytes = width * height * 3;
@@ -213,7 +254,8 @@ async function decodeWithVideoElement(source: BrowserVideoSource, target: Decode
     video.crossOrigin = 'anonymous';
     video.src = String(source);
   } else {
-    const blob = source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? new Uint8Array(source) : source]);
+    const blob =
+      source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? new Uint8Array(source) : source]);
     objectUrl = URL.createObjectURL(blob);
     video.src = objectUrl;
   }
@@ -271,18 +313,29 @@ async function decodeWithVideoElement(source: BrowserVideoSource, target: Decode
  *   `INVALID_ARGUMENT` when the video has fewer frames than asked (like the reference sampler); `DECODE_FAILED`;
  *   `UNSUPPORTED` when neither WebCodecs nor a `<video>` element can decode it; `ABORTED`
  */
-export async function loadVideo(source: BrowserVideoSource, options: BrowserLoadVideoOptions = {}): Promise<LoadedVideo> {
+export async function loadVideo(
+  source: BrowserVideoSource,
+  options: BrowserLoadVideoOptions = {},
+): Promise<LoadedVideo> {
   const file = describeSource(source);
   const decoder = options.decoder ?? 'auto';
   if (!['auto', 'webcodecs', 'video-element'].includes(decoder)) {
-    throw new VideoLlavaError('INVALID_ARGUMENT', `options.decoder should be 'auto', 'webcodecs' or 'video-element', found ${describeValue(decoder)}.`, {
-      field: 'decoder',
-      expected: ['auto', 'webcodecs', 'video-element'],
-      actual: decoder,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `options.decoder should be 'auto', 'webcodecs' or 'video-element', found ${describeValue(decoder)}.`,
+      {
+        field: 'decoder',
+        expected: ['auto', 'webcodecs', 'video-element'],
+        actual: decoder,
+      },
+    );
   }
   if (sourceSize(source) === 0) {
-    throw new VideoLlavaError('INVALID_FILE', `${file} is empty (0 bytes); expected a video file.`, { file, expected: 'a non-empty video file', actual: '0 bytes' });
+    throw new VideoLlavaError('INVALID_FILE', `${file} is empty (0 bytes); expected a video file.`, {
+      file,
+      expected: 'a non-empty video file',
+      actual: '0 bytes',
+    });
   }
   throwIfAborted(options.signal, 'video decoding');
   const mediabunny: Mediabunny = await import('mediabunny');
@@ -292,24 +345,42 @@ export async function loadVideo(source: BrowserVideoSource, options: BrowserLoad
     try {
       readable = await input.canRead();
     } catch (cause) {
-      throw new VideoLlavaError('INVALID_FILE', `${file} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`, { file, cause });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { file, cause },
+      );
     }
     if (!readable) {
-      throw new VideoLlavaError('INVALID_FILE', `${file} is not a video the demuxer reads (truncated, or not a video at all).`, {
-        file,
-        expected: 'a video file (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, ...)',
-        actual: 'unrecognised data',
-      });
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file} is not a video the demuxer reads (truncated, or not a video at all).`,
+        {
+          file,
+          expected: 'a video file (MP4/MOV, WebM/MKV, Ogg, MPEG-TS, ...)',
+          actual: 'unrecognised data',
+        },
+      );
     }
     const track = await input.getPrimaryVideoTrack();
     if (track === null) {
       const others = (await input.getTracks()).map((other) => other.type);
       const actual = others.length > 0 ? `only ${[...new Set(others)].join(' and ')} tracks` : 'no tracks';
-      throw new VideoLlavaError('INVALID_FILE', `${file} has no video stream (${actual}).`, { file, field: 'video stream', expected: 'a file with a video track', actual });
+      throw new VideoLlavaError('INVALID_FILE', `${file} has no video stream (${actual}).`, {
+        file,
+        field: 'video stream',
+        expected: 'a file with a video track',
+        actual,
+      });
     }
     const times = await frameTimeline(mediabunny, track, options.signal);
     if (times.length === 0) {
-      throw new VideoLlavaError('INVALID_FILE', `The video track of ${file} has no frames.`, { file, field: 'video stream', expected: 'at least one frame', actual: 0 });
+      throw new VideoLlavaError('INVALID_FILE', `The video track of ${file} has no frames.`, {
+        file,
+        field: 'video stream',
+        expected: 'at least one frame',
+        actual: 0,
+      });
     }
     const stats = await track.computePacketStats();
     const fps = stats.averagePacketRate > 0 ? stats.averagePacketRate : undefined;
@@ -326,12 +397,16 @@ export async function loadVideo(source: BrowserVideoSource, options: BrowserLoad
     const webCodecs = typeof VideoDecoder !== 'undefined' && (await track.canDecode());
     const codec = await codecName(track);
     if (decoder === 'webcodecs' && !webCodecs) {
-      throw new VideoLlavaError('UNSUPPORTED', `${file}: WebCodecs cannot decode this ${codec} video in this browser.`, {
-        file,
-        field: 'codec',
-        expected: 'a codec the browser decodes',
-        actual: codec,
-      });
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `${file}: WebCodecs cannot decode this ${codec} video in this browser.`,
+        {
+          file,
+          field: 'codec',
+          expected: 'a codec the browser decodes',
+          actual: codec,
+        },
+      );
     }
     let decoded: Uint8Array;
     if (decoder === 'video-element' || !webCodecs) {
@@ -351,7 +426,12 @@ export async function loadVideo(source: BrowserVideoSource, options: BrowserLoad
     }
     return {
       file,
-      frames: new Tensor('uint8', arrangeFrames(decoded, sorted, indices, width * height * 3), [indices.length, height, width, 3]),
+      frames: new Tensor('uint8', arrangeFrames(decoded, sorted, indices, width * height * 3), [
+        indices.length,
+        height,
+        width,
+        3,
+      ]),
       indices,
       totalFrames: times.length,
       fps,

@@ -25,7 +25,8 @@ describe('the damaged-media corpus', () => {
       try {
         outcome = await loadVideo(item.file, { onWarning: (warning) => heard.push(warning) });
       } catch (error) {
-        if (!VideoLlavaError.isInstance(error)) throw new Error(`${item.name} (${item.about}): not a VideoLlavaError: ${String(error)}`);
+        if (!VideoLlavaError.isInstance(error))
+          throw new Error(`${item.name} (${item.about}): not a VideoLlavaError: ${String(error)}`);
         outcome = error;
       }
       const label = `${item.name} (${item.about})`;
@@ -53,12 +54,16 @@ describe('the damaged-media corpus', () => {
           expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `${label} frame ${index}`).toBe(0);
         });
       } else {
-        expect(heard.map((warning) => warning.code), label).toEqual(item.expected.warnings);
+        expect(
+          heard.map((warning) => warning.code),
+          label,
+        ).toEqual(item.expected.warnings);
         for (const warning of heard) {
           expect(warning.file, label).toBe(item.file);
           expect(warning.message, label).toContain(item.file);
         }
-        if (item.expected.maxTotalFrames !== undefined) expect(video.totalFrames, label).toBeLessThanOrEqual(item.expected.maxTotalFrames);
+        if (item.expected.maxTotalFrames !== undefined)
+          expect(video.totalFrames, label).toBeLessThanOrEqual(item.expected.maxTotalFrames);
       }
       const { pixelValuesVideos } = processor.preprocess(video);
       expect(pixelValuesVideos.dims, label).toEqual([1, 8, 3, 224, 224]);
@@ -71,7 +76,9 @@ describe('the damaged-media corpus', () => {
     const video = await loadVideo(truncated.file);
     expect(video.warnings).toHaveLength(1);
     const warning = video.warnings![0]!;
-    expect(warning.message).toMatch(/only \d+ frames \([\d.]+ s\) of the about 60 frames \(6\.00 s\) it declares could be read/);
+    expect(warning.message).toMatch(
+      /only \d+ frames \([\d.]+ s\) of the about 60 frames \(6\.00 s\) it declares could be read/,
+    );
     expect(warning.expected).toBe(60);
     expect(video.totalFrames).toBe(warning.actual);
     expect(video.totalFrames).toBeLessThan(30);
@@ -81,7 +88,10 @@ describe('the damaged-media corpus', () => {
   it("damagedMedia: 'error' refuses damaged files with DECODE_FAILED, and whole ones still load", async () => {
     for (const name of ['truncated_60pct_index_kept.mp4', 'corrupt_middle.mp4']) {
       const item = corpus.cases.find((candidate) => candidate.name === name)!;
-      await expect(loadVideo(item.file, { damagedMedia: 'error' }), name).rejects.toMatchObject({ code: 'DECODE_FAILED', file: item.file });
+      await expect(loadVideo(item.file, { damagedMedia: 'error' }), name).rejects.toMatchObject({
+        code: 'DECODE_FAILED',
+        file: item.file,
+      });
     }
     const whole = corpus.cases.find((item) => item.name === 'whole_faststart.mp4')!;
     expect((await loadVideo(whole.file, { damagedMedia: 'error' })).warnings).toEqual([]);

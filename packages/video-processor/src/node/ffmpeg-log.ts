@@ -43,7 +43,13 @@ export function parseVideoStream(log: string): FfmpegStreamInfo | undefined {
     const matrix = /displaymatrix: rotation of (-?[\d.]+) degrees/.exec(lines[next]!);
     if (matrix) rotation = -Number(matrix[1]);
   }
-  return { codec, width: Number(size?.[1] ?? 0), height: Number(size?.[2] ?? 0), fps, rotation: ((Math.round(rotation) % 360) + 360) % 360 };
+  return {
+    codec,
+    width: Number(size?.[1] ?? 0),
+    height: Number(size?.[2] ?? 0),
+    fps,
+    rotation: ((Math.round(rotation) % 360) + 360) % 360,
+  };
 }
 
 /** Width and height of the output stream (`Output #0 ... Video: rawvideo ..., rgb24, WxH`), after rotation. */
@@ -116,15 +122,24 @@ export function parseDeclaredDuration(log: string): number | undefined {
 /** Known FFmpeg failures, in words that say what is wrong with the file (FFmpeg's own line stays in `actual`). */
 const FAILURE_EXPLANATIONS: ReadonlyArray<[RegExp, string]> = [
   [/moov atom not found/i, 'the MP4/MOV index (moov atom) is missing: the file is truncated or was never finished'],
-  [/Invalid data found when processing input/i, 'its data is not valid for its format: the file is damaged, truncated, or not a video'],
+  [
+    /Invalid data found when processing input/i,
+    'its data is not valid for its format: the file is damaged, truncated, or not a video',
+  ],
   [/Permission denied/i, 'it cannot be read (permission denied)'],
   [/No such file or directory/i, 'it does not exist'],
   [/Is a directory/i, 'it is a folder, not a file'],
   [/Decoder \(codec ([^)]+)\) not found|Unknown decoder/i, 'FFmpeg has no decoder for its codec'],
-  [/could not find codec parameters|unspecified size/i, 'FFmpeg cannot tell the video stream\'s codec parameters (size, pixel format): the stream is damaged or truncated'],
+  [
+    /could not find codec parameters|unspecified size/i,
+    "FFmpeg cannot tell the video stream's codec parameters (size, pixel format): the stream is damaged or truncated",
+  ],
   [/does not contain any stream/i, 'it holds no stream FFmpeg can read'],
   [/Output file #0 does not contain any stream|Stream map .* matches no streams/i, 'it has no video stream'],
-  [/EBML header parsing failed|Invalid atom size|truncated|End of file/i, 'the file is truncated or its container structure is damaged'],
+  [
+    /EBML header parsing failed|Invalid atom size|truncated|End of file/i,
+    'the file is truncated or its container structure is damaged',
+  ],
   [/Cannot allocate memory/i, 'decoding it ran out of memory'],
 ];
 

@@ -16,7 +16,12 @@ async function loadBundledFfmpeg(): Promise<string> {
       'UNSUPPORTED',
       `No FFmpeg to decode videos with: install the npm package @ffmpeg-installer/ffmpeg (a static FFmpeg for this platform), ` +
         `or pass ffmpegPath, or set ${FFMPEG_PATH_VARIABLE}. (${cause instanceof Error ? cause.message : String(cause)})`,
-      { field: 'ffmpegPath', expected: '@ffmpeg-installer/ffmpeg installed, or an FFmpeg binary path', actual: undefined, cause },
+      {
+        field: 'ffmpegPath',
+        expected: '@ffmpeg-installer/ffmpeg installed, or an FFmpeg binary path',
+        actual: undefined,
+        cause,
+      },
     );
   }
 }

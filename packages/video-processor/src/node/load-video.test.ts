@@ -28,7 +28,13 @@ async function loggingFfmpeg(name: string): Promise<{ path: string; decodes: () 
   const path = join(videos.directory, `${name}-logging-ffmpeg.sh`);
   writeFileSync(runs, '');
   writeFileSync(path, `#!/bin/sh\necho "$*" >> '${runs}'\nexec '${await resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
-  return { path, decodes: () => readFileSync(runs, 'utf8').split('\n').filter((line) => line.includes('rawvideo')) };
+  return {
+    path,
+    decodes: () =>
+      readFileSync(runs, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('rawvideo')),
+  };
 }
 beforeAll(async () => {
   videos = await makeTestVideos();
@@ -37,7 +43,12 @@ afterAll(() => videos?.remove());
 
 describe('loadVideo (FFmpeg)', () => {
   it('decodes the fixture video like the reference: 48 frames, indices 0,6,...,42, same pixels (mean abs difference <= 1 level)', async () => {
-    const reference = tinyFixture.json<{ total_frames: number; indices: number[]; fps: number; size: [number, number] }>('video.json');
+    const reference = tinyFixture.json<{
+      total_frames: number;
+      indices: number[];
+      fps: number;
+      size: [number, number];
+    }>('video.json');
     const expectedFrames = tinyFixture.npy('video_sampled_frames.npy');
     const video = await loadVideo(join(tinyFixture.video, 'sample_48f_320x240.mp4'));
     expect(video.totalFrames).toBe(reference.total_frames);
@@ -82,7 +93,12 @@ describe('loadVideo (FFmpeg)', () => {
     expect(video.frames.dims).toEqual([3, 240, 320, 3]);
     [29, 0, 29].forEach((index, position) => {
       const expected = videos.h264AllFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
-      expect(Buffer.compare(Buffer.from((video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes)), Buffer.from(expected))).toBe(0);
+      expect(
+        Buffer.compare(
+          Buffer.from((video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes)),
+          Buffer.from(expected),
+        ),
+      ).toBe(0);
     });
     const byFps = await loadVideo(videos.h264, { fps: 2 });
     // int(30 / 10 * 2) = 6 frames: floor(i * 30 / 6)
@@ -136,7 +152,9 @@ describe('loadVideo (FFmpeg)', () => {
       expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected)), `frame ${index}`).toBe(0);
     });
     const fromStart = await loadVideo(videos.gop20, { seek: false });
-    expect(Buffer.compare(Buffer.from(fromStart.frames.data as Uint8Array), Buffer.from(seeking.frames.data as Uint8Array))).toBe(0);
+    expect(
+      Buffer.compare(Buffer.from(fromStart.frames.data as Uint8Array), Buffer.from(seeking.frames.data as Uint8Array)),
+    ).toBe(0);
     // any indices, key frames or not, in any order
     const odd = [239, 19, 20, 21, 139, 140];
     const picked = await loadVideo(videos.gop20, { indices: odd });
@@ -154,11 +172,16 @@ describe('loadVideo (FFmpeg)', () => {
       const logging = await loggingFfmpeg(probe.codec);
       const video = await loadVideo(file, { ffmpegPath: logging.path });
       expect(video.totalFrames, file).toBe(allFrames.length / frameBytes);
-      const segments = planSeeks(packets!, seekableFrameTimes(packets!, probe.codec)!, startSeconds, video.indices)?.segments.length ?? 0;
+      const segments =
+        planSeeks(packets!, seekableFrameTimes(packets!, probe.codec)!, startSeconds, video.indices)?.segments.length ??
+        0;
       expect(segments, file).toBeGreaterThan(1);
       // every planned run decoded, none from the start by index
       expect(logging.decodes().length, file).toBe(segments);
-      expect(logging.decodes().some((line) => line.includes('eq(n')), file).toBe(false);
+      expect(
+        logging.decodes().some((line) => line.includes('eq(n')),
+        file,
+      ).toBe(false);
       video.indices.forEach((index, position) => {
         const expected = allFrames.subarray(index * frameBytes, (index + 1) * frameBytes);
         const actual = (video.frames.data as Uint8Array).subarray(position * frameBytes, (position + 1) * frameBytes);
@@ -180,7 +203,9 @@ describe('loadVideo (FFmpeg)', () => {
     ].join('\n');
     writeFileSync(overshooting, script, { mode: 0o755 });
     const video = await loadVideo(videos.gop20, { ffmpegPath: overshooting });
-    const decodes = readFileSync(runs, 'utf8').split('\n').filter((line) => line.includes('rawvideo'));
+    const decodes = readFileSync(runs, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('rawvideo'));
     expect(decodes.some((line) => line.includes('-ss'))).toBe(true);
     expect(decodes.at(-1)).toContain('eq(n');
     const frameBytes = 160 * 120 * 3;
@@ -194,7 +219,11 @@ describe('loadVideo (FFmpeg)', () => {
   it('an abort during the seek runs stops them all', async () => {
     // An FFmpeg whose seeking runs hang for 20 s before starting
     const slow = join(videos.directory, 'slow-seeking-ffmpeg.sh');
-    writeFileSync(slow, `#!/bin/sh\ncase "$*" in *-noaccurate_seek*) exec sleep 20;; esac\nexec '${await resolveFfmpegPath()}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      slow,
+      `#!/bin/sh\ncase "$*" in *-noaccurate_seek*) exec sleep 20;; esac\nexec '${await resolveFfmpegPath()}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const controller = new AbortController();
     const started = performance.now();
     setTimeout(() => controller.abort(), 500);

@@ -58,12 +58,16 @@ function allocateFrames(file: string, count: number, width: number, height: numb
   const frameBytes = width * height * 3;
   const totalBytes = frameBytes * count;
   if (totalBytes > MAX_BUFFER_BYTES) {
-    throw new VideoLlavaError('OUT_OF_MEMORY', `${file}: ${count} frames of ${width}x${height} need ${totalBytes} bytes; ask for fewer frames.`, {
-      file,
-      field: 'numFrames',
-      expected: `<= ${Math.floor(MAX_BUFFER_BYTES / frameBytes)} frames`,
-      actual: count,
-    });
+    throw new VideoLlavaError(
+      'OUT_OF_MEMORY',
+      `${file}: ${count} frames of ${width}x${height} need ${totalBytes} bytes; ask for fewer frames.`,
+      {
+        file,
+        field: 'numFrames',
+        expected: `<= ${Math.floor(MAX_BUFFER_BYTES / frameBytes)} frames`,
+        actual: count,
+      },
+    );
   }
   return new Uint8Array(totalBytes);
 }
@@ -121,33 +125,49 @@ async function decodeFrames(run: FfmpegFrameRun): Promise<{ count: number; damag
     signal: run.signal,
     onStdout: (chunk) => {
       if (offset + received + chunk.length > end) {
-        throw new VideoLlavaError('DECODE_FAILED', `${file}: FFmpeg produced more than the ${count} frames of ${width}x${height} asked for.`, {
-          file,
-          expected: frameBytes * count,
-          actual: received + chunk.length,
-        });
+        throw new VideoLlavaError(
+          'DECODE_FAILED',
+          `${file}: FFmpeg produced more than the ${count} frames of ${width}x${height} asked for.`,
+          {
+            file,
+            expected: frameBytes * count,
+            actual: received + chunk.length,
+          },
+        );
       }
       into.set(chunk, offset + received);
       received += chunk.length;
     },
   });
   if (code !== 0) {
-    throw new VideoLlavaError('DECODE_FAILED', `${file} could not be decoded: ${explainFfmpegFailure(log)}.`, { file, expected: 'a decodable video stream', actual: lastErrorLine(log) });
+    throw new VideoLlavaError('DECODE_FAILED', `${file} could not be decoded: ${explainFfmpegFailure(log)}.`, {
+      file,
+      expected: 'a decodable video stream',
+      actual: lastErrorLine(log),
+    });
   }
   const size = parseOutputSize(log);
   if (size !== undefined && (size.width !== width || size.height !== height)) {
-    throw new VideoLlavaError('DECODE_FAILED', `${file}: FFmpeg decoded ${size.width}x${size.height} frames, the stream said ${width}x${height}.`, {
-      file,
-      expected: `${width}x${height}`,
-      actual: `${size.width}x${size.height}`,
-    });
+    throw new VideoLlavaError(
+      'DECODE_FAILED',
+      `${file}: FFmpeg decoded ${size.width}x${size.height} frames, the stream said ${width}x${height}.`,
+      {
+        file,
+        expected: `${width}x${height}`,
+        actual: `${size.width}x${size.height}`,
+      },
+    );
   }
   if (received % frameBytes !== 0) {
-    throw new VideoLlavaError('DECODE_FAILED', `${file}: FFmpeg's output stopped inside a frame (${received} bytes for ${width}x${height} RGB frames).`, {
-      file,
-      expected: `a multiple of ${frameBytes} bytes`,
-      actual: received,
-    });
+    throw new VideoLlavaError(
+      'DECODE_FAILED',
+      `${file}: FFmpeg's output stopped inside a frame (${received} bytes for ${width}x${height} RGB frames).`,
+      {
+        file,
+        expected: `a multiple of ${frameBytes} bytes`,
+        actual: received,
+      },
+    );
   }
   return { count: received / frameBytes, damage: findDamage(log) };
 }
@@ -165,13 +185,25 @@ function seekConcurrency(segments: number): number {
  * gave fewer frames than planned (the seek landed after a wanted frame, or a time did not name a frame): the other
  * runs are stopped, and the caller decodes from the start.
  */
-async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputOptions' | 'filter' | 'count' | 'offset'>, onDamage: (line: string) => void): Promise<boolean> {
+async function decodeWithSeeks(
+  plan: SeekPlan,
+  run: Omit<FfmpegFrameRun, 'inputOptions' | 'filter' | 'count' | 'offset'>,
+  onDamage: (line: string) => void,
+): Promise<boolean> {
   const frameBytes = run.width * run.height * 3;
   const jobs: Array<Omit<FfmpegFrameRun, keyof typeof run>> = [];
   let offset = 0;
   for (const segment of plan.segments) {
-    const inputOptions = ['-copyts', ...(segment.seekSeconds === undefined ? [] : ['-noaccurate_seek', '-ss', segment.seekSeconds.toFixed(6)])];
-    jobs.push({ inputOptions, filter: selectTimesExpression(segment.times, plan.tolerance), count: segment.times.length, offset });
+    const inputOptions = [
+      '-copyts',
+      ...(segment.seekSeconds === undefined ? [] : ['-noaccurate_seek', '-ss', segment.seekSeconds.toFixed(6)]),
+    ];
+    jobs.push({
+      inputOptions,
+      filter: selectTimesExpression(segment.times, plan.tolerance),
+      count: segment.times.length,
+      offset,
+    });
     offset += segment.times.length * frameBytes;
   }
   // One controller for the runs: the caller's signal stops them all, and so does a run that comes back short.
@@ -194,10 +226,18 @@ async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputO
   };
   try {
     const results = await Promise.allSettled(Array.from({ length: seekConcurrency(jobs.length) }, worker));
-    if (run.signal?.aborted) throw new VideoLlavaError('ABORTED', `Decoding ${run.file} was aborted.`, { file: run.file, cause: run.signal.reason });
+    if (run.signal?.aborted)
+      throw new VideoLlavaError('ABORTED', `Decoding ${run.file} was aborted.`, {
+        file: run.file,
+        cause: run.signal.reason,
+      });
     for (const result of results) {
       // runs stopped because another came back short end as ABORTED: that is the short run's doing, not an error
-      if (result.status === 'rejected' && !(short && VideoLlavaError.isInstance(result.reason) && result.reason.code === 'ABORTED')) throw result.reason;
+      if (
+        result.status === 'rejected' &&
+        !(short && VideoLlavaError.isInstance(result.reason) && result.reason.code === 'ABORTED')
+      )
+        throw result.reason;
     }
     return !short;
   } finally {
@@ -229,7 +269,11 @@ async function decodeWithSeeks(plan: SeekPlan, run: Omit<FfmpegFrameRun, 'inputO
  */
 export async function loadVideo(file: string, options: LoadVideoOptions = {}): Promise<LoadedVideo> {
   const seek = options.seek ?? true;
-  const { probe, packets, startSeconds } = await probeVideoStream(file, options, seek && options.frameCount !== 'decode');
+  const { probe, packets, startSeconds } = await probeVideoStream(
+    file,
+    options,
+    seek && options.frameCount !== 'decode',
+  );
   const binary = await resolveFfmpegPath(options.ffmpegPath);
   const warnings: VideoLlavaWarning[] = [];
   const warn = (warning: VideoLlavaWarning): void => {
@@ -241,17 +285,28 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
   const damaged = (message: string, expected: unknown, actual: unknown): void => {
     if (damageReported) return;
     damageReported = true;
-    if (options.damagedMedia === 'error') throw new VideoLlavaError('DECODE_FAILED', `${message} Refused (damagedMedia: 'error').`, { file, expected, actual });
+    if (options.damagedMedia === 'error')
+      throw new VideoLlavaError('DECODE_FAILED', `${message} Refused (damagedMedia: 'error').`, {
+        file,
+        expected,
+        actual,
+      });
     warn({ code: 'MEDIA_DAMAGED', message, file, expected, actual });
   };
-  if (probe.damage !== undefined) damaged(lostFramesMessage(file, probe, probe.totalFrames, probe.damage), declaredFrames(probe) ?? 'the whole stream', probe.totalFrames);
+  if (probe.damage !== undefined)
+    damaged(
+      lostFramesMessage(file, probe, probe.totalFrames, probe.damage),
+      declaredFrames(probe) ?? 'the whole stream',
+      probe.totalFrames,
+    );
   // For the codecs seeking is planned for, the packet list tells the shown frames exactly (an edit list's hidden
   // frames left out) without decoding anything.
   const shown = packets ? seekableFrameTimes(packets, probe.codec) : undefined;
   let total: number;
   if (options.frameCount === 'decode') {
     const counted = await decodeAllFrames(file, options);
-    if (counted.damage !== undefined) damaged(lostFramesMessage(file, probe, counted.frames, counted.damage), probe.totalFrames, counted.frames);
+    if (counted.damage !== undefined)
+      damaged(lostFramesMessage(file, probe, counted.frames, counted.damage), probe.totalFrames, counted.frames);
     total = counted.frames;
   } else {
     total = shown?.length ?? probe.totalFrames;
@@ -261,16 +316,31 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
 
   for (let attempt = 0; ; attempt++) {
     if (total === 0) {
-      throw new VideoLlavaError('DECODE_FAILED', `${file}: not one frame of its video stream decodes (the file is damaged).`, { file, expected: 'at least one decodable frame', actual: 0 });
+      throw new VideoLlavaError(
+        'DECODE_FAILED',
+        `${file}: not one frame of its video stream decodes (the file is damaged).`,
+        { file, expected: 'at least one decodable frame', actual: 0 },
+      );
     }
     const indices = pickFrameIndices(file, total, probe.fps, options, attempt === 0 ? warn : undefined);
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     const data = allocateFrames(file, sorted.length, probe.width, probe.height);
-    const plan = attempt === 0 && shown !== undefined && packets ? planSeeks(packets, shown, startSeconds, sorted) : undefined;
+    const plan =
+      attempt === 0 && shown !== undefined && packets ? planSeeks(packets, shown, startSeconds, sorted) : undefined;
     let count = sorted.length;
     let decodeDamage: string | undefined;
-    if (plan === undefined || !(await decodeWithSeeks(plan, { ...run, into: data }, (line) => (decodeDamage ??= line)))) {
-      const decoded = await decodeFrames({ ...run, inputOptions: [], filter: selectExpression(sorted), count: sorted.length, into: data, offset: 0 });
+    if (
+      plan === undefined ||
+      !(await decodeWithSeeks(plan, { ...run, into: data }, (line) => (decodeDamage ??= line)))
+    ) {
+      const decoded = await decodeFrames({
+        ...run,
+        inputOptions: [],
+        filter: selectExpression(sorted),
+        count: sorted.length,
+        into: data,
+        offset: 0,
+      });
       count = decoded.count;
       decodeDamage = decoded.damage;
     }
@@ -286,13 +356,21 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
         );
       }
       if (counted.damage !== undefined) {
-        damaged(`${file} is damaged (${counted.damage}): only ${counted.frames} of its ${total} frames decode; the frames are sampled from those ${counted.frames}, the rest is lost.`, total, counted.frames);
+        damaged(
+          `${file} is damaged (${counted.damage}): only ${counted.frames} of its ${total} frames decode; the frames are sampled from those ${counted.frames}, the rest is lost.`,
+          total,
+          counted.frames,
+        );
       }
       total = counted.frames;
       continue;
     }
     if (decodeDamage !== undefined) {
-      damaged(`${file} is damaged: some of the sampled frames (indices ${sorted.join(', ')}) decoded with errors (${decodeDamage}) and may show concealment artefacts.`, 'clean frames', decodeDamage);
+      damaged(
+        `${file} is damaged: some of the sampled frames (indices ${sorted.join(', ')}) decoded with errors (${decodeDamage}) and may show concealment artefacts.`,
+        'clean frames',
+        decodeDamage,
+      );
     }
     const frames = arrangeFrames(data, sorted, indices, frameBytes);
     return {
@@ -310,12 +388,15 @@ export async function loadVideo(file: string, options: LoadVideoOptions = {}): P
 
 /** Frames the container declares (its duration times the frame rate), when it declares both. */
 function declaredFrames(probe: VideoProbe): number | undefined {
-  return probe.declaredSeconds !== undefined && probe.fps !== undefined ? Math.round(probe.declaredSeconds * probe.fps) : undefined;
+  return probe.declaredSeconds !== undefined && probe.fps !== undefined
+    ? Math.round(probe.declaredSeconds * probe.fps)
+    : undefined;
 }
 
 function lostFramesMessage(file: string, probe: VideoProbe, readable: number, damage: string): string {
   const declared = declaredFrames(probe);
-  const seconds = (frames: number): string => (probe.fps === undefined ? '' : ` (${(frames / probe.fps).toFixed(2)} s)`);
+  const seconds = (frames: number): string =>
+    probe.fps === undefined ? '' : ` (${(frames / probe.fps).toFixed(2)} s)`;
   const claim =
     declared !== undefined && probe.declaredSeconds !== undefined
       ? `only ${readable} frames${seconds(readable)} of the about ${declared} frames (${probe.declaredSeconds.toFixed(2)} s) it declares could be read`

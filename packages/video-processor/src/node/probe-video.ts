@@ -1,6 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { VideoLlavaError } from '@video-llava/core';
-import { explainFfmpegFailure, findDamage, lastErrorLine, parseDeclaredDuration, parseFrameCount, parseVideoStream } from './ffmpeg-log.js';
+import {
+  explainFfmpegFailure,
+  findDamage,
+  lastErrorLine,
+  parseDeclaredDuration,
+  parseFrameCount,
+  parseVideoStream,
+} from './ffmpeg-log.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
 import { type PacketList, parsePacketList } from './packet-list.js';
 import { runFfmpeg } from './run-ffmpeg.js';
@@ -49,13 +56,26 @@ export async function checkVideoFile(file: string): Promise<void> {
   try {
     info = await stat(file);
   } catch (cause) {
-    throw new VideoLlavaError('FILE_NOT_FOUND', `Video file not found: ${file}.`, { file, expected: 'an existing video file', actual: 'no such file', cause });
+    throw new VideoLlavaError('FILE_NOT_FOUND', `Video file not found: ${file}.`, {
+      file,
+      expected: 'an existing video file',
+      actual: 'no such file',
+      cause,
+    });
   }
   if (!info.isFile()) {
-    throw new VideoLlavaError('INVALID_FILE', `${file} is not a regular file (a directory?); expected a video file.`, { file, expected: 'a video file', actual: 'not a file' });
+    throw new VideoLlavaError('INVALID_FILE', `${file} is not a regular file (a directory?); expected a video file.`, {
+      file,
+      expected: 'a video file',
+      actual: 'not a file',
+    });
   }
   if (info.size === 0) {
-    throw new VideoLlavaError('INVALID_FILE', `${file} is empty (0 bytes); expected a video file.`, { file, expected: 'a non-empty video file', actual: '0 bytes' });
+    throw new VideoLlavaError('INVALID_FILE', `${file} is empty (0 bytes); expected a video file.`, {
+      file,
+      expected: 'a non-empty video file',
+      actual: '0 bytes',
+    });
   }
 }
 
@@ -84,16 +104,24 @@ export interface VideoStreamProbe {
  * {@link probeVideo}, and with `withPackets` the stream's packet list (timestamps and key flags, from the same
  * demuxing pass: `-f framecrc` instead of `-f null`).
  */
-export async function probeVideoStream(file: string, options: FfmpegOptions, withPackets: boolean): Promise<VideoStreamProbe> {
+export async function probeVideoStream(
+  file: string,
+  options: FfmpegOptions,
+  withPackets: boolean,
+): Promise<VideoStreamProbe> {
   await checkVideoFile(file);
   const binary = await resolveFfmpegPath(options.ffmpegPath);
   const chunks: Buffer[] = [];
   const output = withPackets ? ['-copyts', '-f', 'framecrc', 'pipe:1'] : ['-f', 'null', '-'];
-  const { code, log } = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-c', 'copy', ...output], {
-    file,
-    signal: options.signal,
-    ...(withPackets ? { onStdout: (chunk: Buffer) => chunks.push(chunk) } : {}),
-  });
+  const { code, log } = await runFfmpeg(
+    binary,
+    ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-c', 'copy', ...output],
+    {
+      file,
+      signal: options.signal,
+      ...(withPackets ? { onStdout: (chunk: Buffer) => chunks.push(chunk) } : {}),
+    },
+  );
   const stream = parseVideoStream(log);
   if (!/^Input #0/m.test(log)) {
     // FFmpeg could not even open it as a container
@@ -104,7 +132,9 @@ export async function probeVideoStream(file: string, options: FfmpegOptions, wit
     });
   }
   if (stream === undefined) {
-    const found = [...log.matchAll(/Stream #0:\d+.*?: (Audio|Subtitle|Data|Attachment):/g)].map((match) => match[1]!.toLowerCase());
+    const found = [...log.matchAll(/Stream #0:\d+.*?: (Audio|Subtitle|Data|Attachment):/g)].map((match) =>
+      match[1]!.toLowerCase(),
+    );
     const actual = found.length > 0 ? `only ${[...new Set(found)].join(' and ')} streams` : 'no streams';
     throw new VideoLlavaError('INVALID_FILE', `${file} has no video stream (${actual}).`, {
       file,
@@ -114,21 +144,29 @@ export async function probeVideoStream(file: string, options: FfmpegOptions, wit
     });
   }
   if (code !== 0) {
-    throw new VideoLlavaError('INVALID_FILE', `The video stream of ${file} could not be read: ${explainFfmpegFailure(log)}.`, {
-      file,
-      field: 'video stream',
-      expected: 'a readable video stream',
-      actual: lastErrorLine(log),
-    });
+    throw new VideoLlavaError(
+      'INVALID_FILE',
+      `The video stream of ${file} could not be read: ${explainFfmpegFailure(log)}.`,
+      {
+        file,
+        field: 'video stream',
+        expected: 'a readable video stream',
+        actual: lastErrorLine(log),
+      },
+    );
   }
   const totalFrames = parseFrameCount(log) ?? 0;
   if (totalFrames === 0 || stream.width === 0 || stream.height === 0) {
-    throw new VideoLlavaError('INVALID_FILE', `The video stream of ${file} has no frames (${stream.width}x${stream.height}, ${totalFrames} frames).`, {
-      file,
-      field: 'video stream',
-      expected: 'at least one frame',
-      actual: totalFrames,
-    });
+    throw new VideoLlavaError(
+      'INVALID_FILE',
+      `The video stream of ${file} has no frames (${stream.width}x${stream.height}, ${totalFrames} frames).`,
+      {
+        file,
+        field: 'video stream',
+        expected: 'at least one frame',
+        actual: totalFrames,
+      },
+    );
   }
   const swap = stream.rotation === 90 || stream.rotation === 270;
   const probe: VideoProbe = {
@@ -159,14 +197,25 @@ export async function countDecodedFrames(file: string, options: FfmpegOptions = 
 }
 
 /** {@link countDecodedFrames}, with FFmpeg's first line saying the stream is damaged, when it said so. @internal */
-export async function decodeAllFrames(file: string, options: FfmpegOptions = {}): Promise<{ frames: number; damage: string | undefined }> {
+export async function decodeAllFrames(
+  file: string,
+  options: FfmpegOptions = {},
+): Promise<{ frames: number; damage: string | undefined }> {
   const binary = await resolveFfmpegPath(options.ffmpegPath);
-  const { code, log } = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'null', '-'], {
-    file,
-    signal: options.signal,
-  });
+  const { code, log } = await runFfmpeg(
+    binary,
+    ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'null', '-'],
+    {
+      file,
+      signal: options.signal,
+    },
+  );
   if (code !== 0) {
-    throw new VideoLlavaError('DECODE_FAILED', `${file} could not be decoded: ${explainFfmpegFailure(log)}.`, { file, expected: 'a decodable video stream', actual: lastErrorLine(log) });
+    throw new VideoLlavaError('DECODE_FAILED', `${file} could not be decoded: ${explainFfmpegFailure(log)}.`, {
+      file,
+      expected: 'a decodable video stream',
+      actual: lastErrorLine(log),
+    });
   }
   return { frames: parseFrameCount(log) ?? 0, damage: findDamage(log) };
 }

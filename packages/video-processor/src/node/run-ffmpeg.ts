@@ -26,7 +26,12 @@ export interface RunFfmpegOptions {
 export function runFfmpeg(binary: string, args: readonly string[], options: RunFfmpegOptions): Promise<FfmpegResult> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
-      reject(new VideoLlavaError('ABORTED', `Decoding ${options.file} was aborted.`, { file: options.file, cause: options.signal.reason }));
+      reject(
+        new VideoLlavaError('ABORTED', `Decoding ${options.file} was aborted.`, {
+          file: options.file,
+          cause: options.signal.reason,
+        }),
+      );
       return;
     }
     const child = spawn(binary, args, { stdio: ['ignore', options.onStdout ? 'pipe' : 'ignore', 'pipe'] });
@@ -34,7 +39,10 @@ export function runFfmpeg(binary: string, args: readonly string[], options: RunF
     let settled = false;
     let failure: unknown;
     const onAbort = (): void => {
-      failure = new VideoLlavaError('ABORTED', `Decoding ${options.file} was aborted.`, { file: options.file, cause: options.signal?.reason });
+      failure = new VideoLlavaError('ABORTED', `Decoding ${options.file} was aborted.`, {
+        file: options.file,
+        cause: options.signal?.reason,
+      });
       child.kill('SIGKILL');
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -55,13 +63,17 @@ export function runFfmpeg(binary: string, args: readonly string[], options: RunF
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
       reject(
-        new VideoLlavaError('UNSUPPORTED', `Could not start FFmpeg (${binary}) to decode ${options.file}: ${error.message}.`, {
-          file: options.file,
-          field: 'ffmpegPath',
-          expected: 'an executable FFmpeg binary',
-          actual: binary,
-          cause: error,
-        }),
+        new VideoLlavaError(
+          'UNSUPPORTED',
+          `Could not start FFmpeg (${binary}) to decode ${options.file}: ${error.message}.`,
+          {
+            file: options.file,
+            field: 'ffmpegPath',
+            expected: 'an executable FFmpeg binary',
+            actual: binary,
+            cause: error,
+          },
+        ),
       );
     });
     child.on('close', (code) => {

@@ -6,19 +6,32 @@ import { planSeeks, seekableFrameTimes, shownFrameTimes } from './seek-plan.js';
 function framecrc(packets: Array<[number, number]>, timeBase = '1/10'): string {
   const lines = ['#software: Lavf58.24.100', `#tb 0: ${timeBase}`, '#media_type 0: video'];
   packets.forEach(([pts, flags], index) => {
-    lines.push(`0, ${String(index - 2).padStart(10)}, ${String(pts).padStart(10)}, 1, 100, 0x12345678${flags === 1 ? '' : `, F=0x${flags.toString(16)}`}`);
+    lines.push(
+      `0, ${String(index - 2).padStart(10)}, ${String(pts).padStart(10)}, 1, 100, 0x12345678${flags === 1 ? '' : `, F=0x${flags.toString(16)}`}`,
+    );
   });
   return `${lines.join('\n')}\n`;
 }
 
 /** Closed GOPs of `gop` frames, each key frame followed by P frames in order. */
 function closedGops(frames: number, gop: number): PacketList {
-  return parsePacketList(framecrc(Array.from({ length: frames }, (_, index) => [index, index % gop === 0 ? 1 : 0] as [number, number])))!;
+  return parsePacketList(
+    framecrc(Array.from({ length: frames }, (_, index) => [index, index % gop === 0 ? 1 : 0] as [number, number])),
+  )!;
 }
 
 describe('parsePacketList (FFmpeg framecrc)', () => {
   it('reads the time base, timestamps and flags; no F= is a key packet, 0x4 is discard', () => {
-    const list = parsePacketList(framecrc([[-2, 5], [0, 0], [1, 1]], '1/15360'))!;
+    const list = parsePacketList(
+      framecrc(
+        [
+          [-2, 5],
+          [0, 0],
+          [1, 1],
+        ],
+        '1/15360',
+      ),
+    )!;
     expect(list.timeBase).toBe(1 / 15360);
     expect(list.pts).toEqual([-2, 0, 1]);
     expect(list.key).toEqual([true, false, true]);
@@ -75,31 +88,105 @@ describe('planSeeks', () => {
 
   it('reorders B-frames by time and accepts closed GOPs with them', () => {
     // decode order I0 P3 B1 B2 | I4 P7 B5 B6 (key frames 0 and 4, all later packets show after their key frame)
-    const packets = parsePacketList(framecrc([[0, 1], [3, 0], [1, 0], [2, 0], [4, 1], [7, 0], [5, 0], [6, 0]]))!;
+    const packets = parsePacketList(
+      framecrc([
+        [0, 1],
+        [3, 0],
+        [1, 0],
+        [2, 0],
+        [4, 1],
+        [7, 0],
+        [5, 0],
+        [6, 0],
+      ]),
+    )!;
     expect(seekableFrameTimes(packets, 'h264')).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('refuses open GOPs: leading B-frames after a key frame that show before it', () => {
     // decode order I0 P3 B1 B2 | I6 B4 B5 P9 ...: B4 and B5 need P3 and I6
-    const packets = parsePacketList(framecrc([[0, 1], [3, 0], [1, 0], [2, 0], [6, 1], [4, 0], [5, 0], [9, 0], [7, 0], [8, 0]]))!;
+    const packets = parsePacketList(
+      framecrc([
+        [0, 1],
+        [3, 0],
+        [1, 0],
+        [2, 0],
+        [6, 1],
+        [4, 0],
+        [5, 0],
+        [9, 0],
+        [7, 0],
+        [8, 0],
+      ]),
+    )!;
     expect(seekableFrameTimes(packets, 'h264')).toBeUndefined();
     expect(planFor(packets, 'h264', 0, [0, 9])).toBeUndefined();
   });
 
   it("leaves out an edit list's hidden frames, and refuses hidden frames of any other kind or repeated times", () => {
     // a hidden key frame and two hidden frames before time 0, then the shown ones
-    const editList = parsePacketList(framecrc([[-3, 5], [-1, 4], [-2, 4], [0, 0], [1, 0], [2, 1], [3, 0]]))!;
+    const editList = parsePacketList(
+      framecrc([
+        [-3, 5],
+        [-1, 4],
+        [-2, 4],
+        [0, 0],
+        [1, 0],
+        [2, 1],
+        [3, 0],
+      ]),
+    )!;
     expect(shownFrameTimes(editList)).toEqual([0, 1, 2, 3]);
     expect(seekableFrameTimes(editList, 'h264')).toEqual([0, 1, 2, 3]);
     // a frame marked to be dropped at a time >= 0
-    expect(shownFrameTimes(parsePacketList(framecrc([[0, 1], [1, 4], [2, 0]]))!)).toBeUndefined();
+    expect(
+      shownFrameTimes(
+        parsePacketList(
+          framecrc([
+            [0, 1],
+            [1, 4],
+            [2, 0],
+          ]),
+        )!,
+      ),
+    ).toBeUndefined();
     // a frame before time 0 that is not dropped
-    expect(shownFrameTimes(parsePacketList(framecrc([[-1, 1], [0, 0]]))!)).toBeUndefined();
-    expect(shownFrameTimes(parsePacketList(framecrc([[0, 1], [1, 0], [1, 0]]))!)).toBeUndefined();
+    expect(
+      shownFrameTimes(
+        parsePacketList(
+          framecrc([
+            [-1, 1],
+            [0, 0],
+          ]),
+        )!,
+      ),
+    ).toBeUndefined();
+    expect(
+      shownFrameTimes(
+        parsePacketList(
+          framecrc([
+            [0, 1],
+            [1, 0],
+            [1, 0],
+          ]),
+        )!,
+      ),
+    ).toBeUndefined();
   });
 
   it('refuses a stream whose first shown frame has no key frame before it, and indices past the end', () => {
-    expect(seekableFrameTimes(parsePacketList(framecrc([[0, 0], [1, 1], [2, 0]]))!, 'h264')).toBeUndefined();
+    expect(
+      seekableFrameTimes(
+        parsePacketList(
+          framecrc([
+            [0, 0],
+            [1, 1],
+            [2, 0],
+          ]),
+        )!,
+        'h264',
+      ),
+    ).toBeUndefined();
     expect(planFor(closedGops(300, 50), 'h264', 0, [0, 300])).toBeUndefined();
   });
 });

@@ -45,7 +45,8 @@ function keyPacketsAreCleanStarts(packets: PacketList): boolean {
   const count = packets.pts.length;
   const suffixMinimum = new Array<number>(count + 1);
   suffixMinimum[count] = Number.POSITIVE_INFINITY;
-  for (let index = count - 1; index >= 0; index--) suffixMinimum[index] = Math.min(suffixMinimum[index + 1]!, packets.pts[index]!);
+  for (let index = count - 1; index >= 0; index--)
+    suffixMinimum[index] = Math.min(suffixMinimum[index + 1]!, packets.pts[index]!);
   let prefixMaximum = Number.NEGATIVE_INFINITY;
   for (let index = 0; index < count; index++) {
     const pts = packets.pts[index]!;
@@ -84,12 +85,18 @@ export function seekableFrameTimes(packets: PacketList, codec: string): number[]
  * @param startSeconds the file's start time (FFmpeg's `start:`), which `-ss` counts from
  * @param sorted the wanted frame indices, ascending and unique
  */
-export function planSeeks(packets: PacketList, shown: readonly number[], startSeconds: number, sorted: readonly number[]): SeekPlan | undefined {
+export function planSeeks(
+  packets: PacketList,
+  shown: readonly number[],
+  startSeconds: number,
+  sorted: readonly number[],
+): SeekPlan | undefined {
   if (sorted.length === 0 || sorted.at(-1)! >= shown.length) return undefined;
   const keyTimes = packets.pts.filter((_, index) => packets.key[index]).sort((a, b) => a - b);
   const { timeBase } = packets;
   let smallestGap = Number.POSITIVE_INFINITY;
-  for (let index = 1; index < shown.length; index++) smallestGap = Math.min(smallestGap, shown[index]! - shown[index - 1]!);
+  for (let index = 1; index < shown.length; index++)
+    smallestGap = Math.min(smallestGap, shown[index]! - shown[index - 1]!);
   const frameSeconds = Number.isFinite(smallestGap) ? smallestGap * timeBase : 1;
 
   /** The latest key packet time at or before `pts` (there is one: the first key packet shows first). */

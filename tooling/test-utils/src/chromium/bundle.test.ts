@@ -9,7 +9,10 @@ describe('bundleForBrowser', () => {
   beforeAll(async () => {
     folder = await mkdtemp(join(tmpdir(), 'video-llava-test-utils-bundle-'));
     await writeFile(join(folder, 'helper.ts'), 'export const answer: number = 42;\n');
-    await writeFile(join(folder, 'entry.ts'), "import { answer } from './helper.js';\nimport { thing } from 'left-alone';\n(globalThis as any).result = [answer, thing];\n");
+    await writeFile(
+      join(folder, 'entry.ts'),
+      "import { answer } from './helper.js';\nimport { thing } from 'left-alone';\n(globalThis as any).result = [answer, thing];\n",
+    );
   });
   afterAll(async () => {
     await rm(folder, { recursive: true, force: true });

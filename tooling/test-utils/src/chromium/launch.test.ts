@@ -15,10 +15,14 @@ describe('chromiumPath', () => {
 
   it('names CHROMIUM_PATH and ensure-browser.sh when CHROMIUM_PATH is missing', () => {
     process.env.CHROMIUM_PATH = '/nonexistent/chromium';
-    expect(() => chromiumPath()).toThrow(/CHROMIUM_PATH is \/nonexistent\/chromium.*tooling\/scripts\/ensure-browser\.sh/);
+    expect(() => chromiumPath()).toThrow(
+      /CHROMIUM_PATH is \/nonexistent\/chromium.*tooling\/scripts\/ensure-browser\.sh/,
+    );
   });
 
   it('runs headless without sandbox, GPU or network chatter', () => {
-    expect(CHROMIUM_FLAGS).toEqual(expect.arrayContaining(['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']));
+    expect(CHROMIUM_FLAGS).toEqual(
+      expect.arrayContaining(['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']),
+    );
   });
 });

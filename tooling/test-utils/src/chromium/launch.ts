@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 
 /** Where Chromium is looked for when `CHROMIUM_PATH` is not set: Debian's package first. */
-const CHROMIUM_CANDIDATES: readonly string[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const CHROMIUM_CANDIDATES: readonly string[] = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+];
 
 /**
  * The flags of every browser-test run: headless, no sandbox (containers run as root), no GPU and quiet offline
@@ -32,11 +36,15 @@ export function chromiumPath(): string {
   const configured = process.env.CHROMIUM_PATH;
   if (configured) {
     if (existsSync(configured)) return configured;
-    throw new Error(`CHROMIUM_PATH is ${configured}, which does not exist: point CHROMIUM_PATH at a Chromium executable, or unset it and run tooling/scripts/ensure-browser.sh.`);
+    throw new Error(
+      `CHROMIUM_PATH is ${configured}, which does not exist: point CHROMIUM_PATH at a Chromium executable, or unset it and run tooling/scripts/ensure-browser.sh.`,
+    );
   }
   const found = CHROMIUM_CANDIDATES.find((path) => existsSync(path));
   if (found === undefined) {
-    throw new Error(`No Chromium found (looked at ${CHROMIUM_CANDIDATES.join(', ')}): run tooling/scripts/ensure-browser.sh (Debian: apt-get install chromium) or set CHROMIUM_PATH to a Chromium executable.`);
+    throw new Error(
+      `No Chromium found (looked at ${CHROMIUM_CANDIDATES.join(', ')}): run tooling/scripts/ensure-browser.sh (Debian: apt-get install chromium) or set CHROMIUM_PATH to a Chromium executable.`,
+    );
   }
   return found;
 }
@@ -60,14 +68,22 @@ function argsOf(options: LaunchChromiumOptions): string[] {
  * Close it with `browser.close()`, e.g. in `afterAll`.
  */
 export function launchChromium(options: LaunchChromiumOptions = {}): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: argsOf(options), ...(options.timeout === undefined ? {} : { timeout: options.timeout }) });
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: argsOf(options),
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+  });
 }
 
 /**
  * Launches headless Chromium with a persistent profile in `userDataDir` (a fresh temporary folder gives a clean
  * profile whose first page is already open). Close it with `context.close()`.
  */
-export function launchPersistentChromium(userDataDir: string, options: LaunchChromiumOptions = {}): Promise<BrowserContext> {
+export function launchPersistentChromium(
+  userDataDir: string,
+  options: LaunchChromiumOptions = {},
+): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath(),
     headless: true,

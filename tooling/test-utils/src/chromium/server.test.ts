@@ -46,7 +46,11 @@ describe('startStaticServer', () => {
     await writeFile(join(folder, 'module.wasm'), bytes.subarray(0, 8));
     await writeFile(join(tmpdir(), 'video-llava-test-utils-outside.txt'), 'outside');
     server = await startStaticServer({
-      routes: { '/': { body: '<!doctype html>', type: 'text/html; charset=utf-8' }, '/page.js': 'export {};', '/bytes.bin': bytes },
+      routes: {
+        '/': { body: '<!doctype html>', type: 'text/html; charset=utf-8' },
+        '/page.js': 'export {};',
+        '/bytes.bin': bytes,
+      },
       folders: { '/files/': folder },
       resolve: (path) => (path === '/custom' ? { body: 'custom', type: 'text/plain' } : undefined),
       crossOriginIsolated: (path) => path !== '/',
@@ -82,7 +86,13 @@ describe('startStaticServer', () => {
   });
 
   it('answers 404 for unknown paths, folders and paths that leave a served folder', async () => {
-    for (const path of ['/nothing', '/files/', '/files/missing.bin', '/files/..%2Fvideo-llava-test-utils-outside.txt', '/files/%2E%2E/video-llava-test-utils-outside.txt']) {
+    for (const path of [
+      '/nothing',
+      '/files/',
+      '/files/missing.bin',
+      '/files/..%2Fvideo-llava-test-utils-outside.txt',
+      '/files/%2E%2E/video-llava-test-utils-outside.txt',
+    ]) {
       const response = await fetch(new URL(path, server.origin));
       expect(response.status, path).toBe(404);
       await response.arrayBuffer();

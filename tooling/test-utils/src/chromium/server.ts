@@ -77,7 +77,10 @@ export interface StaticServer {
 }
 
 /** A parsed `Range` header against a size: the inclusive byte span, `'unsatisfiable'`, or `undefined` (serve all). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Several ranges or another unit: answer with the whole body, as a server may.
@@ -127,7 +130,13 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
     return options.resolve?.(path);
   };
 
-  const answer = (request: IncomingMessage, response: ServerResponse, type: string, size: number, write: (span?: { start: number; end: number }) => void): void => {
+  const answer = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    type: string,
+    size: number,
+    write: (span?: { start: number; end: number }) => void,
+  ): void => {
     response.setHeader('Content-Type', type);
     response.setHeader('Accept-Ranges', ranges ? 'bytes' : 'none');
     const span = ranges ? parseRange(request.headers.range, size) : undefined;
@@ -136,12 +145,17 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
       return;
     }
     if (span === undefined) response.writeHead(200, { 'Content-Length': String(size) });
-    else response.writeHead(206, { 'Content-Range': `bytes ${span.start}-${span.end}/${size}`, 'Content-Length': String(span.end - span.start + 1) });
+    else
+      response.writeHead(206, {
+        'Content-Range': `bytes ${span.start}-${span.end}/${size}`,
+        'Content-Length': String(span.end - span.start + 1),
+      });
     if (request.method === 'HEAD') response.end();
     else write(span);
   };
 
-  const notFound = (response: ServerResponse): void => void response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+  const notFound = (response: ServerResponse): void =>
+    void response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
 
   const server: Server = createServer((request, response) => {
     let path: string;
@@ -172,7 +186,9 @@ export async function startStaticServer(options: StaticServerOptions = {}): Prom
     const type = served.type ?? mimeTypeOf(path);
     if ('body' in served) {
       const bytes = typeof served.body === 'string' ? Buffer.from(served.body) : served.body;
-      return answer(request, response, type, bytes.byteLength, (span) => response.end(span ? bytes.subarray(span.start, span.end + 1) : bytes));
+      return answer(request, response, type, bytes.byteLength, (span) =>
+        response.end(span ? bytes.subarray(span.start, span.end + 1) : bytes),
+      );
     }
     const file = served.file;
     stat(file).then(

@@ -17,9 +17,12 @@ const WAIT_MS = 120_000;
  * @param convert the converter (`(input, output) => convertCheckpoint(input, output, { dtypes: ['fp32'] })` of
  *   `@video-llava/converter/node`), passed in because test-utils may import no package but core
  */
-export async function convertedFixture(convert: (checkpoint: string, output: string) => Promise<unknown>): Promise<string> {
+export async function convertedFixture(
+  convert: (checkpoint: string, output: string) => Promise<unknown>,
+): Promise<string> {
   const root = (inject as unknown as (key: string) => string)(CONVERTED_FIXTURE_ROOT_KEY);
-  if (typeof root !== 'string') throw new Error('convertedFixture needs @video-llava/test-utils/converted-fixture/setup in the vitest globalSetup');
+  if (typeof root !== 'string')
+    throw new Error('convertedFixture needs @video-llava/test-utils/converted-fixture/setup in the vitest globalSetup');
   const output = join(root, 'video-llava-tiny-onnx');
   const done = join(root, 'done');
   const failed = join(root, 'failed');
@@ -42,7 +45,8 @@ export async function convertedFixture(convert: (checkpoint: string, output: str
   }
   for (const start = Date.now(); Date.now() - start < WAIT_MS; await sleep(50)) {
     if (existsSync(done)) return output;
-    if (existsSync(failed)) throw new Error(`converting the fixture failed in another worker:\n${readFileSync(failed, 'utf8')}`);
+    if (existsSync(failed))
+      throw new Error(`converting the fixture failed in another worker:\n${readFileSync(failed, 'utf8')}`);
   }
   throw new Error(`the fixture was not converted within ${WAIT_MS / 1000} s`);
 }

@@ -1,6 +1,16 @@
 import { VideoLlavaError } from '@video-llava/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_FUZZ_SEED, FUZZ_RUNS_VARIABLE, FUZZ_SEED_VARIABLE, fc, hostileParameters, mutatedBytes, mutatedJson, parsesOrFailsCleanly, parsesOrFailsCleanlyAsync } from './index.js';
+import {
+  DEFAULT_FUZZ_SEED,
+  FUZZ_RUNS_VARIABLE,
+  FUZZ_SEED_VARIABLE,
+  fc,
+  hostileParameters,
+  mutatedBytes,
+  mutatedJson,
+  parsesOrFailsCleanly,
+  parsesOrFailsCleanlyAsync,
+} from './index.js';
 
 // The checks the hostile-input suites rely on must themselves fail when they should.
 
@@ -29,7 +39,9 @@ describe('parsesOrFailsCleanly', () => {
         throw new VideoLlavaError('MADE_UP', 'm');
       }),
     ).toThrow(/unknown code MADE_UP/);
-    await expect(parsesOrFailsCleanlyAsync('rejects', () => Promise.reject(new RangeError('r')))).rejects.toThrow(/RangeError: r/);
+    await expect(parsesOrFailsCleanlyAsync('rejects', () => Promise.reject(new RangeError('r')))).rejects.toThrow(
+      /RangeError: r/,
+    );
     expect(() =>
       parsesOrFailsCleanly('slow', () => {
         const end = performance.now() + 2100;
@@ -51,7 +63,9 @@ describe('settings and arbitraries', () => {
     const valid = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
     const first = fc.sample(mutatedBytes(valid), { seed: 1, numRuns: 20 });
     expect(fc.sample(mutatedBytes(valid), { seed: 1, numRuns: 20 })).toEqual(first);
-    expect(first.some((bytes) => bytes.length !== valid.length || bytes.some((byte, index) => byte !== valid[index]))).toBe(true);
+    expect(
+      first.some((bytes) => bytes.length !== valid.length || bytes.some((byte, index) => byte !== valid[index])),
+    ).toBe(true);
     const json = fc.sample(mutatedJson({ a: 1, b: [2, 3] }), { seed: 1, numRuns: 20 });
     expect(json.some((value) => JSON.stringify(value) !== '{"a":1,"b":[2,3]}')).toBe(true);
   });

@@ -47,14 +47,17 @@ function check(error: unknown, what: string): VideoLlavaError {
     const detail = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
     throw new Error(`${what} threw something other than a VideoLlavaError: ${detail}`);
   }
-  if (!(VIDEO_LLAVA_ERROR_CODES as readonly string[]).includes(error.code)) throw new Error(`${what} threw a VideoLlavaError of an unknown code ${error.code}: ${error.message}`);
-  if (typeof error.message !== 'string' || error.message.length === 0) throw new Error(`${what} threw a VideoLlavaError without a message`);
+  if (!(VIDEO_LLAVA_ERROR_CODES as readonly string[]).includes(error.code))
+    throw new Error(`${what} threw a VideoLlavaError of an unknown code ${error.code}: ${error.message}`);
+  if (typeof error.message !== 'string' || error.message.length === 0)
+    throw new Error(`${what} threw a VideoLlavaError without a message`);
   return error;
 }
 
 function checkTime(started: number, what: string): void {
   const elapsed = performance.now() - started;
-  if (elapsed > HANG_MILLISECONDS) throw new Error(`${what} took ${elapsed.toFixed(0)} ms on one input (over ${HANG_MILLISECONDS} ms: a hang)`);
+  if (elapsed > HANG_MILLISECONDS)
+    throw new Error(`${what} took ${elapsed.toFixed(0)} ms on one input (over ${HANG_MILLISECONDS} ms: a hang)`);
 }
 
 /** Runs a synchronous parser: it returns, or throws a VideoLlavaError of a known code, within {@link HANG_MILLISECONDS}. */
@@ -138,7 +141,25 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 /** Any JSON value, with the awkward ones likely: huge and negative numbers, -0, empty and long strings, deep nesting. */
 export function anyJson(): fc.Arbitrary<unknown> {
-  const awkward = fc.constantFrom<unknown>(0, -0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 2, 4096, '', 'x'.repeat(300), '__proto__', 'constructor', null, true, false, [], {});
+  const awkward = fc.constantFrom<unknown>(
+    0,
+    -0,
+    -1,
+    1.5,
+    1e308,
+    -1e308,
+    2 ** 53 + 2,
+    4096,
+    '',
+    'x'.repeat(300),
+    '__proto__',
+    'constructor',
+    null,
+    true,
+    false,
+    [],
+    {},
+  );
   return fc.oneof({ weight: 1, arbitrary: awkward }, { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) });
 }
 
@@ -147,7 +168,8 @@ type JsonPath = Array<string | number>;
 function pathsOf(value: unknown, prefix: JsonPath = [], out: JsonPath[] = []): JsonPath[] {
   out.push(prefix);
   if (Array.isArray(value)) value.forEach((item, index) => pathsOf(item, [...prefix, index], out));
-  else if (typeof value === 'object' && value !== null) for (const [key, item] of Object.entries(value)) pathsOf(item, [...prefix, key], out);
+  else if (typeof value === 'object' && value !== null)
+    for (const [key, item] of Object.entries(value)) pathsOf(item, [...prefix, key], out);
   return out;
 }
 
