@@ -238,6 +238,16 @@ export function buildDecoder(
     graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
   const lastAxis = graph.constant('int64', [-1]);
   const transposeLast = (x: string) => graph.op('Transpose', [x], { perm: [0, 1, 3, 2] });
+  /** Queries `[B,H,S,hd]` and keys and values `[B,kvH,S,hd]` of a layer, rotary embeddings applied. */
+  const projectHeads = (project: (name: string) => string): { query: string; key: string; value: string } => ({
+    query: rotary3d
+      ? toHeads(rotary3d(project('q_proj'), heads), queryShape)
+      : rotate(toHeads(project('q_proj'), queryShape)),
+    key: rotary3d
+      ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape)
+      : rotate(toHeads(project('k_proj'), kvShape)),
+    value: toHeads(project('v_proj'), kvShape),
+  });
   /**
    * Attention over a past that may hold unfilled capacity, returning only the new keys and values: the past and the
    * new positions are scored separately (the past as `K q^T`, so neither the cache nor its transpose is copied),
@@ -245,13 +255,7 @@ export function buildDecoder(
    */
   const attendWithNewOutputs = (layer: number, project: (name: string) => string): string => {
     const [pastKey, pastValue] = past[layer]!;
-    const query = rotary3d
-      ? toHeads(rotary3d(project('q_proj'), heads), queryShape)
-      : rotate(toHeads(project('q_proj'), queryShape));
-    const key = rotary3d
-      ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape)
-      : rotate(toHeads(project('k_proj'), kvShape));
-    const value = toHeads(project('v_proj'), kvShape);
+    const { query, key, value } = projectHeads(project);
     graph.output(
       castTo(graph, key, type, 'float32'),
       'float32',
@@ -335,13 +339,7 @@ export function buildDecoder(
       );
       attention = output!;
     } else {
-      const query = rotary3d
-        ? toHeads(rotary3d(project('q_proj'), heads), queryShape)
-        : rotate(toHeads(project('q_proj'), queryShape));
-      const key = rotary3d
-        ? toHeads(rotary3d(project('k_proj'), kvHeads), kvShape)
-        : rotate(toHeads(project('k_proj'), kvShape));
-      const value = toHeads(project('v_proj'), kvShape);
+      const { query, key, value } = projectHeads(project);
       const presentKey = graph.op('Concat', [castTo(graph, pastKey, 'float32', type), key], { axis: 2 });
       const presentValue = graph.op('Concat', [castTo(graph, pastValue, 'float32', type), value], { axis: 2 });
       graph.output(
