@@ -101,8 +101,12 @@ describe('the video-llava bin and long command lines', () => {
   });
 });
 
-/** The workspace's install of the third-party packages the CLI needs, by name: where pnpm put each one. */
-async function thirdPartyPackages(): Promise<Map<string, string>> {
+/**
+ * The workspace's install of the third-party packages the CLI needs, laid out as npm would: each name once at the top
+ * (`node_modules/<name>`, the first version met), and a package that needs another version of it gets that one in its
+ * own `node_modules`. Keys are paths relative to the install folder; values, where pnpm put each copy.
+ */
+async function thirdPartyPackages(): Promise<Map<string, { path: string; version: string; top: boolean }>> {
   const { stdout } = await run(
     'pnpm',
     ['--filter', '@video-llava/cli', 'list', '--prod', '--depth', 'Infinity', '--json'],
@@ -115,19 +119,39 @@ async function thirdPartyPackages(): Promise<Map<string, string>> {
     optionalDependencies?: Record<string, Listed>;
   }
   const [root] = JSON.parse(stdout) as Listed[];
-  const found = new Map<string, string>();
-  const walk = (dependencies: Record<string, Listed> | undefined): void => {
+  const found = new Map<string, { path: string; version: string; top: boolean }>();
+  const topVersions = new Map<string, string>();
+  const walked = new Set<string>();
+  const walk = (dependencies: Record<string, Listed> | undefined, parent: string | undefined): void => {
     for (const [name, listed] of Object.entries(dependencies ?? {})) {
-      const workspace = listed.version.startsWith('link:');
-      if (!workspace && found.has(name)) continue;
+      if (listed.version.startsWith('link:')) {
+        walk(listed.dependencies, undefined);
+        walk(listed.optionalDependencies, undefined);
+        continue;
+      }
       // optional packages of other platforms are listed but not installed
-      if (!workspace && existsSync(listed.path)) found.set(name, realpathSync(listed.path));
-      walk(listed.dependencies);
-      walk(listed.optionalDependencies);
+      if (!existsSync(listed.path)) continue;
+      let place: string;
+      const top = topVersions.get(name);
+      if (top === undefined || top === listed.version) {
+        topVersions.set(name, listed.version);
+        place = join('node_modules', name);
+      } else place = join(parent ?? '.', 'node_modules', name);
+      const key = `${place}@${listed.version}`;
+      if (walked.has(key)) continue;
+      walked.add(key);
+      if (!found.has(place))
+        found.set(place, {
+          path: realpathSync(listed.path),
+          version: listed.version,
+          top: place === join('node_modules', name),
+        });
+      walk(listed.dependencies, place);
+      walk(listed.optionalDependencies, place);
     }
   };
-  walk(root!.dependencies);
-  walk(root!.optionalDependencies);
+  walk(root!.dependencies, undefined);
+  walk(root!.optionalDependencies, undefined);
   return found;
 }
 
@@ -159,19 +183,20 @@ describe('npm pack', () => {
     const app = await folders.folder();
     const thirdParty = await thirdPartyPackages();
     const dependencies: Record<string, string> = {};
-    for (const [name, path] of thirdParty) {
-      const target = join(app, 'node_modules', name);
+    for (const [place, { path, version, top }] of thirdParty) {
+      const target = join(app, place);
       await mkdir(dirname(target), { recursive: true });
       await run('cp', ['-al', path, target]).catch(() => run('cp', ['-a', path, target]));
+      if (!top) continue;
+      const name = place.slice('node_modules/'.length);
       const manifest = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')) as {
-        version: string;
         bin?: string | Record<string, string>;
       };
-      dependencies[name] = manifest.version;
+      dependencies[name] = version;
       const bins = typeof manifest.bin === 'string' ? { [name.split('/').pop()!]: manifest.bin } : (manifest.bin ?? {});
       for (const [command, file] of Object.entries(bins)) {
         await mkdir(join(app, 'node_modules/.bin'), { recursive: true });
-        await symlink(join('..', name, file), join(app, 'node_modules/.bin', command));
+        await symlink(join('..', name, file), join(app, 'node_modules/.bin', command)).catch(() => undefined);
       }
     }
     await writeFile(

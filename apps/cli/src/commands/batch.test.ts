@@ -152,7 +152,7 @@ describe('video-llava batch and worker', () => {
       expect(threads.err).toContain('--threads must be an integer >= 1');
       const dtype = await runCliForTest(['worker', converted, '--redis', redis.url, '--dtype', 'fp64']);
       expect(dtype.code).toBe(2);
-      expect(dtype.err).toContain('--dtype must be one of fp32');
+      expect(dtype.err).toContain('must be one of fp32');
     },
     TEST_MS,
   );

@@ -13,7 +13,7 @@ import { jsonFlag, writeResult } from '../write-result.js';
 
 const usage = [
   'video-llava convert <checkpoint-dir | org/name[@revision]> <out-dir> [--dtype fp32|fp16|q8|q4]... [--block-size N]',
-  '                    [--contrib-ops] [--overwrite] [--json] [--cache-dir <dir>] [--offline]',
+  '                    [--contrib-ops] [--external-data-chunk-bytes N] [--overwrite] [--json] [--cache-dir <dir>] [--offline]',
 ].join('\n');
 
 /** `video-llava convert`: a Hugging Face Video-LLaVA checkpoint to the ONNX model folder, in any weight formats. */

@@ -111,7 +111,7 @@ describe('video-llava serve', () => {
   it('refuses bad flags with usage errors', async () => {
     for (const args of [
       ['--dtype', 'fp64'],
-      ['--dtype', 'decoder=q4'],
+      ['--dtype', 'decoder=q3'],
       ['--threads', '0'],
       ['--port', '70000'],
       ['--max-queue', '-1'],
@@ -121,5 +121,9 @@ describe('video-llava serve', () => {
       expect(run.code, `${args.join(' ')}: ${run.err}`).toBe(2);
       expect(run.err).toContain(args[0]!);
     }
+    // A dtype the folder does not hold: named with what it holds, before anything loads.
+    const missing = await runCliForTest(['serve', converted, '--dtype', 'decoder=q4'], { cwd: root });
+    expect(missing.code, missing.err).toBe(1);
+    expect(missing.err).toContain('has no decoder_model_merged_q4.onnx; it holds fp32');
   });
 });
