@@ -39,6 +39,11 @@ describe('toHalf', () => {
   });
 });
 
+/** Half the spacing of float16 values around `value` (normal range): the most that rounding to float16 moves it. */
+function halfStep(value: number): number {
+  return 2 ** (Math.floor(Math.log2(Math.abs(value))) - 11);
+}
+
 describe('Q8_0 and Q4_0 blocks (ggml reference rounding)', () => {
   const values = Float32Array.from({ length: 64 }, (_, index) => Math.sin(index * 0.7) * (index < 32 ? 0.05 : 3));
 
@@ -49,7 +54,8 @@ describe('Q8_0 and Q4_0 blocks (ggml reference rounding)', () => {
     for (let block = 0; block < 2; block++) {
       const d = halfToFloat(view.getUint16(block * 34, true));
       const amax = Math.max(...values.subarray(block * 32, block * 32 + 32).map(Math.abs));
-      expect(d).toBeCloseTo(amax / 127, 3);
+      // d is amax / 127 rounded to float16: within half a float16 step of it.
+      expect(Math.abs(d - amax / 127)).toBeLessThanOrEqual(halfStep(amax / 127));
       for (let index = 0; index < 32; index++) {
         const q = view.getInt8(block * 34 + 2 + index);
         expect(Math.abs(q * d - values[block * 32 + index]!)).toBeLessThanOrEqual(d / 2 + 127 * d * 2 ** -11);
@@ -65,7 +71,7 @@ describe('Q8_0 and Q4_0 blocks (ggml reference rounding)', () => {
       const slice = values.subarray(block * 32, block * 32 + 32);
       const max = slice.reduce((best, value) => (Math.abs(value) > Math.abs(best) ? value : best), 0);
       const d = halfToFloat(view.getUint16(block * 18, true));
-      expect(d).toBeCloseTo(max / -8, 3);
+      expect(Math.abs(d - max / -8)).toBeLessThanOrEqual(halfStep(max / -8));
       for (let index = 0; index < 16; index++) {
         const byte = bytes[block * 18 + 2 + index]!;
         for (const [q, value] of [
