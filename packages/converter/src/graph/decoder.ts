@@ -238,6 +238,20 @@ export function buildDecoder(
     graph.op('Transpose', [graph.op('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
   const lastAxis = graph.constant('int64', [-1]);
   const transposeLast = (x: string) => graph.op('Transpose', [x], { perm: [0, 1, 3, 2] });
+  /** `<prefix>.key` and `<prefix>.value` outputs, float32 `[B,kvH,<positions>,hd]`. */
+  const outputKeyValue = (prefix: string, key: string, value: string, positions: string): void => {
+    for (const [name, tensor] of [
+      ['key', key],
+      ['value', value],
+    ] as const) {
+      graph.output(
+        castTo(graph, tensor, type, 'float32'),
+        'float32',
+        ['batch_size', kvHeads, positions, headDim],
+        `${prefix}.${name}`,
+      );
+    }
+  };
   /** Queries `[B,H,S,hd]` and keys and values `[B,kvH,S,hd]` of a layer, rotary embeddings applied. */
   const projectHeads = (project: (name: string) => string): { query: string; key: string; value: string } => ({
     query: rotary3d
@@ -256,18 +270,7 @@ export function buildDecoder(
   const attendWithNewOutputs = (layer: number, project: (name: string) => string): string => {
     const [pastKey, pastValue] = past[layer]!;
     const { query, key, value } = projectHeads(project);
-    graph.output(
-      castTo(graph, key, type, 'float32'),
-      'float32',
-      ['batch_size', kvHeads, 'sequence_length', headDim],
-      `new_key_values.${layer}.key`,
-    );
-    graph.output(
-      castTo(graph, value, type, 'float32'),
-      'float32',
-      ['batch_size', kvHeads, 'sequence_length', headDim],
-      `new_key_values.${layer}.value`,
-    );
+    outputKeyValue(`new_key_values.${layer}`, key, value, 'sequence_length');
     const cachedKey = castTo(graph, pastKey, 'float32', type);
     const cachedValue = castTo(graph, pastValue, 'float32', type);
     const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
@@ -325,35 +328,14 @@ export function buildDecoder(
         { num_heads: heads, scale: attribute.float(headDim ** -0.5) },
         { domain: 'com.microsoft', outputs: 3 },
       );
-      graph.output(
-        presentKey!,
-        'float32',
-        ['batch_size', kvHeads, 'total_sequence_length', headDim],
-        `present.${layer}.key`,
-      );
-      graph.output(
-        presentValue!,
-        'float32',
-        ['batch_size', kvHeads, 'total_sequence_length', headDim],
-        `present.${layer}.value`,
-      );
+      // Fused attention runs only in float32 formats, so the outputs need no cast.
+      outputKeyValue(`present.${layer}`, presentKey!, presentValue!, 'total_sequence_length');
       attention = output!;
     } else {
       const { query, key, value } = projectHeads(project);
       const presentKey = graph.op('Concat', [castTo(graph, pastKey, 'float32', type), key], { axis: 2 });
       const presentValue = graph.op('Concat', [castTo(graph, pastValue, 'float32', type), value], { axis: 2 });
-      graph.output(
-        castTo(graph, presentKey, type, 'float32'),
-        'float32',
-        ['batch_size', kvHeads, 'total_sequence_length', headDim],
-        `present.${layer}.key`,
-      );
-      graph.output(
-        castTo(graph, presentValue, type, 'float32'),
-        'float32',
-        ['batch_size', kvHeads, 'total_sequence_length', headDim],
-        `present.${layer}.value`,
-      );
+      outputKeyValue(`present.${layer}`, presentKey, presentValue, 'total_sequence_length');
       // Grouped-query attention without copying the cache: fold each group's query heads into the sequence axis.
       const groupedQuery = grouped ? graph.op('Reshape', [query, grouped.query]) : query;
       let scores = graph.op('MatMul', [groupedQuery, graph.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] })]);
