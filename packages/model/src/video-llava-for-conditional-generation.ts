@@ -25,6 +25,7 @@ import {
 } from '@video-llava/runtime';
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { kvBufferAttentionMask, storeNewPositions } from './kv-buffer.js';
+import { sliceColumns } from './slice-columns.js';
 import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
 import type { DecoderOutput, LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { type ModelDtype, type ModelDtypeChoice, type ModelPart, resolveModelDtypes } from './model-dtype.js';
@@ -161,29 +162,6 @@ export interface DecoderRunInput {
   /** Return only the last position's logits, `[rows, vocab]` (see `runDecoder`). */
   lastPositionOnly?: boolean;
   signal?: AbortSignal | undefined;
-}
-
-/** Columns `from..to` of a `[rows, columns, width]` (or `[rows, columns]` with `width` 1) tensor, copied. */
-function sliceColumns<T extends 'float32' | 'int64'>(
-  tensor: Tensor<T>,
-  from: number,
-  to: number,
-  width: number,
-): Tensor<T> {
-  const [rows, columns] = tensor.dims as [number, number];
-  if (from === 0 && to === columns) return tensor;
-  const data = tensor.data as Float32Array | BigInt64Array;
-  const out = new (data.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor)(rows * (to - from) * width);
-  for (let row = 0; row < rows; row++)
-    (out as Float32Array).set(
-      (data as Float32Array).subarray((row * columns + from) * width, (row * columns + to) * width),
-      row * (to - from) * width,
-    );
-  return new Tensor(
-    tensor.dtype,
-    out as Tensor<T>['data'],
-    tensor.dims.length === 3 ? [rows, to - from, width] : [rows, to - from],
-  );
 }
 
 /**

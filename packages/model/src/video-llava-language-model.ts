@@ -9,6 +9,7 @@ import type {
 import { type VideoLlavaCache, gatherCache, releaseCacheTensors } from './kv-cache.js';
 import type { LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { positionIdsFromAttentionMask } from './position-ids.js';
+import { sliceColumns } from './slice-columns.js';
 import { type PrefixCacheStore, type PrefixMatch, matchPrefix } from './prefix-cache.js';
 
 /** What a {@link VideoLlavaLanguageModel} binds for its request. */
@@ -29,16 +30,6 @@ function itemsFrom(tensor: Tensor<'float32'> | undefined, first: number): Tensor
   if (first >= count) return undefined;
   const size = tensor.size / count;
   return new Tensor('float32', tensor.data.subarray(first * size), [count - first, ...tensor.dims.slice(1)]);
-}
-
-/** Columns `from..` of an int64 `[rows, length]` tensor (a copy). */
-function columnsFrom(tensor: Tensor<'int64'>, from: number): Tensor<'int64'> {
-  if (from === 0) return tensor;
-  const [rows, length] = tensor.dims as [number, number];
-  const out = new BigInt64Array(rows * (length - from));
-  for (let row = 0; row < rows; row++)
-    out.set(tensor.data.subarray(row * length + from, (row + 1) * length), row * (length - from));
-  return new Tensor('int64', out, [rows, length - from]);
 }
 
 /**
@@ -88,7 +79,7 @@ export class VideoLlavaLanguageModel implements CausalLanguageModel<VideoLlavaCa
     let embeds: Tensor<'float32'>;
     try {
       embeds = await model.inputEmbeddings({
-        inputIds: columnsFrom(inputIds, match.length),
+        inputIds: sliceColumns(inputIds, match.length, length, 1),
         pixelValuesImages: itemsFrom(media.pixelValuesImages, match.images),
         pixelValuesVideos: itemsFrom(media.pixelValuesVideos, match.videos),
         signal,
