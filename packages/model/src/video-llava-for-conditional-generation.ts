@@ -71,7 +71,9 @@ export interface VideoLlavaModelOptions {
    *   `decoder_model_merged` when the folder has no such file (other exporters).
    * - `'present'`: `decoder_model_merged` (Hugging Face's contract): each step returns the whole cache as
    *   `present.*`, which stays in device memory where the backend can keep it there (WebGPU).
-   * - `'auto'`: `'buffer'` on onnxruntime-node with the CPU execution provider, `'present'` elsewhere.
+   * - `'auto'`: `'buffer'` when the decoder would run on onnxruntime-node's CPU execution provider (the backend is
+   *   asked which of the preferred providers is available: its default list starts with CUDA, which most machines
+   *   lack), `'present'` elsewhere.
    * @default 'auto'
    */
   decoderCache?: 'auto' | 'buffer' | 'present';
@@ -191,7 +193,10 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   readonly #sessions: ModelSessions;
   readonly #prefix = new PrefixCacheStore();
   readonly #prefixCacheDefault: boolean;
-  readonly #decoderCache: 'buffer' | 'present';
+  readonly #backend: Backend;
+  readonly #sessionOptions: VideoLlavaModelOptions['sessionOptions'];
+  readonly #decoderCacheChoice: 'auto' | 'buffer' | 'present';
+  #decoderCache: Promise<'buffer' | 'present'> | undefined;
   readonly #prefillChunkSize: number;
   #decoderLayout: DecoderLayout | undefined;
 
@@ -211,7 +216,9 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   }) {
     this.config = init.config;
     this.#prefixCacheDefault = init.prefixCache ?? true;
-    this.#decoderCache = resolveDecoderCache(init.decoderCache, init.backend, init.sessionOptions);
+    this.#decoderCacheChoice = checkDecoderCache(init.decoderCache);
+    this.#backend = init.backend;
+    this.#sessionOptions = init.sessionOptions;
     const chunk = init.prefillChunkSize ?? 512;
     if (!Number.isSafeInteger(chunk) || chunk < 1) {
       throw new VideoLlavaError(
@@ -724,8 +731,9 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   }
 
   async #decoder(signal?: AbortSignal): Promise<InferenceSession> {
+    this.#decoderCache ??= resolveDecoderCache(this.#decoderCacheChoice, this.#backend, this.#sessionOptions);
     const session =
-      this.#decoderCache === 'buffer'
+      (await this.#decoderCache) === 'buffer'
         ? (await this.#sessions.getVariant('decoder_model_merged', KV_BUFFER_DECODER_STEM, signal)).session
         : await this.#sessions.get('decoder_model_merged', signal);
     this.#layout(session);
@@ -833,22 +841,29 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
 /** The stem of the decoder file with the key/value buffer layout (`@video-llava/converter`'s `KV_BUFFER_DECODER_STEM`). */
 export const KV_BUFFER_DECODER_STEM = 'decoder_kv_buffer';
 
+/** {@link VideoLlavaModelOptions.decoderCache}, checked. */
+function checkDecoderCache(choice: VideoLlavaModelOptions['decoderCache']): 'auto' | 'buffer' | 'present' {
+  if (choice === undefined) return 'auto';
+  if (choice === 'auto' || choice === 'buffer' || choice === 'present') return choice;
+  throw new VideoLlavaError(
+    'INVALID_ARGUMENT',
+    `decoderCache must be 'auto', 'buffer' or 'present', found ${describeValue(choice)}.`,
+    { field: 'decoderCache', expected: ['auto', 'buffer', 'present'], actual: describeValue(choice) },
+  );
+}
+
 /** `'auto'` as {@link VideoLlavaModelOptions.decoderCache} documents it. */
-function resolveDecoderCache(
-  choice: VideoLlavaModelOptions['decoderCache'],
+async function resolveDecoderCache(
+  choice: 'auto' | 'buffer' | 'present',
   backend: Backend,
   sessionOptions: VideoLlavaModelOptions['sessionOptions'],
-): 'buffer' | 'present' {
-  if (choice === 'buffer' || choice === 'present') return choice;
-  if (choice !== undefined && choice !== 'auto') {
-    throw new VideoLlavaError(
-      'INVALID_ARGUMENT',
-      `decoderCache must be 'auto', 'buffer' or 'present', found ${describeValue(choice)}.`,
-      { field: 'decoderCache', expected: ['auto', 'buffer', 'present'], actual: describeValue(choice) },
-    );
-  }
+): Promise<'buffer' | 'present'> {
+  if (choice !== 'auto') return choice;
   if (backend.name !== 'onnxruntime-node') return 'present';
   const options = typeof sessionOptions === 'function' ? sessionOptions('decoder_model_merged') : sessionOptions;
+  // The provider a session would really run on: the default list starts with CUDA, which most machines lack.
+  if (backend.executionProviderFor)
+    return (await backend.executionProviderFor(options)) === 'cpu' ? 'buffer' : 'present';
   const providers = options?.executionProviders ?? backend.capabilities.defaultExecutionProviders;
   const first = providers[0];
   const name = typeof first === 'string' ? first : (first as { name?: string } | undefined)?.name;

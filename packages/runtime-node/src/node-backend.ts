@@ -231,5 +231,17 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
     return createOrtInferenceSession(ort, session, { backend: BACKEND_NAME, provider, sessionOptions, description });
   };
 
-  return { name: BACKEND_NAME, capabilities, createSession };
+  const executionProviderFor = async (sessionOptions: SessionOptions = {}): Promise<string> => {
+    const providers = checkSessionOptions(sessionOptions, capabilities);
+    const ort = await loadOnnxruntimeNode();
+    const { session: name } = await createWithFirstAvailableProvider(providers, {
+      unavailableReason: (candidate) => providerUnavailableReason(ort, candidate),
+      create: async (_candidate, name) => name,
+      knownProviders: capabilities.executionProviders,
+      where: 'on this machine',
+    });
+    return name;
+  };
+
+  return { name: BACKEND_NAME, capabilities, createSession, executionProviderFor };
 }

@@ -87,6 +87,19 @@ describe('createNodeBackend', () => {
     expect(error.message).toContain('CUDA provider libraries are not installed');
   });
 
+  it('executionProviderFor names the provider a session would run on, without a model', async () => {
+    const cuda = isCudaProviderInstalled();
+    expect(await backend.executionProviderFor!()).toBe(cuda ? 'cuda' : 'cpu');
+    expect(await backend.executionProviderFor!({ executionProviders: ['cpu'] })).toBe('cpu');
+    if (cuda) return;
+    const error = await expectRejection(backend.executionProviderFor!({ executionProviders: ['cuda'] }));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.field).toBe('options.executionProviders');
+    expect(
+      (await expectRejection(backend.executionProviderFor!({ executionProviders: ['metal' as never] }))).code,
+    ).toBe('INVALID_ARGUMENT');
+  });
+
   it('knows where the CUDA provider library would be', () => {
     const library = cudaProviderLibrary();
     if (process.platform === 'linux' && process.arch === 'x64')

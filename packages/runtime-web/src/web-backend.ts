@@ -255,5 +255,18 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     return createOrtInferenceSession(ort, session, { backend: BACKEND_NAME, provider, sessionOptions, description });
   };
 
-  return { name: BACKEND_NAME, capabilities, createSession };
+  const executionProviderFor = async (sessionOptions: SessionOptions = {}): Promise<string> => {
+    const providers = checkSessionOptions(sessionOptions, capabilities);
+    const ort = await loadOrt();
+    configure(ort, sessionOptions.threads);
+    const { session: name } = await createWithFirstAvailableProvider(providers, {
+      unavailableReason: (candidate) => unavailableReason(ort, candidate),
+      create: async (_candidate, name) => name,
+      knownProviders: capabilities.executionProviders,
+      where: 'here',
+    });
+    return name;
+  };
+
+  return { name: BACKEND_NAME, capabilities, createSession, executionProviderFor };
 }

@@ -189,6 +189,9 @@ describe('createWebBackend in Node.js', () => {
     const error = await expectRejection(backend.createSession(models.add, { executionProviders: ['webgpu'] }));
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.message).toMatch(/^None of the execution providers asked for is available here: webgpu: /);
+    const asked = await expectRejection(backend.executionProviderFor!({ executionProviders: ['webgpu'] }));
+    expect(asked.code).toBe('UNSUPPORTED');
+    expect(await backend.executionProviderFor!({ executionProviders: ['webgpu', 'wasm'] })).toBe('wasm');
   });
 });
 

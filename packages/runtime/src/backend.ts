@@ -117,4 +117,10 @@ export interface Backend {
    * execution provider is available), `INVALID_ARGUMENT` (bad options), `ABORTED`
    */
   createSession(model: ModelFile, options?: SessionOptions): Promise<InferenceSession>;
+  /**
+   * The execution provider a session created with `options` would run on (the first of its preferred providers
+   * available here), found without loading a model: callers that pick a file per provider ask this first.
+   * @throws VideoLlavaError `UNSUPPORTED` when none is available, `INVALID_ARGUMENT` for bad options
+   */
+  executionProviderFor?(options?: SessionOptions): Promise<string>;
 }

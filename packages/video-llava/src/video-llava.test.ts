@@ -5,6 +5,7 @@ import { HubSource } from '@video-llava/config';
 import { VideoLlavaError } from '@video-llava/core';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
 import { startStaticServer } from '@video-llava/test-utils/chromium';
+import { isCudaProviderInstalled } from '@video-llava/runtime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedFixture } from '../test/converted-fixture.js';
 import { Tensor, VideoLlava } from './index.js';
@@ -36,6 +37,10 @@ describe('VideoLlava (Node entry) on the converted fixture', () => {
   afterAll(async () => {
     await model.release();
     rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('runs the key/value buffer decoder by default where the CPU runs it (the default providers start with CUDA)', () => {
+    expect(model.model.decoderCacheLayout).toBe(isCudaProviderInstalled() ? 'present' : 'buffer');
   });
 
   it('answers about the MP4 file with the reference tokens (FFmpeg frames, processed here) and reports progress', async () => {
@@ -262,7 +267,9 @@ describe('VideoLlava.load from an http(s) URL', () => {
         expect(answer.ids).toEqual(
           Array.from(tinyFixture.npy('case_text_only', 'generated_ids.npy').data as BigInt64Array, Number),
         );
-        expect(requests.has('/model/onnx/decoder_model_merged.onnx')).toBe(true);
+        // Over HTTP too, the default on this CPU is the decoder that keeps the cache in buffers.
+        const decoder = isCudaProviderInstalled() ? 'decoder_model_merged' : 'decoder_kv_buffer';
+        expect(requests.has(`/model/onnx/${decoder}.onnx`)).toBe(true);
         expect(requests.has('/model/onnx/image_encoder.onnx')).toBe(false);
       } finally {
         await model.release();
