@@ -9,7 +9,7 @@ import { WeightPlanner } from './weight-plan.js';
 
 /** Options of {@link buildModelPart}. */
 export interface BuildPartOptions {
-  /** MatMulNBits block size for q4/q8 (a power of two, at least 16). @default 32 */
+  /** MatMulNBits block size for q4/q8 (a power of two, at least 16). @default 128 */
   blockSize?: number;
   /** Add `hidden_states.{i}` outputs to the decoder (see {@link DecoderGraphOptions}). @default false */
   hiddenStateOutputs?: boolean;
@@ -64,7 +64,7 @@ export function buildModelPart(
   options: BuildPartOptions = {},
 ): BuiltPart {
   const graph = new GraphBuilder(part);
-  const planner = new WeightPlanner(graph, tensors, format, options.blockSize ?? 32, options.accuracyLevel ?? 4);
+  const planner = new WeightPlanner(graph, tensors, format, options.blockSize ?? 128, options.accuracyLevel ?? 4);
   const companions: BuiltPart['companions'] = [];
   switch (part) {
     case 'embed_tokens':

@@ -80,8 +80,9 @@ export interface VideoLlavaModelOptions {
   /**
    * With the buffer decoder, prompts longer than this run in blocks of this many positions, each attending to the
    * cache the ones before it wrote: attention scores and returned keys and values stay the size of one block (a
-   * 2000-token video prompt of a 7B model would otherwise hold gigabytes of them at once).
-   * @default 512
+   * 2000-token video prompt of a 7B model would otherwise hold gigabytes of them at once). At the 7B dimensions 128
+   * prefills as fast as 512 and peaks 1 GiB lower.
+   * @default 128
    */
   prefillChunkSize?: number;
   /** Progress: `load` (one item per ONNX file opened) and the backend's `download` bytes. */
@@ -219,7 +220,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     this.#decoderCacheChoice = checkDecoderCache(init.decoderCache);
     this.#backend = init.backend;
     this.#sessionOptions = init.sessionOptions;
-    const chunk = init.prefillChunkSize ?? 512;
+    const chunk = init.prefillChunkSize ?? 128;
     if (!Number.isSafeInteger(chunk) || chunk < 1) {
       throw new VideoLlavaError(
         'INVALID_ARGUMENT',

@@ -31,7 +31,7 @@ export const command: CliCommand = defineCommand({
     'block-size': {
       type: 'string',
       value: 'N',
-      description: 'block size of the q8 and q4 weights, a power of two >= 16 (default: 32)',
+      description: 'block size of the q8 and q4 weights, a power of two >= 16 (default: 128)',
     },
     'contrib-ops': {
       type: 'boolean',

@@ -32,8 +32,11 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    */
   dtypes?: readonly WeightFormat[];
   /**
-   * Block size of the 4-bit and 8-bit `MatMulNBits` weights (a power of two, at least 16).
-   * @default 32
+   * Block size of the 4-bit and 8-bit `MatMulNBits` weights (a power of two, at least 16): each block of this many
+   * weights of a row has its own scale and zero point. 128 (ONNX Runtime's quantizer's default) keeps a 7B q4
+   * decoder at 4.3 bits per weight on disk and about 4.5 in memory (with the int8 kernels' block sums), against
+   * 5.1 and 6 with 32: less memory and fewer bytes read per token, for a larger error per weight (see the README).
+   * @default 128
    */
   blockSize?: number;
   /**
@@ -147,7 +150,7 @@ export async function convertCheckpoint(
 ): Promise<ConversionReport> {
   const started = performance.now();
   const dtypes = [...new Set((options.dtypes ?? ['fp32']).map((dtype) => parseWeightFormat(dtype, 'dtypes')))];
-  const blockSize = options.blockSize ?? 32;
+  const blockSize = options.blockSize ?? 128;
   checkBlockSize(blockSize);
   const parts = options.parts ?? MODEL_PARTS;
   for (const part of parts) {
