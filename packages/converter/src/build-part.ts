@@ -5,6 +5,7 @@ import { buildEmbedTokens } from './graph/embed-tokens.js';
 import { buildVisionEncoder } from './graph/vision-encoder.js';
 import type { CheckpointTensor } from './validate-checkpoint.js';
 import type { ModelPart, WeightFormat } from './weight-format.js';
+import { DEFAULT_BLOCK_SIZE } from './quantize.js';
 import { WeightPlanner } from './weight-plan.js';
 
 /** Options of {@link buildModelPart}. */
@@ -64,7 +65,13 @@ export function buildModelPart(
   options: BuildPartOptions = {},
 ): BuiltPart {
   const graph = new GraphBuilder(part);
-  const planner = new WeightPlanner(graph, tensors, format, options.blockSize ?? 128, options.accuracyLevel ?? 4);
+  const planner = new WeightPlanner(
+    graph,
+    tensors,
+    format,
+    options.blockSize ?? DEFAULT_BLOCK_SIZE,
+    options.accuracyLevel ?? 4,
+  );
   const companions: BuiltPart['companions'] = [];
   switch (part) {
     case 'embed_tokens':

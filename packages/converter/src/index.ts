@@ -18,7 +18,7 @@ export { buildVisionEncoder } from './graph/vision-encoder.js';
 export type { VisionInput } from './graph/vision-encoder.js';
 export { activation, layerNorm, rmsNorm } from './graph/layers.js';
 export type { FloatType } from './graph/layers.js';
-export { checkBlockSize, quantizeBlockwise, quantizeRowsInt8 } from './quantize.js';
+export { DEFAULT_BLOCK_SIZE, checkBlockSize, quantizeBlockwise, quantizeRowsInt8 } from './quantize.js';
 export type { BlockQuantizedRows, RowQuantized } from './quantize.js';
 export {
   SAFETENSORS_DTYPE_BYTES,

@@ -12,6 +12,9 @@ export interface BlockQuantizedRows {
 }
 
 /** Checks a `MatMulNBits` block size: a power of two, at least 16. */
+/** The `MatMulNBits` block size the converter uses unless told otherwise (ONNX Runtime's quantizer's default). */
+export const DEFAULT_BLOCK_SIZE = 128;
+
 export function checkBlockSize(blockSize: number): void {
   if (!Number.isSafeInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
     throw new VideoLlavaError(

@@ -1,6 +1,12 @@
 import type { ModelSource, PretrainedConfig } from '@video-llava/config';
 import { type ProgressCallback, type ProgressEvent, VideoLlavaError } from '@video-llava/core';
-import type { Backend, InferenceSession, ModelFile, SessionOptions } from '@video-llava/runtime';
+import {
+  type Backend,
+  type InferenceSession,
+  type ModelFile,
+  type SessionOptions,
+  executionProviderName,
+} from '@video-llava/runtime';
 import { checkConfigAgainstOnnx } from './check-config-against-onnx.js';
 import { joinDescription, locateExternalData, locateModelFile } from './locate-model-file.js';
 import { type ModelDtype, type ModelPart, modelFilePath } from './model-dtype.js';
@@ -95,10 +101,32 @@ export class ModelSessions {
     return pending;
   }
 
+  /** The name of the backend that opens the parts (`onnxruntime-node`, ...). */
+  get backendName(): string {
+    return this.#init.backend.name;
+  }
+
+  /**
+   * The execution provider the part's session would run on, asked of the backend without loading a model; for a
+   * backend that cannot tell, the first provider its options list.
+   */
+  async executionProviderFor(part: ModelPart): Promise<string | undefined> {
+    const { backend } = this.#init;
+    const options = this.#optionsOf(part);
+    if (backend.executionProviderFor) return backend.executionProviderFor(options);
+    const first = (options.executionProviders ?? backend.capabilities.defaultExecutionProviders)[0];
+    return first === undefined ? undefined : executionProviderName(first);
+  }
+
+  #optionsOf(part: ModelPart): SessionOptions {
+    const { sessionOptions } = this.#init;
+    return typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions;
+  }
+
   async #open(part: ModelPart, signal: AbortSignal | undefined): Promise<InferenceSession> {
-    const { source, backend, sessionOptions, onProgress } = this.#init;
+    const { source, backend, onProgress } = this.#init;
     const path = this.filePath(part);
-    const base = typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions;
+    const base = this.#optionsOf(part);
     let file: ModelFile | undefined;
     // Backends name what they read by URL or absolute path; progress names every file relative to the model folder,
     // like the config files, so one file has one name from download to load.

@@ -194,8 +194,6 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   readonly #sessions: ModelSessions;
   readonly #prefix = new PrefixCacheStore();
   readonly #prefixCacheDefault: boolean;
-  readonly #backend: Backend;
-  readonly #sessionOptions: VideoLlavaModelOptions['sessionOptions'];
   readonly #decoderCacheChoice: 'auto' | 'buffer' | 'present';
   #decoderCache: Promise<'buffer' | 'present'> | undefined;
   readonly #prefillChunkSize: number;
@@ -218,8 +216,6 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     this.config = init.config;
     this.#prefixCacheDefault = init.prefixCache ?? true;
     this.#decoderCacheChoice = checkDecoderCache(init.decoderCache);
-    this.#backend = init.backend;
-    this.#sessionOptions = init.sessionOptions;
     const chunk = init.prefillChunkSize ?? 128;
     if (!Number.isSafeInteger(chunk) || chunk < 1) {
       throw new VideoLlavaError(
@@ -732,7 +728,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   }
 
   async #decoder(signal?: AbortSignal): Promise<InferenceSession> {
-    this.#decoderCache ??= resolveDecoderCache(this.#decoderCacheChoice, this.#backend, this.#sessionOptions);
+    this.#decoderCache ??= resolveDecoderCache(this.#decoderCacheChoice, this.#sessions);
     const session =
       (await this.#decoderCache) === 'buffer'
         ? (await this.#sessions.getVariant('decoder_model_merged', KV_BUFFER_DECODER_STEM, signal)).session
@@ -856,17 +852,12 @@ function checkDecoderCache(choice: VideoLlavaModelOptions['decoderCache']): 'aut
 /** `'auto'` as {@link VideoLlavaModelOptions.decoderCache} documents it. */
 async function resolveDecoderCache(
   choice: 'auto' | 'buffer' | 'present',
-  backend: Backend,
-  sessionOptions: VideoLlavaModelOptions['sessionOptions'],
+  sessions: ModelSessions,
 ): Promise<'buffer' | 'present'> {
   if (choice !== 'auto') return choice;
-  if (backend.name !== 'onnxruntime-node') return 'present';
-  const options = typeof sessionOptions === 'function' ? sessionOptions('decoder_model_merged') : sessionOptions;
-  // The provider a session would really run on: the default list starts with CUDA, which most machines lack.
-  if (backend.executionProviderFor)
-    return (await backend.executionProviderFor(options)) === 'cpu' ? 'buffer' : 'present';
-  const providers = options?.executionProviders ?? backend.capabilities.defaultExecutionProviders;
-  const first = providers[0];
-  const name = typeof first === 'string' ? first : (first as { name?: string } | undefined)?.name;
-  return name === undefined || name === 'cpu' ? 'buffer' : 'present';
+  if (sessions.backendName !== 'onnxruntime-node') return 'present';
+  // The provider the decoder would really run on: onnxruntime-node's default list starts with CUDA, which most
+  // machines lack.
+  const provider = await sessions.executionProviderFor('decoder_model_merged');
+  return provider === undefined || provider === 'cpu' ? 'buffer' : 'present';
 }

@@ -20,6 +20,7 @@ import {
   type OrtExternalDataFile,
   createOrtInferenceSession,
   createWithFirstAvailableProvider,
+  firstAvailableProvider,
   externalDataWithoutFolderError,
   normalizeExternalData,
   ortLoadError,
@@ -234,13 +235,11 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
   const executionProviderFor = async (sessionOptions: SessionOptions = {}): Promise<string> => {
     const providers = checkSessionOptions(sessionOptions, capabilities);
     const ort = await loadOnnxruntimeNode();
-    const { session: name } = await createWithFirstAvailableProvider(providers, {
+    return firstAvailableProvider(providers, {
       unavailableReason: (candidate) => providerUnavailableReason(ort, candidate),
-      create: async (_candidate, name) => name,
       knownProviders: capabilities.executionProviders,
       where: 'on this machine',
     });
-    return name;
   };
 
   return { name: BACKEND_NAME, capabilities, createSession, executionProviderFor };

@@ -15,6 +15,7 @@ import {
   type OrtExternalDataFile,
   createOrtInferenceSession,
   createWithFirstAvailableProvider,
+  firstAvailableProvider,
   externalDataWithoutFolderError,
   normalizeExternalData,
   ortLoadError,
@@ -259,13 +260,11 @@ export function createWebBackend(options: WebBackendOptions = {}): Backend {
     const providers = checkSessionOptions(sessionOptions, capabilities);
     const ort = await loadOrt();
     configure(ort, sessionOptions.threads);
-    const { session: name } = await createWithFirstAvailableProvider(providers, {
+    return firstAvailableProvider(providers, {
       unavailableReason: (candidate) => unavailableReason(ort, candidate),
-      create: async (_candidate, name) => name,
       knownProviders: capabilities.executionProviders,
       where: 'here',
     });
-    return name;
   };
 
   return { name: BACKEND_NAME, capabilities, createSession, executionProviderFor };

@@ -14,7 +14,10 @@ export { fromOrtTensor, toDeviceTensor, toOrtTensor } from './ort/ort-tensors.js
 export { readOrtValueMetadata } from './ort/read-ort-value-metadata.js';
 export { toOrtSessionOptions } from './ort/to-ort-session-options.js';
 export { probeExecutionProvider } from './ort/probe-execution-provider.js';
-export { createWithFirstAvailableProvider } from './ort/create-with-first-available-provider.js';
+export {
+  createWithFirstAvailableProvider,
+  firstAvailableProvider,
+} from './ort/create-with-first-available-provider.js';
 export type { ProviderAttempt } from './ort/create-with-first-available-provider.js';
 export { normalizeExternalData } from './ort/normalize-external-data.js';
 export { externalDataWithoutFolderError, ortLoadError, throwIfLoadAborted } from './ort/load-errors.js';

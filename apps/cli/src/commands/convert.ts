@@ -1,5 +1,6 @@
 import {
   type ConversionReport,
+  DEFAULT_BLOCK_SIZE,
   type WeightFormat,
   convertCheckpoint,
   formatConversionReport,
@@ -31,7 +32,7 @@ export const command: CliCommand = defineCommand({
     'block-size': {
       type: 'string',
       value: 'N',
-      description: 'block size of the q8 and q4 weights, a power of two >= 16 (default: 128)',
+      description: `block size of the q8 and q4 weights, a power of two >= 16 (default: ${DEFAULT_BLOCK_SIZE})`,
     },
     'contrib-ops': {
       type: 'boolean',

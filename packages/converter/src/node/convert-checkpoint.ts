@@ -5,7 +5,7 @@ import { type ProgressCallback, VideoLlavaError } from '@video-llava/core';
 import { type DeferredBytes, createModel, encodeModelStream } from '@video-llava/onnx';
 import { type BuildPartOptions, type BuiltPart, buildModelPart } from '../build-part.js';
 import type { ConversionReport, ConvertedFile } from '../conversion-report.js';
-import { checkBlockSize } from '../quantize.js';
+import { DEFAULT_BLOCK_SIZE, checkBlockSize } from '../quantize.js';
 import { MODEL_PARTS, type ModelPart, type WeightFormat, onnxFileName, parseWeightFormat } from '../weight-format.js';
 import { type OpenedCheckpoint, openCheckpoint } from './checkpoint-directory.js';
 import {
@@ -150,7 +150,7 @@ export async function convertCheckpoint(
 ): Promise<ConversionReport> {
   const started = performance.now();
   const dtypes = [...new Set((options.dtypes ?? ['fp32']).map((dtype) => parseWeightFormat(dtype, 'dtypes')))];
-  const blockSize = options.blockSize ?? 128;
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
   const parts = options.parts ?? MODEL_PARTS;
   for (const part of parts) {

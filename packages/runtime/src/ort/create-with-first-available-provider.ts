@@ -42,3 +42,19 @@ export async function createWithFirstAvailableProvider<Session>(
     },
   );
 }
+
+/**
+ * The name of the first execution provider, in order, that is available here, without loading a model
+ * (`Backend.executionProviderFor`).
+ * @throws VideoLlavaError `UNSUPPORTED` when none is, as {@link createWithFirstAvailableProvider}
+ */
+export async function firstAvailableProvider(
+  providers: readonly ExecutionProvider[],
+  attempt: Omit<ProviderAttempt<unknown>, 'create'>,
+): Promise<string> {
+  const { session } = await createWithFirstAvailableProvider(providers, {
+    ...attempt,
+    create: async (_, name) => name,
+  });
+  return session;
+}
