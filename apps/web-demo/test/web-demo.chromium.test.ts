@@ -1,11 +1,16 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertCheckpoint } from '@video-llava/converter/node';
 import { fixtureCases, tinyFixture } from '@video-llava/test-utils';
-import { type StaticServer, chromiumPath, launchChromium, startStaticServer } from '@video-llava/test-utils/chromium';
+import {
+  type StaticServer,
+  chromiumPath,
+  launchChromium,
+  startStaticServer,
+  transcodeToLosslessH264,
+} from '@video-llava/test-utils/chromium';
 import { resolveFfmpegPath } from '@video-llava/video-processor/node';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -48,24 +53,7 @@ beforeAll(async () => {
   // Lossless H.264, every frame kept: Chromium decodes it within 3 levels of the reference frames, which moves no
   // greedy token of the video case (packages/video-llava/test/web-chromium.test.ts measures both)
   h264 = join(work, 'sample_48f_320x240_h264.mp4');
-  execFileSync(await resolveFfmpegPath(), [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostdin',
-    '-y',
-    '-i',
-    original,
-    '-c:v',
-    'libx264',
-    '-qp',
-    '0',
-    '-pix_fmt',
-    'yuv420p',
-    '-vsync',
-    '0',
-    h264,
-  ]);
+  transcodeToLosslessH264(await resolveFfmpegPath(), original, h264);
   server = await startStaticServer({
     routes: { '/': { file: join(site, 'index.html'), type: 'text/html; charset=utf-8' } },
     folders: { '/model/': model, '/': site },

@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveFfmpegPath } from '@video-llava/video-processor/node';
 import { fixtureCases, measureDifference, tinyFixture } from '@video-llava/test-utils';
-import { chromiumPath } from '@video-llava/test-utils/chromium';
+import { chromiumPath, transcodeToLosslessH264 } from '@video-llava/test-utils/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChromiumPage, openChromiumPage } from './browser/chromium-page.js';
 import type { PageAnswer, PageError, PageMedia, PageRequest } from './browser/page.js';
@@ -60,25 +59,11 @@ beforeAll(async () => {
     await writeFile(join(files, `${image}.f32`), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }
   // The fixture's MPEG-4 Part 2 video, which Chromium cannot decode, as H.264 (lossless, every frame kept)
-  const ffmpeg = await resolveFfmpegPath();
-  execFileSync(ffmpeg, [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostdin',
-    '-y',
-    '-i',
+  transcodeToLosslessH264(
+    await resolveFfmpegPath(),
     join(tinyFixture.video, 'sample_48f_320x240.mp4'),
-    '-c:v',
-    'libx264',
-    '-qp',
-    '0',
-    '-pix_fmt',
-    'yuv420p',
-    '-vsync',
-    '0',
     join(files, 'sample_h264.mp4'),
-  ]);
+  );
   browser = await openChromiumPage({ model: await convertedFixture(), files, images: tinyFixture.images });
 }, 120_000);
 

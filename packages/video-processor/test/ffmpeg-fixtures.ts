@@ -50,6 +50,11 @@ export async function makeTestVideos(): Promise<TestVideos> {
     execFileSync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
       maxBuffer: 64 * 1024 * 1024,
     });
+  /** Every frame of the file's first video stream as FFmpeg decodes it, packed RGB. */
+  const allFrames = (file: string): Uint8Array =>
+    new Uint8Array(run('-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'));
+  /** 24 s of FFmpeg's test pattern at 10 fps, 160x120: long enough for several groups of pictures. */
+  const testPattern24s = ['-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10'];
   const h264 = join(directory, 'testsrc_h264.mp4');
   run(
     '-f',
@@ -64,9 +69,7 @@ export async function makeTestVideos(): Promise<TestVideos> {
     '2',
     h264,
   );
-  const h264AllFrames = new Uint8Array(
-    run('-i', h264, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
-  );
+  const h264AllFrames = allFrames(h264);
   const gop10 = join(directory, 'testsrc_gop10.mp4');
   run(
     '-f',
@@ -83,28 +86,10 @@ export async function makeTestVideos(): Promise<TestVideos> {
   );
   const editList = join(directory, 'edit_list.mp4');
   run('-ss', '0.55', '-i', gop10, '-c', 'copy', editList);
-  const editListAllFrames = new Uint8Array(
-    run('-i', editList, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
-  );
+  const editListAllFrames = allFrames(editList);
   const gop20 = join(directory, 'testsrc_gop20.mp4');
-  run(
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=duration=24:size=160x120:rate=10',
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    '20',
-    '-bf',
-    '2',
-    gop20,
-  );
-  const gop20AllFrames = new Uint8Array(
-    run('-i', gop20, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
-  );
+  run(...testPattern24s, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '20', '-bf', '2', gop20);
+  const gop20AllFrames = allFrames(gop20);
   const seekable = [
     ['testsrc_vp9_gop20.webm', ['-c:v', 'libvpx-vp9', '-g', '20', '-deadline', 'realtime', '-cpu-used', '8']],
     [
@@ -120,20 +105,15 @@ export async function makeTestVideos(): Promise<TestVideos> {
     ],
   ].map(([name, codec]) => {
     const file = join(directory, name as string);
-    run('-f', 'lavfi', '-i', 'testsrc=duration=24:size=160x120:rate=10', ...(codec as string[]), file);
+    run(...testPattern24s, ...(codec as string[]), file);
     return {
       file,
-      allFrames: new Uint8Array(
-        run('-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
-      ),
+      allFrames: allFrames(file),
     };
   });
   const openGop = join(directory, 'testsrc_open_gop.mp4');
   run(
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=duration=24:size=160x120:rate=10',
+    ...testPattern24s,
     '-c:v',
     'libx264',
     '-pix_fmt',
@@ -146,9 +126,7 @@ export async function makeTestVideos(): Promise<TestVideos> {
     'open-gop=1',
     openGop,
   );
-  const openGopAllFrames = new Uint8Array(
-    run('-i', openGop, '-map', '0:v:0', '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'),
-  );
+  const openGopAllFrames = allFrames(openGop);
   const vp9 = join(directory, 'testsrc_vp9.webm');
   run('-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x48:rate=12', '-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', vp9);
   const rotated = join(directory, 'rotated.mp4');

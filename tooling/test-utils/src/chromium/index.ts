@@ -8,6 +8,7 @@
 export { bundleForBrowser } from './bundle.js';
 export type { BundleForBrowserOptions } from './bundle.js';
 export { chromiumPath, launchChromium, launchPersistentChromium } from './launch.js';
+export { transcodeToLosslessH264 } from './lossless-h264.js';
 export type { LaunchChromiumOptions } from './launch.js';
 export { startStaticServer } from './server.js';
 export type { Resolver, Served, StaticServer, StaticServerOptions } from './server.js';
