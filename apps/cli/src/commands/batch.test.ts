@@ -6,9 +6,8 @@ import { type TestRedis, startTestRedis, tinyFixture } from '@video-llava/test-u
 import type { BatchAnswer, BatchResult } from '@video-llava/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
-import { runCliForTest } from '../run-cli-for-test.js';
+import { generateForTest, runCliForTest } from '../run-cli-for-test.js';
 import { createTestIo } from '../test-io.js';
-import type { GenerateResult } from './generate.js';
 
 // video-llava worker, batch submit and batch results against a real redis-server on a random loopback port, on the
 // fp32 conversion of the fixture; the worker runs in this process (SIGTERM is emitted to it), the fault tests with
@@ -84,24 +83,11 @@ describe('video-llava batch and worker', () => {
       expect(missing.error.code).toBe('FILE_NOT_FOUND');
       expect(missing.error.message).toContain(join(root, 'no-such-clip.mp4'));
 
-      const generated = await runCliForTest(
-        [
-          'generate',
-          converted,
-          '--question',
-          'Why is this funny?',
-          '--video',
-          'clip.mp4',
-          '--max-new-tokens',
-          '8',
-          '--greedy',
-          '--json',
-          '--quiet',
-        ],
-        { cwd: root },
-      );
-      expect(generated.code, generated.err).toBe(0);
-      const reference = JSON.parse(generated.out.trimEnd().split('\n').at(-1)!) as GenerateResult;
+      const reference = await generateForTest(converted, 'clip.mp4', {
+        question: 'Why is this funny?',
+        maxNewTokens: 8,
+        cwd: root,
+      });
       const answer = results.find((result) => result.id === '1') as BatchAnswer;
       expect(answer.ids).toEqual(reference.ids);
       expect(answer.text).toBe(reference.text);

@@ -7,9 +7,8 @@ import { convertCheckpoint } from '@video-llava/converter/node';
 import { tinyFixture } from '@video-llava/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
-import { runCliForTest } from '../run-cli-for-test.js';
+import { generateForTest, runCliForTest } from '../run-cli-for-test.js';
 import { createTestIo } from '../test-io.js';
-import type { GenerateResult } from './generate.js';
 
 // `video-llava serve` in this process on 127.0.0.1 (a free port): its answer about the fixture video is exactly what
 // `video-llava generate --greedy` prints for the same question; SIGTERM stops it with exit code 0.
@@ -69,24 +68,11 @@ describe('video-llava serve', () => {
     expect(response.status, JSON.stringify(completion)).toBe(200);
     expect(completion.model).toBe('tiny');
 
-    const generated = await runCliForTest(
-      [
-        'generate',
-        converted,
-        '--question',
-        'Why is this funny?',
-        '--video',
-        videoFile,
-        '--max-new-tokens',
-        '8',
-        '--greedy',
-        '--json',
-        '--quiet',
-      ],
-      { cwd: root },
-    );
-    expect(generated.code, generated.err).toBe(0);
-    const json = JSON.parse(generated.out.trimEnd().split('\n').at(-1)!) as GenerateResult;
+    const json = await generateForTest(converted, videoFile, {
+      question: 'Why is this funny?',
+      maxNewTokens: 8,
+      cwd: root,
+    });
     expect(completion.choices[0]!.message.content).toBe(json.text);
     expect(completion.usage.completion_tokens).toBe(json.ids.length);
 
