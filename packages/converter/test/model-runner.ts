@@ -255,10 +255,10 @@ export async function greedyGenerate(
 
 /**
  * `decoder_kv_buffer` (past with unfilled capacity in, `new_key_values.*` out) behind `decoder_model_merged`'s
- * interface, for the tests written against the latter: each past `[B, kvH, P, hd]` is copied into a buffer of
- * `P + unfilled` positions whose unfilled ones hold large finite values (so a mask that let them through would show
- * in the logits), the mask is widened with zeros over them, and `present.*` is the past with the new positions
- * appended.
+ * interface, for the tests written against the latter: each past `[B, kvH, P, hd]` is transposed into the buffer
+ * decoder's channel-major layout `[B, kvH, hd, P + unfilled]` whose unfilled positions hold large finite values (so
+ * a mask that let them through would show in the logits), the mask is widened with zeros over them, and `present.*`
+ * is the past with the new positions (returned as `[B, kvH, hd, S]`) appended.
  */
 export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: number): ort.InferenceSession {
   const pastNames = session.inputNames.filter((name) => name.startsWith('past_key_values.'));
@@ -280,13 +280,13 @@ export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: numbe
     for (const name of pastNames) {
       const tensor = feeds[name]!;
       const [rows, heads, , width] = tensor.dims as [number, number, number, number];
-      const data = new Float32Array(rows * heads * capacity * width).fill(1e4);
+      const source = tensor.data as Float32Array;
+      const data = new Float32Array(rows * heads * width * capacity).fill(1e4);
       for (let block = 0; block < rows * heads; block++)
-        data.set(
-          (tensor.data as Float32Array).subarray(block * past * width, (block + 1) * past * width),
-          block * capacity * width,
-        );
-      widened[name] = new ort.Tensor('float32', data, [rows, heads, capacity, width]);
+        for (let position = 0; position < past; position++)
+          for (let lane = 0; lane < width; lane++)
+            data[(block * width + lane) * capacity + position] = source[(block * past + position) * width + lane]!;
+      widened[name] = new ort.Tensor('float32', data, [rows, heads, width, capacity]);
     }
     const outputs = await session.run(widened);
     const result: Record<string, ort.Tensor> = { logits: outputs.logits! };
@@ -294,16 +294,17 @@ export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: numbe
       const before = feeds[name]!;
       const fresh = outputs[name.replace('past_key_values.', 'new_key_values.')]!;
       const [rows, heads, , width] = before.dims as [number, number, number, number];
+      const freshData = fresh.data as Float32Array;
       const present = new Float32Array(rows * heads * (past + newLength) * width);
       for (let block = 0; block < rows * heads; block++) {
         present.set(
           (before.data as Float32Array).subarray(block * past * width, (block + 1) * past * width),
           block * (past + newLength) * width,
         );
-        present.set(
-          (fresh.data as Float32Array).subarray(block * newLength * width, (block + 1) * newLength * width),
-          (block * (past + newLength) + past) * width,
-        );
+        for (let position = 0; position < newLength; position++)
+          for (let lane = 0; lane < width; lane++)
+            present[(block * (past + newLength) + past + position) * width + lane] =
+              freshData[(block * width + lane) * newLength + position]!;
       }
       result[name.replace('past_key_values.', 'present.')] = new ort.Tensor('float32', present, [
         rows,

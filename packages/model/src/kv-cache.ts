@@ -4,7 +4,8 @@ import { DeviceTensor, type RuntimeTensor, toCpuTensor } from '@video-llava/runt
 /**
  * The key/value cache of Video-LLaVA's language model between decoding steps: one `[rows, kvHeads, length, headDim]`
  * tensor per decoder input `past_key_values.{i}.key|value`, as the decoder returned them (`present.*`), on the CPU or
- * left on the device. The decoding loop treats it as opaque and hands it back to the model.
+ * left on the device; or, for the buffer decoder, `[rows, kvHeads, headDim, capacity]` (see {@link positionAxis}).
+ * The decoding loop treats it as opaque and hands it back to the model.
  */
 export interface VideoLlavaCache {
   /** The tensors by the decoder input they feed (`past_key_values.0.key`, ...). */
@@ -13,6 +14,17 @@ export interface VideoLlavaCache {
   readonly rows: number;
   /** Positions per row. */
   readonly length: number;
+  /**
+   * The axis of the tensors that indexes positions: 2 (the default) for `[rows, kvHeads, positions, headDim]`, the
+   * `present.*` layout; 3 for `[rows, kvHeads, headDim, positions]`, the channel-major layout of
+   * `decoder_kv_buffer*.onnx`, whose tensors may also hold more positions than {@link length} (unfilled capacity).
+   */
+  readonly positionAxis?: 2 | 3;
+}
+
+/** The axis of `cache`'s tensors that indexes positions (see {@link VideoLlavaCache.positionAxis}). */
+export function cachePositionAxis(cache: VideoLlavaCache): 2 | 3 {
+  return cache.positionAxis ?? 2;
 }
 
 /** Frees the device memory a cache holds (CPU tensors are left to the garbage collector). */
@@ -20,17 +32,23 @@ export function releaseCacheTensors(cache: VideoLlavaCache): void {
   for (const tensor of Object.values(cache.tensors)) if (DeviceTensor.isInstance(tensor)) tensor.dispose();
 }
 
-/** A cache of no positions for `rows` rows. */
+/**
+ * A cache of no positions for `rows` rows.
+ *
+ * @param positionAxis where the tensors keep positions (see {@link VideoLlavaCache.positionAxis})
+ */
 export function emptyCache(
   names: readonly string[],
   dtypes: Readonly<Record<string, DataType>>,
   rows: number,
   kvHeads: number,
   headDim: number,
+  positionAxis: 2 | 3 = 2,
 ): VideoLlavaCache {
   const tensors: Record<string, RuntimeTensor> = {};
-  for (const name of names) tensors[name] = Tensor.zeros(dtypes[name] ?? 'float32', [rows, kvHeads, 0, headDim]);
-  return { tensors, rows, length: 0 };
+  const dims = positionAxis === 3 ? [rows, kvHeads, headDim, 0] : [rows, kvHeads, 0, headDim];
+  for (const name of names) tensors[name] = Tensor.zeros(dtypes[name] ?? 'float32', dims);
+  return positionAxis === 3 ? { tensors, rows, length: 0, positionAxis } : { tensors, rows, length: 0 };
 }
 
 type Copyable = {
@@ -40,30 +58,42 @@ type Copyable = {
 
 /**
  * A new cache with the rows of `cache` picked by `rowIndices` (row `i` of the result is row `rowIndices[i]`) and only
- * its first `length` positions. Device tensors are read back; the result is on the CPU. `cache` is left as it was.
+ * its first `length` positions, in the same layout ({@link VideoLlavaCache.positionAxis}) without unfilled capacity.
+ * Device tensors are read back; the result is on the CPU. `cache` is left as it was.
  */
 export async function gatherCache(
   cache: VideoLlavaCache,
   rowIndices: ArrayLike<number>,
   length = cache.length,
 ): Promise<VideoLlavaCache> {
+  const positionAxis = cachePositionAxis(cache);
   const tensors: Record<string, RuntimeTensor> = {};
   for (const [name, value] of Object.entries(cache.tensors)) {
     const tensor = await toCpuTensor(value);
-    const [rows, heads, positions, width] = tensor.dims as [number, number, number, number];
+    const [rows, heads, third, fourth] = tensor.dims as [number, number, number, number];
+    // Each row is `heads * runs` runs of `stride` elements, the first `length * width` of which are kept.
+    const [positions, width] = positionAxis === 3 ? [fourth, third] : [third, fourth];
+    const runs = positionAxis === 3 ? width : 1;
+    const stride = positionAxis === 3 ? positions : positions * width;
+    const kept = positionAxis === 3 ? length : length * width;
     const source = tensor.data as unknown as Copyable;
     const out = allocateTypedArray(tensor.dtype, rowIndices.length * heads * length * width) as unknown as Copyable;
-    const rowSize = heads * positions * width;
     for (let row = 0; row < rowIndices.length; row++) {
       const from = rowIndices[row]!;
       if (from < 0 || from >= rows)
         throw new RangeError(`cache row ${from} does not exist (the cache has ${rows} rows)`);
-      for (let head = 0; head < heads; head++) {
-        const start = from * rowSize + head * positions * width;
-        out.set(source.subarray(start, start + length * width), (row * heads + head) * length * width);
+      for (let run = 0; run < heads * runs; run++) {
+        const start = (from * heads * runs + run) * stride;
+        out.set(source.subarray(start, start + kept), (row * heads * runs + run) * kept);
       }
     }
-    tensors[name] = new Tensor(tensor.dtype, out as never, [rowIndices.length, heads, length, width]);
+    tensors[name] = new Tensor(
+      tensor.dtype,
+      out as never,
+      positionAxis === 3 ? [rowIndices.length, heads, width, length] : [rowIndices.length, heads, length, width],
+    );
   }
-  return { tensors, rows: rowIndices.length, length };
+  return positionAxis === 3
+    ? { tensors, rows: rowIndices.length, length, positionAxis }
+    : { tensors, rows: rowIndices.length, length };
 }

@@ -26,7 +26,7 @@ import {
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { kvBufferAttentionMask, storeNewPositions } from './kv-buffer.js';
 import { sliceColumns } from './slice-columns.js';
-import { type VideoLlavaCache, emptyCache, releaseCacheTensors } from './kv-cache.js';
+import { type VideoLlavaCache, cachePositionAxis, emptyCache, releaseCacheTensors } from './kv-cache.js';
 import type { DecoderOutput, LanguageModelHost, PixelInputs } from './language-model-host.js';
 import { type ModelDtype, type ModelDtypeChoice, type ModelPart, resolveModelDtypes } from './model-dtype.js';
 import { ModelSessions } from './model-sessions.js';
@@ -434,7 +434,14 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   async emptyCache(rows: number): Promise<VideoLlavaCache> {
     const layout = this.#layout(await this.#decoder());
     const text = this.config.model.textConfig;
-    return emptyCache(layout.pastNames, layout.dtypes, rows, text.numKeyValueHeads, text.headDim);
+    return emptyCache(
+      layout.pastNames,
+      layout.dtypes,
+      rows,
+      text.numKeyValueHeads,
+      text.headDim,
+      layout.kind === 'buffer' ? 3 : 2,
+    );
   }
 
   /**
@@ -520,9 +527,25 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
         const count = BigInt64Array.of(input.lastPositionOnly ? 1n : 0n);
         feeds.num_logits_to_keep = new Tensor('int64', count, layout.numLogitsToKeepRank === 0 ? [] : [1]);
       }
+      const positionAxis = layout.kind === 'buffer' ? 3 : 2;
+      if (cachePositionAxis(cache) !== positionAxis) {
+        throw new VideoLlavaError(
+          'SHAPE_MISMATCH',
+          `The cache keeps positions on axis ${cachePositionAxis(cache)} but ${file} takes them on axis ${positionAxis}: it was made for the other decoder layout (use this model's emptyCache).`,
+          { field: 'cache.positionAxis', expected: positionAxis, actual: cachePositionAxis(cache) },
+        );
+      }
       for (const name of layout.pastNames) feeds[name] = cache.tensors[name]!;
       if (layout.kind === 'buffer') {
-        const capacity = layout.pastNames.length > 0 ? cache.tensors[layout.pastNames[0]!]!.dims[2]! : 0;
+        let capacity = layout.pastNames.length > 0 ? cache.tensors[layout.pastNames[0]!]!.dims[3]! : 0;
+        if (capacity === 0) {
+          // Over an empty past ONNX Runtime's fused `p V` product (FusedMatMul of a 0-long inner dimension) leaves
+          // its output as the arena had it instead of zeros: the first run gets one unfilled, masked position.
+          const text = this.config.model.textConfig;
+          const unfilled = Tensor.zeros('float32', [rows, text.numKeyValueHeads, text.headDim, 1]);
+          for (const name of layout.pastNames) feeds[name] = unfilled;
+          capacity = 1;
+        }
         feeds.attention_mask = kvBufferAttentionMask(input.attentionMask, cache.length, capacity);
       }
       const outputNames = ['logits', ...layout.pastNames.map((name) => layout.presentOf[name]!)];
@@ -765,10 +788,12 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       missing.push(`${2 * layers} past_key_values inputs (found ${pastNames.length})`);
     // The empty cache is shaped from config.json ([rows, num_key_value_heads, 0, head_dim]): a decoder declaring
     // other fixed sizes was converted from another config, and would fail on the first run with a less clear error.
+    // The buffer decoder keeps positions last ([batch, kvHeads, headDim, capacity]).
     for (const name of pastNames) {
       const shape = session.inputMetadata.find((value) => value.name === name)?.shape ?? [];
       if (shape.length !== 4) continue;
-      const [, heads, , width] = shape;
+      const [, heads, third, fourth] = shape;
+      const width = kind === 'buffer' ? third : fourth;
       if (
         (typeof heads === 'number' && heads !== text.numKeyValueHeads) ||
         (typeof width === 'number' && width !== text.headDim)
@@ -779,7 +804,10 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
           {
             file,
             field: name,
-            expected: `[batch, ${text.numKeyValueHeads}, past, ${text.headDim}]`,
+            expected:
+              kind === 'buffer'
+                ? `[batch, ${text.numKeyValueHeads}, ${text.headDim}, capacity]`
+                : `[batch, ${text.numKeyValueHeads}, past, ${text.headDim}]`,
             actual: `[${shape.join(', ')}]`,
           },
         );
