@@ -434,6 +434,53 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     }
   });
 
+  it('refuses a buffer decoder from an earlier converter (positions before channels), and a cache of the other layout', async () => {
+    const buffer = (past: readonly (string | number)[]) => ({
+      inputs: [
+        { name: 'inputs_embeds', dtype: 'float32' as const, shape: ['batch', 'sequence', 8] },
+        { name: 'attention_mask', dtype: 'int64' as const, shape: ['batch', 'total'] },
+        { name: 'past_key_values.0.key', dtype: 'float32' as const, shape: past },
+        { name: 'past_key_values.0.value', dtype: 'float32' as const, shape: past },
+      ],
+      outputs: [
+        { name: 'logits', dtype: 'float32' as const, shape: ['batch', 'sequence', 'vocab'] },
+        { name: 'new_key_values.0.key', dtype: 'float32' as const, shape: ['batch', KV_HEADS, HEAD_DIM, 'sequence'] },
+        { name: 'new_key_values.0.value', dtype: 'float32' as const, shape: ['batch', KV_HEADS, HEAD_DIM, 'sequence'] },
+      ],
+      run: () => {
+        throw new Error('not run in this test');
+      },
+    });
+    const open = (past: readonly (string | number)[]) =>
+      VideoLlavaForConditionalGeneration.fromPretrained(new MemorySource([...PARTS, 'onnx/decoder_kv_buffer.onnx']), {
+        backend: createMockBackend({ models: { ...miniModels(), 'onnx/decoder_kv_buffer.onnx': buffer(past) } }),
+        decoderCache: 'buffer',
+      });
+    const error = await open(['batch', KV_HEADS, 'past', HEAD_DIM]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(VideoLlavaError);
+    expect((error as VideoLlavaError).field).toBe('past_key_values.0.key');
+    expect((error as Error).message).toMatch(/earlier converter.*convert the checkpoint again/);
+
+    const current = await open(['batch', KV_HEADS, HEAD_DIM, 'capacity']);
+    const empty = await current.emptyCache(1);
+    expect(empty.positionAxis).toBe(3);
+    expect(empty.tensors['past_key_values.0.key']!.dims).toEqual([1, KV_HEADS, HEAD_DIM, 0]);
+    // A cache in the present layout (positions on axis 2) is refused before the decoder runs.
+    const mismatch = await current
+      .runDecoder({
+        inputsEmbeds: new Tensor('float32', new Float32Array(8), [1, 1, 8]),
+        attentionMask: new Tensor('int64', BigInt64Array.of(1n), [1, 1]),
+        positionIds: new Tensor('int64', BigInt64Array.of(0n), [1, 1]),
+        cache: { ...empty, positionAxis: 2 },
+      })
+      .catch((caught: unknown) => caught);
+    expect((mismatch as VideoLlavaError).code).toBe('SHAPE_MISMATCH');
+    expect((mismatch as Error).message).toMatch(
+      /positions on axis 2 but .*decoder_kv_buffer\.onnx takes them on axis 3/,
+    );
+    await current.release();
+  });
+
   it('counts media tokens from the configs: strategy full keeps the CLS for images; frames keep it either way', async () => {
     const json = miniConfigJson();
     json.vision_feature_select_strategy = 'full';

@@ -794,6 +794,18 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       if (shape.length !== 4) continue;
       const [, heads, third, fourth] = shape;
       const width = kind === 'buffer' ? third : fourth;
+      if (kind === 'buffer' && typeof third !== 'number' && typeof fourth === 'number') {
+        throw new VideoLlavaError(
+          'INVALID_FILE',
+          `${file} declares ${name} as [${shape.join(', ')}], positions before channels: a buffer decoder written by an earlier converter. This version keeps the cache channel-major ([batch, kvHeads, headDim, capacity]); convert the checkpoint again, or load with decoderCache: 'present'.`,
+          {
+            file,
+            field: name,
+            expected: `[batch, ${text.numKeyValueHeads}, ${text.headDim}, capacity]`,
+            actual: `[${shape.join(', ')}]`,
+          },
+        );
+      }
       if (
         (typeof heads === 'number' && heads !== text.numKeyValueHeads) ||
         (typeof width === 'number' && width !== text.headDim)
