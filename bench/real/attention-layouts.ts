@@ -1,0 +1,256 @@
+// `pnpm bench attention [--context 274,2074] [--layers 32] [--threads 2]`: one decoding step's attention over the
+// key/value cache at Video-LLaVA-7B's dimensions (32 heads of 128, one query), for each cache layout and dtype a
+// decoder could use on onnxruntime-node's CPU provider, against the float32 weight-streaming rate measured in the
+// same run. This is the measurement behind the buffer decoder's channel-major cache (packages/converter/README.md):
+// no weights, only the attention of `layers` layers over caches of `context` positions, each layer its own buffers.
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
+
+const HEADS = 32;
+const HEAD_DIM = 128;
+
+interface Variant {
+  name: string;
+  description: string;
+  /** Element type of the stored keys and values. */
+  dtype: 'float32' | 'float16' | 'int8';
+  /** Keys stored `[hd, C]` (channel-major) instead of `[C, hd]`. */
+  keysChannelMajor: boolean;
+  /** Values stored `[hd, C]` instead of `[C, hd]`. */
+  valuesChannelMajor: boolean;
+  /** A contrib GroupQueryAttention over a past/present buffer instead of MatMul + Softmax + MatMul. */
+  groupQueryAttention?: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  {
+    name: 'positions-major f32',
+    description: 'K q^T and p V over [C,hd] (the earlier buffer decoder)',
+    dtype: 'float32',
+    keysChannelMajor: false,
+    valuesChannelMajor: false,
+  },
+  {
+    name: 'channel-major f32',
+    description: 'q K^T and p (V^T)^T over [hd,C] (the buffer decoder now)',
+    dtype: 'float32',
+    keysChannelMajor: true,
+    valuesChannelMajor: true,
+  },
+  {
+    name: 'f16 cast to f32',
+    description: 'float16 [hd,C] cache, Cast to float32 in the graph',
+    dtype: 'float16',
+    keysChannelMajor: true,
+    valuesChannelMajor: true,
+  },
+  {
+    name: 'int8 MatMulInteger',
+    description: 'int8 [hd,C] keys, [C,hd] values, per-position scales',
+    dtype: 'int8',
+    keysChannelMajor: true,
+    valuesChannelMajor: false,
+  },
+  {
+    name: 'GroupQueryAttention f32',
+    description: 'contrib GroupQueryAttention, past and present sharing one buffer',
+    dtype: 'float32',
+    keysChannelMajor: false,
+    valuesChannelMajor: false,
+    groupQueryAttention: true,
+  },
+];
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1]! : fallback;
+}
+
+function buildAttention(variant: Variant, layers: number): Uint8Array {
+  const g = new GraphBuilder(variant.name);
+  const query = g.input('q', 'float32', [1, 1, HEADS * HEAD_DIM]);
+  const headShape = g.constant('int64', [0, 0, HEADS, HEAD_DIM]);
+  const merge = g.constant('int64', [0, 0, HEADS * HEAD_DIM]);
+  const last = (x: string) => g.op('Transpose', [x], { perm: [0, 1, 3, 2] });
+  const stored = (name: string, channelMajor: boolean) =>
+    g.input(name, variant.dtype, channelMajor ? [1, HEADS, HEAD_DIM, 'C'] : [1, HEADS, 'C', HEAD_DIM]);
+  let x = query;
+  if (variant.groupQueryAttention) {
+    const seqlens = g.input('seqlens_k', 'int32', [1]);
+    const total = g.input('total', 'int32', []);
+    for (let layer = 0; layer < layers; layer++) {
+      const [output, presentKey, presentValue] = g.node(
+        'GroupQueryAttention',
+        [x, x, x, stored(`k${layer}`, false), stored(`v${layer}`, false), seqlens, total],
+        { num_heads: HEADS, kv_num_heads: HEADS },
+        { domain: 'com.microsoft', outputs: 3 },
+      );
+      g.output(presentKey!, 'float32', [1, HEADS, 'C', HEAD_DIM], `present_k${layer}`);
+      g.output(presentValue!, 'float32', [1, HEADS, 'C', HEAD_DIM], `present_v${layer}`);
+      x = output!;
+    }
+  } else {
+    const bias = g.input('bias', 'float32', [1, 1, 1, 'C']);
+    for (let layer = 0; layer < layers; layer++) {
+      const keys = stored(`k${layer}`, variant.keysChannelMajor);
+      const values = stored(`v${layer}`, variant.valuesChannelMajor);
+      const q = g.op('Transpose', [g.op('Reshape', [x, headShape])], { perm: [0, 2, 1, 3] });
+      let scores: string;
+      if (variant.dtype === 'int8') {
+        const keyScales = g.input(`ks${layer}`, 'float32', [1, HEADS, 1, 'C']);
+        const queryScale = g.op('Div', [
+          g.op('ReduceMax', [g.op('Abs', [q])], { axes: [3], keepdims: 1 }),
+          g.constant('float32', 127),
+        ]);
+        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [q, queryScale])])], { to: 3 });
+        const integer = g.op('MatMulInteger', [quantized, keys]);
+        scores = g.op('Mul', [g.op('Mul', [g.op('Cast', [integer], { to: 1 }), keyScales]), queryScale]);
+      } else {
+        const k = variant.dtype === 'float16' ? g.op('Cast', [keys], { to: 1 }) : keys;
+        scores = variant.keysChannelMajor ? g.op('MatMul', [q, k]) : last(g.op('MatMul', [k, last(q)]));
+      }
+      const probabilities = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
+      let context: string;
+      if (variant.dtype === 'int8') {
+        const valueScales = g.input(`vs${layer}`, 'float32', [1, HEADS, 1, 'C']);
+        const weighted = g.op('Mul', [probabilities, valueScales]);
+        const scale = g.op('Div', [
+          g.op('ReduceMax', [weighted], { axes: [3], keepdims: 1 }),
+          g.constant('float32', 255),
+        ]);
+        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [weighted, scale])])], { to: 2 });
+        context = g.op('Mul', [g.op('Cast', [g.op('MatMulInteger', [quantized, values])], { to: 1 }), scale]);
+      } else {
+        const v = variant.dtype === 'float16' ? g.op('Cast', [values], { to: 1 }) : values;
+        context = g.op('MatMul', [probabilities, variant.valuesChannelMajor ? last(v) : v]);
+      }
+      x = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), merge]);
+    }
+  }
+  g.output(x, 'float32', [1, 1, HEADS * HEAD_DIM], 'out');
+  return encodeModel(createModel(g.build(), { opsetImports: { '': 17, 'com.microsoft': 1 } }));
+}
+
+function filled(dtype: Variant['dtype'], length: number): Float32Array | Uint16Array | Int8Array {
+  if (dtype === 'float16') return new Uint16Array(length).map((_, i) => 0x3000 + (i % 1024));
+  if (dtype === 'int8') return new Int8Array(length).map((_, i) => ((i * 7) % 200) - 100);
+  return new Float32Array(length).map((_, i) => Math.sin(i));
+}
+
+async function medianStepMs(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let run = 0; run < 7; run++) {
+    const start = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[3]!;
+}
+
+/** float32 weight streaming: a chain of 1x4096 by 4096x4096 MatMuls over 512 MiB of distinct weights. */
+async function streamingGBs(threads: number): Promise<number> {
+  const g = new GraphBuilder('stream');
+  let x = g.input('x', 'float32', [1, 4096]);
+  const feeds: Record<string, ort.Tensor> = {
+    x: new ort.Tensor('float32', new Float32Array(4096).fill(1e-3), [1, 4096]),
+  };
+  const count = 8;
+  for (let index = 0; index < count; index++) {
+    x = g.op('MatMul', [x, g.input(`w${index}`, 'float32', [4096, 4096])]);
+    feeds[`w${index}`] = new ort.Tensor('float32', new Float32Array(4096 * 4096).fill(1e-4), [4096, 4096]);
+  }
+  g.output(x, 'float32', [1, 4096], 'y');
+  const session = await ort.InferenceSession.create(encodeModel(createModel(g.build())), {
+    logSeverityLevel: 3,
+    intraOpNumThreads: threads,
+  });
+  const ms = await medianStepMs(session, feeds);
+  await session.release();
+  return (count * 4096 * 4096 * 4) / ms / 1e6;
+}
+
+const contexts = option('context', '274,2074').split(',').map(Number);
+const layers = Number(option('layers', '32'));
+const threads = Number(option('threads', '2'));
+const streaming = await streamingGBs(threads);
+process.stdout.write(
+  `# attention of one decoding step: ${layers} layers x ${HEADS} heads x ${HEAD_DIM}, ${threads} threads; float32 streaming ${streaming.toFixed(1)} GB/s\n`,
+);
+process.stdout.write(
+  '| context | variant | ms | cache GB | GB/s | of streaming |\n| --- | --- | --- | --- | --- | --- |\n',
+);
+// The variants share the memory bus with whatever else the machine runs: each is timed in several rounds, interleaved
+// with the others, and reported by its median over all rounds.
+const ROUNDS = Number(option('rounds', '4'));
+for (const context of contexts) {
+  const capacity = context + 64;
+  const prepared = [];
+  for (const variant of VARIANTS) {
+    const session = await ort.InferenceSession.create(buildAttention(variant, layers), {
+      logSeverityLevel: 3,
+      intraOpNumThreads: threads,
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      q: new ort.Tensor(
+        'float32',
+        new Float32Array(HEADS * HEAD_DIM).map((_, i) => Math.sin(i)),
+        [1, 1, HEADS * HEAD_DIM],
+      ),
+    };
+    const fetches: Record<string, ort.Tensor | null> = { out: null };
+    const mask = new Float32Array(capacity).fill(-1e9).fill(0, 0, context + 1);
+    if (variant.groupQueryAttention) {
+      feeds.seqlens_k = new ort.Tensor('int32', Int32Array.of(context), [1]);
+      feeds.total = new ort.Tensor('int32', Int32Array.of(context + 1), []);
+    } else feeds.bias = new ort.Tensor('float32', mask, [1, 1, 1, capacity]);
+    for (let layer = 0; layer < layers; layer++) {
+      for (const [name, channelMajor] of [
+        [`k${layer}`, variant.keysChannelMajor],
+        [`v${layer}`, variant.valuesChannelMajor],
+      ] as const) {
+        const dims = channelMajor ? [1, HEADS, HEAD_DIM, capacity] : [1, HEADS, capacity, HEAD_DIM];
+        feeds[name] = new ort.Tensor(variant.dtype, filled(variant.dtype, HEADS * HEAD_DIM * capacity), dims);
+        // GroupQueryAttention writes the new position into the buffer it reads: present is the same tensor.
+        if (variant.groupQueryAttention) fetches[`present_${name}`] = feeds[name]!;
+      }
+      if (variant.dtype === 'int8') {
+        feeds[`ks${layer}`] = new ort.Tensor('float32', new Float32Array(HEADS * capacity).fill(0.01), [
+          1,
+          HEADS,
+          1,
+          capacity,
+        ]);
+        feeds[`vs${layer}`] = new ort.Tensor('float32', new Float32Array(HEADS * capacity).fill(0.01), [
+          1,
+          HEADS,
+          1,
+          capacity,
+        ]);
+      }
+    }
+    const run = () => (variant.groupQueryAttention ? session.run(feeds, fetches) : session.run(feeds));
+    await run();
+    prepared.push({ variant, session, run, times: [] as number[] });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const entry of prepared) {
+      // GroupQueryAttention takes seconds per step here: one timed step per round is plenty.
+      for (let step = 0; step < (entry.variant.groupQueryAttention ? 1 : 3); step++) {
+        const start = performance.now();
+        await entry.run();
+        entry.times.push(performance.now() - start);
+      }
+    }
+  }
+  for (const { variant, session, times } of prepared) {
+    await session.release();
+    const ms = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;
+    const bytes = layers * 2 * HEADS * HEAD_DIM * context * bytesPerValue;
+    const rate = bytes / ms / 1e6;
+    process.stdout.write(
+      `| ${context} | ${variant.name}: ${variant.description} | ${ms.toFixed(1)} | ${(bytes / 1e9).toFixed(2)} | ${rate.toFixed(1)} | ${(rate / streaming).toFixed(2)} |\n`,
+    );
+  }
+}
