@@ -37,7 +37,7 @@ export interface DecoderGraphOptions {
    *   (a capacity), the unfilled ones masked out by `attention_mask`. No step copies or returns the whole cache,
    *   which at 2000 positions of a 7B model is 1 GB per step. Keys and values are channel-major here (`past`
    *   `[B,kvH,hd,C]`, positions last): a decoding step's two products, `q K^T` and `p V`, then read the cache as
-   *   rows of positions, which ONNX Runtime's CPU kernels stream about 1.4x faster than the `[C,hd]` layout.
+   *   rows of positions, which ONNX Runtime's CPU kernels stream faster than the `[C,hd]` layout.
    * @default 'present'
    */
   cacheOutputs?: 'present' | 'new';
