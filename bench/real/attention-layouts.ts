@@ -5,6 +5,8 @@
 // no weights, only the attention of `layers` layers over caches of `context` positions, each layer its own buffers.
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
+import { median } from '../types.js';
+import { measureStreamingGBps } from './ceilings.js';
 
 const HEADS = 32;
 const HEAD_DIM = 128;
@@ -137,43 +139,10 @@ function filled(dtype: Variant['dtype'], length: number): Float32Array | Uint16A
   return new Float32Array(length).map((_, i) => Math.sin(i));
 }
 
-async function medianStepMs(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
-  await session.run(feeds);
-  const times: number[] = [];
-  for (let run = 0; run < 7; run++) {
-    const start = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[3]!;
-}
-
-/** float32 weight streaming: a chain of 1x4096 by 4096x4096 MatMuls over 512 MiB of distinct weights. */
-async function streamingGBs(threads: number): Promise<number> {
-  const g = new GraphBuilder('stream');
-  let x = g.input('x', 'float32', [1, 4096]);
-  const feeds: Record<string, ort.Tensor> = {
-    x: new ort.Tensor('float32', new Float32Array(4096).fill(1e-3), [1, 4096]),
-  };
-  const count = 8;
-  for (let index = 0; index < count; index++) {
-    x = g.op('MatMul', [x, g.input(`w${index}`, 'float32', [4096, 4096])]);
-    feeds[`w${index}`] = new ort.Tensor('float32', new Float32Array(4096 * 4096).fill(1e-4), [4096, 4096]);
-  }
-  g.output(x, 'float32', [1, 4096], 'y');
-  const session = await ort.InferenceSession.create(encodeModel(createModel(g.build())), {
-    logSeverityLevel: 3,
-    intraOpNumThreads: threads,
-  });
-  const ms = await medianStepMs(session, feeds);
-  await session.release();
-  return (count * 4096 * 4096 * 4) / ms / 1e6;
-}
-
 const contexts = option('context', '274,2074').split(',').map(Number);
 const layers = Number(option('layers', '32'));
 const threads = Number(option('threads', '2'));
-const streaming = await streamingGBs(threads);
+const streaming = await measureStreamingGBps(threads);
 process.stdout.write(
   `# attention of one decoding step: ${layers} layers x ${HEADS} heads x ${HEAD_DIM}, ${threads} threads; float32 streaming ${streaming.toFixed(1)} GB/s\n`,
 );
@@ -245,7 +214,7 @@ for (const context of contexts) {
   }
   for (const { variant, session, times } of prepared) {
     await session.release();
-    const ms = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    const ms = median(times);
     const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;
     const bytes = layers * 2 * HEADS * HEAD_DIM * context * bytesPerValue;
     const rate = bytes / ms / 1e6;

@@ -160,6 +160,24 @@ function input(rows: number): Record<string, ort.Tensor> {
   return { x: new ort.Tensor('float32', values, [rows, HIDDEN]) };
 }
 
+/**
+ * The weight-streaming ceiling alone (the {@link Ceilings.streamGBps} measurement: the same model, runs and options),
+ * for benches that compare against it without the MatMul ceilings.
+ */
+export async function measureStreamingGBps(threads: number): Promise<number> {
+  const session = await ort.InferenceSession.create(await streamModel(), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+  });
+  try {
+    return (STREAM_PAIRS * 2 * HIDDEN * INTERMEDIATE * 4) / (await timeRuns(session, input(1), 9)) / 1e9;
+  } finally {
+    await session.release();
+  }
+}
+
 /** Measures the ceilings on `threads` threads (ONNX Runtime's intra-op pool, as our sessions get), or on a GPU provider. */
 export async function measureCeilings(
   threads: number,

@@ -109,6 +109,8 @@ export interface VideoLlavaGenerateOptions
 interface DecoderLayout {
   /** `present`: the decoder returns the whole cache (`present.*`); `buffer`: only the new positions (`new_key_values.*`). */
   kind: 'present' | 'buffer';
+  /** Where the cache tensors keep positions ({@link VideoLlavaCache.positionAxis}): 3 for `buffer`, else 2. */
+  positionAxis: 2 | 3;
   /** `past_key_values.{i}.key|value` inputs, in the model's order. */
   pastNames: string[];
   /** The output of each past input: `present.*`, or `new_key_values.*` for the buffer layout. */
@@ -434,14 +436,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   async emptyCache(rows: number): Promise<VideoLlavaCache> {
     const layout = this.#layout(await this.#decoder());
     const text = this.config.model.textConfig;
-    return emptyCache(
-      layout.pastNames,
-      layout.dtypes,
-      rows,
-      text.numKeyValueHeads,
-      text.headDim,
-      layout.kind === 'buffer' ? 3 : 2,
-    );
+    return emptyCache(layout.pastNames, layout.dtypes, rows, text.numKeyValueHeads, text.headDim, layout.positionAxis);
   }
 
   /**
@@ -527,12 +522,12 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
         const count = BigInt64Array.of(input.lastPositionOnly ? 1n : 0n);
         feeds.num_logits_to_keep = new Tensor('int64', count, layout.numLogitsToKeepRank === 0 ? [] : [1]);
       }
-      const positionAxis = layout.kind === 'buffer' ? 3 : 2;
-      if (cachePositionAxis(cache) !== positionAxis) {
+      const cacheAxis = cachePositionAxis(cache);
+      if (cacheAxis !== layout.positionAxis) {
         throw new VideoLlavaError(
           'SHAPE_MISMATCH',
-          `The cache keeps positions on axis ${cachePositionAxis(cache)} but ${file} takes them on axis ${positionAxis}: it was made for the other decoder layout (use this model's emptyCache).`,
-          { field: 'cache.positionAxis', expected: positionAxis, actual: cachePositionAxis(cache) },
+          `The cache keeps positions on axis ${cacheAxis} but ${file} takes them on axis ${layout.positionAxis}: it was made for the other decoder layout (use this model's emptyCache).`,
+          { field: 'cache.positionAxis', expected: layout.positionAxis, actual: cacheAxis },
         );
       }
       for (const name of layout.pastNames) feeds[name] = cache.tensors[name]!;
@@ -865,6 +860,7 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     }
     this.#decoderLayout = {
       kind,
+      positionAxis: kind === 'buffer' ? 3 : 2,
       pastNames,
       presentOf,
       dtypes,
