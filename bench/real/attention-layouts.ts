@@ -22,9 +22,13 @@ interface Variant {
   valuesChannelMajor: boolean;
   /** A contrib GroupQueryAttention over a past/present buffer instead of MatMul + Softmax + MatMul. */
   groupQueryAttention?: boolean;
+  /** int8 only: the cache is MatMulInteger's A (big side, not packed per call): keys `[C,hd]`, values `[hd,C]`. */
+  integerCacheAsA?: boolean;
+  /** With integerCacheAsA: values stay float32 channel-major, only keys are int8. */
+  valuesFloat?: boolean;
 }
 
-const VARIANTS: Variant[] = [
+const ALL_VARIANTS: Variant[] = [
   {
     name: 'positions-major f32',
     description: 'K q^T and p V over [C,hd] (the earlier buffer decoder)',
@@ -54,6 +58,23 @@ const VARIANTS: Variant[] = [
     valuesChannelMajor: false,
   },
   {
+    name: 'int8 cache as A',
+    description: 'int8 [C,hd] keys, [hd,C] values, per-position scales, cache on MatMulInteger A side',
+    dtype: 'int8',
+    keysChannelMajor: false,
+    valuesChannelMajor: true,
+    integerCacheAsA: true,
+  },
+  {
+    name: 'int8 keys as A, f32 values',
+    description: 'int8 [C,hd] keys on MatMulInteger A side, float32 [hd,C] values',
+    dtype: 'int8',
+    keysChannelMajor: false,
+    valuesChannelMajor: true,
+    integerCacheAsA: true,
+    valuesFloat: true,
+  },
+  {
     name: 'GroupQueryAttention f32',
     description: 'contrib GroupQueryAttention, past and present sharing one buffer',
     dtype: 'float32',
@@ -62,6 +83,10 @@ const VARIANTS: Variant[] = [
     groupQueryAttention: true,
   },
 ];
+
+const VARIANTS = process.env.ATTN_ONLY
+  ? ALL_VARIANTS.filter((v) => process.env.ATTN_ONLY!.split(',').includes(v.name))
+  : ALL_VARIANTS;
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -75,7 +100,11 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
   const merge = g.constant('int64', [0, 0, HEADS * HEAD_DIM]);
   const last = (x: string) => g.op('Transpose', [x], { perm: [0, 1, 3, 2] });
   const stored = (name: string, channelMajor: boolean) =>
-    g.input(name, variant.dtype, channelMajor ? [1, HEADS, HEAD_DIM, 'C'] : [1, HEADS, 'C', HEAD_DIM]);
+    g.input(
+      name,
+      variant.valuesFloat && name.startsWith('v') ? 'float32' : variant.dtype,
+      channelMajor ? [1, HEADS, HEAD_DIM, 'C'] : [1, HEADS, 'C', HEAD_DIM],
+    );
   let x = query;
   if (variant.groupQueryAttention) {
     const seqlens = g.input('seqlens_k', 'int32', [1]);
@@ -98,7 +127,17 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
       const values = stored(`v${layer}`, variant.valuesChannelMajor);
       const q = g.op('Transpose', [g.op('Reshape', [x, headShape])], { perm: [0, 2, 1, 3] });
       let scores: string;
-      if (variant.dtype === 'int8') {
+      if (variant.integerCacheAsA) {
+        const keyScales = g.input(`ks${layer}`, 'float32', [1, HEADS, 1, 'C']);
+        const queryScale = g.op('Div', [
+          g.op('ReduceMax', [g.op('Abs', [q])], { axes: [3], keepdims: 1 }),
+          g.constant('float32', 127),
+        ]);
+        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [last(q), queryScale])])], { to: 3 });
+        const integer = g.op('MatMulInteger', [keys, quantized]); // [1,H,C,1]
+        const row = g.op('Reshape', [g.op('Cast', [integer], { to: 1 }), g.constant('int64', [0, 0, 1, -1])]);
+        scores = g.op('Mul', [g.op('Mul', [row, keyScales]), queryScale]);
+      } else if (variant.dtype === 'int8') {
         const keyScales = g.input(`ks${layer}`, 'float32', [1, HEADS, 1, 'C']);
         const queryScale = g.op('Div', [
           g.op('ReduceMax', [g.op('Abs', [q])], { axes: [3], keepdims: 1 }),
@@ -113,7 +152,22 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
       }
       const probabilities = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
       let context: string;
-      if (variant.dtype === 'int8') {
+      if (variant.integerCacheAsA && variant.valuesFloat) {
+        context = g.op('MatMul', [probabilities, last(values)]);
+      } else if (variant.integerCacheAsA) {
+        const valueScales = g.input(`vs${layer}`, 'float32', [1, HEADS, 1, 'C']);
+        const weighted = g.op('Mul', [probabilities, valueScales]);
+        const scale = g.op('Div', [
+          g.op('ReduceMax', [weighted], { axes: [3], keepdims: 1 }),
+          g.constant('float32', 127),
+        ]);
+        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [last(weighted), scale])])], { to: 3 }); // [1,H,C,1]
+        const integer = g.op('MatMulInteger', [values, quantized]); // [1,H,hd,1]
+        context = g.op('Mul', [
+          g.op('Reshape', [g.op('Cast', [integer], { to: 1 }), g.constant('int64', [0, 0, 1, -1])]),
+          scale,
+        ]);
+      } else if (variant.dtype === 'int8') {
         const valueScales = g.input(`vs${layer}`, 'float32', [1, HEADS, 1, 'C']);
         const weighted = g.op('Mul', [probabilities, valueScales]);
         const scale = g.op('Div', [
@@ -159,6 +213,9 @@ for (const context of contexts) {
     const session = await ort.InferenceSession.create(buildAttention(variant, layers), {
       logSeverityLevel: 3,
       intraOpNumThreads: threads,
+      ...(process.env.ATTN_PROFILE
+        ? { enableProfiling: true, profileFilePrefix: `/tmp/attnprof-${variant.name.replace(/\W+/g, '_')}-${context}` }
+        : {}),
     });
     const feeds: Record<string, ort.Tensor> = {
       q: new ort.Tensor(
@@ -179,7 +236,8 @@ for (const context of contexts) {
         [`v${layer}`, variant.valuesChannelMajor],
       ] as const) {
         const dims = channelMajor ? [1, HEADS, HEAD_DIM, capacity] : [1, HEADS, capacity, HEAD_DIM];
-        feeds[name] = new ort.Tensor(variant.dtype, filled(variant.dtype, HEADS * HEAD_DIM * capacity), dims);
+        const dtype = variant.valuesFloat && name.startsWith('v') ? 'float32' : variant.dtype;
+        feeds[name] = new ort.Tensor(dtype, filled(dtype, HEADS * HEAD_DIM * capacity), dims);
         // GroupQueryAttention writes the new position into the buffer it reads: present is the same tensor.
         if (variant.groupQueryAttention) fetches[`present_${name}`] = feeds[name]!;
       }
@@ -190,12 +248,13 @@ for (const context of contexts) {
           1,
           capacity,
         ]);
-        feeds[`vs${layer}`] = new ort.Tensor('float32', new Float32Array(HEADS * capacity).fill(0.01), [
-          1,
-          HEADS,
-          1,
-          capacity,
-        ]);
+        if (!variant.valuesFloat)
+          feeds[`vs${layer}`] = new ort.Tensor('float32', new Float32Array(HEADS * capacity).fill(0.01), [
+            1,
+            HEADS,
+            1,
+            capacity,
+          ]);
       }
     }
     const run = () => (variant.groupQueryAttention ? session.run(feeds, fetches) : session.run(feeds));
@@ -213,10 +272,11 @@ for (const context of contexts) {
     }
   }
   for (const { variant, session, times } of prepared) {
+    if (process.env.ATTN_PROFILE) session.endProfiling();
     await session.release();
     const ms = median(times);
     const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;
-    const bytes = layers * 2 * HEADS * HEAD_DIM * context * bytesPerValue;
+    const bytes = layers * HEADS * HEAD_DIM * context * (bytesPerValue + (variant.valuesFloat ? 4 : bytesPerValue));
     const rate = bytes / ms / 1e6;
     process.stdout.write(
       `| ${context} | ${variant.name}: ${variant.description} | ${ms.toFixed(1)} | ${(bytes / 1e9).toFixed(2)} | ${rate.toFixed(1)} | ${(rate / streaming).toFixed(2)} |\n`,

@@ -236,6 +236,29 @@ for (const dtype of values['skip-ours'] ? [] : dtypes) {
     const conversion = await convertOnce(checkpoint.directory, layers, dtype, convertOptions, log);
     conversions.set(dtype, conversion);
     if (conversion.seconds !== undefined) report.setupSeconds[`convert ${dtype}`] = conversion.seconds;
+    // Loads on their own: without the prepacked cache, then with it (writing its entries where they are missing,
+    // beside the ONNX files in the bench cache), so that the measured run below loads from it as a user's second run.
+    // (CPU only: the cache holds the CPU provider's layouts.)
+    const prepackedCache = executionProvider === 'cpu';
+    let loads: OursResult['loads'];
+    if (prepackedCache) {
+      const loadArgs = { folder: conversion.directory, dtype, threads };
+      const plain = await runChild<{ loadMs: number }>('load-child.ts', loadArgs, childSeconds);
+      const prepacked = await runChild<{ loadMs: number; prepackedEntriesWritten: number }>(
+        'load-child.ts',
+        { ...loadArgs, prepackedCache: true },
+        childSeconds,
+      );
+      loads = {
+        plainMs: plain.loadMs,
+        ...(prepacked.prepackedEntriesWritten > 0
+          ? { writingMs: prepacked.loadMs, entriesWritten: prepacked.prepackedEntriesWritten }
+          : {}),
+      };
+      log(
+        `ours ${dtype}: load without the prepacked cache ${(plain.loadMs / 1000).toFixed(1)} s${loads.writingMs ? `, writing it ${(loads.writingMs / 1000).toFixed(1)} s` : ''}`,
+      );
+    }
     log(`ours ${dtype}: measuring (decoder files ${(conversion.decoderBytes / 1e9).toFixed(2)} GB)`);
     const result = await runChild<Omit<OursResult, 'conversion'>>(
       'ours-child.ts',
@@ -248,11 +271,13 @@ for (const dtype of values['skip-ours'] ? [] : dtypes) {
         video: FIXTURE_VIDEO,
         image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'),
         sessionOptions,
+        ...(prepackedCache ? { prepackedCache: true } : {}),
       },
       childSeconds,
     );
     report.ours.push({
       ...result,
+      ...(loads ? { loads } : {}),
       conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes },
     });
     save();

@@ -19,7 +19,7 @@ export async function loadVideoLlava(
   onProgress: ProgressCallback | undefined,
   media: { videos: number; images: number },
 ): Promise<{ videoLlava: VideoLlava; loadMilliseconds: number }> {
-  const options = modelLoadOptions(model, load, io.cwd);
+  const options = modelLoadOptions(model, load, io);
   const preload: ModelPart[] = ['embed_tokens', 'decoder_model_merged'];
   if (media.images > 0) preload.push('image_encoder');
   if (media.videos > 0) preload.push('video_encoder');

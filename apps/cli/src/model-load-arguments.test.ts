@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
 import { temporaryFolders } from '@video-llava/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   parseDtypeArgument,
   parseModelLoadFlags,
   parseThreadsArgument,
+  prepackCacheBackend,
 } from './model-load-arguments.js';
 import { listOnnxVariants } from './onnx-variants.js';
 
@@ -113,13 +114,40 @@ describe('--dtype', () => {
 
   it('passes --dtype as given for a hub id or a URL, which cannot be listed', () => {
     const parsed = parseModelLoadFlags({ dtype: 'fp16,decoder=q4', threads: '3' }, usage);
-    expect(modelLoadOptions('https://example.invalid/model', parsed, '/')).toEqual({
+    const io = { cwd: '/nonexistent-root', env: {}, stderr: { write: () => true } };
+    const { backend, ...options } = modelLoadOptions('https://example.invalid/model', parsed, io);
+    expect(backend.name).toBe('onnxruntime-node');
+    expect(options).toEqual({
       dtype: { embed_tokens: 'fp16', image_encoder: 'fp16', video_encoder: 'fp16', decoder_model_merged: 'q4' },
       sessionOptions: { threads: 3 },
     });
-    expect(modelLoadOptions('org/name', parseModelLoadFlags({}, usage), '/nonexistent-root')).toEqual({
-      sessionOptions: { threads: availableParallelism() },
-    });
+    const { backend: _, ...defaults } = modelLoadOptions('org/name', parseModelLoadFlags({}, usage), io);
+    expect(defaults).toEqual({ sessionOptions: { threads: availableParallelism() } });
+  });
+});
+
+describe('--prepack-cache', () => {
+  const io = (env: Record<string, string>) => ({ cwd: '/work/here', env, stderr: { write: () => true } });
+  const cacheOf = (flag: string | undefined, env: Record<string, string> = {}) =>
+    prepackCacheBackend(parseModelLoadFlags({ 'prepack-cache': flag }, usage), io(env)).prepackedCache;
+
+  it('defaults to a .prepacked folder beside the ONNX files (true), else VIDEO_LLAVA_PREPACK_CACHE', () => {
+    expect(cacheOf(undefined)).toBe(true);
+    expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: 'cache' })).toBe(resolve('/work/here', 'cache'));
+    expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: 'off' })).toBeUndefined();
+    expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: ' ' })).toBe(true);
+  });
+
+  it('takes a folder (relative to the working directory) or off, over the environment', () => {
+    expect(cacheOf('/abs/cache', { VIDEO_LLAVA_PREPACK_CACHE: 'off' })).toBe('/abs/cache');
+    expect(cacheOf('rel')).toBe(resolve('/work/here', 'rel'));
+    expect(cacheOf('off', { VIDEO_LLAVA_PREPACK_CACHE: '/abs/cache' })).toBeUndefined();
+  });
+
+  it('refuses an empty value', () => {
+    expect(() => parseModelLoadFlags({ 'prepack-cache': ' ' }, usage)).toThrow(
+      new UsageError('--prepack-cache takes a folder or off, found ""', usage),
+    );
   });
 });
 

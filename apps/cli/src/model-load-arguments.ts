@@ -3,12 +3,15 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { VideoLlavaError } from '@video-llava/core';
 import { MODEL_DTYPES, MODEL_PARTS, type ModelDtype, type ModelDtypeChoice, type ModelPart } from '@video-llava/model';
-import { UsageError } from './command.js';
+import type { Backend } from '@video-llava/runtime';
+import { createNodeBackend } from '@video-llava/runtime-node';
+import { type CliIo, UsageError } from './command.js';
 import { type OnnxVariant, listOnnxVariants } from './onnx-variants.js';
 
 /**
  * The flags of every command that loads a model (`generate`, `chat`, and the server and worker commands):
- * `--dtype` (which ONNX file variant of each part) and `--threads` (threads per ONNX operator). Spread into a
+ * `--dtype` (which ONNX file variant of each part), `--threads` (threads per ONNX operator) and `--prepack-cache`
+ * (where onnxruntime's prepacked weights are kept between runs). Spread into a
  * command's options; {@link parseModelLoadFlags} checks them before anything loads, {@link modelLoadOptions} turns
  * them into `VideoLlava.load` options.
  */
@@ -24,12 +27,19 @@ export const modelLoadFlags = {
     value: 'N',
     description: `threads per ONNX operator (default: os.availableParallelism(), ${availableParallelism()} here)`,
   },
+  'prepack-cache': {
+    type: 'string',
+    value: 'DIR | off',
+    description:
+      "where onnxruntime's prepacked CPU weights are kept between runs: the first load of a model writes them (about twice its bytes, once), later loads map them (7B q4: about 30 s -> 5 s); off: none (default: VIDEO_LLAVA_PREPACK_CACHE, else a .prepacked folder beside the ONNX files)",
+  },
 } as const;
 
 /** The values {@link modelLoadFlags} parse to. */
 export interface ModelLoadFlagValues {
   dtype?: string | undefined;
   threads?: string | undefined;
+  'prepack-cache'?: string | undefined;
 }
 
 /** `--dtype` as given: a dtype for the parts not named (if any), and one per named part. */
@@ -46,6 +56,8 @@ export interface ModelLoadArguments {
   dtype: DtypeRequest | undefined;
   /** Threads per operator. */
   threads: number;
+  /** `--prepack-cache` as given (a folder or `off`); undefined: the environment's, else beside the ONNX files. */
+  prepackCache: string | undefined;
 }
 
 /** The short names `--dtype` accepts beside the part names. */
@@ -125,10 +137,32 @@ export function parseThreadsArgument(value: string | undefined, usage: string): 
  * @throws UsageError for a bad `--dtype` or `--threads`
  */
 export function parseModelLoadFlags(values: ModelLoadFlagValues, usage: string): ModelLoadArguments {
+  const prepackCache = values['prepack-cache'];
+  if (prepackCache !== undefined && prepackCache.trim() === '')
+    throw new UsageError('--prepack-cache takes a folder or off, found ""', usage);
   return {
     dtype: values.dtype === undefined ? undefined : parseDtypeArgument(values.dtype, usage),
     threads: parseThreadsArgument(values.threads, usage),
+    prepackCache,
   };
+}
+
+/**
+ * The backend `--prepack-cache` asks for: onnxruntime-node with its prepacked-weights cache in the folder given
+ * (relative to `cwd`), else `VIDEO_LLAVA_PREPACK_CACHE`'s, else a `.prepacked` folder beside each ONNX file; none
+ * for `off`. The cache's warnings (no room, a damaged entry) go to stderr.
+ */
+export function prepackCacheBackend(
+  parsed: ModelLoadArguments,
+  io: Pick<CliIo, 'cwd' | 'env' | 'stderr'>,
+): { backend: Backend; prepackedCache: string | true | undefined } {
+  const asked = parsed.prepackCache ?? (io.env.VIDEO_LLAVA_PREPACK_CACHE?.trim() || undefined);
+  const prepackedCache = asked === 'off' ? undefined : asked === undefined ? true : resolve(io.cwd, asked);
+  const backend = createNodeBackend({
+    ...(prepackedCache === undefined ? {} : { prepackedCache }),
+    onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),
+  });
+  return { backend, prepackedCache };
 }
 
 function describeVariants(variants: readonly OnnxVariant[]): string {
@@ -188,25 +222,27 @@ function isDirectory(path: string): boolean {
 /**
  * The `VideoLlava.load` options {@link modelLoadFlags} ask for: `dtype` (for a local folder, what it holds where
  * `--dtype` leaves a part open; for a hub id or URL, which cannot be listed, what `--dtype` says, else the library's
- * default) and `sessionOptions.threads`.
+ * default), `sessionOptions.threads`, and the backend with `--prepack-cache` (see {@link prepackCacheBackend}).
  *
  * @param model the model argument as typed (a folder, a hub id or a URL)
- * @param cwd the folder a relative path is resolved against
+ * @param io `cwd` (the folder a relative path is resolved against), `env` and `stderr` (the cache's warnings)
  * @throws VideoLlavaError from {@link chooseModelDtypes}
  */
 export function modelLoadOptions(
   model: string,
   parsed: ModelLoadArguments,
-  cwd: string,
-): { dtype?: ModelDtypeChoice; sessionOptions: { threads: number } } {
+  io: Pick<CliIo, 'cwd' | 'env' | 'stderr'>,
+): { dtype?: ModelDtypeChoice; sessionOptions: { threads: number }; backend: Backend } {
   const sessionOptions = { threads: parsed.threads };
-  const folder = /^https?:\/\//i.test(model) ? undefined : isAbsolute(model) ? model : resolve(cwd, model);
+  const { backend } = prepackCacheBackend(parsed, io);
+  const folder = /^https?:\/\//i.test(model) ? undefined : isAbsolute(model) ? model : resolve(io.cwd, model);
   if (folder !== undefined && isDirectory(folder))
-    return { dtype: chooseModelDtypes(folder, parsed.dtype), sessionOptions };
-  if (parsed.dtype === undefined) return { sessionOptions };
+    return { dtype: chooseModelDtypes(folder, parsed.dtype), sessionOptions, backend };
+  if (parsed.dtype === undefined) return { sessionOptions, backend };
   const { rest, parts } = parsed.dtype;
   return {
     dtype: rest === undefined ? parts : { ...Object.fromEntries(MODEL_PARTS.map((part) => [part, rest])), ...parts },
     sessionOptions,
+    backend,
   };
 }

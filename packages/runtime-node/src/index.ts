@@ -1,3 +1,4 @@
 export { createNodeBackend } from './node-backend.js';
 export type { NodeBackendOptions } from './node-backend.js';
+export type { PrepackedCacheOptions } from './prepacked-cache.js';
 export { cudaProviderLibrary, isCudaProviderInstalled } from './cuda-libraries.js';

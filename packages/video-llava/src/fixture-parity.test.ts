@@ -1,6 +1,10 @@
-import { Tensor } from '@video-llava/core';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ProgressEvent, Tensor } from '@video-llava/core';
 import { generationOptionsFromTransformers } from '@video-llava/generation';
 import { type FixtureCase, fixtureCases, tinyFixture } from '@video-llava/test-utils';
+import { createNodeBackend } from '@video-llava/runtime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedFixture } from '../test/converted-fixture.js';
 import { VideoLlava } from './index.js';
@@ -150,6 +154,62 @@ describe.each(['buffer', 'present'] as const)(
     });
   },
 );
+
+// onnxruntime's prepacked weights written to disk by the first load and memory-mapped by the next
+// (@video-llava/runtime-node's prepackedCache): the second load's model gives the same tokens, exactly.
+describe('video-llava loaded from the prepacked cache matches transformers token for token', () => {
+  let model: VideoLlava;
+  let cache: string;
+  const stages = async (load: () => Promise<VideoLlava>, events: ProgressEvent[]) => {
+    const loaded = await load();
+    return { loaded, prepacked: events.filter((event) => event.stage === 'prepack' && event.done === 1).length };
+  };
+  beforeAll(async () => {
+    cache = await mkdtemp(join(tmpdir(), 'video-llava-prepacked-'));
+    const folder = await convertedFixture();
+    const events: ProgressEvent[] = [];
+    const load = () =>
+      VideoLlava.load(folder, {
+        backend: createNodeBackend({ prepackedCache: cache }),
+        prefixCache: false,
+        sessionOptions: { threads: 1, executionProviders: ['cpu'] },
+        preload: ['embed_tokens', 'decoder_model_merged', 'image_encoder', 'video_encoder'],
+        onProgress: (event) => events.push(event),
+      });
+    const first = await stages(load, events);
+    await first.loaded.release();
+    // embed_tokens, the buffer decoder and both encoders each wrote an entry
+    expect(first.prepacked).toBe(4);
+    expect(await readdir(cache)).toHaveLength(4);
+    events.length = 0;
+    const second = await stages(load, events);
+    expect(second.prepacked).toBe(0);
+    model = second.loaded;
+  });
+  afterAll(async () => {
+    await model?.release();
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  it.each(cases.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))(
+    '%s: 24 greedy tokens and the top-5 ids of every step',
+    async (name, fixtureCase) => {
+      const { images, videos } = pixelInputs(fixtureCase);
+      const expected = tinyFixture.npy(`case_${name}`, 'generated_ids.npy');
+      const top = topFiveRecorder();
+      const answer = await model.generate({
+        prompt: fixtureCase.text,
+        images,
+        videos,
+        maxNewTokens: expected.dims[1]!,
+        doSample: false,
+        onStep: top.onStep,
+      });
+      expect(answer.sequences.flatMap((sequence) => sequence.ids)).toEqual(numbers(expected));
+      expect(top.rows.flat(2)).toEqual(numbers(tinyFixture.npy(`case_${name}`, 'step_top5_indices.npy')));
+    },
+  );
+});
 
 function stack(tensors: Tensor<'float32'>[]): Tensor<'float32'> {
   const inner = tensors[0]!.dims.slice(1);

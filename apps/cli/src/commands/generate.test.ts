@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -161,6 +161,36 @@ describe('video-llava generate', () => {
     const missing = await runCliForTest(['generate', convertedQ4, ...args, '--dtype', 'decoder=q8'], { cwd: root });
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('has no decoder_model_merged_q8.onnx; it holds q4 (decoder_model_merged_q4.onnx)');
+  });
+
+  it('--prepack-cache: the first run writes the prepacked weights, the next reads them, for the same answer', async () => {
+    const cache = join(root, 'prepacked');
+    const args = [
+      '--question',
+      'Why is this funny?',
+      '--video',
+      videoFile,
+      '--max-new-tokens',
+      '6',
+      '--greedy',
+      '--json',
+    ];
+    const run = (flag: string) =>
+      runCliForTest(['generate', convertedQ4, ...args, '--prepack-cache', flag], { cwd: root });
+    const first = await run('prepacked');
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toMatch(/\[prepack\] .*decoder_(kv_buffer|model_merged)_q4\.onnx/);
+    const entries = await readdir(cache);
+    expect(entries).toEqual(expect.arrayContaining([expect.stringMatching(/^decoder_(kv_buffer|model_merged)_q4-/)]));
+    const second = await run(cache);
+    expect(second.code, second.err).toBe(0);
+    expect(second.err).not.toContain('[prepack]');
+    expect(answerOf(second.out)).toEqual(answerOf(first.out));
+    const off = await run('off');
+    expect(off.code, off.err).toBe(0);
+    expect(off.err).not.toContain('[prepack]');
+    expect(answerOf(off.out)).toEqual(answerOf(first.out));
+    expect(await readdir(cache)).toEqual(entries);
   });
 
   it('reads a long question from --question-file and from stdin (--question-file -)', async () => {

@@ -8,6 +8,7 @@ import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.j
 const usage = [
   'video-llava worker <model-dir | org/name[@revision] | https://...> --redis redis://host:port',
   '                   [--queue NAME] [--concurrency N] [--dtype fp32|fp16|q8|q4|...] [--threads N]',
+  '                   [--prepack-cache DIR|off]',
   '                   [--name NAME] [--media-root <dir>] [--quiet] [--cache-dir <dir>] [--offline]',
 ].join('\n');
 
@@ -67,7 +68,7 @@ export const command: CliCommand = defineCommand({
   async run({ values, positionals: [model] }, io) {
     if (values.redis === undefined) throw new UsageError('give --redis URL (e.g. redis://127.0.0.1:6379)', usage);
     const concurrency = positiveInteger(values.concurrency, 'concurrency') ?? 1;
-    const loadOptions = modelLoadOptions(model, parseModelLoadFlags(values, usage), io.cwd);
+    const loadOptions = modelLoadOptions(model, parseModelLoadFlags(values, usage), io);
     const worker = await startWorker({
       model,
       loadOptions: { ...loadOptions, sourceOptions: sourceOptionsFromFlags(values, io) },
