@@ -1,8 +1,9 @@
-// `pnpm bench attention [--context 274,2074] [--layers 32] [--threads 2]`: one decoding step's attention over the
-// key/value cache at Video-LLaVA-7B's dimensions (32 heads of 128, one query), for each cache layout and dtype a
-// decoder could use on onnxruntime-node's CPU provider, against the float32 weight-streaming rate measured in the
-// same run. This is the measurement behind the buffer decoder's channel-major cache (packages/converter/README.md):
-// no weights, only the attention of `layers` layers over caches of `context` positions, each layer its own buffers.
+// `pnpm bench attention [--context 274,2074] [--layers 32] [--threads 2] [--rounds 4] [--variants A,B]
+// [--profile PREFIX]`: one decoding step's attention over the key/value cache at Video-LLaVA-7B's dimensions (32
+// heads of 128, one query), for each cache layout and dtype a decoder could use on onnxruntime-node's CPU provider,
+// against the float32 weight-streaming rate measured in the same run. This is the measurement behind the buffer
+// decoder's channel-major cache (packages/converter/README.md): no weights, only the attention of `layers` layers
+// over caches of `context` positions, each layer its own buffers.
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import { median } from '../types.js';
@@ -83,10 +84,6 @@ const ALL_VARIANTS: Variant[] = [
     groupQueryAttention: true,
   },
 ];
-
-const VARIANTS = process.env.ATTN_ONLY
-  ? ALL_VARIANTS.filter((v) => process.env.ATTN_ONLY!.split(',').includes(v.name))
-  : ALL_VARIANTS;
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -193,6 +190,13 @@ function filled(dtype: Variant['dtype'], length: number): Float32Array | Uint16A
   return new Float32Array(length).map((_, i) => Math.sin(i));
 }
 
+// `--variants name,name`: only those (e.g. `--variants 'channel-major f32,int8 cache as A'`).
+const chosen = option('variants', '');
+const VARIANTS = chosen ? ALL_VARIANTS.filter((variant) => chosen.split(',').includes(variant.name)) : ALL_VARIANTS;
+if (VARIANTS.length === 0)
+  throw new Error(`--variants ${chosen}: none of ${ALL_VARIANTS.map((variant) => variant.name).join(', ')}`);
+// `--profile PREFIX`: onnxruntime's per-node profile of each session, written to PREFIX-<variant>-<context>_*.json.
+const profile = option('profile', '');
 const contexts = option('context', '274,2074').split(',').map(Number);
 const layers = Number(option('layers', '32'));
 const threads = Number(option('threads', '2'));
@@ -213,8 +217,8 @@ for (const context of contexts) {
     const session = await ort.InferenceSession.create(buildAttention(variant, layers), {
       logSeverityLevel: 3,
       intraOpNumThreads: threads,
-      ...(process.env.ATTN_PROFILE
-        ? { enableProfiling: true, profileFilePrefix: `/tmp/attnprof-${variant.name.replace(/\W+/g, '_')}-${context}` }
+      ...(profile
+        ? { enableProfiling: true, profileFilePrefix: `${profile}-${variant.name.replace(/\W+/g, '_')}-${context}` }
         : {}),
     });
     const feeds: Record<string, ort.Tensor> = {
@@ -272,7 +276,7 @@ for (const context of contexts) {
     }
   }
   for (const { variant, session, times } of prepared) {
-    if (process.env.ATTN_PROFILE) session.endProfiling();
+    if (profile) session.endProfiling();
     await session.release();
     const ms = median(times);
     const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;

@@ -131,11 +131,13 @@ describe('--prepack-cache', () => {
   const cacheOf = (flag: string | undefined, env: Record<string, string> = {}) =>
     prepackCacheBackend(parseModelLoadFlags({ 'prepack-cache': flag }, usage), io(env)).prepackedCache;
 
-  it('defaults to a .prepacked folder beside the ONNX files (true), else VIDEO_LLAVA_PREPACK_CACHE', () => {
-    expect(cacheOf(undefined)).toBe(true);
+  it('is off by default; on puts it beside the ONNX files; VIDEO_LLAVA_PREPACK_CACHE sets the default', () => {
+    expect(cacheOf(undefined)).toBeUndefined();
+    expect(cacheOf('on')).toBe(true);
     expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: 'cache' })).toBe(resolve('/work/here', 'cache'));
+    expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: 'on' })).toBe(true);
     expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: 'off' })).toBeUndefined();
-    expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: ' ' })).toBe(true);
+    expect(cacheOf(undefined, { VIDEO_LLAVA_PREPACK_CACHE: ' ' })).toBeUndefined();
   });
 
   it('takes a folder (relative to the working directory) or off, over the environment', () => {
@@ -146,7 +148,7 @@ describe('--prepack-cache', () => {
 
   it('refuses an empty value', () => {
     expect(() => parseModelLoadFlags({ 'prepack-cache': ' ' }, usage)).toThrow(
-      new UsageError('--prepack-cache takes a folder or off, found ""', usage),
+      new UsageError('--prepack-cache takes on, a folder or off, found ""', usage),
     );
   });
 });

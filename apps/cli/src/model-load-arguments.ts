@@ -29,9 +29,9 @@ export const modelLoadFlags = {
   },
   'prepack-cache': {
     type: 'string',
-    value: 'DIR | off',
+    value: 'on | DIR | off',
     description:
-      "where onnxruntime's prepacked CPU weights are kept between runs: the first load of a model writes them (about twice its bytes, once), later loads map them (7B q4: about 30 s -> 5 s); off: none (default: VIDEO_LLAVA_PREPACK_CACHE, else a .prepacked folder beside the ONNX files)",
+      "keep onnxruntime's prepacked CPU weights on disk: the first load of a model writes them (about twice its bytes, once), later loads map them (7B q4: about 30 s -> 6 s, but decode steps ran slower from the mapped weights here); on: a .prepacked folder beside the ONNX files (default: VIDEO_LLAVA_PREPACK_CACHE, else off)",
   },
 } as const;
 
@@ -56,7 +56,7 @@ export interface ModelLoadArguments {
   dtype: DtypeRequest | undefined;
   /** Threads per operator. */
   threads: number;
-  /** `--prepack-cache` as given (a folder or `off`); undefined: the environment's, else beside the ONNX files. */
+  /** `--prepack-cache` as given (`on`, a folder or `off`); undefined: the environment's, else off. */
   prepackCache: string | undefined;
 }
 
@@ -139,7 +139,7 @@ export function parseThreadsArgument(value: string | undefined, usage: string): 
 export function parseModelLoadFlags(values: ModelLoadFlagValues, usage: string): ModelLoadArguments {
   const prepackCache = values['prepack-cache'];
   if (prepackCache !== undefined && prepackCache.trim() === '')
-    throw new UsageError('--prepack-cache takes a folder or off, found ""', usage);
+    throw new UsageError('--prepack-cache takes on, a folder or off, found ""', usage);
   return {
     dtype: values.dtype === undefined ? undefined : parseDtypeArgument(values.dtype, usage),
     threads: parseThreadsArgument(values.threads, usage),
@@ -148,16 +148,17 @@ export function parseModelLoadFlags(values: ModelLoadFlagValues, usage: string):
 }
 
 /**
- * The backend `--prepack-cache` asks for: onnxruntime-node with its prepacked-weights cache in the folder given
- * (relative to `cwd`), else `VIDEO_LLAVA_PREPACK_CACHE`'s, else a `.prepacked` folder beside each ONNX file; none
- * for `off`. The cache's warnings (no room, a damaged entry) go to stderr.
+ * The backend `--prepack-cache` asks for: onnxruntime-node, with its prepacked-weights cache beside each ONNX file
+ * (`on`) or in the folder given (relative to `cwd`); else as `VIDEO_LLAVA_PREPACK_CACHE` says; else without it. Off
+ * by default: loads from the cache are 5x faster, but decoding from the memory-mapped weights ran slower here (see
+ * `@video-llava/runtime-node`'s README). The cache's warnings (no room, a damaged entry) go to stderr.
  */
 export function prepackCacheBackend(
   parsed: ModelLoadArguments,
   io: Pick<CliIo, 'cwd' | 'env' | 'stderr'>,
 ): { backend: Backend; prepackedCache: string | true | undefined } {
-  const asked = parsed.prepackCache ?? (io.env.VIDEO_LLAVA_PREPACK_CACHE?.trim() || undefined);
-  const prepackedCache = asked === 'off' ? undefined : asked === undefined ? true : resolve(io.cwd, asked);
+  const asked = parsed.prepackCache ?? (io.env.VIDEO_LLAVA_PREPACK_CACHE?.trim() || 'off');
+  const prepackedCache = asked === 'off' ? undefined : asked === 'on' ? true : resolve(io.cwd, asked);
   const backend = createNodeBackend({
     ...(prepackedCache === undefined ? {} : { prepackedCache }),
     onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),

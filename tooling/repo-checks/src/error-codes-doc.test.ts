@@ -19,8 +19,13 @@ describe('docs/errors.md', () => {
     }
   });
 
-  it('documents the warning codes', () => {
-    expect(documented).toContain('FRAMES_REPEATED');
-    expect(documented).toContain('MEDIA_DAMAGED');
+  it('documents the warning codes, each with a cause and a remedy', () => {
+    const warnings = documented.slice(documented.indexOf('FRAMES_REPEATED'));
+    expect(warnings).toEqual(['FRAMES_REPEATED', 'MEDIA_DAMAGED', 'PREPACK_CACHE_SKIPPED', 'PREPACK_CACHE_INVALID']);
+    for (const code of warnings) {
+      const section = page.slice(page.indexOf(`### \`${code}\``)).split(/\n### /)[0]!;
+      expect(section, code).toMatch(/\*\*Cause\*\*/);
+      expect(section, code).toMatch(/\*\*What to do\*\*/);
+    }
   });
 });

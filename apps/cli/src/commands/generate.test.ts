@@ -191,6 +191,14 @@ describe('video-llava generate', () => {
     expect(off.err).not.toContain('[prepack]');
     expect(answerOf(off.out)).toEqual(answerOf(first.out));
     expect(await readdir(cache)).toEqual(entries);
+    // on: beside the ONNX files; off by default (the other tests of this file write no .prepacked folder)
+    const beside = join(convertedQ4, 'onnx', '.prepacked');
+    await expect(readdir(beside)).rejects.toThrow();
+    const on = await run('on');
+    expect(on.code, on.err).toBe(0);
+    expect(on.err).toContain('[prepack]');
+    expect(answerOf(on.out)).toEqual(answerOf(first.out));
+    expect((await readdir(beside)).length).toBeGreaterThan(0);
   });
 
   it('reads a long question from --question-file and from stdin (--question-file -)', async () => {

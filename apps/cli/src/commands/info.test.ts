@@ -85,8 +85,24 @@ describe('video-llava info', () => {
       expect(text.out).toContain(
         '  fp32  decoder_model_merged.onnx        2.0 MiB (with decoder_model_merged.onnx_data)\n  q4    decoder_model_merged_q4.onnx     2.9 KiB\n',
       );
+      expect(JSON.parse(json.out).prepackedCache).toBeUndefined();
       const raw = await runCliForTest(['info', tinyFixture.model, '--json']);
       expect(JSON.parse(raw.out).onnxVariants).toEqual([]);
+      // entries written by loads (--prepack-cache's default folder): counted and summed, not listed as variants
+      const entry = join(folder, 'onnx', '.prepacked', 'decoder_model_merged_q4-0123456789abcdef');
+      await mkdir(entry, { recursive: true });
+      await writeFile(join(entry, 'model.onnx'), new Uint8Array(1000));
+      await writeFile(join(entry, 'model.onnx.data'), new Uint8Array(3 * 2 ** 20));
+      const cached = JSON.parse((await runCliForTest(['info', folder, '--json'])).out);
+      expect(cached.prepackedCache).toEqual({
+        folder: join(folder, 'onnx', '.prepacked'),
+        entries: 1,
+        bytes: 1000 + 3 * 2 ** 20,
+      });
+      expect(cached.onnxVariants).toHaveLength(2);
+      expect((await runCliForTest(['info', folder])).out).toContain(
+        'Prepacked weights (written by loads, --prepack-cache): 1 entry, 3.0 MiB',
+      );
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

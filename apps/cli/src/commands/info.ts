@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
 import { MODEL_PARTS } from '@video-llava/model';
 import type { CliCommand } from '../command.js';
@@ -56,6 +56,26 @@ export interface CheckpointInfo {
    * including its external data; empty for a raw checkpoint, undefined for a hub id or URL (not listed).
    */
   onnxVariants?: OnnxVariant[] | undefined;
+  /**
+   * onnxruntime's prepacked weights written beside the ONNX files by earlier loads (`--prepack-cache`, default):
+   * the folder, its entries and their bytes; undefined when there is none.
+   */
+  prepackedCache?: { folder: string; entries: number; bytes: number } | undefined;
+}
+
+/** The `.prepacked` folder beside a model folder's ONNX files: its entries (folders) and their bytes. */
+function describePrepackedCache(folder: string): CheckpointInfo['prepackedCache'] {
+  const cache = join(folder, 'onnx', '.prepacked');
+  if (!isDirectory(cache)) return undefined;
+  let entries = 0;
+  let bytes = 0;
+  for (const name of readdirSync(cache)) {
+    const entry = join(cache, name);
+    if (!isDirectory(entry)) continue;
+    entries++;
+    for (const file of readdirSync(entry)) bytes += statSync(join(entry, file)).size;
+  }
+  return { folder: cache, entries, bytes };
 }
 
 /** The facts `info` reports, from a loaded config. */
@@ -155,6 +175,13 @@ function formatText(info: CheckpointInfo): string {
     `  <image> id ${info.imageTokenIndex}, <video> id ${info.videoTokenIndex}`,
     '',
     ...formatVariants(info.onnxVariants),
+    ...(info.prepackedCache
+      ? [
+          `Prepacked weights (written by loads, --prepack-cache): ${info.prepackedCache.entries} ${info.prepackedCache.entries === 1 ? 'entry' : 'entries'}, ${formatSize(info.prepackedCache.bytes)}`,
+          `  in ${info.prepackedCache.folder} (delete it to reclaim the space; the next load writes it again)`,
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -185,6 +212,7 @@ export const command: CliCommand = defineCommand({
     if (folder !== undefined && isDirectory(folder)) {
       const variants = listOnnxVariants(folder);
       info.onnxVariants = MODEL_PARTS.flatMap((part) => variants[part]);
+      info.prepackedCache = describePrepackedCache(folder);
     }
     writeResult(io, info, { json: values.json, formatText, indent: 2 });
     return 0;
