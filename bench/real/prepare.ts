@@ -35,7 +35,11 @@ function markDone(folder: string, key: unknown): void {
 export function diskBytes(path: string): number {
   const stats = statSync(path);
   if (!stats.isDirectory()) return stats.size;
-  return readdirSync(path).reduce((sum, name) => sum + diskBytes(join(path, name)), 0);
+  // `.prepacked`: onnxruntime's prepacked weights written beside the ONNX files (runtime-node's prepackedCache), not
+  // part of the model
+  return readdirSync(path)
+    .filter((name) => name !== '.prepacked')
+    .reduce((sum, name) => sum + diskBytes(join(path, name)), 0);
 }
 
 /**

@@ -60,7 +60,8 @@ export interface NodeBackendOptions {
    * Keep onnxruntime's prepacked CPU weights on disk between loads: `true` (a `.prepacked` folder beside each model
    * file), a folder, or {@link PrepackedCacheOptions}. The first load of a model file writes its entry (about twice
    * the file's bytes; that load takes about twice as long, once); later loads memory-map it (Video-LLaVA-7B q4
-   * decoder: 30 s -> 3-6 s), with the same outputs bit for bit. Used for model paths on the CPU provider; URLs,
+   * decoder: 30 s -> 3-6 s), with the same outputs bit for bit; decode steps from the mapped weights ran slower on
+   * the machine this was measured on (see the README). Used for model paths on the CPU provider; URLs,
    * bytes and other providers load as without it. Any trouble with the cache (no room, a damaged entry) gives a
    * warning and a plain load.
    * @default undefined (no cache)

@@ -4,11 +4,11 @@ import { type ProgressEvent, Tensor, type VideoLlavaWarning } from '@video-llava
 import type { RuntimeTensor } from '@video-llava/runtime';
 import {
   buildConformanceModels,
+  buildQ4MatMulChain,
   expectMatMulOutput,
   expectRejection,
   releaseSessionsAfterEach,
 } from '@video-llava/runtime/testing';
-import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import { temporaryFolders } from '@video-llava/test-utils';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type NodeBackendOptions, createNodeBackend } from '../src/index.js';
@@ -86,41 +86,10 @@ describe('prepackedCache', () => {
   ])(
     'gives the same bits from a chain of q4 MatMulNBits %i wide as the model without the cache',
     async (width, external) => {
-      const blockSize = 32;
-      const blocks = width / blockSize;
-      let seed = width;
-      const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-      const graph = new GraphBuilder('q4');
-      let y = graph.input('a', 'float32', [2, width]);
-      for (let layer = 0; layer < 3; layer++) {
-        const weights = graph.initializer(`b${layer}`, {
-          dataType: 'uint8',
-          dims: [width, blocks, blockSize / 2],
-          data: Uint8Array.from({ length: width * blocks * (blockSize / 2) }, () => Math.floor(next() * 256)),
-        });
-        const scales = graph.initializer(`scales${layer}`, {
-          dataType: 'float32',
-          dims: [width * blocks],
-          data: Float32Array.from({ length: width * blocks }, () => (0.5 + next()) / width),
-        });
-        const zeroPoints = graph.initializer(`zero_points${layer}`, {
-          dataType: 'uint8',
-          dims: [width * Math.ceil(blocks / 2)],
-          data: Uint8Array.from({ length: width * Math.ceil(blocks / 2) }, () => Math.floor(next() * 256)),
-        });
-        const attributes = { K: width, N: width, bits: 4, block_size: blockSize, accuracy_level: 4 };
-        y = graph.op('MatMulNBits', [y, weights, scales, zeroPoints], attributes, { domain: 'com.microsoft' });
-      }
-      graph.output(y, 'float32', [2, width], 'y');
+      const chain = buildQ4MatMulChain(width, 3, width);
       const q4 = join(modelPath, '..', 'q4.onnx');
-      await writeFile(q4, encodeModel(createModel(graph.build(), { opsetImports: { '': 17, 'com.microsoft': 1 } })));
-      const feeds = {
-        a: new Tensor(
-          'float32',
-          Float32Array.from({ length: 2 * width }, () => next() - 0.5),
-          [2, width],
-        ),
-      };
+      await writeFile(q4, chain.model);
+      const feeds = { a: new Tensor('float32', chain.input, [chain.rows, width]) };
       const run = async (backend: ReturnType<typeof createNodeBackend>) => {
         const loaded = await session(backend.createSession(q4, { onProgress: (event) => events.push(event) }));
         return Array.from(((await loaded.run(feeds)).y as Tensor<'float32'>).data);
@@ -141,7 +110,7 @@ describe('prepackedCache', () => {
       }
       // the prepacked blobs beside the original 4-bit weights: more bytes than those alone
       const { size } = await stat(join(cache, entry!, 'model.onnx.data'));
-      expect(size).toBeGreaterThan(3 * width * blocks * (blockSize / 2) * 1.5);
+      expect(size).toBeGreaterThan(3 * width * (width / 32) * 16 * 1.5);
     },
   );
 

@@ -13,3 +13,4 @@ export type {
 export { expectRejection } from './testing/expect-rejection.js';
 export { expectMatMulOutput } from './testing/expect-mat-mul-output.js';
 export { releaseSessionsAfterEach } from './testing/release-sessions-after-each.js';
+export { buildQ4MatMulChain } from './testing/q4-matmul-chain.js';
