@@ -11,6 +11,7 @@ import { measureStreamingGBps } from './ceilings.js';
 
 const HEADS = 32;
 const HEAD_DIM = 128;
+const [UINT8, INT8] = [2, 3];
 
 interface Variant {
   name: string;
@@ -67,7 +68,7 @@ const ALL_VARIANTS: Variant[] = [
     integerCacheAsA: true,
   },
   {
-    name: 'int8 keys as A, f32 values',
+    name: 'int8 keys as A with f32 values',
     description: 'int8 [C,hd] keys on MatMulInteger A side, float32 [hd,C] values',
     dtype: 'int8',
     keysChannelMajor: false,
@@ -103,6 +104,18 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
       channelMajor ? [1, HEADS, HEAD_DIM, 'C'] : [1, HEADS, 'C', HEAD_DIM],
     );
   let x = query;
+  // Symmetric quantization over the last axis: `scale` = max(magnitudes) / levels, and `quantized(of)` rounds `of`
+  // (the values or a transposed view of them) to that scale as `type` (ONNX 3: int8, 2: uint8).
+  const quantize = (magnitudes: string, levels: number, type: number) => {
+    const scale = g.op('Div', [
+      g.op('ReduceMax', [magnitudes], { axes: [3], keepdims: 1 }),
+      g.constant('float32', levels),
+    ]);
+    return {
+      scale,
+      quantized: (of: string) => g.op('Cast', [g.op('Round', [g.op('Div', [of, scale])])], { to: type }),
+    };
+  };
   if (variant.groupQueryAttention) {
     const seqlens = g.input('seqlens_k', 'int32', [1]);
     const total = g.input('total', 'int32', []);
@@ -126,22 +139,14 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
       let scores: string;
       if (variant.integerCacheAsA) {
         const keyScales = g.input(`ks${layer}`, 'float32', [1, HEADS, 1, 'C']);
-        const queryScale = g.op('Div', [
-          g.op('ReduceMax', [g.op('Abs', [q])], { axes: [3], keepdims: 1 }),
-          g.constant('float32', 127),
-        ]);
-        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [last(q), queryScale])])], { to: 3 });
-        const integer = g.op('MatMulInteger', [keys, quantized]); // [1,H,C,1]
+        const { scale: queryScale, quantized } = quantize(g.op('Abs', [q]), 127, INT8);
+        const integer = g.op('MatMulInteger', [keys, quantized(last(q))]); // [1,H,C,1]
         const row = g.op('Reshape', [g.op('Cast', [integer], { to: 1 }), g.constant('int64', [0, 0, 1, -1])]);
         scores = g.op('Mul', [g.op('Mul', [row, keyScales]), queryScale]);
       } else if (variant.dtype === 'int8') {
         const keyScales = g.input(`ks${layer}`, 'float32', [1, HEADS, 1, 'C']);
-        const queryScale = g.op('Div', [
-          g.op('ReduceMax', [g.op('Abs', [q])], { axes: [3], keepdims: 1 }),
-          g.constant('float32', 127),
-        ]);
-        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [q, queryScale])])], { to: 3 });
-        const integer = g.op('MatMulInteger', [quantized, keys]);
+        const { scale: queryScale, quantized } = quantize(g.op('Abs', [q]), 127, INT8);
+        const integer = g.op('MatMulInteger', [quantized(q), keys]);
         scores = g.op('Mul', [g.op('Mul', [g.op('Cast', [integer], { to: 1 }), keyScales]), queryScale]);
       } else {
         const k = variant.dtype === 'float16' ? g.op('Cast', [keys], { to: 1 }) : keys;
@@ -154,12 +159,8 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
       } else if (variant.integerCacheAsA) {
         const valueScales = g.input(`vs${layer}`, 'float32', [1, HEADS, 1, 'C']);
         const weighted = g.op('Mul', [probabilities, valueScales]);
-        const scale = g.op('Div', [
-          g.op('ReduceMax', [weighted], { axes: [3], keepdims: 1 }),
-          g.constant('float32', 127),
-        ]);
-        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [last(weighted), scale])])], { to: 3 }); // [1,H,C,1]
-        const integer = g.op('MatMulInteger', [values, quantized]); // [1,H,hd,1]
+        const { scale, quantized } = quantize(weighted, 127, INT8);
+        const integer = g.op('MatMulInteger', [values, quantized(last(weighted))]); // [1,H,hd,1]
         context = g.op('Mul', [
           g.op('Reshape', [g.op('Cast', [integer], { to: 1 }), g.constant('int64', [0, 0, 1, -1])]),
           scale,
@@ -167,12 +168,8 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
       } else if (variant.dtype === 'int8') {
         const valueScales = g.input(`vs${layer}`, 'float32', [1, HEADS, 1, 'C']);
         const weighted = g.op('Mul', [probabilities, valueScales]);
-        const scale = g.op('Div', [
-          g.op('ReduceMax', [weighted], { axes: [3], keepdims: 1 }),
-          g.constant('float32', 255),
-        ]);
-        const quantized = g.op('Cast', [g.op('Round', [g.op('Div', [weighted, scale])])], { to: 2 });
-        context = g.op('Mul', [g.op('Cast', [g.op('MatMulInteger', [quantized, values])], { to: 1 }), scale]);
+        const { scale, quantized } = quantize(weighted, 255, UINT8);
+        context = g.op('Mul', [g.op('Cast', [g.op('MatMulInteger', [quantized(weighted), values])], { to: 1 }), scale]);
       } else {
         const v = variant.dtype === 'float16' ? g.op('Cast', [values], { to: 1 }) : values;
         context = g.op('MatMul', [probabilities, variant.valuesChannelMajor ? last(v) : v]);

@@ -1,7 +1,6 @@
 // One dtype of our model, measured in its own process (so that its peak RSS is its own), through the public API:
 //   node --conditions=@video-llava/source --import tsx real/ours-child.ts <json args>
 // Prints one JSON line (prefixed `RESULT `) on stdout; progress on stderr.
-import { createNodeBackend } from '@video-llava/runtime-node';
 import { VideoLlava } from 'video-llava';
 import { median } from '../types.js';
 
@@ -17,8 +16,6 @@ interface ChildArgs {
   sessionOptions?: Record<string, unknown>;
   /** Extra load options (JSON). */
   loadOptions?: Record<string, unknown>;
-  /** onnxruntime's prepacked weights kept on disk (`true`: beside the ONNX files); none when left out. */
-  prepackedCache?: boolean | string;
 }
 
 const args = JSON.parse(process.argv[2]!) as ChildArgs;
@@ -93,7 +90,6 @@ const model = await VideoLlava.load(args.folder, {
   sessionOptions: { threads: args.threads, ...(args.sessionOptions ?? {}) },
   preload: ['embed_tokens', 'decoder_model_merged', 'video_encoder', 'image_encoder'],
   prefixCache: false,
-  ...(args.prepackedCache === undefined ? {} : { backend: createNodeBackend({ prepackedCache: args.prepackedCache }) }),
   ...(args.loadOptions ?? {}),
 });
 const loadMs = performance.now() - loadStarted;

@@ -6,6 +6,7 @@
 // Prints one JSON line (prefixed `RESULT `) on stdout.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PREPACKED_FOLDER } from '@video-llava/runtime-node';
 import * as ort from 'onnxruntime-node';
 import { median } from '../types.js';
 
@@ -18,7 +19,7 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
-const folder = join(args.decoder, '..', '.prepacked');
+const folder = join(args.decoder, '..', PREPACKED_FOLDER);
 const prefix = `${args.decoder
   .split('/')
   .pop()!

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PREPACKED_FOLDER } from '@video-llava/runtime-node';
 import {
   type ConvertOptions,
   convertCheckpoint,
@@ -35,10 +36,9 @@ function markDone(folder: string, key: unknown): void {
 export function diskBytes(path: string): number {
   const stats = statSync(path);
   if (!stats.isDirectory()) return stats.size;
-  // `.prepacked`: onnxruntime's prepacked weights written beside the ONNX files (runtime-node's prepackedCache), not
-  // part of the model
+  // onnxruntime's prepacked weights written beside the ONNX files (runtime-node's prepackedCache): not the model
   return readdirSync(path)
-    .filter((name) => name !== '.prepacked')
+    .filter((name) => name !== PREPACKED_FOLDER)
     .reduce((sum, name) => sum + diskBytes(join(path, name)), 0);
 }
 

@@ -11,7 +11,7 @@ import {
   parseDtypeArgument,
   parseModelLoadFlags,
   parseThreadsArgument,
-  prepackCacheBackend,
+  prepackCacheOption,
 } from './model-load-arguments.js';
 import { listOnnxVariants } from './onnx-variants.js';
 
@@ -127,9 +127,9 @@ describe('--dtype', () => {
 });
 
 describe('--prepack-cache', () => {
-  const io = (env: Record<string, string>) => ({ cwd: '/work/here', env, stderr: { write: () => true } });
+  const io = (env: Record<string, string>) => ({ cwd: '/work/here', env });
   const cacheOf = (flag: string | undefined, env: Record<string, string> = {}) =>
-    prepackCacheBackend(parseModelLoadFlags({ 'prepack-cache': flag }, usage), io(env)).prepackedCache;
+    prepackCacheOption(parseModelLoadFlags({ 'prepack-cache': flag }, usage), io(env));
 
   it('is off by default; on puts it beside the ONNX files; VIDEO_LLAVA_PREPACK_CACHE sets the default', () => {
     expect(cacheOf(undefined)).toBeUndefined();

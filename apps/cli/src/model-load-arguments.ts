@@ -148,22 +148,17 @@ export function parseModelLoadFlags(values: ModelLoadFlagValues, usage: string):
 }
 
 /**
- * The backend `--prepack-cache` asks for: onnxruntime-node, with its prepacked-weights cache beside each ONNX file
- * (`on`) or in the folder given (relative to `cwd`); else as `VIDEO_LLAVA_PREPACK_CACHE` says; else without it. Off
- * by default: loads from the cache are 5x faster, but decoding from the memory-mapped weights ran slower here (see
- * `@video-llava/runtime-node`'s README). The cache's warnings (no room, a damaged entry) go to stderr.
+ * Where `--prepack-cache` asks onnxruntime-node to keep its prepacked weights (runtime-node's `prepackedCache`): beside
+ * each ONNX file (`on`: true), in the folder given (relative to `cwd`), or nowhere (`off`, undefined); without the
+ * flag, as `VIDEO_LLAVA_PREPACK_CACHE` says, else off. Off by default: loads from the cache are 5x faster, but
+ * decoding from the memory-mapped weights ran slower here (see `@video-llava/runtime-node`'s README).
  */
-export function prepackCacheBackend(
+export function prepackCacheOption(
   parsed: ModelLoadArguments,
-  io: Pick<CliIo, 'cwd' | 'env' | 'stderr'>,
-): { backend: Backend; prepackedCache: string | true | undefined } {
+  io: Pick<CliIo, 'cwd' | 'env'>,
+): string | true | undefined {
   const asked = parsed.prepackCache ?? (io.env.VIDEO_LLAVA_PREPACK_CACHE?.trim() || 'off');
-  const prepackedCache = asked === 'off' ? undefined : asked === 'on' ? true : resolve(io.cwd, asked);
-  const backend = createNodeBackend({
-    ...(prepackedCache === undefined ? {} : { prepackedCache }),
-    onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),
-  });
-  return { backend, prepackedCache };
+  return asked === 'off' ? undefined : asked === 'on' ? true : resolve(io.cwd, asked);
 }
 
 function describeVariants(variants: readonly OnnxVariant[]): string {
@@ -223,7 +218,7 @@ function isDirectory(path: string): boolean {
 /**
  * The `VideoLlava.load` options {@link modelLoadFlags} ask for: `dtype` (for a local folder, what it holds where
  * `--dtype` leaves a part open; for a hub id or URL, which cannot be listed, what `--dtype` says, else the library's
- * default), `sessionOptions.threads`, and the backend with `--prepack-cache` (see {@link prepackCacheBackend}).
+ * default), `sessionOptions.threads`, and the backend with `--prepack-cache` (see {@link prepackCacheOption}).
  *
  * @param model the model argument as typed (a folder, a hub id or a URL)
  * @param io `cwd` (the folder a relative path is resolved against), `env` and `stderr` (the cache's warnings)
@@ -235,7 +230,12 @@ export function modelLoadOptions(
   io: Pick<CliIo, 'cwd' | 'env' | 'stderr'>,
 ): { dtype?: ModelDtypeChoice; sessionOptions: { threads: number }; backend: Backend } {
   const sessionOptions = { threads: parsed.threads };
-  const { backend } = prepackCacheBackend(parsed, io);
+  const prepackedCache = prepackCacheOption(parsed, io);
+  // the cache's warnings (no room, a damaged entry) go to stderr
+  const backend = createNodeBackend({
+    ...(prepackedCache === undefined ? {} : { prepackedCache }),
+    onWarning: (warning) => io.stderr.write(`warning: ${warning.message}\n`),
+  });
   const folder = /^https?:\/\//i.test(model) ? undefined : isAbsolute(model) ? model : resolve(io.cwd, model);
   if (folder !== undefined && isDirectory(folder))
     return { dtype: chooseModelDtypes(folder, parsed.dtype), sessionOptions, backend };

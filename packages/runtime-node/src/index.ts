@@ -1,4 +1,5 @@
 export { createNodeBackend } from './node-backend.js';
 export type { NodeBackendOptions } from './node-backend.js';
+export { PREPACKED_FOLDER } from './prepacked-cache.js';
 export type { PrepackedCacheOptions } from './prepacked-cache.js';
 export { cudaProviderLibrary, isCudaProviderInstalled } from './cuda-libraries.js';

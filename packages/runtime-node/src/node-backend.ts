@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProgressCallback, VideoLlavaError, type WarningCallback, describeValue } from '@video-llava/core';
@@ -35,14 +34,13 @@ import {
   type ResolvedModel,
   assertFile,
   downloadBytes,
+  externalDataFilesOf,
   modelFolder,
   readWholeFile,
   resolveModel,
 } from './read-model-source.js';
 
 const BACKEND_NAME = 'onnxruntime-node';
-/** Past this size a model file is not read back to explain a load failure. */
-const LARGEST_MODEL_TO_SCAN = 256 * 1024 * 1024;
 
 /** Options of {@link createNodeBackend}. */
 export interface NodeBackendOptions {
@@ -158,28 +156,24 @@ async function loadFailure(
   provider: string,
 ): Promise<VideoLlavaError> {
   if (model.kind === 'path') {
-    const size = (await stat(model.path)).size;
-    if (size <= LARGEST_MODEL_TO_SCAN) {
-      const bytes = await readWholeFile(model.path, 'model file');
-      for (const name of inspectOnnxModel(bytes)?.externalDataFiles ?? []) {
-        const dataPath = resolve(modelFolder(model.path), name);
-        const missing = await assertFile(dataPath, 'external data file').then(
-          () => false,
-          () => true,
+    for (const name of (await externalDataFilesOf(model.path)) ?? []) {
+      const dataPath = resolve(modelFolder(model.path), name);
+      const missing = await assertFile(dataPath, 'external data file').then(
+        () => false,
+        () => true,
+      );
+      if (missing) {
+        return new VideoLlavaError(
+          'FILE_NOT_FOUND',
+          `The external data file ${dataPath} that ${description.model} refers to does not exist.`,
+          {
+            file: dataPath,
+            field: 'location',
+            expected: 'the external data file beside the model',
+            actual: 'missing',
+            cause: error,
+          },
         );
-        if (missing) {
-          return new VideoLlavaError(
-            'FILE_NOT_FOUND',
-            `The external data file ${dataPath} that ${description.model} refers to does not exist.`,
-            {
-              file: dataPath,
-              field: 'location',
-              expected: 'the external data file beside the model',
-              actual: 'missing',
-              cause: error,
-            },
-          );
-        }
       }
     }
   }
@@ -266,23 +260,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
                 freeDimensionOverrides: Object.entries(ortOptions.freeDimensionOverrides ?? {}).sort(),
               },
             },
-            create: (path, save) =>
-              ort.InferenceSession.create(
-                path,
-                save === undefined
-                  ? ortOptions
-                  : {
-                      ...ortOptions,
-                      optimizedModelFilePath: save.modelPath,
-                      extra: {
-                        session: {
-                          save_external_prepacked_constant_initializers: '1',
-                          optimized_model_external_initializers_file_name: save.dataFileName,
-                          optimized_model_external_initializers_min_size_in_bytes: String(save.minimumExternalBytes),
-                        },
-                      },
-                    },
-              ),
+            create: (path, save) => ort.InferenceSession.create(path, { ...ortOptions, ...save }),
             onProgress,
             onWarning: options.onWarning,
           });

@@ -4,8 +4,7 @@ import { mkdir, readFile, readdir, realpath, rename, rm, stat, statfs, writeFile
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { ProgressCallback, WarningCallback } from '@video-llava/core';
-import { inspectOnnxModel } from '@video-llava/runtime';
-import { modelFolder } from './read-model-source.js';
+import { externalDataFilesOf, modelFolder } from './read-model-source.js';
 
 /**
  * Where onnxruntime's prepacked weights are kept between loads (see {@link NodeBackendOptions.prepackedCache}).
@@ -33,8 +32,8 @@ export interface PrepackedCacheOptions {
 
 /** Bumped when the entry layout changes, so old entries are not read. */
 const ENTRY_FORMAT = 1;
-/** Model files up to this size are read to find their external data files (bigger ones hold their weights). */
-const LARGEST_MODEL_TO_INSPECT = 256 * 1024 * 1024;
+/** The folder of entries beside each model file, when {@link PrepackedCacheOptions.directory} is left out. */
+export const PREPACKED_FOLDER = '.prepacked';
 /** An entry holds the graph, the original weights and the prepacked ones: room for this many times the source. */
 const SPACE_FACTOR = 2.5;
 const ENTRY_MODEL = 'model.onnx';
@@ -87,17 +86,13 @@ interface SourceFile {
 /** The model file and the external data files it names, each with its size and modification time. */
 async function sourceFiles(modelPath: string): Promise<SourceFile[]> {
   const real = await realpath(modelPath);
-  const info = await stat(real);
-  const files: SourceFile[] = [{ path: real, size: info.size, mtimeMs: info.mtimeMs }];
-  if (info.size <= LARGEST_MODEL_TO_INSPECT) {
-    const names = inspectOnnxModel(await readFile(real))?.externalDataFiles ?? [];
-    for (const name of names) {
-      const path = resolve(modelFolder(real), name);
-      const data = await stat(path);
-      files.push({ path, size: data.size, mtimeMs: data.mtimeMs });
-    }
-  }
-  return files;
+  const paths = [real, ...((await externalDataFilesOf(real)) ?? []).map((name) => resolve(modelFolder(real), name))];
+  return Promise.all(
+    paths.map(async (path) => {
+      const { size, mtimeMs } = await stat(path);
+      return { path, size, mtimeMs };
+    }),
+  );
 }
 
 /** The entry folder of a model, or undefined when its files cannot be read (onnxruntime then reports it). */
@@ -142,15 +137,35 @@ async function removeOlderEntries(directory: string, prefix: string, keep: strin
   }
 }
 
+/** The onnxruntime session options that write an entry. */
+export interface OrtSaveOptions {
+  optimizedModelFilePath: string;
+  extra: { session: Record<string, string> };
+}
+
+/** Options that make onnxruntime write the optimized graph to `folder`, with its prepacked weights beside it. */
+function saveInto(folder: string): OrtSaveOptions {
+  return {
+    optimizedModelFilePath: join(folder, ENTRY_MODEL),
+    extra: {
+      session: {
+        save_external_prepacked_constant_initializers: '1',
+        optimized_model_external_initializers_file_name: ENTRY_DATA,
+        optimized_model_external_initializers_min_size_in_bytes: String(MINIMUM_EXTERNAL_BYTES),
+      },
+    },
+  };
+}
+
 /** What {@link createThroughPrepackedCache} needs from the backend. */
 export interface PrepackedCacheLoad<Session> {
   options: PrepackedCacheOptions;
   input: PrepackedCacheKeyInput;
-  /** Creates a session from `path`; `save` asks onnxruntime to write the optimized model with prepacked weights. */
-  create: (
-    path: string,
-    save?: { modelPath: string; dataFileName: string; minimumExternalBytes: number },
-  ) => Promise<Session>;
+  /**
+   * Creates a session from `path`; `save` (onnxruntime session options, spread over the backend's) asks onnxruntime
+   * to write the optimized model with its prepacked weights.
+   */
+  create: (path: string, save?: OrtSaveOptions) => Promise<Session>;
   onProgress?: ProgressCallback | undefined;
   onWarning?: WarningCallback | undefined;
 }
@@ -174,7 +189,7 @@ function message(error: unknown): string {
  */
 export async function createThroughPrepackedCache<Session>(load: PrepackedCacheLoad<Session>): Promise<Session> {
   const { options, input, create, onProgress, onWarning } = load;
-  const directory = options.directory ?? join(modelFolder(input.modelPath), '.prepacked');
+  const directory = options.directory ?? join(modelFolder(input.modelPath), PREPACKED_FOLDER);
   const entry = await entryFor(directory, input);
   if (entry === undefined) return await create(input.modelPath);
 
@@ -228,11 +243,7 @@ export async function createThroughPrepackedCache<Session>(load: PrepackedCacheL
   let session: Session;
   try {
     await mkdir(partial, { recursive: true });
-    session = await create(input.modelPath, {
-      modelPath: join(partial, ENTRY_MODEL),
-      dataFileName: ENTRY_DATA,
-      minimumExternalBytes: MINIMUM_EXTERNAL_BYTES,
-    });
+    session = await create(input.modelPath, saveInto(partial));
   } catch (saveError) {
     await rm(partial, { recursive: true, force: true });
     // A load error of the model itself comes again from the plain load, with the model's own message.

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProgressCallback, VideoLlavaError, describeValue } from '@video-llava/core';
-import type { ModelFile } from '@video-llava/runtime';
+import { type ModelFile, inspectOnnxModel } from '@video-llava/runtime';
 
 /** A model resolved to what onnxruntime-node loads: a local path (memory-mapped), or bytes with their origin. */
 export type ResolvedModel = { kind: 'path'; path: string } | { kind: 'bytes'; bytes: Uint8Array; baseUrl?: URL };
@@ -161,6 +161,18 @@ export async function resolveModel(
 export async function readWholeFile(path: string, what: string): Promise<Uint8Array> {
   await assertFile(path, what);
   return readFile(path);
+}
+
+/** Past this size a model file is not read for the external data files it names (it holds its weights itself). */
+const LARGEST_MODEL_TO_SCAN = 256 * 1024 * 1024;
+
+/**
+ * The external data files a model file names (relative to its folder), or undefined for a file over 256 MiB, which
+ * is not read for them.
+ */
+export async function externalDataFilesOf(path: string): Promise<string[] | undefined> {
+  if ((await stat(path)).size > LARGEST_MODEL_TO_SCAN) return undefined;
+  return inspectOnnxModel(await readWholeFile(path, 'model file'))?.externalDataFiles ?? [];
 }
 
 /** The folder of a model path. */

@@ -32,6 +32,18 @@ afterAll(async () => {
 });
 
 /** The streamed text and the ids of a `--json` run (the timings differ from run to run). */
+/** A short greedy video question with a JSON line, for tests that compare answers between runs. */
+const shortQuestion = [
+  '--question',
+  'Why is this funny?',
+  '--video',
+  videoFile,
+  '--max-new-tokens',
+  '6',
+  '--greedy',
+  '--json',
+];
+
 function answerOf(out: string): { streamed: string; ids: number[]; text: string } {
   const lines = out.trimEnd().split('\n');
   const { ids, text } = JSON.parse(lines.pop()!) as GenerateResult;
@@ -140,43 +152,25 @@ describe('video-llava generate', () => {
   });
 
   it('runs a folder converted with --dtype q4 only, with --dtype q4 and without --dtype', async () => {
-    const args = [
-      '--question',
-      'Why is this funny?',
-      '--video',
-      videoFile,
-      '--max-new-tokens',
-      '6',
-      '--greedy',
-      '--json',
-    ];
-    const named = await runCliForTest(['generate', convertedQ4, ...args, '--dtype', 'q4'], { cwd: root });
+    const named = await runCliForTest(['generate', convertedQ4, ...shortQuestion, '--dtype', 'q4'], { cwd: root });
     expect(named.code, named.err).toBe(0);
     // The q4 decoder: the key/value buffer graph on a CPU (the default), decoder_model_merged where CUDA runs it.
     expect(named.err).toMatch(/\[load\] onnx\/decoder_(kv_buffer|model_merged)_q4\.onnx/);
     expect(named.err).not.toMatch(/\[load\] onnx\/decoder_\w+(?<!_q4)\.onnx/);
-    const picked = await runCliForTest(['generate', convertedQ4, ...args, '--quiet'], { cwd: root });
+    const picked = await runCliForTest(['generate', convertedQ4, ...shortQuestion, '--quiet'], { cwd: root });
     expect(picked.code, picked.err).toBe(0);
     expect(answerOf(picked.out)).toEqual(answerOf(named.out));
-    const missing = await runCliForTest(['generate', convertedQ4, ...args, '--dtype', 'decoder=q8'], { cwd: root });
+    const missing = await runCliForTest(['generate', convertedQ4, ...shortQuestion, '--dtype', 'decoder=q8'], {
+      cwd: root,
+    });
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('has no decoder_model_merged_q8.onnx; it holds q4 (decoder_model_merged_q4.onnx)');
   });
 
   it('--prepack-cache: the first run writes the prepacked weights, the next reads them, for the same answer', async () => {
     const cache = join(root, 'prepacked');
-    const args = [
-      '--question',
-      'Why is this funny?',
-      '--video',
-      videoFile,
-      '--max-new-tokens',
-      '6',
-      '--greedy',
-      '--json',
-    ];
     const run = (flag: string) =>
-      runCliForTest(['generate', convertedQ4, ...args, '--prepack-cache', flag], { cwd: root });
+      runCliForTest(['generate', convertedQ4, ...shortQuestion, '--prepack-cache', flag], { cwd: root });
     const first = await run('prepacked');
     expect(first.code, first.err).toBe(0);
     expect(first.err).toMatch(/\[prepack\] .*decoder_(kv_buffer|model_merged)_q4\.onnx/);

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type PretrainedConfig, loadPretrainedConfig, resolveSource } from '@video-llava/config/node';
 import { MODEL_PARTS } from '@video-llava/model';
+import { PREPACKED_FOLDER } from '@video-llava/runtime-node';
 import type { CliCommand } from '../command.js';
 import { defineCommand } from '../define-command.js';
 import { checkModelArgument, modelPositional, sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.js';
@@ -65,7 +66,7 @@ export interface CheckpointInfo {
 
 /** The `.prepacked` folder beside a model folder's ONNX files: its entries (folders) and their bytes. */
 function describePrepackedCache(folder: string): CheckpointInfo['prepackedCache'] {
-  const cache = join(folder, 'onnx', '.prepacked');
+  const cache = join(folder, 'onnx', PREPACKED_FOLDER);
   if (!isDirectory(cache)) return undefined;
   let entries = 0;
   let bytes = 0;
