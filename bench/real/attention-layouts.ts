@@ -3,7 +3,12 @@
 // heads of 128, one query), for each cache layout and dtype a decoder could use on onnxruntime-node's CPU provider,
 // against the float32 weight-streaming rate measured in the same run. This is the measurement behind the buffer
 // decoder's channel-major cache (packages/converter/README.md): no weights, only the attention of `layers` layers
-// over caches of `context` positions, each layer its own buffers.
+// over caches of `context` positions, each layer its own buffers. For the GroupQueryAttention variants the table also
+// gives ONNX Runtime's own time of the run (its profiler's `model_run`): the rest of their step is onnxruntime-node
+// copying the fetched present buffers into fresh JavaScript buffers.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import { median } from '../types.js';
@@ -24,6 +29,11 @@ interface Variant {
   valuesChannelMajor: boolean;
   /** A contrib GroupQueryAttention over a past/present buffer instead of MatMul + Softmax + MatMul. */
   groupQueryAttention?: boolean;
+  /**
+   * GroupQueryAttention only: the present outputs are not fetched, so ONNX Runtime allocates them and copies the past
+   * into them (no shared buffer) instead of onnxruntime-node copying them out.
+   */
+  presentNotFetched?: boolean;
   /** int8 only: the cache is MatMulInteger's A (big side, not packed per call): keys `[C,hd]`, values `[hd,C]`. */
   integerCacheAsA?: boolean;
   /** With integerCacheAsA: values stay float32 channel-major, only keys are int8. */
@@ -84,6 +94,23 @@ const ALL_VARIANTS: Variant[] = [
     valuesChannelMajor: false,
     groupQueryAttention: true,
   },
+  {
+    name: 'GroupQueryAttention int8',
+    description: 'its int8 cache (kv_cache_bit_width 8, per-channel scales), past and present sharing one buffer',
+    dtype: 'int8',
+    keysChannelMajor: false,
+    valuesChannelMajor: false,
+    groupQueryAttention: true,
+  },
+  {
+    name: 'GroupQueryAttention int8 present not fetched',
+    description: 'the same, present left to ONNX Runtime (it copies the past in)',
+    dtype: 'int8',
+    keysChannelMajor: false,
+    valuesChannelMajor: false,
+    groupQueryAttention: true,
+    presentNotFetched: true,
+  },
 ];
 
 function option(name: string, fallback: string): string {
@@ -119,15 +146,32 @@ function buildAttention(variant: Variant, layers: number): Uint8Array {
   if (variant.groupQueryAttention) {
     const seqlens = g.input('seqlens_k', 'int32', [1]);
     const total = g.input('total', 'int32', []);
+    // The int8 cache: symmetric, one float32 scale per channel of each head (inputs 12 and 13, [kvH, 1, hd]).
+    const quantized = variant.dtype === 'int8';
+    const scales = quantized
+      ? [
+          '',
+          '',
+          '',
+          '',
+          '',
+          g.input('k_scale', 'float32', [HEADS, 1, HEAD_DIM]),
+          g.input('v_scale', 'float32', [HEADS, 1, HEAD_DIM]),
+        ]
+      : [];
     for (let layer = 0; layer < layers; layer++) {
       const [output, presentKey, presentValue] = g.node(
         'GroupQueryAttention',
-        [x, x, x, stored(`k${layer}`, false), stored(`v${layer}`, false), seqlens, total],
-        { num_heads: HEADS, kv_num_heads: HEADS },
+        [x, x, x, stored(`k${layer}`, false), stored(`v${layer}`, false), seqlens, total, ...scales],
+        {
+          num_heads: HEADS,
+          kv_num_heads: HEADS,
+          ...(quantized ? { k_quant_type: 'PER_CHANNEL', v_quant_type: 'PER_CHANNEL', kv_cache_bit_width: 8 } : {}),
+        },
         { domain: 'com.microsoft', outputs: 3 },
       );
-      g.output(presentKey!, 'float32', [1, HEADS, 'C', HEAD_DIM], `present_k${layer}`);
-      g.output(presentValue!, 'float32', [1, HEADS, 'C', HEAD_DIM], `present_v${layer}`);
+      g.output(presentKey!, variant.dtype, [1, HEADS, 'C', HEAD_DIM], `present_k${layer}`);
+      g.output(presentValue!, variant.dtype, [1, HEADS, 'C', HEAD_DIM], `present_v${layer}`);
       x = output!;
     }
   } else {
@@ -202,8 +246,22 @@ process.stdout.write(
   `# attention of one decoding step: ${layers} layers x ${HEADS} heads x ${HEAD_DIM}, ${threads} threads; float32 streaming ${streaming.toFixed(1)} GB/s\n`,
 );
 process.stdout.write(
-  '| context | variant | ms | cache GB | GB/s | of streaming |\n| --- | --- | --- | --- | --- | --- |\n',
+  '| context | variant | ms | in ONNX Runtime ms | cache GB | GB/s | of streaming |\n| --- | --- | --- | --- | --- | --- | --- |\n',
 );
+
+/** Median of the `model_run` events (ONNX Runtime's own time of each run) in the one profile a folder holds. */
+function medianModelRunMs(folder: string): number {
+  const [file] = readdirSync(folder).filter((name) => name.endsWith('.json'));
+  if (file === undefined) throw new Error(`no onnxruntime profile was written into ${folder}`);
+  const events = JSON.parse(readFileSync(join(folder, file), 'utf8')) as { name: string; dur: number }[];
+  // The first run is the warm-up, as in the wall-clock times.
+  return median(
+    events
+      .filter((event) => event.name === 'model_run')
+      .slice(1)
+      .map((event) => event.dur / 1000),
+  );
+}
 // The variants share the memory bus with whatever else the machine runs: each is timed in several rounds, interleaved
 // with the others, and reported by its median over all rounds.
 const ROUNDS = Number(option('rounds', '4'));
@@ -211,12 +269,15 @@ for (const context of contexts) {
   const capacity = context + 64;
   const prepared = [];
   for (const variant of VARIANTS) {
+    // GroupQueryAttention is always profiled (into a folder of its own) for its time inside ONNX Runtime.
+    const ownProfile = variant.groupQueryAttention && !profile ? mkdtempSync(join(tmpdir(), 'attention-')) : undefined;
+    const profilePrefix = ownProfile
+      ? join(ownProfile, 'run')
+      : profile && `${profile}-${variant.name.replace(/\W+/g, '_')}-${context}`;
     const session = await ort.InferenceSession.create(buildAttention(variant, layers), {
       logSeverityLevel: 3,
       intraOpNumThreads: threads,
-      ...(profile
-        ? { enableProfiling: true, profileFilePrefix: `${profile}-${variant.name.replace(/\W+/g, '_')}-${context}` }
-        : {}),
+      ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     });
     const feeds: Record<string, ort.Tensor> = {
       q: new ort.Tensor(
@@ -230,6 +291,9 @@ for (const context of contexts) {
     if (variant.groupQueryAttention) {
       feeds.seqlens_k = new ort.Tensor('int32', Int32Array.of(context), [1]);
       feeds.total = new ort.Tensor('int32', Int32Array.of(context + 1), []);
+      if (variant.dtype === 'int8')
+        for (const name of ['k_scale', 'v_scale'])
+          feeds[name] = new ort.Tensor('float32', new Float32Array(HEADS * HEAD_DIM).fill(0.01), [HEADS, 1, HEAD_DIM]);
     } else feeds.bias = new ort.Tensor('float32', mask, [1, 1, 1, capacity]);
     for (let layer = 0; layer < layers; layer++) {
       for (const [name, channelMajor] of [
@@ -240,9 +304,9 @@ for (const context of contexts) {
         const dtype = variant.valuesFloat && name.startsWith('v') ? 'float32' : variant.dtype;
         feeds[name] = new ort.Tensor(dtype, filled(dtype, HEADS * HEAD_DIM * capacity), dims);
         // GroupQueryAttention writes the new position into the buffer it reads: present is the same tensor.
-        if (variant.groupQueryAttention) fetches[`present_${name}`] = feeds[name]!;
+        if (variant.groupQueryAttention && !variant.presentNotFetched) fetches[`present_${name}`] = feeds[name]!;
       }
-      if (variant.dtype === 'int8') {
+      if (variant.dtype === 'int8' && !variant.groupQueryAttention) {
         feeds[`ks${layer}`] = new ort.Tensor('float32', new Float32Array(HEADS * capacity).fill(0.01), [
           1,
           HEADS,
@@ -260,27 +324,33 @@ for (const context of contexts) {
     }
     const run = () => (variant.groupQueryAttention ? session.run(feeds, fetches) : session.run(feeds));
     await run();
-    prepared.push({ variant, session, run, times: [] as number[] });
+    prepared.push({ variant, session, run, ownProfile, times: [] as number[] });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const entry of prepared) {
-      // GroupQueryAttention takes seconds per step here: one timed step per round is plenty.
-      for (let step = 0; step < (entry.variant.groupQueryAttention ? 1 : 3); step++) {
+      // GroupQueryAttention over a fetched float32 present takes seconds per step here: one step per round is plenty.
+      const slow = entry.variant.groupQueryAttention && entry.variant.dtype === 'float32';
+      for (let step = 0; step < (slow ? 1 : 3); step++) {
         const start = performance.now();
         await entry.run();
         entry.times.push(performance.now() - start);
       }
     }
   }
-  for (const { variant, session, times } of prepared) {
-    if (profile) session.endProfiling();
+  for (const { variant, session, ownProfile, times } of prepared) {
+    if (profile || ownProfile) session.endProfiling();
     await session.release();
+    let inRuntime = '';
+    if (ownProfile) {
+      inRuntime = medianModelRunMs(ownProfile).toFixed(1);
+      rmSync(ownProfile, { recursive: true, force: true });
+    }
     const ms = median(times);
     const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;
     const bytes = layers * HEADS * HEAD_DIM * context * (bytesPerValue + (variant.valuesFloat ? 4 : bytesPerValue));
     const rate = bytes / ms / 1e6;
     process.stdout.write(
-      `| ${context} | ${variant.name}: ${variant.description} | ${ms.toFixed(1)} | ${(bytes / 1e9).toFixed(2)} | ${rate.toFixed(1)} | ${(rate / streaming).toFixed(2)} |\n`,
+      `| ${context} | ${variant.name}: ${variant.description} | ${ms.toFixed(1)} | ${inRuntime} | ${(bytes / 1e9).toFixed(2)} | ${rate.toFixed(1)} | ${(rate / streaming).toFixed(2)} |\n`,
     );
   }
 }
