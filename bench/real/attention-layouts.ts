@@ -8,7 +8,7 @@
 // copying the fetched present buffers into fresh JavaScript buffers.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import { median } from '../types.js';
@@ -249,10 +249,17 @@ process.stdout.write(
   '| context | variant | ms | in ONNX Runtime ms | cache GB | GB/s | of streaming |\n| --- | --- | --- | --- | --- | --- | --- |\n',
 );
 
-/** Median of the `model_run` events (ONNX Runtime's own time of each run) in the one profile a folder holds. */
-function medianModelRunMs(folder: string): number {
-  const [file] = readdirSync(folder).filter((name) => name.endsWith('.json'));
-  if (file === undefined) throw new Error(`no onnxruntime profile was written into ${folder}`);
+/**
+ * Median of the `model_run` events (ONNX Runtime's own time of each run) in the profile a session wrote with
+ * `profileFilePrefix` `prefix` (onnxruntime adds `_<date>.json`; the newest such file is read).
+ */
+function medianModelRunMs(prefix: string): number {
+  const folder = dirname(prefix);
+  const [file] = readdirSync(folder)
+    .filter((name) => name.startsWith(`${basename(prefix)}_`) && name.endsWith('.json'))
+    .sort()
+    .reverse();
+  if (file === undefined) throw new Error(`no onnxruntime profile ${prefix}_*.json was written`);
   const events = JSON.parse(readFileSync(join(folder, file), 'utf8')) as { name: string; dur: number }[];
   // The first run is the warm-up, as in the wall-clock times.
   return median(
@@ -269,7 +276,8 @@ for (const context of contexts) {
   const capacity = context + 64;
   const prepared = [];
   for (const variant of VARIANTS) {
-    // GroupQueryAttention is always profiled (into a folder of its own) for its time inside ONNX Runtime.
+    // GroupQueryAttention is always profiled for its time inside ONNX Runtime: into a folder of its own, or where
+    // --profile says.
     const ownProfile = variant.groupQueryAttention && !profile ? mkdtempSync(join(tmpdir(), 'attention-')) : undefined;
     const profilePrefix = ownProfile
       ? join(ownProfile, 'run')
@@ -324,7 +332,7 @@ for (const context of contexts) {
     }
     const run = () => (variant.groupQueryAttention ? session.run(feeds, fetches) : session.run(feeds));
     await run();
-    prepared.push({ variant, session, run, ownProfile, times: [] as number[] });
+    prepared.push({ variant, session, run, ownProfile, profilePrefix, times: [] as number[] });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const entry of prepared) {
@@ -337,14 +345,11 @@ for (const context of contexts) {
       }
     }
   }
-  for (const { variant, session, ownProfile, times } of prepared) {
-    if (profile || ownProfile) session.endProfiling();
+  for (const { variant, session, ownProfile, profilePrefix, times } of prepared) {
+    if (profilePrefix) session.endProfiling();
     await session.release();
-    let inRuntime = '';
-    if (ownProfile) {
-      inRuntime = medianModelRunMs(ownProfile).toFixed(1);
-      rmSync(ownProfile, { recursive: true, force: true });
-    }
+    const inRuntime = variant.groupQueryAttention && profilePrefix ? medianModelRunMs(profilePrefix).toFixed(1) : '';
+    if (ownProfile) rmSync(ownProfile, { recursive: true, force: true });
     const ms = median(times);
     const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;
     const bytes = layers * HEADS * HEAD_DIM * context * (bytesPerValue + (variant.valuesFloat ? 4 : bytesPerValue));
