@@ -6,6 +6,7 @@ export type { MediaInputs } from './video-llava-language-model.js';
 export type { ModelStatistics } from './model-statistics.js';
 export type { VideoLlavaCache } from './kv-cache.js';
 export { cachePositionAxis, emptyCache, gatherCache, releaseCacheTensors } from './kv-cache.js';
+export { kvBufferCapacity } from './kv-buffer.js';
 export { positionIdsFromAttentionMask } from './position-ids.js';
 export { countPlaceholders, scatterMediaFeatures } from './scatter-media-features.js';
 export type { PlaceholderIds } from './scatter-media-features.js';

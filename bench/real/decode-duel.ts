@@ -1,0 +1,174 @@
+// `pnpm bench duel [--dtype q4|q8] [--context 274,2074] [--rounds 6] [--steps 5] [--threads 2]`: our decoding step
+// and llama.cpp's on the same synthetic 7B weights, both loaded in one process and timed in alternating bursts, so
+// that the machine's drift (which moved the same llama.cpp step between 120 and 343 ms across `pnpm bench 7b` runs)
+// falls on both alike. `pnpm bench 7b` measures each peer minutes apart; this is its head-to-head check.
+//
+// Ours: the buffer decoder (`decoder_kv_buffer_<dtype>.onnx`) as @video-llava/model runs it on the CPU, one new
+// position over a cache of `context` positions in a buffer of the capacity the model would give it (its values do not
+// change the work). llama.cpp: node-llama-cpp 3.21.1 on the GGUF file written from the same checkpoint, greedy steps
+// after a prompt of `context` token ids. Uses the bench cache of `pnpm bench 7b` (checkpoint, conversion, GGUF, peers),
+// writing what is missing. Prints a table; never part of the default topics or CI.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { kvBufferCapacity } from '@video-llava/model';
+import * as ort from 'onnxruntime-node';
+import { median } from '../types.js';
+import { ensurePeers } from './peers-install.js';
+import { peersDir } from './paths.js';
+import { convertOnce, ggufOnce, syntheticCheckpoint } from './prepare.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(3),
+  options: {
+    dtype: { type: 'string', default: 'q4' },
+    context: { type: 'string', default: '274,2074' },
+    rounds: { type: 'string', default: '6' },
+    steps: { type: 'string', default: '5' },
+    threads: { type: 'string', default: '2' },
+    'text-layers': { type: 'string', default: '32' },
+    'vision-layers': { type: 'string', default: '24' },
+  },
+});
+const GGUF_TYPES = { q4: 'Q4_0', q8: 'Q8_0' } as const;
+const dtype = values.dtype as keyof typeof GGUF_TYPES;
+if (GGUF_TYPES[dtype] === undefined)
+  throw new Error(`--dtype must be q4 or q8 (llama.cpp's Q4_0, Q8_0), found ${dtype}`);
+const contexts = values.context.split(',').map(Number);
+const [rounds, steps, threads] = [Number(values.rounds), Number(values.steps), Number(values.threads)];
+const layers = { text: Number(values['text-layers']), vision: Number(values['vision-layers']) };
+for (const [name, value] of Object.entries({
+  '--rounds': rounds,
+  '--steps': steps,
+  '--threads': threads,
+  ...Object.fromEntries(contexts.map((c) => ['--context', c])),
+}))
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, found ${value}`);
+if (steps < 2)
+  throw new Error(`--steps must be at least 2 (the first step of each burst is not counted), found ${steps}`);
+
+const started = performance.now();
+const log = (line: string) =>
+  process.stderr.write(`[duel ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const checkpoint = await syntheticCheckpoint(layers, log);
+const conversion = await convertOnce(checkpoint.directory, layers, dtype, {}, log);
+const gguf = await ggufOnce(checkpoint.directory, layers, GGUF_TYPES[dtype], log);
+const peers = ensurePeers(peersDir(), log);
+
+// llama.cpp, through the little of node-llama-cpp's API used here (it is installed outside the workspace).
+interface Generator extends AsyncGenerator<number, void, void> {}
+interface Sequence {
+  clearHistory(): Promise<void>;
+  evaluate(tokens: number[], options: { temperature: number }): Generator;
+}
+interface NodeLlamaCpp {
+  LlamaLogLevel: { error: string };
+  getLlama(options: Record<string, unknown>): Promise<{
+    loadModel(options: { modelPath: string; gpuLayers: number }): Promise<{
+      createContext(options: Record<string, unknown>): Promise<{ getSequence(): Sequence; dispose(): Promise<void> }>;
+      dispose(): Promise<void>;
+    }>;
+    dispose(): Promise<void>;
+  }>;
+}
+const { getLlama, LlamaLogLevel } = (await import(peers.resolve('node-llama-cpp'))) as NodeLlamaCpp;
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads });
+const llamaModel = await llama.loadModel({ modelPath: gguf.file, gpuLayers: 0 });
+const longest = Math.max(...contexts) + rounds * steps + 8;
+const llamaContext = await llamaModel.createContext({
+  contextSize: Math.ceil(longest / 256) * 256,
+  batchSize: 512,
+  threads,
+  sequences: 1,
+});
+const sequence = llamaContext.getSequence();
+log(`llama.cpp ${GGUF_TYPES[dtype]} loaded (${(gguf.bytes / 1e9).toFixed(2)} GB)`);
+
+// Ours, as the model runs it on onnxruntime-node's CPU provider (its default session options, `threads` threads).
+const decoder = join(conversion.directory, 'onnx', `decoder_kv_buffer_${dtype}.onnx`);
+const session = await ort.InferenceSession.create(decoder, { intraOpNumThreads: threads, logSeverityLevel: 3 });
+log(`ours ${dtype} loaded (${decoder})`);
+
+/** Feeds for one new position after `context` cached ones, in a buffer of the model's capacity for them. */
+function oursFeeds(context: number): Record<string, ort.Tensor> {
+  const capacity = kvBufferCapacity(context, Number.MAX_SAFE_INTEGER);
+  const feeds: Record<string, ort.Tensor> = {};
+  let pattern: Float32Array | undefined;
+  for (const input of session.inputMetadata) {
+    if (!input.isTensor) continue;
+    const { name, shape } = input;
+    if (name === 'inputs_embeds') {
+      const width = shape[2] as number;
+      feeds[name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: width }, (_, i) => Math.sin(i) * 0.02),
+        [1, 1, width],
+      );
+    } else if (name === 'attention_mask') {
+      const mask = new BigInt64Array(capacity + 1);
+      mask.fill(1n, 0, context);
+      mask[capacity] = 1n;
+      feeds[name] = new ort.Tensor('int64', mask, [1, capacity + 1]);
+    } else if (name === 'position_ids')
+      feeds[name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(context)), [1, 1]);
+    else if (name === 'num_logits_to_keep') feeds[name] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+    else if (name.startsWith('past_key_values')) {
+      const [heads, dim] = [shape[1] as number, shape[2] as number];
+      pattern ??= Float32Array.from({ length: heads * dim * capacity }, (_, i) => Math.cos(i) * 0.1);
+      // A copy each: every layer's cache has memory of its own, as in the model.
+      feeds[name] = new ort.Tensor('float32', pattern.slice(), [1, heads, dim, capacity]);
+    } else throw new Error(`unexpected input ${name} of ${decoder}`);
+  }
+  return feeds;
+}
+
+const rows: string[] = [];
+for (const context of contexts) {
+  // llama.cpp: a prompt of `context` ids (any ids: the work per step does not depend on them), then greedy steps.
+  await sequence.clearHistory();
+  const prompt = Array.from({ length: context }, (_, i) => 3 + ((i * 7919) % 31000));
+  const generator = sequence.evaluate(prompt, { temperature: 0 });
+  const prefillStarted = performance.now();
+  await generator.next();
+  log(`context ${context}: llama.cpp prefill ${((performance.now() - prefillStarted) / 1000).toFixed(1)} s`);
+  const feeds = oursFeeds(context);
+  const times = { ours: [] as number[], llama: [] as number[] };
+  const burst = {
+    ours: async () => {
+      for (let step = 0; step < steps; step++) {
+        const stepStarted = performance.now();
+        await session.run(feeds);
+        if (step > 0) times.ours.push(performance.now() - stepStarted);
+      }
+    },
+    llama: async () => {
+      for (let step = 0; step < steps; step++) {
+        const stepStarted = performance.now();
+        const next = await generator.next();
+        if (next.done) throw new Error(`llama.cpp stopped generating at context ${context}`);
+        if (step > 0) times.llama.push(performance.now() - stepStarted);
+      }
+    },
+  };
+  // One unmeasured step each (first-run allocations), then the bursts, their order alternating round by round. The
+  // first step of each burst is not counted either: it runs while the other runtime's threads may still spin.
+  await session.run(feeds);
+  await generator.next();
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['ours', 'llama'] as const) : (['llama', 'ours'] as const);
+    for (const who of order) await burst[who]();
+  }
+  await generator.return();
+  const [ours, theirs] = [median(times.ours), median(times.llama)];
+  log(`context ${context}: ours ${ours.toFixed(0)} ms, llama.cpp ${theirs.toFixed(0)} ms per step`);
+  rows.push(
+    `| ${context} | ${ours.toFixed(0)} ms (min ${Math.min(...times.ours).toFixed(0)}) | ${theirs.toFixed(0)} ms (min ${Math.min(...times.llama).toFixed(0)}) | ${(theirs / ours).toFixed(2)} |`,
+  );
+}
+await session.release();
+await llamaContext.dispose();
+await llamaModel.dispose();
+await llama.dispose();
+process.stdout.write(
+  `# decode step, ${dtype} against llama.cpp ${GGUF_TYPES[dtype]}, one process, ${rounds} rounds of ${steps} steps each (the first of each not counted), alternating; ${threads} threads\n` +
+    `| context | ours (median) | llama.cpp (median) | theirs / ours (above 1: ours faster) |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`,
+);
