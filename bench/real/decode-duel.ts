@@ -13,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { kvBufferCapacity } from '@video-llava/model';
 import * as ort from 'onnxruntime-node';
 import { median } from '../types.js';
+import { decoderStepFeeds } from './decoder-step-feeds.js';
+import { loadLlama } from './node-llama-cpp.js';
 import { ensurePeers } from './peers-install.js';
 import { peersDir } from './paths.js';
 import { convertOnce, ggufOnce, syntheticCheckpoint } from './prepare.js';
@@ -36,12 +38,12 @@ if (GGUF_TYPES[dtype] === undefined)
 const contexts = values.context.split(',').map(Number);
 const [rounds, steps, threads] = [Number(values.rounds), Number(values.steps), Number(values.threads)];
 const layers = { text: Number(values['text-layers']), vision: Number(values['vision-layers']) };
-for (const [name, value] of Object.entries({
-  '--rounds': rounds,
-  '--steps': steps,
-  '--threads': threads,
-  ...Object.fromEntries(contexts.map((c) => ['--context', c])),
-}))
+for (const [name, value] of [
+  ['--rounds', rounds],
+  ['--steps', steps],
+  ['--threads', threads],
+  ...contexts.map((context) => ['--context', context] as const),
+] as const)
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, found ${value}`);
 if (steps < 2)
   throw new Error(`--steps must be at least 2 (the first step of each burst is not counted), found ${steps}`);
@@ -54,24 +56,7 @@ const conversion = await convertOnce(checkpoint.directory, layers, dtype, {}, lo
 const gguf = await ggufOnce(checkpoint.directory, layers, GGUF_TYPES[dtype], log);
 const peers = ensurePeers(peersDir(), log);
 
-// llama.cpp, through the little of node-llama-cpp's API used here (it is installed outside the workspace).
-interface Generator extends AsyncGenerator<number, void, void> {}
-interface Sequence {
-  clearHistory(): Promise<void>;
-  evaluate(tokens: number[], options: { temperature: number }): Generator;
-}
-interface NodeLlamaCpp {
-  LlamaLogLevel: { error: string };
-  getLlama(options: Record<string, unknown>): Promise<{
-    loadModel(options: { modelPath: string; gpuLayers: number }): Promise<{
-      createContext(options: Record<string, unknown>): Promise<{ getSequence(): Sequence; dispose(): Promise<void> }>;
-      dispose(): Promise<void>;
-    }>;
-    dispose(): Promise<void>;
-  }>;
-}
-const { getLlama, LlamaLogLevel } = (await import(peers.resolve('node-llama-cpp'))) as NodeLlamaCpp;
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads });
+const llama = await loadLlama(peers, threads);
 const llamaModel = await llama.loadModel({ modelPath: gguf.file, gpuLayers: 0 });
 const longest = Math.max(...contexts) + rounds * steps + 8;
 const llamaContext = await llamaModel.createContext({
@@ -88,39 +73,6 @@ const decoder = join(conversion.directory, 'onnx', `decoder_kv_buffer_${dtype}.o
 const session = await ort.InferenceSession.create(decoder, { intraOpNumThreads: threads, logSeverityLevel: 3 });
 log(`ours ${dtype} loaded (${decoder})`);
 
-/** Feeds for one new position after `context` cached ones, in a buffer of the model's capacity for them. */
-function oursFeeds(context: number): Record<string, ort.Tensor> {
-  const capacity = kvBufferCapacity(context, Number.MAX_SAFE_INTEGER);
-  const feeds: Record<string, ort.Tensor> = {};
-  let pattern: Float32Array | undefined;
-  for (const input of session.inputMetadata) {
-    if (!input.isTensor) continue;
-    const { name, shape } = input;
-    if (name === 'inputs_embeds') {
-      const width = shape[2] as number;
-      feeds[name] = new ort.Tensor(
-        'float32',
-        Float32Array.from({ length: width }, (_, i) => Math.sin(i) * 0.02),
-        [1, 1, width],
-      );
-    } else if (name === 'attention_mask') {
-      const mask = new BigInt64Array(capacity + 1);
-      mask.fill(1n, 0, context);
-      mask[capacity] = 1n;
-      feeds[name] = new ort.Tensor('int64', mask, [1, capacity + 1]);
-    } else if (name === 'position_ids')
-      feeds[name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(context)), [1, 1]);
-    else if (name === 'num_logits_to_keep') feeds[name] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
-    else if (name.startsWith('past_key_values')) {
-      const [heads, dim] = [shape[1] as number, shape[2] as number];
-      pattern ??= Float32Array.from({ length: heads * dim * capacity }, (_, i) => Math.cos(i) * 0.1);
-      // A copy each: every layer's cache has memory of its own, as in the model.
-      feeds[name] = new ort.Tensor('float32', pattern.slice(), [1, heads, dim, capacity]);
-    } else throw new Error(`unexpected input ${name} of ${decoder}`);
-  }
-  return feeds;
-}
-
 const rows: string[] = [];
 for (const context of contexts) {
   // llama.cpp: a prompt of `context` ids (any ids: the work per step does not depend on them), then greedy steps.
@@ -130,7 +82,8 @@ for (const context of contexts) {
   const prefillStarted = performance.now();
   await generator.next();
   log(`context ${context}: llama.cpp prefill ${((performance.now() - prefillStarted) / 1000).toFixed(1)} s`);
-  const feeds = oursFeeds(context);
+  // One new position after `context` cached ones, in a buffer of the capacity the model gives them.
+  const feeds = decoderStepFeeds(session, context, kvBufferCapacity(context, Number.MAX_SAFE_INTEGER));
   const times = { ours: [] as number[], llama: [] as number[] };
   const burst = {
     ours: async () => {

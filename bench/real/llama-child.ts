@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { median } from '../types.js';
+import { loadLlama } from './node-llama-cpp.js';
 
 interface ChildArgs {
   peers: string;
@@ -17,27 +18,7 @@ interface ChildArgs {
 }
 
 const args = JSON.parse(process.argv[2]!) as ChildArgs;
-const require = createRequire(join(args.peers, 'package.json'));
-// The peer is installed outside the workspace (bench/real/peers-install.ts): the little of its API used here.
-interface Generator extends AsyncGenerator<number, void, void> {}
-interface Sequence {
-  clearHistory(): Promise<void>;
-  evaluate(tokens: number[], options: { temperature: number }): Generator;
-  controlledEvaluate(input: unknown[]): Promise<unknown[]>;
-}
-interface NodeLlamaCpp {
-  LlamaLogLevel: { error: string };
-  getLlama(options: Record<string, unknown>): Promise<{
-    loadModel(options: { modelPath: string; gpuLayers: number }): Promise<{
-      createContext(options: Record<string, unknown>): Promise<{ getSequence(): Sequence; dispose(): Promise<void> }>;
-      dispose(): Promise<void>;
-    }>;
-    dispose(): Promise<void>;
-  }>;
-}
-const { getLlama, LlamaLogLevel } = (await import(require.resolve('node-llama-cpp'))) as NodeLlamaCpp;
-
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: args.threads });
+const llama = await loadLlama(createRequire(join(args.peers, 'package.json')), args.threads);
 const loadStarted = performance.now();
 const model = await llama.loadModel({ modelPath: args.file, gpuLayers: 0 });
 const loadMs = performance.now() - loadStarted;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { PREPACKED_FOLDER } from '@video-llava/runtime-node';
 import * as ort from 'onnxruntime-node';
 import { median } from '../types.js';
+import { decoderStepFeeds } from './decoder-step-feeds.js';
 
 interface Args {
   /** The model folder's `onnx/decoder_kv_buffer<suffix>.onnx`. */
@@ -32,31 +33,7 @@ const sessions = {
   entry: await ort.InferenceSession.create(join(folder, entry, 'model.onnx'), options),
 };
 
-const feeds: Record<string, ort.Tensor> = {};
-const capacity = args.context;
-for (const input of sessions.plain.inputMetadata) {
-  if (!input.isTensor) continue;
-  const { name, shape } = input;
-  if (name === 'inputs_embeds') {
-    const width = shape[2] as number;
-    feeds[name] = new ort.Tensor(
-      'float32',
-      Float32Array.from({ length: width }, (_, i) => Math.sin(i) * 0.02),
-      [1, 1, width],
-    );
-  } else if (name === 'attention_mask')
-    feeds[name] = new ort.Tensor('int64', new BigInt64Array(capacity + 1).fill(1n), [1, capacity + 1]);
-  else if (name === 'position_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(capacity)), [1, 1]);
-  else if (name === 'num_logits_to_keep') feeds[name] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
-  else if (name.startsWith('past_key_values')) {
-    const [heads, dim] = [shape[1] as number, shape[2] as number];
-    feeds[name] = new ort.Tensor(
-      'float32',
-      Float32Array.from({ length: heads * dim * capacity }, (_, i) => Math.cos(i) * 0.1),
-      [1, heads, dim, capacity],
-    );
-  } else throw new Error(`unexpected decoder input ${name}`);
-}
+const feeds = decoderStepFeeds(sessions.plain, args.context);
 
 const times: Record<'plain' | 'entry', number[]> = { plain: [], entry: [] };
 for (const which of ['plain', 'entry'] as const) for (let step = 0; step < 3; step++) await sessions[which].run(feeds);
