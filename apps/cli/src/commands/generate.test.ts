@@ -31,7 +31,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The streamed text and the ids of a `--json` run (the timings differ from run to run). */
 /** A short greedy video question with a JSON line, for tests that compare answers between runs. */
 const shortQuestion = [
   '--question',
@@ -44,6 +43,7 @@ const shortQuestion = [
   '--json',
 ];
 
+/** The streamed text and the ids of a `--json` run (the timings differ from run to run). */
 function answerOf(out: string): { streamed: string; ids: number[]; text: string } {
   const lines = out.trimEnd().split('\n');
   const { ids, text } = JSON.parse(lines.pop()!) as GenerateResult;
@@ -80,6 +80,7 @@ describe('video-llava generate', () => {
   );
 
   it('--question wraps the question in the conversation format (USER: <video>\\n... ASSISTANT:)', async () => {
+    // Not shortQuestion: without --greedy, so that the file's own generation config (greedy) decides.
     const asQuestion = await generate([
       '--question',
       'Why is this funny?',
