@@ -5,12 +5,16 @@
 // decoder's channel-major cache (packages/converter/README.md): no weights, only the attention of `layers` layers
 // over caches of `context` positions, each layer its own buffers. For the GroupQueryAttention variants the table also
 // gives ONNX Runtime's own time of the run (its profiler's `model_run`): the rest of their step is onnxruntime-node
-// copying the fetched present buffers into fresh JavaScript buffers.
+// copying the fetched present buffers into fresh JavaScript buffers, which the `in place` variants (runtime-node's
+// in-place runner over ONNX Runtime's C API) do not do.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { Tensor } from '@video-llava/core';
 import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
+import { createInplaceSession } from '@video-llava/runtime-node';
 import { median } from '../types.js';
 import { measureStreamingGBps } from './ceilings.js';
 
@@ -34,6 +38,11 @@ interface Variant {
    * into them (no shared buffer) instead of onnxruntime-node copying them out.
    */
   presentNotFetched?: boolean;
+  /**
+   * GroupQueryAttention only: run through runtime-node's in-place runner (ONNX Runtime's C API, every output bound to
+   * the caller's buffer), so the shared buffer is neither copied out nor copied in.
+   */
+  inplace?: boolean;
   /** int8 only: the cache is MatMulInteger's A (big side, not packed per call): keys `[C,hd]`, values `[hd,C]`. */
   integerCacheAsA?: boolean;
   /** With integerCacheAsA: values stay float32 channel-major, only keys are int8. */
@@ -101,6 +110,24 @@ const ALL_VARIANTS: Variant[] = [
     keysChannelMajor: false,
     valuesChannelMajor: false,
     groupQueryAttention: true,
+  },
+  {
+    name: 'GroupQueryAttention int8 in place',
+    description: 'its int8 cache, one buffer, through the in-place runner (no copy after the run)',
+    dtype: 'int8',
+    keysChannelMajor: false,
+    valuesChannelMajor: false,
+    groupQueryAttention: true,
+    inplace: true,
+  },
+  {
+    name: 'GroupQueryAttention f32 in place',
+    description: 'float32 cache, one buffer, through the in-place runner',
+    dtype: 'float32',
+    keysChannelMajor: false,
+    valuesChannelMajor: false,
+    groupQueryAttention: true,
+    inplace: true,
   },
   {
     name: 'GroupQueryAttention int8 present not fetched',
@@ -249,6 +276,16 @@ process.stdout.write(
   '| context | variant | ms | in ONNX Runtime ms | cache GB | GB/s | of streaming |\n| --- | --- | --- | --- | --- | --- | --- |\n',
 );
 
+/** The same buffers as core tensors (the in-place runner's feeds and outputs). */
+function asCoreTensors(tensors: Record<string, ort.Tensor>): Record<string, Tensor> {
+  return Object.fromEntries(
+    Object.entries(tensors).map(([name, tensor]) => [
+      name,
+      new Tensor(tensor.type as 'float32', tensor.data as Float32Array, tensor.dims),
+    ]),
+  );
+}
+
 /**
  * Median of the `model_run` events (ONNX Runtime's own time of each run) in the profile a session wrote with
  * `profileFilePrefix` `prefix` (onnxruntime adds `_<date>.json`; the newest such file is read).
@@ -276,17 +313,36 @@ for (const context of contexts) {
   const capacity = context + 64;
   const prepared = [];
   for (const variant of VARIANTS) {
+    let bindingSession: ort.InferenceSession | undefined;
     // GroupQueryAttention is always profiled for its time inside ONNX Runtime: into a folder of its own, or where
     // --profile says.
     const ownProfile = variant.groupQueryAttention && !profile ? mkdtempSync(join(tmpdir(), 'attention-')) : undefined;
     const profilePrefix = ownProfile
       ? join(ownProfile, 'run')
       : profile && `${profile}-${variant.name.replace(/\W+/g, '_')}-${context}`;
-    const session = await ort.InferenceSession.create(buildAttention(variant, layers), {
-      logSeverityLevel: 3,
-      intraOpNumThreads: threads,
-      ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
-    });
+    const model = buildAttention(variant, layers);
+    let session: { endProfiling(): unknown; release(): Promise<void> };
+    let inplaceRun: (() => Promise<void>) | undefined;
+    let modelFolder: string | undefined;
+    if (variant.inplace) {
+      modelFolder = mkdtempSync(join(tmpdir(), 'attention-model-'));
+      writeFileSync(join(modelFolder, 'model.onnx'), model);
+      const inplace = await createInplaceSession(join(modelFolder, 'model.onnx'), {
+        intraOpThreads: threads,
+        ...(profilePrefix ? { profilePrefix } : {}),
+      });
+      session = inplace;
+      inplaceRun = () => inplace.run(asCoreTensors(feeds), asCoreTensors(fetches as Record<string, ort.Tensor>));
+    } else {
+      const binding = await ort.InferenceSession.create(model, {
+        logSeverityLevel: 3,
+        intraOpNumThreads: threads,
+        ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
+      });
+      session = binding;
+      inplaceRun = undefined;
+      bindingSession = binding;
+    }
     const feeds: Record<string, ort.Tensor> = {
       q: new ort.Tensor(
         'float32',
@@ -294,7 +350,9 @@ for (const context of contexts) {
         [1, 1, HEADS * HEAD_DIM],
       ),
     };
-    const fetches: Record<string, ort.Tensor | null> = { out: null };
+    const fetches: Record<string, ort.Tensor | null> = {
+      out: variant.inplace ? new ort.Tensor('float32', new Float32Array(HEADS * HEAD_DIM), [1, 1, HEADS * HEAD_DIM]) : null,
+    };
     const mask = new Float32Array(capacity).fill(-1e9).fill(0, 0, context + 1);
     if (variant.groupQueryAttention) {
       feeds.seqlens_k = new ort.Tensor('int32', Int32Array.of(context), [1]);
@@ -330,14 +388,18 @@ for (const context of contexts) {
           ]);
       }
     }
-    const run = () => (variant.groupQueryAttention ? session.run(feeds, fetches) : session.run(feeds));
+    const run = async () => {
+      if (inplaceRun) await inplaceRun();
+      else if (variant.groupQueryAttention) await bindingSession!.run(feeds, fetches);
+      else await bindingSession!.run(feeds);
+    };
     await run();
-    prepared.push({ variant, session, run, ownProfile, profilePrefix, times: [] as number[] });
+    prepared.push({ variant, session, run, ownProfile, modelFolder, profilePrefix, times: [] as number[] });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const entry of prepared) {
       // GroupQueryAttention over a fetched float32 present takes seconds per step here: one step per round is plenty.
-      const slow = entry.variant.groupQueryAttention && entry.variant.dtype === 'float32';
+      const slow = entry.variant.groupQueryAttention && entry.variant.dtype === 'float32' && !entry.variant.inplace;
       for (let step = 0; step < (slow ? 1 : 3); step++) {
         const start = performance.now();
         await entry.run();
@@ -345,11 +407,12 @@ for (const context of contexts) {
       }
     }
   }
-  for (const { variant, session, ownProfile, profilePrefix, times } of prepared) {
+  for (const { variant, session, ownProfile, modelFolder, profilePrefix, times } of prepared) {
     if (profilePrefix) session.endProfiling();
     await session.release();
     const inRuntime = variant.groupQueryAttention && profilePrefix ? medianModelRunMs(profilePrefix).toFixed(1) : '';
     if (ownProfile) rmSync(ownProfile, { recursive: true, force: true });
+    if (modelFolder) rmSync(modelFolder, { recursive: true, force: true });
     const ms = median(times);
     const bytesPerValue = variant.dtype === 'float32' ? 4 : variant.dtype === 'float16' ? 2 : 1;
     const bytes = layers * HEADS * HEAD_DIM * context * (bytesPerValue + (variant.valuesFloat ? 4 : bytesPerValue));

@@ -1,3 +1,3 @@
 import { defineTestConfig } from '@video-llava/vitest-config';
 
-export default defineTestConfig();
+export default defineTestConfig({ test: { globalSetup: ['test/build-native.ts'] } });

@@ -3,3 +3,5 @@ export type { NodeBackendOptions } from './node-backend.js';
 export { PREPACKED_FOLDER } from './prepacked-cache.js';
 export type { PrepackedCacheOptions } from './prepacked-cache.js';
 export { cudaProviderLibrary, isCudaProviderInstalled } from './cuda-libraries.js';
+export { createInplaceSession, isInplaceRunnerAvailable, loadInplaceRunner } from './inplace-session.js';
+export type { InplaceSession, InplaceSessionOptions } from './inplace-session.js';
