@@ -8,13 +8,15 @@ import type { BenchRow, BenchSuite } from './types.js';
 // Heavy topics run only when named exactly, never by default or in CI: `pnpm bench 7b [options]` (the real
 // Video-LLaVA-7B dimensions against the machine's ceilings and the peers, see README.md) and `pnpm bench attention`
 // (one decoding step's attention per cache layout and dtype) and `pnpm bench duel` (our decoding step against
-// llama.cpp's, both loaded in one process, in alternating bursts).
+// llama.cpp's, both loaded in one process, in alternating bursts) and `pnpm bench cache` (our float32 buffer decoder
+// against the int8 cache decoder, the same way).
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
 const HEAVY_TOPICS: Record<string, string> = {
   '7b': './real/run-7b.ts',
   attention: './real/attention-layouts.ts',
   duel: './real/decode-duel.ts',
+  cache: './real/cache-duel.ts',
 };
 if (filter !== undefined && HEAVY_TOPICS[filter] !== undefined) {
   await import(HEAVY_TOPICS[filter]);

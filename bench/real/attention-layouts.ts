@@ -351,7 +351,9 @@ for (const context of contexts) {
       ),
     };
     const fetches: Record<string, ort.Tensor | null> = {
-      out: variant.inplace ? new ort.Tensor('float32', new Float32Array(HEADS * HEAD_DIM), [1, 1, HEADS * HEAD_DIM]) : null,
+      out: variant.inplace
+        ? new ort.Tensor('float32', new Float32Array(HEADS * HEAD_DIM), [1, 1, HEADS * HEAD_DIM])
+        : null,
     };
     const mask = new Float32Array(capacity).fill(-1e9).fill(0, 0, context + 1);
     if (variant.groupQueryAttention) {

@@ -31,6 +31,13 @@ export interface BuildPartOptions {
    * @default true
    */
   kvBufferDecoder?: boolean;
+  /**
+   * Also build the decoder with the int8 key/value cache (`cacheOutputs: 'int8'`: ONNX Runtime's
+   * `GroupQueryAttention` over int8 buffers updated in place), sharing the weights of `decoder_model_merged`: see
+   * {@link INT8_CACHE_DECODER_STEM}. Only in formats that compute in float32 (not fp16).
+   * @default true
+   */
+  int8CacheDecoder?: boolean;
 }
 
 /**
@@ -41,6 +48,14 @@ export interface BuildPartOptions {
  * on the CPU.
  */
 export const KV_BUFFER_DECODER_STEM = 'decoder_kv_buffer';
+
+/**
+ * The file-name stem of the decoder with the int8 key/value cache (`decoder_kv_int8_q4.onnx` beside
+ * `decoder_model_merged_q4.onnx`, sharing its weights): a quarter of the float32 cache's bytes per step, for
+ * runtimes that can bind an output to its input's buffer (`@video-llava/runtime-node`'s in-place runner). Its
+ * graph is described by `DecoderGraphOptions.cacheOutputs` `'int8'`.
+ */
+export const INT8_CACHE_DECODER_STEM = 'decoder_kv_int8';
 
 /** A built graph whose weights are still to be written: run the planner's jobs, then add the initializers. */
 export interface BuiltPart {
@@ -98,6 +113,16 @@ export function buildModelPart(
           graph: buffered,
           opsetImports: { '': 17, 'com.microsoft': 1 },
         });
+      }
+      if ((options.int8CacheDecoder ?? true) && planner.floatType === 'float32') {
+        const int8 = new GraphBuilder(INT8_CACHE_DECODER_STEM);
+        buildDecoder(planner.withGraph(int8), config, {
+          ...options,
+          hiddenStateOutputs: false,
+          contribOps: true,
+          cacheOutputs: 'int8',
+        });
+        companions.push({ stem: INT8_CACHE_DECODER_STEM, graph: int8, opsetImports: { '': 17, 'com.microsoft': 1 } });
       }
       break;
   }

@@ -1,4 +1,4 @@
-export { buildModelPart } from './build-part.js';
+export { INT8_CACHE_DECODER_STEM, KV_BUFFER_DECODER_STEM, buildModelPart } from './build-part.js';
 export type { BuildPartOptions, BuiltPart } from './build-part.js';
 export {
   CHECKPOINT_LAYOUTS,
@@ -11,7 +11,7 @@ export type { CheckpointLayout } from './checkpoint-layout.js';
 export { expectedTensors, visionLayersNeeded } from './expected-tensors.js';
 export type { ExpectedTensor } from './expected-tensors.js';
 export { decodeFloat16, decodeFloats, encodeFloat16 } from './float-conversion.js';
-export { buildDecoder, rotaryCaches, rotaryInverseFrequencies } from './graph/decoder.js';
+export { INT8_CACHE_SCALE_MARGIN, buildDecoder, rotaryCaches, rotaryInverseFrequencies } from './graph/decoder.js';
 export type { DecoderGraphOptions } from './graph/decoder.js';
 export { buildEmbedTokens } from './graph/embed-tokens.js';
 export { buildVisionEncoder } from './graph/vision-encoder.js';

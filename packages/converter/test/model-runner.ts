@@ -26,6 +26,8 @@ export async function loadSessions(
   config = { imageTokenIndex: 32000, videoTokenIndex: 32001, layers: 2, kvHeads: 4, headDim: 16, hidden: 64 },
   /** Run `decoder_kv_buffer` behind {@link kvBufferAsPresent} (with this many unfilled positions) instead of `decoder_model_merged`. */
   kvBufferUnfilled?: number,
+  /** Run `decoder_kv_int8` behind {@link int8CacheAsPresent} instead of `decoder_model_merged`. */
+  int8Cache = false,
 ): Promise<ModelSessions> {
   const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, intraOpNumThreads: 2 };
   const open = (name: string) => ort.InferenceSession.create(join(directory, 'onnx', `${name}${suffix}.onnx`), options);
@@ -33,9 +35,13 @@ export async function loadSessions(
     open('embed_tokens'),
     open('image_encoder'),
     open('video_encoder'),
-    open(kvBufferUnfilled === undefined ? 'decoder_model_merged' : 'decoder_kv_buffer'),
+    open(int8Cache ? 'decoder_kv_int8' : kvBufferUnfilled === undefined ? 'decoder_model_merged' : 'decoder_kv_buffer'),
   ]);
-  const decoder = kvBufferUnfilled === undefined ? rawDecoder : kvBufferAsPresent(rawDecoder, kvBufferUnfilled);
+  const decoder = int8Cache
+    ? int8CacheAsPresent(rawDecoder)
+    : kvBufferUnfilled === undefined
+      ? rawDecoder
+      : kvBufferAsPresent(rawDecoder, kvBufferUnfilled);
   return {
     embed,
     image,
@@ -312,6 +318,71 @@ export function kvBufferAsPresent(session: ort.InferenceSession, unfilled: numbe
         past + newLength,
         width,
       ]);
+    }
+    return result;
+  };
+  return {
+    inputNames: session.inputNames,
+    outputNames,
+    run,
+    release: () => session.release(),
+  } as unknown as ort.InferenceSession;
+}
+
+/**
+ * `decoder_kv_int8` (GroupQueryAttention over int8 past/present buffers, per-channel scales) behind
+ * `decoder_model_merged`'s interface, for one sequence at a time without padding: the first run (an empty past)
+ * allocates int8 buffers of `capacity` more positions than it fills, and its `present.*` are those buffers, which
+ * later runs get back as their past and pass as both past and present (onnxruntime-node copies a fetched output out
+ * after the run, but ONNX Runtime has written the pre-allocated buffer in place by then). The scales the first run
+ * computed are kept here and fed to the later runs.
+ */
+export function int8CacheAsPresent(session: ort.InferenceSession, capacity = 64): ort.InferenceSession {
+  const pastNames = session.inputNames.filter((name) => name.startsWith('past_key_values.'));
+  const outputNames = ['logits', ...pastNames.map((name) => name.replace('past_key_values.', 'present.'))];
+  let scales: Record<string, ort.Tensor> = {};
+  const run = async (feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> => {
+    const mask = feeds.attention_mask!;
+    const [batch, total] = mask.dims as [number, number];
+    const newLength = feeds.inputs_embeds!.dims[1]!;
+    const past = total - newLength;
+    if ((mask.data as BigInt64Array).some((value) => value !== 1n))
+      throw new Error('the int8 cache decoder takes no padding');
+    const inputs: Record<string, ort.Tensor> = {
+      inputs_embeds: feeds.inputs_embeds!,
+      position_ids: feeds.position_ids!,
+      seqlens_k: new ort.Tensor('int32', new Int32Array(batch).fill(total - 1), [batch]),
+      total_sequence_length: new ort.Tensor('int32', Int32Array.of(total), []),
+    };
+    if (feeds.num_logits_to_keep) inputs.num_logits_to_keep = feeds.num_logits_to_keep;
+    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    for (const name of pastNames) {
+      let buffer = feeds[name]!;
+      if (past === 0) {
+        const [, heads, , width] = buffer.dims as [number, number, number, number];
+        buffer = new ort.Tensor('int8', new Int8Array(batch * heads * (total + capacity) * width), [
+          batch,
+          heads,
+          total + capacity,
+          width,
+        ]);
+      }
+      if (buffer.dims[2]! < total) throw new Error(`${name}: ${buffer.dims[2]} positions of capacity for ${total}`);
+      inputs[name] = buffer;
+      fetches[name.replace('past_key_values.', 'present.')] = buffer;
+      const scaleName = name.replace('past_key_values.', 'kv_scales.');
+      const [, heads, , width] = buffer.dims as [number, number, number, number];
+      inputs[scaleName] =
+        past === 0 ? new ort.Tensor('float32', new Float32Array(heads * width), [heads, 1, width]) : scales[scaleName]!;
+      fetches[name.replace('past_key_values.', 'present_scales.')] = null;
+    }
+    const outputs = await session.run(inputs, fetches);
+    if (past === 0) scales = {};
+    const result: Record<string, ort.Tensor> = { logits: outputs.logits! };
+    for (const name of pastNames) {
+      const scaleName = name.replace('past_key_values.', 'kv_scales.');
+      if (past === 0) scales[scaleName] = outputs[name.replace('past_key_values.', 'present_scales.')]!;
+      result[name.replace('past_key_values.', 'present.')] = inputs[name]!;
     }
     return result;
   };

@@ -30,6 +30,10 @@ export interface InplaceSession {
   readonly inputNames: readonly string[];
   /** The model's output names, in the model's order. */
   readonly outputNames: readonly string[];
+  /** Each input's element type and shape (a symbolic dimension by its name), in the model's order. */
+  readonly inputMetadata: readonly InplaceValueMetadata[];
+  /** Each output's element type and shape, in the model's order. */
+  readonly outputMetadata: readonly InplaceValueMetadata[];
   /**
    * Runs the model on `feeds` and writes the named outputs into `outputs`, whose dims must be those the run
    * produces. Runs of one session execute one at a time, in order.
@@ -41,6 +45,15 @@ export interface InplaceSession {
   endProfiling(): string;
   /** Frees the model once the runs already asked for have finished. Calling it again does nothing. */
   release(): Promise<void>;
+}
+
+/** An input or output as the model declares it (the shape of `@video-llava/runtime`'s `ValueMetadata`). */
+export interface InplaceValueMetadata {
+  readonly name: string;
+  /** A core dtype, or `element type N` for one core tensors cannot hold (ONNX's number). */
+  readonly dtype: DataType | (string & {});
+  /** Sizes and symbolic dimension names (`''` for an unnamed one). */
+  readonly shape: readonly (number | string)[];
 }
 
 /** ONNX's element type numbers, by core dtype. */
@@ -58,9 +71,17 @@ const OPTIMIZATION_LEVELS = { disabled: 0, basic: 1, extended: 2, all: 99 } as c
 
 type Binding = [name: string, elementType: number, dims: number[], data: ArrayBufferView];
 
+interface NativeType {
+  name: string;
+  elementType: number;
+  dims: Array<number | string>;
+}
+
 interface NativeSession {
   readonly inputNames: string[];
   readonly outputNames: string[];
+  inputTypes(): NativeType[];
+  outputTypes(): NativeType[];
   run(inputs: Binding[], outputs: Binding[]): Promise<void>;
   endProfiling(): string;
   release(): void;
@@ -136,11 +157,15 @@ export function isInplaceRunnerAvailable(): boolean {
 
 function checkThreads(value: number | undefined, field: string): void {
   if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0))
-    throw new VideoLlavaError('INVALID_ARGUMENT', `${field} must be a whole number of threads (0: default), found ${value}.`, {
-      field,
-      expected: 'an integer >= 0',
-      actual: value,
-    });
+    throw new VideoLlavaError(
+      'INVALID_ARGUMENT',
+      `${field} must be a whole number of threads (0: default), found ${value}.`,
+      {
+        field,
+        expected: 'an integer >= 0',
+        actual: value,
+      },
+    );
 }
 
 /**
@@ -161,7 +186,11 @@ export async function createInplaceSession(
     throw new VideoLlavaError(
       'INVALID_ARGUMENT',
       `graphOptimizationLevel must be one of ${Object.keys(OPTIMIZATION_LEVELS).join(', ')}, found ${String(options.graphOptimizationLevel)}.`,
-      { field: 'graphOptimizationLevel', expected: Object.keys(OPTIMIZATION_LEVELS).join(', '), actual: options.graphOptimizationLevel },
+      {
+        field: 'graphOptimizationLevel',
+        expected: Object.keys(OPTIMIZATION_LEVELS).join(', '),
+        actual: options.graphOptimizationLevel,
+      },
     );
   let session: NativeSession;
   try {
@@ -189,11 +218,15 @@ function toBindings(
   const bindings: Binding[] = [];
   for (const [name, tensor] of Object.entries(tensors)) {
     if (!known.includes(name))
-      throw new VideoLlavaError('INVALID_ARGUMENT', `The model has no ${what} "${name}"; its ${what}s: ${known.join(', ')}.`, {
-        field: name,
-        expected: `one of ${known.join(', ')}`,
-        actual: name,
-      });
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `The model has no ${what} "${name}"; its ${what}s: ${known.join(', ')}.`,
+        {
+          field: name,
+          expected: `one of ${known.join(', ')}`,
+          actual: name,
+        },
+      );
     if (tensor.data.length !== elementCount(tensor.dims))
       throw new VideoLlavaError(
         'INVALID_ARGUMENT',
@@ -205,9 +238,21 @@ function toBindings(
   return bindings;
 }
 
+const DTYPES = new Map(Object.entries(ELEMENT_TYPES).map(([dtype, code]) => [code, dtype as DataType]));
+
+function toMetadata(types: NativeType[]): InplaceValueMetadata[] {
+  return types.map(({ name, elementType, dims }) => ({
+    name,
+    dtype: DTYPES.get(elementType) ?? `element type ${elementType}`,
+    shape: dims,
+  }));
+}
+
 class Session implements InplaceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly InplaceValueMetadata[];
+  readonly outputMetadata: readonly InplaceValueMetadata[];
   #native: NativeSession | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -215,6 +260,8 @@ class Session implements InplaceSession {
     this.#native = session;
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
+    this.inputMetadata = toMetadata(session.inputTypes());
+    this.outputMetadata = toMetadata(session.outputTypes());
   }
 
   run(feeds: Readonly<Record<string, Tensor>>, outputs: Readonly<Record<string, Tensor>>): Promise<void> {
@@ -239,7 +286,9 @@ class Session implements InplaceSession {
     }
     const result = this.#queue.then(() =>
       session.run(inputs, outputBindings).catch((error: unknown) => {
-        throw new VideoLlavaError('RUNTIME_ERROR', `ONNX Runtime failed: ${(error as Error).message}`, { cause: error });
+        throw new VideoLlavaError('RUNTIME_ERROR', `ONNX Runtime failed: ${(error as Error).message}`, {
+          cause: error,
+        });
       }),
     );
     this.#queue = result.catch(() => undefined);

@@ -28,6 +28,7 @@ import {
   toOrtSessionOptions,
 } from '@video-llava/runtime/ort';
 import { isCudaProviderInstalled } from './cuda-libraries.js';
+import { createInplaceBackendSession } from './inplace-backend-session.js';
 import { type PrepackedCacheOptions, createThroughPrepackedCache } from './prepacked-cache.js';
 import { type OnnxruntimeNode, loadOnnxruntimeNode } from './load-onnxruntime-node.js';
 import {
@@ -221,6 +222,9 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
     deviceOutputs: true,
     memoryMapping: true,
     cache: false,
+    // The in-place runner is built with the package (src/native); where it was not, sessions asking for it fail
+    // with UNSUPPORTED and the reason.
+    inPlaceOutputs: true,
   };
 
   const prepackedCache = prepackedCacheOptions(options.prepackedCache);
@@ -237,6 +241,25 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
     throwIfLoadAborted(signal, description.model);
     const externalData = await prepareExternalData(resolved, entries, description.model, onProgress, signal);
     throwIfLoadAborted(signal, description.model);
+    if (sessionOptions.inPlaceOutputs) {
+      if (resolved.kind !== 'path' || externalData.length > 0)
+        throw new VideoLlavaError(
+          'UNSUPPORTED',
+          `options.inPlaceOutputs: ${description.model} must be a model file path with its external data beside it (ONNX Runtime's C API loads it by path).`,
+          {
+            ...(description.file ? { file: description.file } : {}),
+            field: 'model',
+            expected: 'a file path',
+            actual: resolved.kind,
+          },
+        );
+      try {
+        return await createInplaceBackendSession(resolved.path, sessionOptions, providers, description, BACKEND_NAME);
+      } catch (error) {
+        if (VideoLlavaError.isInstance(error) && error.code !== 'INVALID_FILE') throw error;
+        throw await loadFailure(error, resolved, description, 'cpu');
+      }
+    }
 
     const { session, provider } = await createWithFirstAvailableProvider(providers, {
       unavailableReason: (candidate) => providerUnavailableReason(ort, candidate),

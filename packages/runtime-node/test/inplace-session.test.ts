@@ -5,7 +5,7 @@ import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
 import { temporaryFolders } from '@video-llava/test-utils';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createInplaceSession, isInplaceRunnerAvailable, loadInplaceRunner } from '../src/index.js';
+import { createInplaceSession, createNodeBackend, isInplaceRunnerAvailable, loadInplaceRunner } from '../src/index.js';
 
 // The in-place runner is built by this package's build (src/native/build.mjs); the test suite builds it first
 // (vitest.config.ts's globalSetup), so here it must load.
@@ -43,7 +43,15 @@ function attentionModel(int8: boolean): Uint8Array {
   const seqlens = g.input('seqlens_k', 'int32', [1]);
   const total = g.input('total', 'int32', []);
   const scales = int8
-    ? ['', '', '', '', '', g.input('k_scale', 'float32', [HEADS, 1, HEAD_DIM]), g.input('v_scale', 'float32', [HEADS, 1, HEAD_DIM])]
+    ? [
+        '',
+        '',
+        '',
+        '',
+        '',
+        g.input('k_scale', 'float32', [HEADS, 1, HEAD_DIM]),
+        g.input('v_scale', 'float32', [HEADS, 1, HEAD_DIM]),
+      ]
     : [];
   const [output, presentKey, presentValue] = g.node(
     'GroupQueryAttention',
@@ -73,6 +81,11 @@ describe('createInplaceSession', () => {
     const session = await createInplaceSession(await save(addModel()), { intraOpThreads: 1 });
     expect(session.inputNames).toEqual(['x', 'y']);
     expect(session.outputNames).toEqual(['sum', 'product']);
+    expect(session.inputMetadata).toEqual([
+      { name: 'x', dtype: 'float32', shape: [2, 'n'] },
+      { name: 'y', dtype: 'float32', shape: [2, 'n'] },
+    ]);
+    expect(session.outputMetadata[1]).toEqual({ name: 'product', dtype: 'float32', shape: [2, 'n'] });
     const x = new Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]);
     const y = new Tensor('float32', Float32Array.of(10, 20, 30, 40, 50, 60), [2, 3]);
     const sum = new Tensor('float32', new Float32Array(6), [2, 3]);
@@ -99,7 +112,11 @@ describe('createInplaceSession', () => {
       const size = HEADS * CAPACITY * HEAD_DIM;
       const cache = (phase: number) =>
         int8
-          ? new Tensor('int8', Int8Array.from({ length: size }, (_, i) => ((i * 37 + phase) % 200) - 100), [1, HEADS, CAPACITY, HEAD_DIM])
+          ? new Tensor(
+              'int8',
+              Int8Array.from({ length: size }, (_, i) => ((i * 37 + phase) % 200) - 100),
+              [1, HEADS, CAPACITY, HEAD_DIM],
+            )
           : new Tensor('float32', wave(size, phase), [1, HEADS, CAPACITY, HEAD_DIM]);
       const feeds: Record<string, Tensor> = {
         q: new Tensor('float32', wave(HEADS * HEAD_DIM, 0.1), [1, 1, HEADS * HEAD_DIM]),
@@ -169,7 +186,10 @@ describe('createInplaceSession', () => {
       code: 'INVALID_ARGUMENT',
       field: 'z',
     });
-    await expect(session.run({ x, y: x }, { total: out })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'total' });
+    await expect(session.run({ x, y: x }, { total: out })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'total',
+    });
     // An output whose dims are not those the run produces: ONNX Runtime's own message.
     const wrong = new Tensor('float32', new Float32Array(4), [2, 2]);
     const error = await session.run({ x, y: x }, { sum: wrong }).catch((caught: unknown) => caught);
@@ -191,6 +211,89 @@ describe('createInplaceSession', () => {
     await expect(createInplaceSession(folder('broken.onnx'), { intraOpThreads: -1 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       field: 'intraOpThreads',
+    });
+  });
+});
+
+describe("createNodeBackend's sessions with inPlaceOutputs", () => {
+  const backend = createNodeBackend();
+
+  it('says it can, and runs GroupQueryAttention over one buffer through the runtime interface', async () => {
+    expect(backend.capabilities.inPlaceOutputs).toBe(true);
+    const path = await save(attentionModel(true));
+    const session = await backend.createSession(path, { inPlaceOutputs: true, threads: 1 });
+    expect(session.executionProvider).toBe('cpu');
+    expect(session.inputMetadata.find((value) => value.name === 'past_key')).toEqual({
+      name: 'past_key',
+      dtype: 'int8',
+      shape: [1, HEADS, CAPACITY, HEAD_DIM],
+    });
+    // The same step through a plain session (outputs computed, then copied into the buffers) and in place.
+    const plain = await backend.createSession(path, { threads: 1 });
+    const results = [];
+    for (const target of [plain, session]) {
+      const pastKey = new Tensor(
+        'int8',
+        Int8Array.from({ length: HEADS * CAPACITY * HEAD_DIM }, (_, i) => (i % 50) - 25),
+        [1, HEADS, CAPACITY, HEAD_DIM],
+      );
+      const pastValue = new Tensor(
+        'int8',
+        Int8Array.from({ length: HEADS * CAPACITY * HEAD_DIM }, (_, i) => (i % 30) - 15),
+        [1, HEADS, CAPACITY, HEAD_DIM],
+      );
+      const out = new Tensor('float32', new Float32Array(HEADS * HEAD_DIM), [1, 1, HEADS * HEAD_DIM]);
+      const outputs = await target.run(
+        {
+          q: new Tensor('float32', wave(HEADS * HEAD_DIM, 0.1), [1, 1, HEADS * HEAD_DIM]),
+          k: new Tensor('float32', wave(HEADS * HEAD_DIM, 0.2), [1, 1, HEADS * HEAD_DIM]),
+          v: new Tensor('float32', wave(HEADS * HEAD_DIM, 0.3), [1, 1, HEADS * HEAD_DIM]),
+          past_key: pastKey,
+          past_value: pastValue,
+          seqlens_k: new Tensor('int32', Int32Array.of(2), [1]),
+          total: new Tensor('int32', Int32Array.of(3), []),
+          k_scale: new Tensor('float32', new Float32Array(HEADS * HEAD_DIM).fill(0.02), [HEADS, 1, HEAD_DIM]),
+          v_scale: new Tensor('float32', new Float32Array(HEADS * HEAD_DIM).fill(0.03), [HEADS, 1, HEAD_DIM]),
+        },
+        { outputBuffers: { out, present_key: pastKey, present_value: pastValue } },
+      );
+      expect(outputs.out).toBe(out);
+      expect(outputs.present_key).toBe(pastKey);
+      results.push({ out: [...out.data], key: [...pastKey.data].slice(0, 3 * HEAD_DIM), value: [...pastValue.data] });
+    }
+    // The plain session's copy holds zeros after the positions filled; compare the positions both wrote.
+    expect(results[1]!.out).toEqual(results[0]!.out);
+    expect(results[1]!.key).toEqual(results[0]!.key);
+    await session.release();
+    await plain.release();
+  });
+
+  it('needs a buffer for every output, CPU feeds, a file path, and the CPU provider', async () => {
+    const path = await save(addModel());
+    const session = await backend.createSession(path, { inPlaceOutputs: true });
+    const x = new Tensor('float32', new Float32Array(6), [2, 3]);
+    const sum = new Tensor('float32', new Float32Array(6), [2, 3]);
+    await expect(session.run({ x, y: x }, { outputBuffers: { sum } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'options.outputBuffers',
+    });
+    await session.run({ x, y: x }, { outputs: ['sum'], outputBuffers: { sum } });
+    await session.release();
+    await expect(backend.createSession(addModel(), { inPlaceOutputs: true })).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+    });
+    await expect(
+      backend.createSession(path, { inPlaceOutputs: true, executionProviders: ['cuda'] }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED', field: 'options.executionProviders' });
+    await expect(backend.createSession(path, { inPlaceOutputs: true, outputLocation: 'device' })).rejects.toMatchObject(
+      {
+        code: 'UNSUPPORTED',
+        field: 'options.outputLocation',
+      },
+    );
+    await expect(backend.createSession(path, { inPlaceOutputs: 'yes' as never })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'options.inPlaceOutputs',
     });
   });
 });

@@ -77,6 +77,14 @@ export interface SessionOptions {
   outputLocation?: OutputLocation | Readonly<Record<string, OutputLocation>>;
   /** Sizes for symbolic dimensions, fixed when the model loads (lets ONNX Runtime plan memory). */
   freeDimensionOverrides?: Readonly<Record<string, number>>;
+  /**
+   * Run the session so that ONNX Runtime writes the outputs given in `RunOptions.outputBuffers` where they are,
+   * nothing copied after the run, an output bound to an input's tensor included (a cache updated in place). Only
+   * backends whose {@link BackendCapabilities.inPlaceOutputs} is true accept it (`runtime-node`: its in-place runner,
+   * on the CPU provider, models given by path); such a session needs a buffer for every output it computes.
+   * @default false
+   */
+  inPlaceOutputs?: boolean;
   /** Progress of downloads (bytes) while the model and its data files are fetched. */
   onProgress?: ProgressCallback;
   /** Cancels loading: the promise rejects with `ABORTED`. */
@@ -99,6 +107,8 @@ export interface BackendCapabilities {
   readonly memoryMapping: boolean;
   /** Whether downloaded model files are cached (the Cache API) so that the next load skips the network. */
   readonly cache: boolean;
+  /** Whether sessions can be created with {@link SessionOptions.inPlaceOutputs}. @default false */
+  readonly inPlaceOutputs?: boolean;
 }
 
 /**

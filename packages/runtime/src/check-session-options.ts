@@ -71,6 +71,21 @@ export function checkSessionOptions(
         invalid(field, `${field} must be 'cpu' or 'device', found ${describeValue(value)}.`, ['cpu', 'device'], value);
     }
   }
+  if (options.inPlaceOutputs !== undefined) {
+    if (typeof options.inPlaceOutputs !== 'boolean')
+      invalid(
+        'options.inPlaceOutputs',
+        `options.inPlaceOutputs must be true or false, found ${describeValue(options.inPlaceOutputs)}.`,
+        'a boolean',
+        options.inPlaceOutputs,
+      );
+    if (options.inPlaceOutputs && capabilities.inPlaceOutputs !== true)
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        "options.inPlaceOutputs: this backend cannot write outputs into the caller's tensors (capabilities.inPlaceOutputs is false); leave it out, and RunOptions.outputBuffers are filled by a copy after each run.",
+        { field: 'options.inPlaceOutputs', expected: false, actual: true },
+      );
+  }
   return providers;
 }
 

@@ -211,4 +211,64 @@ describe('createInferenceSession', () => {
     expect(error.code).toBe('RUNTIME_ERROR');
     expect(error.message).toContain('double free');
   });
+
+  describe('outputBuffers', () => {
+    it('copies the outputs into the buffers of an adapter that cannot write them, device outputs too', async () => {
+      const made = adapter();
+      const session = createInferenceSession(made.value, context);
+      const y = new Tensor('float32', new Float32Array(2), [2]);
+      const z = new Tensor('float32', new Float32Array(2), [2]);
+      const outputs = await session.run({ x: x(5) }, { outputs: ['y'], outputBuffers: { y, z } });
+      expect(outputs.y).toBe(y);
+      expect(outputs.z).toBe(z);
+      expect([...y.data]).toEqual([6, 7]);
+      expect([...z.data]).toEqual([5, 6]);
+      // The device output was read into its buffer, then freed.
+      expect(made.disposed()).toBe(1);
+    });
+
+    it('hands the buffers to an adapter that writes them itself', async () => {
+      const seen: Array<Readonly<Record<string, Tensor>> | undefined> = [];
+      const made = adapter();
+      const writing: SessionAdapter = {
+        ...made.value,
+        writesOutputBuffers: true,
+        async run(feeds, _outputNames, buffers) {
+          seen.push(buffers);
+          const y = buffers!.y as Tensor<'float32'>;
+          y.data.set((feeds.x as Tensor<'float32'>).data.map((item) => item * 10));
+          return { y };
+        },
+      };
+      const session = createInferenceSession(writing, context);
+      const y = new Tensor('float32', new Float32Array(2), [2]);
+      const outputs = await session.run({ x: x(1) }, { outputs: ['y'], outputBuffers: { y } });
+      expect(seen).toEqual([{ y }]);
+      expect(outputs.y).toBe(y);
+      expect([...y.data]).toEqual([10, 20]);
+    });
+
+    it('names a buffer for no output, of another dtype or rank, or of dims the run does not produce', async () => {
+      const session = createInferenceSession(adapter().value, context);
+      const unknown = await expectRejection(
+        session.run({ x: x(1) }, { outputBuffers: { w: new Tensor('float32', new Float32Array(2), [2]) } }),
+      );
+      expect(unknown).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'options.outputBuffers.w' });
+      const dtype = await expectRejection(
+        session.run({ x: x(1) }, { outputBuffers: { y: new Tensor('int32', new Int32Array(2), [2]) } }),
+      );
+      expect(dtype).toMatchObject({ code: 'DTYPE_MISMATCH', field: 'options.outputBuffers.y' });
+      const rank = await expectRejection(
+        session.run({ x: x(1) }, { outputBuffers: { y: new Tensor('float32', new Float32Array(2), [1, 2]) } }),
+      );
+      expect(rank).toMatchObject({ code: 'DTYPE_MISMATCH', field: 'options.outputBuffers.y' });
+      const dims = await expectRejection(
+        session.run({ x: x(1) }, { outputBuffers: { y: new Tensor('float32', new Float32Array(3), [3]) } }),
+      );
+      expect(dims).toMatchObject({ code: 'SHAPE_MISMATCH', field: 'options.outputBuffers.y' });
+      expect(dims.message).toContain('float32[2]');
+      const plain = await expectRejection(session.run({ x: x(1) }, { outputBuffers: { y: [1, 2] as never } }));
+      expect(plain).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'options.outputBuffers.y' });
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { VideoLlavaError, describeValue } from '@video-llava/core';
+import { Tensor, VideoLlavaError, describeValue } from '@video-llava/core';
 import { DeviceTensor } from './device-tensor.js';
 import type {
   InferenceSession,
@@ -69,8 +69,10 @@ class ValidatingInferenceSession implements InferenceSession {
       const { signal } = options;
       if (signal?.aborted) throw abortedError(signal, `run of ${this.#context.model}`);
       validateFeeds(feeds, this.inputMetadata, this.#context);
-      const outputNames = this.#resolveOutputs(options.outputs);
-      const start = (): Promise<SessionOutputs> => this.#execute(feeds, outputNames, signal);
+      const buffers = this.#checkOutputBuffers(options.outputBuffers);
+      let outputNames = this.#resolveOutputs(options.outputs);
+      if (buffers) outputNames = [...new Set([...outputNames, ...Object.keys(buffers)])];
+      const start = (): Promise<SessionOutputs> => this.#execute(feeds, outputNames, signal, buffers);
       const queued = this.#inFlight === 0 ? start() : this.#last.then(start, start);
       this.#inFlight++;
       // One handler both counts the run out and turns a failure into a VideoLlavaError: a tiny model runs in
@@ -160,18 +162,98 @@ class ValidatingInferenceSession implements InferenceSession {
     return requested;
   }
 
+  /** `options.outputBuffers`, checked: known outputs, CPU tensors of the declared dtype and rank. */
+  #checkOutputBuffers(
+    buffers: Readonly<Record<string, Tensor>> | undefined,
+  ): Readonly<Record<string, Tensor>> | undefined {
+    if (buffers === undefined) return undefined;
+    if (typeof buffers !== 'object' || buffers === null)
+      throw new VideoLlavaError(
+        'INVALID_ARGUMENT',
+        `options.outputBuffers of a run of ${this.#context.model} must be an object of tensors by output name, found ${describeValue(buffers)}.`,
+        { ...this.#file(), field: 'options.outputBuffers', expected: 'an object', actual: describeValue(buffers) },
+      );
+    for (const [name, buffer] of Object.entries(buffers)) {
+      const metadata = this.outputMetadata.find((value) => value.name === name);
+      const field = `options.outputBuffers.${name}`;
+      if (metadata === undefined)
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `options.outputBuffers names ${JSON.stringify(name)}, which is not an output of ${this.#context.model}. Its outputs: ${formatSignature(this.outputMetadata)}.`,
+          { ...this.#file(), field, expected: this.outputNames, actual: name },
+        );
+      if (!(buffer instanceof Tensor))
+        throw new VideoLlavaError(
+          'INVALID_ARGUMENT',
+          `${field} must be a CPU Tensor, found ${describeValue(buffer)}.`,
+          {
+            ...this.#file(),
+            field,
+            expected: 'a Tensor',
+            actual: describeValue(buffer),
+          },
+        );
+      // An empty declared shape is a scalar or an unknown rank (ONNX Runtime reports both alike): rank not checked.
+      if (
+        buffer.dtype !== metadata.dtype ||
+        (metadata.shape.length > 0 && buffer.dims.length !== metadata.shape.length)
+      )
+        throw new VideoLlavaError(
+          'DTYPE_MISMATCH',
+          `${field} is ${buffer.dtype}[${buffer.dims.join(', ')}], but ${this.#context.model} returns ${formatSignature([metadata])}.`,
+          {
+            ...this.#file(),
+            field,
+            expected: `${metadata.dtype} of rank ${metadata.shape.length}`,
+            actual: `${buffer.dtype}[${buffer.dims.join(', ')}]`,
+          },
+        );
+    }
+    return buffers;
+  }
+
   // A run accepted before release() still runs: release() waits for every accepted run.
   #execute(
     feeds: SessionFeeds,
     outputNames: readonly string[],
     signal: AbortSignal | undefined,
+    buffers: Readonly<Record<string, Tensor>> | undefined,
   ): Promise<SessionOutputs> {
     if (signal?.aborted) return Promise.reject(abortedError(signal, `run of ${this.#context.model}`));
     try {
-      return this.#adapter.run(feeds, outputNames);
+      if (buffers === undefined) return this.#adapter.run(feeds, outputNames);
+      if (this.#adapter.writesOutputBuffers) return this.#adapter.run(feeds, outputNames, buffers);
+      return this.#adapter.run(feeds, outputNames).then((outputs) => this.#copyInto(outputs, buffers));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The outputs with those that have a buffer copied into it (an adapter that cannot write them in place). */
+  async #copyInto(
+    outputs: Record<string, RuntimeTensor>,
+    buffers: Readonly<Record<string, Tensor>>,
+  ): Promise<SessionOutputs> {
+    const result: SessionOutputs = { ...outputs };
+    for (const [name, buffer] of Object.entries(buffers)) {
+      const output = outputs[name]!;
+      const cpu = DeviceTensor.isInstance(output) ? await output.download() : output;
+      if (cpu.dtype !== buffer.dtype || cpu.dims.join() !== buffer.dims.join())
+        throw new VideoLlavaError(
+          'SHAPE_MISMATCH',
+          `${this.#context.model} returned ${name} as ${cpu.dtype}[${cpu.dims.join(', ')}], but options.outputBuffers.${name} is ${buffer.dtype}[${buffer.dims.join(', ')}].`,
+          {
+            ...this.#file(),
+            field: `options.outputBuffers.${name}`,
+            expected: `${cpu.dtype}[${cpu.dims.join(', ')}]`,
+            actual: `${buffer.dtype}[${buffer.dims.join(', ')}]`,
+          },
+        );
+      buffer.data.set(cpu.data as never);
+      if (DeviceTensor.isInstance(output)) output.dispose();
+      result[name] = buffer;
+    }
+    return result;
   }
 
   /** A failed run as a VideoLlavaError: those of the adapter as they are, ONNX Runtime's with the signature. */

@@ -1,3 +1,4 @@
+import type { Tensor } from '@video-llava/core';
 import type { RuntimeTensor } from './runtime-tensor.js';
 import type { ValueMetadata } from './value-metadata.js';
 
@@ -17,6 +18,15 @@ export interface RunOptions {
    * @default every output of the model
    */
   outputs?: readonly string[];
+  /**
+   * CPU tensors to write outputs into, by output name (those named are computed even when `outputs` leaves them
+   * out); the run returns these very tensors for them. Each must have the dtype and dims the run produces. An output
+   * may be given the tensor fed to an input: the cache of an operator that updates its past in place (ONNX
+   * Runtime's `GroupQueryAttention`, past and present in one buffer). A session created with
+   * {@link SessionOptions.inPlaceOutputs} has ONNX Runtime write into them directly; others compute the output,
+   * then copy it in.
+   */
+  outputBuffers?: Readonly<Record<string, Tensor>>;
   /**
    * Cancels the run: the promise rejects with an `ABORTED` error right away. ONNX Runtime cannot stop a run
    * that has started, so its result is dropped (device outputs freed) when it arrives.

@@ -1,6 +1,6 @@
 import type { VideoLlavaConfig } from '@video-llava/config';
 import type { WeightPlanner } from '../weight-plan.js';
-import { attribute } from '@video-llava/onnx';
+import { TENSOR_DATA_TYPE_CODES, attribute } from '@video-llava/onnx';
 import { activation, castTo, rmsNorm, scalar, softmax } from './layers.js';
 
 /** Options of {@link buildDecoder}. */
@@ -38,10 +38,27 @@ export interface DecoderGraphOptions {
    *   which at 2000 positions of a 7B model is 1 GB per step. Keys and values are channel-major here (`past`
    *   `[B,kvH,hd,C]`, positions last): a decoding step's two products, `q K^T` and `p V`, then read the cache as
    *   rows of positions, which ONNX Runtime's CPU kernels stream faster than the `[C,hd]` layout.
+   * - `'int8'`: ONNX Runtime's `GroupQueryAttention` (com.microsoft) keeps the cache as int8, one float32 scale per
+   *   channel of each key/value head, in buffers the caller owns: `past_key_values.{i}.key|value` int8
+   *   `[B,kvH,C,hd]` (C a capacity), and `present.{i}.key|value` are the same buffers, written in place (the
+   *   caller binds each present output to its past input: `@video-llava/runtime-node`'s in-place runner). The
+   *   positions filled are given by `seqlens_k` int32 `[B]` (filled positions after this run, minus one) and
+   *   `total_sequence_length` int32 scalar, instead of `attention_mask` (no padding: every row the same length).
+   *   The scales are `kv_scales.{i}.key|value` float32 `[kvH,1,hd]`: the first run over an empty past computes
+   *   them from its own keys and values (largest magnitude per channel x {@link INT8_CACHE_SCALE_MARGIN} / 127)
+   *   and ignores the fed ones; later runs use those fed; `present_scales.{i}.key|value` returns the scales used.
+   *   A quarter of the float32 cache's bytes, so a step at 2000 positions reads 0.5 GB of cache where float32
+   *   reads 2 GB; the cost is the int8 rounding of every cached key and value (the converter README measures it).
    * @default 'present'
    */
-  cacheOutputs?: 'present' | 'new';
+  cacheOutputs?: 'present' | 'new' | 'int8';
 }
+
+/**
+ * Headroom of the int8 cache's scales over the largest magnitude the first run saw in each channel: later
+ * positions up to this factor larger are still represented, larger ones are clipped.
+ */
+export const INT8_CACHE_SCALE_MARGIN = 2;
 
 /**
  * The rotary inverse frequencies the way transformers computes them in float32:
@@ -113,42 +130,61 @@ export function buildDecoder(
   // Fused ops compute in float32 (fp16 keeps the standard graph, whose masking stays finite in float16).
   const contrib = (options.contribOps ?? false) && type === 'float32';
   const newOnly = options.cacheOutputs === 'new';
-  const fusedAttention = contrib && groups === 1 && !newOnly;
+  const int8Cache = options.cacheOutputs === 'int8';
+  if (int8Cache && !contrib)
+    throw new Error('the int8 cache decoder needs the contrib ops in a float32-computing format');
+  const fusedAttention = contrib && groups === 1 && !newOnly && !int8Cache;
 
   const embeds = graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', width]);
-  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  // The int8 cache decoder has no attention mask: GroupQueryAttention takes the lengths instead.
+  const lengths = int8Cache
+    ? {
+        seqlens: graph.input('seqlens_k', 'int32', ['batch_size']),
+        total: graph.input('total_sequence_length', 'int32', []),
+      }
+    : undefined;
+  const attentionMask = lengths
+    ? undefined
+    : graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
   const past: Array<[string, string]> = [];
+  const pastScales: Array<[string, string]> = [];
   // The buffer layout keeps positions last (see DecoderGraphOptions.cacheOutputs).
   const pastShape = newOnly
     ? ['batch_size', kvHeads, headDim, 'past_sequence_length']
-    : ['batch_size', kvHeads, 'past_sequence_length', headDim];
+    : ['batch_size', kvHeads, int8Cache ? 'capacity' : 'past_sequence_length', headDim];
   for (let layer = 0; layer < layers; layer++) {
     past.push([
-      graph.input(`past_key_values.${layer}.key`, 'float32', pastShape),
-      graph.input(`past_key_values.${layer}.value`, 'float32', pastShape),
+      graph.input(`past_key_values.${layer}.key`, int8Cache ? 'int8' : 'float32', pastShape),
+      graph.input(`past_key_values.${layer}.value`, int8Cache ? 'int8' : 'float32', pastShape),
     ]);
+    if (int8Cache)
+      pastScales.push([
+        graph.input(`kv_scales.${layer}.key`, 'float32', [kvHeads, 1, headDim]),
+        graph.input(`kv_scales.${layer}.value`, 'float32', [kvHeads, 1, headDim]),
+      ]);
   }
   const numLogitsToKeep =
     (options.numLogitsToKeepInput ?? true) ? graph.input('num_logits_to_keep', 'int64', []) : undefined;
 
-  // Mask [B,1,S,T]: causal (key position <= query position) and not padding.
-  const toScalar = (value: string) => graph.op('Squeeze', [value, graph.constant('int64', [0])]);
-  const total = toScalar(graph.op('Shape', [attentionMask], { start: 1, end: 2 }));
-  const current = toScalar(graph.op('Shape', [embeds], { start: 1, end: 2 }));
-  const pastLength = graph.op('Sub', [total, current]);
-  const one = graph.constant('int64', 1);
-  const keyPositions = graph.op('Range', [graph.constant('int64', 0), total, one]);
-  const queryPositions = graph.op('Range', [pastLength, total, one]);
-  const causal = graph.op('LessOrEqual', [
-    graph.op('Unsqueeze', [keyPositions, graph.constant('int64', [0])]),
-    graph.op('Unsqueeze', [queryPositions, graph.constant('int64', [1])]),
-  ]);
-  const padding = graph.op('Unsqueeze', [
-    castTo(graph, attentionMask, 'int64', 'bool'),
-    graph.constant('int64', [1, 2]),
-  ]);
-  const allowed = graph.op('And', [graph.op('Unsqueeze', [causal, graph.constant('int64', [0, 1])]), padding]);
+  // Mask [B,1,S,T]: causal (key position <= query position) and not padding. The int8 cache decoder has none:
+  // GroupQueryAttention masks by the lengths it is given.
+  const maskOf = (mask: string): string => {
+    const toScalar = (value: string) => graph.op('Squeeze', [value, graph.constant('int64', [0])]);
+    const total = toScalar(graph.op('Shape', [mask], { start: 1, end: 2 }));
+    const current = toScalar(graph.op('Shape', [embeds], { start: 1, end: 2 }));
+    const pastLength = graph.op('Sub', [total, current]);
+    const one = graph.constant('int64', 1);
+    const keyPositions = graph.op('Range', [graph.constant('int64', 0), total, one]);
+    const queryPositions = graph.op('Range', [pastLength, total, one]);
+    const causal = graph.op('LessOrEqual', [
+      graph.op('Unsqueeze', [keyPositions, graph.constant('int64', [0])]),
+      graph.op('Unsqueeze', [queryPositions, graph.constant('int64', [1])]),
+    ]);
+    const padding = graph.op('Unsqueeze', [castTo(graph, mask, 'int64', 'bool'), graph.constant('int64', [1, 2])]);
+    return graph.op('And', [graph.op('Unsqueeze', [causal, graph.constant('int64', [0, 1])]), padding]);
+  };
+  const allowed = attentionMask ? maskOf(attentionMask) : '';
   const masked = graph.constant('float32', -3.4028234663852886e38);
 
   // Rotary tables [B,1,S,hd], computed in float32 like transformers, then cast to the activation type.
@@ -310,6 +346,71 @@ export function buildDecoder(
     return graph.op('Reshape', [graph.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergeShape]);
   };
 
+  /**
+   * Attention over the int8 cache: `GroupQueryAttention` appends the new keys and values (rotary embeddings applied
+   * here, `do_rotary` 0) to the past buffers it was given, quantized with the layer's per-channel scales, and
+   * attends over the dequantized cache. The scales come from `kv_scales.*`, or, on the first run (an empty past:
+   * `total_sequence_length` equals the new positions), from these keys and values themselves.
+   */
+  const attendInt8 = (layer: number, project: (name: string) => string): string => {
+    const [pastKey, pastValue] = past[layer]!;
+    const [fedKeyScale, fedValueScale] = pastScales[layer]!;
+    const query = rotary3d!(project('q_proj'), heads);
+    const key = rotary3d!(project('k_proj'), kvHeads);
+    const value = project('v_proj');
+    const scaleShape = graph.constant('int64', [kvHeads, 1, headDim]);
+    const perLevel = graph.constant('float32', INT8_CACHE_SCALE_MARGIN / 127);
+    const smallest = graph.constant('float32', 1e-8);
+    const scaleOf = (x: string, fed: string): string => {
+      const largest = graph.op('ReduceMax', [graph.op('Abs', [x])], { axes: [0, 1], keepdims: 0 });
+      const own = graph.op('Max', [graph.op('Mul', [graph.op('Reshape', [largest, scaleShape]), perLevel]), smallest]);
+      return graph.op('Where', [firstRun!, own, fed]);
+    };
+    const keyScale = scaleOf(key, fedKeyScale);
+    const valueScale = scaleOf(value, fedValueScale);
+    const [output, presentKey, presentValue] = graph.node(
+      'GroupQueryAttention',
+      [
+        query,
+        key,
+        value,
+        pastKey,
+        pastValue,
+        lengths!.seqlens,
+        lengths!.total,
+        '',
+        '',
+        '',
+        '',
+        '',
+        keyScale,
+        valueScale,
+      ],
+      {
+        num_heads: heads,
+        kv_num_heads: kvHeads,
+        scale: attribute.float(headDim ** -0.5),
+        k_quant_type: 'PER_CHANNEL',
+        v_quant_type: 'PER_CHANNEL',
+        kv_cache_bit_width: 8,
+      },
+      { domain: 'com.microsoft', outputs: 3 },
+    );
+    const cacheShape = ['batch_size', kvHeads, 'capacity', headDim];
+    graph.output(presentKey!, 'int8', cacheShape, `present.${layer}.key`);
+    graph.output(presentValue!, 'int8', cacheShape, `present.${layer}.value`);
+    graph.output(graph.op('Identity', [keyScale]), 'float32', [kvHeads, 1, headDim], `present_scales.${layer}.key`);
+    graph.output(graph.op('Identity', [valueScale]), 'float32', [kvHeads, 1, headDim], `present_scales.${layer}.value`);
+    return output!;
+  };
+  // The first run over an empty past: all positions are new.
+  const firstRun = lengths
+    ? graph.op('Equal', [
+        lengths.total,
+        graph.op('Cast', [graph.op('Shape', [embeds], { start: 1, end: 2 })], { to: TENSOR_DATA_TYPE_CODES.int32 }),
+      ])
+    : undefined;
+
   let hidden = castTo(graph, embeds, 'float32', type);
   for (let layer = 0; layer < layers; layer++) {
     const prefix = `model.language_model.layers.${layer}.`;
@@ -322,7 +423,9 @@ export function buildDecoder(
       );
     const [pastKey, pastValue] = past[layer]!;
     let attention: string;
-    if (newOnly) {
+    if (int8Cache) {
+      attention = attendInt8(layer, project);
+    } else if (newOnly) {
       attention = attendWithNewOutputs(layer, project);
     } else if (fusedAttention) {
       const [output, presentKey, presentValue] = graph.node(

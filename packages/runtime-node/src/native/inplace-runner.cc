@@ -166,7 +166,9 @@ class Session : public Napi::ObjectWrap<Session> {
                        {InstanceMethod("run", &Session::Run), InstanceMethod("release", &Session::Release),
                         InstanceMethod("endProfiling", &Session::EndProfiling),
                         InstanceAccessor("inputNames", &Session::InputNames, nullptr),
-                        InstanceAccessor("outputNames", &Session::OutputNames, nullptr)});
+                        InstanceAccessor("outputNames", &Session::OutputNames, nullptr),
+                        InstanceMethod("inputTypes", &Session::InputTypes),
+                        InstanceMethod("outputTypes", &Session::OutputTypes)});
   }
 
   explicit Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
@@ -205,6 +207,52 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Array array = Napi::Array::New(env, names.size());
     for (uint32_t i = 0; i < names.size(); i++) array.Set(i, names[i]);
     return array;
+  }
+
+  // [{ name, elementType (0: not a tensor), dims: (number | string)[] }], a symbolic dimension by its name (or '').
+  Napi::Value Types(Napi::Env env, const std::vector<std::string>& names, Entry type_entry) {
+    Napi::Array types = Napi::Array::New(env, names.size());
+    for (size_t i = 0; i < names.size(); i++) {
+      OrtTypeInfo* type_info = nullptr;
+      ThrowIf(env, Api<SessionGetTypeInfoFn>(type_entry)(session_, i, &type_info), "SessionGetTypeInfo");
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("name", names[i]);
+      const OrtTensorTypeAndShapeInfo* tensor = nullptr;
+      std::string error = Take(Api<CastTypeInfoToTensorInfoFn>(kCastTypeInfoToTensorInfo)(type_info, &tensor));
+      int element_type = 0;
+      Napi::Array dims = Napi::Array::New(env);
+      if (error.empty() && tensor != nullptr) {
+        size_t count = 0;
+        error = Take(Api<GetTensorElementTypeFn>(kGetTensorElementType)(tensor, &element_type));
+        if (error.empty()) error = Take(Api<GetDimensionsCountFn>(kGetDimensionsCount)(tensor, &count));
+        std::vector<int64_t> values(count);
+        std::vector<const char*> symbols(count, nullptr);
+        if (error.empty()) error = Take(Api<GetDimensionsFn>(kGetDimensions)(tensor, values.data(), count));
+        if (error.empty())
+          error = Take(Api<GetSymbolicDimensionsFn>(kGetSymbolicDimensions)(tensor, symbols.data(), count));
+        for (uint32_t d = 0; d < count && error.empty(); d++) {
+          if (values[d] >= 0)
+            dims.Set(d, Napi::Number::New(env, static_cast<double>(values[d])));
+          else
+            dims.Set(d, Napi::String::New(env, symbols[d] != nullptr ? symbols[d] : ""));
+        }
+      }
+      Api<ReleaseFn>(kReleaseTypeInfo)(type_info);
+      if (!error.empty()) throw Napi::Error::New(env, "the type of " + names[i] + ": " + error);
+      entry.Set("elementType", element_type);
+      entry.Set("dims", dims);
+      types.Set(static_cast<uint32_t>(i), entry);
+    }
+    return types;
+  }
+
+  Napi::Value InputTypes(const Napi::CallbackInfo& info) {
+    Handle(info.Env());
+    return Types(info.Env(), input_names_, kSessionGetInputTypeInfo);
+  }
+  Napi::Value OutputTypes(const Napi::CallbackInfo& info) {
+    Handle(info.Env());
+    return Types(info.Env(), output_names_, kSessionGetOutputTypeInfo);
   }
 
   Napi::Value InputNames(const Napi::CallbackInfo& info) { return ToArray(info.Env(), input_names_); }
@@ -326,7 +374,9 @@ std::string ApplyOptions(Napi::Env env, OrtSessionOptions* options, Napi::Object
     if (!value.IsNumber()) return std::string(key) + " must be a number";
     return Take(Api<SetIntOptionFn>(entry)(options, value.As<Napi::Number>().Int32Value()));
   };
-  std::string error = integer("intraOpThreads", kSetIntraOpNumThreads);
+  // A failed run's message comes back to the caller: ONNX Runtime need not also print it.
+  std::string error = Take(Api<SetIntOptionFn>(kSetSessionLogSeverityLevel)(options, kLoggingLevelFatal));
+  if (error.empty()) error = integer("intraOpThreads", kSetIntraOpNumThreads);
   if (error.empty()) error = integer("interOpThreads", kSetInterOpNumThreads);
   if (error.empty()) error = integer("graphOptimizationLevel", kSetSessionGraphOptimizationLevel);
   if (error.empty()) error = integer("executionMode", kSetSessionExecutionMode);

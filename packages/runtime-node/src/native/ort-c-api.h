@@ -19,6 +19,8 @@ struct OrtSessionOptions;
 struct OrtValue;
 struct OrtRunOptions;
 struct OrtAllocator;
+struct OrtTypeInfo;
+struct OrtTensorTypeAndShapeInfo;
 struct OrtApi;
 
 struct OrtApiBase {
@@ -43,14 +45,22 @@ enum Entry : size_t {
   kCreateSessionOptions = 10,
   kSetSessionExecutionMode = 13,
   kEnableProfiling = 14,
+  kSetSessionLogSeverityLevel = 22,
   kSetSessionGraphOptimizationLevel = 23,
   kSetIntraOpNumThreads = 24,
   kSetInterOpNumThreads = 25,
   kSessionGetInputCount = 30,
   kSessionGetOutputCount = 31,
+  kSessionGetInputTypeInfo = 33,
+  kSessionGetOutputTypeInfo = 34,
   kSessionGetInputName = 36,
   kSessionGetOutputName = 37,
   kCreateTensorWithDataAsOrtValue = 49,
+  kCastTypeInfoToTensorInfo = 55,
+  kGetTensorElementType = 60,
+  kGetDimensionsCount = 61,
+  kGetDimensions = 62,
+  kGetSymbolicDimensions = 63,
   kCreateCpuMemoryInfo = 69,
   kAllocatorFree = 76,
   kGetAllocatorWithDefaultOptions = 78,
@@ -59,6 +69,7 @@ enum Entry : size_t {
   kReleaseMemoryInfo = 94,
   kReleaseSession = 95,
   kReleaseValue = 96,
+  kReleaseTypeInfo = 98,
   kReleaseSessionOptions = 100,
   kSessionEndProfiling = 110,
   kAddSessionConfigEntry = 130,
@@ -81,6 +92,7 @@ enum ElementType : int {
 };
 
 constexpr int kLoggingLevelError = 3;  // OrtLoggingLevel: ORT_LOGGING_LEVEL_ERROR
+constexpr int kLoggingLevelFatal = 4;  // ORT_LOGGING_LEVEL_FATAL
 constexpr int kDeviceAllocator = 0;    // OrtAllocatorType: OrtDeviceAllocator
 constexpr int kMemTypeDefault = 0;     // OrtMemType: OrtMemTypeDefault
 
@@ -102,6 +114,12 @@ using AllocatorFreeFn = OrtStatus* (*)(OrtAllocator*, void*);
 using GetAllocatorFn = OrtStatus* (*)(OrtAllocator**);
 using ReleaseFn = void (*)(void*);
 using SessionEndProfilingFn = OrtStatus* (*)(OrtSession*, OrtAllocator*, char**);
+using SessionGetTypeInfoFn = OrtStatus* (*)(const OrtSession*, size_t, OrtTypeInfo**);
+using CastTypeInfoToTensorInfoFn = OrtStatus* (*)(const OrtTypeInfo*, const OrtTensorTypeAndShapeInfo**);
+using GetTensorElementTypeFn = OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int*);
+using GetDimensionsCountFn = OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, size_t*);
+using GetDimensionsFn = OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, int64_t*, size_t);
+using GetSymbolicDimensionsFn = OrtStatus* (*)(const OrtTensorTypeAndShapeInfo*, const char**, size_t);
 using AddSessionConfigEntryFn = OrtStatus* (*)(OrtSessionOptions*, const char*, const char*);
 
 // The function at `entry` of `api`, as type F.
