@@ -21,6 +21,8 @@ const { values } = parseArgs({
     'text-layers': { type: 'string', default: '32' },
     'vision-layers': { type: 'string', default: '24' },
     dtypes: { type: 'string', default: 'q4,q8,fp16' },
+    // Of those, the ones also measured with the int8 key/value cache (decoderCache 'int8'); '' for none.
+    'int8-cache-dtypes': { type: 'string', default: 'q4,q8' },
     'new-tokens': { type: 'string', default: '8' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-peers': { type: 'boolean', default: false },
@@ -45,6 +47,10 @@ const layers = { text: Number(values['text-layers']), vision: Number(values['vis
 const threads = Number(values.threads);
 const newTokens = Number(values['new-tokens']);
 const dtypes = values.dtypes.split(',').filter(Boolean);
+const int8CacheDtypes = values['int8-cache-dtypes'].split(',').filter(Boolean);
+for (const dtype of int8CacheDtypes)
+  if (!['fp32', 'q8', 'q4'].includes(dtype))
+    throw new Error(`--int8-cache-dtypes: ${dtype} has no int8 cache decoder (fp32, q8, q4 have)`);
 const childSeconds = Number(values['child-minutes']) * 60;
 const convertOptions = JSON.parse(values['convert-options']) as Record<string, unknown>;
 const executionProvider = values.ep;
@@ -293,10 +299,36 @@ for (const dtype of values['skip-ours'] ? [] : dtypes) {
     );
     report.ours.push({
       ...result,
+      kvCache: 'float32',
       ...(loads ? { loads } : {}),
       conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes },
     });
     save();
+    if (int8CacheDtypes.includes(dtype) && executionProvider === 'cpu') {
+      // The same questions with the int8 key/value cache (decoder_kv_int8, in place through runtime-node's runner).
+      log(`ours ${dtype}, int8 cache: measuring`);
+      const int8 = await runChild<Omit<OursResult, 'conversion'>>(
+        'ours-child.ts',
+        {
+          folder: conversion.directory,
+          dtype,
+          threads,
+          newTokens,
+          prompts: PROMPTS,
+          video: FIXTURE_VIDEO,
+          image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'),
+          sessionOptions,
+          loadOptions: { decoderCache: 'int8' },
+        },
+        childSeconds,
+      );
+      report.ours.push({
+        ...int8,
+        kvCache: 'int8',
+        conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes },
+      });
+      save();
+    }
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     report.skipped.push({ what: `ours ${dtype}`, reason: `failed: ${reason}` });

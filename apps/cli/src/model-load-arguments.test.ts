@@ -124,6 +124,20 @@ describe('--dtype', () => {
     const { backend: _, ...defaults } = modelLoadOptions('org/name', parseModelLoadFlags({}, usage), io);
     expect(defaults).toEqual({ sessionOptions: { threads: availableParallelism() } });
   });
+
+  it('--kv-cache int8 picks the int8 cache decoder; anything but float32 or int8 is refused', () => {
+    const io = { cwd: '/nonexistent-root', env: {}, stderr: { write: () => true } };
+    const { backend: _, ...options } = modelLoadOptions(
+      'org/name',
+      parseModelLoadFlags({ 'kv-cache': 'int8' }, usage),
+      io,
+    );
+    expect(options).toEqual({ sessionOptions: { threads: availableParallelism() }, decoderCache: 'int8' });
+    expect(parseModelLoadFlags({ 'kv-cache': 'float32' }, usage).kvCache).toBe('float32');
+    expect(() => parseModelLoadFlags({ 'kv-cache': 'fp16' }, usage)).toThrow(
+      '--kv-cache takes float32 or int8, found "fp16"',
+    );
+  });
 });
 
 describe('--prepack-cache', () => {

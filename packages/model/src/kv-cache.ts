@@ -18,8 +18,14 @@ export interface VideoLlavaCache {
    * The axis of the tensors that indexes positions: 2 (the default) for `[rows, kvHeads, positions, headDim]`, the
    * `present.*` layout; 3 for `[rows, kvHeads, headDim, positions]`, the channel-major layout of
    * `decoder_kv_buffer*.onnx`, whose tensors may also hold more positions than {@link length} (unfilled capacity).
+   * The int8 cache of `decoder_kv_int8*.onnx` keeps positions on axis 2, with unfilled capacity too.
    */
   readonly positionAxis?: 2 | 3;
+  /**
+   * The int8 cache's scales (`kv_scales.{i}.key|value`, float32 `[kvHeads, 1, headDim]`, one per channel of each
+   * head, shared by every row), by the past input they belong to; set by its first run, fixed afterwards.
+   */
+  readonly scales?: Readonly<Record<string, Tensor<'float32'>>>;
 }
 
 /** The axis of `cache`'s tensors that indexes positions (see {@link VideoLlavaCache.positionAxis}). */
@@ -93,7 +99,10 @@ export async function gatherCache(
       positionAxis === 3 ? [rowIndices.length, heads, width, length] : [rowIndices.length, heads, length, width],
     );
   }
-  return positionAxis === 3
-    ? { tensors, rows: rowIndices.length, length, positionAxis }
-    : { tensors, rows: rowIndices.length, length };
+  const gathered: VideoLlavaCache =
+    positionAxis === 3
+      ? { tensors, rows: rowIndices.length, length, positionAxis }
+      : { tensors, rows: rowIndices.length, length };
+  // The int8 cache's scales hold for every row: the gathered rows keep them.
+  return cache.scales ? { ...gathered, scales: cache.scales } : gathered;
 }

@@ -32,6 +32,7 @@ export class ModelSessions {
   readonly #pending = new Map<ModelPart, Promise<InferenceSession>>();
   readonly #loaded = new Map<ModelPart, InferenceSession>();
   readonly #stems = new Map<ModelPart, string>();
+  readonly #extraOptions = new Map<ModelPart, SessionOptions>();
   #released = false;
 
   constructor(init: ModelSessionsInit) {
@@ -58,15 +59,27 @@ export class ModelSessions {
     part: ModelPart,
     stem: string,
     signal?: AbortSignal,
+    options: {
+      /** Open the part's own file when the folder has none with `stem`. @default true */
+      fallback?: boolean;
+      /** Session options for this file on top of the part's. */
+      sessionOptions?: SessionOptions;
+    } = {},
   ): Promise<{ session: InferenceSession; variant: boolean }> {
     if (this.#loaded.has(part) || this.#pending.has(part))
       return { session: await this.get(part, signal), variant: this.#stems.has(part) };
     this.#stems.set(part, stem);
+    if (options.sessionOptions) this.#extraOptions.set(part, options.sessionOptions);
     try {
       return { session: await this.get(part, signal), variant: true };
     } catch (error) {
       this.#stems.delete(part);
-      if (!VideoLlavaError.isInstance(error) || (error.code !== 'FILE_NOT_FOUND' && error.code !== 'DOWNLOAD_FAILED'))
+      this.#extraOptions.delete(part);
+      if (
+        options.fallback === false ||
+        !VideoLlavaError.isInstance(error) ||
+        (error.code !== 'FILE_NOT_FOUND' && error.code !== 'DOWNLOAD_FAILED')
+      )
         throw error;
       return { session: await this.get(part, signal), variant: false };
     }
@@ -101,6 +114,11 @@ export class ModelSessions {
     return pending;
   }
 
+  /** Whether the backend can create sessions with `inPlaceOutputs` (its capabilities say so). */
+  get backendInPlaceOutputs(): boolean {
+    return this.#init.backend.capabilities.inPlaceOutputs === true;
+  }
+
   /** The name of the backend that opens the parts (`onnxruntime-node`, ...). */
   get backendName(): string {
     return this.#init.backend.name;
@@ -120,7 +138,9 @@ export class ModelSessions {
 
   #optionsOf(part: ModelPart): SessionOptions {
     const { sessionOptions } = this.#init;
-    return typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions;
+    const base = typeof sessionOptions === 'function' ? sessionOptions(part) : sessionOptions;
+    const extra = this.#extraOptions.get(part);
+    return extra ? { ...base, ...extra } : base;
   }
 
   async #open(part: ModelPart, signal: AbortSignal | undefined): Promise<InferenceSession> {

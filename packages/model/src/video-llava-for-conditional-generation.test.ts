@@ -481,6 +481,102 @@ describe('VideoLlavaForConditionalGeneration (mock backend)', () => {
     await current.release();
   });
 
+  it('opens decoder_kv_int8 for the int8 cache: no fallback, an int8 cache, and rows without padding', async () => {
+    const VOCAB = miniConfigJson().text_config.vocab_size as number;
+    const int8 = (pastType: 'int8' | 'float32', runs: Array<Record<string, unknown>>) => ({
+      inputs: [
+        { name: 'inputs_embeds', dtype: 'float32' as const, shape: ['batch', 'sequence', 8] },
+        { name: 'position_ids', dtype: 'int64' as const, shape: ['batch', 'sequence'] },
+        { name: 'seqlens_k', dtype: 'int32' as const, shape: ['batch'] },
+        { name: 'total_sequence_length', dtype: 'int32' as const, shape: [] },
+        { name: 'past_key_values.0.key', dtype: pastType, shape: ['batch', KV_HEADS, 'capacity', HEAD_DIM] },
+        { name: 'past_key_values.0.value', dtype: pastType, shape: ['batch', KV_HEADS, 'capacity', HEAD_DIM] },
+        { name: 'kv_scales.0.key', dtype: 'float32' as const, shape: [KV_HEADS, 1, HEAD_DIM] },
+        { name: 'kv_scales.0.value', dtype: 'float32' as const, shape: [KV_HEADS, 1, HEAD_DIM] },
+      ],
+      outputs: [
+        { name: 'logits', dtype: 'float32' as const, shape: ['batch', 'sequence', 'vocab'] },
+        { name: 'present.0.key', dtype: pastType, shape: ['batch', KV_HEADS, 'capacity', HEAD_DIM] },
+        { name: 'present.0.value', dtype: pastType, shape: ['batch', KV_HEADS, 'capacity', HEAD_DIM] },
+        { name: 'present_scales.0.key', dtype: 'float32' as const, shape: [KV_HEADS, 1, HEAD_DIM] },
+        { name: 'present_scales.0.value', dtype: 'float32' as const, shape: [KV_HEADS, 1, HEAD_DIM] },
+      ],
+      // Records what each run was fed; returns what a decoder over a cache of the fed capacity returns.
+      run: (feeds: Record<string, Tensor>) => {
+        runs.push(feeds);
+        const [rows, length] = feeds.inputs_embeds!.dims as [number, number];
+        const past = feeds['past_key_values.0.key']!;
+        const scale = new Tensor('float32', new Float32Array(KV_HEADS * HEAD_DIM).fill(0.5), [KV_HEADS, 1, HEAD_DIM]);
+        return {
+          logits: new Tensor('float32', new Float32Array(rows * length * VOCAB), [rows, length, VOCAB]),
+          'present.0.key': past,
+          'present.0.value': feeds['past_key_values.0.value']!,
+          'present_scales.0.key': scale,
+          'present_scales.0.value': scale,
+        };
+      },
+    });
+    const open = (pastType: 'int8' | 'float32', runs: Array<Record<string, unknown>>, files = true) =>
+      VideoLlavaForConditionalGeneration.fromPretrained(
+        new MemorySource(files ? [...PARTS, 'onnx/decoder_kv_int8.onnx'] : PARTS),
+        {
+          backend: createMockBackend({
+            models: { ...miniModels(), 'onnx/decoder_kv_int8.onnx': int8(pastType, runs) },
+          }),
+          decoderCache: 'int8',
+        },
+      );
+    const missing = await open('int8', [], false).catch((caught: unknown) => caught);
+    expect((missing as VideoLlavaError).code).toBe('FILE_NOT_FOUND');
+    const float = await open('float32', []).catch((caught: unknown) => caught);
+    expect((float as VideoLlavaError).code).toBe('INVALID_FILE');
+    expect((float as Error).message).toMatch(/takes an int8 cache/);
+
+    const runs: Array<Record<string, unknown>> = [];
+    const model = await open('int8', runs);
+    expect(model.decoderCacheLayout).toBe('int8');
+    const empty = await model.emptyCache(1);
+    expect(empty.tensors['past_key_values.0.key']).toMatchObject({ dtype: 'int8', dims: [1, KV_HEADS, 0, HEAD_DIM] });
+    const embeds = (length: number) => new Tensor('float32', new Float32Array(length * 8), [1, length, 8]);
+    const ones = (length: number) => new Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]);
+    const first = await model.runDecoder({
+      inputsEmbeds: embeds(3),
+      attentionMask: ones(3),
+      positionIds: new Tensor('int64', BigInt64Array.of(0n, 1n, 2n), [1, 3]),
+      cache: empty,
+      lastPositionOnly: true,
+    });
+    // The first run: buffers with room to grow, lengths as GroupQueryAttention counts them, the scales it set kept.
+    const fed = runs[0] as Record<string, Tensor>;
+    expect(fed.seqlens_k!.data).toEqual(Int32Array.of(2));
+    expect(fed.total_sequence_length!.data).toEqual(Int32Array.of(3));
+    expect(fed['past_key_values.0.key']!.dims[2]).toBeGreaterThanOrEqual(3);
+    expect(first.cache).toMatchObject({ rows: 1, length: 3 });
+    expect([...first.cache.scales!['past_key_values.0.key']!.data]).toEqual(Array(KV_HEADS * HEAD_DIM).fill(0.5));
+    expect(first.logits).toHaveLength(VOCAB);
+    const second = await model.runDecoder({
+      inputsEmbeds: embeds(1),
+      attentionMask: ones(4),
+      positionIds: new Tensor('int64', BigInt64Array.of(3n), [1, 1]),
+      cache: first.cache,
+      lastPositionOnly: true,
+    });
+    const step = runs[1] as Record<string, Tensor>;
+    expect(step['past_key_values.0.key']).toBe(fed['past_key_values.0.key']);
+    expect(step['kv_scales.0.key']).toBe(first.cache.scales!['past_key_values.0.key']);
+    expect(second.cache.length).toBe(4);
+    const padded = await model
+      .runDecoder({
+        inputsEmbeds: embeds(1),
+        attentionMask: new Tensor('int64', BigInt64Array.of(0n, 1n, 1n, 1n, 1n), [1, 5]),
+        positionIds: new Tensor('int64', BigInt64Array.of(3n), [1, 1]),
+        cache: second.cache,
+      })
+      .catch((caught: unknown) => caught);
+    expect((padded as VideoLlavaError).code).toBe('UNSUPPORTED');
+    await model.release();
+  });
+
   it('counts media tokens from the configs: strategy full keeps the CLS for images; frames keep it either way', async () => {
     const json = miniConfigJson();
     json.vision_feature_select_strategy = 'full';

@@ -25,6 +25,7 @@ import {
 } from '@video-llava/runtime';
 import { inputDtype, toFloat32, toSessionFloat } from './float-tensors.js';
 import { kvBufferAttentionMask, storeNewPositions } from './kv-buffer.js';
+import { withInt8Capacity } from './kv-int8.js';
 import { sliceColumns } from './slice-columns.js';
 import { type VideoLlavaCache, cachePositionAxis, emptyCache, releaseCacheTensors } from './kv-cache.js';
 import type { DecoderOutput, LanguageModelHost, PixelInputs } from './language-model-host.js';
@@ -74,9 +75,17 @@ export interface VideoLlavaModelOptions {
    * - `'auto'`: `'buffer'` when the decoder would run on onnxruntime-node's CPU execution provider (the backend is
    *   asked which of the preferred providers is available: its default list starts with CUDA, which most machines
    *   lack), `'present'` elsewhere.
+   * - `'int8'`: `onnx/decoder_kv_int8{suffix}.onnx` (written by `@video-llava/converter` in the formats that compute
+   *   in float32): ONNX Runtime's `GroupQueryAttention` keeps the cache as int8 with one scale per channel, in
+   *   buffers the model owns and the decoder updates in place (a quarter of the float32 cache's bytes: decoding at
+   *   long contexts slows far less). Not exact: keys and values are rounded to int8, with scales set by the prompt
+   *   (its largest magnitudes, doubled); the converter README gives its measured logit error. Rows without padding
+   *   only (one prompt, or several of one length); the whole prompt runs at once. Runs in place on backends with
+   *   `capabilities.inPlaceOutputs` (runtime-node), elsewhere with a copy of the cache after each step. No fallback:
+   *   a folder without the file fails with `FILE_NOT_FOUND`.
    * @default 'auto'
    */
-  decoderCache?: 'auto' | 'buffer' | 'present';
+  decoderCache?: 'auto' | 'buffer' | 'present' | 'int8';
   /**
    * With the buffer decoder, prompts longer than this run in blocks of this many positions, each attending to the
    * cache the ones before it wrote: attention scores and returned keys and values stay the size of one block (a
@@ -107,8 +116,11 @@ export interface VideoLlavaGenerateOptions
 }
 
 interface DecoderLayout {
-  /** `present`: the decoder returns the whole cache (`present.*`); `buffer`: only the new positions (`new_key_values.*`). */
-  kind: 'present' | 'buffer';
+  /**
+   * `present`: the decoder returns the whole cache (`present.*`); `buffer`: only the new positions
+   * (`new_key_values.*`); `int8`: int8 buffers updated in place (`present.*` bound to the past, `present_scales.*`).
+   */
+  kind: 'present' | 'buffer' | 'int8';
   /** Where the cache tensors keep positions ({@link VideoLlavaCache.positionAxis}): 3 for `buffer`, else 2. */
   positionAxis: 2 | 3;
   /** `past_key_values.{i}.key|value` inputs, in the model's order. */
@@ -196,8 +208,8 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
   readonly #sessions: ModelSessions;
   readonly #prefix = new PrefixCacheStore();
   readonly #prefixCacheDefault: boolean;
-  readonly #decoderCacheChoice: 'auto' | 'buffer' | 'present';
-  #decoderCache: Promise<'buffer' | 'present'> | undefined;
+  readonly #decoderCacheChoice: 'auto' | 'buffer' | 'present' | 'int8';
+  #decoderCache: Promise<'buffer' | 'present' | 'int8'> | undefined;
   readonly #prefillChunkSize: number;
   #decoderLayout: DecoderLayout | undefined;
 
@@ -499,6 +511,10 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     try {
       const session = await this.#decoder(input.signal);
       const layout = this.#layout(session);
+      if (layout.kind === 'int8') {
+        released = true;
+        return await this.#runInt8Decoder(input, session, layout);
+      }
       const file = this.#sessions.fileDescription('decoder_model_merged');
       const [rows, length] = input.inputsEmbeds.dims as [number, number];
       if (input.attentionMask.dims[1] !== cache.length + length || cache.rows !== rows) {
@@ -602,6 +618,86 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     } finally {
       if (!released) releaseCacheTensors(cache);
     }
+  }
+
+  /**
+   * One run of the int8 cache decoder: the cache's int8 buffers (grown when the new positions do not fit) are fed as
+   * the past and bound as the present, so the decoder writes the new positions into them; the first run over an
+   * empty cache sets the scales, later ones feed them back. `input.cache` is consumed.
+   */
+  async #runInt8Decoder(
+    input: DecoderRunInput,
+    session: InferenceSession,
+    layout: DecoderLayout,
+  ): Promise<DecoderOutput> {
+    const file = this.#sessions.fileDescription('decoder_model_merged');
+    const text = this.config.model.textConfig;
+    const [rows, length] = input.inputsEmbeds.dims as [number, number];
+    const total = input.cache.length + length;
+    if (input.attentionMask.dims[0] !== rows || input.attentionMask.dims[1] !== total || input.cache.rows !== rows)
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `The attention mask is [${input.attentionMask.dims.join(', ')}] but the cache holds ${input.cache.rows} rows of ${input.cache.length} positions and ${length} new positions come: it must be [${rows}, ${total}].`,
+        { field: 'attentionMask', expected: [rows, total], actual: [...input.attentionMask.dims] },
+      );
+    if (!input.attentionMask.data.every((value) => value === 1n))
+      throw new VideoLlavaError(
+        'UNSUPPORTED',
+        `${file} (decoderCache 'int8') takes rows without padding, and this attention mask has some: prompts of different lengths need decoderCache 'buffer'.`,
+        { field: 'attentionMask', expected: 'every position 1', actual: 'padding (0s)' },
+      );
+    if (input.cache.length > 0 && input.cache.scales === undefined)
+      throw new VideoLlavaError(
+        'SHAPE_MISMATCH',
+        `The cache holds ${input.cache.length} positions but no int8 scales: it was not made by ${file} (use this model's emptyCache).`,
+        { field: 'cache.scales', expected: 'the scales of the int8 cache', actual: undefined },
+      );
+    const cache = withInt8Capacity(input.cache, total, text.maxPositionEmbeddings);
+    const feeds: Record<string, RuntimeTensor> = {
+      inputs_embeds: toSessionFloat(session, 'inputs_embeds', input.inputsEmbeds, file),
+      seqlens_k: new Tensor('int32', new Int32Array(rows).fill(total - 1), [rows]),
+      total_sequence_length: new Tensor('int32', Int32Array.of(total), []),
+    };
+    if (layout.hasPositionIds) feeds.position_ids = input.positionIds;
+    const kept = input.lastPositionOnly && layout.numLogitsToKeepRank !== undefined ? 1 : length;
+    if (layout.numLogitsToKeepRank !== undefined)
+      feeds.num_logits_to_keep = new Tensor(
+        'int64',
+        BigInt64Array.of(input.lastPositionOnly ? 1n : 0n),
+        layout.numLogitsToKeepRank === 0 ? [] : [1],
+      );
+    const logits = new Tensor('float32', new Float32Array(rows * kept * text.vocabSize), [rows, kept, text.vocabSize]);
+    const outputBuffers: Record<string, Tensor> = { logits };
+    const scaleDims = [text.numKeyValueHeads, 1, text.headDim];
+    const scales: Record<string, Tensor<'float32'>> = {};
+    for (const name of layout.pastNames) {
+      const buffer = cache.tensors[name] as Tensor<'int8'>;
+      feeds[name] = buffer;
+      outputBuffers[layout.presentOf[name]!] = buffer;
+      const scaleName = name.replace(/^past_key_values\./, 'kv_scales.');
+      feeds[scaleName] = cache.scales?.[name] ?? Tensor.zeros('float32', scaleDims);
+      scales[name] = Tensor.zeros('float32', scaleDims);
+      outputBuffers[name.replace(/^past_key_values\./, 'present_scales.')] = scales[name]!;
+    }
+    await session.run(feeds, {
+      outputs: ['logits'],
+      outputBuffers,
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    this.statistics.decoderRuns++;
+    let values = logits.data;
+    if (input.lastPositionOnly && kept > 1) {
+      values = new Float32Array(rows * text.vocabSize);
+      for (let row = 0; row < rows; row++)
+        values.set(
+          logits.data.subarray((row * kept + kept - 1) * text.vocabSize, (row * kept + kept) * text.vocabSize),
+          row * text.vocabSize,
+        );
+    }
+    return {
+      logits: values,
+      cache: { tensors: cache.tensors, rows, length: total, scales: input.cache.length === 0 ? scales : cache.scales! },
+    };
   }
 
   /**
@@ -747,16 +843,28 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
 
   async #decoder(signal?: AbortSignal): Promise<InferenceSession> {
     this.#decoderCache ??= resolveDecoderCache(this.#decoderCacheChoice, this.#sessions);
+    const choice = await this.#decoderCache;
     const session =
-      (await this.#decoderCache) === 'buffer'
+      choice === 'buffer'
         ? (await this.#sessions.getVariant('decoder_model_merged', KV_BUFFER_DECODER_STEM, signal)).session
-        : await this.#sessions.get('decoder_model_merged', signal);
+        : choice === 'int8'
+          ? (
+              await this.#sessions.getVariant('decoder_model_merged', INT8_CACHE_DECODER_STEM, signal, {
+                fallback: false,
+                // The present buffers are the past ones: written in place where the backend can.
+                sessionOptions: { inPlaceOutputs: this.#sessions.backendInPlaceOutputs },
+              })
+            ).session
+          : await this.#sessions.get('decoder_model_merged', signal);
     this.#layout(session);
     return session;
   }
 
-  /** Which decoder layout runs (`buffer` when `decoder_kv_buffer*.onnx` was opened); `undefined` before it is opened. */
-  get decoderCacheLayout(): 'present' | 'buffer' | undefined {
+  /**
+   * Which decoder layout runs (`buffer` when `decoder_kv_buffer*.onnx` was opened, `int8` for
+   * `decoder_kv_int8*.onnx`); `undefined` before it is opened.
+   */
+  get decoderCacheLayout(): 'present' | 'buffer' | 'int8' | undefined {
     return this.#decoderLayout?.kind;
   }
 
@@ -768,14 +876,23 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const missing: string[] = [];
     const kind: DecoderLayout['kind'] = session.outputNames.some((name) => name.startsWith('new_key_values.'))
       ? 'buffer'
-      : 'present';
-    for (const name of ['inputs_embeds', 'attention_mask'])
-      if (!session.inputNames.includes(name)) missing.push(`input ${name}`);
+      : session.inputNames.includes('seqlens_k')
+        ? 'int8'
+        : 'present';
+    const inputs =
+      kind === 'int8' ? ['inputs_embeds', 'seqlens_k', 'total_sequence_length'] : ['inputs_embeds', 'attention_mask'];
+    for (const name of inputs) if (!session.inputNames.includes(name)) missing.push(`input ${name}`);
     if (!session.outputNames.includes('logits')) missing.push('output logits');
     for (const name of pastNames) {
       const present = name.replace(/^past_key_values\./, kind === 'buffer' ? 'new_key_values.' : 'present.');
       presentOf[name] = present;
       if (!session.outputNames.includes(present)) missing.push(`output ${present}`);
+      if (kind === 'int8') {
+        const scale = name.replace(/^past_key_values\./, 'kv_scales.');
+        if (!session.inputNames.includes(scale)) missing.push(`input ${scale}`);
+        const used = name.replace(/^past_key_values\./, 'present_scales.');
+        if (!session.outputNames.includes(used)) missing.push(`output ${used}`);
+      }
     }
     const text = this.config.model.textConfig;
     const layers = text.numHiddenLayers;
@@ -833,6 +950,14 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     }
     const dtypes: Record<string, DataType> = {};
     for (const name of pastNames) dtypes[name] = inputDtype(session, name) as DataType;
+    const notInt8 = pastNames.find((name) => dtypes[name] !== 'int8');
+    if (kind === 'int8' && notInt8 !== undefined) {
+      throw new VideoLlavaError(
+        'INVALID_FILE',
+        `${file} declares ${notInt8} as ${dtypes[notInt8]}; the int8 cache decoder takes an int8 cache.`,
+        { file, field: notInt8, expected: 'int8', actual: dtypes[notInt8] },
+      );
+    }
     const notFloat32 = pastNames.find((name) => dtypes[name] !== 'float32');
     if (kind === 'buffer' && notFloat32 !== undefined) {
       throw new VideoLlavaError(
@@ -874,22 +999,25 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
 /** The stem of the decoder file with the key/value buffer layout (`@video-llava/converter`'s `KV_BUFFER_DECODER_STEM`). */
 export const KV_BUFFER_DECODER_STEM = 'decoder_kv_buffer';
 
+/** The stem of the decoder file with the int8 cache (`@video-llava/converter`'s `INT8_CACHE_DECODER_STEM`). */
+export const INT8_CACHE_DECODER_STEM = 'decoder_kv_int8';
+
 /** {@link VideoLlavaModelOptions.decoderCache}, checked. */
-function checkDecoderCache(choice: VideoLlavaModelOptions['decoderCache']): 'auto' | 'buffer' | 'present' {
+function checkDecoderCache(choice: VideoLlavaModelOptions['decoderCache']): 'auto' | 'buffer' | 'present' | 'int8' {
   if (choice === undefined) return 'auto';
-  if (choice === 'auto' || choice === 'buffer' || choice === 'present') return choice;
+  if (choice === 'auto' || choice === 'buffer' || choice === 'present' || choice === 'int8') return choice;
   throw new VideoLlavaError(
     'INVALID_ARGUMENT',
-    `decoderCache must be 'auto', 'buffer' or 'present', found ${describeValue(choice)}.`,
-    { field: 'decoderCache', expected: ['auto', 'buffer', 'present'], actual: describeValue(choice) },
+    `decoderCache must be 'auto', 'buffer', 'present' or 'int8', found ${describeValue(choice)}.`,
+    { field: 'decoderCache', expected: ['auto', 'buffer', 'present', 'int8'], actual: describeValue(choice) },
   );
 }
 
 /** `'auto'` as {@link VideoLlavaModelOptions.decoderCache} documents it. */
 async function resolveDecoderCache(
-  choice: 'auto' | 'buffer' | 'present',
+  choice: 'auto' | 'buffer' | 'present' | 'int8',
   sessions: ModelSessions,
-): Promise<'buffer' | 'present'> {
+): Promise<'buffer' | 'present' | 'int8'> {
   if (choice !== 'auto') return choice;
   if (sessions.backendName !== 'onnxruntime-node') return 'present';
   // The provider the decoder would really run on: onnxruntime-node's default list starts with CUDA, which most

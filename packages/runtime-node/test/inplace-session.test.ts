@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tensor, VideoLlavaError } from '@video-llava/core';
-import { GraphBuilder, createModel, encodeModel } from '@video-llava/onnx';
+import { IN_PLACE_ATTENTION, buildInPlaceModels } from '@video-llava/runtime/testing';
 import { temporaryFolders } from '@video-llava/test-utils';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,56 +18,10 @@ async function save(model: Uint8Array): Promise<string> {
   return path;
 }
 
-function addModel(): Uint8Array {
-  const g = new GraphBuilder('add');
-  const x = g.input('x', 'float32', [2, 'n']);
-  const y = g.input('y', 'float32', [2, 'n']);
-  g.output(g.op('Add', [x, y]), 'float32', [2, 'n'], 'sum');
-  g.output(g.op('Mul', [x, y]), 'float32', [2, 'n'], 'product');
-  return encodeModel(createModel(g.build(), { opsetImports: { '': 17 } }));
-}
-
-const HEADS = 2;
-const HEAD_DIM = 8;
-const CAPACITY = 6;
-
-/** One GroupQueryAttention step over a past/present buffer, float32 or with its int8 cache (per-channel scales). */
-function attentionModel(int8: boolean): Uint8Array {
-  const g = new GraphBuilder('gqa');
-  const q = g.input('q', 'float32', [1, 1, HEADS * HEAD_DIM]);
-  const k = g.input('k', 'float32', [1, 1, HEADS * HEAD_DIM]);
-  const v = g.input('v', 'float32', [1, 1, HEADS * HEAD_DIM]);
-  const cacheType = int8 ? 'int8' : 'float32';
-  const pastKey = g.input('past_key', cacheType, [1, HEADS, CAPACITY, HEAD_DIM]);
-  const pastValue = g.input('past_value', cacheType, [1, HEADS, CAPACITY, HEAD_DIM]);
-  const seqlens = g.input('seqlens_k', 'int32', [1]);
-  const total = g.input('total', 'int32', []);
-  const scales = int8
-    ? [
-        '',
-        '',
-        '',
-        '',
-        '',
-        g.input('k_scale', 'float32', [HEADS, 1, HEAD_DIM]),
-        g.input('v_scale', 'float32', [HEADS, 1, HEAD_DIM]),
-      ]
-    : [];
-  const [output, presentKey, presentValue] = g.node(
-    'GroupQueryAttention',
-    [q, k, v, pastKey, pastValue, seqlens, total, ...scales],
-    {
-      num_heads: HEADS,
-      kv_num_heads: HEADS,
-      ...(int8 ? { k_quant_type: 'PER_CHANNEL', v_quant_type: 'PER_CHANNEL', kv_cache_bit_width: 8 } : {}),
-    },
-    { domain: 'com.microsoft', outputs: 3 },
-  );
-  g.output(output!, 'float32', [1, 1, HEADS * HEAD_DIM], 'out');
-  g.output(presentKey!, cacheType, [1, HEADS, CAPACITY, HEAD_DIM], 'present_key');
-  g.output(presentValue!, cacheType, [1, HEADS, CAPACITY, HEAD_DIM], 'present_value');
-  return encodeModel(createModel(g.build(), { opsetImports: { '': 17, 'com.microsoft': 1 } }));
-}
+const { heads: HEADS, headDim: HEAD_DIM, capacity: CAPACITY } = IN_PLACE_ATTENTION;
+const models = buildInPlaceModels();
+const addModel = () => models.sumAndProduct;
+const attentionModel = (int8: boolean) => models.groupQueryAttention(int8);
 
 const wave = (length: number, phase: number) => Float32Array.from({ length }, (_, i) => Math.sin(i * 0.7 + phase));
 

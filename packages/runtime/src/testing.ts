@@ -14,3 +14,5 @@ export { expectRejection } from './testing/expect-rejection.js';
 export { expectMatMulOutput } from './testing/expect-mat-mul-output.js';
 export { releaseSessionsAfterEach } from './testing/release-sessions-after-each.js';
 export { buildQ4MatMulChain } from './testing/q4-matmul-chain.js';
+export { IN_PLACE_ATTENTION, buildInPlaceModels } from './testing/in-place-models.js';
+export type { InPlaceModels } from './testing/in-place-models.js';

@@ -155,6 +155,75 @@ describe.each(['buffer', 'present'] as const)(
   },
 );
 
+// decoder_kv_int8 (decoderCache 'int8'): the cache rounded to int8, updated in place by the in-place runner. Not exact by
+// design (the converter's int8-cache test bounds its logits against the reference); on the fixture its greedy tokens
+// are the reference's, for every case without padding, and a padded batch is refused by name.
+describe('video-llava on the converted fixture (int8 cache)', () => {
+  let model: VideoLlava;
+  beforeAll(async () => {
+    model = await VideoLlava.load(await convertedFixture(), {
+      prefixCache: false,
+      decoderCache: 'int8',
+      sessionOptions: { threads: 1 },
+    });
+  });
+  afterAll(async () => {
+    await model.release();
+  });
+  const unpadded = cases.filter((fixtureCase) =>
+    numbers(tinyFixture.npy(`case_${fixtureCase.name}`, 'attention_mask.npy')).every((value) => value === 1),
+  );
+
+  it.each(unpadded.map((fixtureCase) => [fixtureCase.name, fixtureCase] as const))(
+    '%s: the 24 greedy tokens of transformers',
+    async (name, fixtureCase) => {
+      const expected = tinyFixture.npy(`case_${name}`, 'generated_ids.npy');
+      const answer = await model.generate({
+        prompt: fixtureCase.text,
+        ...pixelInputs(fixtureCase),
+        maxNewTokens: expected.dims[1]!,
+        doSample: false,
+      });
+      expect(model.model.decoderCacheLayout).toBe('int8');
+      expect(answer.ids).toEqual(numbers(expected));
+    },
+  );
+
+  it('reuses the cached prefix (its int8 buffers and scales) for a follow-up, with the same tokens', async () => {
+    const withPrefix = await VideoLlava.load(await convertedFixture(), {
+      decoderCache: 'int8',
+      sessionOptions: { threads: 1 },
+    });
+    try {
+      const video = cases.find((fixtureCase) => fixtureCase.name === 'video')!;
+      const expected = numbers(tinyFixture.npy('case_video', 'generated_ids.npy'));
+      const request = { prompt: video.text, ...pixelInputs(video), maxNewTokens: 12, doSample: false };
+      const first = await withPrefix.generate(request);
+      expect(first.ids).toEqual(expected.slice(0, 12));
+      const reusedBefore = withPrefix.model.statistics.reusedPrefixTokens;
+      const again = await withPrefix.generate(request);
+      expect(withPrefix.model.statistics.reusedPrefixTokens).toBeGreaterThan(reusedBefore);
+      expect(again.ids).toEqual(expected.slice(0, 12));
+    } finally {
+      await withPrefix.release();
+    }
+  });
+
+  it('refuses a padded batch, naming the option that takes one', async () => {
+    const padded = cases.find((fixtureCase) => fixtureCase.name === 'batch_left_padded')!;
+    const media = pixelValues(pixelInputs(padded));
+    const inputs = model.processor({ text: padded.text, ...media });
+    await expect(
+      model.model.generate({
+        inputIds: inputs.inputIds,
+        attentionMask: inputs.attentionMask,
+        ...media,
+        maxNewTokens: 2,
+      }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining("decoderCache 'buffer'") });
+  });
+});
+
 // onnxruntime's prepacked weights written to disk by the first load and memory-mapped by the next
 // (@video-llava/runtime-node's prepackedCache): the second load's model gives the same tokens, exactly.
 describe('video-llava loaded from the prepacked cache matches transformers token for token', () => {

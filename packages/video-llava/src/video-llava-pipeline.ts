@@ -52,10 +52,12 @@ export interface VideoLlavaLoadOptions {
   /**
    * Which decoder keeps the key/value cache (`@video-llava/model`'s option): `'buffer'` (`decoder_kv_buffer*.onnx`,
    * the cache in buffers written in place; the fast path on CPUs), `'present'` (`decoder_model_merged*.onnx`, the
-   * whole cache returned every step; kept on the GPU by WebGPU), `'auto'` (buffer on onnxruntime-node's CPU).
+   * whole cache returned every step; kept on the GPU by WebGPU), `'auto'` (buffer on onnxruntime-node's CPU),
+   * `'int8'` (`decoder_kv_int8*.onnx`: the cache as int8, a quarter of the bytes a decoding step reads; not exact,
+   * see `@video-llava/model`; prompts without padding).
    * @default 'auto'
    */
-  decoderCache?: 'auto' | 'buffer' | 'present';
+  decoderCache?: 'auto' | 'buffer' | 'present' | 'int8';
   /** How a string source is resolved (working folder, hub cache, token, ...). */
   sourceOptions?: SourceOptions;
   /** Progress while loading: `download` (bytes, per file) and `load` (one item per ONNX file opened). */

@@ -17,7 +17,8 @@ import { jsonFlag } from '../write-result.js';
 const usage = [
   'video-llava chat <model-dir | org/name[@revision] | https://...> [--video FILE]... [--image FILE]...',
   '                 [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P --seed S]',
-  '                 [--dtype DTYPE | PART=DTYPE,...] [--threads N] [--prepack-cache on|DIR|off] [--json] [--quiet]',
+  '                 [--dtype DTYPE | PART=DTYPE,...] [--threads N] [--kv-cache float32|int8]',
+  '                 [--prepack-cache on|DIR|off] [--json] [--quiet]',
   '                 [--cache-dir <dir>] [--offline]',
 ].join('\n');
 

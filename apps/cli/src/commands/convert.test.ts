@@ -25,6 +25,7 @@ describe('video-llava convert', () => {
     expect(report.dtypes).toEqual(['q4']);
     const onnxFiles = [
       'decoder_kv_buffer_q4.onnx',
+      'decoder_kv_int8_q4.onnx',
       'decoder_model_merged_q4.onnx',
       'embed_tokens_q4.onnx',
       'image_encoder_q4.onnx',
@@ -59,8 +60,10 @@ describe('video-llava convert', () => {
     expect(run.out).toContain(`-> ${output} (fp16, q8)`);
     expect(run.out).toMatch(/onnx\/decoder_model_merged_q8\.onnx\s+\S+ \S+\s+\d+/);
     expect(run.out).toContain('onnx/embed_tokens_fp16.onnx');
-    // four parts per dtype, and the key/value buffer decoder beside each decoder_model_merged
-    expect(readdirSync(join(output, 'onnx'))).toHaveLength(10);
+    // four parts per dtype, the key/value buffer decoder beside each decoder_model_merged, and the int8 cache decoder
+    // beside the float32-computing one (q8; fp16 has none)
+    expect(readdirSync(join(output, 'onnx'))).toHaveLength(11);
+    expect(readdirSync(join(output, 'onnx'))).toContain('decoder_kv_int8_q8.onnx');
     // --contrib-ops: the q8 decoder uses ONNX Runtime's fused attention; fp16 keeps standard ops.
     expect(readFileSync(join(output, 'onnx', 'decoder_model_merged_q8.onnx')).includes('MultiHeadAttention')).toBe(
       true,

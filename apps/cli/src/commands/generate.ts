@@ -16,7 +16,8 @@ const usage = [
   '                     (--prompt TEXT | --question TEXT | --prompt-file FILE | --question-file FILE)',
   '                     [--video FILE]... [--image FILE]... [--max-new-tokens N]',
   '                     [--greedy | --temperature T --top-k K --top-p P --seed S]',
-  '                     [--dtype DTYPE | PART=DTYPE,...] [--threads N] [--prepack-cache on|DIR|off]',
+  '                     [--dtype DTYPE | PART=DTYPE,...] [--threads N] [--kv-cache float32|int8]',
+  '                     [--prepack-cache on|DIR|off]',
   '                     [--json] [--quiet] [--cache-dir <dir>] [--offline]',
 ].join('\n');
 

@@ -8,7 +8,8 @@ import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.j
 const usage = [
   'video-llava serve <model-dir | org/name[@revision] | https://...> [--host 127.0.0.1] [--port 8080]',
   '                  [--media-root DIR] [--allow-remote-media] [--max-queue N] [--timeout S] [--api-key KEY]',
-  '                  [--dtype fp32|fp16|q8|q4|PART=DTYPE,...] [--threads N] [--prepack-cache on|DIR|off]',
+  '                  [--dtype fp32|fp16|q8|q4|PART=DTYPE,...] [--threads N] [--kv-cache float32|int8]',
+  '                  [--prepack-cache on|DIR|off]',
   '                  [--model-id NAME] [--body-limit MB]',
   '                  [--cache-dir <dir>] [--offline]',
 ].join('\n');

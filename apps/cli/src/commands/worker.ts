@@ -8,7 +8,7 @@ import { sourceFlags, sourceOptionsFromFlags } from '../model-source-arguments.j
 const usage = [
   'video-llava worker <model-dir | org/name[@revision] | https://...> --redis redis://host:port',
   '                   [--queue NAME] [--concurrency N] [--dtype fp32|fp16|q8|q4|...] [--threads N]',
-  '                   [--prepack-cache on|DIR|off]',
+  '                   [--kv-cache float32|int8] [--prepack-cache on|DIR|off]',
   '                   [--name NAME] [--media-root <dir>] [--quiet] [--cache-dir <dir>] [--offline]',
 ].join('\n');
 

@@ -102,6 +102,14 @@ export interface ConvertOptions extends CheckpointSourceOptions {
    */
   kvBufferDecoder?: boolean;
   /**
+   * Also write the decoder with the int8 key/value cache, `onnx/decoder_kv_int8{suffix}.onnx` (fp32, q8 and q4),
+   * sharing the weights of `decoder_model_merged`: ONNX Runtime's `GroupQueryAttention` over int8 buffers updated in
+   * place, a quarter of the float32 cache's bytes per step, not exact (see the README). `@video-llava/model` uses it
+   * with `decoderCache: 'int8'`.
+   * @default true
+   */
+  int8CacheDecoder?: boolean;
+  /**
    * Source bytes converted per step; bounds memory.
    * @default 16 MiB
    */
@@ -185,6 +193,7 @@ export async function convertCheckpoint(
       numLogitsToKeepInput: options.numLogitsToKeepInput,
       accuracyLevel: options.accuracyLevel,
       kvBufferDecoder: options.kvBufferDecoder,
+      int8CacheDecoder: options.int8CacheDecoder,
     };
     const built: Array<{ dtype: WeightFormat; part: BuiltPart }> = [];
     for (const dtype of dtypes) {

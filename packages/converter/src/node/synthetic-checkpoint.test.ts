@@ -77,9 +77,11 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
   ) {
     const checkpoint = join(root, name);
     await writeSyntheticCheckpoint(checkpoint, { ...options, copyFilesFrom: tinyFixture.model });
-    // The checkpoint readers are under test: the key/value buffer decoder only where external data is (see below).
+    // The checkpoint readers are under test: the key/value buffer and int8 cache decoders only where external data is
+    // (see below).
     const report = await convertCheckpoint(checkpoint, join(root, `${name}-onnx`), {
       kvBufferDecoder: false,
+      int8CacheDecoder: false,
       ...convertOptions,
     });
     const sessions = await loadSessions(report.outputDirectory);
@@ -99,7 +101,7 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
     const external = await convertAndRun(
       'f16-external',
       { dtype: 'float16' },
-      { externalDataThreshold: 0, kvBufferDecoder: true },
+      { externalDataThreshold: 0, kvBufferDecoder: true, int8CacheDecoder: true },
     );
     // decoder_kv_buffer.onnx is a graph only: its weights are decoder_model_merged.onnx_data's.
     const onnxFolder = join(external.report.outputDirectory, 'onnx');
@@ -112,6 +114,17 @@ describe('bfloat16 and sharded checkpoints convert and run', () => {
       assertClose(run.logitsLast, external.run.logitsLast, 1e-5, 'decoder_kv_buffer on shared external data');
     } finally {
       await buffered.release();
+    }
+    // So is decoder_kv_int8.onnx; its prefill logits are within the int8 cache's bound (int8-cache.test.ts).
+    expect(statSync(join(onnxFolder, 'decoder_kv_int8.onnx')).size).toBeLessThan(
+      statSync(join(onnxFolder, 'decoder_model_merged.onnx_data')).size / 10,
+    );
+    const int8 = await loadSessions(external.report.outputDirectory, '', undefined, undefined, true);
+    try {
+      const run = await runCase(int8, imageAndVideo, false, 1);
+      assertClose(run.logitsLast, external.run.logitsLast, 5e-3, 'decoder_kv_int8 on shared external data');
+    } finally {
+      await int8.release();
     }
     expect(
       readdirSync(join(external.report.outputDirectory, 'onnx'))

@@ -114,6 +114,8 @@ const harness = {
     runId: number;
     feeds: Record<string, WireTensor>;
     outputs?: string[];
+    /** CPU tensors for RunOptions.outputBuffers (copies of the caller's: the test side copies the results back). */
+    outputBuffers?: Record<string, WireTensor & { kind: 'cpu' }>;
     abort: 'none' | 'before' | 'during';
   }) {
     return attempt(async () => {
@@ -127,6 +129,13 @@ const harness = {
         const pending = session.run(feeds, {
           signal: controller.signal,
           ...(request.outputs === undefined ? {} : { outputs: request.outputs }),
+          ...(request.outputBuffers === undefined
+            ? {}
+            : {
+                outputBuffers: Object.fromEntries(
+                  Object.entries(request.outputBuffers).map(([name, wire]) => [name, decodeCpuTensor(wire)]),
+                ),
+              }),
         });
         if (request.abort === 'during') controller.abort(new Error('aborted by the test'));
         const outputs = await pending;

@@ -158,12 +158,27 @@ export function createRemoteBackend(page: Page, name: string, capabilities: Back
               feeds: wireFeeds,
               abort,
               ...(runOptions.outputs === undefined ? {} : { outputs: [...runOptions.outputs] }),
+              ...(runOptions.outputBuffers === undefined
+                ? {}
+                : {
+                    outputBuffers: Object.fromEntries(
+                      Object.entries(runOptions.outputBuffers).map(([name, tensor]) => [
+                        name,
+                        encodeCpuTensor(tensor) as WireTensor & { kind: 'cpu' },
+                      ]),
+                    ),
+                  }),
             } as const;
             const outputs = unwrap(
               await page.evaluate((wire) => (window as unknown as Harness).__runtimeHarness.run(wire), request),
             );
             const result: SessionOutputs = {};
             for (const [output, wire] of Object.entries(outputs)) result[output] = toTensor(wire);
+            // The page wrote copies of the buffers: the caller's own tensors get the results, and are returned.
+            for (const [output, buffer] of Object.entries(runOptions.outputBuffers ?? {})) {
+              buffer.data.set((result[output] as Tensor).data as never);
+              result[output] = buffer;
+            }
             return result;
           } finally {
             signal?.removeEventListener('abort', onAbort);

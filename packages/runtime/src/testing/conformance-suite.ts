@@ -218,6 +218,20 @@ export function describeBackendConformance(
         expect([...cpu(outputs.i64_out).data]).toEqual([2n, 4n, 6n]);
       });
 
+      it("writes outputs into the tensors of outputBuffers, an input's tensor included, and returns them", async () => {
+        const session = await create(locate('add.onnx'));
+        const feeds = addFeeds();
+        const c = float32([0, 0, 0, 0, 0, 0], [2, 3]);
+        const outputs = await session.run(feeds, { outputBuffers: { c } });
+        expect(outputs.c).toBe(c);
+        expect([...(c.data as Float32Array)]).toEqual([11, 22, 33, 44, 55, 66]);
+        // The output bound to an input's own tensor: a = a + b, run after run.
+        const a = feeds.a as Tensor<'float32'>;
+        await session.run(feeds, { outputBuffers: { c: a } });
+        await session.run(feeds, { outputBuffers: { c: a } });
+        expect([...a.data]).toEqual([21, 42, 63, 84, 105, 126]);
+      });
+
       it('loads weights from an external data file beside the model, named or found', async () => {
         const x = Float32Array.from([0.25, 1, -3, 2]);
         const named = await create(locate('external.onnx'), { externalData: [models.externalDataFileName] });
