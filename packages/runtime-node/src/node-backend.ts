@@ -241,18 +241,9 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
     throwIfLoadAborted(signal, description.model);
     const externalData = await prepareExternalData(resolved, entries, description.model, onProgress, signal);
     throwIfLoadAborted(signal, description.model);
-    if (sessionOptions.inPlaceOutputs) {
-      if (resolved.kind !== 'path' || externalData.length > 0)
-        throw new VideoLlavaError(
-          'UNSUPPORTED',
-          `options.inPlaceOutputs: ${description.model} must be a model file path with its external data beside it (ONNX Runtime's C API loads it by path).`,
-          {
-            ...(description.file ? { file: description.file } : {}),
-            field: 'model',
-            expected: 'a file path',
-            actual: resolved.kind,
-          },
-        );
+    // In place where the runner can load the model (a path, its external data beside it); otherwise a regular
+    // session, whose runs fill outputBuffers by a copy.
+    if (sessionOptions.inPlaceOutputs && resolved.kind === 'path' && externalData.length === 0) {
       try {
         return await createInplaceBackendSession(resolved.path, sessionOptions, providers, description, BACKEND_NAME);
       } catch (error) {
@@ -260,7 +251,6 @@ export function createNodeBackend(options: NodeBackendOptions = {}): Backend {
         throw await loadFailure(error, resolved, description, 'cpu');
       }
     }
-
     const { session, provider } = await createWithFirstAvailableProvider(providers, {
       unavailableReason: (candidate) => providerUnavailableReason(ort, candidate),
       create: async (candidate, name) => {

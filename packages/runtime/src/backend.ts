@@ -81,7 +81,9 @@ export interface SessionOptions {
    * Run the session so that ONNX Runtime writes the outputs given in `RunOptions.outputBuffers` where they are,
    * nothing copied after the run, an output bound to an input's tensor included (a cache updated in place). Only
    * backends whose {@link BackendCapabilities.inPlaceOutputs} is true accept it (`runtime-node`: its in-place runner,
-   * on the CPU provider, models given by path); such a session needs a buffer for every output it computes.
+   * on the CPU provider); such a session needs a buffer for every output it computes. A model the backend cannot run
+   * in place (runtime-node: one given as bytes or by URL, or with external data elsewhere) loads as a regular
+   * session, whose runs fill the buffers by a copy.
    * @default false
    */
   inPlaceOutputs?: boolean;
