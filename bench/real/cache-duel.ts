@@ -6,42 +6,19 @@
 // context it prints both steps and, per decoder, the step at the longest context over the step at the shortest (issue
 // 10's long / short target). Uses the bench cache of `pnpm bench 7b` (checkpoint, conversion), writing what is missing.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Tensor } from '@video-llava/core';
 import { kvBufferCapacity } from '@video-llava/model';
 import { createInplaceSession } from '@video-llava/runtime-node';
 import * as ort from 'onnxruntime-node';
 import { median } from '../types.js';
 import { decoderStepFeeds } from './decoder-step-feeds.js';
+import { parseStepBenchArgs } from './step-bench-args.js';
 import { convertOnce, syntheticCheckpoint } from './prepare.js';
 
-const { values } = parseArgs({
-  args: process.argv.slice(3),
-  options: {
-    dtype: { type: 'string', default: 'q4' },
-    context: { type: 'string', default: '274,2074' },
-    rounds: { type: 'string', default: '6' },
-    steps: { type: 'string', default: '5' },
-    threads: { type: 'string', default: '2' },
-    'text-layers': { type: 'string', default: '32' },
-    'vision-layers': { type: 'string', default: '24' },
-  },
-});
-const dtype = values.dtype;
-if (dtype !== 'q4' && dtype !== 'q8' && dtype !== 'fp32')
-  throw new Error(`--dtype must be q4, q8 or fp32 (the formats with an int8 cache decoder), found ${dtype}`);
-const contexts = values.context.split(',').map(Number);
-const [rounds, steps, threads] = [Number(values.rounds), Number(values.steps), Number(values.threads)];
-const layers = { text: Number(values['text-layers']), vision: Number(values['vision-layers']) };
-for (const [name, value] of [
-  ['--rounds', rounds],
-  ['--steps', steps],
-  ['--threads', threads],
-  ...contexts.map((context) => ['--context', context] as const),
-] as const)
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, found ${value}`);
-if (steps < 2)
-  throw new Error(`--steps must be at least 2 (the first step of each burst is not counted), found ${steps}`);
+const { dtype, contexts, rounds, steps, threads, layers } = parseStepBenchArgs(
+  ['q4', 'q8', 'fp32'],
+  'the formats with an int8 cache decoder',
+);
 
 const started = performance.now();
 const log = (line: string) =>

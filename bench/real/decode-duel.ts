@@ -9,7 +9,6 @@
 // after a prompt of `context` token ids. Uses the bench cache of `pnpm bench 7b` (checkpoint, conversion, GGUF, peers),
 // writing what is missing. Prints a table; never part of the default topics or CI.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { kvBufferCapacity } from '@video-llava/model';
 import * as ort from 'onnxruntime-node';
 import { median } from '../types.js';
@@ -17,36 +16,13 @@ import { decoderStepFeeds } from './decoder-step-feeds.js';
 import { loadLlama } from './node-llama-cpp.js';
 import { ensurePeers } from './peers-install.js';
 import { peersDir } from './paths.js';
+import { parseStepBenchArgs } from './step-bench-args.js';
 import { convertOnce, ggufOnce, syntheticCheckpoint } from './prepare.js';
 
-const { values } = parseArgs({
-  args: process.argv.slice(3),
-  options: {
-    dtype: { type: 'string', default: 'q4' },
-    context: { type: 'string', default: '274,2074' },
-    rounds: { type: 'string', default: '6' },
-    steps: { type: 'string', default: '5' },
-    threads: { type: 'string', default: '2' },
-    'text-layers': { type: 'string', default: '32' },
-    'vision-layers': { type: 'string', default: '24' },
-  },
-});
 const GGUF_TYPES = { q4: 'Q4_0', q8: 'Q8_0' } as const;
-const dtype = values.dtype as keyof typeof GGUF_TYPES;
-if (GGUF_TYPES[dtype] === undefined)
-  throw new Error(`--dtype must be q4 or q8 (llama.cpp's Q4_0, Q8_0), found ${dtype}`);
-const contexts = values.context.split(',').map(Number);
-const [rounds, steps, threads] = [Number(values.rounds), Number(values.steps), Number(values.threads)];
-const layers = { text: Number(values['text-layers']), vision: Number(values['vision-layers']) };
-for (const [name, value] of [
-  ['--rounds', rounds],
-  ['--steps', steps],
-  ['--threads', threads],
-  ...contexts.map((context) => ['--context', context] as const),
-] as const)
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, found ${value}`);
-if (steps < 2)
-  throw new Error(`--steps must be at least 2 (the first step of each burst is not counted), found ${steps}`);
+const args = parseStepBenchArgs(['q4', 'q8'], "llama.cpp's Q4_0, Q8_0");
+const dtype = args.dtype as keyof typeof GGUF_TYPES;
+const { contexts, rounds, steps, threads, layers } = args;
 
 const started = performance.now();
 const log = (line: string) =>

@@ -283,50 +283,33 @@ for (const dtype of values['skip-ours'] ? [] : dtypes) {
       );
     }
     log(`ours ${dtype}: measuring (decoder files ${(conversion.decoderBytes / 1e9).toFixed(2)} GB)`);
-    const result = await runChild<Omit<OursResult, 'conversion'>>(
-      'ours-child.ts',
-      {
-        folder: conversion.directory,
-        dtype,
-        threads,
-        newTokens,
-        prompts: PROMPTS,
-        video: FIXTURE_VIDEO,
-        image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'),
-        sessionOptions,
-      },
-      childSeconds,
-    );
-    report.ours.push({
-      ...result,
-      kvCache: 'float32',
-      ...(loads ? { loads } : {}),
-      conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes },
-    });
+    const oursArgs = {
+      folder: conversion.directory,
+      dtype,
+      threads,
+      newTokens,
+      prompts: PROMPTS,
+      video: FIXTURE_VIDEO,
+      image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'),
+      sessionOptions,
+    };
+    const converted = {
+      key: conversion.key,
+      decoderBytes: conversion.decoderBytes,
+      totalBytes: conversion.totalBytes,
+    };
+    const result = await runChild<Omit<OursResult, 'conversion'>>('ours-child.ts', oursArgs, childSeconds);
+    report.ours.push({ ...result, kvCache: 'float32', ...(loads ? { loads } : {}), conversion: converted });
     save();
     if (int8CacheDtypes.includes(dtype) && executionProvider === 'cpu') {
       // The same questions with the int8 key/value cache (decoder_kv_int8, in place through runtime-node's runner).
       log(`ours ${dtype}, int8 cache: measuring`);
       const int8 = await runChild<Omit<OursResult, 'conversion'>>(
         'ours-child.ts',
-        {
-          folder: conversion.directory,
-          dtype,
-          threads,
-          newTokens,
-          prompts: PROMPTS,
-          video: FIXTURE_VIDEO,
-          image: join(REPO_DIR, 'fixtures/video-llava-tiny/images/photo_512x384.jpg'),
-          sessionOptions,
-          loadOptions: { decoderCache: 'int8' },
-        },
+        { ...oursArgs, loadOptions: { decoderCache: 'int8' } },
         childSeconds,
       );
-      report.ours.push({
-        ...int8,
-        kvCache: 'int8',
-        conversion: { key: conversion.key, decoderBytes: conversion.decoderBytes, totalBytes: conversion.totalBytes },
-      });
+      report.ours.push({ ...int8, kvCache: 'int8', conversion: converted });
       save();
     }
   } catch (error) {

@@ -511,10 +511,6 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     try {
       const session = await this.#decoder(input.signal);
       const layout = this.#layout(session);
-      if (layout.kind === 'int8') {
-        released = true;
-        return await this.#runInt8Decoder(input, session, layout);
-      }
       const file = this.#sessions.fileDescription('decoder_model_merged');
       const [rows, length] = input.inputsEmbeds.dims as [number, number];
       if (input.attentionMask.dims[1] !== cache.length + length || cache.rows !== rows) {
@@ -527,6 +523,10 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
             actual: [...input.attentionMask.dims],
           },
         );
+      }
+      if (layout.kind === 'int8') {
+        released = true;
+        return await this.#runInt8Decoder(input, session, layout);
       }
       const feeds: Record<string, RuntimeTensor> = {
         inputs_embeds: toSessionFloat(session, 'inputs_embeds', input.inputsEmbeds, file),
@@ -602,18 +602,9 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
           },
         );
       }
-      let logits = logitsTensor.data;
-      if (input.lastPositionOnly && positions > 1) {
-        logits = new Float32Array(rows * vocab);
-        for (let row = 0; row < rows; row++)
-          logits.set(
-            logitsTensor.data.subarray(
-              (row * positions + positions - 1) * vocab,
-              (row * positions + positions) * vocab,
-            ),
-            row * vocab,
-          );
-      }
+      const logits = input.lastPositionOnly
+        ? lastPositions(logitsTensor.data, rows, positions, vocab)
+        : logitsTensor.data;
       return { logits, cache: next };
     } finally {
       if (!released) releaseCacheTensors(cache);
@@ -633,13 +624,8 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     const file = this.#sessions.fileDescription('decoder_model_merged');
     const text = this.config.model.textConfig;
     const [rows, length] = input.inputsEmbeds.dims as [number, number];
+    // The attention mask's shape was checked by #runDecoderOnce.
     const total = input.cache.length + length;
-    if (input.attentionMask.dims[0] !== rows || input.attentionMask.dims[1] !== total || input.cache.rows !== rows)
-      throw new VideoLlavaError(
-        'SHAPE_MISMATCH',
-        `The attention mask is [${input.attentionMask.dims.join(', ')}] but the cache holds ${input.cache.rows} rows of ${input.cache.length} positions and ${length} new positions come: it must be [${rows}, ${total}].`,
-        { field: 'attentionMask', expected: [rows, total], actual: [...input.attentionMask.dims] },
-      );
     if (!input.attentionMask.data.every((value) => value === 1n))
       throw new VideoLlavaError(
         'UNSUPPORTED',
@@ -685,17 +671,8 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
       ...(input.signal ? { signal: input.signal } : {}),
     });
     this.statistics.decoderRuns++;
-    let values = logits.data;
-    if (input.lastPositionOnly && kept > 1) {
-      values = new Float32Array(rows * text.vocabSize);
-      for (let row = 0; row < rows; row++)
-        values.set(
-          logits.data.subarray((row * kept + kept - 1) * text.vocabSize, (row * kept + kept) * text.vocabSize),
-          row * text.vocabSize,
-        );
-    }
     return {
-      logits: values,
+      logits: input.lastPositionOnly ? lastPositions(logits.data, rows, kept, text.vocabSize) : logits.data,
       cache: { tensors: cache.tensors, rows, length: total, scales: input.cache.length === 0 ? scales : cache.scales! },
     };
   }
@@ -994,6 +971,18 @@ export class VideoLlavaForConditionalGeneration implements LanguageModelHost {
     };
     return this.#decoderLayout;
   }
+}
+
+/** The last position's logits of each row of `[rows, positions, vocab]` logits (`logits` itself for one position). */
+function lastPositions(logits: Float32Array, rows: number, positions: number, vocab: number): Float32Array {
+  if (positions === 1) return logits;
+  const last = new Float32Array(rows * vocab);
+  for (let row = 0; row < rows; row++)
+    last.set(
+      logits.subarray((row * positions + positions - 1) * vocab, (row * positions + positions) * vocab),
+      row * vocab,
+    );
+  return last;
 }
 
 /** The stem of the decoder file with the key/value buffer layout (`@video-llava/converter`'s `KV_BUFFER_DECODER_STEM`). */
